@@ -1,0 +1,35 @@
+# Set-up for a fresh machine: `make run` (the main job) and `make test` (the whole suite).
+VENV   ?= .venv
+PYTHON ?= python3
+PY      = $(VENV)/bin/python
+STAMP   = $(VENV)/.installed
+
+.PHONY: install run test bench lint clean sysdeps
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test]'
+	touch $(STAMP)
+
+# Optional system tools: clang (second compiler), bpftool (benchmark comparison only).
+# Installed when we are root and apt is there; everything works without them.
+sysdeps:
+	@sh tools/install-sysdeps.sh
+
+run: install
+	$(PY) -m ebpf.demo
+
+test: install
+	$(PY) -m pytest -q
+
+bench: install
+	$(PY) benchmarks/run.py
+
+lint: install
+	$(VENV)/bin/ruff check src tests benchmarks examples tools
+
+clean:
+	rm -rf $(VENV) build *.egg-info src/*.egg-info .pytest_cache

@@ -1,0 +1,287 @@
+"""``Map``: a live eBPF map, used like a dict, whichever backend made it.
+
+>>> import ebpf
+>>> m = ebpf.Map.create(ebpf.MapSpec(name="c", type=ebpf.MapType.HASH, key_size=4,
+...                                  value_size=8, max_entries=8), backend="vm")
+>>> m[1] = 10
+>>> m[1], 1 in m, len(m)
+(10, True, 1)
+>>> del m[1]; m.get(1, "gone")
+'gone'
+
+Backends subclass :class:`Map` and implement only the raw byte operations
+(``lookup_bytes``, ``update_bytes``, ``delete_bytes``, ``next_key_bytes``, and
+for queues/stacks ``push_bytes``/``pop_bytes``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, MutableMapping
+from typing import Any
+
+from . import codec
+from .errors import MapError, NotSupportedError
+from .spec import MapSpec
+from .uapi import MapType
+
+BPF_ANY = 0
+BPF_NOEXIST = 1
+BPF_EXIST = 2
+BPF_F_LOCK = 4
+
+PER_CPU_TYPES = frozenset({
+    MapType.PERCPU_HASH, MapType.PERCPU_ARRAY, MapType.LRU_PERCPU_HASH,
+    MapType.PERCPU_CGROUP_STORAGE,
+})
+ARRAY_TYPES = frozenset({
+    MapType.ARRAY, MapType.PERCPU_ARRAY, MapType.PROG_ARRAY, MapType.PERF_EVENT_ARRAY,
+    MapType.ARRAY_OF_MAPS, MapType.CGROUP_ARRAY,
+})
+KEYLESS_TYPES = frozenset({MapType.QUEUE, MapType.STACK, MapType.BLOOM_FILTER, MapType.RINGBUF})
+
+
+class Map(MutableMapping):
+    """A live map. Keys and values: see :mod:`ebpf.codec`.
+
+    Per-CPU maps read as a list with one value per possible CPU and accept
+    either such a list or a single value (written to every CPU).
+    """
+
+    backend: str = ""
+
+    def __init__(self, spec: MapSpec):
+        self.spec = spec
+        self._closed = False
+
+    # ---- identity -------------------------------------------------------
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def type(self) -> MapType:
+        return self.spec.type
+
+    @property
+    def key_size(self) -> int:
+        return self.spec.key_size
+
+    @property
+    def value_size(self) -> int:
+        return self.spec.value_size
+
+    @property
+    def max_entries(self) -> int:
+        return self.spec.max_entries
+
+    @property
+    def flags(self) -> int:
+        return self.spec.flags
+
+    @property
+    def per_cpu(self) -> bool:
+        return self.spec.type in PER_CPU_TYPES
+
+    @property
+    def num_cpus(self) -> int:
+        """Number of possible CPUs (values per key of a per-CPU map)."""
+        raise NotImplementedError
+
+    # ---- raw operations (backends implement) -------------------------------
+    def lookup_bytes(self, key: bytes) -> bytes | None:
+        """The value's raw bytes (all CPUs concatenated for per-CPU maps), or None."""
+        raise NotImplementedError
+
+    def update_bytes(self, key: bytes, value: bytes, flags: int = BPF_ANY) -> None:
+        raise NotImplementedError
+
+    def delete_bytes(self, key: bytes) -> bool:
+        """Delete; False when the key was not there."""
+        raise NotImplementedError
+
+    def next_key_bytes(self, key: bytes | None) -> bytes | None:
+        """The key after ``key`` (the first key for None); None at the end."""
+        raise NotImplementedError
+
+    def push_bytes(self, value: bytes, flags: int = BPF_ANY) -> None:
+        raise NotSupportedError(f"push on a {self.type.name} map")
+
+    def pop_bytes(self, peek: bool = False) -> bytes | None:
+        raise NotSupportedError(f"pop on a {self.type.name} map")
+
+    def close(self) -> None:
+        self._closed = True
+
+    # ---- encoding ----------------------------------------------------------
+    def encode_key(self, key: Any) -> bytes:
+        if self.key_size == 0:
+            return b""
+        return codec.encode(key, self.key_size, self.spec.key_type, "key")
+
+    def decode_key(self, raw: bytes) -> Any:
+        if self.spec.key_type is None and self.key_size in (1, 2, 4, 8):
+            return int.from_bytes(raw, "little")
+        return codec.decode(raw, self.spec.key_type)
+
+    def encode_value(self, value: Any) -> bytes:
+        if self.type in (MapType.PROG_ARRAY, MapType.ARRAY_OF_MAPS, MapType.HASH_OF_MAPS,
+                         MapType.PERF_EVENT_ARRAY, MapType.CGROUP_ARRAY):
+            fd = value if isinstance(value, int) else getattr(value, "fd", None)
+            if fd is None:
+                raise MapError(f"map {self.name}: values must be file descriptors or objects with .fd")
+            return int(fd).to_bytes(4, "little")
+        if self.per_cpu:
+            stride = codec.per_cpu_stride(self.value_size)
+            n = self.num_cpus
+            values = value if isinstance(value, (list, tuple)) else [value] * n
+            if len(values) != n:
+                raise MapError(f"map {self.name}: per-CPU value needs {n} entries, got {len(values)}")
+            return b"".join(
+                codec.encode(v, self.value_size, self.spec.value_type, "value").ljust(stride, b"\0")
+                for v in values)
+        return codec.encode(value, self.value_size, self.spec.value_type, "value")
+
+    def decode_value(self, raw: bytes) -> Any:
+        if self.per_cpu:
+            stride = codec.per_cpu_stride(self.value_size)
+            return [self._decode_one(raw[i * stride:i * stride + self.value_size])
+                    for i in range(len(raw) // stride)]
+        return self._decode_one(raw)
+
+    def _decode_one(self, raw: bytes) -> Any:
+        if self.spec.value_type is None and self.value_size in (1, 2, 4, 8) and \
+                self.type not in (MapType.RINGBUF,):
+            return int.from_bytes(raw, "little")
+        return codec.decode(raw, self.spec.value_type)
+
+    # ---- dict protocol -----------------------------------------------------
+    def __getitem__(self, key: Any) -> Any:
+        raw = self.lookup_bytes(self.encode_key(key))
+        if raw is None:
+            raise KeyError(key)
+        return self.decode_value(raw)
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        self.update_bytes(self.encode_key(key), self.encode_value(value), BPF_ANY)
+
+    def put(self, key: Any, value: Any, flags: int = BPF_ANY) -> None:
+        """Update with explicit flags (BPF_ANY, BPF_NOEXIST, BPF_EXIST, BPF_F_LOCK)."""
+        self.update_bytes(self.encode_key(key), self.encode_value(value), flags)
+
+    def __delitem__(self, key: Any) -> None:
+        if not self.delete_bytes(self.encode_key(key)):
+            raise KeyError(key)
+
+    def __contains__(self, key: object) -> bool:
+        try:
+            return self.lookup_bytes(self.encode_key(key)) is not None
+        except MapError:
+            return False
+
+    def raw_keys(self) -> Iterator[bytes]:
+        """Iterate raw keys; survives entries deleted while iterating."""
+        seen: set[bytes] = set()
+        key = self.next_key_bytes(None)
+        while key is not None:
+            if key in seen:  # the kernel restarts from the first key after a delete
+                key = self._skip_seen(seen)
+                if key is None:
+                    return
+            seen.add(key)
+            yield key
+            key = self.next_key_bytes(key)
+
+    def _skip_seen(self, seen: set[bytes]) -> bytes | None:
+        key = self.next_key_bytes(None)
+        while key is not None and key in seen:
+            key = self.next_key_bytes(key)
+        return key
+
+    def __iter__(self) -> Iterator[Any]:
+        for raw in self.raw_keys():
+            yield self.decode_key(raw)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self.raw_keys())
+
+    def items(self):  # one lookup per key, skipping keys deleted meanwhile
+        out = []
+        for raw in self.raw_keys():
+            val = self.lookup_bytes(raw)
+            if val is not None:
+                out.append((self.decode_key(raw), self.decode_value(val)))
+        return out
+
+    def values(self):
+        return [v for _, v in self.items()]
+
+    def clear(self) -> None:
+        for raw in list(self.raw_keys()):
+            self.delete_bytes(raw)
+
+    # ---- queue / stack -----------------------------------------------------
+    def push(self, value: Any, flags: int = BPF_ANY) -> None:
+        """Push onto a QUEUE/STACK map (or add to a BLOOM_FILTER)."""
+        self.push_bytes(codec.encode(value, self.value_size, self.spec.value_type), flags)
+
+    def pop(self, *default: Any) -> Any:  # type: ignore[override]
+        """Pop from a QUEUE/STACK map; KeyError (or ``default``) when empty."""
+        raw = self.pop_bytes(peek=False)
+        if raw is None:
+            if default:
+                return default[0]
+            raise KeyError("pop from an empty map")
+        return self._decode_one(raw)
+
+    def peek(self) -> Any:
+        raw = self.pop_bytes(peek=True)
+        if raw is None:
+            raise KeyError("peek at an empty map")
+        return self._decode_one(raw)
+
+    # ---- lifecycle --------------------------------------------------------
+    def __enter__(self) -> Map:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def pin(self, path: str) -> None:
+        """Pin in bpffs so the map outlives this process (kernel backend)."""
+        raise NotSupportedError("pinning", detail=f"the {self.backend} backend has no bpffs")
+
+    @property
+    def fd(self) -> int:
+        raise NotSupportedError("file descriptors", detail=f"the {self.backend} backend has none")
+
+    def __repr__(self) -> str:
+        return (f"<{type(self).__name__} {self.name!r} {self.type.name} key={self.key_size} "
+                f"value={self.value_size} max_entries={self.max_entries}>")
+
+    # ---- constructors -------------------------------------------------------
+    @classmethod
+    def create(cls, spec: MapSpec, backend: str = "kernel") -> Map:
+        """Create a standalone map from a spec on the given backend."""
+        if backend == "kernel":
+            from .kernel.maps import create_map
+
+            return create_map(spec)
+        if backend == "vm":
+            from .vm.maps import create_map
+
+            return create_map(spec)
+        raise ValueError(f"unknown backend {backend!r} (use 'kernel' or 'vm')")
+
+    @classmethod
+    def from_pin(cls, path: str) -> Map:
+        """Open a map pinned in bpffs (kernel backend)."""
+        from .kernel.maps import open_pinned_map
+
+        return open_pinned_map(path)
+
+    @classmethod
+    def from_id(cls, map_id: int) -> Map:
+        """Open a kernel map by id."""
+        from .kernel.maps import open_map_by_id
+
+        return open_map_by_id(map_id)

@@ -1,0 +1,177 @@
+"""``Object``: a loaded ELF object (programs, maps, global variables) and ``load()``.
+
+>>> import ebpf  # doctest: +SKIP
+>>> with ebpf.load("prog.bpf.o", backend="vm") as obj:  # doctest: +SKIP
+...     obj.programs["xdp_count"].test_run(b"\\0" * 64).retval
+2
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+from . import codec
+from .errors import Error, MapError
+from .links import Link
+from .maps import Map
+from .programs import Program
+from .spec import ObjectSpec, VariableSpec
+
+log = logging.getLogger("ebpf")
+
+
+class Variable:
+    """A global variable of a loaded object, read and written through its
+    global-data map (``.data``, ``.bss``: read/write; ``.rodata``: read-only
+    once loaded)."""
+
+    def __init__(self, spec: VariableSpec, map_: Map):
+        self.spec = spec
+        self.map = map_
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def size(self) -> int:
+        return self.spec.size
+
+    @property
+    def readonly(self) -> bool:
+        return self.spec.readonly
+
+    def _blob(self) -> bytes:
+        raw = self.map.lookup_bytes(b"\0\0\0\0")
+        if raw is None:
+            raise MapError(f"global data map {self.map.name} has no value")
+        return raw
+
+    @property
+    def raw(self) -> bytes:
+        """The variable's bytes."""
+        return self._blob()[self.spec.offset:self.spec.offset + self.spec.size]
+
+    @property
+    def value(self) -> Any:
+        """The variable decoded through BTF (int, bytes, struct, list)."""
+        return codec.decode(self.raw, self.spec.type)
+
+    @value.setter
+    def value(self, new: Any) -> None:
+        if self.readonly:
+            raise MapError(f"variable {self.name} is read-only (in {self.spec.map}); "
+                           "set constants with ebpf.load(..., constants={...})")
+        blob = bytearray(self._blob())
+        blob[self.spec.offset:self.spec.offset + self.spec.size] = codec.encode(
+            new, self.spec.size, self.spec.type, f"variable {self.name}")
+        self.map.update_bytes(b"\0\0\0\0", bytes(blob))
+
+    def __repr__(self) -> str:
+        return f"<Variable {self.name} in {self.spec.map} size={self.size}>"
+
+
+class Object:
+    """A loaded object. ``close()`` (or leaving ``with``) releases every program,
+    map and link it made."""
+
+    backend: str = ""
+
+    def __init__(self, spec: ObjectSpec, programs: dict[str, Program], maps: dict[str, Map]):
+        self.spec = spec
+        self.programs = programs
+        self.maps = maps
+        self.variables: dict[str, Variable] = {
+            name: Variable(v, maps[v.map]) for name, v in spec.variables.items() if v.map in maps
+        }
+        self.links: list[Link] = []
+        self._closed = False
+
+    def attach(self) -> list[Link]:
+        """Attach every program whose section fully says where; returns the links
+        (also kept on the object and closed with it)."""
+        from .elf.sections import needs_target
+
+        new = []
+        try:
+            for prog in self.programs.values():
+                if needs_target(prog.spec):
+                    continue
+                new.append(prog.attach())
+        except Error:
+            for link in new:
+                link.close()
+            raise
+        self.links.extend(new)
+        return new
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        for link in reversed(self.links):
+            try:
+                link.close()
+            except Error as e:  # keep releasing the rest
+                log.warning("closing %r: %s", link, e)
+        self.links.clear()
+        for prog in self.programs.values():
+            prog.close()
+        for m in self.maps.values():
+            m.close()
+
+    def __enter__(self) -> Object:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:  # noqa: BLE001 - never raise from a finalizer
+            pass
+
+    def __repr__(self) -> str:
+        return (f"<{type(self).__name__} {self.spec.path or ''} programs={sorted(self.programs)} "
+                f"maps={sorted(self.maps)}>")
+
+
+def default_backend() -> str:
+    """``"kernel"`` when bpf(2) is usable here (Linux, privileged), else ``"vm"``;
+    the EBPF_BACKEND environment variable overrides."""
+    forced = os.environ.get("EBPF_BACKEND")
+    if forced:
+        return forced
+    try:
+        from .kernel.probes import bpf_usable
+
+        return "kernel" if bpf_usable() else "vm"
+    except ImportError:
+        return "vm"
+
+
+def load(source: str | os.PathLike | bytes | ObjectSpec, *, backend: str | None = None,
+         constants: dict[str, Any] | None = None, pin_path: str | None = None,
+         **options: Any) -> Object:
+    """Load an object (a path, ELF bytes or an :class:`ObjectSpec`) on a backend:
+    ``"kernel"`` (bpf(2)) or ``"vm"`` (the in-process runtime); default
+    :func:`default_backend`. ``constants`` set ``const volatile`` globals before
+    load; ``pin_path`` is where maps with ``pinning = LIBBPF_PIN_BY_NAME`` live."""
+    if isinstance(source, ObjectSpec):
+        spec = source
+    elif isinstance(source, (bytes, bytearray)):
+        spec = ObjectSpec.from_bytes(bytes(source))
+    else:
+        spec = ObjectSpec.from_file(Path(source))
+    backend = backend or default_backend()
+    if backend == "kernel":
+        from .kernel.objects import load_object
+    elif backend == "vm":
+        from .vm.objects import load_object
+    else:
+        raise ValueError(f"unknown backend {backend!r} (use 'kernel' or 'vm')")
+    return load_object(spec, constants=constants or {}, pin_path=pin_path, **options)

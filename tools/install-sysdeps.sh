@@ -1,0 +1,12 @@
+#!/bin/sh
+# Best-effort install of optional system tools. Never fails the build.
+need=""
+command -v clang-19 >/dev/null 2>&1 || command -v clang >/dev/null 2>&1 || need="$need clang-19 llvm-19"
+command -v bpftool >/dev/null 2>&1 || need="$need bpftool"
+[ -z "$need" ] && exit 0
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "installing optional system tools:$need"
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $need) >/dev/null 2>&1 \
+        || echo "note: could not install$need (optional)"
+fi
+exit 0
