@@ -55,3 +55,57 @@ def tmp_build(tmp_path_factory) -> Path:
 
 def have(tool: str) -> bool:
     return shutil.which(tool) is not None
+
+
+def _fallback_compile(src: Path, out: Path, include_dirs=()) -> Path:
+    """Used only until ebpf.toolchain.compile exists: clang with system headers."""
+    import platform
+    import subprocess
+
+    cc = shutil.which("clang-19") or shutil.which("clang")
+    if cc is None:
+        pytest.skip("no C compiler for BPF")
+    arch = {"x86_64": "x86", "aarch64": "arm64"}.get(platform.machine(), "x86")
+    multiarch = f"/usr/include/{platform.machine()}-linux-gnu"
+    cmd = [cc, "-target", "bpf", "-g", "-O2", f"-D__TARGET_ARCH_{arch}", "-I", multiarch,
+           *[f"-I{d}" for d in include_dirs], "-c", str(src), "-o", str(out)]
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    if r.returncode:
+        raise RuntimeError(f"compile failed: {' '.join(cmd)}\n{r.stderr}")
+    return out
+
+
+@pytest.fixture(scope="session")
+def bpf_compile(tmp_path_factory):
+    """Compile C (a path or source text) to a BPF object; returns its path.
+
+    Uses ebpf.toolchain.compile; results are cached per source text.
+    """
+    build = tmp_path_factory.mktemp("bpfobj")
+    cache: dict[tuple, Path] = {}
+
+    def compile_(source: str | Path, name: str = "prog", include_dirs=(), **kw) -> Path:
+        if isinstance(source, Path) or (isinstance(source, str) and "\n" not in source
+                                        and source.endswith(".c")):
+            src = Path(source)
+            text = src.read_text()
+        else:
+            text = str(source)
+            src = build / f"{name}.c"
+            src.write_text(text)
+        key = (text, tuple(map(str, include_dirs)), tuple(sorted(kw.items())))
+        if key in cache:
+            return cache[key]
+        out = build / f"{name}_{len(cache)}.o"
+        try:
+            from ebpf.toolchain import compile as ebpf_compile
+        except ImportError:
+            ebpf_compile = None
+        if ebpf_compile is not None:
+            ebpf_compile(src, out, include_dirs=list(include_dirs), **kw)
+        else:
+            _fallback_compile(src, out, include_dirs)
+        cache[key] = out
+        return out
+
+    return compile_
