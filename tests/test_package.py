@@ -1,0 +1,67 @@
+"""The package itself: cheap import, public names, the error hierarchy."""
+
+from __future__ import annotations
+
+import errno
+import pickle
+import subprocess
+import sys
+
+import pytest
+
+import ebpf
+from ebpf import errors
+
+
+def test_import_is_cheap_and_side_effect_free():
+    code = ("import sys, time; t=time.perf_counter(); import ebpf; "
+            "print(time.perf_counter()-t); "
+            "print(any(m.startswith(('ebpf.kernel', 'ebpf.btf', 'ebpf.vm', 'elftools')) "
+            "for m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    elapsed, heavy = out.stdout.split()
+    assert heavy == "False", "import ebpf must not import backends, BTF or pyelftools"
+    assert float(elapsed) < 0.5
+
+
+def test_public_names_resolve():
+    for name in ("ObjectSpec", "ProgramSpec", "MapSpec", "Object", "Program", "Map", "Link",
+                 "load", "RunResult", "Struct", "isa"):
+        assert getattr(ebpf, name) is not None
+    with pytest.raises(AttributeError):
+        ebpf.no_such_name  # noqa: B018
+
+
+def test_errors_derive_from_base_and_keep_errno():
+    e = errors.MapError("updating map counts", errno.E2BIG)
+    assert isinstance(e, ebpf.Error) and isinstance(e, OSError)
+    assert e.errno == errno.E2BIG
+    assert "updating map counts" in str(e) and "E2BIG" in str(e)
+
+
+def test_privilege_error_names_capability():
+    e = errors.PrivilegeError("loading program p", errno.EPERM, capability="CAP_BPF")
+    assert isinstance(e, PermissionError) and isinstance(e, ebpf.Error)
+    assert e.capability == "CAP_BPF"
+    assert "CAP_BPF" in str(e)
+
+
+def test_verifier_error_summary_and_log():
+    log = "0: (b7) r0 = 0\n1: (95) exit\nR0 !read_ok\nprocessed 2 insns (limit 1000000)\n"
+    e = errors.VerifierError("loading program p", log, errno.EACCES)
+    assert e.log == log
+    assert "R0 !read_ok" in str(e)
+    assert "processed 2 insns" not in str(e)
+    assert isinstance(e, errors.LoadError)
+
+
+def test_errors_pickle():
+    e = errors.AttachError("attaching xdp to lo", errno.EBUSY)
+    again = pickle.loads(pickle.dumps(e))
+    assert str(again) == str(e)
+
+
+def test_not_supported_names_feature_and_version():
+    e = errors.NotSupportedError("kprobes", "4.1", "this kernel was built without CONFIG_KPROBES")
+    assert e.feature == "kprobes" and e.min_kernel == "4.1"
+    assert "CONFIG_KPROBES" in str(e) and "4.1" in str(e)
