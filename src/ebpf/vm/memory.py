@@ -1,0 +1,266 @@
+"""The runtime's simulated 64-bit address space.
+
+Pointers are plain ints. Every piece of memory a program may touch (its stack,
+the context, the packet, map values, ring-buffer records, memory a helper hands
+out) is a :class:`Region`: a base address, a size, and the ``bytearray`` behind
+it. Each access looks the address up in a region table and checks the bounds, so
+a bad pointer becomes a clear :class:`ebpf.RuntimeFault` instead of a crash.
+
+Two tables are consulted, in order:
+
+* the *run-local* regions of one program run (stack, context, packet, reserved
+  ring-buffer records), at low addresses below 4 GiB so that 32-bit context
+  fields such as ``xdp_md.data`` can hold real pointers, exactly as the kernel's
+  context rewriting makes them behave;
+* the *global* regions shared by every run (map values), at kernel-like high
+  addresses, kept in a sorted table (copy-on-write, so lookups take no lock).
+
+>>> from ebpf.vm.memory import Region, Memory
+>>> mem = Memory()
+>>> r = mem.add_local(Region(0x1000, bytearray(8), "demo"))
+>>> mem.store(0x1004, 4, 0xdeadbeef); hex(mem.load(0x1004, 4))
+'0xdeadbeef'
+"""
+
+from __future__ import annotations
+
+import struct
+import threading
+from bisect import bisect_right
+from collections.abc import Callable
+
+from ..errors import RuntimeFault
+
+M64 = (1 << 64) - 1
+
+#: struct formats of unsigned loads/stores by size
+UFMT = {1: struct.Struct("<B"), 2: struct.Struct("<H"), 4: struct.Struct("<I"), 8: struct.Struct("<Q")}
+
+#: where run-local regions live (all below 4 GiB)
+STACK_BASE = 0x0F00_0000
+CTX_BASE = 0x1000_0000
+PACKET_BASE = 0x2000_0000
+SCRATCH_BASE = 0x4000_0000
+
+#: where global regions (map values) are allocated
+GLOBAL_BASE = 0xFFFF_8880_0000_0000
+#: fake addresses standing for ``struct bpf_map *`` (from lddw of a map)
+MAP_HANDLE_BASE = 0xFFFF_8881_0000_0000
+
+
+class Region:
+    """A range of simulated memory backed by ``buf[off:off+size]``.
+
+    ``writable=False`` makes stores fault; ``on_write`` (``(offset, size) ->
+    None``, raising RuntimeFault to refuse) guards partially writable regions
+    such as contexts whose only some fields a program may set.
+    """
+
+    __slots__ = ("base", "buf", "size", "off", "name", "writable", "on_write", "end", "delta")
+
+    def __init__(self, base: int, buf: bytearray, name: str, *, size: int | None = None,
+                 off: int = 0, writable: bool = True,
+                 on_write: Callable[[int, int], None] | None = None):
+        self.base = base
+        self.buf = buf
+        self.size = len(buf) - off if size is None else size
+        self.off = off
+        self.name = name
+        self.writable = writable
+        self.on_write = on_write
+        self.end = base + self.size
+        #: buffer index = address - delta
+        self.delta = base - off
+
+    def __repr__(self) -> str:
+        return f"<Region {self.name} {self.base:#x}+{self.size}>"
+
+
+class Memory:
+    """The regions one program run can reach: its own plus the global ones."""
+
+    __slots__ = ("local", "globals_")
+
+    def __init__(self, globals_: GlobalMemory | None = None):
+        self.local: list[Region] = []
+        self.globals_ = globals_ if globals_ is not None else GLOBAL
+
+    def add_local(self, region: Region) -> Region:
+        self.local.append(region)
+        return region
+
+    def remove_local(self, region: Region) -> None:
+        try:
+            self.local.remove(region)
+        except ValueError:
+            pass
+
+    def find(self, addr: int, size: int) -> Region | None:
+        """The region holding ``[addr, addr+size)``, or None."""
+        for r in self.local:
+            if r.base <= addr and addr + size <= r.end:
+                return r
+        return self.globals_.find(addr, size)
+
+    def region(self, addr: int, size: int, pc: int | None = None, what: str = "access",
+               write: bool = False) -> Region:
+        """Like :meth:`find` but faults with a message naming the address."""
+        r = self.find(addr, size)
+        if r is None:
+            raise RuntimeFault(f"invalid memory {what} of {size} bytes at {addr:#x}: "
+                               f"{self.describe(addr)}", pc)
+        if write:
+            if not r.writable:
+                raise RuntimeFault(f"write of {size} bytes to read-only {r.name} at {addr:#x}", pc)
+            if r.on_write is not None:
+                r.on_write(addr - r.base, size)
+        return r
+
+    def describe(self, addr: int) -> str:
+        """Say where an address is relative to the nearest region (for faults)."""
+        best = None
+        for r in [*self.local, *self.globals_.regions]:
+            if r.base <= addr < r.end:
+                return f"crosses the end of {r.name} ({r.base:#x}+{r.size})"
+            dist = addr - r.end if addr >= r.end else r.base - addr
+            if best is None or dist < best[0]:
+                best = (dist, r)
+        if addr == 0:
+            return "null pointer"
+        if best is None:
+            return "no memory mapped"
+        dist, r = best
+        side = "past the end of" if addr >= r.end else "before"
+        return f"{dist} bytes {side} {r.name} ({r.base:#x}+{r.size})"
+
+    # ---- convenience accessors (helpers, contexts, the reference interpreter) ---
+    def load(self, addr: int, size: int, pc: int | None = None) -> int:
+        r = self.region(addr, size, pc, "read")
+        return UFMT[size].unpack_from(r.buf, addr - r.delta)[0]
+
+    def store(self, addr: int, size: int, value: int, pc: int | None = None) -> None:
+        r = self.region(addr, size, pc, "write", write=True)
+        UFMT[size].pack_into(r.buf, addr - r.delta, value & ((1 << (size * 8)) - 1))
+
+    def read(self, addr: int, size: int, pc: int | None = None) -> bytes:
+        if size == 0:
+            return b""
+        r = self.region(addr, size, pc, "read")
+        i = addr - r.delta
+        return bytes(r.buf[i:i + size])
+
+    def write(self, addr: int, data: bytes, pc: int | None = None) -> None:
+        if not data:
+            return
+        r = self.region(addr, len(data), pc, "write", write=True)
+        i = addr - r.delta
+        r.buf[i:i + len(data)] = data
+
+    def read_str(self, addr: int, limit: int, pc: int | None = None) -> bytes:
+        """A NUL-terminated string of at most ``limit`` bytes (without the NUL)."""
+        r = self.region(addr, 1, pc, "read")
+        i = addr - r.delta
+        end = min(i + limit, r.end - r.delta)
+        chunk = bytes(r.buf[i:end])
+        nul = chunk.find(b"\0")
+        return chunk if nul < 0 else chunk[:nul]
+
+
+class GlobalMemory:
+    """Regions shared by every run (map values), at high addresses.
+
+    Allocation is thread-safe; lookups read an immutable snapshot of the table.
+    Regions retired while programs run are unmapped once no run is active, so a
+    program that deletes an element it still points to (legal under the kernel's
+    RCU rules) keeps working until it returns.
+    """
+
+    def __init__(self, base: int = GLOBAL_BASE):
+        self._lock = threading.Lock()
+        self._next = base
+        #: (bases, regions), replaced as a whole so readers see a consistent pair
+        self._table: tuple[tuple[int, ...], tuple[Region, ...]] = ((), ())
+        self._active = 0
+        self._pending: list[Region] = []
+
+    def allocate(self, buf: bytearray, name: str, *, size: int | None = None, off: int = 0,
+                 writable: bool = True) -> Region:
+        """Map ``buf`` at a fresh address (8-byte aligned, a guard gap after it)."""
+        n = len(buf) - off if size is None else size
+        with self._lock:
+            base = self._next
+            self._next = (base + n + 64 + 4095) & ~4095
+            region = Region(base, buf, name, size=n, off=off, writable=writable)
+            # addresses only grow, so appending keeps the table sorted
+            bases, regions = self._table
+            self._table = ((*bases, base), (*regions, region))
+        return region
+
+    def free(self, region: Region) -> None:
+        with self._lock:
+            if self._active:
+                self._pending.append(region)
+                return
+            self._drop([region])
+
+    def _drop(self, regions: list[Region]) -> None:
+        dead = {id(r) for r in regions}
+        keep = tuple(r for r in self._table[1] if id(r) not in dead)
+        self._table = (tuple(r.base for r in keep), keep)
+
+    @property
+    def regions(self) -> tuple[Region, ...]:
+        return self._table[1]
+
+    def enter(self) -> None:
+        with self._lock:
+            self._active += 1
+
+    def leave(self) -> None:
+        with self._lock:
+            self._active -= 1
+            if not self._active and self._pending:
+                pending, self._pending = self._pending, []
+                self._drop(pending)
+
+    def find(self, addr: int, size: int) -> Region | None:
+        bases, regions = self._table
+        i = bisect_right(bases, addr) - 1
+        if i < 0:
+            return None
+        r = regions[i]
+        if addr + size <= r.end:
+            return r
+        return None
+
+
+#: the process-wide table of global regions
+GLOBAL = GlobalMemory()
+
+
+class Handles:
+    """Fake kernel pointers for objects a program refers to by address
+    (``struct bpf_map *`` from ``lddw rX, map``, callback functions...)."""
+
+    def __init__(self, base: int = MAP_HANDLE_BASE):
+        self._lock = threading.Lock()
+        self._next = base
+        self._objects: dict[int, object] = {}
+
+    def register(self, obj: object) -> int:
+        with self._lock:
+            addr = self._next
+            self._next += 0x1000
+            self._objects[addr] = obj
+            return addr
+
+    def unregister(self, addr: int) -> None:
+        with self._lock:
+            self._objects.pop(addr, None)
+
+    def get(self, addr: int) -> object | None:
+        return self._objects.get(addr)
+
+
+#: process-wide handles of live VM maps
+MAP_HANDLES = Handles()

@@ -1,0 +1,98 @@
+"""The state of one program run, shared by the executors and the helpers.
+
+A :class:`Run` holds the memory the program can reach, the remaining instruction
+budget, the tail-call count, the packet (for packet helpers and LD_ABS), what the
+program asked for (redirects), and how to call a BPF function (for callbacks:
+``bpf_loop``, ``bpf_for_each_map_elem``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from ..errors import RuntimeFault
+from .memory import STACK_BASE, Memory, Region
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .programs import VMProgram
+
+#: bytes of stack per BPF frame
+STACK_SIZE = 512
+#: the kernel's MAX_CALL_FRAMES: the program plus 7 nested calls
+MAX_FRAMES = 8
+#: the kernel's MAX_TAIL_CALL_CNT
+MAX_TAIL_CALLS = 33
+#: default instruction budget of one run
+DEFAULT_BUDGET = 1_000_000
+
+
+class StopProgram(Exception):  # noqa: N818 - control flow, not an error
+    """Raised by a helper (or LD_ABS) to end the whole run with ``r0``."""
+
+    def __init__(self, r0: int):
+        self.r0 = r0
+
+
+class TailCall(Exception):  # noqa: N818 - control flow, not an error
+    """Raised by bpf_tail_call: the current function is replaced by ``program``."""
+
+    def __init__(self, program: VMProgram, ctx: int):
+        self.program = program
+        self.ctx = ctx
+
+
+@dataclass
+class Redirect:
+    """What bpf_redirect / bpf_redirect_map asked for."""
+
+    ifindex: int
+    flags: int = 0
+    map: str | None = None
+
+
+@dataclass
+class Run:
+    """Per-run state. ``budget`` counts down one per instruction executed."""
+
+    mem: Memory
+    program: Any = None  # the VMProgram running (changes on tail calls)
+    budget: int = DEFAULT_BUDGET
+    ctx: int = 0  # address of the context (r1 at entry)
+    cpu: int = 0
+    packet: Any = None  # contexts.Packet for packet programs
+    tail_calls: int = 0
+    redirect: Redirect | None = None
+    trace: list[str] = field(default_factory=list)
+    #: ring-buffer records reserved and not yet submitted: addr -> (map, region)
+    reserved: dict[int, Any] = field(default_factory=dict)
+    #: spin locks held: addresses
+    locks: set[int] = field(default_factory=set)
+    stack: Region | None = None
+    #: depth of the frame running now (executors keep it current for callbacks)
+    depth: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.stack is None:
+            self.stack = self.mem.add_local(
+                Region(STACK_BASE, bytearray(STACK_SIZE * MAX_FRAMES), "stack"))
+
+    def frame_pointer(self, depth: int) -> int:
+        """r10 of the frame at ``depth`` (0 = the program's own frame)."""
+        if depth >= MAX_FRAMES:
+            raise RuntimeFault(f"call stack too deep: more than {MAX_FRAMES} frames")
+        return self.stack.end - STACK_SIZE * depth
+
+    def spend(self, n: int, pc: int | None = None) -> None:
+        self.budget -= n
+        if self.budget < 0:
+            raise RuntimeFault("instruction budget exhausted (runaway loop?); raise it with "
+                               "budget=", pc)
+
+    def call_function(self, code: Any, slot: int, args: tuple[int, ...], depth: int | None = None) -> int:
+        """Call the BPF function at ``slot`` of ``code`` (a callback) with r1..rN = args,
+        in a new frame below the current one."""
+        if depth is None:
+            depth = self.depth + 1
+        return self.program.executor.call(self, code, slot, args, depth)
