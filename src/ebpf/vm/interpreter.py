@@ -206,7 +206,6 @@ class Interpreter:
         r[10] = run.frame_pointer(depth)
         slots = code.slots
         mem = run.mem
-        helpers = self.helpers
         n = len(slots)
         while True:
             if not 0 <= pc < n:

@@ -133,6 +133,20 @@ class Memory:
         side = "past the end of" if addr >= r.end else "before"
         return f"{dist} bytes {side} {r.name} ({r.base:#x}+{r.size})"
 
+    # ---- the translator's one-entry caches ---------------------------------------
+    def rcache(self, addr: int, size: int, pc: int | None = None) -> tuple:
+        """(buf, lo, hi, delta) of the region to read ``[addr, addr+size)`` from."""
+        r = self.region(addr, size, pc, "read")
+        return r.buf, r.base, r.end, r.delta
+
+    def wcache(self, addr: int, size: int, pc: int | None = None) -> tuple:
+        """Like :meth:`rcache` for a write; regions whose writes need checking are
+        returned with an empty range so the next write checks again."""
+        r = self.region(addr, size, pc, "write", write=True)
+        if r.on_write is not None:
+            return r.buf, 0, 0, r.delta
+        return r.buf, r.base, r.end, r.delta
+
     # ---- convenience accessors (helpers, contexts, the reference interpreter) ---
     def load(self, addr: int, size: int, pc: int | None = None) -> int:
         r = self.region(addr, size, pc, "read")

@@ -1,0 +1,534 @@
+"""The translator ("JIT"): eBPF functions to Python source, compiled with ``compile()``.
+
+Each BPF function becomes one Python function. Registers are local variables;
+basic blocks (started by the entry and by jump targets) sit in a ``while True``
+loop and are picked by a binary tree of ``pc`` comparisons, while straight-line
+code, including the not-taken side of conditional jumps, runs without dispatch.
+Memory goes through a one-entry cache per direction (read, write) holding the
+last region's ``bytearray`` and bounds; a miss asks :class:`~ebpf.vm.memory.Memory`
+(which checks bounds and faults). The instruction budget is charged per block
+exit, exactly, and checked on backward jumps and calls, so every loop is bounded.
+
+The semantics are those of :mod:`ebpf.vm.interpreter`, the reference; a
+differential test runs both on random programs.
+
+>>> from ebpf.vm.conformance import run_conformance
+>>> run_conformance(bytes.fromhex("b7000000050000000700000002000000"
+...                               "9500000000000000"), jit=True)
+7
+"""
+
+from __future__ import annotations
+
+import logging
+import struct
+from collections.abc import Callable, Sequence
+
+from ..errors import RuntimeFault
+from ..isa import opcodes as op
+from .code import CODE_BASE, Code
+from .interpreter import SIZES, atomic, load_packet_abs
+from .memory import M64
+from .run import MAX_FRAMES, STACK_SIZE, Run, TailCall
+
+log = logging.getLogger("ebpf.vm")
+
+M32 = 0xFFFF_FFFF
+S64 = 1 << 63
+S32 = 1 << 31
+
+_UNPACK = {1: "_U1", 2: "_U2", 4: "_U4", 8: "_U8"}
+_SUNPACK = {1: "_S1", 2: "_S2", 4: "_S4"}
+_PACK = {1: "_P1", 2: "_P2", 4: "_P4", 8: "_P8"}
+_MASK = {1: 0xFF, 2: 0xFFFF, 4: M32, 8: M64}
+
+
+def _sdiv64(a: int, b: int) -> int:
+    if b == 0:
+        return 0
+    a = (a ^ S64) - S64
+    b = (b ^ S64) - S64
+    q = abs(a) // abs(b)
+    return (-q if (a < 0) != (b < 0) else q) & M64
+
+
+def _smod64(a: int, b: int) -> int:
+    if b == 0:
+        return a
+    a = (a ^ S64) - S64
+    b = (b ^ S64) - S64
+    r = abs(a) % abs(b)
+    return (-r if a < 0 else r) & M64
+
+
+def _sdiv32(a: int, b: int) -> int:
+    a &= M32
+    b &= M32
+    if b == 0:
+        return 0
+    a = (a ^ S32) - S32
+    b = (b ^ S32) - S32
+    q = abs(a) // abs(b)
+    return (-q if (a < 0) != (b < 0) else q) & M32
+
+
+def _smod32(a: int, b: int) -> int:
+    a &= M32
+    b &= M32
+    if b == 0:
+        return a
+    a = (a ^ S32) - S32
+    b = (b ^ S32) - S32
+    r = abs(a) % abs(b)
+    return (-r if a < 0 else r) & M32
+
+
+def _bswap32(x: int) -> int:
+    return int.from_bytes((x & M32).to_bytes(4, "little"), "big")
+
+
+def _bswap64(x: int) -> int:
+    return int.from_bytes(x.to_bytes(8, "little"), "big")
+
+
+def _budget_fault(pc: int):
+    return RuntimeFault("instruction budget exhausted (runaway loop?)", pc)
+
+
+_BASE_GLOBALS = {
+    "_U1": struct.Struct("<B").unpack_from, "_U2": struct.Struct("<H").unpack_from,
+    "_U4": struct.Struct("<I").unpack_from, "_U8": struct.Struct("<Q").unpack_from,
+    "_S1": struct.Struct("<b").unpack_from, "_S2": struct.Struct("<h").unpack_from,
+    "_S4": struct.Struct("<i").unpack_from,
+    "_P1": struct.Struct("<B").pack_into, "_P2": struct.Struct("<H").pack_into,
+    "_P4": struct.Struct("<I").pack_into, "_P8": struct.Struct("<Q").pack_into,
+    "_sdiv64": _sdiv64, "_smod64": _smod64, "_sdiv32": _sdiv32, "_smod32": _smod32,
+    "_bswap32": _bswap32, "_bswap64": _bswap64, "_budget_fault": _budget_fault,
+    "_atomic": atomic, "_ldabs": load_packet_abs, "TailCall": TailCall,
+    "RuntimeFault": RuntimeFault,
+}
+
+
+class Translator:
+    """Executor that translates each :class:`Code` once and runs the result."""
+
+    name = "translator"
+
+    def __init__(self, helpers: dict[int, Callable[..., int]]):
+        self.helpers = helpers
+        self._compiled: dict[int, tuple[Code, dict[int, Callable]]] = {}
+
+    # ---- running ---------------------------------------------------------------
+    def functions(self, code: Code) -> dict[int, Callable]:
+        entry = self._compiled.get(id(code))
+        if entry is None or entry[0] is not code:
+            entry = (code, self.translate(code))
+            self._compiled[id(code)] = entry
+        return entry[1]
+
+    def call(self, run: Run, code: Code, slot: int, args: Sequence[int], depth: int) -> int:
+        """Run the function at ``slot`` with r1.. = args; tail calls replace it."""
+        saved_prog, saved_depth = run.program, run.depth
+        a = [x & M64 for x in args] + [0] * (5 - len(args))
+        try:
+            while True:
+                fn = self.functions(code).get(slot)
+                if fn is None:
+                    raise RuntimeFault(f"no function starts at slot {slot}")
+                try:
+                    return fn(run, a[0], a[1], a[2], a[3], a[4], depth)
+                except TailCall as t:
+                    run.program = t.program
+                    if t.program.executor is not self:
+                        return t.program.executor.call(run, t.program.code, 0, (t.ctx,), depth)
+                    code, slot, a = t.program.code, 0, [t.ctx, 0, 0, 0, 0]
+        finally:
+            run.program, run.depth = saved_prog, saved_depth
+
+    def _tail(self, run: Run, t: TailCall, depth: int) -> int:
+        run.program = t.program
+        return t.program.executor.call(run, t.program.code, 0, (t.ctx,), depth)
+
+    def _callx(self, run: Run, code: Code, target: int, args: tuple, depth: int, pc: int) -> int:
+        if target >= CODE_BASE and (target - CODE_BASE) % 8 == 0:
+            slot = (target - CODE_BASE) // 8
+            if slot in code.functions:
+                rv = self.call(run, code, slot, args, depth + 1)
+                run.depth = depth
+                return rv
+            raise RuntimeFault(f"callx to {target:#x}, which is not a function", pc)
+        fn = self.helpers.get(target)
+        if fn is None:
+            raise RuntimeFault(f"callx to unknown helper #{target}", pc)
+        return self._wrap(fn)(run, pc, *args)
+
+    @staticmethod
+    def _wrap(fn: Callable[..., int]) -> Callable[..., int]:
+        def helper(run, pc, r1, r2, r3, r4, r5):
+            try:
+                return fn(run, r1, r2, r3, r4, r5) & M64
+            except RuntimeFault as e:
+                if e.pc is None:
+                    raise RuntimeFault(e.reason, pc) from None
+                raise
+        helper.__name__ = getattr(fn, "__name__", "helper")
+        return helper
+
+    # ---- translating -------------------------------------------------------------
+    def translate(self, code: Code) -> dict[int, Callable]:
+        """Python functions for every BPF function of ``code``, by entry slot."""
+        env = dict(_BASE_GLOBALS)
+        env["_code"] = code
+        env["_self"] = self
+        env["_MAXDEPTH"] = MAX_FRAMES
+        for hid in code.helpers:
+            fn = self.helpers.get(hid)
+            if fn is not None:
+                env[f"_h{hid}"] = self._wrap(fn)
+        src = [_FunctionWriter(code, entry).write() for entry in code.functions]
+        text = "\n\n".join(src)
+        log.debug("translated %s: %d lines", code.name, text.count("\n"))
+        try:
+            compiled = compile(text, f"<bpf {code.name}>", "exec")
+        except (SyntaxError, RecursionError, MemoryError) as e:  # pragma: no cover
+            raise RuntimeFault(f"program {code.name} could not be translated: {e}") from e
+        exec(compiled, env)  # noqa: S102 - our own generated source
+        out = {entry: env[f"f{entry}"] for entry in code.functions}
+        for entry in code.functions:
+            env[f"f{entry}"] = out[entry]
+        self.last_source = text
+        return out
+
+
+class _FunctionWriter:
+    """Python source for one BPF function."""
+
+    def __init__(self, code: Code, entry: int):
+        self.code = code
+        self.entry = entry
+        self.slots = code.slots
+        self.body = self._reachable()
+        self.leaders = self._leaders()
+
+    def _successors(self, pc: int) -> list[int]:
+        ins = self.slots[pc]
+        opc = ins.opcode
+        cls = opc & 7
+        if cls in (op.BPF_JMP, op.BPF_JMP32):
+            jop = opc & 0xF0
+            if jop == op.BPF_EXIT:
+                return []
+            if jop == op.BPF_CALL:
+                return [pc + 1]
+            if jop == op.BPF_JA:
+                return [ins.jump_target(pc)]
+            return [pc + 1, ins.jump_target(pc)]
+        return [pc + ins.size]
+
+    def _reachable(self) -> list[int]:
+        seen = set()
+        todo = [self.entry]
+        n = len(self.slots)
+        while todo:
+            pc = todo.pop()
+            if pc in seen or not 0 <= pc < n or self.slots[pc] is None:
+                continue
+            seen.add(pc)
+            todo.extend(self._successors(pc))
+        return sorted(seen)
+
+    def _leaders(self) -> list[int]:
+        leaders = {self.entry}
+        self.has_jumps = False
+        for pc in self.body:
+            ins = self.slots[pc]
+            cls = ins.opcode & 7
+            if cls in (op.BPF_JMP, op.BPF_JMP32) and ins.opcode & 0xF0 not in (op.BPF_CALL,
+                                                                                op.BPF_EXIT):
+                leaders.add(ins.jump_target(pc))
+                self.has_jumps = True
+        return sorted(leaders)
+
+    # ---- emit ------------------------------------------------------------------
+    def write(self) -> str:
+        lines = [f"def f{self.entry}(run, r1, r2, r3, r4, r5, depth):",
+                 "    if depth >= _MAXDEPTH:",
+                 f"        raise RuntimeFault('call stack too deep: more than {MAX_FRAMES} frames', "
+                 f"{self.entry})",
+                 "    r0 = r6 = r7 = r8 = r9 = 0",
+                 f"    r10 = run.stack.end - {STACK_SIZE} * depth",
+                 "    run.depth = depth",
+                 "    _mem = run.mem",
+                 "    _rc = _mem.rcache",
+                 "    _wc = _mem.wcache",
+                 "    rb = wb = None",
+                 "    rlo = rhi = rd = wlo = whi = wd = 0",
+                 "    n = run.budget"]
+        self.single = not self.has_jumps
+        blocks = {ld: self._block(ld) for ld in self.leaders}
+        if self.single:
+            lines += ["    " + ln for ln in blocks[self.entry]]
+        else:
+            lines.append(f"    pc = {self.entry}")
+            lines.append("    while True:")
+            lines += self._dispatch(self.leaders, blocks, 2)
+        return "\n".join(lines)
+
+    def _dispatch(self, leaders: list[int], blocks: dict[int, list[str]], depth: int) -> list[str]:
+        ind = "    " * depth
+        if len(leaders) == 1:
+            return [ind + ln for ln in blocks[leaders[0]]]
+        if len(leaders) <= 3:
+            out = []
+            for i, ld in enumerate(leaders):
+                if i == len(leaders) - 1:
+                    out.append(f"{ind}else:")
+                else:
+                    out.append(f"{ind}{'if' if i == 0 else 'elif'} pc == {ld}:")
+                out += ["    " + ind + ln for ln in blocks[ld]]
+            return out
+        mid = len(leaders) // 2
+        out = [f"{ind}if pc < {leaders[mid]}:"]
+        out += self._dispatch(leaders[:mid], blocks, depth + 1)
+        out.append(f"{ind}else:")
+        out += self._dispatch(leaders[mid:], blocks, depth + 1)
+        return out
+
+    def _goto(self, target: int, here: int, cnt: int) -> list[str]:
+        out = []
+        if cnt:
+            out.append(f"n -= {cnt}")
+        if target <= here:
+            out.append(f"if n < 0: raise _budget_fault({here})")
+        out.append(f"pc = {target}")
+        out.append("continue")
+        return out
+
+    def _block(self, leader: int) -> list[str]:
+        out: list[str] = []
+        pc = leader
+        cnt = 0
+        body = set(self.body)
+        leaders = set(self.leaders)
+        while True:
+            if pc not in body:
+                out.append(f"raise RuntimeFault('execution ran off the end of the program', {pc})")
+                return out
+            ins = self.slots[pc]
+            cnt += 1
+            opc = ins.opcode
+            cls = opc & 7
+            if cls in (op.BPF_JMP, op.BPF_JMP32):
+                jop = opc & 0xF0
+                if jop == op.BPF_EXIT:
+                    out += [f"n -= {cnt}", "run.budget = n", "return r0"]
+                    return out
+                if jop == op.BPF_JA:
+                    out += self._goto(ins.jump_target(pc), pc, cnt)
+                    return out
+                if jop == op.BPF_CALL:
+                    out += [f"n -= {cnt}", f"if n < 0: raise _budget_fault({pc})", "run.budget = n"]
+                    cnt = 0
+                    out += self._call(ins, pc)
+                    out += ["n = run.budget", "rhi = whi = 0"]
+                else:
+                    cond = self._cond(ins)
+                    out.append(f"if {cond}:")
+                    out += ["    " + ln for ln in self._goto(ins.jump_target(pc), pc, cnt)]
+            else:
+                out += self._simple(ins, pc)
+            pc += ins.size
+            if pc in leaders:
+                out += self._goto(pc, pc - 1, cnt)
+                return out
+
+    def _call(self, ins, pc: int) -> list[str]:
+        if ins.opcode == op.CALLX:
+            return [f"r0 = _self._callx(run, _code, r{ins.dst}, (r1, r2, r3, r4, r5), depth, {pc})"]
+        if ins.src == op.BPF_PSEUDO_CALL:
+            target = pc + 1 + ins.imm
+            return ["try:",
+                    f"    r0 = f{target}(run, r1, r2, r3, r4, r5, depth + 1)",
+                    "except TailCall as _t:",
+                    "    r0 = _self._tail(run, _t, depth + 1)",
+                    "run.depth = depth"]
+        return [f"r0 = _h{ins.imm}(run, {pc}, r1, r2, r3, r4, r5)"]
+
+    @staticmethod
+    def _cond(ins) -> str:
+        opc = ins.opcode
+        is64 = (opc & 7) == op.BPF_JMP
+        jop = opc & 0xF0
+        mask = M64 if is64 else M32
+        sign = S64 if is64 else S32
+        a = f"r{ins.dst}" if is64 else f"(r{ins.dst} & {M32})"
+        if opc & op.BPF_X:
+            b = f"r{ins.src}" if is64 else f"(r{ins.src} & {M32})"
+            sb = f"({b} ^ {sign})"
+        else:
+            c = ins.imm & mask
+            b = str(c)
+            sb = str(c ^ sign)
+        sa = f"({a} ^ {sign})"
+        return {
+            op.BPF_JEQ: f"{a} == {b}", op.BPF_JNE: f"{a} != {b}",
+            op.BPF_JGT: f"{a} > {b}", op.BPF_JGE: f"{a} >= {b}",
+            op.BPF_JLT: f"{a} < {b}", op.BPF_JLE: f"{a} <= {b}",
+            op.BPF_JSET: f"{a} & {b}",
+            op.BPF_JSGT: f"{sa} > {sb}", op.BPF_JSGE: f"{sa} >= {sb}",
+            op.BPF_JSLT: f"{sa} < {sb}", op.BPF_JSLE: f"{sa} <= {sb}",
+        }[jop]
+
+    def _simple(self, ins, pc: int) -> list[str]:
+        opc = ins.opcode
+        cls = opc & 7
+        d = f"r{ins.dst}"
+        if cls == op.BPF_ALU64:
+            return [self._alu64(ins, d)]
+        if cls == op.BPF_ALU:
+            return [self._alu32(ins, d)]
+        if cls == op.BPF_LDX:
+            size = SIZES[opc & 0x18]
+            addr = self._addr(ins.src, ins.off)
+            signed = opc & 0xE0 == op.BPF_MEMSX
+            fn = _SUNPACK[size] if signed else _UNPACK[size]
+            load = f"{fn}(rb, _a - rd)[0]" + (f" & {M64}" if signed else "")
+            return [f"_a = {addr}",
+                    f"if not (rlo <= _a and _a + {size} <= rhi):",
+                    f"    rb, rlo, rhi, rd = _rc(_a, {size}, {pc})",
+                    f"{d} = {load}"]
+        if cls in (op.BPF_ST, op.BPF_STX):
+            size = SIZES[opc & 0x18]
+            addr = self._addr(ins.dst, ins.off)
+            if cls == op.BPF_STX and opc & 0xE0 == op.BPF_ATOMIC:
+                return [f"_a = {addr}",
+                        f"_ns, _n0 = _atomic(_mem, _a, {size}, {ins.imm}, r{ins.src}, r0, {pc})",
+                        f"if _ns is not None: r{ins.src} = _ns",
+                        "if _n0 is not None: r0 = _n0"]
+            if cls == op.BPF_ST:
+                value = str(ins.imm & _MASK[size])
+            else:
+                value = f"r{ins.src}" if size == 8 else f"r{ins.src} & {_MASK[size]}"
+            return [f"_a = {addr}",
+                    f"if not (wlo <= _a and _a + {size} <= whi):",
+                    f"    wb, wlo, whi, wd = _wc(_a, {size}, {pc})",
+                    f"{_PACK[size]}(wb, _a - wd, {value})"]
+        if opc == op.LD_IMM64:
+            return [f"{d} = {ins.imm & M64}"]
+        # LD_ABS / LD_IND
+        size = SIZES[opc & 0x18]
+        if opc & 0xE0 == op.BPF_IND:
+            off = f"((((r{ins.src} + {ins.imm}) & {M32}) ^ {S32}) - {S32})"
+        else:
+            off = str(ins.imm)
+        return ["run.budget = n", f"r0 = _ldabs(run, {off}, {size}, {pc})"]
+
+    @staticmethod
+    def _addr(reg: int, off: int) -> str:
+        if off == 0:
+            return f"r{reg}"
+        return f"(r{reg} + {off}) & {M64}"
+
+    @staticmethod
+    def _alu64(ins, d: str) -> str:
+        opc = ins.opcode
+        aop = opc & 0xF0
+        if aop == op.BPF_END:  # bswap (ALU64 | END is unconditional)
+            return {16: f"{d} = (({d} & 0xFF) << 8) | (({d} >> 8) & 0xFF)",
+                    32: f"{d} = _bswap32({d})", 64: f"{d} = _bswap64({d})"}[ins.imm]
+        if aop == op.BPF_NEG:
+            return f"{d} = -{d} & {M64}"
+        is_x = bool(opc & op.BPF_X)
+        b = f"r{ins.src}" if is_x else str(ins.imm & M64)
+        if aop == op.BPF_MOV:
+            if is_x and ins.off:
+                bits = ins.off
+                sign = 1 << (bits - 1)
+                return f"{d} = ((({b} & {(1 << bits) - 1}) ^ {sign}) - {sign}) & {M64}"
+            return f"{d} = {b}"
+        if aop == op.BPF_ADD:
+            return f"{d} = ({d} + {b}) & {M64}"
+        if aop == op.BPF_SUB:
+            return f"{d} = ({d} - {b}) & {M64}"
+        if aop == op.BPF_MUL:
+            return f"{d} = ({d} * {b}) & {M64}"
+        if aop == op.BPF_OR:
+            return f"{d} |= {b}"
+        if aop == op.BPF_AND:
+            return f"{d} &= {b}"
+        if aop == op.BPF_XOR:
+            return f"{d} ^= {b}"
+        if aop == op.BPF_DIV:
+            if ins.off == 1:
+                return f"{d} = _sdiv64({d}, {b})"
+            if not is_x:
+                return f"{d} = {d} // {b}" if ins.imm else f"{d} = 0"
+            return f"{d} = {d} // {b} if {b} else 0"
+        if aop == op.BPF_MOD:
+            if ins.off == 1:
+                return f"{d} = _smod64({d}, {b})"
+            if not is_x:
+                return f"{d} = {d} % {b}" if ins.imm else "pass"
+            return f"{d} = {d} % {b} if {b} else {d}"
+        sh = f"({b} & 63)" if is_x else str(ins.imm & 63)
+        if aop == op.BPF_LSH:
+            return f"{d} = ({d} << {sh}) & {M64}"
+        if aop == op.BPF_RSH:
+            return f"{d} >>= {sh}"
+        if aop == op.BPF_ARSH:
+            return f"{d} = ((({d} ^ {S64}) - {S64}) >> {sh}) & {M64}"
+        raise RuntimeFault(f"unknown ALU64 opcode {opc:#x}")
+
+    @staticmethod
+    def _alu32(ins, d: str) -> str:
+        opc = ins.opcode
+        aop = opc & 0xF0
+        if aop == op.BPF_END:
+            if opc & op.BPF_TO_BE:
+                return {16: f"{d} = (({d} & 0xFF) << 8) | (({d} >> 8) & 0xFF)",
+                        32: f"{d} = _bswap32({d})", 64: f"{d} = _bswap64({d})"}[ins.imm]
+            return {16: f"{d} &= 0xFFFF", 32: f"{d} &= {M32}", 64: "pass"}[ins.imm]
+        if aop == op.BPF_NEG:
+            return f"{d} = -{d} & {M32}"
+        is_x = bool(opc & op.BPF_X)
+        b = f"r{ins.src}" if is_x else str(ins.imm & M32)
+        b32 = f"({b} & {M32})" if is_x else b
+        a32 = f"({d} & {M32})"
+        if aop == op.BPF_MOV:
+            if is_x and ins.off:
+                bits = ins.off
+                sign = 1 << (bits - 1)
+                return f"{d} = ((({b} & {(1 << bits) - 1}) ^ {sign}) - {sign}) & {M32}"
+            return f"{d} = {b32}"
+        if aop == op.BPF_ADD:
+            return f"{d} = ({d} + {b}) & {M32}"
+        if aop == op.BPF_SUB:
+            return f"{d} = ({d} - {b}) & {M32}"
+        if aop == op.BPF_MUL:
+            return f"{d} = ({d} * {b}) & {M32}"
+        if aop == op.BPF_OR:
+            return f"{d} = ({d} | {b}) & {M32}"
+        if aop == op.BPF_AND:
+            return f"{d} &= {b32}"
+        if aop == op.BPF_XOR:
+            return f"{d} = ({d} ^ {b}) & {M32}"
+        if aop == op.BPF_DIV:
+            if ins.off == 1:
+                return f"{d} = _sdiv32({d}, {b})"
+            if not is_x:
+                return f"{d} = {a32} // {b}" if ins.imm & M32 else f"{d} = 0"
+            return f"_b = {b32}; {d} = {a32} // _b if _b else 0"
+        if aop == op.BPF_MOD:
+            if ins.off == 1:
+                return f"{d} = _smod32({d}, {b})"
+            if not is_x:
+                return f"{d} = {a32} % {b}" if ins.imm & M32 else f"{d} &= {M32}"
+            return f"_b = {b32}; {d} = {a32} % _b if _b else {a32}"
+        sh = f"({b} & 31)" if is_x else str(ins.imm & 31)
+        if aop == op.BPF_LSH:
+            return f"{d} = ({d} << {sh}) & {M32}"
+        if aop == op.BPF_RSH:
+            return f"{d} = {a32} >> {sh}"
+        if aop == op.BPF_ARSH:
+            return f"{d} = ((({a32} ^ {S32}) - {S32}) >> {sh}) & {M32}"
+        raise RuntimeFault(f"unknown ALU opcode {opc:#x}")
