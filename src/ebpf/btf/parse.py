@@ -382,9 +382,9 @@ class Spec:
         kind = (info >> 24) & 0x1F
         vlen = info & 0xFFFF
         kflag = info >> 31
-        name = self.string(name_off) if name_off else ""
         new = object.__new__
         try:
+            name = self.string(name_off) if name_off else ""
             if kind == T.KIND_INT:
                 t = new(T.Int)
                 enc = w[i + 3]
