@@ -1,0 +1,156 @@
+"""Consuming a kernel BPF_MAP_TYPE_RINGBUF map through mmap.
+
+Layout the kernel exposes on the map fd (facts from the kernel's ring buffer ABI):
+
+* offset 0, one page, read-write: the consumer position (u64 at byte 0);
+* offset one page, read-only: the producer position page (u64 at byte 0), followed
+  by the data area of ``max_entries`` bytes mapped *twice* in a row, so a record
+  that wraps around the end can be read as one contiguous slice.
+
+Each record starts with an 8-byte header: u32 length whose bit 31 is BUSY (the
+producer has reserved but not committed it yet) and bit 30 DISCARD (skip it),
+then u32 page offset. Records are padded to 8 bytes. We read records while the
+consumer is behind the producer and stop at the first BUSY one; after the batch
+the new consumer position is stored (a single aligned 8-byte store, which is
+what the kernel needs to see: it reads it with acquire semantics).
+
+The map fd itself is pollable: epoll reports it readable when data is there.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import logging
+import mmap
+import os
+import select
+import time
+
+from ..errors import MapError, SystemCallError
+
+log = logging.getLogger("ebpf.kernel.ringbuf")
+
+BUSY_BIT = 1 << 31
+DISCARD_BIT = 1 << 30
+HDR_SIZE = 8
+PAGE_SIZE = mmap.PAGESIZE
+
+
+class KernelRingConsumer:
+    """The ring-consumer protocol (see :mod:`ebpf.ringbuf`) over a kernel ringbuf
+    map fd. Does not own the fd: the map does."""
+
+    def __init__(self, map_fd: int, size: int, name: str = "ringbuf"):
+        if size <= 0 or size & (size - 1) or size % PAGE_SIZE:
+            raise MapError(f"ring buffer {name}: size {size} is not a power-of-2 multiple "
+                           f"of the page size {PAGE_SIZE}")
+        self.name = name
+        self._fd = map_fd
+        self.size = size
+        self._mask = size - 1
+        try:
+            self._cons_mm = mmap.mmap(map_fd, PAGE_SIZE, mmap.MAP_SHARED,
+                                      mmap.PROT_READ | mmap.PROT_WRITE, offset=0)
+        except OSError as e:
+            raise SystemCallError(f"mmap of ring buffer {name} consumer page", e.errno) from None
+        try:
+            self._data_mm = mmap.mmap(map_fd, PAGE_SIZE + 2 * size, mmap.MAP_SHARED,
+                                      mmap.PROT_READ, offset=PAGE_SIZE)
+        except OSError as e:
+            self._cons_mm.close()
+            raise SystemCallError(f"mmap of ring buffer {name} data pages", e.errno) from None
+        self._cons = ctypes.c_uint64.from_buffer(self._cons_mm)
+        # read-only mmap: ctypes cannot from_buffer it; use a memoryview for data
+        self._view = memoryview(self._data_mm)
+        self._prod_view = self._view[0:8].cast("Q")
+        self._hdr_view = self._view[PAGE_SIZE:PAGE_SIZE + 2 * size]
+        self._hdr32 = self._hdr_view.cast("I")  # data area as u32s (records 8-aligned)
+        self._epoll: select.epoll | None = None
+
+    # ---- protocol ---------------------------------------------------------
+    def fileno(self) -> int:
+        """The map fd: pollable (EPOLLIN when records are there)."""
+        return self._fd
+
+    def pending(self) -> bool:
+        """True when the producer is ahead of the consumer."""
+        return self._prod_view[0] != self._cons.value
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until a record may be there (or ``timeout`` s pass); True if so."""
+        if self.pending():
+            return True
+        if self._epoll is None:
+            self._epoll = select.epoll()
+            self._epoll.register(self._fd, select.EPOLLIN)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            remaining = -1 if deadline is None else max(0.0, deadline - time.monotonic())
+            try:
+                events = self._epoll.poll(remaining)
+            except InterruptedError:
+                events = []
+            if events or self.pending():
+                return True
+            if deadline is not None and time.monotonic() >= deadline:
+                return False
+
+    def read(self, limit: int | None = None) -> list[bytes]:
+        """Consume and return every committed record available now (up to ``limit``)."""
+        out: list[bytes] = []
+        cons = self._cons.value
+        prod = self._prod_view[0]
+        mask = self._mask
+        hdr32 = self._hdr32
+        view = self._hdr_view
+        while cons < prod:
+            off = cons & mask
+            length = hdr32[off >> 2]
+            if length & BUSY_BIT:
+                break
+            real = length & ~(BUSY_BIT | DISCARD_BIT)
+            if not length & DISCARD_BIT:
+                start = off + HDR_SIZE
+                out.append(bytes(view[start:start + real]))
+            cons += (real + HDR_SIZE + 7) & ~7
+            if limit is not None and len(out) >= limit:
+                break
+            if cons >= prod:
+                prod = self._prod_view[0]  # more may have been committed meanwhile
+        if cons != self._cons.value:
+            self._cons.value = cons
+        return out
+
+    def available(self) -> int:
+        """Bytes between consumer and producer (records not read yet)."""
+        return self._prod_view[0] - self._cons.value
+
+    def close(self) -> None:
+        if self._epoll is not None:
+            self._epoll.close()
+            self._epoll = None
+        if self._cons_mm is None:
+            return
+        # drop exported buffers before unmapping
+        del self._cons
+        for v in (self._hdr32, self._hdr_view, self._prod_view, self._view):
+            v.release()
+        self._data_mm.close()
+        self._cons_mm.close()
+        self._cons_mm = None  # type: ignore[assignment]
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:  # noqa: BLE001
+            pass
+
+
+def consumer_for(m) -> KernelRingConsumer:
+    """A consumer for kernel map ``m`` (needs ``m.fd`` and ``m.max_entries``)."""
+    fd = m.fd
+    try:
+        os.fstat(fd)
+    except OSError as e:
+        raise MapError(f"ring buffer {m.name}: its fd {fd} is not open", e.errno) from None
+    return KernelRingConsumer(fd, m.max_entries, m.name)
