@@ -1,0 +1,592 @@
+"""Kernel maps: created from a :class:`~ebpf.spec.MapSpec` through BPF_MAP_CREATE.
+
+>>> import ebpf  # doctest: +SKIP
+>>> m = ebpf.Map.create(ebpf.MapSpec(name="c", type=ebpf.MapType.HASH, key_size=4,
+...                                  value_size=8, max_entries=8))  # doctest: +SKIP
+>>> m[1] = 10; m[1]  # doctest: +SKIP
+10
+>>> m.close()  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno as _errno
+import logging
+import mmap
+import os
+import re
+from typing import Any
+
+from .. import codec
+from ..errors import (
+    KeyExistsError,
+    LoadError,
+    MapError,
+    MapFullError,
+    NotSupportedError,
+    PrivilegeError,
+)
+from ..maps import BPF_ANY, KEYLESS_TYPES, Map
+from ..spec import BPF_F_MMAPABLE, BPF_F_NO_PREALLOC, BPF_F_RDONLY_PROG, MapSpec
+from ..uapi import Command, MapType
+from . import probes
+from . import sys as bsys
+
+log = logging.getLogger("ebpf.kernel")
+
+__all__ = ["KernelMap", "create_map", "open_pinned_map", "open_map_by_id", "sanitize_name"]
+
+ENOTSUPP = 524  # the kernel-internal "not supported" some commands leak
+
+_FD_VALUE_TYPES = frozenset({
+    MapType.PROG_ARRAY, MapType.ARRAY_OF_MAPS, MapType.HASH_OF_MAPS,
+    MapType.PERF_EVENT_ARRAY, MapType.CGROUP_ARRAY,
+})
+_STORAGE_TYPES = frozenset(
+    t for t in (MapType.SK_STORAGE, MapType.INODE_STORAGE, MapType.TASK_STORAGE,
+                getattr(MapType, "CGRP_STORAGE", None)) if t is not None)
+
+_NAME_OK = re.compile(r"[^A-Za-z0-9_.]")
+
+
+def sanitize_name(name: str) -> str:
+    """A kernel object name: at most 15 characters of ``[A-Za-z0-9_.]``."""
+    return _NAME_OK.sub("_", name)[: bsys.BPF_OBJ_NAME_LEN - 1]
+
+
+def _buf(size: int) -> ctypes.Array:
+    return ctypes.create_string_buffer(max(size, 1))
+
+
+def _map_error(e: OSError, what: str) -> Exception:
+    err = e.errno or 0
+    if err in (_errno.EPERM, _errno.EACCES):
+        return PrivilegeError(what, err, capability="CAP_BPF")
+    if err in (_errno.E2BIG, _errno.ENOSPC):
+        return MapFullError(what, err)
+    if err == _errno.EEXIST:
+        return KeyExistsError(what, err)
+    return MapError(what, err)
+
+
+def _round_ringbuf(size: int) -> int:
+    """Ring buffer sizes must be a power-of-two number of pages (libbpf rounds up)."""
+    page = mmap.PAGESIZE
+    size = max(size, page)
+    n = 1
+    while n < size:
+        n <<= 1
+    return n
+
+
+class KernelMap(Map):
+    """A map in the kernel, owned through its fd.
+
+    Beyond the :class:`ebpf.Map` dict protocol: :attr:`fd`, :meth:`pin`,
+    :meth:`freeze`, :meth:`info`, batch operations and :attr:`memory` for
+    ``BPF_F_MMAPABLE`` arrays.
+    """
+
+    backend = "kernel"
+
+    def __init__(self, spec: MapSpec, fd: bsys.FD, *, map_id: int = 0):
+        super().__init__(spec)
+        self._fd = fd
+        self._id = map_id
+        self._mmap: mmap.mmap | None = None
+        self._inner_keepalive: list[Any] = []
+
+    # ---- identity ----------------------------------------------------------
+    @property
+    def fd(self) -> int:
+        if self._fd.closed:
+            raise MapError(f"map {self.name} is closed")
+        return self._fd.fd
+
+    @property
+    def id(self) -> int:
+        """The kernel's id of this map."""
+        if not self._id:
+            self._id = self.info().id
+        return self._id
+
+    @property
+    def num_cpus(self) -> int:
+        return probes.possible_cpus()
+
+    @property
+    def closed(self) -> bool:
+        return self._fd.closed
+
+    def _value_buf_size(self) -> int:
+        if self.per_cpu:
+            return codec.per_cpu_stride(self.value_size) * self.num_cpus
+        return self.value_size
+
+    def _key_arg(self, key: bytes) -> tuple[Any, int]:
+        if self.key_size == 0 or self.type in KEYLESS_TYPES:
+            return None, 0
+        if len(key) != self.key_size:
+            raise MapError(f"map {self.name}: key is {len(key)} bytes, the map needs {self.key_size}")
+        kb = ctypes.create_string_buffer(key, len(key))
+        return kb, ctypes.addressof(kb)
+
+    # ---- raw element operations ------------------------------------------
+    def lookup_bytes(self, key: bytes) -> bytes | None:
+        kb, kaddr = self._key_arg(key)
+        vb = _buf(self._value_buf_size())
+        attr = bsys.MapElemAttr(map_fd=self.fd, key=kaddr, value=ctypes.addressof(vb))
+        try:
+            bsys.bpf(Command.MAP_LOOKUP_ELEM, attr, raw=True)
+        except OSError as e:
+            if e.errno == _errno.ENOENT:
+                return None
+            raise _map_error(e, f"looking up a key in map {self.name}") from None
+        return vb.raw[: self._value_buf_size()]
+
+    def lookup_and_delete_bytes(self, key: bytes) -> bytes | None:
+        """Atomically read and remove an entry (hash maps, Linux 5.14+)."""
+        kb, kaddr = self._key_arg(key)
+        vb = _buf(self._value_buf_size())
+        attr = bsys.MapElemAttr(map_fd=self.fd, key=kaddr, value=ctypes.addressof(vb))
+        try:
+            bsys.bpf(Command.MAP_LOOKUP_AND_DELETE_ELEM, attr, raw=True)
+        except OSError as e:
+            if e.errno == _errno.ENOENT:
+                return None
+            raise _map_error(e, f"lookup-and-delete in map {self.name}") from None
+        return vb.raw[: self._value_buf_size()]
+
+    def update_bytes(self, key: bytes, value: bytes, flags: int = BPF_ANY) -> None:
+        kb, kaddr = self._key_arg(key)
+        want = self._value_buf_size() if self.type not in _FD_VALUE_TYPES else 4
+        if len(value) != want:
+            raise MapError(f"map {self.name}: value is {len(value)} bytes, the map needs {want}")
+        vb = ctypes.create_string_buffer(value, max(len(value), 1))
+        attr = bsys.MapElemAttr(map_fd=self.fd, key=kaddr, value=ctypes.addressof(vb), flags=flags)
+        try:
+            bsys.bpf(Command.MAP_UPDATE_ELEM, attr, raw=True)
+        except OSError as e:
+            raise _map_error(e, f"updating map {self.name}") from None
+
+    def delete_bytes(self, key: bytes) -> bool:
+        kb, kaddr = self._key_arg(key)
+        attr = bsys.MapElemAttr(map_fd=self.fd, key=kaddr)
+        try:
+            bsys.bpf(Command.MAP_DELETE_ELEM, attr, raw=True)
+        except OSError as e:
+            if e.errno == _errno.ENOENT:
+                return False
+            if e.errno == _errno.EINVAL and self.type in (MapType.ARRAY, MapType.PERCPU_ARRAY):
+                raise MapError(f"map {self.name}: entries of a {self.type.name} map cannot be "
+                               "deleted (set them to zero instead)", e.errno) from None
+            raise _map_error(e, f"deleting from map {self.name}") from None
+        return True
+
+    def next_key_bytes(self, key: bytes | None) -> bytes | None:
+        if self.key_size == 0:
+            return None
+        if key is None:
+            kb, kaddr = None, 0
+        else:
+            kb, kaddr = self._key_arg(key)
+        nb = _buf(self.key_size)
+        attr = bsys.MapElemAttr(map_fd=self.fd, key=kaddr, value=ctypes.addressof(nb))
+        try:
+            bsys.bpf(Command.MAP_GET_NEXT_KEY, attr, raw=True)
+        except OSError as e:
+            if e.errno == _errno.ENOENT:
+                return None
+            raise _map_error(e, f"iterating map {self.name}") from None
+        return nb.raw[: self.key_size]
+
+    def push_bytes(self, value: bytes, flags: int = BPF_ANY) -> None:
+        if self.type not in (MapType.QUEUE, MapType.STACK, MapType.BLOOM_FILTER):
+            raise NotSupportedError(f"push on a {self.type.name} map")
+        if len(value) != self.value_size:
+            raise MapError(f"map {self.name}: value is {len(value)} bytes, the map needs {self.value_size}")
+        vb = ctypes.create_string_buffer(value, len(value))
+        attr = bsys.MapElemAttr(map_fd=self.fd, value=ctypes.addressof(vb), flags=flags)
+        try:
+            bsys.bpf(Command.MAP_UPDATE_ELEM, attr, raw=True)
+        except OSError as e:
+            raise _map_error(e, f"pushing onto map {self.name}") from None
+
+    def pop_bytes(self, peek: bool = False) -> bytes | None:
+        if self.type not in (MapType.QUEUE, MapType.STACK):
+            raise NotSupportedError(f"pop on a {self.type.name} map")
+        vb = _buf(self.value_size)
+        attr = bsys.MapElemAttr(map_fd=self.fd, value=ctypes.addressof(vb))
+        cmd = Command.MAP_LOOKUP_ELEM if peek else Command.MAP_LOOKUP_AND_DELETE_ELEM
+        try:
+            bsys.bpf(cmd, attr, raw=True)
+        except OSError as e:
+            if e.errno == _errno.ENOENT:
+                return None
+            raise _map_error(e, f"popping from map {self.name}") from None
+        return vb.raw[: self.value_size]
+
+    def contains_value(self, value: Any) -> bool:
+        """Bloom filter membership test (may give false positives)."""
+        if self.type != MapType.BLOOM_FILTER:
+            raise NotSupportedError(f"membership test on a {self.type.name} map")
+        raw = codec.encode(value, self.value_size, self.spec.value_type)
+        vb = ctypes.create_string_buffer(raw, len(raw))
+        attr = bsys.MapElemAttr(map_fd=self.fd, value=ctypes.addressof(vb))
+        try:
+            bsys.bpf(Command.MAP_LOOKUP_ELEM, attr, raw=True)
+        except OSError as e:
+            if e.errno == _errno.ENOENT:
+                return False
+            raise _map_error(e, f"querying bloom filter {self.name}") from None
+        return True
+
+    def __contains__(self, key: object) -> bool:
+        if self.type == MapType.BLOOM_FILTER:
+            return self.contains_value(key)
+        return super().__contains__(key)
+
+    def decode_value(self, raw: bytes) -> Any:
+        if self.type in _FD_VALUE_TYPES:  # the kernel answers with the object's id
+            return int.from_bytes(raw[:4], "little")
+        return super().decode_value(raw)
+
+    # ---- batch operations ------------------------------------------------
+    def _batch_unsupported(self, e: OSError) -> bool:
+        return e.errno in (_errno.EINVAL, _errno.ENOTSUP, _errno.EOPNOTSUPP, ENOTSUPP)
+
+    def lookup_batch_bytes(self, *, delete: bool = False, chunk: int = 0) -> list[tuple[bytes, bytes]]:
+        """Every (key, value) as raw bytes, read ``chunk`` entries per system call
+        (BPF_MAP_LOOKUP[_AND_DELETE]_BATCH); falls back to one call per key where
+        the kernel cannot batch this map type."""
+        n = chunk or max(1, min(self.max_entries or 1, 4096))
+        vsize = self._value_buf_size()
+        keys = _buf(self.key_size * n)
+        vals = _buf(vsize * n)
+        tok_size = max(self.key_size, 8)
+        tok_in = _buf(tok_size)
+        tok_out = _buf(tok_size)
+        out: list[tuple[bytes, bytes]] = []
+        first = True
+        cmd = Command.MAP_LOOKUP_AND_DELETE_BATCH if delete else Command.MAP_LOOKUP_BATCH
+        while True:
+            attr = bsys.MapBatchAttr(
+                in_batch=0 if first else ctypes.addressof(tok_in),
+                out_batch=ctypes.addressof(tok_out), keys=ctypes.addressof(keys),
+                values=ctypes.addressof(vals), count=n, map_fd=self.fd)
+            done = False
+            try:
+                bsys.bpf(cmd, attr, raw=True)
+            except OSError as e:
+                if e.errno == _errno.ENOENT:
+                    done = True
+                elif first and self._batch_unsupported(e):
+                    return self._lookup_loop(delete)
+                elif e.errno == _errno.ENOSPC and n < (1 << 20):
+                    n *= 4  # a hash bucket did not fit: bigger chunks
+                    keys, vals = _buf(self.key_size * n), _buf(vsize * n)
+                    continue
+                else:
+                    raise _map_error(e, f"batch lookup in map {self.name}") from None
+            kr, vr = keys.raw, vals.raw
+            for i in range(attr.count):
+                out.append((kr[i * self.key_size:(i + 1) * self.key_size],
+                            vr[i * vsize:(i + 1) * vsize]))
+            if done:
+                return out
+            ctypes.memmove(tok_in, tok_out, tok_size)
+            first = False
+
+    def _lookup_loop(self, delete: bool) -> list[tuple[bytes, bytes]]:
+        out = []
+        for k in list(self.raw_keys()):
+            v = self.lookup_bytes(k)
+            if v is not None:
+                out.append((k, v))
+                if delete:
+                    self.delete_bytes(k)
+        return out
+
+    def lookup_batch(self, *, delete: bool = False) -> list[tuple[Any, Any]]:
+        """Every entry decoded, read in batches (see :meth:`lookup_batch_bytes`)."""
+        return [(self.decode_key(k), self.decode_value(v))
+                for k, v in self.lookup_batch_bytes(delete=delete)]
+
+    def update_batch(self, items: Any, flags: int = BPF_ANY) -> int:
+        """Write many entries in one system call (BPF_MAP_UPDATE_BATCH); ``items``
+        is a mapping or (key, value) pairs. Returns how many were written."""
+        pairs = list(items.items()) if hasattr(items, "items") else list(items)
+        if not pairs:
+            return 0
+        kraw = b"".join(self.encode_key(k) for k, _ in pairs)
+        vraw = b"".join(self.encode_value(v) for _, v in pairs)
+        kb = ctypes.create_string_buffer(kraw, len(kraw))
+        vb = ctypes.create_string_buffer(vraw, len(vraw))
+        attr = bsys.MapBatchAttr(keys=ctypes.addressof(kb), values=ctypes.addressof(vb),
+                                 count=len(pairs), map_fd=self.fd, elem_flags=flags)
+        try:
+            bsys.bpf(Command.MAP_UPDATE_BATCH, attr, raw=True)
+        except OSError as e:
+            if self._batch_unsupported(e) and attr.count == 0:
+                for k, v in pairs:
+                    self.update_bytes(self.encode_key(k), self.encode_value(v), flags)
+                return len(pairs)
+            raise _map_error(e, f"batch update of map {self.name} "
+                                f"({attr.count} of {len(pairs)} written)") from None
+        return attr.count
+
+    def delete_batch(self, keys: Any) -> int:
+        """Delete many keys in one system call (BPF_MAP_DELETE_BATCH). Returns the
+        count deleted; a missing key raises ``KeyError`` after the ones before it."""
+        ks = list(keys)
+        if not ks:
+            return 0
+        kraw = b"".join(self.encode_key(k) for k in ks)
+        kb = ctypes.create_string_buffer(kraw, len(kraw))
+        attr = bsys.MapBatchAttr(keys=ctypes.addressof(kb), count=len(ks), map_fd=self.fd)
+        try:
+            bsys.bpf(Command.MAP_DELETE_BATCH, attr, raw=True)
+        except OSError as e:
+            if e.errno == _errno.ENOENT:
+                raise KeyError(ks[attr.count] if attr.count < len(ks) else None) from None
+            if self._batch_unsupported(e) and attr.count == 0:
+                n = 0
+                for k in ks:
+                    if not self.delete_bytes(self.encode_key(k)):
+                        raise KeyError(k) from None
+                    n += 1
+                return n
+            raise _map_error(e, f"batch delete in map {self.name}") from None
+        return attr.count
+
+    # ---- map-wide operations ---------------------------------------------
+    def freeze(self) -> None:
+        """Make the map read-only from user space (BPF_MAP_FREEZE)."""
+        attr = bsys.MapElemAttr(map_fd=self.fd)
+        bsys.bpf(Command.MAP_FREEZE, attr, what=f"freezing map {self.name}", error=MapError)
+        self.spec.freeze = True
+
+    def pin(self, path: str) -> None:
+        """Pin at ``path`` in bpffs (parents created; bpffs mounted if needed)."""
+        from .pin import ensure_bpffs_dir
+
+        ensure_bpffs_dir(os.path.dirname(os.path.abspath(path)))
+        bsys.obj_pin(self.fd, path, what=f"pinning map {self.name} at {path}")
+
+    def info(self):
+        """A :class:`ebpf.kernel.info.MapInfo` snapshot from the kernel."""
+        from .info import map_info_from_fd
+
+        return map_info_from_fd(self.fd)
+
+    @property
+    def memory(self) -> memoryview:
+        """The value area of a ``BPF_F_MMAPABLE`` array, shared with the kernel."""
+        if self._mmap is None:
+            if not (self.flags & BPF_F_MMAPABLE) or self.type != MapType.ARRAY:
+                raise NotSupportedError("mmap", detail=f"map {self.name} is not a BPF_F_MMAPABLE array")
+            size = codec.per_cpu_stride(self.value_size) * self.max_entries
+            size = (size + mmap.PAGESIZE - 1) // mmap.PAGESIZE * mmap.PAGESIZE
+            writable = not (self.spec.freeze or self.flags & bsys.BPF_F_RDONLY)
+            prot = mmap.PROT_READ | (mmap.PROT_WRITE if writable else 0)
+            try:
+                self._mmap = mmap.mmap(self.fd, size, mmap.MAP_SHARED, prot)
+            except OSError as e:
+                raise MapError(f"mapping map {self.name} into memory", e.errno) from None
+        return memoryview(self._mmap)
+
+    def close(self) -> None:
+        if self._mmap is not None:
+            try:
+                self._mmap.close()
+            except BufferError:  # someone still holds a memoryview: GC will unmap
+                log.debug("map %s: memory still referenced, unmapped later", self.name)
+            self._mmap = None
+        self._fd.close()
+        self._closed = True
+
+    def __del__(self) -> None:
+        try:
+            self._fd.close()
+        except Exception:  # noqa: BLE001
+            pass
+
+    def __repr__(self) -> str:
+        state = " closed" if self._fd.closed else f" fd={self._fd._fd}"
+        return (f"<KernelMap {self.name!r} {self.type.name} key={self.key_size} "
+                f"value={self.value_size} max_entries={self.max_entries}{state}>")
+
+
+# ---- creation -------------------------------------------------------------------
+
+def _normalize(spec: MapSpec) -> MapSpec:
+    """Fill in what the kernel insists on for each map type."""
+    s = spec.copy()
+    t = s.type
+    if t == MapType.PERF_EVENT_ARRAY:
+        s.key_size = s.key_size or 4
+        s.value_size = s.value_size or 4
+        if s.max_entries == 0:
+            s.max_entries = probes.possible_cpus()
+    elif t in (MapType.PROG_ARRAY, MapType.ARRAY_OF_MAPS, MapType.HASH_OF_MAPS, MapType.CGROUP_ARRAY):
+        s.key_size = s.key_size or 4
+        s.value_size = 4
+    elif t == MapType.LPM_TRIE:
+        s.flags |= BPF_F_NO_PREALLOC
+    elif t in (MapType.RINGBUF, getattr(MapType, "USER_RINGBUF", MapType.RINGBUF)):
+        s.key_size = 0
+        s.value_size = 0
+        s.max_entries = _round_ringbuf(s.max_entries)
+    elif t in (MapType.QUEUE, MapType.STACK, MapType.BLOOM_FILTER):
+        s.key_size = 0
+    elif t in _STORAGE_TYPES:
+        s.flags |= BPF_F_NO_PREALLOC
+        s.max_entries = 0
+    return s
+
+
+def create_map(spec: MapSpec, *, btf_fd: int = 0, inner_fd: int | None = None,
+               name: str | None = None) -> KernelMap:
+    """Create ``spec`` in the kernel.
+
+    ``btf_fd`` is a loaded object BTF the spec's ``btf_key_type_id``/
+    ``btf_value_type_id`` refer to (when 0 and the spec carries BTF, it is
+    loaded here for the map's lifetime; a kernel that refuses it gets the map
+    without BTF). Map-in-map types get their inner map from ``inner_fd`` or
+    create a template from ``spec.inner``.
+    """
+    probes.bump_memlock()
+    s = _normalize(spec)
+    if s.type == MapType.STRUCT_OPS:
+        raise NotSupportedError("struct_ops maps", detail=f"map {spec.name}: not built yet")
+    own_btf = None
+    if not btf_fd and s.btf is not None and (s.btf_key_type_id or s.btf_value_type_id):
+        try:
+            from .btf import load_btf
+
+            own_btf = load_btf(s.btf)
+            btf_fd = own_btf.fd
+        except Exception as e:  # noqa: BLE001 - BTF only helps decoding/dumping
+            log.debug("map %s: object BTF not loaded (%s); creating without", spec.name, e)
+            if s.type in _STORAGE_TYPES:
+                raise
+    inner_tmp = None
+    try:
+        if s.type in (MapType.ARRAY_OF_MAPS, MapType.HASH_OF_MAPS) and inner_fd is None:
+            if s.inner is None:
+                raise MapError(f"map {spec.name}: a {s.type.name} needs an inner map spec")
+            inner_tmp = create_map(s.inner, btf_fd=btf_fd, name=(s.inner.name or "inner"))
+            inner_fd = inner_tmp.fd
+        fd = _map_create(s, name or s.name, btf_fd, inner_fd or 0)
+    finally:
+        if inner_tmp is not None:
+            inner_tmp.close()
+    m = KernelMap(s, fd)
+    if own_btf is not None:
+        m._inner_keepalive.append(own_btf)
+    return m
+
+
+def _map_create(s: MapSpec, name: str, btf_fd: int, inner_fd: int) -> bsys.FD:
+    def attr_for(with_btf: bool) -> bsys.MapCreateAttr:
+        a = bsys.MapCreateAttr(
+            map_type=s.type, key_size=s.key_size, value_size=s.value_size,
+            max_entries=s.max_entries, map_flags=s.flags, inner_map_fd=inner_fd,
+            numa_node=s.numa_node, map_name=sanitize_name(name).encode(), map_extra=s.map_extra)
+        if with_btf and btf_fd:
+            a.btf_fd = btf_fd
+            a.btf_key_type_id = s.btf_key_type_id
+            a.btf_value_type_id = s.btf_value_type_id
+        return a
+
+    what = (f"creating map {s.name!r} ({s.type.name}, key {s.key_size}, value {s.value_size}, "
+            f"max_entries {s.max_entries}, flags {s.flags:#x})")
+    try:
+        return bsys.FD(bsys.bpf(Command.MAP_CREATE, attr_for(True), raw=True))
+    except OSError as e:
+        err = e.errno or 0
+    if err in (_errno.EPERM, _errno.EACCES):
+        raise PrivilegeError(what, err, capability="CAP_BPF")
+    if err == _errno.EINVAL and btf_fd and s.type not in _STORAGE_TYPES:
+        try:  # like libbpf: a kernel that rejects the BTF still gets the map
+            fd = bsys.FD(bsys.bpf(Command.MAP_CREATE, attr_for(False), raw=True))
+            log.debug("map %s created without BTF (kernel refused it)", s.name)
+            return fd
+        except OSError as e2:
+            err = e2.errno or err
+    if err in (_errno.EINVAL, _errno.EOPNOTSUPP, ENOTSUPP) and not probes.map_type_supported(s.type):
+        raise NotSupportedError(f"map type {s.type.name}", detail=f"map {s.name!r}")
+    raise LoadError(what, err)
+
+
+def _spec_from_info(info, name_hint: str = "") -> MapSpec:
+    try:
+        mtype = MapType(info.type)
+    except ValueError:
+        mtype = info.type  # type: ignore[assignment]
+    spec = MapSpec(name=info.name or name_hint, type=mtype, key_size=info.key_size,
+                   value_size=info.value_size, max_entries=info.max_entries,
+                   flags=info.flags, map_extra=info.map_extra,
+                   btf_key_type_id=info.btf_key_type_id,
+                   btf_value_type_id=info.btf_value_type_id)
+    if info.btf_id and (info.btf_key_type_id or info.btf_value_type_id):
+        try:
+            from .btf import btf_spec_by_id
+
+            btf = btf_spec_by_id(info.btf_id)
+            spec.btf = btf
+            if info.btf_key_type_id:
+                spec.key_type = btf[info.btf_key_type_id]
+            if info.btf_value_type_id:
+                spec.value_type = btf[info.btf_value_type_id]
+        except Exception as e:  # noqa: BLE001 - decoding falls back to bytes/ints
+            log.debug("map %s: BTF %d not usable: %s", spec.name, info.btf_id, e)
+    return spec
+
+
+def _wrap_fd(fd: bsys.FD, name_hint: str = "") -> KernelMap:
+    from .info import map_info_from_fd
+
+    try:
+        info = map_info_from_fd(fd.fd)
+    except Exception:
+        fd.close()
+        raise
+    return KernelMap(_spec_from_info(info, name_hint), fd, map_id=info.id)
+
+
+def open_pinned_map(path: str, *, readonly: bool = False) -> KernelMap:
+    """Open the map pinned at ``path``; its spec is rebuilt from the kernel's info
+    (with BTF, when it has some, so reads decode)."""
+    flags = bsys.BPF_F_RDONLY if readonly else 0
+    try:
+        fd = bsys.obj_get(path, flags, what=f"opening pinned map {path}")
+    except PrivilegeError:
+        raise
+    except OSError as e:
+        if e.errno == _errno.ENOENT:
+            raise MapError(f"no pinned object at {path}", e.errno) from None
+        raise
+    from .info import fd_kind
+
+    if fd_kind(fd.fd) != "map":
+        fd.close()
+        raise MapError(f"{path} is pinned, but not a map")
+    return _wrap_fd(fd, os.path.basename(path))
+
+
+def open_map_by_id(map_id: int) -> KernelMap:
+    """Open a kernel map by its id (needs CAP_SYS_ADMIN)."""
+    try:
+        fd = bsys.get_fd_by_id(Command.MAP_GET_FD_BY_ID, map_id, error=MapError)
+    except MapError as e:
+        if e.errno == _errno.ENOENT:
+            raise MapError(f"no map with id {map_id}", e.errno) from None
+        raise
+    return _wrap_fd(fd)
+
+
+def readonly_prog_flags(spec: MapSpec) -> int:
+    """Flags libbpf gives .rodata/.kconfig maps (read-only to programs)."""
+    return spec.flags | BPF_F_RDONLY_PROG
