@@ -5,7 +5,7 @@
 >>> isa.encode(insns).hex()
 'b7000000010000009500000000000000'
 >>> print(isa.disassemble(insns))
-r0 = 1
+r0 = 0x1
 exit
 """
 
