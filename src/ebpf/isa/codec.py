@@ -143,7 +143,7 @@ def _check(opcode: int, dst: int, src: int, off: int, imm: int) -> str | None:
     if rule is None:
         return f"unknown opcode {opcode:#04x}"
     values = (dst, src, off, imm)
-    for name, allowed, value in zip(_FIELD_NAMES, rule, values):
+    for name, allowed, value in zip(_FIELD_NAMES, rule, values, strict=True):
         if allowed is not None and value not in allowed:
             if name in ("dst", "src") and allowed is _REG:
                 return f"invalid {name} register r{value} for opcode {opcode:#04x}"
