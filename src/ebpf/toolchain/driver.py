@@ -1,0 +1,212 @@
+"""The compiler driver: C source → BPF ELF object with BTF.
+
+>>> from ebpf.toolchain import compile
+>>> obj = compile("minimal.bpf.c")          # doctest: +SKIP
+>>> obj.name
+'minimal.bpf.o'
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import platform
+import re
+import subprocess
+import sys
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+from ..errors import CompileError
+from .find import Compiler, find_compiler
+
+log = logging.getLogger(__name__)
+
+#: our libbpf-compatible headers (``<bpf/bpf_helpers.h>`` ...), first on the include path
+INCLUDE_DIR = Path(__file__).resolve().parent / "include"
+
+#: ``uname -m`` → the ``__TARGET_ARCH_*`` name used by bpf_tracing.h
+_TARGET_ARCH = {
+    "x86_64": "x86", "amd64": "x86", "i386": "x86", "i686": "x86",
+    "aarch64": "arm64", "arm64": "arm64",
+    "armv7l": "arm", "armv6l": "arm", "arm": "arm",
+    "s390x": "s390",
+    "ppc64le": "powerpc", "ppc64": "powerpc",
+    "riscv64": "riscv",
+    "mips": "mips", "mips64": "mips",
+    "loongarch64": "loongarch",
+    "sparc64": "sparc",
+}
+
+#: ``uname -m`` → Debian multiarch triples holding ``asm/`` headers
+_MULTIARCH = {
+    "x86_64": ("x86_64-linux-gnu",),
+    "aarch64": ("aarch64-linux-gnu",),
+    "armv7l": ("arm-linux-gnueabihf", "arm-linux-gnueabi"),
+    "s390x": ("s390x-linux-gnu",),
+    "ppc64le": ("powerpc64le-linux-gnu",),
+    "riscv64": ("riscv64-linux-gnu",),
+    "loongarch64": ("loongarch64-linux-gnu",),
+    "i686": ("i386-linux-gnu",),
+}
+
+_INCLUDE_RE = re.compile(rb'^\s*#\s*include\s*[<"]([^>"]+)[>"]', re.M)
+
+
+def target_arch(machine: str | None = None) -> str:
+    """The ``__TARGET_ARCH_<x>`` suffix for a machine (default: this one).
+
+    >>> target_arch("x86_64"), target_arch("aarch64")
+    ('x86', 'arm64')
+    """
+    machine = machine or platform.machine()
+    return _TARGET_ARCH.get(machine, machine)
+
+
+def system_include_dirs(machine: str | None = None) -> list[Path]:
+    """System UAPI include directories: the multiarch dir (``asm/``) then ``/usr/include``.
+
+    Only directories that exist are returned.
+    """
+    machine = machine or platform.machine()
+    dirs: list[Path] = []
+    for triple in _MULTIARCH.get(machine, ()):
+        p = Path("/usr/include") / triple
+        if (p / "asm").is_dir():
+            dirs.append(p)
+            break
+    else:
+        for p in sorted(Path("/usr/include").glob(f"{machine}*-linux-*")):
+            if (p / "asm").is_dir():
+                dirs.append(p)
+                break
+    for p in (Path("/usr/local/include"), Path("/usr/include")):
+        if p.is_dir():
+            dirs.append(p)
+    return dirs
+
+
+def default_output(src: Path) -> Path:
+    """``x.bpf.c`` → ``x.bpf.o``; ``x.c`` → ``x.o``.
+
+    >>> default_output(Path("a/minimal.bpf.c")).as_posix()
+    'a/minimal.bpf.o'
+    """
+    if src.suffix == ".c":
+        return src.with_suffix(".o")
+    return src.with_name(src.name + ".o")
+
+
+def _includes(text: bytes) -> set[str]:
+    return {m.decode(errors="replace") for m in _INCLUDE_RE.findall(text)}
+
+
+def _needs_vmlinux_h(src: Path, search: Iterable[Path]) -> bool:
+    """True if ``src`` includes ``vmlinux.h`` and no given directory has one."""
+    try:
+        text = src.read_bytes()
+    except OSError:
+        return False
+    if "vmlinux.h" not in _includes(text):
+        return False
+    return not any((Path(d) / "vmlinux.h").is_file() for d in search)
+
+
+def compiler_args(compiler: Compiler, *, include_dirs: Iterable[str | os.PathLike] = (),
+                  defines: Mapping[str, object] | None = None, opt: int = 2,
+                  cpu: str = "v3", debug: bool = True) -> list[str]:
+    """The flags (without input/output) ``compile`` passes to ``compiler``."""
+    endian = "bpfel" if sys.byteorder == "little" else "bpfeb"
+    args: list[str] = []
+    if compiler.kind == "clang":
+        args += ["-target", endian, f"-mcpu={cpu}"]
+    elif compiler.kind == "zig":
+        # zig's own clang: freestanding BPF triple; no unwind tables (they would
+        # add an .eh_frame section), builtins on so memcpy/memset get inlined.
+        args += ["-target", f"{endian}-freestanding", f"-mcpu={cpu}",
+                 "-fno-unwind-tables", "-fno-asynchronous-unwind-tables", "-fbuiltin"]
+    elif compiler.kind == "gcc":
+        args += [f"-mcpu={cpu}", "-mco-re"]
+    args.append(f"-O{opt}")
+    if debug:
+        args += ["-g", "-gbtf"] if compiler.kind == "gcc" else ["-g"]
+    args += [f"-D__TARGET_ARCH_{target_arch()}", "-D__BPF_TRACING__",
+             "-fno-stack-protector"]
+    if compiler.kind != "gcc":
+        args.append("-Wno-unused-command-line-argument")
+    for name, value in (defines or {}).items():
+        args.append(f"-D{name}" if value is None or value is True else f"-D{name}={value}")
+    # user dirs first (a project's own vmlinux.h wins), then our bpf/*.h, then
+    # the system UAPI headers (after ours, so <bpf/...> always resolves to ours).
+    args += [f"-I{Path(d)}" for d in include_dirs]
+    args.append(f"-I{INCLUDE_DIR}")
+    for d in system_include_dirs():
+        args += ["-idirafter", str(d)]
+    return args
+
+
+def compile(src: str | os.PathLike, out: str | os.PathLike | None = None, cc: str | None = None,
+            include_dirs: Iterable[str | os.PathLike] = (),
+            defines: Mapping[str, object] | None = None, opt: int = 2,
+            extra_args: Iterable[str] = (), *, cpu: str = "v3", btf: str | os.PathLike | None = None,
+            timeout: float = 600.0) -> Path:
+    """Compile a libbpf-style C file to a BPF ELF object (with .BTF/.BTF.ext); return its path.
+
+    ``cc``: ``None`` (best available: clang, gcc-bpf, zig), ``"clang"``, ``"gcc"``,
+    ``"zig"`` or a compiler path. ``include_dirs`` come before our headers;
+    ``defines`` maps NAME → value (``None`` for a bare ``-DNAME``). When the
+    source includes ``vmlinux.h`` and no include dir has one, it is generated from
+    the running kernel's BTF (or ``btf``) and cached per kernel build.
+    Raises :class:`~ebpf.errors.CompileError` with the compiler's diagnostics.
+
+    >>> compile("xdp_pass.bpf.c", cc="zig")   # doctest: +SKIP
+    PosixPath('xdp_pass.bpf.o')
+    """
+    src = Path(src)
+    if not src.is_file():
+        raise CompileError(f"source file {src} does not exist")
+    if not isinstance(opt, int) or not 0 <= opt <= 3:
+        raise CompileError(f"optimisation level must be 0..3, not {opt!r}")
+    out_path = Path(out) if out is not None else default_output(src)
+    if out_path.resolve() == src.resolve():
+        raise CompileError(f"output {out_path} would overwrite the source")
+    compiler = find_compiler(cc)
+    dirs = [Path(d) for d in include_dirs]
+    if _needs_vmlinux_h(src, [src.parent, *dirs]):
+        from .vmlinux import vmlinux_h_dir
+
+        dirs.append(vmlinux_h_dir(btf))
+    args = compiler_args(compiler, include_dirs=dirs, defines=defines, opt=opt, cpu=cpu)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    cmd = [*compiler.command, *args, *extra_args, "-c", str(src), "-o", str(out_path)]
+    log.info("compiling %s with %s", src, compiler)
+    log.debug("command: %s", " ".join(cmd))
+    env = dict(os.environ)
+    if compiler.kind == "zig" and "ZIG_GLOBAL_CACHE_DIR" not in env:
+        cache = _cache_home() / "zig"
+        env["ZIG_GLOBAL_CACHE_DIR"] = str(cache)
+    try:
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
+    except subprocess.TimeoutExpired as e:
+        raise CompileError(f"compiling {src} timed out after {timeout:.0f}s",
+                           command=cmd) from e
+    except OSError as e:
+        raise CompileError(f"could not run {compiler}: {e}", command=cmd) from e
+    if r.returncode != 0:
+        out_path.unlink(missing_ok=True)
+        raise CompileError(f"compiling {src} failed ({compiler.kind}, exit {r.returncode}): "
+                           f"{' '.join(cmd)}", diagnostics=r.stderr or r.stdout, command=cmd)
+    if r.stderr.strip():
+        log.warning("%s: compiler diagnostics:\n%s", src, r.stderr.rstrip())
+    if not out_path.is_file():
+        raise CompileError(f"compiler reported success but wrote no {out_path}", command=cmd)
+    return out_path
+
+
+def _cache_home() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "ebpf"
+
+
+__all__ = ["INCLUDE_DIR", "compile", "compiler_args", "default_output", "system_include_dirs",
+           "target_arch"]

@@ -1,0 +1,70 @@
+"""``vmlinux.h``: every kernel type as C, generated from BTF and cached per kernel build.
+
+>>> from ebpf.toolchain.vmlinux import vmlinux_h_dir
+>>> (vmlinux_h_dir() / "vmlinux.h").is_file()      # doctest: +SKIP
+True
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import tempfile
+from pathlib import Path
+
+from ..errors import BTFError, CompileError
+
+log = logging.getLogger(__name__)
+
+KERNEL_BTF = Path("/sys/kernel/btf/vmlinux")
+
+
+def cache_dir() -> Path:
+    """Where generated headers live: ``$XDG_CACHE_HOME/ebpf/vmlinux`` (or ``~/.cache``)."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "ebpf" / "vmlinux"
+
+
+def _render(data: bytes, source: Path) -> str:
+    try:
+        from .. import btf as _btf
+
+        spec = _btf.Spec.from_bytes(data)
+        return _btf.vmlinux_h(spec)
+    except (ImportError, AttributeError) as e:
+        raise CompileError(f"vmlinux.h is needed but cannot be generated from {source}: "
+                           f"BTF to C rendering (ebpf.btf.vmlinux_h) is unavailable ({e})") from e
+    except BTFError as e:
+        raise CompileError(f"vmlinux.h: cannot render BTF from {source}: {e}") from e
+
+
+def vmlinux_h_dir(btf: str | os.PathLike | None = None) -> Path:
+    """A directory holding ``vmlinux.h`` for ``btf`` (default: the running kernel's
+    ``/sys/kernel/btf/vmlinux``), generating it on first use. The cache key is a hash
+    of the BTF itself, so a new kernel build gets a new header."""
+    source = Path(btf) if btf is not None else KERNEL_BTF
+    try:
+        data = source.read_bytes()
+    except OSError as e:
+        raise CompileError(f"vmlinux.h is needed but BTF {source} cannot be read: {e}") from e
+    key = hashlib.sha256(data).hexdigest()[:20]
+    d = cache_dir() / key
+    header = d / "vmlinux.h"
+    if header.is_file():
+        return d
+    log.info("generating vmlinux.h from %s into %s", source, d)
+    text = _render(data, source)
+    d.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=d, prefix=".vmlinux.", suffix=".h")
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        os.replace(tmp, header)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return d
+
+
+__all__ = ["cache_dir", "vmlinux_h_dir"]
