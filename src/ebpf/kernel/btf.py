@@ -29,9 +29,11 @@ __all__ = ["KernelBTF", "load_btf", "btf_spec_by_id", "KernelType", "find_kernel
 class KernelBTF:
     """A BTF blob loaded into the kernel (``fd``; ``close()`` releases it)."""
 
-    def __init__(self, fd: bsys.FD, spec: Any = None):
+    def __init__(self, fd: bsys.FD, spec: Any = None, blob: bytes | None = None):
         self._fd = fd
         self.spec = spec
+        #: the exact bytes loaded (string offsets for line info refer to them)
+        self.blob = blob
 
     @property
     def fd(self) -> int:
@@ -74,8 +76,9 @@ def load_btf(source: Any) -> KernelBTF:
     """
     data = source if isinstance(source, (bytes, bytearray)) else source.to_bytes()
     fd, err, _ = _btf_load(bytes(data))
+    spec = None if isinstance(source, (bytes, bytearray)) else source
     if fd >= 0:
-        return KernelBTF(bsys.FD(fd), None if isinstance(source, (bytes, bytearray)) else source)
+        return KernelBTF(bsys.FD(fd), spec, bytes(data))
     if err in (_errno.EPERM, _errno.EACCES):
         raise PrivilegeError("loading BTF", err, capability="CAP_BPF")
     size = 1 << 16
@@ -83,7 +86,7 @@ def load_btf(source: Any) -> KernelBTF:
     while size <= (1 << 26):
         fd, err2, text = _btf_load(bytes(data), size)
         if fd >= 0:  # succeeded with a log?  take it
-            return KernelBTF(bsys.FD(fd), source)
+            return KernelBTF(bsys.FD(fd), spec, bytes(data))
         if err2 != _errno.ENOSPC:
             break
         size <<= 2

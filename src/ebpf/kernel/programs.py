@@ -1,0 +1,579 @@
+"""Kernel programs: relocate a :class:`~ebpf.spec.ProgramSpec`, load it with
+BPF_PROG_LOAD, run it with BPF_PROG_TEST_RUN.
+
+>>> import ebpf  # doctest: +SKIP
+>>> spec = ebpf.ProgramSpec(name="ret2", type=ebpf.ProgramType.XDP,
+...                         instructions=ebpf.isa.assemble("r0 = 2\\nexit"))
+>>> with ebpf.Program.load(spec) as prog:  # doctest: +SKIP
+...     prog.test_run(b"\\0" * 64).retval
+2
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno as _errno
+import logging
+import os
+import struct
+from typing import Any
+
+from ..errors import (
+    BTFError,
+    Error,
+    LoadError,
+    NotSupportedError,
+    PrivilegeError,
+    SystemCallError,
+    VerifierError,
+)
+from ..isa import opcodes as op
+from ..isa.instruction import (
+    FunctionReference,
+    Instruction,
+    KconfigReference,
+    KsymReference,
+    MapReference,
+)
+from ..programs import Program, RunResult
+from ..spec import ProgramSpec
+from ..uapi import AttachType, Command, ProgramType
+from . import probes
+from . import sys as bsys
+from .maps import ENOTSUPP, sanitize_name
+
+log = logging.getLogger("ebpf.kernel")
+
+__all__ = ["KernelProgram", "load_program", "relocate", "attach_btf_target"]
+
+MAX_LOG_SIZE = 1 << 30  # what the kernel accepts at most (UINT_MAX >> 2)
+FIRST_LOG_SIZE = 1 << 18
+
+
+class KernelProgram(Program):
+    """A program loaded into the kernel (``fd``; ``close()`` unloads it once
+    nothing else — a link, a pin, a program array — holds it)."""
+
+    backend = "kernel"
+
+    def __init__(self, spec: ProgramSpec, fd: bsys.FD, *, verifier_log: str = ""):
+        super().__init__(spec)
+        self._fd = fd
+        self._id = 0
+        #: the verifier's log when loading asked for one (``log_level``)
+        self.verifier_log = verifier_log
+
+    @property
+    def fd(self) -> int:
+        if self._fd.closed:
+            raise LoadError(f"program {self.name} is closed")
+        return self._fd.fd
+
+    @property
+    def closed(self) -> bool:
+        return self._fd.closed
+
+    @property
+    def id(self) -> int:
+        """The kernel's id of this program."""
+        if not self._id:
+            self._id = self.info().id
+        return self._id
+
+    def info(self):
+        """A :class:`ebpf.kernel.info.ProgramInfo` snapshot."""
+        from .info import prog_info_from_fd
+
+        return prog_info_from_fd(self.fd)
+
+    def xlated(self) -> str:
+        """The instructions after the verifier rewrote them, as text."""
+        from .info import dump_xlated
+
+        return dump_xlated(self.fd, by_fd=True)
+
+    def jited(self) -> str:
+        """The JITed machine code, disassembled (needs capstone)."""
+        from .info import dump_jited
+
+        return dump_jited(self.fd, by_fd=True)
+
+    def test_run(self, data: bytes = b"", *, repeat: int = 1, ctx: bytes | None = None,
+                 data_size_out: int | None = None, flags: int = 0, cpu: int = 0) -> RunResult:
+        """BPF_PROG_TEST_RUN: run ``repeat`` times on ``data`` (packet) and ``ctx``.
+
+        ``data_out`` gets ``data_size_out`` bytes (default: input + 256, room for
+        a grown packet); ``ctx`` comes back changed when passed in.
+        """
+        data = bytes(data or b"")
+        din = ctypes.create_string_buffer(data, max(len(data), 1))
+        out_size = data_size_out if data_size_out is not None else (len(data) + 256 if data else 0)
+        cin = ctypes.create_string_buffer(bytes(ctx), max(len(ctx), 1)) if ctx is not None else None
+        cout = ctypes.create_string_buffer(max(len(ctx), 1)) if ctx is not None else None
+        for _ in range(6):
+            dout = ctypes.create_string_buffer(max(out_size, 1)) if out_size else None
+            attr = bsys.ProgTestRunAttr(
+                prog_fd=self.fd, repeat=max(repeat, 1) if repeat else 0, flags=flags, cpu=cpu)
+            if data:
+                attr.data_in = ctypes.addressof(din)
+                attr.data_size_in = len(data)
+            if dout is not None:
+                attr.data_out = ctypes.addressof(dout)
+                attr.data_size_out = out_size
+            if cin is not None:
+                attr.ctx_in = ctypes.addressof(cin)
+                attr.ctx_size_in = len(ctx)  # type: ignore[arg-type]
+                attr.ctx_out = ctypes.addressof(cout)
+                attr.ctx_size_out = len(ctx)  # type: ignore[arg-type]
+            try:
+                bsys.bpf(Command.PROG_TEST_RUN, attr, raw=True)
+            except OSError as e:
+                err = e.errno or 0
+                if err == _errno.ENOSPC and dout is not None and out_size < (1 << 24):
+                    out_size = max(out_size * 4, attr.data_size_out, 4096)
+                    continue
+                raise self._test_run_error(err) from None
+            got = attr.data_size_out if dout is not None else 0
+            return RunResult(
+                retval=attr.retval, data=dout.raw[:got] if dout is not None else b"",
+                duration_ns=attr.duration,
+                ctx=cout.raw[:attr.ctx_size_out] if cout is not None else None)
+        raise SystemCallError(f"test run of {self.name}: output keeps growing", _errno.ENOSPC)
+
+    def _test_run_error(self, err: int) -> Error:
+        what = f"test run of program {self.name} ({self.type.name})"
+        if err in (ENOTSUPP, _errno.EOPNOTSUPP, _errno.ENOTSUP):
+            return NotSupportedError(f"BPF_PROG_TEST_RUN for {self.type.name} programs")
+        if err in (_errno.EPERM, _errno.EACCES):
+            return PrivilegeError(what, err, capability="CAP_SYS_ADMIN")
+        hint = ""
+        if err == _errno.EINVAL:
+            hint = " (data or ctx of the wrong size for this program type?)"
+        return SystemCallError(what + hint, err)
+
+    def pin(self, path: str) -> None:
+        """Pin at ``path`` in bpffs."""
+        from .pin import ensure_bpffs_dir
+
+        ensure_bpffs_dir(os.path.dirname(os.path.abspath(path)))
+        bsys.obj_pin(self.fd, path, what=f"pinning program {self.name} at {path}")
+
+    def attach(self, **target: Any):
+        """Attach (see :func:`ebpf.kernel.attach.attach_program`); returns a Link."""
+        from .attach import attach_program
+
+        return attach_program(self, **target)
+
+    def close(self) -> None:
+        self._fd.close()
+        self._closed = True
+
+    def __del__(self) -> None:
+        try:
+            self._fd.close()
+        except Exception:  # noqa: BLE001
+            pass
+
+    def __repr__(self) -> str:
+        state = " closed" if self._fd.closed else f" fd={self._fd._fd}"
+        return f"<KernelProgram {self.name!r} {self.type.name} section={self.section!r}{state}>"
+
+
+# ---- relocation ----------------------------------------------------------------
+
+class _FdArray:
+    """fd_array for kfunc calls into modules: index 0 stays unused (off=0 means vmlinux)."""
+
+    def __init__(self) -> None:
+        self.fds: list[bsys.FD] = []
+        self.index: dict[str, int] = {}
+
+    def slot(self, module: str) -> int:
+        if module not in self.index:
+            from .btf import module_btf_fd
+
+            self.fds.append(module_btf_fd(module))
+            self.index[module] = len(self.fds)
+        return self.index[module]
+
+    def fd_of(self, module: str) -> int:
+        return self.fds[self.slot(module) - 1].fd
+
+    def buffer(self) -> ctypes.Array | None:
+        if not self.fds:
+            return None
+        arr = (ctypes.c_int32 * (len(self.fds) + 1))()
+        arr[0] = -1
+        for i, f in enumerate(self.fds, 1):
+            arr[i] = f.fd
+        return arr
+
+    def close(self) -> None:
+        for f in self.fds:
+            f.close()
+
+
+_kallsyms_cache: dict[str, int] | None = None
+
+
+def _kallsyms(name: str) -> int | None:
+    global _kallsyms_cache
+    if _kallsyms_cache is None:
+        table: dict[str, int] = {}
+        try:
+            with open("/proc/kallsyms") as f:
+                for line in f:
+                    parts = line.split()
+                    if len(parts) >= 3:
+                        table.setdefault(parts[2], int(parts[0], 16))
+        except OSError:
+            pass
+        _kallsyms_cache = table
+    return _kallsyms_cache.get(name)
+
+
+def _map_fd(maps: dict[str, Any], name: str, prog: str, slot: int) -> int:
+    m = maps.get(name)
+    if m is None:
+        raise LoadError(f"program {prog}: instruction {slot} refers to map {name!r}, "
+                        f"which was not created (maps: {', '.join(sorted(maps)) or 'none'})")
+    return m.fd
+
+
+def relocate(spec: ProgramSpec, maps: dict[str, Any] | None = None, *,
+             kconfig_offsets: dict[str, int] | None = None,
+             fd_array: _FdArray | None = None) -> list[Instruction]:
+    """The program's instructions with every reference patched for this kernel:
+    CO-RE relocations resolved against kernel BTF, map fds and global-data
+    addresses, kconfig values, ksyms and kfuncs."""
+    maps = maps or {}
+    insns = [i.copy() for i in spec.instructions]
+    if any(i.core is not None for i in insns):
+        insns = _apply_core(spec, insns)
+    slot = 0
+    for ins in insns:
+        ref = ins.reference
+        here = slot
+        slot += ins.size
+        if ref is None or isinstance(ref, FunctionReference):
+            continue
+        if isinstance(ref, MapReference):
+            if not ins.is_lddw:
+                raise LoadError(f"program {spec.name}: map reference on a non-lddw at slot {here}")
+            fd = _map_fd(maps, ref.map, spec.name, here)
+            if ref.value:
+                ins.src = op.BPF_PSEUDO_MAP_VALUE
+                ins.imm = (fd & 0xFFFFFFFF) | ((ref.offset & 0xFFFFFFFF) << 32)
+            else:
+                ins.src = op.BPF_PSEUDO_MAP_FD
+                ins.imm = fd & 0xFFFFFFFF
+        elif isinstance(ref, KconfigReference):
+            offs = kconfig_offsets or {}
+            if ref.name not in offs:
+                raise LoadError(f"program {spec.name}: kconfig extern {ref.name!r} has no "
+                                "place in a .kconfig map")
+            fd = _map_fd(maps, ".kconfig", spec.name, here)
+            addend = ins.imm & 0xFFFFFFFF
+            addend = addend - (1 << 32) if addend & 0x80000000 else addend
+            ins.src = op.BPF_PSEUDO_MAP_VALUE
+            ins.imm = (fd & 0xFFFFFFFF) | (((offs[ref.name] + addend) & 0xFFFFFFFF) << 32)
+        elif isinstance(ref, KsymReference):
+            _resolve_ksym(spec, ins, ref, here, fd_array)
+    return insns
+
+
+def _resolve_ksym(spec: ProgramSpec, ins: Instruction, ref: KsymReference, slot: int,
+                  fd_array: _FdArray | None) -> None:
+    from .btf import find_kernel_type
+
+    if ins.is_call:  # kfunc
+        try:
+            kt = find_kernel_type(ref.name, "func")
+        except BTFError:
+            if ref.weak:
+                ins.src, ins.imm, ins.off = op.BPF_PSEUDO_KFUNC_CALL, 0, 0
+                return
+            raise LoadError(f"program {spec.name}: kfunc {ref.name!r} (slot {slot}) is not in "
+                            "the kernel's BTF") from None
+        ins.src = op.BPF_PSEUDO_KFUNC_CALL
+        ins.imm = kt.type_id
+        ins.off = 0
+        if kt.in_module:
+            if fd_array is None:
+                raise LoadError(f"program {spec.name}: kfunc {ref.name} lives in module "
+                                f"{kt.module}; no fd_array to reference it")
+            ins.off = fd_array.slot(kt.module)
+        return
+    # a __ksym variable: BTF id (typed), else its address (typeless)
+    try:
+        kt = find_kernel_type(ref.name, "var")
+    except BTFError:
+        kt = None
+    if kt is not None:
+        ins.src = op.BPF_PSEUDO_BTF_ID
+        obj_fd = 0
+        if kt.in_module:
+            if fd_array is None:
+                raise LoadError(f"program {spec.name}: ksym {ref.name} lives in a module")
+            obj_fd = fd_array.fd_of(kt.module)
+        ins.imm = (kt.type_id & 0xFFFFFFFF) | ((obj_fd & 0xFFFFFFFF) << 32)
+        return
+    addr = _kallsyms(ref.name)
+    if addr is not None and addr != 0:
+        ins.src = 0
+        ins.imm = addr & 0xFFFFFFFFFFFFFFFF
+        return
+    if ref.weak:
+        ins.src = 0
+        ins.imm = 0
+        return
+    raise LoadError(f"program {spec.name}: kernel symbol {ref.name!r} (slot {slot}) not found "
+                    "in kernel BTF or /proc/kallsyms")
+
+
+def _apply_core(spec: ProgramSpec, insns: list[Instruction]) -> list[Instruction]:
+    try:
+        from ..btf import load_kernel_btf
+        from ..btf.core import apply_core_relocations
+    except ImportError as e:
+        raise LoadError(f"program {spec.name} has CO-RE relocations, but CO-RE support "
+                        f"is not available ({e})") from None
+    try:
+        kernel_btf = load_kernel_btf()
+        result = apply_core_relocations(insns, spec.btf, kernel_btf)
+    except BTFError as e:
+        raise LoadError(f"program {spec.name}: CO-RE relocation failed: {e}") from None
+    if isinstance(result, list) and result and isinstance(result[0], Instruction):
+        return result
+    return insns
+
+
+# ---- attach targets in kernel BTF --------------------------------------------------
+
+def attach_btf_target(spec: ProgramSpec) -> tuple[int, str] | None:
+    """(BTF type id, module name) of the kernel function/type a tracing, LSM or
+    iterator program attaches to, or None for other programs."""
+    from .btf import find_kernel_type
+
+    at = spec.attach_type
+    target = spec.attach_to
+    if spec.type not in (ProgramType.TRACING, ProgramType.LSM) or at is None:
+        return None
+    if not target:
+        raise LoadError(f"program {spec.name} ({spec.section!r}) needs an attach target "
+                        "in its section name")
+    module = None
+    if ":" in target and at != AttachType.TRACE_ITER:
+        module, target = target.split(":", 1)
+    if at == AttachType.TRACE_RAW_TP:
+        name, kind = "btf_trace_" + target, "typedef"
+    elif at == AttachType.TRACE_ITER:
+        name, kind = "bpf_iter_" + target, "func"
+    elif spec.type == ProgramType.LSM:
+        name, kind = "bpf_lsm_" + target, "func"
+    else:
+        name, kind = target, "func"
+    try:
+        kt = find_kernel_type(name, kind)
+    except BTFError:
+        raise LoadError(f"program {spec.name}: attach target {name!r} ({kind}) is not in the "
+                        f"kernel's BTF", _errno.ESRCH) from None
+    if module and kt.module != module:
+        raise LoadError(f"program {spec.name}: {name} is not in module {module}")
+    return kt.type_id, kt.module
+
+
+# ---- BTF func/line info ------------------------------------------------------------
+
+def _btf_strings(blob: bytes) -> dict[str, int]:
+    """String → first offset in a raw BTF blob's string section."""
+    if len(blob) < 24:
+        return {}
+    _magic, _ver, _flags, hdr_len, _toff, _tlen, soff, slen = struct.unpack_from("<HBBIIIII", blob)
+    start = hdr_len + soff
+    strs = blob[start:start + slen]
+    out: dict[str, int] = {}
+    pos = 0
+    for piece in strs.split(b"\0"):
+        s = piece.decode(errors="replace")
+        out.setdefault(s, pos)
+        pos += len(piece) + 1
+    return out
+
+
+def _func_line_info(spec: ProgramSpec, blob: bytes | None) -> tuple[Any, int, Any, int]:
+    funcs = sorted(spec.func_infos, key=lambda f: f.insn_off)
+    fbuf = None
+    if funcs:
+        fbuf = ctypes.create_string_buffer(
+            b"".join(struct.pack("<II", f.insn_off, f.type_id) for f in funcs), 8 * len(funcs))
+    lbuf = None
+    lines = sorted(spec.line_infos, key=lambda li: li.insn_off)
+    if lines and blob is not None:
+        strings = _btf_strings(blob)
+        recs = []
+        for li in lines:
+            fo = strings.get(li.file_name)
+            lo = strings.get(li.line_text)
+            if fo is None or lo is None:
+                recs = []
+                break
+            recs.append(struct.pack("<IIII", li.insn_off, fo, lo,
+                                    (li.line << 10) | (li.column & 0x3FF)))
+        if recs:
+            lbuf = ctypes.create_string_buffer(b"".join(recs), 16 * len(recs))
+        else:
+            lines = []
+    return fbuf, len(funcs), lbuf, len(lines) if lbuf is not None else 0
+
+
+# ---- loading ----------------------------------------------------------------------
+
+def _capability_for(ptype: ProgramType) -> str:
+    return bsys.capability_for(Command.PROG_LOAD, int(ptype))
+
+
+def load_program(spec: ProgramSpec, maps: dict[str, Any] | None = None, *,
+                 btf: Any = None, kconfig_offsets: dict[str, int] | None = None,
+                 log_level: int = 0, log_size: int = 0, attach_prog_fd: int = 0,
+                 ifindex: int = 0, **_ignored: Any) -> KernelProgram:
+    """Load ``spec`` into the kernel.
+
+    ``maps`` (name → KernelMap) resolve map references; ``btf`` is the object's
+    BTF already loaded (:class:`ebpf.kernel.btf.KernelBTF`) — without it the
+    spec's BTF is loaded here when it has func/line info. ``log_level`` > 0
+    keeps the verifier's log on success (``prog.verifier_log``). A rejected
+    program raises :class:`VerifierError` with the whole log.
+    """
+    probes.bump_memlock()
+    fd_array = _FdArray()
+    own_btf = None
+    try:
+        insns = relocate(spec, maps, kconfig_offsets=kconfig_offsets, fd_array=fd_array)
+        from ..isa import encode
+
+        raw = encode(insns)
+        if btf is None and spec.btf is not None and spec.func_infos:
+            try:
+                from .btf import load_btf
+
+                own_btf = load_btf(spec.btf)
+                btf = own_btf
+            except Error as e:
+                log.debug("program %s: BTF not loaded (%s); loading without", spec.name, e)
+        blob = None
+        if btf is not None:
+            blob = getattr(btf, "blob", None)
+            if blob is None and getattr(btf, "spec", None) is not None:
+                try:
+                    blob = btf.spec.to_bytes()
+                except Exception:  # noqa: BLE001
+                    blob = None
+        target = attach_btf_target(spec)
+        attach_btf_obj_fd = 0
+        if target is not None and target[1] != "vmlinux":
+            from .btf import module_btf_fd
+
+            mod_fd = module_btf_fd(target[1])
+            fd_array.fds.append(mod_fd)  # closed with the rest
+            attach_btf_obj_fd = mod_fd.fd
+        fd, vlog = _prog_load(spec, raw, btf, blob, target, attach_btf_obj_fd or attach_prog_fd,
+                              fd_array, log_level, log_size, ifindex)
+        return KernelProgram(spec, fd, verifier_log=vlog)
+    finally:
+        fd_array.close()
+        if own_btf is not None:
+            own_btf.close()
+
+
+def _prog_load(spec: ProgramSpec, raw: bytes, btf: Any, blob: bytes | None,
+               target: tuple[int, str] | None, attach_fd: int, fd_array: _FdArray,
+               log_level: int, log_size: int, ifindex: int) -> tuple[bsys.FD, str]:
+    insns = ctypes.create_string_buffer(raw, len(raw))
+    lic = bsys.c_string(spec.license or "")
+    name = sanitize_name(spec.name).encode()
+    fa = fd_array.buffer()
+    with_btf = btf is not None
+    fbuf = lbuf = None
+    nf = nl = 0
+    if with_btf:
+        fbuf, nf, lbuf, nl = _func_line_info(spec, blob)
+
+    def attr_for(level: int, buf: ctypes.Array | None, size: int, btf_on: bool) -> bsys.ProgLoadAttr:
+        a = bsys.ProgLoadAttr(
+            prog_type=int(spec.type), insn_cnt=len(raw) // 8, insns=ctypes.addressof(insns),
+            license=ctypes.addressof(lic), kern_version=spec.kernel_version or
+            (probes.kernel_version_code() if spec.type == ProgramType.KPROBE else 0),
+            prog_flags=spec.flags, prog_name=name, prog_ifindex=ifindex,
+            expected_attach_type=int(spec.attach_type) if spec.attach_type is not None else 0)
+        if target is not None:
+            a.attach_btf_id = target[0]
+        if attach_fd:
+            a.attach_prog_fd = attach_fd
+        if fa is not None:
+            a.fd_array = ctypes.addressof(fa)
+        if btf_on:
+            a.prog_btf_fd = btf.fd
+            if fbuf is not None:
+                a.func_info_rec_size, a.func_info, a.func_info_cnt = 8, ctypes.addressof(fbuf), nf
+            if lbuf is not None:
+                a.line_info_rec_size, a.line_info, a.line_info_cnt = 16, ctypes.addressof(lbuf), nl
+        if level and buf is not None:
+            a.log_level, a.log_size, a.log_buf = level, size, ctypes.addressof(buf)
+        return a
+
+    def attempt(level: int, size: int, btf_on: bool) -> tuple[int, int, str]:
+        buf = ctypes.create_string_buffer(size) if level else None
+        for _ in range(5):
+            try:
+                fd = bsys.bpf(Command.PROG_LOAD, attr_for(level, buf, size, btf_on), raw=True)
+            except OSError as e:
+                if e.errno == _errno.EAGAIN:
+                    continue
+                return -1, e.errno or _errno.EINVAL, buf.value.decode(errors="replace") if buf else ""
+            return fd, 0, buf.value.decode(errors="replace") if buf else ""
+        return -1, _errno.EAGAIN, ""
+
+    size = min(max(log_size, FIRST_LOG_SIZE), MAX_LOG_SIZE) if log_level else 0
+    fd, err, text = attempt(log_level, size, with_btf)
+    if fd >= 0:
+        return bsys.FD(fd), text
+    if err == _errno.EPERM:
+        raise PrivilegeError(f"loading program {spec.name} ({spec.type.name})", err,
+                             capability=_capability_for(spec.type))
+    # Reload with a log, growing the buffer until the whole log fits.
+    level = log_level or 1
+    size = min(max(log_size, FIRST_LOG_SIZE), MAX_LOG_SIZE)
+    while True:
+        fd, err2, text = attempt(level, size, with_btf)
+        if fd >= 0:  # a transient failure went away
+            return bsys.FD(fd), text if log_level else ""
+        if err2 == _errno.ENOSPC and size < MAX_LOG_SIZE:
+            size = min(size * 4, MAX_LOG_SIZE)
+            continue
+        break
+    if with_btf and err2 == _errno.EINVAL and _btf_complaint(text):
+        log.debug("program %s: kernel refused its BTF info; loading without:\n%s", spec.name, text)
+        fd, err3, text3 = attempt(level, size, False)
+        if fd >= 0:
+            return bsys.FD(fd), text3 if log_level else ""
+        err2, text = err3, text3 or text
+    raise _load_error(spec, err2 if err2 != _errno.ENOSPC else err, text)
+
+
+def _btf_complaint(text: str) -> bool:
+    t = text.lower()
+    return any(w in t for w in ("func_info", "line_info", "btf", "invalid func info",
+                                "invalid line info"))
+
+
+def _load_error(spec: ProgramSpec, err: int, text: str) -> Error:
+    what = f"loading program {spec.name} ({spec.type.name}, section {spec.section!r})"
+    if err in (_errno.EPERM, _errno.EACCES) and not text.strip():
+        return PrivilegeError(what, err, capability=_capability_for(spec.type))
+    if err in (_errno.EINVAL, _errno.EOPNOTSUPP, ENOTSUPP) and not text.strip() and \
+            not probes.prog_type_supported(spec.type):
+        return NotSupportedError(f"program type {spec.type.name}", detail=f"program {spec.name}")
+    if text.strip():
+        return VerifierError(what, text, err, program=spec.name)
+    return LoadError(what, err)
