@@ -1,0 +1,306 @@
+"""Attaching programs made of raw instructions (no compiler, no ELF loader):
+every attach kind the kernel here supports, and the links' lifecycle."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+from attach_raw import count_into_array, exit_, load, mov64_imm, prog_exists
+
+import ebpf
+from ebpf.kernel import netlink
+from ebpf.kernel import perf as kperf
+from ebpf.kernel.links import FDLink, MultiLink, PerfEventLink, detach_all_legacy
+from ebpf.uapi import LinkType, ProgramType
+
+pytestmark = pytest.mark.kernel
+
+LO = socket.if_nametoindex("lo") if hasattr(socket, "if_nametoindex") else 1
+
+
+@pytest.fixture
+def counter():
+    m = ebpf.Map.create(ebpf.MapSpec(name="cnt", type=ebpf.MapType.ARRAY, key_size=4,
+                                     value_size=8, max_entries=1))
+    yield m
+    m.close()
+
+
+def _ret(value: int) -> bytes:
+    return mov64_imm(0, value) + exit_()
+
+
+def test_xdp_link_on_lo_generic_by_default():
+    p = load(_ret(2), ProgramType.XDP, name="xdp_pass", section="xdp")
+    try:
+        with p.attach(ifname="lo") as link:
+            assert isinstance(link, FDLink)
+            state = netlink.xdp_query(LO)
+            assert state.prog_id == p.id and state.attached == 2  # generic (skb) on lo
+            assert link.type == LinkType.XDP
+        assert netlink.xdp_query(LO).prog_id == 0
+        link.close()  # idempotent
+    finally:
+        p.close()
+
+
+def test_xdp_errors_name_whats_missing():
+    p = load(_ret(2), ProgramType.XDP, name="xdp_prog", section="xdp")
+    try:
+        with pytest.raises(ebpf.AttachError, match="XDP program xdp_prog needs ifname= or ifindex="):
+            p.attach()
+        with pytest.raises(ebpf.AttachError, match="no network interface named 'nosuch0'"):
+            p.attach(ifname="nosuch0")
+        with pytest.raises(ebpf.AttachError, match="mode must be"):
+            p.attach(ifname="lo", mode="turbo")
+        with pytest.raises(ebpf.NotSupportedError, match="drv mode"):
+            p.attach(ifname="lo", mode="drv")  # lo has no native XDP
+        with pytest.raises(ebpf.AttachError, match="unexpected argument"):
+            p.attach(ifname="lo", bogus=1)
+        with p.attach(ifindex=LO, mode="skb"):
+            with pytest.raises(ebpf.AttachError, match="already"):
+                p.attach(ifname="lo")
+    finally:
+        p.close()
+
+
+def test_xdp_legacy_netlink_detached_on_close_and_at_exit():
+    p = load(_ret(2), ProgramType.XDP, name="xdp_nl", section="xdp")
+    try:
+        link = p.attach(ifname="lo", legacy=True)
+        assert netlink.xdp_query(LO).prog_id == p.id
+        link.close()
+        assert netlink.xdp_query(LO).prog_id == 0
+        link = p.attach(ifname="lo", legacy=True)
+        assert detach_all_legacy() == 1  # what the atexit hook runs
+        assert link.closed and netlink.xdp_query(LO).prog_id == 0
+    finally:
+        p.close()
+
+
+def test_sigkilled_child_leaves_nothing_attached(tmp_path):
+    """A process killed with SIGKILL right after attaching XDP must leave the
+    program neither attached nor loaded: the link is owned by its fd."""
+    here = os.path.dirname(__file__)
+    code = textwrap.dedent(f"""
+        import sys, time
+        sys.path.insert(0, {here!r})
+        from attach_raw import load, mov64_imm, exit_
+        from ebpf.uapi import ProgramType
+        p = load(mov64_imm(0, 2) + exit_(), ProgramType.XDP, name="xdp_orphan", section="xdp")
+        link = p.attach(ifname="lo")
+        print(p.id, flush=True)
+        time.sleep(60)
+    """)
+    child = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    try:
+        prog_id = int(child.stdout.readline())
+        assert netlink.xdp_query(LO).prog_id == prog_id
+        child.kill()
+        child.wait(10)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+    deadline = time.monotonic() + 5
+    while (netlink.xdp_query(LO).prog_id or prog_exists(prog_id)) and time.monotonic() < deadline:
+        time.sleep(0.05)  # the kernel frees programs after an RCU grace period
+    assert netlink.xdp_query(LO).prog_id == 0
+    assert not prog_exists(prog_id)
+
+
+def test_socket_filter_drops_then_detaches():
+    drop = load(_ret(0), ProgramType.SOCKET_FILTER, name="drop_all", section="socket")
+    srv = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    cli = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        srv.bind(("127.0.0.1", 0))
+        srv.settimeout(0.2)
+        with pytest.raises(ebpf.AttachError, match="needs sock="):
+            drop.attach()
+        link = drop.attach(sock=srv)
+        cli.sendto(b"dropped", srv.getsockname())
+        with pytest.raises(socket.timeout):
+            srv.recv(100)
+        link.close()
+        link.close()
+        cli.sendto(b"kept", srv.getsockname())
+        assert srv.recv(100) == b"kept"
+        with pytest.raises(ebpf.AttachError, match="not a socket"):
+            r, w = os.pipe()
+            try:
+                drop.attach(sock=r)
+            finally:
+                os.close(r)
+                os.close(w)
+    finally:
+        srv.close()
+        cli.close()
+        drop.close()
+
+
+def test_raw_tracepoint_counts_and_stops_on_close(counter):
+    p = load(count_into_array(counter.fd, only_tgid=os.getpid()), ProgramType.RAW_TRACEPOINT,
+             name="rawtp", section="raw_tp/sys_enter")
+    try:
+        link = p.attach()
+        for _ in range(50):
+            os.getppid()
+        seen = counter[0]
+        assert seen >= 50
+        link.close()
+        for _ in range(50):
+            os.getppid()
+        # the close(2) that detaches is itself counted; nothing after it is
+        after = counter[0]
+        assert after - seen <= 2
+        assert counter[0] == after
+        with pytest.raises(ebpf.AttachError, match="no tracepoint 'no_such_tp'"):
+            p.attach(tracepoint="no_such_tp")
+    finally:
+        p.close()
+
+
+def test_tracepoint_by_section_and_by_argument(counter):
+    p = load(count_into_array(counter.fd, only_tgid=os.getpid()), ProgramType.TRACEPOINT,
+             name="tp", section="tracepoint/syscalls/sys_enter_getppid")
+    try:
+        with p.attach() as link:
+            assert isinstance(link, PerfEventLink)
+            for _ in range(20):
+                os.getppid()
+        assert counter[0] == 20
+        counter[0] = 0
+        with p.attach(tracepoint="syscalls/sys_enter_getppid"):
+            os.getppid()
+        assert counter[0] == 1
+        with pytest.raises(ebpf.AttachError, match="no tracepoint syscalls/sys_enter_nothing"):
+            p.attach(tracepoint="syscalls/sys_enter_nothing")
+        with pytest.raises(ebpf.AttachError, match="invalid tracepoint"):
+            p.attach(tracepoint="../x")
+    finally:
+        p.close()
+
+
+def test_uprobe_on_libc_getpid_versioned_and_retprobe(counter):
+    p = load(count_into_array(counter.fd), ProgramType.KPROBE, name="up", section="uprobe")
+    try:
+        with p.attach(binary="c", symbol="getpid", pid=os.getpid()):
+            for _ in range(30):
+                os.getpid()
+        assert counter[0] == 30
+        counter[0] = 0
+        with p.attach(binary="libc.so.6", symbol="getpid@@GLIBC_2.2.5", retprobe=True):
+            for _ in range(10):
+                os.getpid()
+        assert counter[0] >= 10
+        with pytest.raises(ebpf.AttachError, match="no symbol no_such_function"):
+            p.attach(binary="c", symbol="no_such_function")
+        with pytest.raises(ebpf.AttachError, match="needs binary="):
+            p.attach(symbol="getpid")
+    finally:
+        p.close()
+
+
+def test_perf_event_software_clock_on_every_cpu(counter):
+    p = load(count_into_array(counter.fd), ProgramType.PERF_EVENT, name="pe", section="perf_event")
+    try:
+        with p.attach(perf_event=dict(type="software", config="cpu_clock", sample_freq=1000)) as link:
+            if len(kperf.online_cpus()) > 1:
+                assert isinstance(link, MultiLink) and len(link) == len(kperf.online_cpus())
+            t0 = time.monotonic()
+            while counter[0] < 20 and time.monotonic() - t0 < 3:
+                time.sleep(0.02)
+        assert counter[0] >= 20
+        n = counter[0]
+        time.sleep(0.05)
+        assert counter[0] == n
+        with p.attach(perf_event=dict(type=1, config=0, sample_period=100000), cpu=0):
+            pass
+        with pytest.raises(ebpf.AttachError, match="needs perf_event="):
+            p.attach()
+        with pytest.raises(ebpf.AttachError, match="sample_period= or sample_freq="):
+            p.attach(perf_event=dict(type="software", config="cpu_clock"))
+        with pytest.raises(ebpf.AttachError, match="unknown perf event config"):
+            p.attach(perf_event=dict(type="software", config="nope", sample_period=1))
+    finally:
+        p.close()
+
+
+def test_kprobes_not_supported_here():
+    p = load(_ret(0), ProgramType.KPROBE, name="kp", section="kprobe/do_sys_openat2")
+    try:
+        with pytest.raises(ebpf.NotSupportedError, match="built without kprobes"):
+            p.attach()
+        q = load(_ret(0), ProgramType.KPROBE, name="kpm", section="kprobe.multi/do_*",
+                 expected_attach_type=0)
+        try:
+            with pytest.raises(ebpf.NotSupportedError, match="without kprobes"):
+                q.attach()
+        finally:
+            q.close()
+    finally:
+        p.close()
+
+
+def test_tcx_ingress_egress_and_update():
+    a = load(_ret(0), ProgramType.SCHED_CLS, name="tc_a", section="tc")
+    b = load(_ret(0), ProgramType.SCHED_CLS, name="tc_b", section="tc/egress")
+    try:
+        with pytest.raises(ebpf.AttachError, match="direction="):
+            a.attach(ifname="lo")
+        with a.attach(ifname="lo", direction="ingress") as link:
+            assert link.type == LinkType(11) if 11 in LinkType._value2member_map_ else True
+            assert link.info().prog_id == a.id
+        with b.attach(ifname="lo") as link:
+            assert "egress" in link.description
+            link.update(a)
+            assert link.info().prog_id == a.id
+    finally:
+        a.close()
+        b.close()
+
+
+def test_cgroup_skb_link_and_legacy(tmp_path):
+    p = load(_ret(1), ProgramType.CGROUP_SKB, name="cg_egress", section="cgroup_skb/egress",
+             expected_attach_type=1)
+    try:
+        with pytest.raises(ebpf.AttachError, match="needs cgroup="):
+            p.attach()
+        with pytest.raises(ebpf.AttachError, match="does not exist"):
+            p.attach(cgroup=str(tmp_path / "nope"))
+        with p.attach(cgroup="/sys/fs/cgroup/unified") as link:
+            assert link.type == LinkType.CGROUP
+        legacy = p.attach(cgroup="/sys/fs/cgroup/unified", legacy=True)
+        legacy.close()
+        legacy.close()
+    finally:
+        p.close()
+
+
+def test_link_pin_keeps_attachment(tmp_path):
+    from ebpf.kernel.links import open_pinned_link
+    from ebpf.kernel.tracefs import ensure_bpffs
+
+    ensure_bpffs()
+    path = f"/sys/fs/bpf/ebpf_test_link_{os.getpid()}"
+    p = load(_ret(2), ProgramType.XDP, name="xdp_pin", section="xdp")
+    try:
+        link = p.attach(ifname="lo")
+        link.pin(path)
+        link.close()
+        assert netlink.xdp_query(LO).prog_id == p.id  # the pin keeps it attached
+        again = open_pinned_link(path)
+        again.unpin()
+        again.detach()
+        assert netlink.xdp_query(LO).prog_id == 0
+    finally:
+        if os.path.exists(path):
+            os.unlink(path)
+        p.close()
