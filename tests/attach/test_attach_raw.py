@@ -304,3 +304,28 @@ def test_link_pin_keeps_attachment(tmp_path):
         if os.path.exists(path):
             os.unlink(path)
         p.close()
+
+
+def test_uprobe_and_usdt_on_a_test_binary(counter, target_binary):
+    p = load(count_into_array(counter.fd), ProgramType.KPROBE, name="up_bin", section="uprobe")
+    try:
+        with p.attach(binary=target_binary, symbol="traced_add"):
+            out = subprocess.run([target_binary, "7"], capture_output=True, text=True, check=True)
+            assert out.stdout.strip() == "28"
+        assert counter[0] == 7
+        counter[0] = 0
+        with p.attach(binary=target_binary, symbol="traced_mul", retprobe=True):
+            subprocess.run([target_binary, "4"], check=True, capture_output=True)
+        assert counter[0] == 4
+        counter[0] = 0
+        with p.attach(binary=target_binary, usdt=("demo", "tick")) as link:
+            assert isinstance(link, MultiLink) and len(link) == 1
+            subprocess.run([target_binary, "5"], check=True, capture_output=True)
+        assert counter[0] == 5
+        counter[0] = 0
+        # a pid filter: a process that is not us does not count
+        with p.attach(binary=target_binary, symbol="traced_add", pid=os.getpid()):
+            subprocess.run([target_binary, "3"], check=True, capture_output=True)
+        assert counter[0] == 0
+    finally:
+        p.close()
