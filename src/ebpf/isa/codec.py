@@ -110,7 +110,7 @@ _FIELD_NAMES = ("dst", "src", "off", "imm")
 def _special_mov64x(dst: int, src: int, off: int, imm: int) -> str | None:
     if off == 1:  # addr_space_cast: imm = dst_as << 16 | src_as, one side must be 1
         if imm not in (1, 1 << 16):
-            return f"addr_space_cast must convert between address spaces 0 and 1 (imm={imm:#x})"
+            return f"off=1 (addr_space_cast) needs imm 0x1 or 0x10000, got {imm:#x}"
     elif imm != 0:
         return f"imm must be 0 for register mov (got {imm})"
     return None

@@ -30,7 +30,11 @@ module prints the full value so that :func:`ebpf.isa.assemble` gets back the
 same instruction; the text is LLVM's whenever LLVM's is exact.
 
 Jump targets are printed as LLVM does (``goto +0x3``), without the ``<label>``
-annotation objdump appends.
+annotation objdump appends. LLVM prints ``call IMM`` for helper, BPF-to-BPF and
+kfunc calls alike; here the last two carry an objdump-style annotation
+(``call 0x2 <helper2>``, ``call -0x1 <kfunc:bpf_obj_new_impl>``) so that the text
+assembles back to the same instruction; strip a trailing ``<...>`` to compare
+with llvm-objdump.
 """
 
 from __future__ import annotations
@@ -134,7 +138,10 @@ def format_instruction(ins: Instruction, *, hex: bool = True, alu32: bool = Fals
         if code == op.JA32:
             return f"gotol {_rel(_s32(imm), hex)}"
         if code == op.CALL:
-            return f"call {_num(_s32(imm), hex)}"
+            text = f"call {_num(_s32(imm), hex)}"
+            if src == op.BPF_PSEUDO_CALL or src == op.BPF_PSEUDO_KFUNC_CALL or off:
+                text += f" <{_call_annotation(ins, hex)}>"
+            return text
         if code == op.CALLX:
             return f"callx r{dst}"
         if code == op.EXIT:
@@ -203,6 +210,27 @@ def format_instruction(ins: Instruction, *, hex: bool = True, alu32: bool = Fals
             w = "r"
         return f"lock *(u{bits} *)({addr}) {_ATOMIC_SYM[a]} {w}{src}"
     return _unknown(ins)
+
+
+def _call_annotation(ins: Instruction, hex: bool) -> str:
+    """What kind of call this is, for calls LLVM's text cannot tell apart.
+
+    llvm-objdump prints ``call IMM`` for helper calls, BPF-to-BPF calls and
+    kfunc calls alike; to keep the text exact *and* reversible, non-helper calls
+    get an objdump-style annotation: ``<name>`` / ``<pc+0x2>`` for a local call,
+    ``<kfunc>`` / ``<kfunc:name>`` for a kfunc (``:off=N`` when it names a
+    module BTF slot)."""
+    ref = ins.reference
+    name = getattr(ref, "function", None) or getattr(ref, "name", None)
+    if ins.src == op.BPF_PSEUDO_KFUNC_CALL:
+        text = "kfunc" + (f":{name}" if name else "")
+    elif ins.src == op.BPF_PSEUDO_CALL:
+        text = name if name else f"pc{_rel(_s32(ins.imm), hex)}"
+    else:
+        text = f"src={ins.src}"
+    if ins.off:
+        text += f":off={_num(ins.off, hex)}"
+    return text
 
 
 def _unknown(ins: Instruction) -> str:
