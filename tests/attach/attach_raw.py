@@ -149,3 +149,21 @@ def run_prog(prog: RawProgram, data: bytes = b"\0" * 64, repeat: int = 1) -> int
                                 data_in=ctypes.addressof(buf), repeat=repeat)
     bsys.bpf(Command.PROG_TEST_RUN, attr)
     return attr.retval
+
+
+def printk(message: bytes) -> bytes:
+    """Program body: bpf_trace_printk(message " %d\\n", 42); return 2."""
+    fmt = message + b" %d\n\0"
+    fmt += b"\0" * (-len(fmt) % 8)
+    code = b""
+    for i in range(0, len(fmt), 8):
+        word = int.from_bytes(fmt[i:i + 8], "little")
+        lo, hi = word & 0xFFFFFFFF, word >> 32
+        code += ins(0x18, 1, imm=lo - (1 << 32) if lo >= 1 << 31 else lo)
+        code += ins(0, 0, imm=hi - (1 << 32) if hi >= 1 << 31 else hi)
+        code += ins(0x7B, 10, 1, off=-len(fmt) + i)    # *(u64 *)(r10 - ..) = r1
+    code += mov64_reg(1, 10) + ins(0x07, 1, imm=-len(fmt))
+    code += mov64_imm(2, len(fmt)) + mov64_imm(3, 42)
+    code += call(6)                                    # bpf_trace_printk
+    code += mov64_imm(0, 2) + exit_()
+    return code

@@ -1,0 +1,73 @@
+"""bpf_trace_printk output through trace_pipe: TracePipe, trace_lines, `ebpf trace`."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import threading
+import time
+from contextlib import redirect_stdout
+
+import pytest
+from attach_raw import load, printk, run_prog
+
+from ebpf.trace import TracePipe, trace_lines
+from ebpf.uapi import ProgramType
+
+pytestmark = pytest.mark.kernel
+
+
+def _wait_for(tp: TracePipe, marker: str, timeout: float = 5.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for ev in tp.read(timeout=deadline - time.monotonic()):
+            if marker in ev.message:
+                return ev
+    return None
+
+
+def test_trace_pipe_reads_printk():
+    marker = f"tp{os.getpid() % 100000}"
+    p = load(printk(marker.encode()), ProgramType.XDP, name="printk")
+    try:
+        with TracePipe() as tp:
+            tp.read(0)  # drop whatever was pending
+            t0 = time.monotonic()
+            tp.read(timeout=0.05)  # returns within the timeout, whatever others print
+            assert time.monotonic() - t0 < 1
+            run_prog(p)
+            ev = _wait_for(tp, marker)
+        assert ev is not None
+        assert ev.pid == threading.get_native_id() or ev.pid == os.getpid()
+        assert ev.message == f"{marker} 42"
+        assert ev.function == "bpf_trace_printk"
+        assert ev.cpu >= 0 and ev.timestamp > 0
+    finally:
+        p.close()
+
+
+def test_trace_lines_stops_after_timeout():
+    t0 = time.monotonic()
+    list(trace_lines(timeout=0.2))
+    assert 0.15 < time.monotonic() - t0 < 2
+
+
+def test_cli_trace_json():
+    from ebpf.cli import main
+
+    marker = f"cli{os.getpid() % 100000}"
+    p = load(printk(marker.encode()), ProgramType.XDP, name="printk")
+    try:
+        timer = threading.Timer(0.2, run_prog, (p,))
+        timer.start()
+        buf = io.StringIO()
+        with redirect_stdout(buf):
+            rc = main(["trace", "--duration", "1.0", "--json"])
+        timer.join()
+        assert rc == 0
+        events = [json.loads(line) for line in buf.getvalue().splitlines()]
+        mine = [e for e in events if marker in e["message"]]
+        assert mine and mine[0]["message"] == f"{marker} 42"
+    finally:
+        p.close()
