@@ -5,7 +5,7 @@ The helper ids come from ``__BPF_FUNC_MAPPER`` in ``linux/bpf.h`` (both the old
 ``FN(name)`` and the newer ``FN(name, id, ...)`` forms); the prototypes from the
 helper documentation block in the same header. Kernel-internal types in the
 prototypes are rewritten to the types BPF programs see (``struct sk_buff`` →
-``struct __sk_buff``, ``struct bpf_map *`` → ``void *``, ``u32`` → ``__u32`` ...).
+``struct __sk_buff``, ``struct bpf_map *`` → ``void *``, ``u32`` → ``__u32``, ``size_t`` → ``unsigned long`` ...).
 
     python tools/gen_helpers.py [--bpf-h /usr/include/linux/bpf.h] [--check]
 
@@ -71,6 +71,7 @@ def _convert_type(t: str) -> str:
     t = re.sub(r"\bstruct\s+bpf_map\s*\*", "void *", t)
     t = re.sub(r"\bstruct\s+(\w+)", lambda m: f"struct {STRUCT_RENAMES.get(m.group(1), m.group(1))}", t)
     t = re.sub(r"\b([us](?:8|16|32|64))\b", lambda m: INT_RENAMES[m.group(1)], t)
+    t = re.sub(r"\bsize_t\b", "unsigned long", t)  # no <stddef.h> in BPF programs
     return re.sub(r"\s+", " ", t).strip()
 
 

@@ -26,6 +26,20 @@ def cache_dir() -> Path:
     return Path(base) / "ebpf" / "vmlinux"
 
 
+def _renderer_fingerprint() -> bytes:
+    """Bytes that change when the BTF → C renderer changes, so a fixed renderer
+    never serves a header cached by an older one."""
+    try:
+        import importlib.util
+
+        spec = importlib.util.find_spec("ebpf.btf.render")
+        if spec is not None and spec.origin:
+            return Path(spec.origin).read_bytes()
+    except (ImportError, OSError):
+        pass
+    return b""
+
+
 def _render(data: bytes, source: Path) -> str:
     try:
         from .. import btf as _btf
@@ -42,13 +56,13 @@ def _render(data: bytes, source: Path) -> str:
 def vmlinux_h_dir(btf: str | os.PathLike | None = None) -> Path:
     """A directory holding ``vmlinux.h`` for ``btf`` (default: the running kernel's
     ``/sys/kernel/btf/vmlinux``), generating it on first use. The cache key is a hash
-    of the BTF itself, so a new kernel build gets a new header."""
+    of the BTF itself (and of the renderer), so a new kernel build gets a new header."""
     source = Path(btf) if btf is not None else KERNEL_BTF
     try:
         data = source.read_bytes()
     except OSError as e:
         raise CompileError(f"vmlinux.h is needed but BTF {source} cannot be read: {e}") from e
-    key = hashlib.sha256(data).hexdigest()[:20]
+    key = hashlib.sha256(data + _renderer_fingerprint()).hexdigest()[:20]
     d = cache_dir() / key
     header = d / "vmlinux.h"
     if header.is_file():

@@ -248,17 +248,17 @@ static struct bpf_sock *(* const bpf_skc_lookup_tcp)(void *ctx, struct bpf_sock_
 /* helper 100 */
 static long (* const bpf_tcp_check_syncookie)(void *sk, void *iph, __u32 iph_len, struct tcphdr *th, __u32 th_len) = (void *) 100;
 /* helper 101 */
-static long (* const bpf_sysctl_get_name)(struct bpf_sysctl *ctx, char *buf, size_t buf_len, __u64 flags) = (void *) 101;
+static long (* const bpf_sysctl_get_name)(struct bpf_sysctl *ctx, char *buf, unsigned long buf_len, __u64 flags) = (void *) 101;
 /* helper 102 */
-static long (* const bpf_sysctl_get_current_value)(struct bpf_sysctl *ctx, char *buf, size_t buf_len) = (void *) 102;
+static long (* const bpf_sysctl_get_current_value)(struct bpf_sysctl *ctx, char *buf, unsigned long buf_len) = (void *) 102;
 /* helper 103 */
-static long (* const bpf_sysctl_get_new_value)(struct bpf_sysctl *ctx, char *buf, size_t buf_len) = (void *) 103;
+static long (* const bpf_sysctl_get_new_value)(struct bpf_sysctl *ctx, char *buf, unsigned long buf_len) = (void *) 103;
 /* helper 104 */
-static long (* const bpf_sysctl_set_new_value)(struct bpf_sysctl *ctx, const char *buf, size_t buf_len) = (void *) 104;
+static long (* const bpf_sysctl_set_new_value)(struct bpf_sysctl *ctx, const char *buf, unsigned long buf_len) = (void *) 104;
 /* helper 105 */
-static long (* const bpf_strtol)(const char *buf, size_t buf_len, __u64 flags, long *res) = (void *) 105;
+static long (* const bpf_strtol)(const char *buf, unsigned long buf_len, __u64 flags, long *res) = (void *) 105;
 /* helper 106 */
-static long (* const bpf_strtoul)(const char *buf, size_t buf_len, __u64 flags, unsigned long *res) = (void *) 106;
+static long (* const bpf_strtoul)(const char *buf, unsigned long buf_len, __u64 flags, unsigned long *res) = (void *) 106;
 /* helper 107 */
 static void *(* const bpf_sk_storage_get)(void *map, void *sk, void *value, __u64 flags) = (void *) 107;
 /* helper 108 */
