@@ -91,6 +91,8 @@ class Spec:
         self._cache: list[Any] = []  # decoded own types (None = not yet)
         self._added: dict[int, int] = {}  # id(obj) -> type id, for types added by hand
         self._hdr_flags = 0
+        self._lookups = 0
+        self._name_index: dict[str, list[int]] | None = None
         self._void = T.Void()
         self._void._spec = self
         self._void._id = 0
@@ -306,12 +308,38 @@ class Spec:
         return getattr(self[tid], "name", "")
 
     # -- name lookup ----------------------------------------------------------
+    def _build_name_index(self) -> dict[str, list[int]]:
+        by_off: dict[int, list[int]] = {}
+        first = self._base_count
+        for i, off in enumerate(self._names):
+            if off:
+                lst = by_off.get(off)
+                if lst is None:
+                    by_off[off] = [first + i]
+                else:
+                    lst.append(first + i)
+        index: dict[str, list[int]] = {}
+        for off, ids in by_off.items():
+            name = self.string(off)
+            have = index.get(name)
+            if have is None:
+                index[name] = ids
+            else:
+                have.extend(ids)
+                have.sort()
+        return index
+
     def _ids_with_name(self, name: str) -> list[int]:
         out: list[int] = []
         if self.base is not None:
             out.extend(self.base._ids_with_name(name))
-        offs = self._string_offsets(name)
-        if offs and len(self._names):
+        # a few lookups scan the raw tables; many build a full index once
+        self._lookups += 1
+        if self._name_index is None and self._lookups > 32:
+            self._name_index = self._build_name_index()
+        if self._name_index is not None:
+            out.extend(self._name_index.get(name, ()))
+        elif len(self._names) and (offs := self._string_offsets(name)):
             hay = self._names.tobytes()
             for off in offs:
                 needle = array("I", [off]).tobytes()
