@@ -69,12 +69,16 @@ def _btf_load(data: bytes, log_size: int = 0) -> tuple[int, int, str]:
         return -1, e.errno or _errno.EINVAL, buf.value.decode(errors="replace") if buf else ""
 
 
-def load_btf(source: Any) -> KernelBTF:
-    """Load BTF into the kernel: an :class:`ebpf.btf.Spec` (``to_bytes()``) or raw bytes.
+def load_btf(source: Any, *, kconfig_layout: dict[str, tuple[int, int]] | None = None,
+             sanitize: bool = True) -> KernelBTF:
+    """Load BTF into the kernel: an :class:`ebpf.btf.Spec` (``to_bytes()``) or raw bytes,
+    made acceptable first with :func:`sanitize_for_kernel` (unless ``sanitize=False``).
 
     Failure raises :class:`LoadError` carrying the kernel's BTF log.
     """
     data = source if isinstance(source, (bytes, bytearray)) else source.to_bytes()
+    if sanitize:
+        data = sanitize_for_kernel(bytes(data), kconfig_layout)
     fd, err, _ = _btf_load(bytes(data))
     spec = None if isinstance(source, (bytes, bytearray)) else source
     if fd >= 0:
@@ -194,3 +198,90 @@ def _find_in(spec: Any, name: str, kind: str | None, own_only: bool = False) -> 
         own = spec.own_ids()
         cands = [t for t in cands if spec.type_id(t) in own]
     return cands[0] if cands else None
+
+
+# ---- making an object's BTF acceptable to the kernel --------------------------------
+
+_KIND_EXTRA = {1: 4, 3: 12, 14: 4, 17: 4}  # fixed extra bytes after the 12-byte header
+_KIND_PER_VLEN = {4: 12, 5: 12, 6: 8, 13: 8, 15: 12, 19: 12}
+
+
+def sanitize_for_kernel(blob: bytes, kconfig_layout: dict[str, tuple[int, int]] | None = None) -> bytes:
+    """Rewrite raw object BTF the way libbpf does before BPF_BTF_LOAD: extern
+    variables (``__kconfig``/``__ksym``) become global ones, kfunc entries leave
+    the ``.ksyms`` section, and extern sections get their real layout
+    (``kconfig_layout``: variable name → (offset, size) in the ``.kconfig`` map).
+    Type ids do not change."""
+    import struct as st
+
+    if len(blob) < 24:
+        raise BTFError("BTF blob too short")
+    magic, ver, flags, hdr_len, toff, tlen, soff, slen = st.unpack_from("<HBBIIIII", blob)
+    if magic != 0xEB9F:
+        raise BTFError(f"bad BTF magic {magic:#x}")
+    types = blob[hdr_len + toff:hdr_len + toff + tlen]
+    strs = blob[hdr_len + soff:hdr_len + soff + slen]
+
+    def string(off: int) -> str:
+        end = strs.find(b"\0", off)
+        return strs[off:end if end >= 0 else len(strs)].decode(errors="replace")
+
+    # first pass: kinds of all type ids
+    recs: list[tuple[int, int, int]] = []  # (start, end, kind)
+    pos = 0
+    while pos < len(types):
+        _name_off, info, _size = st.unpack_from("<III", types, pos)
+        kind = (info >> 24) & 0x1F
+        vlen = info & 0xFFFF
+        end = pos + 12 + _KIND_EXTRA.get(kind, 0) + _KIND_PER_VLEN.get(kind, 0) * vlen
+        recs.append((pos, end, kind))
+        pos = end
+    kind_of = {i + 1: k for i, (_, _, k) in enumerate(recs)}
+    out = bytearray()
+    for start, end, kind in recs:
+        rec = bytearray(types[start:end])
+        name_off, info, size = st.unpack_from("<III", rec, 0)
+        if kind == 14:  # VAR
+            linkage = st.unpack_from("<I", rec, 12)[0]
+            if linkage == 2:  # extern
+                st.pack_into("<I", rec, 12, 1)
+        elif kind == 15:  # DATASEC
+            vlen = info & 0xFFFF
+            entries = [st.unpack_from("<III", rec, 12 + 12 * i) for i in range(vlen)]
+            secname = string(name_off)
+            kept = [e for e in entries if kind_of.get(e[0]) == 14]
+            if secname == ".kconfig" and kconfig_layout:
+                fixed = []
+                for tid, off, sz in kept:
+                    vname = _var_name(types, recs, tid, string)
+                    off, sz = kconfig_layout.get(vname, (off, sz))
+                    fixed.append((tid, off, sz))
+                kept = sorted(fixed, key=lambda e: e[1])
+                size = max([o + s for _, o, s in kept] or [0])
+            if kept and (size == 0 or any(o + z > size for _, o, z in kept)):
+                # a section the ELF file did not size (license, .ksyms, ...): lay out in order
+                laid, cur = [], 0
+                for tid, _o, z in kept:
+                    laid.append((tid, cur, max(z, 1)))
+                    cur += max(z, 1)
+                kept, size = laid, cur
+            if not kept:  # nothing left (e.g. only kfuncs): a harmless "const void"
+                out += st.pack("<III", 0, 10 << 24, 0)
+                continue
+            info = (info & ~0xFFFF) | len(kept)
+            rec = bytearray(st.pack("<III", name_off, info, size))
+            for e in kept:
+                rec += st.pack("<III", *e)
+        out += rec
+    new_types = bytes(out)
+    header = st.pack("<HBBIIIII", magic, ver, flags, 24, 0, len(new_types), len(new_types), slen)
+    return header + new_types + strs
+
+
+def _var_name(types: bytes, recs: list[tuple[int, int, int]], tid: int, string) -> str:
+    import struct as st
+
+    if not 1 <= tid <= len(recs):
+        return ""
+    start = recs[tid - 1][0]
+    return string(st.unpack_from("<I", types, start)[0])

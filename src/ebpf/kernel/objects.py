@@ -1,0 +1,288 @@
+"""Load a whole :class:`~ebpf.spec.ObjectSpec` into the kernel, the way libbpf does:
+object BTF, maps (pinned ones reused), global data and ``const volatile``
+constants, ``.kconfig`` values, programs, then program arrays and map-in-maps.
+
+>>> import ebpf  # doctest: +SKIP
+>>> with ebpf.load("prog.bpf.o", backend="kernel", constants={"port": 80}) as obj:
+...     obj.programs["xdp_count"].test_run(b"\\0" * 64).retval  # doctest: +SKIP
+2
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any
+
+from .. import codec
+from ..errors import Error, LoadError, MapError
+from ..objects import Object
+from ..spec import MapSpec, ObjectSpec, PinType
+from ..uapi import MapType, ProgramType
+from . import probes
+from .maps import KernelMap, create_map, open_pinned_map, sanitize_name
+from .pin import DEFAULT_PIN_PATH, ensure_bpffs_dir
+from .programs import KernelProgram, load_program
+
+log = logging.getLogger("ebpf.kernel")
+
+__all__ = ["KernelObject", "load_object", "internal_map_name"]
+
+
+class KernelObject(Object):
+    """A loaded object on the kernel backend; ``close()`` releases every program,
+    map, link and the object's BTF."""
+
+    backend = "kernel"
+
+    def __init__(self, spec: ObjectSpec, programs: dict[str, KernelProgram],
+                 maps: dict[str, KernelMap], btf: Any = None):
+        super().__init__(spec, programs, maps)  # type: ignore[arg-type]
+        self.btf = btf
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        super().close()
+        if self.btf is not None:
+            self.btf.close()
+            self.btf = None
+
+    def pin_maps(self, directory: str) -> None:
+        """Pin every map under ``directory`` by name."""
+        ensure_bpffs_dir(directory)
+        for name, m in self.maps.items():
+            m.pin(os.path.join(directory, name.lstrip(".") or name))
+
+    def pin_programs(self, directory: str) -> None:
+        """Pin every program under ``directory`` by name."""
+        ensure_bpffs_dir(directory)
+        for name, p in self.programs.items():
+            p.pin(os.path.join(directory, name))
+
+
+def _object_name(spec: ObjectSpec) -> str:
+    base = os.path.basename(spec.path or "") or "obj"
+    if base.endswith(".o"):
+        base = base[:-2]
+    return base
+
+
+def internal_map_name(obj_name: str, section: str) -> str:
+    """Kernel name of a global-data map, as libbpf makes it: up to 8 characters of
+    the object name, then the section name (".rodata"), at most 15 in all."""
+    sfx = section if section.startswith(".") else "." + section
+    pfx_len = min(15 - len(sfx), len(obj_name), 8)
+    return sanitize_name(obj_name[:max(pfx_len, 0)] + sfx)
+
+
+def _is_internal(ms: MapSpec) -> bool:
+    n = ms.name
+    return n.startswith(".") and (n.startswith((".data", ".rodata", ".bss", ".kconfig")))
+
+
+def _apply_constants(spec: ObjectSpec, constants: dict[str, Any]) -> dict[str, bytes]:
+    """New initial bytes of the global-data maps with ``constants`` written in."""
+    blobs: dict[str, bytearray] = {}
+    settable = sorted(n for n, v in spec.variables.items() if v.map != ".kconfig")
+    for name, value in constants.items():
+        v = spec.variables.get(name)
+        if v is None or v.map == ".kconfig":
+            raise LoadError(f"constants: no global variable {name!r} in "
+                            f"{spec.path or 'the object'} (settable: {', '.join(settable) or 'none'})")
+        ms = spec.maps.get(v.map)
+        if ms is None:
+            raise LoadError(f"constants: variable {name} lives in {v.map}, which is not a map")
+        blob = blobs.get(v.map)
+        if blob is None:
+            blob = bytearray((ms.data or b"").ljust(ms.value_size, b"\0"))
+            blobs[v.map] = blob
+        try:
+            raw = codec.encode(value, v.size, v.type, f"constant {name}")
+        except MapError as e:
+            raise LoadError(f"constants: {e}") from None
+        blob[v.offset:v.offset + v.size] = raw
+    return {k: bytes(b) for k, b in blobs.items()}
+
+
+def _check_compatible(m: KernelMap, ms: MapSpec, path: str) -> None:
+    info = m.info()
+    want = ms
+    fields = [("type", int(info.type), int(want.type)), ("key_size", info.key_size, want.key_size),
+              ("value_size", info.value_size, want.value_size),
+              ("max_entries", info.max_entries, want.max_entries),
+              ("flags", info.flags, want.flags), ("map_extra", info.map_extra, want.map_extra)]
+    for fname, have, need in fields:
+        if have != need:
+            raise MapError(f"pinned map {path} does not match map {ms.name!r}: {fname} is "
+                           f"{have}, the object wants {need}")
+
+
+def load_object(spec: ObjectSpec, constants: dict[str, Any] | None = None,
+                pin_path: str | None = None, *, log_level: int = 0, log_size: int = 0,
+                programs: list[str] | None = None, **_options: Any) -> KernelObject:
+    """Load ``spec`` into the kernel. Everything made so far is released when a
+    step fails. ``programs`` restricts which programs are loaded."""
+    probes.bump_memlock()
+    constants = constants or {}
+    blobs = _apply_constants(spec, constants)
+    maps: dict[str, KernelMap] = {}
+    progs: dict[str, KernelProgram] = {}
+    kbtf = None
+    to_pin: list[tuple[KernelMap, str]] = []
+    try:
+        if spec.btf is not None:
+            try:
+                from .btf import load_btf
+
+                layout = {v.name: (v.offset, v.size) for v in spec.variables.values()
+                          if v.map == ".kconfig"}
+                kbtf = load_btf(spec.btf, kconfig_layout=layout)
+            except Error as e:
+                log.warning("%s: object BTF not loaded into the kernel (%s); continuing "
+                            "without it", spec.path or "object", e)
+        btf_fd = kbtf.fd if kbtf is not None else 0
+        obj_name = _object_name(spec)
+        kconfig_offsets: dict[str, int] = {}
+
+        order = sorted(spec.maps.values(),
+                       key=lambda s: s.type in (MapType.ARRAY_OF_MAPS, MapType.HASH_OF_MAPS))
+        for ms in order:
+            m, reused, pin_at = _make_map(ms, spec, obj_name, btf_fd, pin_path, maps)
+            maps[ms.name] = m
+            if reused:
+                continue
+            _initialise(m, ms, spec, blobs, kconfig_offsets)
+            if pin_at:
+                to_pin.append((m, pin_at))
+        if ".kconfig" in spec.maps and not kconfig_offsets:
+            kconfig_offsets = {v.name: v.offset for v in spec.variables.values()
+                               if v.map == ".kconfig"}
+
+        for name, ps in spec.programs.items():
+            if programs is not None and name not in programs:
+                continue
+            if ps.type in (ProgramType.UNSPEC, ProgramType.STRUCT_OPS):
+                log.warning("%s: program %s (section %r) skipped: %s", spec.path or "object",
+                            name, ps.section, "unknown section type" if ps.type ==
+                            ProgramType.UNSPEC else "struct_ops is not supported yet")
+                continue
+            progs[name] = load_program(ps, maps, btf=kbtf, kconfig_offsets=kconfig_offsets,
+                                       log_level=log_level, log_size=log_size)
+
+        for ms in spec.maps.values():
+            _fill_fd_contents(maps[ms.name], ms, progs, maps)
+        for m, path in to_pin:
+            m.pin(path)
+        return KernelObject(spec, progs, maps, kbtf)
+    except BaseException:
+        for p in progs.values():
+            p.close()
+        for m in maps.values():
+            m.close()
+        if kbtf is not None:
+            kbtf.close()
+        raise
+
+
+def _make_map(ms: MapSpec, spec: ObjectSpec, obj_name: str, btf_fd: int, pin_path: str | None,
+              maps: dict[str, KernelMap]) -> tuple[KernelMap, bool, str]:
+    """(map, reused from a pin, path to pin it at after initialisation or "")."""
+    kname = internal_map_name(obj_name, ms.name) if _is_internal(ms) else ms.name
+    s = ms
+    if s.type == MapType.PERF_EVENT_ARRAY and s.max_entries == 0:
+        s = s.copy()
+        s.max_entries = probes.possible_cpus()
+    if s.type == MapType.RINGBUF:
+        from .maps import _round_ringbuf
+
+        if s.max_entries != _round_ringbuf(s.max_entries):
+            s = s.copy()
+            s.max_entries = _round_ringbuf(s.max_entries)
+    pin_at = ""
+    if s.pinning == PinType.BY_NAME:
+        directory = pin_path or DEFAULT_PIN_PATH
+        ensure_bpffs_dir(directory)
+        pin_at = os.path.join(directory, ms.name)
+        if os.path.exists(pin_at):
+            m = open_pinned_map(pin_at)
+            try:
+                _check_compatible(m, _expected(s), pin_at)
+            except Error:
+                m.close()
+                raise
+            m.spec = _merge_spec(m.spec, s)
+            log.debug("map %s: reusing pinned %s", ms.name, pin_at)
+            return m, True, ""
+    inner_fd = None
+    if s.type in (MapType.ARRAY_OF_MAPS, MapType.HASH_OF_MAPS) and s.inner is None:
+        # inner template given by an initial value
+        for _, v in s.contents:
+            name = v if isinstance(v, str) else getattr(v, "name", None)
+            if name in maps:
+                inner_fd = maps[name].fd
+                break
+    m = create_map(s, btf_fd=btf_fd, inner_fd=inner_fd, name=kname)
+    m.spec = _merge_spec(m.spec, s)
+    return m, False, pin_at
+
+
+def _expected(s: MapSpec) -> MapSpec:
+    from .maps import _normalize
+
+    return _normalize(s)
+
+
+def _merge_spec(live: MapSpec, want: MapSpec) -> MapSpec:
+    """Keep the object's names and BTF types on the live map's spec."""
+    out = live.copy()
+    out.name = want.name
+    out.key_type = want.key_type if want.key_type is not None else live.key_type
+    out.value_type = want.value_type if want.value_type is not None else live.value_type
+    out.section = want.section
+    out.pinning = want.pinning
+    return out
+
+
+def _initialise(m: KernelMap, ms: MapSpec, spec: ObjectSpec, blobs: dict[str, bytes],
+                kconfig_offsets: dict[str, int]) -> None:
+    key0 = b"\0\0\0\0"
+    if ms.name == ".kconfig":
+        from .kconfig import fill_kconfig_data
+
+        data, offs = fill_kconfig_data(spec.variables, ms.value_size)
+        kconfig_offsets.update(offs)
+        m.update_bytes(key0, data)
+    elif _is_internal(ms) or ms.data is not None:
+        data = blobs.get(ms.name, ms.data)
+        if data is not None and any(data):
+            m.update_bytes(key0, bytes(data).ljust(ms.value_size, b"\0")[: ms.value_size])
+    for k, v in ms.contents:
+        if ms.type in (MapType.PROG_ARRAY, MapType.ARRAY_OF_MAPS, MapType.HASH_OF_MAPS):
+            continue  # after programs load / all maps exist
+        m[k] = v
+    if ms.freeze:
+        m.freeze()
+
+
+def _fill_fd_contents(m: KernelMap, ms: MapSpec, progs: dict[str, KernelProgram],
+                      maps: dict[str, KernelMap]) -> None:
+    if ms.type == MapType.PROG_ARRAY:
+        for k, v in ms.contents:
+            name = v if isinstance(v, str) else getattr(v, "name", v)
+            p = progs.get(name) if isinstance(name, str) else None
+            if p is None:
+                if isinstance(v, int):
+                    m[k] = v
+                    continue
+                raise LoadError(f"program array {ms.name}: slot {k} names program {name!r}, "
+                                "which was not loaded")
+            m[k] = p
+    elif ms.type in (MapType.ARRAY_OF_MAPS, MapType.HASH_OF_MAPS):
+        for k, v in ms.contents:
+            name = v if isinstance(v, str) else getattr(v, "name", v)
+            inner = maps.get(name) if isinstance(name, str) else None
+            if inner is None:
+                raise LoadError(f"map-in-map {ms.name}: slot {k} names map {name!r}, "
+                                "which was not created")
+            m[k] = inner
