@@ -1,4 +1,4 @@
-"""BTF as C: one declaration (:func:`render_c`) or a whole ``vmlinux.h``
+r"""BTF as C: one declaration (:func:`render_c`) or a whole ``vmlinux.h``
 (:func:`vmlinux_h`, cached on disk by :func:`vmlinux_h_path`).
 
 The header declares every named struct, union, enum and typedef in dependency
@@ -10,11 +10,8 @@ member elsewhere the struct gets explicit padding (unnamed bit-fields) or
 
 >>> from ebpf.btf import Spec, Struct, Member, Int, render_c
 >>> i = Int("int", 4, signed=True)
->>> print(render_c(Struct("pair", 8, [Member("a", i, 0), Member("b", i, 32)])))
-struct pair {
-	int a;
-	int b;
-};
+>>> render_c(Struct("pair", 8, [Member("a", i, 0), Member("b", i, 32)])).splitlines()
+['struct pair {', '\tint a;', '\tint b;', '};']
 """
 
 from __future__ import annotations
@@ -352,7 +349,7 @@ def render_c(t: T.Type, spec: Spec | None = None) -> str:
 
     >>> from ebpf.btf import Enum, EnumValue, render_c
     >>> render_c(Enum("color", 4, values=[EnumValue("RED", 0), EnumValue("BLUE", 2)])).split()
-    ['enum', 'color', '{', 'RED', '=', '0,', 'BLUE', '=', '2,', '};']
+    ['enum', 'color', '{', 'RED', '=', '0,', 'BLUE', '=', '2', '};']
     """
     r = Renderer(spec)
     if isinstance(t, (T.Composite, T.Enum)) and t.name:

@@ -1,0 +1,16 @@
+"""The examples in ebpf.btf docstrings run."""
+
+from __future__ import annotations
+
+import doctest
+import importlib
+
+import pytest
+
+
+@pytest.mark.parametrize("module", ["ebpf.btf", "ebpf.btf.types", "ebpf.btf.parse",
+                                    "ebpf.btf.render"])
+def test_doctests(module):
+    mod = importlib.import_module(module)
+    res = doctest.testmod(mod, optionflags=doctest.ELLIPSIS)
+    assert res.failed == 0
