@@ -1,0 +1,23 @@
+"""Shared names for the toolchain tests (importable: tests/toolchain is on sys.path)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+PROGRAMS = Path(__file__).resolve().parent / "programs"
+PROGRAM_INCLUDE = PROGRAMS / "include"
+
+#: programs using only UAPI headers (<linux/*.h>) and ours
+UAPI_PROGRAMS = ["minimal", "xdp_filter", "tail_calls", "tc_ingress", "socket_stats"]
+#: programs using a vmlinux.h generated from the kernel's BTF
+VMLINUX_PROGRAMS = ["bootstrap", "core_features", "probes", "profile", "opensnoop"]
+
+COMPILERS = ["clang", "zig"]
+
+
+def compiler_available(cc: str) -> bool:
+    if cc == "clang":
+        from ebpf.toolchain.find import _clang_candidates
+
+        return bool(_clang_candidates())
+    return True  # zig comes with the ziglang package
