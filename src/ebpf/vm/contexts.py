@@ -1,0 +1,397 @@
+"""Program contexts and BPF_PROG_TEST_RUN semantics, per program type.
+
+A context is a region of simulated memory at :data:`~ebpf.vm.memory.CTX_BASE`.
+Packet programs get a :class:`Packet` at :data:`~ebpf.vm.memory.PACKET_BASE`
+(below 4 GiB), so the 32-bit pointer fields of ``xdp_md`` and ``__sk_buff``
+(``data``, ``data_end``, ``data_meta``) hold real addresses: a program's
+``ctx->data`` load yields a pointer it can dereference, as after the kernel's
+context rewriting.
+
+Mirrored kernel facts (checked against BPF_PROG_TEST_RUN in tests/vm):
+
+* XDP: the frame is one page with 256 bytes of headroom (XDP_PACKET_HEADROOM)
+  and room for ``skb_shared_info`` at the end; ``bpf_xdp_adjust_head`` may move
+  ``data`` down to just past a ``struct xdp_frame`` (40 bytes) and up to
+  ``data_end - 14``; data out starts at ``data_meta``; an input ``xdp_md``
+  gives metadata length in ``data``.
+* tc (SCHED_CLS/SCHED_ACT): ``skb->data`` is the Ethernet header, ``len`` the
+  frame length, ``protocol`` the frame's ethertype (network order).
+* socket filters: the program sees the packet without its 14-byte Ethernet
+  header (``len`` = frame length - 14); data out is the frame with the Ethernet
+  header zeroed, as the kernel pushes back an empty one.
+"""
+
+from __future__ import annotations
+
+import errno
+import struct
+from collections.abc import Sequence
+
+from ..errors import SystemCallError
+from ..uapi import ProgramType as PT
+from .memory import CTX_BASE, PACKET_BASE, Memory, Region
+
+ETH_HLEN = 14
+XDP_PACKET_HEADROOM = 256
+PAGE_SIZE = 4096
+#: SKB_DATA_ALIGN(sizeof(struct skb_shared_info)) on x86-64
+SKB_SHINFO_SIZE = 320
+#: sizeof(struct xdp_frame) on 64-bit
+XDP_FRAME_SIZE = 40
+#: NET_SKB_PAD on x86-64 (the headroom of a test_run skb)
+NET_SKB_PAD = 64
+SKF_NET_OFF = -0x100000
+SKF_LL_OFF = -0x200000
+LOOPBACK_IFINDEX = 1
+
+SK_BUFF_SIZE = 192
+XDP_MD_SIZE = 24
+PT_REGS_SIZE = 21 * 8
+
+#: __sk_buff field offsets (linux/bpf.h)
+SKB = dict(len=0, pkt_type=4, mark=8, queue_mapping=12, protocol=16, vlan_present=20,
+           vlan_tci=24, vlan_proto=28, priority=32, ingress_ifindex=36, ifindex=40, tc_index=44,
+           cb=48, hash=68, tc_classid=72, data=76, data_end=80, napi_id=84, family=88,
+           remote_ip4=92, local_ip4=96, remote_ip6=100, local_ip6=116, remote_port=132,
+           local_port=136, data_meta=140, flow_keys=144, tstamp=152, wire_len=160, gso_segs=164,
+           sk=168, gso_size=176, tstamp_type=180, hwtstamp=184)
+#: (offset, size) a test_run's input __sk_buff may set; everything else must be zero
+SKB_CTX_IN = [(8, 4), (32, 4), (36, 4), (40, 4), (48, 20), (152, 8), (160, 4), (164, 4),
+              (176, 4), (184, 8)]
+#: fields a tc program may write
+SKB_TC_WRITABLE = [(8, 4), (12, 4), (32, 4), (44, 4), (48, 20), (72, 4), (152, 8)]
+#: fields a socket filter may write
+SKB_SOCK_WRITABLE = [(48, 20)]
+
+PACKET_SKB_TYPES = {PT.SOCKET_FILTER, PT.SCHED_CLS, PT.SCHED_ACT, PT.CGROUP_SKB, PT.LWT_IN,
+                    PT.LWT_OUT, PT.LWT_XMIT, PT.SK_SKB}
+L2_TYPES = {PT.SCHED_CLS, PT.SCHED_ACT}
+
+
+def _einval(msg: str) -> SystemCallError:
+    return SystemCallError(f"test_run: {msg}", errno.EINVAL)
+
+
+class Packet:
+    """A packet buffer with head/tail room; offsets are into ``buf``.
+
+    ``meta <= data <= end`` delimit metadata and packet data; the region the
+    program may touch is ``[meta, end)``, at ``PACKET_BASE + offset``.
+    """
+
+    def __init__(self, mem: Memory, frame: bytes, headroom: int, size: int, *,
+                 min_head: int = 0, max_end: int | None = None, meta_len: int = 0,
+                 mac_off: int = 0, net_off: int = ETH_HLEN):
+        if headroom + len(frame) > size:
+            raise _einval(f"packet of {len(frame)} bytes does not fit")
+        self.buf = bytearray(size)
+        self.buf[headroom:headroom + len(frame)] = frame
+        self.meta = headroom
+        self.data = headroom + meta_len
+        self.end = headroom + len(frame)
+        self.min_head = min_head
+        self.max_end = size if max_end is None else max_end
+        #: offsets from the frame start (``meta``... the mac header) of L2/L3 headers
+        self.mac = headroom + meta_len + mac_off
+        self.net = headroom + meta_len + net_off
+        self.region = mem.add_local(Region(PACKET_BASE + self.meta, self.buf, "packet",
+                                           size=self.end - self.meta, off=self.meta))
+        self.on_change: list = []
+
+    def addr(self, off: int) -> int:
+        return PACKET_BASE + off
+
+    def _changed(self) -> None:
+        r = self.region
+        r.base = PACKET_BASE + self.meta
+        r.off = self.meta
+        r.size = self.end - self.meta
+        r.end = PACKET_BASE + self.end
+        r.delta = PACKET_BASE
+        for fn in self.on_change:
+            fn(self)
+
+    def data_bytes(self) -> bytes:
+        return bytes(self.buf[self.data:self.end])
+
+    def read_at(self, offset: int, n: int) -> bytes | None:
+        """``n`` bytes at ``offset`` from data, or None when out of bounds."""
+        start = self.data + offset
+        if offset < 0 or n < 0 or start + n > self.end:
+            return None
+        return bytes(self.buf[start:start + n])
+
+    def write_at(self, offset: int, chunk: bytes) -> bool:
+        start = self.data + offset
+        if offset < 0 or start + len(chunk) > self.end:
+            return False
+        self.buf[start:start + len(chunk)] = chunk
+        return True
+
+    def read_abs(self, offset: int, n: int) -> bytes | None:
+        """LD_ABS/LD_IND addressing: from data, or SKF_NET_OFF / SKF_LL_OFF bases."""
+        if offset >= 0:
+            start = self.data + offset
+        elif offset >= SKF_NET_OFF:
+            start = self.net + offset - SKF_NET_OFF
+        elif offset >= SKF_LL_OFF:
+            start = self.mac + offset - SKF_LL_OFF
+        else:
+            return None
+        if start < min(self.meta, self.mac) or start + n > self.end:
+            return None
+        return bytes(self.buf[start:start + n])
+
+    # ---- XDP adjustments (return 0 or -errno, like the kernel) ---------------------
+    def adjust_head(self, delta: int) -> int:
+        data = self.data + delta
+        if data < self.min_head or data > self.end - ETH_HLEN:
+            return -errno.EINVAL
+        metalen = self.data - self.meta
+        if metalen:
+            self.buf[self.meta + delta:self.meta + delta + metalen] = \
+                self.buf[self.meta:self.meta + metalen]
+        self.meta += delta
+        self.data = data
+        self._changed()
+        return 0
+
+    def adjust_tail(self, delta: int) -> int:
+        end = self.end + delta
+        if end > self.max_end or end < self.data + ETH_HLEN:
+            return -errno.EINVAL
+        if delta > 0:
+            self.buf[self.end:end] = bytes(delta)
+        self.end = end
+        self._changed()
+        return 0
+
+    def adjust_meta(self, delta: int) -> int:
+        meta = self.meta + delta
+        metalen = self.data - meta
+        if meta < self.min_head or meta > self.data:
+            return -errno.EINVAL
+        if metalen & 3 or metalen > 32:
+            return -errno.EACCES
+        self.meta = meta
+        self._changed()
+        return 0
+
+
+class Context:
+    """The context of one run: ``addr`` goes in r1; :meth:`finish` gives
+    (data out, ctx out) after the run."""
+
+    packet: Packet | None = None
+    addr: int = 0
+
+    def finish(self) -> tuple[bytes, bytes | None]:
+        return b"", None
+
+
+def _ctx_region(mem: Memory, buf: bytearray, name: str, writable: bool = True,
+                fields: list[tuple[int, int]] | None = None) -> Region:
+    on_write = None
+    if fields is not None:
+        def on_write(offset: int, size: int, _f=fields, _n=name) -> None:
+            for start, length in _f:
+                if start <= offset and offset + size <= start + length:
+                    return
+            from ..errors import RuntimeFault
+
+            raise RuntimeFault(f"write of {size} bytes at offset {offset} of {_n}: "
+                               "the field is read-only")
+    return mem.add_local(Region(CTX_BASE, buf, name, writable=writable, on_write=on_write))
+
+
+class XdpContext(Context):
+    """``struct xdp_md`` over a one-page frame."""
+
+    def __init__(self, mem: Memory, data: bytes, ctx_in: bytes | None):
+        meta_len = 0
+        ingress = rxq = 0
+        if ctx_in is not None:
+            md = ctx_in.ljust(XDP_MD_SIZE, b"\0")
+            if any(md[XDP_MD_SIZE:]):
+                raise _einval("xdp_md has non-zero bytes past its end")
+            d, d_end, d_meta, ingress, rxq, egress = struct.unpack_from("<6I", md)
+            if d_meta or d_end != len(data) or d > d_end or d & 3 or d > 32 or egress:
+                raise _einval("xdp_md: data_meta and egress_ifindex must be 0, data_end the "
+                              "data size, data the metadata length (multiple of 4, <= 32)")
+            meta_len = d
+        max_data = PAGE_SIZE - XDP_PACKET_HEADROOM - SKB_SHINFO_SIZE
+        if len(data) < ETH_HLEN or len(data) > max_data:
+            raise _einval(f"XDP data must be {ETH_HLEN}..{max_data} bytes (got {len(data)})")
+        self.ingress, self.rxq = ingress, rxq
+        self.has_ctx = ctx_in is not None
+        headroom = XDP_PACKET_HEADROOM - meta_len
+        self.packet = Packet(mem, data, headroom, PAGE_SIZE, min_head=XDP_FRAME_SIZE,
+                             max_end=PAGE_SIZE - SKB_SHINFO_SIZE, meta_len=meta_len,
+                             mac_off=0, net_off=ETH_HLEN)
+        self.buf = bytearray(XDP_MD_SIZE)
+        self.region = _ctx_region(mem, self.buf, "xdp_md", writable=False)
+        self.addr = self.region.base
+        self.packet.on_change.append(self._sync)
+        self._sync(self.packet)
+
+    def _sync(self, p: Packet) -> None:
+        struct.pack_into("<6I", self.buf, 0, p.addr(p.data), p.addr(p.end), p.addr(p.meta),
+                         self.ingress, self.rxq, 0)
+
+    def finish(self) -> tuple[bytes, bytes | None]:
+        p = self.packet
+        out = bytes(p.buf[p.meta:p.end])
+        ctx = None
+        if self.has_ctx:
+            ctx = struct.pack("<6I", p.data - p.meta, p.end - p.meta, 0, self.ingress, self.rxq, 0)
+        return out, ctx
+
+
+def _pkt_type(frame: bytes) -> int:
+    dst = frame[:6]
+    if dst[0] & 1:
+        return 1 if dst == b"\xff" * 6 else 2  # PACKET_BROADCAST / PACKET_MULTICAST
+    return 0 if dst == bytes(6) else 3  # PACKET_HOST (lo's address is zero) / OTHERHOST
+
+
+def _eth_protocol(frame: bytes) -> int:
+    proto = int.from_bytes(frame[12:14], "big")
+    if proto >= 0x600:
+        return proto
+    if frame[14:16] == b"\xff\xff":
+        return 0x0001  # ETH_P_802_3
+    return 0x0004  # ETH_P_802_2
+
+
+class SkbContext(Context):
+    """``struct __sk_buff`` over an skb built from an Ethernet frame."""
+
+    def __init__(self, mem: Memory, prog_type: PT, data: bytes, ctx_in: bytes | None):
+        if len(data) < ETH_HLEN:
+            raise _einval(f"skb data must be at least {ETH_HLEN} bytes (got {len(data)})")
+        self.l2 = prog_type in L2_TYPES
+        self.has_ctx = ctx_in is not None
+        ctx = bytearray(SK_BUFF_SIZE)
+        if ctx_in is not None:
+            if len(ctx_in) > SK_BUFF_SIZE and any(ctx_in[SK_BUFF_SIZE:]):
+                raise _einval("__sk_buff has non-zero bytes past its end")
+            given = bytearray(ctx_in[:SK_BUFF_SIZE].ljust(SK_BUFF_SIZE, b"\0"))
+            check = bytearray(given)
+            for off, size in SKB_CTX_IN:
+                check[off:off + size] = bytes(size)
+            if any(check):
+                raise _einval("__sk_buff may only set mark, priority, ingress_ifindex, ifindex, "
+                              "cb, tstamp, wire_len, gso_segs, gso_size, hwtstamp")
+            for off, size in SKB_CTX_IN:
+                ctx[off:off + size] = given[off:off + size]
+            ifindex = int.from_bytes(given[40:44], "little")
+            if ifindex > LOOPBACK_IFINDEX:
+                raise SystemCallError(f"test_run: __sk_buff.ifindex {ifindex}: the vm has only "
+                                      "the loopback device", errno.ENODEV)
+        size = NET_SKB_PAD + len(data) + SKB_SHINFO_SIZE
+        self.packet = Packet(mem, data, NET_SKB_PAD, size, min_head=0,
+                             max_end=NET_SKB_PAD + len(data),
+                             mac_off=0, net_off=ETH_HLEN)
+        p = self.packet
+        if not self.l2:  # the program sees the packet from its network header
+            p.data += ETH_HLEN
+            p.meta = p.data
+            p._changed()
+            p.mac = p.data - ETH_HLEN
+            p.net = p.data
+        skb_len = p.end - p.data
+        struct.pack_into("<I", ctx, SKB["len"], skb_len)
+        struct.pack_into("<I", ctx, SKB["pkt_type"], _pkt_type(data))
+        ctx[SKB["protocol"]:SKB["protocol"] + 2] = _eth_protocol(data).to_bytes(2, "big")
+        struct.pack_into("<I", ctx, SKB["ifindex"], LOOPBACK_IFINDEX)
+        if self.has_ctx:
+            if not struct.unpack_from("<I", ctx, SKB["wire_len"])[0]:
+                struct.pack_into("<I", ctx, SKB["wire_len"], skb_len)
+            elif struct.unpack_from("<I", ctx, SKB["wire_len"])[0] < skb_len:
+                raise _einval("__sk_buff.wire_len is smaller than the packet")
+        self.buf = ctx
+        fields = SKB_TC_WRITABLE if self.l2 else SKB_SOCK_WRITABLE
+        self.region = _ctx_region(mem, ctx, "__sk_buff", fields=fields)
+        self.addr = self.region.base
+        p.on_change.append(self._sync)
+        self._sync(p)
+
+    def _sync(self, p: Packet) -> None:
+        struct.pack_into("<I", self.buf, SKB["data"], p.addr(p.data))
+        struct.pack_into("<I", self.buf, SKB["data_end"], p.addr(p.end))
+        struct.pack_into("<I", self.buf, SKB["data_meta"], p.addr(p.data))
+        struct.pack_into("<I", self.buf, SKB["len"], p.end - p.data)
+
+    def finish(self) -> tuple[bytes, bytes | None]:
+        p = self.packet
+        if self.l2:
+            out = bytes(p.buf[p.data:p.end])
+        else:
+            out = bytes(ETH_HLEN) + bytes(p.buf[p.data:p.end])
+        ctx = None
+        if self.has_ctx:
+            c = bytearray(SK_BUFF_SIZE)
+            for off, size in SKB_CTX_IN:
+                c[off:off + size] = self.buf[off:off + size]
+            ctx = bytes(c)
+        return out, ctx
+
+
+class RawContext(Context):
+    """A context that is plain bytes: tracepoint records, pt_regs, raw
+    tracepoint arguments (u64 array), syscall program arguments."""
+
+    def __init__(self, mem: Memory, ctx_in: bytes | None, name: str, *, writable: bool,
+                 min_size: int = 0):
+        self.buf = bytearray((ctx_in or b"").ljust(min_size, b"\0"))
+        self.has_ctx = ctx_in is not None
+        self.region = _ctx_region(mem, self.buf if self.buf else bytearray(8), name,
+                                  writable=writable)
+        if not self.buf:
+            self.region.size = 0
+            self.region.end = self.region.base
+        self.addr = self.region.base
+
+    def finish(self) -> tuple[bytes, bytes | None]:
+        return b"", bytes(self.buf) if self.has_ctx else None
+
+
+def make_context(mem: Memory, prog_type: PT, data: bytes = b"", ctx: bytes | None = None,
+                 args: Sequence[int] | None = None) -> Context:
+    """Build the context a program of ``prog_type`` gets for a run."""
+    if args is not None:
+        ctx = b"".join((a & (1 << 64) - 1).to_bytes(8, "little") for a in args)
+    if prog_type == PT.XDP:
+        return XdpContext(mem, data, ctx)
+    if prog_type in PACKET_SKB_TYPES:
+        return SkbContext(mem, prog_type, data, ctx)
+    if prog_type in (PT.RAW_TRACEPOINT, PT.RAW_TRACEPOINT_WRITABLE, PT.TRACING, PT.LSM):
+        return RawContext(mem, ctx, "raw tracepoint args",
+                          writable=prog_type == PT.RAW_TRACEPOINT_WRITABLE)
+    if prog_type == PT.KPROBE:
+        return RawContext(mem, ctx, "pt_regs", writable=False, min_size=PT_REGS_SIZE)
+    if prog_type == PT.PERF_EVENT:
+        return RawContext(mem, ctx, "bpf_perf_event_data", writable=False,
+                          min_size=PT_REGS_SIZE + 16)
+    if prog_type == PT.TRACEPOINT:
+        return RawContext(mem, ctx, "tracepoint record", writable=False)
+    return RawContext(mem, ctx, "context", writable=True)
+
+
+def pt_regs(**regs: int) -> bytes:
+    """An x86-64 ``struct pt_regs`` (168 bytes) with the named registers set:
+    r15 r14 r13 r12 bp bx r11 r10 r9 r8 ax cx dx si di orig_ax ip cs flags sp ss.
+
+    >>> len(pt_regs(di=1, si=2))
+    168
+    """
+    names = ["r15", "r14", "r13", "r12", "bp", "bx", "r11", "r10", "r9", "r8", "ax", "cx", "dx",
+             "si", "di", "orig_ax", "ip", "cs", "flags", "sp", "ss"]
+    unknown = set(regs) - set(names)
+    if unknown:
+        raise ValueError(f"unknown pt_regs fields: {sorted(unknown)}")
+    return b"".join((regs.get(n, 0) & (1 << 64) - 1).to_bytes(8, "little") for n in names)
+
+
+__all__ = ["Context", "Packet", "RawContext", "SkbContext", "XdpContext", "make_context",
+           "pt_regs"]

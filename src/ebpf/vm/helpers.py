@@ -1,0 +1,694 @@
+"""Helper functions of the runtime, by the kernel's ids (``ebpf.HelperId``).
+
+Each helper is ``fn(run, r1, r2, r3, r4, r5) -> int`` and behaves as its kernel
+counterpart: the same return values and negative errnos, faults of
+``bpf_probe_read*`` returned as ``-EFAULT`` (never a crash), and so on. Bad
+arguments the kernel verifier would have refused (a pointer that is no map, a
+buffer outside every region) raise :class:`ebpf.RuntimeFault`.
+
+``HELPERS`` is the table; :func:`supported` answers the load-time check.
+"""
+
+from __future__ import annotations
+
+import collections
+import errno
+import logging
+import os
+import random
+import re
+import threading
+import time
+from collections.abc import Callable
+
+from ..errors import RuntimeFault
+from ..uapi import HelperId as H
+from .code import CODE_BASE
+from .memory import M64, MAP_HANDLES, SCRATCH_BASE, Region
+from .run import MAX_TAIL_CALLS, Redirect, Run, TailCall
+
+log = logging.getLogger("ebpf.vm")
+trace_log = logging.getLogger("ebpf.vm.trace")
+
+#: the last trace_printk lines of every program (``ebpf trace`` on the vm reads it)
+TRACE: collections.deque[str] = collections.deque(maxlen=10_000)
+
+HELPERS: dict[int, Callable[..., int]] = {}
+
+BPF_F_CURRENT_CPU = 0xFFFF_FFFF
+BPF_F_INGRESS = 1
+XDP_ABORTED, XDP_DROP, XDP_PASS, XDP_TX, XDP_REDIRECT = range(5)
+TC_ACT_SHOT = 2
+TC_ACT_REDIRECT = 7
+#: jiffies are counted at this rate (CONFIG_HZ of common distribution kernels)
+HZ = 250
+
+
+def helper(hid: H) -> Callable:
+    def deco(fn: Callable[..., int]) -> Callable[..., int]:
+        HELPERS[int(hid)] = fn
+        fn.helper_id = int(hid)
+        return fn
+    return deco
+
+
+def supported(hid: int) -> bool:
+    return hid in HELPERS
+
+
+def neg(e: int) -> int:
+    """-errno as the unsigned 64-bit value a program sees in r0."""
+    return -e & M64
+
+
+def s64(x: int) -> int:
+    return x - (1 << 64) if x >> 63 else x
+
+
+def get_map(run: Run, addr: int, what: str = "map"):
+    from .maps import VMMap
+
+    m = MAP_HANDLES.get(addr)
+    if not isinstance(m, VMMap):
+        raise RuntimeFault(f"{what} argument {addr:#x} is not a map pointer")
+    if m._closed:
+        raise RuntimeFault(f"map {m.name} is closed")
+    return m
+
+
+# ---- maps ---------------------------------------------------------------------
+@helper(H.map_lookup_elem)
+def map_lookup_elem(run: Run, map_, key, *_):
+    m = get_map(run, map_)
+    return m.prog_lookup(run.mem.read(key, m.key_size), run.cpu)
+
+
+@helper(H.map_update_elem)
+def map_update_elem(run: Run, map_, key, value, flags, *_):
+    m = get_map(run, map_)
+    return neg(-m.prog_update(run.mem.read(key, m.key_size), run.mem.read(value, m.value_size),
+                              flags, run.cpu))
+
+
+@helper(H.map_delete_elem)
+def map_delete_elem(run: Run, map_, key, *_):
+    m = get_map(run, map_)
+    return neg(-m.prog_delete(run.mem.read(key, m.key_size)))
+
+
+@helper(H.map_push_elem)
+def map_push_elem(run: Run, map_, value, flags, *_):
+    m = get_map(run, map_)
+    return neg(-m.prog_push(run.mem.read(value, m.value_size), flags))
+
+
+def _pop(run: Run, map_: int, value: int, peek: bool) -> int:
+    from .maps import BloomFilterMap
+
+    m = get_map(run, map_)
+    if isinstance(m, BloomFilterMap):
+        if not peek:
+            return neg(errno.EOPNOTSUPP)
+        return 0 if m.contains(run.mem.read(value, m.value_size)) else neg(errno.ENOENT)
+    v = m.prog_pop(peek)
+    if isinstance(v, int):
+        return neg(-v)
+    run.mem.write(value, v)
+    return 0
+
+
+@helper(H.map_pop_elem)
+def map_pop_elem(run: Run, map_, value, *_):
+    return _pop(run, map_, value, False)
+
+
+@helper(H.map_peek_elem)
+def map_peek_elem(run: Run, map_, value, *_):
+    return _pop(run, map_, value, True)
+
+
+@helper(H.map_lookup_percpu_elem)
+def map_lookup_percpu_elem(run: Run, map_, key, cpu, *_):
+    m = get_map(run, map_)
+    return m.prog_lookup_cpu(run.mem.read(key, m.key_size), cpu)
+
+
+@helper(H.for_each_map_elem)
+def for_each_map_elem(run: Run, map_, callback, ctx, flags, *_):
+    from .maps import ArrayMap, HashMap
+
+    if flags:
+        return neg(errno.EINVAL)
+    m = get_map(run, map_)
+    slot = _callback_slot(run, callback)
+    if isinstance(m, ArrayMap):
+        items = [(i.to_bytes(4, "little"), m.prog_lookup(i.to_bytes(4, "little"), run.cpu))
+                 for i in range(m.max_entries)]
+    elif isinstance(m, HashMap):
+        items = [(k, m.prog_lookup(k, run.cpu)) for k, _ in m.for_each()]
+    else:
+        return neg(errno.EINVAL)
+    count = 0
+    keybuf = bytearray(max(m.key_size, 1))
+    region = run.mem.add_local(Region(SCRATCH_BASE - 0x1000, keybuf, "for_each key",
+                                      writable=False))
+    try:
+        for key, vaddr in items:
+            if not vaddr:
+                continue
+            keybuf[:len(key)] = key
+            count += 1
+            rc = run.call_function(run.program.code, slot, (map_, region.base, vaddr, ctx))
+            if rc:
+                break
+    finally:
+        run.mem.remove_local(region)
+    return count
+
+
+def _callback_slot(run: Run, addr: int) -> int:
+    slot = (addr - CODE_BASE) // 8
+    if addr < CODE_BASE or (addr - CODE_BASE) % 8 or slot not in run.program.code.functions:
+        raise RuntimeFault(f"callback {addr:#x} is not a function of the program")
+    return slot
+
+
+@helper(H.loop)
+def bpf_loop(run: Run, nr_loops, callback, ctx, flags, *_):
+    if flags:
+        return neg(errno.EINVAL)
+    if nr_loops > 1 << 23:
+        return neg(errno.E2BIG)
+    slot = _callback_slot(run, callback)
+    code = run.program.code
+    for i in range(nr_loops):
+        if run.call_function(code, slot, (i, ctx)):
+            return i + 1
+    return nr_loops
+
+
+@helper(H.tail_call)
+def tail_call(run: Run, ctx, map_, index, *_):
+    from .maps import ProgArrayMap
+
+    m = get_map(run, map_, "prog_array")
+    if not isinstance(m, ProgArrayMap):
+        raise RuntimeFault(f"bpf_tail_call on map {m.name}, which is not a PROG_ARRAY")
+    prog = m.get(index & 0xFFFF_FFFF)
+    if prog is None or run.tail_calls >= MAX_TAIL_CALLS:
+        return neg(errno.ENOENT)
+    run.tail_calls += 1
+    raise TailCall(prog, ctx)
+
+
+# ---- time, ids, randomness ------------------------------------------------------
+@helper(H.ktime_get_ns)
+def ktime_get_ns(run: Run, *_):
+    return time.monotonic_ns()
+
+
+@helper(H.ktime_get_boot_ns)
+def ktime_get_boot_ns(run: Run, *_):
+    return time.clock_gettime_ns(getattr(time, "CLOCK_BOOTTIME", time.CLOCK_MONOTONIC))
+
+
+@helper(H.ktime_get_coarse_ns)
+def ktime_get_coarse_ns(run: Run, *_):
+    return time.clock_gettime_ns(getattr(time, "CLOCK_MONOTONIC_COARSE", time.CLOCK_MONOTONIC))
+
+
+@helper(H.ktime_get_tai_ns)
+def ktime_get_tai_ns(run: Run, *_):
+    return time.clock_gettime_ns(getattr(time, "CLOCK_TAI", time.CLOCK_REALTIME))
+
+
+@helper(H.jiffies64)
+def jiffies64(run: Run, *_):
+    return time.monotonic_ns() * HZ // 1_000_000_000
+
+
+@helper(H.get_prandom_u32)
+def get_prandom_u32(run: Run, *_):
+    return random.getrandbits(32)
+
+
+@helper(H.get_smp_processor_id)
+def get_smp_processor_id(run: Run, *_):
+    return run.cpu
+
+
+@helper(H.get_numa_node_id)
+def get_numa_node_id(run: Run, *_):
+    return 0
+
+
+@helper(H.get_current_pid_tgid)
+def get_current_pid_tgid(run: Run, *_):
+    return (os.getpid() << 32) | threading.get_native_id()
+
+
+@helper(H.get_current_uid_gid)
+def get_current_uid_gid(run: Run, *_):
+    return (os.getgid() << 32) | os.getuid()
+
+
+def _comm() -> bytes:
+    try:
+        with open("/proc/self/comm", "rb") as f:
+            return f.read().strip()[:15]
+    except OSError:
+        import sys
+
+        return os.path.basename(sys.argv[0] or "python").encode()[:15]
+
+
+@helper(H.get_current_comm)
+def get_current_comm(run: Run, buf, size, *_):
+    if size == 0:
+        return neg(errno.EINVAL)
+    name = _comm()[:size - 1]
+    run.mem.write(buf, name + bytes(size - len(name)))
+    return 0
+
+
+# ---- memory reads ---------------------------------------------------------------
+def _probe_read(run: Run, dst: int, size: int, src: int) -> int:
+    if size == 0:
+        return 0
+    region = run.mem.find(src, size)
+    if region is None:
+        run.mem.write(dst, bytes(size))
+        return neg(errno.EFAULT)
+    i = src - region.delta
+    run.mem.write(dst, bytes(region.buf[i:i + size]))
+    return 0
+
+
+def _probe_read_str(run: Run, dst: int, size: int, src: int) -> int:
+    if size == 0:
+        return 0
+    if run.mem.find(src, 1) is None:
+        run.mem.write(dst, b"\0")
+        return neg(errno.EFAULT)
+    s = run.mem.read_str(src, size - 1)
+    run.mem.write(dst, s + b"\0")
+    return len(s) + 1
+
+
+for _hid in (H.probe_read, H.probe_read_kernel, H.probe_read_user):
+    HELPERS[int(_hid)] = lambda run, dst, size, src, *_: _probe_read(run, dst, size, src)
+for _hid in (H.probe_read_str, H.probe_read_kernel_str, H.probe_read_user_str):
+    HELPERS[int(_hid)] = lambda run, dst, size, src, *_: _probe_read_str(run, dst, size, src)
+
+
+# ---- printing -------------------------------------------------------------------
+_SPEC = re.compile(rb"%([-+ #0]*)(\d*)(?:\.(\d+))?(hh|h|ll|l|z)?([diuxXpcs%])(K|s|x|S|B)?")
+
+
+def format_printk(run: Run, fmt: bytes, args: list[int], limit: int = 3) -> str:
+    """Format like the kernel's bpf_trace_printk/bpf_snprintf: %d %i %u %x %X
+    %ld %lld %lu %llx %p %s %c %% with flags and width."""
+    out = []
+    pos = 0
+    used = 0
+    for m in _SPEC.finditer(fmt):
+        out.append(fmt[pos:m.start()].decode(errors="replace"))
+        pos = m.end()
+        flags, width, prec, length, conv, ext = (g.decode() if g else "" for g in m.groups())
+        if conv == "%":
+            out.append("%")
+            continue
+        if used >= len(args) or used >= limit:
+            raise RuntimeFault(f"format {fmt!r} uses more arguments than given")
+        arg = args[used] & M64
+        used += 1
+        if conv == "p":
+            text = f"{arg:016x}" if ext == "x" else f"0x{arg:x}"
+        elif conv == "s":
+            region = run.mem.find(arg, 1)
+            text = run.mem.read_str(arg, 1024).decode(errors="replace") if region else "(efault)"
+        elif conv == "c":
+            text = chr(arg & 0xFF)
+        else:
+            bits = 64 if length in ("l", "ll", "z") else 16 if length == "h" else \
+                8 if length == "hh" else 32
+            v = arg & ((1 << bits) - 1)
+            if conv in "di" and v >> (bits - 1):
+                v -= 1 << bits
+            base = {"x": "x", "X": "X"}.get(conv, "d")
+            text = format(v, ("#" if "#" in flags else "") + base)
+        if width:
+            w = int(width)
+            if "-" in flags:
+                text = text.ljust(w)
+            elif "0" in flags and conv not in "sc":
+                sign = "-" if text.startswith("-") else ""
+                text = sign + text[len(sign):].rjust(w - len(sign), "0")
+            else:
+                text = text.rjust(w)
+        out.append(text)
+    out.append(fmt[pos:].decode(errors="replace"))
+    return "".join(out)
+
+
+@helper(H.trace_printk)
+def trace_printk(run: Run, fmt, fmt_size, a1, a2, a3):
+    raw = run.mem.read(fmt, fmt_size)
+    raw = raw.split(b"\0", 1)[0]
+    text = format_printk(run, raw, [a1, a2, a3])
+    name = getattr(run.program, "name", "?")
+    line = text.rstrip("\n")
+    run.trace.append(line)
+    TRACE.append(f"{name}: {line}")
+    trace_log.info("%s: %s", name, line)
+    return len(text.encode())
+
+
+@helper(H.snprintf)
+def bpf_snprintf(run: Run, out, out_size, fmt, data, data_len):
+    if data_len % 8 or data_len > 8 * 12:
+        return neg(errno.EINVAL)
+    raw = run.mem.read_str(fmt, 4096)
+    args = [int.from_bytes(run.mem.read(data + 8 * i, 8), "little") for i in range(data_len // 8)]
+    text = format_printk(run, raw, args, limit=12).encode()
+    if out_size:
+        chunk = text[:out_size - 1] + b"\0"
+        run.mem.write(out, chunk)
+    return len(text) + 1
+
+
+def _strto(run: Run, buf: int, buf_len: int, flags: int, res: int, signed: bool) -> int:
+    if flags & ~0x1F or flags not in (0, 8, 10, 16) or buf_len == 0:
+        return neg(errno.EINVAL)
+    raw = run.mem.read(buf, buf_len).split(b"\0", 1)[0].decode("latin-1")
+    i = 0
+    while i < len(raw) and raw[i].isspace():
+        i += 1
+    negative = False
+    if i < len(raw) and raw[i] == "-":
+        if not signed:
+            return neg(errno.EINVAL)
+        negative = True
+        i += 1
+    base = flags
+    if base in (0, 16) and raw[i:i + 2].lower() == "0x" and i + 2 < len(raw) and \
+            raw[i + 2] in "0123456789abcdefABCDEF":
+        base, i = 16, i + 2
+    elif base == 0 and raw[i:i + 1] == "0":
+        base = 8
+    elif base == 0:
+        base = 10
+    digits = "0123456789abcdef"[:base]
+    start = i
+    while i < len(raw) and raw[i].lower() in digits:
+        i += 1
+    if i == start:
+        return neg(errno.EINVAL)
+    value = int(raw[start:i], base)
+    if signed:
+        if (negative and value > 1 << 63) or (not negative and value >= 1 << 63):
+            return neg(errno.ERANGE)
+        value = -value if negative else value
+    elif value >= 1 << 64:
+        return neg(errno.ERANGE)
+    run.mem.store(res, 8, value & M64)
+    return i
+
+
+@helper(H.strtol)
+def strtol(run: Run, buf, buf_len, flags, res, *_):
+    return _strto(run, buf, buf_len, flags, res, True)
+
+
+@helper(H.strtoul)
+def strtoul(run: Run, buf, buf_len, flags, res, *_):
+    return _strto(run, buf, buf_len, flags, res, False)
+
+
+# ---- ring buffer, perf events -------------------------------------------------------
+def _ringbuf(run: Run, addr: int):
+    from .maps import RingBufMap
+
+    m = get_map(run, addr)
+    if not isinstance(m, RingBufMap):
+        raise RuntimeFault(f"map {m.name} is not a RINGBUF")
+    return m
+
+
+@helper(H.ringbuf_reserve)
+def ringbuf_reserve(run: Run, map_, size, flags, *_):
+    m = _ringbuf(run, map_)
+    if flags or not m.reserve(size):
+        return 0
+    base = run.extra.get("rb_next", SCRATCH_BASE)
+    run.extra["rb_next"] = base + ((size + 4095 + 64) & ~4095)
+    region = run.mem.add_local(Region(base, bytearray(max(size, 1)), f"ringbuf {m.name} record",
+                                      size=size))
+    run.reserved[base] = (m, region)
+    return base
+
+
+def _commit(run: Run, data: int, flags: int, submit: bool) -> int:
+    entry = run.reserved.pop(data, None)
+    if entry is None:
+        raise RuntimeFault(f"{'submit' if submit else 'discard'} of {data:#x}, which is not a "
+                           "reserved ring buffer record")
+    m, region = entry
+    run.mem.remove_local(region)
+    m.commit(bytes(region.buf[:region.size]) if submit else None, region.size, flags)
+    return 0
+
+
+@helper(H.ringbuf_submit)
+def ringbuf_submit(run: Run, data, flags, *_):
+    return _commit(run, data, flags, True)
+
+
+@helper(H.ringbuf_discard)
+def ringbuf_discard(run: Run, data, flags, *_):
+    return _commit(run, data, flags, False)
+
+
+@helper(H.ringbuf_output)
+def ringbuf_output(run: Run, map_, data, size, flags, *_):
+    m = _ringbuf(run, map_)
+    payload = run.mem.read(data, size)
+    if flags & ~3:
+        return neg(errno.EINVAL)
+    if not m.reserve(size):
+        return neg(errno.EAGAIN)
+    m.commit(payload, size, flags)
+    return 0
+
+
+@helper(H.ringbuf_query)
+def ringbuf_query(run: Run, map_, flags, *_):
+    m = _ringbuf(run, map_)
+    return {0: m.avail_data(), 1: m.max_entries, 2: m.cons_pos, 3: m.prod_pos}.get(flags, 0)
+
+
+@helper(H.perf_event_output)
+def perf_event_output(run: Run, ctx, map_, flags, data, size):
+    from .maps import PerfEventArrayMap
+
+    m = get_map(run, map_)
+    if not isinstance(m, PerfEventArrayMap):
+        raise RuntimeFault(f"map {m.name} is not a PERF_EVENT_ARRAY")
+    index = flags & 0xFFFF_FFFF
+    if flags >> 32 & ~0xFFFFF:
+        return neg(errno.EINVAL)
+    cpu = run.cpu if index == BPF_F_CURRENT_CPU else index
+    if cpu >= m.max_entries:
+        return neg(errno.E2BIG)
+    payload = run.mem.read(data, size)
+    ctx_len = (flags >> 32) & 0xFFFFF
+    if ctx_len and run.packet is not None:
+        payload += run.packet.data_bytes()[:ctx_len]
+    return m.output(cpu, payload)
+
+
+# ---- packets ------------------------------------------------------------------------
+def _packet(run: Run, what: str):
+    if run.packet is None:
+        raise RuntimeFault(f"{what} needs a packet context")
+    return run.packet
+
+
+@helper(H.xdp_adjust_head)
+def xdp_adjust_head(run: Run, ctx, delta, *_):
+    return neg(-_packet(run, "bpf_xdp_adjust_head").adjust_head(s32(delta)))
+
+
+@helper(H.xdp_adjust_tail)
+def xdp_adjust_tail(run: Run, ctx, delta, *_):
+    return neg(-_packet(run, "bpf_xdp_adjust_tail").adjust_tail(s32(delta)))
+
+
+@helper(H.xdp_adjust_meta)
+def xdp_adjust_meta(run: Run, ctx, delta, *_):
+    return neg(-_packet(run, "bpf_xdp_adjust_meta").adjust_meta(s32(delta)))
+
+
+@helper(H.xdp_get_buff_len)
+def xdp_get_buff_len(run: Run, ctx, *_):
+    p = _packet(run, "bpf_xdp_get_buff_len")
+    return p.end - p.data
+
+
+def s32(x: int) -> int:
+    x &= 0xFFFF_FFFF
+    return x - (1 << 32) if x >> 31 else x
+
+
+@helper(H.skb_load_bytes)
+def skb_load_bytes(run: Run, ctx, offset, to, length, *_):
+    p = _packet(run, "bpf_skb_load_bytes")
+    offset &= 0xFFFF_FFFF
+    chunk = p.read_at(offset, length) if offset <= 0xFFFF else None
+    if chunk is None:
+        run.mem.write(to, bytes(length))
+        return neg(errno.EFAULT)
+    run.mem.write(to, chunk)
+    return 0
+
+
+@helper(H.xdp_load_bytes)
+def xdp_load_bytes(run: Run, ctx, offset, to, length, *_):
+    p = _packet(run, "bpf_xdp_load_bytes")
+    chunk = p.read_at(offset & 0xFFFF_FFFF, length)
+    if chunk is None:
+        return neg(errno.EINVAL)
+    run.mem.write(to, chunk)
+    return 0
+
+
+@helper(H.skb_store_bytes)
+def skb_store_bytes(run: Run, ctx, offset, frm, length, flags):
+    p = _packet(run, "bpf_skb_store_bytes")
+    if flags & ~3:
+        return neg(errno.EINVAL)
+    data = run.mem.read(frm, length)
+    return 0 if p.write_at(offset & 0xFFFF_FFFF, data) else neg(errno.EFAULT)
+
+
+@helper(H.xdp_store_bytes)
+def xdp_store_bytes(run: Run, ctx, offset, frm, length, *_):
+    p = _packet(run, "bpf_xdp_store_bytes")
+    data = run.mem.read(frm, length)
+    return 0 if p.write_at(offset & 0xFFFF_FFFF, data) else neg(errno.EINVAL)
+
+
+def _fold32(s: int) -> int:
+    while s >> 32:
+        s = (s & 0xFFFF_FFFF) + (s >> 32)
+    return s
+
+
+def _fold16(s: int) -> int:
+    while s >> 16:
+        s = (s & 0xFFFF) + (s >> 16)
+    return s
+
+
+@helper(H.csum_diff)
+def csum_diff(run: Run, frm, from_size, to, to_size, seed):
+    if from_size % 4 or to_size % 4 or from_size > 512 or to_size > 512:
+        return neg(errno.EINVAL)
+    s = seed & 0xFFFF_FFFF
+    a = run.mem.read(frm, from_size) if from_size else b""
+    b = run.mem.read(to, to_size) if to_size else b""
+    for i in range(0, from_size, 4):
+        s += (~int.from_bytes(a[i:i + 4], "little")) & 0xFFFF_FFFF
+    for i in range(0, to_size, 4):
+        s += int.from_bytes(b[i:i + 4], "little")
+    return _fold32(s)
+
+
+def _csum_update(p, offset: int, frm: int, to: int, size: int, mangled0: bool) -> int:
+    """Incremental update of the 16-bit checksum at packet ``offset`` (RFC 1624)."""
+    cur = p.read_at(offset, 2)
+    if cur is None:
+        return -errno.EFAULT
+    csum = int.from_bytes(cur, "little")
+    if mangled0 and csum == 0:
+        return 0
+    s = (~csum) & 0xFFFF
+    if size == 0:
+        if frm:
+            return -errno.EINVAL
+        s += _fold16(to & 0xFFFF_FFFF)
+    elif size == 2:
+        s += (~frm & 0xFFFF) + (to & 0xFFFF)
+    elif size == 4:
+        s += (~frm & 0xFFFF) + (~frm >> 16 & 0xFFFF) + (to & 0xFFFF) + (to >> 16 & 0xFFFF)
+    else:
+        return -errno.EINVAL
+    new = (~_fold16(s)) & 0xFFFF
+    if mangled0 and new == 0:
+        new = 0xFFFF
+    p.write_at(offset, new.to_bytes(2, "little"))
+    return 0
+
+
+@helper(H.l3_csum_replace)
+def l3_csum_replace(run: Run, ctx, offset, frm, to, flags):
+    p = _packet(run, "bpf_l3_csum_replace")
+    if flags & ~0xF:
+        return neg(errno.EINVAL)
+    return neg(-_csum_update(p, offset & 0xFFFF_FFFF, frm, to, flags & 0xF, False))
+
+
+@helper(H.l4_csum_replace)
+def l4_csum_replace(run: Run, ctx, offset, frm, to, flags):
+    p = _packet(run, "bpf_l4_csum_replace")
+    if flags & ~(0xF | 0x10 | 0x20 | 0x40):
+        return neg(errno.EINVAL)
+    return neg(-_csum_update(p, offset & 0xFFFF_FFFF, frm, to, flags & 0xF, bool(flags & 0x20)))
+
+
+def _is_xdp(run: Run) -> bool:
+    from ..uapi import ProgramType
+
+    return getattr(getattr(run.program, "spec", None), "type", None) == ProgramType.XDP
+
+
+@helper(H.redirect)
+def redirect(run: Run, ifindex, flags, *_):
+    xdp = _is_xdp(run)
+    if flags & ~BPF_F_INGRESS or (xdp and flags):
+        return XDP_ABORTED if xdp else TC_ACT_SHOT
+    run.redirect = Redirect(ifindex & 0xFFFF_FFFF, flags)
+    return XDP_REDIRECT if xdp else TC_ACT_REDIRECT
+
+
+# ---- spin locks ------------------------------------------------------------------
+_LOCKS: dict[int, threading.Lock] = {}
+_LOCKS_GUARD = threading.Lock()
+
+
+@helper(H.spin_lock)
+def spin_lock(run: Run, lock, *_):
+    run.mem.region(lock, 4, what="bpf_spin_lock")
+    if lock in run.locks:
+        raise RuntimeFault(f"bpf_spin_lock at {lock:#x} taken twice")
+    with _LOCKS_GUARD:
+        lk = _LOCKS.setdefault(lock, threading.Lock())
+    lk.acquire()
+    run.locks.add(lock)
+    return 0
+
+
+@helper(H.spin_unlock)
+def spin_unlock(run: Run, lock, *_):
+    if lock not in run.locks:
+        raise RuntimeFault(f"bpf_spin_unlock at {lock:#x} without bpf_spin_lock")
+    run.locks.discard(lock)
+    _LOCKS[lock].release()
+    return 0
+
+
+def release_locks(run: Run) -> None:
+    """Release every spin lock a run still holds (after a fault)."""
+    for lock in list(run.locks):
+        run.locks.discard(lock)
+        _LOCKS[lock].release()

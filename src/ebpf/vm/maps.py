@@ -1,0 +1,985 @@
+"""Maps of the user-space runtime, with the kernel's semantics.
+
+Values live in ``bytearray`` objects mapped into the runtime's address space, so
+programs use them through pointers exactly as in the kernel (``bpf_map_lookup_elem``
+returns the address of the value). Every map type keeps the kernel's rules: the
+update flags (``BPF_ANY``/``BPF_NOEXIST``/``BPF_EXIST``), the errors (EEXIST,
+ENOENT, E2BIG when full, EINVAL for deleting from an array), LRU eviction, longest
+prefix match, per-CPU values over N virtual CPUs.
+
+>>> import ebpf
+>>> from ebpf.vm.maps import create_map
+>>> m = create_map(ebpf.MapSpec(name="h", type=ebpf.MapType.HASH, key_size=4,
+...                             value_size=8, max_entries=2))
+>>> m[1] = 5; m[2] = 6
+>>> m[3] = 7
+Traceback (most recent call last):
+...
+ebpf.errors.MapFullError: update of map h: no room for a new key (max_entries 2): ...
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+import os
+import select
+import threading
+from collections import OrderedDict, deque
+from typing import Any
+
+from ..errors import KeyExistsError, LoadError, MapError, MapFullError, NotSupportedError
+from ..maps import BPF_ANY, BPF_EXIST, BPF_F_LOCK, BPF_NOEXIST, Map
+from ..spec import BPF_F_RDONLY_PROG, MapSpec
+from ..uapi import MapType
+from .memory import GLOBAL, MAP_HANDLES, Region
+
+log = logging.getLogger("ebpf.vm")
+
+_num_cpus: int | None = None
+
+
+def possible_cpus() -> int:
+    """Number of virtual CPUs of per-CPU maps: ``EBPF_VM_CPUS``, else the host's
+    possible CPUs (as the kernel counts them), else ``os.cpu_count()``."""
+    global _num_cpus
+    if _num_cpus is None:
+        env = os.environ.get("EBPF_VM_CPUS")
+        if env:
+            _num_cpus = max(1, int(env))
+        else:
+            _num_cpus = _read_possible() or os.cpu_count() or 1
+    return _num_cpus
+
+
+def set_num_cpus(n: int) -> None:
+    """Set the number of virtual CPUs for maps created afterwards."""
+    global _num_cpus
+    if n < 1:
+        raise ValueError("at least one CPU")
+    _num_cpus = n
+
+
+def _read_possible() -> int | None:
+    try:
+        with open("/sys/devices/system/cpu/possible") as f:
+            text = f.read().strip()
+    except OSError:
+        return None
+    count = 0
+    for part in text.split(","):
+        if "-" in part:
+            lo, hi = part.split("-")
+            count += int(hi) - int(lo) + 1
+        elif part:
+            count += 1
+    return count or None
+
+
+def _round8(n: int) -> int:
+    return (n + 7) & ~7
+
+
+def _err(what: str, map_: VMMap, code: int, detail: str = "") -> MapError:
+    msg = f"{what} of map {map_.name}" + (f": {detail}" if detail else "")
+    if code == errno.EEXIST:
+        return KeyExistsError(msg, code)
+    if code in (errno.E2BIG, errno.ENOSPC):
+        return MapFullError(msg, code)
+    return MapError(msg, code)
+
+
+class VMMap(Map):
+    """Base of the runtime's maps. Program-side operations return 0 or -errno,
+    user-side (``*_bytes``) ones raise :class:`ebpf.MapError` subclasses."""
+
+    backend = "vm"
+
+    def __init__(self, spec: MapSpec):
+        super().__init__(spec)
+        self._lock = threading.RLock()
+        self.handle = MAP_HANDLES.register(self)
+        self.frozen = False
+        self.ncpu = possible_cpus() if self.per_cpu else 1
+        self.stride = _round8(spec.value_size)
+
+    @property
+    def num_cpus(self) -> int:
+        return self.ncpu if self.per_cpu else possible_cpus()
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        super().close()
+        MAP_HANDLES.unregister(self.handle)
+        self._release()
+
+    def _release(self) -> None:
+        """Unmap every value region."""
+
+    def freeze(self) -> None:
+        """Refuse further updates from user space (BPF_MAP_FREEZE)."""
+        self.frozen = True
+
+    # ---- program side (helpers) ------------------------------------------------
+    def prog_lookup(self, key: bytes, cpu: int) -> int:
+        """Address of the value for ``key`` (on ``cpu`` for per-CPU maps), or 0."""
+        return 0
+
+    def prog_update(self, key: bytes, value: bytes, flags: int, cpu: int) -> int:
+        return -errno.EINVAL
+
+    def prog_delete(self, key: bytes) -> int:
+        return -errno.EINVAL
+
+    def prog_push(self, value: bytes, flags: int) -> int:
+        return -errno.EINVAL
+
+    def prog_pop(self, peek: bool) -> bytes | int:
+        return -errno.EINVAL
+
+    def prog_lookup_cpu(self, key: bytes, cpu: int) -> int:
+        """bpf_map_lookup_percpu_elem: value on a given CPU (per-CPU maps only)."""
+        return 0
+
+    # ---- user side -------------------------------------------------------------
+    def _check_key(self, key: bytes, what: str) -> None:
+        if len(key) != self.key_size:
+            raise MapError(f"{what} of map {self.name}: key must be {self.key_size} bytes, "
+                           f"got {len(key)}", errno.EINVAL)
+
+    def _check_value(self, value: bytes, what: str) -> None:
+        want = self.stride * self.ncpu if self.per_cpu else self.value_size
+        if len(value) != want:
+            raise MapError(f"{what} of map {self.name}: value must be {want} bytes, "
+                           f"got {len(value)}", errno.EINVAL)
+
+    def update_bytes(self, key: bytes, value: bytes, flags: int = BPF_ANY) -> None:
+        self._check_key(key, "update")
+        self._check_value(value, "update")
+        if self.frozen:
+            raise MapError(f"update of map {self.name}: map is frozen", errno.EPERM)
+        rc = self._user_update(key, value, flags)
+        if rc:
+            raise _err("update", self, -rc, _detail(self, -rc, flags))
+
+    def _user_update(self, key: bytes, value: bytes, flags: int) -> int:
+        return -errno.EINVAL
+
+    def delete_bytes(self, key: bytes) -> bool:
+        self._check_key(key, "delete")
+        if self.frozen:
+            raise MapError(f"delete from map {self.name}: map is frozen", errno.EPERM)
+        rc = self.prog_delete(key)
+        if rc == -errno.ENOENT:
+            return False
+        if rc:
+            raise _err("delete", self, -rc, _detail(self, -rc, 0))
+        return True
+
+    def __repr__(self) -> str:
+        return super().__repr__().replace("<VM", "<vm.VM", 1)
+
+
+def _detail(m: VMMap, code: int, flags: int) -> str:
+    if code == errno.EEXIST:
+        return "key exists (BPF_NOEXIST)"
+    if code == errno.ENOENT:
+        return "no such key (BPF_EXIST)"
+    if code == errno.E2BIG:
+        return f"no room for a new key (max_entries {m.max_entries})"
+    if code == errno.EINVAL and m.type in (MapType.ARRAY, MapType.PERCPU_ARRAY):
+        return "array elements cannot be deleted"
+    return ""
+
+
+# ---------------------------------------------------------------------------
+# arrays
+# ---------------------------------------------------------------------------
+class ArrayMap(VMMap):
+    """ARRAY and PERCPU_ARRAY: preallocated, zero-filled, never deleted."""
+
+    def __init__(self, spec: MapSpec):
+        super().__init__(spec)
+        size = self.stride * spec.max_entries
+        readonly = bool(spec.flags & BPF_F_RDONLY_PROG)
+        self.bufs = [bytearray(size) for _ in range(self.ncpu)]
+        self.regions = [GLOBAL.allocate(b, f"map {spec.name} values" + (f" cpu{i}" if self.per_cpu
+                                                                           else ""),
+                                        size=size, writable=not readonly)
+                        for i, b in enumerate(self.bufs)]
+        if spec.data is not None and not self.per_cpu:
+            self.bufs[0][:len(spec.data)] = spec.data
+
+    def _release(self) -> None:
+        for r in self.regions:
+            GLOBAL.free(r)
+
+    def _index(self, key: bytes) -> int | None:
+        i = int.from_bytes(key[:4], "little")
+        return i if i < self.max_entries else None
+
+    def prog_lookup(self, key: bytes, cpu: int) -> int:
+        i = self._index(key)
+        if i is None:
+            return 0
+        return self.regions[cpu % self.ncpu if self.per_cpu else 0].base + i * self.stride
+
+    def prog_lookup_cpu(self, key: bytes, cpu: int) -> int:
+        if not self.per_cpu or cpu >= self.ncpu:
+            return 0
+        i = self._index(key)
+        return 0 if i is None else self.regions[cpu].base + i * self.stride
+
+    def prog_update(self, key: bytes, value: bytes, flags: int, cpu: int) -> int:
+        i = self._index(key)
+        if flags & ~BPF_F_LOCK > BPF_EXIST:
+            return -errno.EINVAL
+        if i is None:
+            return -errno.E2BIG
+        if flags & 3 == BPF_NOEXIST:
+            return -errno.EEXIST
+        buf = self.bufs[cpu % self.ncpu if self.per_cpu else 0]
+        buf[i * self.stride:i * self.stride + self.value_size] = value[:self.value_size]
+        return 0
+
+    def _user_update(self, key: bytes, value: bytes, flags: int) -> int:
+        i = self._index(key)
+        if i is None:
+            return -errno.E2BIG
+        if flags & 3 == BPF_NOEXIST:
+            return -errno.EEXIST
+        start = i * self.stride
+        with self._lock:
+            if self.per_cpu:
+                for c in range(self.ncpu):
+                    chunk = value[c * self.stride:c * self.stride + self.value_size]
+                    self.bufs[c][start:start + self.value_size] = chunk
+            else:
+                self.bufs[0][start:start + self.value_size] = value
+        return 0
+
+    def prog_delete(self, key: bytes) -> int:
+        return -errno.EINVAL
+
+    def lookup_bytes(self, key: bytes) -> bytes | None:
+        self._check_key(key, "lookup")
+        i = self._index(key)
+        if i is None:
+            return None
+        start = i * self.stride
+        if self.per_cpu:
+            return b"".join(bytes(b[start:start + self.stride]) for b in self.bufs)
+        return bytes(self.bufs[0][start:start + self.value_size])
+
+    def next_key_bytes(self, key: bytes | None) -> bytes | None:
+        i = self._index(key) if key is not None else None
+        i = 0 if i is None else i + 1
+        if i >= self.max_entries:
+            return None
+        return i.to_bytes(4, "little")
+
+
+class _FdArray(VMMap):
+    """Arrays of references (PROG_ARRAY, ARRAY_OF_MAPS, PERF_EVENT_ARRAY slots)."""
+
+    def __init__(self, spec: MapSpec):
+        super().__init__(spec)
+        self.slots: list[Any] = [None] * spec.max_entries
+
+    def _index(self, key: bytes) -> int | None:
+        i = int.from_bytes(key[:4], "little")
+        return i if i < self.max_entries else None
+
+    def _resolve(self, value: bytes) -> Any:
+        obj = _REFS.get(int.from_bytes(value[:4], "little"))
+        if obj is None:
+            raise MapError(f"update of map {self.name}: {int.from_bytes(value[:4], 'little')} "
+                           "is not a vm object id (use the vm Program/Map objects)", errno.EBADF)
+        return obj
+
+    def encode_value(self, value: Any) -> bytes:
+        if isinstance(value, int):
+            return value.to_bytes(4, "little")
+        return ref_id(value).to_bytes(4, "little")
+
+    def decode_value(self, raw: bytes) -> Any:
+        return int.from_bytes(raw[:4], "little")
+
+    def _user_update(self, key: bytes, value: bytes, flags: int) -> int:
+        i = self._index(key)
+        if i is None:
+            return -errno.E2BIG
+        obj = self._resolve(value)
+        self._check_object(obj)
+        with self._lock:
+            if flags & 3 == BPF_NOEXIST and self.slots[i] is not None:
+                return -errno.EEXIST
+            if flags & 3 == BPF_EXIST and self.slots[i] is None:
+                return -errno.ENOENT
+            self.slots[i] = obj
+        return 0
+
+    def _check_value(self, value: bytes, what: str) -> None:
+        if len(value) != 4:
+            raise MapError(f"{what} of map {self.name}: value must be 4 bytes", errno.EINVAL)
+
+    def _check_object(self, obj: Any) -> None:
+        pass
+
+    def prog_delete(self, key: bytes) -> int:
+        i = self._index(key)
+        if i is None or self.slots[i] is None:
+            return -errno.ENOENT
+        self.slots[i] = None
+        return 0
+
+    def lookup_bytes(self, key: bytes) -> bytes | None:
+        self._check_key(key, "lookup")
+        i = self._index(key)
+        if i is None or self.slots[i] is None:
+            return None
+        return ref_id(self.slots[i]).to_bytes(4, "little")
+
+    def next_key_bytes(self, key: bytes | None) -> bytes | None:
+        start = 0
+        if key is not None:
+            i = self._index(key)
+            start = 0 if i is None else i + 1
+        for j in range(start, self.max_entries):
+            if self.slots[j] is not None:
+                return j.to_bytes(4, "little")
+        return None
+
+    def get(self, index: int) -> Any:
+        """The object in slot ``index`` (None when empty or out of range)."""
+        if 0 <= index < self.max_entries:
+            return self.slots[index]
+        return None
+
+
+class ProgArrayMap(_FdArray):
+    """PROG_ARRAY: programs for bpf_tail_call."""
+
+    def _check_object(self, obj: Any) -> None:
+        from .programs import VMProgram
+
+        if not isinstance(obj, VMProgram):
+            raise MapError(f"map {self.name}: a program array holds vm programs", errno.EINVAL)
+
+
+class ArrayOfMapsMap(_FdArray):
+    """ARRAY_OF_MAPS: lookup gives the inner map (a map pointer for helpers)."""
+
+    def _check_object(self, obj: Any) -> None:
+        if not isinstance(obj, VMMap):
+            raise MapError(f"map {self.name}: values must be vm maps", errno.EINVAL)
+
+    def prog_lookup(self, key: bytes, cpu: int) -> int:
+        i = self._index(key)
+        if i is None or self.slots[i] is None:
+            return 0
+        return self.slots[i].handle
+
+
+# registry of vm objects stored in fd arrays (programs, maps): small int ids
+_REFS: dict[int, Any] = {}
+_REF_IDS: dict[int, int] = {}
+_REF_LOCK = threading.Lock()
+
+
+def ref_id(obj: Any) -> int:
+    """A small id standing for a vm program or map in fd-array values (like an fd)."""
+    with _REF_LOCK:
+        rid = _REF_IDS.get(id(obj))
+        if rid is None or _REFS.get(rid) is not obj:
+            rid = len(_REFS) + 1000
+            _REFS[rid] = obj
+            _REF_IDS[id(obj)] = rid
+        return rid
+
+
+# ---------------------------------------------------------------------------
+# hashes
+# ---------------------------------------------------------------------------
+class _Entry:
+    __slots__ = ("bufs", "regions")
+
+    def __init__(self, bufs: list[bytearray], regions: list[Region]):
+        self.bufs = bufs
+        self.regions = regions
+
+
+class HashMap(VMMap):
+    """HASH, PERCPU_HASH, LRU_HASH, LRU_PERCPU_HASH, and HASH_OF_MAPS."""
+
+    def __init__(self, spec: MapSpec):
+        super().__init__(spec)
+        self.entries: OrderedDict[bytes, _Entry] = OrderedDict()
+        self.lru = spec.type in (MapType.LRU_HASH, MapType.LRU_PERCPU_HASH)
+
+    def _release(self) -> None:
+        for e in self.entries.values():
+            for r in e.regions:
+                GLOBAL.free(r)
+        self.entries.clear()
+
+    def _new_entry(self) -> _Entry:
+        bufs = [bytearray(self.stride) for _ in range(self.ncpu)]
+        regions = [GLOBAL.allocate(b, f"map {self.name} value", size=self.value_size or 1)
+                   for b in bufs]
+        return _Entry(bufs, regions)
+
+    def _insert(self, key: bytes, flags: int) -> tuple[_Entry | None, int]:
+        """The entry to write for an update with ``flags`` (created if needed)."""
+        mode = flags & 3
+        if mode == 3 or flags & ~7:
+            return None, -errno.EINVAL
+        e = self.entries.get(key)
+        if e is not None:
+            if mode == BPF_NOEXIST:
+                return None, -errno.EEXIST
+            if self.lru:
+                self.entries.move_to_end(key)
+            return e, 0
+        if mode == BPF_EXIST:
+            return None, -errno.ENOENT
+        if len(self.entries) >= self.max_entries:
+            if not self.lru:
+                return None, -errno.E2BIG
+            old_key, old = self.entries.popitem(last=False)
+            for r in old.regions:
+                GLOBAL.free(r)
+        e = self._new_entry()
+        self.entries[key] = e
+        return e, 0
+
+    def prog_lookup(self, key: bytes, cpu: int) -> int:
+        e = self.entries.get(key)
+        if e is None:
+            return 0
+        if self.lru:
+            try:
+                self.entries.move_to_end(key)
+            except KeyError:
+                pass
+        return e.regions[cpu % self.ncpu if self.per_cpu else 0].base
+
+    def prog_lookup_cpu(self, key: bytes, cpu: int) -> int:
+        e = self.entries.get(key)
+        if e is None or not self.per_cpu or cpu >= self.ncpu:
+            return 0
+        return e.regions[cpu].base
+
+    def prog_update(self, key: bytes, value: bytes, flags: int, cpu: int) -> int:
+        with self._lock:
+            e, rc = self._insert(key, flags)
+            if e is None:
+                return rc
+            if self.per_cpu:
+                e.bufs[cpu % self.ncpu][:self.value_size] = value
+            else:
+                e.bufs[0][:self.value_size] = value
+            return 0
+
+    def _user_update(self, key: bytes, value: bytes, flags: int) -> int:
+        with self._lock:
+            e, rc = self._insert(key, flags)
+            if e is None:
+                return rc
+            if self.per_cpu:
+                for c in range(self.ncpu):
+                    e.bufs[c][:self.value_size] = value[c * self.stride:
+                                                         c * self.stride + self.value_size]
+            else:
+                e.bufs[0][:self.value_size] = value
+            return 0
+
+    def prog_delete(self, key: bytes) -> int:
+        with self._lock:
+            e = self.entries.pop(key, None)
+            if e is None:
+                return -errno.ENOENT
+            for r in e.regions:
+                GLOBAL.free(r)
+            return 0
+
+    def lookup_bytes(self, key: bytes) -> bytes | None:
+        self._check_key(key, "lookup")
+        e = self.entries.get(key)
+        if e is None:
+            return None
+        if self.per_cpu:
+            return b"".join(bytes(b) for b in e.bufs)
+        return bytes(e.bufs[0][:self.value_size])
+
+    def next_key_bytes(self, key: bytes | None) -> bytes | None:
+        with self._lock:
+            keys = list(self.entries)
+        if not keys:
+            return None
+        if key is None or key not in self.entries:
+            return keys[0]
+        i = keys.index(key)
+        return keys[i + 1] if i + 1 < len(keys) else None
+
+    def raw_keys(self):
+        with self._lock:
+            keys = list(self.entries)
+        for k in keys:
+            if k in self.entries:
+                yield k
+
+    def for_each(self):
+        """(key, value address on CPU 0) snapshot, for bpf_for_each_map_elem."""
+        with self._lock:
+            return [(k, e.regions[0].base) for k, e in self.entries.items()]
+
+
+class HashOfMapsMap(HashMap):
+    """HASH_OF_MAPS: values are inner maps; lookup gives the inner map pointer."""
+
+    def __init__(self, spec: MapSpec):
+        super().__init__(spec)
+        self.inner: dict[bytes, VMMap] = {}
+
+    def encode_value(self, value: Any) -> bytes:
+        if isinstance(value, int):
+            return value.to_bytes(4, "little")
+        return ref_id(value).to_bytes(4, "little")
+
+    def decode_value(self, raw: bytes) -> Any:
+        return int.from_bytes(raw[:4], "little")
+
+    def _check_value(self, value: bytes, what: str) -> None:
+        if len(value) != 4:
+            raise MapError(f"{what} of map {self.name}: value must be 4 bytes", errno.EINVAL)
+
+    def _user_update(self, key: bytes, value: bytes, flags: int) -> int:
+        obj = _REFS.get(int.from_bytes(value[:4], "little"))
+        if not isinstance(obj, VMMap):
+            raise MapError(f"update of map {self.name}: values must be vm maps", errno.EINVAL)
+        with self._lock:
+            mode = flags & 3
+            if mode == BPF_NOEXIST and key in self.inner:
+                return -errno.EEXIST
+            if mode == BPF_EXIST and key not in self.inner:
+                return -errno.ENOENT
+            if key not in self.inner and len(self.inner) >= self.max_entries:
+                return -errno.E2BIG
+            self.inner[key] = obj
+        return 0
+
+    def prog_lookup(self, key: bytes, cpu: int) -> int:
+        m = self.inner.get(key)
+        return 0 if m is None else m.handle
+
+    def prog_delete(self, key: bytes) -> int:
+        with self._lock:
+            return 0 if self.inner.pop(key, None) is not None else -errno.ENOENT
+
+    def lookup_bytes(self, key: bytes) -> bytes | None:
+        m = self.inner.get(key)
+        return None if m is None else ref_id(m).to_bytes(4, "little")
+
+    def next_key_bytes(self, key: bytes | None) -> bytes | None:
+        keys = list(self.inner)
+        if not keys:
+            return None
+        if key is None or key not in self.inner:
+            return keys[0]
+        i = keys.index(key)
+        return keys[i + 1] if i + 1 < len(keys) else None
+
+
+# ---------------------------------------------------------------------------
+# LPM trie
+# ---------------------------------------------------------------------------
+class LpmTrieMap(HashMap):
+    """LPM_TRIE: key = u32 prefix length + data; lookups find the longest
+    stored prefix that matches."""
+
+    def __init__(self, spec: MapSpec):
+        super().__init__(spec)
+        self.max_bits = (spec.key_size - 4) * 8
+
+    def _norm(self, key: bytes) -> bytes | None:
+        plen = int.from_bytes(key[:4], "little")
+        if plen > self.max_bits:
+            return None
+        data = int.from_bytes(key[4:], "big")
+        masked = data >> (self.max_bits - plen) << (self.max_bits - plen) if plen else 0
+        return key[:4] + masked.to_bytes(self.key_size - 4, "big")
+
+    def _match(self, key: bytes) -> bytes | None:
+        plen = min(int.from_bytes(key[:4], "little"), self.max_bits)
+        data = int.from_bytes(key[4:], "big")
+        nbytes = self.key_size - 4
+        for p in range(plen, -1, -1):
+            shift = self.max_bits - p
+            k = p.to_bytes(4, "little") + ((data >> shift << shift) if p else 0).to_bytes(nbytes,
+                                                                                          "big")
+            if k in self.entries:
+                return k
+        return None
+
+    def prog_lookup(self, key: bytes, cpu: int) -> int:
+        k = self._match(key)
+        return 0 if k is None else self.entries[k].regions[0].base
+
+    def prog_update(self, key: bytes, value: bytes, flags: int, cpu: int) -> int:
+        k = self._norm(key)
+        if k is None:
+            return -errno.EINVAL
+        return super().prog_update(k, value, flags, cpu)
+
+    def _user_update(self, key: bytes, value: bytes, flags: int) -> int:
+        k = self._norm(key)
+        if k is None:
+            return -errno.EINVAL
+        return super()._user_update(k, value, flags)
+
+    def prog_delete(self, key: bytes) -> int:
+        k = self._norm(key)
+        if k is None:
+            return -errno.EINVAL
+        return super().prog_delete(k)
+
+    def lookup_bytes(self, key: bytes) -> bytes | None:
+        self._check_key(key, "lookup")
+        k = self._match(key)
+        return None if k is None else bytes(self.entries[k].bufs[0][:self.value_size])
+
+
+# ---------------------------------------------------------------------------
+# queue, stack, bloom filter
+# ---------------------------------------------------------------------------
+class QueueStackMap(VMMap):
+    """QUEUE (FIFO) and STACK (LIFO); BPF_EXIST on a full map drops the oldest."""
+
+    def __init__(self, spec: MapSpec):
+        super().__init__(spec)
+        self.items: deque[bytes] = deque()
+        self.lifo = spec.type == MapType.STACK
+
+    def prog_push(self, value: bytes, flags: int) -> int:
+        if flags & ~BPF_EXIST:
+            return -errno.EINVAL
+        with self._lock:
+            if len(self.items) >= self.max_entries:
+                if not flags & BPF_EXIST:
+                    return -errno.E2BIG
+                self.items.popleft()
+            self.items.append(bytes(value[:self.value_size]))
+        return 0
+
+    def prog_pop(self, peek: bool) -> bytes | int:
+        with self._lock:
+            if not self.items:
+                return -errno.ENOENT
+            if self.lifo:
+                return self.items[-1] if peek else self.items.pop()
+            return self.items[0] if peek else self.items.popleft()
+
+    def push_bytes(self, value: bytes, flags: int = BPF_ANY) -> None:
+        if len(value) != self.value_size:
+            raise MapError(f"push to map {self.name}: value must be {self.value_size} bytes",
+                           errno.EINVAL)
+        rc = self.prog_push(value, flags)
+        if rc:
+            raise _err("push", self, -rc, _detail(self, -rc, flags))
+
+    def pop_bytes(self, peek: bool = False) -> bytes | None:
+        v = self.prog_pop(peek)
+        return None if isinstance(v, int) else v
+
+    def lookup_bytes(self, key: bytes) -> bytes | None:
+        return self.pop_bytes(peek=True)
+
+    def next_key_bytes(self, key: bytes | None) -> bytes | None:
+        return None
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+
+class BloomFilterMap(VMMap):
+    """BLOOM_FILTER: push adds a value, peek says whether it may be there
+    (this one is exact: no false positives)."""
+
+    def __init__(self, spec: MapSpec):
+        super().__init__(spec)
+        self.values: set[bytes] = set()
+
+    def prog_push(self, value: bytes, flags: int) -> int:
+        if flags != BPF_ANY:
+            return -errno.EINVAL
+        with self._lock:
+            self.values.add(bytes(value[:self.value_size]))
+        return 0
+
+    def prog_pop(self, peek: bool) -> bytes | int:
+        return -errno.EOPNOTSUPP
+
+    def contains(self, value: bytes) -> bool:
+        return bytes(value[:self.value_size]) in self.values
+
+    def push_bytes(self, value: bytes, flags: int = BPF_ANY) -> None:
+        rc = self.prog_push(value, flags)
+        if rc:
+            raise _err("push", self, -rc)
+
+    def __contains__(self, value: object) -> bool:
+        from .. import codec
+
+        return self.contains(codec.encode(value, self.value_size, self.spec.value_type))
+
+    def lookup_bytes(self, key: bytes) -> bytes | None:
+        return None
+
+    def next_key_bytes(self, key: bytes | None) -> bytes | None:
+        return None
+
+
+# ---------------------------------------------------------------------------
+# ring buffer and perf event array
+# ---------------------------------------------------------------------------
+class _Notifier:
+    """Wakes a consumer: an eventfd where Linux has one, else a condition."""
+
+    def __init__(self) -> None:
+        self.cond = threading.Condition()
+        self.fd: int | None = None
+        if hasattr(os, "eventfd"):
+            self.fd = os.eventfd(0, os.EFD_NONBLOCK | os.EFD_CLOEXEC)
+
+    def notify(self) -> None:
+        with self.cond:
+            self.cond.notify_all()
+        if self.fd is not None:
+            try:
+                os.eventfd_write(self.fd, 1)
+            except OSError:
+                pass
+
+    def drain(self) -> None:
+        if self.fd is not None:
+            try:
+                os.eventfd_read(self.fd)
+            except OSError:
+                pass
+
+    def close(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+
+
+class RecordConsumer:
+    """What ``map._ring_consumer()`` gives ``ebpf.RingBuffer``/``ebpf.PerfBuffer``:
+    ``wait(timeout)``, ``read()`` (records available now, consumed),
+    ``fileno()`` (an eventfd that becomes readable on new records, or None), ``close()``."""
+
+    def __init__(self, source: _RecordMap):
+        self.source = source
+        self.notifier = _Notifier()
+        source._consumers.append(self)
+
+    def fileno(self) -> int | None:
+        return self.notifier.fd
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """True once records are available (False on timeout)."""
+        if self.source.pending():
+            return True
+        if self.notifier.fd is not None:
+            r, _, _ = select.select([self.notifier.fd], [], [], timeout)
+            self.notifier.drain()
+            return self.source.pending()
+        with self.notifier.cond:
+            self.notifier.cond.wait_for(self.source.pending, timeout)
+        return self.source.pending()
+
+    def read(self) -> list[bytes]:
+        self.notifier.drain()
+        return self.source.take()
+
+    def close(self) -> None:
+        try:
+            self.source._consumers.remove(self)
+        except ValueError:
+            pass
+        self.notifier.close()
+
+
+class _RecordMap(VMMap):
+    def __init__(self, spec: MapSpec):
+        super().__init__(spec)
+        self.records: deque[bytes] = deque()
+        self._consumers: list[RecordConsumer] = []
+
+    def pending(self) -> bool:
+        return bool(self.records)
+
+    def take(self) -> list[bytes]:
+        with self._lock:
+            out = list(self.records)
+            self.records.clear()
+            self._taken(out)
+            return out
+
+    def _taken(self, records: list[bytes]) -> None:
+        pass
+
+    def _wake(self) -> None:
+        for c in list(self._consumers):
+            c.notifier.notify()
+
+    def _ring_consumer(self) -> RecordConsumer:
+        return RecordConsumer(self)
+
+    def _release(self) -> None:
+        for c in list(self._consumers):
+            c.close()
+
+    def lookup_bytes(self, key: bytes) -> bytes | None:
+        return None
+
+    def next_key_bytes(self, key: bytes | None) -> bytes | None:
+        return None
+
+
+#: BPF_RB_* flags and ringbuf_query selectors
+BPF_RB_NO_WAKEUP = 1
+BPF_RB_FORCE_WAKEUP = 2
+RB_HDR = 8
+
+
+class RingBufMap(_RecordMap):
+    """RINGBUF: records reserved/submitted by programs, read by ebpf.RingBuffer.
+    Capacity is counted as the kernel does: 8-byte header + data rounded to 8."""
+
+    def __init__(self, spec: MapSpec):
+        super().__init__(spec)
+        self.used = 0  # bytes held by reserved + unread records
+        self.cons_pos = 0
+        self.prod_pos = 0
+
+    @staticmethod
+    def cost(size: int) -> int:
+        return RB_HDR + _round8(size)
+
+    def reserve(self, size: int) -> bool:
+        with self._lock:
+            c = self.cost(size)
+            if size > self.max_entries or self.used + c > self.max_entries:
+                return False
+            self.used += c
+            self.prod_pos += c
+            return True
+
+    def commit(self, data: bytes | None, size: int, flags: int) -> None:
+        """Submit (data) or discard (None) a reserved record."""
+        with self._lock:
+            if data is None:
+                self.used -= self.cost(size)
+                self.cons_pos += self.cost(size)  # discarded records are skipped by consumers
+            else:
+                self.records.append(data)
+        if data is not None and not flags & BPF_RB_NO_WAKEUP:
+            self._wake()
+
+    def _taken(self, records: list[bytes]) -> None:
+        for r in records:
+            self.used -= self.cost(len(r))
+            self.cons_pos += self.cost(len(r))
+
+    def avail_data(self) -> int:
+        with self._lock:
+            return sum(self.cost(len(r)) for r in self.records)
+
+
+class PerfEventArrayMap(_RecordMap):
+    """PERF_EVENT_ARRAY: bpf_perf_event_output records (per CPU; read in order)."""
+
+    def __init__(self, spec: MapSpec):
+        super().__init__(spec)
+        self.cpu_of: deque[int] = deque()
+
+    def output(self, cpu: int, data: bytes) -> int:
+        with self._lock:
+            self.records.append(data)
+        self._wake()
+        return 0
+
+    def encode_value(self, value: Any) -> bytes:
+        return int(value if isinstance(value, int) else 0).to_bytes(4, "little")
+
+
+# ---------------------------------------------------------------------------
+def _validate(spec: MapSpec) -> None:
+    t = spec.type
+
+    def bad(msg: str) -> LoadError:
+        return LoadError(f"creating map {spec.name!r} ({t.name}): {msg}", errno.EINVAL)
+
+    if spec.max_entries <= 0 and t not in (MapType.RINGBUF,):
+        raise bad("max_entries must be positive")
+    if t in (MapType.ARRAY, MapType.PERCPU_ARRAY, MapType.PROG_ARRAY, MapType.ARRAY_OF_MAPS,
+             MapType.PERF_EVENT_ARRAY) and spec.key_size != 4:
+        raise bad(f"key_size must be 4 (is {spec.key_size})")
+    if t in (MapType.QUEUE, MapType.STACK, MapType.BLOOM_FILTER) and spec.key_size != 0:
+        raise bad(f"key_size must be 0 (is {spec.key_size})")
+    if t in (MapType.HASH, MapType.PERCPU_HASH, MapType.LRU_HASH, MapType.LRU_PERCPU_HASH,
+             MapType.HASH_OF_MAPS) and spec.key_size <= 0:
+        raise bad("key_size must be positive")
+    if t == MapType.LPM_TRIE and not 5 <= spec.key_size <= 4 + 256:
+        raise bad(f"key_size must be 4 + 1..256 bytes (is {spec.key_size})")
+    if t == MapType.RINGBUF:
+        n = spec.max_entries
+        if n <= 0 or n & (n - 1) or n % 4096:
+            raise bad(f"max_entries must be a power of 2 and a multiple of the page size (is {n})")
+    if t not in (MapType.RINGBUF, MapType.PROG_ARRAY, MapType.ARRAY_OF_MAPS,
+                 MapType.HASH_OF_MAPS, MapType.PERF_EVENT_ARRAY) and spec.value_size <= 0:
+        raise bad("value_size must be positive")
+
+
+_TYPES: dict[MapType, type[VMMap]] = {
+    MapType.ARRAY: ArrayMap,
+    MapType.PERCPU_ARRAY: ArrayMap,
+    MapType.HASH: HashMap,
+    MapType.PERCPU_HASH: HashMap,
+    MapType.LRU_HASH: HashMap,
+    MapType.LRU_PERCPU_HASH: HashMap,
+    MapType.LPM_TRIE: LpmTrieMap,
+    MapType.PROG_ARRAY: ProgArrayMap,
+    MapType.ARRAY_OF_MAPS: ArrayOfMapsMap,
+    MapType.HASH_OF_MAPS: HashOfMapsMap,
+    MapType.QUEUE: QueueStackMap,
+    MapType.STACK: QueueStackMap,
+    MapType.BLOOM_FILTER: BloomFilterMap,
+    MapType.RINGBUF: RingBufMap,
+    MapType.PERF_EVENT_ARRAY: PerfEventArrayMap,
+}
+
+
+def create_map(spec: MapSpec) -> VMMap:
+    """Create a map of the runtime from ``spec`` (initial ``contents`` and
+    ``data`` applied; ``.rodata``-style maps frozen)."""
+    cls = _TYPES.get(spec.type)
+    if cls is None:
+        raise NotSupportedError(f"{spec.type.name} maps", detail="in the vm backend")
+    _validate(spec)
+    m = cls(spec)
+    try:
+        for key, value in spec.contents:
+            if isinstance(value, (str, MapSpec)):
+                continue  # program / inner-map names: resolved by the object loader
+            m[key] = value
+    except Exception:
+        m.close()
+        raise
+    if spec.freeze:
+        m.freeze()
+    log.debug("created %r", m)
+    return m

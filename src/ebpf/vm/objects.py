@@ -1,0 +1,127 @@
+"""Loading a whole :class:`ebpf.ObjectSpec` into the runtime.
+
+>>> import ebpf  # doctest: +SKIP
+>>> with ebpf.load("prog.bpf.o", backend="vm") as obj:  # doctest: +SKIP
+...     obj.programs["xdp_pass"].test_run(b"\\0" * 64).retval
+2
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from typing import Any
+
+from .. import codec
+from ..errors import LoadError
+from ..objects import Object
+from ..spec import MapSpec, ObjectSpec
+from ..uapi import MapType
+from .maps import VMMap, create_map
+from .programs import VMProgram, load_program
+from .run import DEFAULT_BUDGET
+
+log = logging.getLogger("ebpf.vm")
+
+
+class VMObject(Object):
+    """An object loaded into the runtime (same API as the kernel backend's)."""
+
+    backend = "vm"
+
+
+def kernel_version_code() -> int:
+    """LINUX_KERNEL_VERSION of the host (KERNEL_VERSION(a, b, c))."""
+    m = re.match(r"(\d+)\.(\d+)(?:\.(\d+))?", os.uname().release)
+    if not m:
+        return 0
+    a, b, c = (int(x or 0) for x in m.groups())
+    return (a << 16) + (b << 8) + min(c, 255)
+
+
+def _apply_constants(spec: ObjectSpec, constants: dict[str, Any]) -> dict[str, bytes]:
+    """Initial data of global-data maps with ``constants`` written in."""
+    datas: dict[str, bytearray] = {}
+    for name, value in constants.items():
+        var = spec.variables.get(name)
+        if var is None:
+            raise LoadError(f"constant {name!r}: no such global variable in the object")
+        if not var.constant and not var.readonly:
+            log.debug("constant %s is not const volatile; setting it anyway", name)
+        ms = spec.maps.get(var.map)
+        if ms is None:
+            raise LoadError(f"constant {name!r}: its map {var.map!r} is missing")
+        buf = datas.setdefault(var.map, bytearray((ms.data or b"").ljust(ms.value_size, b"\0")))
+        buf[var.offset:var.offset + var.size] = codec.encode(value, var.size, var.type,
+                                                             f"constant {name}")
+    for var in spec.variables.values():
+        if var.map == ".kconfig" or spec.maps.get(var.map, None) is not None and \
+                spec.maps[var.map].section == ".kconfig":
+            ms = spec.maps[var.map]
+            buf = datas.setdefault(var.map, bytearray((ms.data or b"").ljust(ms.value_size,
+                                                                                b"\0")))
+            if var.name == "LINUX_KERNEL_VERSION":
+                buf[var.offset:var.offset + var.size] = kernel_version_code().to_bytes(
+                    var.size, "little")
+    return {k: bytes(v) for k, v in datas.items()}
+
+
+def load_object(spec: ObjectSpec, constants: dict[str, Any] | None = None,
+                pin_path: str | None = None, *, jit: bool = True,
+                budget: int = DEFAULT_BUDGET, **options: Any) -> VMObject:
+    """Create every map and load every program of ``spec`` in the runtime.
+
+    ``constants`` set ``const volatile`` globals; program arrays and map-in-maps
+    are filled from the spec's ``contents``. ``pin_path`` is accepted for API
+    symmetry (the runtime has no bpffs)."""
+    maps: dict[str, VMMap] = {}
+    programs: dict[str, VMProgram] = {}
+    try:
+        datas = _apply_constants(spec, constants or {})
+        for name, ms in spec.maps.items():
+            if name in datas:
+                ms = ms.copy()
+                ms.data = datas[name]
+            maps[name] = create_map(_inner_ready(ms))
+        for name, ps in spec.programs.items():
+            programs[name] = load_program(ps, maps, jit=jit, budget=budget)
+        for name, ms in spec.maps.items():
+            _fill_references(ms, maps[name], maps, programs)
+    except BaseException:
+        for p in programs.values():
+            p.close()
+        for m in maps.values():
+            m.close()
+        raise
+    return VMObject(spec, programs, maps)
+
+
+def _inner_ready(ms: MapSpec) -> MapSpec:
+    if ms.type in (MapType.ARRAY_OF_MAPS, MapType.HASH_OF_MAPS) and ms.contents:
+        ms = ms.copy()
+        ms.contents = []
+    elif ms.type == MapType.PROG_ARRAY and ms.contents:
+        ms = ms.copy()
+        ms.contents = []
+    return ms
+
+
+def _fill_references(ms: MapSpec, m: VMMap, maps: dict[str, VMMap],
+                     programs: dict[str, VMProgram]) -> None:
+    for key, value in ms.contents:
+        if ms.type == MapType.PROG_ARRAY:
+            target = programs.get(value) if isinstance(value, str) else value
+            if target is None:
+                raise LoadError(f"map {ms.name}: program {value!r} for slot {key} not found")
+            m[key] = target
+        elif ms.type in (MapType.ARRAY_OF_MAPS, MapType.HASH_OF_MAPS):
+            name = value.name if isinstance(value, MapSpec) else value
+            inner = maps.get(name) if isinstance(name, str) else None
+            if inner is None:
+                if isinstance(value, MapSpec):
+                    inner = create_map(value)
+                    maps[value.name] = inner
+                else:
+                    raise LoadError(f"map {ms.name}: inner map {value!r} for key {key} not found")
+            m[key] = inner
