@@ -585,6 +585,7 @@ class FD:
     __slots__ = ("_fd", "__weakref__")
 
     def __init__(self, fd: int):
+        self._fd = -1
         if fd < 0:
             raise ValueError(f"invalid file descriptor {fd}")
         self._fd = fd
