@@ -62,7 +62,9 @@ def _buf(size: int) -> ctypes.Array:
 def _map_error(e: OSError, what: str) -> Exception:
     err = e.errno or 0
     if err in (_errno.EPERM, _errno.EACCES):
-        return PrivilegeError(what, err, capability="CAP_BPF")
+        # element operations go through an fd we already hold: EPERM means the
+        # map is frozen or the fd is read-only, not a missing capability
+        return MapError(what + " (map frozen, or opened read-only)", err)
     if err in (_errno.E2BIG, _errno.ENOSPC):
         return MapFullError(what, err)
     if err == _errno.EEXIST:
