@@ -38,11 +38,12 @@ int socket_stats(struct __sk_buff *skb)
 {
 	struct flow_key key = {};
 	__u64 one = 1, *cnt;
-	__u16 proto = 0;
+	__u8 first = 0;
 
-	if (bpf_skb_load_bytes(skb, 12, &proto, sizeof(proto)) < 0)
+	/* socket filters see the packet from the network header on */
+	if (bpf_skb_load_bytes(skb, 0, &first, sizeof(first)) < 0)
 		return 0;
-	key.eth_type = bpf_ntohs(proto);
+	key.eth_type = bpf_ntohs(skb->protocol);
 	key.len_bucket = bucket_of(skb->len);
 	cnt = bpf_map_lookup_elem(&flows, &key);
 	if (cnt)
@@ -50,7 +51,7 @@ int socket_stats(struct __sk_buff *skb)
 	else
 		bpf_map_update_elem(&flows, &key, &one, BPF_ANY);
 	packets++;
-	if (skb->len > 1000)
+	if (skb->len > 1000 || (first >> 4) == 15)
 		big_packets++;
 	if (key.eth_type == ETH_P_IPV6)
 		bpf_printk("v6 packet len=%u bucket=%u n=%u base=%u snap=%u", skb->len,

@@ -1,0 +1,182 @@
+"""Objects built by compile() with clang and with zig load into the real kernel
+and behave: packets through XDP / tc / socket filters via BPF_PROG_TEST_RUN,
+tail calls through a statically initialised program array, tracepoints that
+fire, and vmlinux.h + CO-RE programs."""
+
+from __future__ import annotations
+
+import os
+import struct
+import time
+from pathlib import Path
+
+import pytest
+from test_toolchain_compile import check_object
+from toolchain_support import COMPILERS, VMLINUX_PROGRAMS
+
+import ebpf
+
+KERNEL_BTF = Path("/sys/kernel/btf/vmlinux")
+XDP_ABORTED, XDP_DROP, XDP_PASS, XDP_TX = 0, 1, 2, 3
+
+
+def need_core() -> None:
+    """CO-RE relocation at load is engineer B's ebpf.btf.core; until it exists the
+    loader refuses vmlinux.h programs, which is a known gap, not a toolchain bug."""
+    import importlib.util
+
+    if importlib.util.find_spec("ebpf.btf.core") is None:
+        pytest.xfail("ebpf.btf.core (CO-RE relocation at load) not available yet")
+
+
+def eth(proto: int, payload: bytes = b"") -> bytes:
+    return b"\x02" * 6 + b"\x04" * 6 + struct.pack(">H", proto) + payload
+
+
+def ipv4(proto: int, l4: bytes, src=(10, 0, 0, 1)) -> bytes:
+    total = 20 + len(l4)
+    return bytes([0x45, 0, total >> 8, total & 0xFF, 0, 0, 0, 0, 64, proto, 0, 0,
+                  *src, 10, 0, 0, 2]) + l4
+
+
+def udp(dport: int) -> bytes:
+    return struct.pack(">HHHH", 40000, dport, 8, 0)
+
+
+def tcp_syn(dport: int) -> bytes:
+    return struct.pack(">HHIIBBHHH", 40000, dport, 1, 0, 5 << 4, 0x02, 1024, 0, 0)
+
+
+@pytest.mark.parametrize("name", VMLINUX_PROGRAMS)
+@pytest.mark.parametrize("cc", COMPILERS)
+@pytest.mark.skipif(not KERNEL_BTF.exists(), reason="no kernel BTF to generate vmlinux.h from")
+def test_vmlinux_programs_compile(build, name, cc):
+    built = build(name, cc)
+    check_object(built)
+    # vmlinux.h came from the generated cache, not from any source dir
+    vm = [d for d in built.deps if Path(d).name == "vmlinux.h"]
+    assert vm and "ebpf" in vm[0]
+    assert ebpf.ObjectSpec.from_file(built.obj).programs
+
+
+@pytest.mark.kernel
+@pytest.mark.parametrize("cc", COMPILERS)
+def test_xdp_filter_runs(build, cc):
+    with ebpf.load(build("xdp_filter", cc).obj, backend="kernel",
+                   constants={"blocked_port": 53}) as obj:
+        prog = obj.programs["xdp_filter_prog"]
+        assert prog.test_run(data=eth(0x0800, ipv4(17, udp(53)))).retval == XDP_DROP
+        assert prog.test_run(data=eth(0x0800, ipv4(17, udp(54)))).retval == XDP_PASS
+        assert prog.test_run(data=eth(0x0800, ipv4(6, tcp_syn(80)))).retval == XDP_PASS
+        assert prog.test_run(data=eth(0x0806, b"\0" * 28)).retval == XDP_PASS
+        assert prog.test_run(data=eth(0x0800, b"\x45")).retval == XDP_ABORTED
+        # 802.1Q-tagged IPv4/UDP to the blocked port
+        tagged = eth(0x8100, struct.pack(">HH", 5, 0x0800) + ipv4(17, udp(53)))
+        assert prog.test_run(data=tagged).retval == XDP_DROP
+        assert obj.variables["dropped"].value == 2
+        assert obj.variables["seen_tcp_syn"].value == 1
+        per_cpu = obj.maps["proto_stats"][17]
+        assert sum(r.packets for r in per_cpu) == 3
+        assert obj.maps["src_addrs"][bytes([10, 0, 0, 1])] == 4
+
+
+@pytest.mark.kernel
+@pytest.mark.parametrize("cc", COMPILERS)
+def test_tail_calls_through_static_prog_array(build, cc):
+    with ebpf.load(build("tail_calls", cc).obj, backend="kernel") as obj:
+        dispatch = obj.programs["dispatch"]
+        got = [dispatch.test_run(data=eth(p, b"\0" * 40)).retval
+               for p in (0x0800, 0x86DD, 0x0806, 0x0800)]
+        assert got == [XDP_DROP, XDP_TX, XDP_PASS, XDP_DROP]
+        assert list(obj.variables["stage_hits"].value) == [2, 1, 1]
+
+
+@pytest.mark.kernel
+@pytest.mark.parametrize("cc", COMPILERS)
+def test_socket_filter_with_global_data(build, cc):
+    with ebpf.load(build("socket_stats", cc).obj, backend="kernel",
+                   constants={"snap_len": 50}) as obj:
+        prog = obj.programs["socket_stats"]
+        v6 = eth(0x86DD, bytes([0x60]) + b"\0" * 99)
+        v4 = eth(0x0800, bytes([0x45]) + b"\0" * 19)
+        assert prog.test_run(data=v6).retval == 50            # capped by snap_len
+        assert prog.test_run(data=v4).retval == 20            # from the network header on
+        assert obj.variables["packets"].value == 2
+        flows = {(k.eth_type, k.len_bucket): v for k, v in obj.maps["flows"].items()}
+        assert flows == {(0x86DD, 1): 1, (0x0800, 0): 1}
+
+
+@pytest.mark.kernel
+@pytest.mark.parametrize("cc", COMPILERS)
+def test_tc_classifier(build, cc):
+    with ebpf.load(build("tc_ingress", cc).obj, backend="kernel") as obj:
+        prog = obj.programs["tc_ingress"]
+        assert prog.test_run(data=eth(0x0800, ipv4(17, udp(7)))).retval == 0  # TC_ACT_OK
+        assert prog.test_run(data=eth(0x86DD, b"\0" * 40)).retval == 0
+        assert obj.maps["counters"][0] == 1
+        assert obj.maps["counters"][1] == 64  # the TTL read with bpf_skb_load_bytes
+
+
+@pytest.mark.kernel
+@pytest.mark.parametrize("cc", COMPILERS)
+def test_minimal_tracepoint_fires(build, cc):
+    with ebpf.load(build("minimal", cc).obj, backend="kernel",
+                   constants={}) as obj:
+        obj.variables["my_pid"].value = os.getpid()
+        links = obj.attach()
+        try:
+            for _ in range(3):
+                os.write(2, b"")
+                os.write(1, b"")
+        finally:
+            for link in links:
+                link.close()
+        assert obj.variables["hits"].value >= 6
+
+
+@pytest.mark.kernel
+@pytest.mark.parametrize("cc", COMPILERS)
+def test_bootstrap_ring_buffer(build, cc):
+    import subprocess
+
+    need_core()
+    with ebpf.load(build("bootstrap", cc).obj, backend="kernel") as obj:
+        rb = ebpf.RingBuffer(obj.maps["rb"])
+        links = obj.attach()
+        try:
+            subprocess.run(["/bin/true"], check=True)
+            records: list[bytes] = []
+            deadline = time.monotonic() + 5
+            while len(records) < 2 and time.monotonic() < deadline:
+                records += rb.poll(timeout=0.5)
+        finally:
+            for link in links:
+                link.close()
+            rb.close()
+        assert len(records) >= 2  # exec and exit of /bin/true
+        pid, ppid, exit_code, dur = struct.unpack_from("<iiIxxxxQ", records[0])
+        assert pid > 0 and ppid > 0
+
+
+@pytest.mark.kernel
+@pytest.mark.parametrize("cc", COMPILERS)
+def test_core_features_tp_btf(build, cc):
+    need_core()
+    with ebpf.load(build("core_features", cc).obj, backend="kernel") as obj:
+        link = obj.programs["on_switch"].attach()
+        try:
+            time.sleep(0.05)
+            for _ in range(20):
+                os.sched_yield()
+                time.sleep(0.001)
+        finally:
+            link.close()
+        major, minor = (int(x) for x in os.uname().release.split(".")[:2])
+        assert obj.variables["version_seen"].value >> 8 == (major << 8) + minor
+        assert obj.variables["have_active"].value == 1
+        stats = list(obj.maps["stats"].values())
+        assert stats
+        s = stats[0]
+        assert s.switches >= 1 and s.loop_sum == 28
+        assert s.flags & 8 and s.flags & 16
+        assert (s.flags >> 8) == int(ebpf.MapType.RINGBUF)
