@@ -26,6 +26,21 @@ def snapshot() -> tuple[set[int], set[int], set[int]]:
     return open_fds(), kernel_ids(Command.PROG_GET_NEXT_ID), kernel_ids(Command.MAP_GET_NEXT_ID)
 
 
+def settled_snapshot(before, timeout: float = 3.0):
+    """A snapshot taken once the kernel finished freeing what was closed (programs
+    and the maps they held are released after an RCU grace period)."""
+    import gc
+    import time
+
+    gc.collect()
+    deadline = time.monotonic() + timeout
+    while True:
+        now = snapshot()
+        if (now[1] <= before[1] and now[2] <= before[2]) or time.monotonic() > deadline:
+            return now
+        time.sleep(0.02)
+
+
 @pytest.fixture
 def pin_dir():
     """A fresh directory on bpffs, removed (with its pins) afterwards."""
@@ -47,10 +62,7 @@ def no_leaks():
     """Fails the test when it leaves fds, programs or maps behind."""
     before = snapshot()
     yield
-    import gc
-
-    gc.collect()
-    fds, progs, maps = snapshot()
+    fds, progs, maps = settled_snapshot(before)
     assert fds - before[0] == set(), f"leaked fds {fds - before[0]}"
     assert progs - before[1] == set(), f"leaked programs {progs - before[1]}"
     assert maps - before[2] == set(), f"leaked maps {maps - before[2]}"

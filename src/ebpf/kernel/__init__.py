@@ -5,3 +5,16 @@ probes), :mod:`.maps`, :mod:`.programs`, :mod:`.objects`, :mod:`.info`; attach
 kinds, links, ring and perf buffers live next to them.
 Nothing here touches the kernel at import time.
 """
+
+from importlib import import_module as _import_module
+
+_SUBMODULES = {"sys", "probes", "maps", "programs", "objects", "info", "btf", "kconfig", "pin",
+               "attach", "links", "perf", "tracefs", "uprobe", "ringbuf", "perfbuf"}
+
+
+def __getattr__(name: str):
+    if name in _SUBMODULES:
+        module = _import_module(f"{__name__}.{name}")
+        globals()[name] = module
+        return module
+    raise AttributeError(f"module 'ebpf.kernel' has no attribute {name!r}")

@@ -1,0 +1,163 @@
+"""Kernel programs from hand-built specs: load, test_run, verifier errors,
+privilege errors, introspection."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+import ebpf
+from ebpf import isa
+from ebpf.errors import LoadError, PrivilegeError, VerifierError
+from ebpf.kernel.programs import KernelProgram, load_program
+from ebpf.spec import MapSpec, ProgramSpec
+from ebpf.uapi import MapType, ProgramType
+
+pytestmark = pytest.mark.kernel
+
+COUNT = """
+r6 = r1
+r1 = 0
+*(u32 *)(r10 - 4) = r1
+r2 = r10
+r2 += -4
+r1 = 0 ll
+call 1
+if r0 == 0 goto +4
+r1 = 1
+lock *(u64 *)(r0 + 0) += r1
+r0 = 2
+exit
+r0 = 1
+exit
+"""
+
+
+def counting_program() -> ProgramSpec:
+    insns = isa.assemble(COUNT)
+    lddw = next(i for i in insns if i.is_lddw)
+    lddw.reference = isa.MapReference("counter")
+    return ProgramSpec(name="xdp_counter", type=ProgramType.XDP, instructions=insns,
+                       section="xdp")
+
+
+def test_load_and_test_run(no_leaks):
+    spec = ProgramSpec(name="ret", type=ProgramType.XDP, instructions=isa.assemble("r0 = 3\nexit"))
+    with ebpf.Program.load(spec) as prog:
+        assert isinstance(prog, KernelProgram) and prog.fd > 0
+        r = prog.test_run(b"\xaa" * 64, repeat=10)
+        assert r.retval == 3 and r.data == b"\xaa" * 64 and r.duration_ns >= 0
+        info = prog.info()
+        assert info.name == "ret" and info.type_name == "xdp" and info.id == prog.id
+        assert info.xlated_size == 16 and len(info.tag) == 16
+
+
+def test_map_reference_relocated(no_leaks):
+    with ebpf.Map.create(MapSpec(name="counter", type=MapType.ARRAY, key_size=4, value_size=8,
+                                 max_entries=1)) as m:
+        with load_program(counting_program(), {"counter": m}) as prog:
+            assert prog.test_run(b"x" * 64, repeat=7).retval == 2
+            assert m[0] == 7
+            assert prog.info().map_ids == [m.id]
+            text = prog.xlated()
+            assert "lock" in text and text.rstrip().endswith("exit")
+
+
+def test_missing_map_is_a_clear_error(no_leaks):
+    with pytest.raises(LoadError, match="counter"):
+        load_program(counting_program(), {})
+
+
+def test_verifier_error_carries_the_log(no_leaks):
+    bad = ProgramSpec(name="bad_ctx", type=ProgramType.XDP,
+                      instructions=isa.assemble("r0 = *(u64 *)(r1 + 1000)\nexit"))
+    with pytest.raises(VerifierError) as ei:
+        ebpf.Program.load(bad)
+    e = ei.value
+    assert "invalid bpf_context access" in e.log
+    assert "processed" in e.log  # the whole log, statistics included
+    assert "invalid bpf_context access" in str(e) and "bad_ctx" in str(e)
+    assert e.errno is not None and e.program == "bad_ctx"
+
+
+def test_verifier_log_grows_for_long_logs(no_leaks):
+    # a long straight-line program whose level-2 log exceeds the first buffer
+    body = "\n".join("r0 += 1" for _ in range(6000))
+    spec = ProgramSpec(name="long", type=ProgramType.SOCKET_FILTER,
+                       instructions=isa.assemble(f"r0 = 0\n{body}\nexit"))
+    with load_program(spec, log_level=2, log_size=4096) as prog:
+        assert prog.verifier_log.count("r0 += 1") >= 6000
+
+
+def test_unreachable_code_rejected(no_leaks):
+    spec = ProgramSpec(name="unreach", type=ProgramType.SOCKET_FILTER,
+                       instructions=isa.assemble("r0 = 0\nexit\nr0 = 1\nexit"))
+    with pytest.raises(VerifierError, match="unreachable"):
+        ebpf.Program.load(spec)
+
+
+def test_test_run_bad_input_is_an_error(no_leaks):
+    spec = ProgramSpec(name="ret", type=ProgramType.XDP, instructions=isa.assemble("r0 = 2\nexit"))
+    with ebpf.Program.load(spec) as prog:
+        with pytest.raises(ebpf.SystemCallError):
+            prog.test_run(b"")  # XDP needs at least an Ethernet header
+
+
+def test_jited_dump(no_leaks):
+    pytest.importorskip("capstone")
+    spec = ProgramSpec(name="ret", type=ProgramType.XDP, instructions=isa.assemble("r0 = 2\nexit"))
+    with ebpf.Program.load(spec) as prog:
+        text = prog.jited()
+        assert "ret" in text or "jmp" in text or "leave" in text
+
+
+DROP_CAPS = textwrap.dedent("""
+    import ctypes, json, os
+    libc = ctypes.CDLL(None, use_errno=True)
+    class Hdr(ctypes.Structure):
+        _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+    class Data(ctypes.Structure):
+        _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32),
+                    ("inheritable", ctypes.c_uint32)]
+    hdr = Hdr(0x20080522, 0)
+    data = (Data * 2)()
+    assert libc.capset(ctypes.byref(hdr), data) == 0, ctypes.get_errno()
+    import ebpf
+    from ebpf import isa
+    out = {}
+    def attempt(key, fn):
+        try:
+            fn()
+            out[key] = "ok"
+        except ebpf.PrivilegeError as e:
+            out[key] = [type(e).__name__, e.capability, e.errno, str(e)]
+        except Exception as e:
+            out[key] = [type(e).__name__, str(e)]
+    attempt("map", lambda: ebpf.Map.create(ebpf.MapSpec(name="m", type=ebpf.MapType.HASH,
+            key_size=4, value_size=4, max_entries=1)))
+    spec = ebpf.ProgramSpec(name="p", type=ebpf.ProgramType.XDP,
+                            instructions=isa.assemble("r0 = 2\\nexit"))
+    attempt("xdp", lambda: ebpf.Program.load(spec))
+    spec2 = ebpf.ProgramSpec(name="t", type=ebpf.ProgramType.TRACEPOINT,
+                             instructions=isa.assemble("r0 = 0\\nexit"))
+    attempt("tracepoint", lambda: ebpf.Program.load(spec2))
+    attempt("list", lambda: list(ebpf.kernel.info.list_programs()))
+    print(json.dumps(out))
+""")
+
+
+def test_missing_privileges_raise_privilege_error():
+    r = subprocess.run([sys.executable, "-c", DROP_CAPS], capture_output=True, text=True,
+                       timeout=60)
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert out["map"][:3] == ["PrivilegeError", "CAP_BPF", 1], out
+    assert out["xdp"][:2] == ["PrivilegeError", "CAP_NET_ADMIN"], out
+    assert out["tracepoint"][:2] == ["PrivilegeError", "CAP_PERFMON"], out
+    assert out["list"][0] == "PrivilegeError", out
+    assert "needs CAP_BPF" in out["map"][3]
+    assert issubclass(PrivilegeError, PermissionError)
