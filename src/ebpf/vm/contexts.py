@@ -27,7 +27,7 @@ import errno
 import struct
 from collections.abc import Sequence
 
-from ..errors import SystemCallError
+from ..errors import NotSupportedError, SystemCallError
 from ..uapi import ProgramType as PT
 from .memory import CTX_BASE, PACKET_BASE, Memory, Region
 
@@ -145,9 +145,9 @@ class Packet:
     # ---- XDP adjustments (return 0 or -errno, like the kernel) ---------------------
     def adjust_head(self, delta: int) -> int:
         data = self.data + delta
-        if data < self.min_head or data > self.end - ETH_HLEN:
-            return -errno.EINVAL
         metalen = self.data - self.meta
+        if data < self.min_head + metalen or data > self.end - ETH_HLEN:
+            return -errno.EINVAL
         if metalen:
             self.buf[self.meta + delta:self.meta + delta + metalen] = \
                 self.buf[self.meta:self.meta + metalen]
@@ -215,13 +215,21 @@ class XdpContext(Context):
             if any(md[XDP_MD_SIZE:]):
                 raise _einval("xdp_md has non-zero bytes past its end")
             d, d_end, d_meta, ingress, rxq, egress = struct.unpack_from("<6I", md)
+            if d_end < len(data) and not d_meta and not egress:
+                raise NotSupportedError("XDP multi-buffer test runs", detail=(
+                    f"xdp_md.data_end {d_end} < data size {len(data)} puts the rest in "
+                    "fragments, which the vm does not model"))
             if d_meta or d_end != len(data) or d > d_end or d & 3 or d > 32 or egress:
                 raise _einval("xdp_md: data_meta and egress_ifindex must be 0, data_end the "
                               "data size, data the metadata length (multiple of 4, <= 32)")
             meta_len = d
         max_data = PAGE_SIZE - XDP_PACKET_HEADROOM - SKB_SHINFO_SIZE
-        if len(data) < ETH_HLEN or len(data) > max_data:
-            raise _einval(f"XDP data must be {ETH_HLEN}..{max_data} bytes (got {len(data)})")
+        if len(data) < ETH_HLEN:
+            raise _einval(f"XDP data must be at least {ETH_HLEN} bytes (got {len(data)})")
+        if len(data) > max_data:
+            raise NotSupportedError("XDP multi-buffer test runs", detail=(
+                f"{len(data)} bytes exceed the {max_data}-byte linear frame; the kernel "
+                "puts the rest in fragments, which the vm does not model"))
         self.ingress, self.rxq = ingress, rxq
         self.has_ctx = ctx_in is not None
         headroom = XDP_PACKET_HEADROOM - meta_len
@@ -250,7 +258,8 @@ class XdpContext(Context):
 def _pkt_type(frame: bytes) -> int:
     dst = frame[:6]
     if dst[0] & 1:
-        return 1 if dst == b"\xff" * 6 else 2  # PACKET_BROADCAST / PACKET_MULTICAST
+        # lo's broadcast address is all zeros, so even ff:ff:ff:ff:ff:ff is multicast
+        return 2  # PACKET_MULTICAST
     return 0 if dst == bytes(6) else 3  # PACKET_HOST (lo's address is zero) / OTHERHOST
 
 
