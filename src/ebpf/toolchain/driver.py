@@ -24,6 +24,8 @@ log = logging.getLogger(__name__)
 
 #: our libbpf-compatible headers (``<bpf/bpf_helpers.h>`` ...), first on the include path
 INCLUDE_DIR = Path(__file__).resolve().parent / "include"
+#: stand-ins for libc files some UAPI headers reach but no BPF build needs; searched last
+COMPAT_INCLUDE_DIR = INCLUDE_DIR / "compat"
 
 #: ``uname -m`` → the ``__TARGET_ARCH_*`` name used by bpf_tracing.h
 _TARGET_ARCH = {
@@ -142,6 +144,7 @@ def compiler_args(compiler: Compiler, *, include_dirs: Iterable[str | os.PathLik
     args.append(f"-I{INCLUDE_DIR}")
     for d in system_include_dirs():
         args += ["-idirafter", str(d)]
+    args += ["-idirafter", str(COMPAT_INCLUDE_DIR)]
     return args
 
 
