@@ -13,10 +13,22 @@ if TYPE_CHECKING:
 
 
 class _Strings:
-    def __init__(self, base_len: int) -> None:
+    """The string table being written. Starts as a copy of the parsed table so
+    offsets of existing strings (line info, ...) stay valid; new names are
+    appended."""
+
+    def __init__(self, base_len: int, initial: bytes = b"\0") -> None:
         self.base_len = base_len
-        self.buf = bytearray(b"\0")
+        if not initial.startswith(b"\0"):
+            initial = b"\0" + initial
+        if not initial.endswith(b"\0"):
+            initial += b"\0"
+        self.buf = bytearray(initial)
         self.index: dict[str, int] = {"": 0}
+        pos = 1
+        for raw in initial[1:-1].split(b"\0"):
+            self.index.setdefault(raw.decode("utf-8", "replace"), pos)
+            pos += len(raw) + 1
 
     def add(self, s: str) -> int:
         if not s:
@@ -35,7 +47,7 @@ class _Strings:
 def marshal(spec: Spec, byteorder: str = "little") -> bytes:
     """Encode ``spec``'s own types (ids after its base's) as BTF."""
     e = "<" if byteorder == "little" else ">"
-    strings = _Strings(spec._base_strlen)
+    strings = spec._out_strings()
     tid = spec.type_id
     out: list[bytes] = []
     one = struct.Struct(e + "I").pack

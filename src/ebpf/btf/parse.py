@@ -92,6 +92,7 @@ class Spec:
         self._added: dict[int, int] = {}  # id(obj) -> type id, for types added by hand
         self._hdr_flags = 0
         self._lookups = 0
+        self._marshal_strings: Any = None
         self._name_index: dict[str, list[int]] | None = None
         self._void = T.Void()
         self._void._spec = self
@@ -551,6 +552,25 @@ class Spec:
         return tid
 
     # -- marshalling ------------------------------------------------------------
+    def _out_strings(self) -> Any:
+        if self._marshal_strings is None:
+            from .marshal import _Strings
+
+            initial = self._strings if self.raw is not None else b"\0"
+            self._marshal_strings = _Strings(self._base_strlen, initial)
+        return self._marshal_strings
+
+    def string_offset(self, s: str) -> int:
+        """Offset of ``s`` in the string table :meth:`to_bytes` writes (added if
+        missing). Strings of a parsed spec keep their original offsets, so call
+        this before or after ``to_bytes()`` alike for those; for new strings,
+        marshal after the last call."""
+        if self.base is not None and s:
+            found = self.base._string_offsets(s)
+            if found:
+                return found[0]
+        return self._out_strings().add(s)
+
     def to_bytes(self, byteorder: str = "little") -> bytes:
         """Marshal this spec's own types to a BTF blob the kernel accepts
         (BPF_BTF_LOAD). Reflects any change made to the type objects."""

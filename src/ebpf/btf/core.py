@@ -1,0 +1,642 @@
+"""CO-RE: resolve relocations recorded by clang against the target kernel's BTF.
+
+A program compiled against one kernel's types (``vmlinux.h``, or local
+``struct foo___v1 { ... } __attribute__((preserve_access_index))`` definitions)
+records, for each field access, *which* field it meant (an accessor path such
+as ``0:3:1`` through its local BTF). At load time the path is replayed by
+member *names* on the target kernel's types, and the instruction gets the
+target's offset / size / existence / enum value instead of the compiled one.
+
+Candidates are target types of the same kind whose name equals the local name
+without its ``___flavour`` suffix. Several candidates must agree, or the
+relocation is ambiguous. A field access that cannot be satisfied poisons the
+instruction (``call 0xbad2310``) as libbpf does, so the verifier rejects the
+program only if that code is reachable; ``CoreResult.reason`` says why.
+
+>>> from ebpf.btf.core import essential_name
+>>> essential_name("task_struct___old")
+'task_struct'
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import BTFError
+from ..isa import opcodes as op
+from ..isa.instruction import Instruction
+from . import types as T
+from .ext import CoreKind, CORERelocation
+from .parse import Spec
+
+log = logging.getLogger(__name__)
+
+#: helper id clang/libbpf use to mark an instruction whose relocation failed
+POISON_HELPER = 0xBAD2310
+
+
+def essential_name(name: str) -> str:
+    """``name`` without a trailing ``___flavour``."""
+    i = name.rfind("___")
+    while i > 0:
+        if name[i - 1] != "_" and i + 3 < len(name) and name[i + 3] != "_":
+            return name[:i]
+        i = name.rfind("___", 0, i)
+    return name
+
+
+@dataclass
+class _Access:
+    """One step of a resolved accessor path."""
+
+    kind: str  # "member" or "index"
+    name: str = ""
+    index: int = 0
+
+
+@dataclass
+class _FieldSpec:
+    """Where an accessor path leads in one BTF."""
+
+    spec: Spec
+    root: T.Type
+    root_id: int
+    field: T.Type  # type of the field reached
+    bit_offset: int
+    bitfield_size: int
+    path: list[_Access]
+    description: str = ""
+
+
+@dataclass
+class CoreResult:
+    """What one relocation resolved to.
+
+    ``poisoned`` is True when the instruction was replaced by the poison call;
+    ``reason`` then says what could not be found (field and type named).
+    """
+
+    index: int  # position of the instruction in the list
+    relocation: CORERelocation
+    local_value: int
+    target_value: int
+    poisoned: bool = False
+    reason: str = ""
+    target_type_id: int = 0
+    description: str = ""
+
+
+# --- accessor paths -----------------------------------------------------------
+
+def _strip(t: T.Type) -> T.Type:
+    return T.resolve(t)
+
+
+def _parse_access(s: str, where: str) -> list[int]:
+    try:
+        out = [int(x) for x in s.split(":")]
+    except ValueError:
+        raise BTFError(f"{where}: bad CO-RE access string {s!r}") from None
+    if not out or any(x < 0 for x in out):
+        raise BTFError(f"{where}: bad CO-RE access string {s!r}")
+    return out
+
+
+def _local_field(spec: Spec, tid: int, access: list[int], where: str) -> _FieldSpec:
+    root = spec[tid]
+    t = root
+    try:
+        bit = access[0] * T.sizeof(root) * 8 if access[0] else 0
+    except BTFError:
+        raise BTFError(f"{where}: CO-RE root type {T.type_name(root)} has no size") from None
+    path: list[_Access] = [_Access("index", index=access[0])]
+    bf = 0
+    desc = [T.type_name(_strip(root))]
+    for idx in access[1:]:
+        r = _strip(t)
+        if isinstance(r, T.Composite):
+            if idx >= len(r.members):
+                raise BTFError(f"{where}: access string member #{idx} beyond "
+                               f"{T.type_name(r)} ({len(r.members)} members)")
+            m = r.members[idx]
+            bit += m.offset
+            bf = m.bitfield_size
+            if m.name:
+                path.append(_Access("member", m.name, idx))
+                desc.append("." + m.name)
+            t = m.type
+        elif isinstance(r, T.Array):
+            esz = T.sizeof(r.type)
+            bit += idx * esz * 8
+            bf = 0
+            path.append(_Access("index", index=idx))
+            desc.append(f"[{idx}]")
+            t = r.type
+        else:
+            raise BTFError(f"{where}: access string {':'.join(map(str, access))} steps into "
+                           f"{T.type_name(r)}, which has no members")
+    return _FieldSpec(spec, root, tid, t, bit, bf, path, "".join(desc))
+
+
+def _find_member(t: T.Composite, name: str) -> tuple[T.Member, int] | None:
+    """Member called ``name`` (through anonymous members), with its bit offset."""
+    for m in t.members:
+        if m.name == name:
+            return m, m.offset
+    for m in t.members:
+        if not m.name:
+            inner = _strip(m.type)
+            if isinstance(inner, T.Composite):
+                found = _find_member(inner, name)
+                if found is not None:
+                    return found[0], m.offset + found[1]
+    return None
+
+
+def _fields_compatible(local: T.Type, target: T.Type) -> bool:
+    a, b = _strip(local), _strip(target)
+    if isinstance(a, T.Composite) and isinstance(b, T.Composite):
+        return True
+    if isinstance(a, T.Enum) and isinstance(b, T.Enum):
+        return True  # enum and enum64 alike
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, (T.Pointer, T.Float)):
+        return True
+    if isinstance(a, T.Fwd):
+        return essential_name(a.name) == essential_name(b.name)
+    if isinstance(a, T.Int):
+        return a.offset == 0 and b.offset == 0
+    if isinstance(a, T.Array):
+        return _fields_compatible(a.type, b.type)
+    return False
+
+
+def _match_field(local: _FieldSpec, spec: Spec, cand_id: int) -> tuple[_FieldSpec | None, str]:
+    """Replay ``local``'s path on target type ``cand_id``: (match, why not)."""
+    root = spec[cand_id]
+    t: T.Type = root
+    first = local.path[0].index
+    bit = first * T.sizeof(root) * 8 if first else 0
+    bf = 0
+    ltypes = _local_types_along(local)
+    for step, ltype in zip(local.path[1:], ltypes, strict=True):
+        r = _strip(t)
+        if step.kind == "member":
+            if not isinstance(r, T.Composite):
+                return None, f"{T.type_name(r)} has no member {step.name!r}"
+            found = _find_member(r, step.name)
+            if found is None:
+                return None, f"{T.type_name(r)} has no field {step.name!r}"
+            m, off = found
+            if not _fields_compatible(ltype, m.type):
+                return None, (f"field {step.name!r} of {T.type_name(r)} is "
+                              f"{T.type_name(m.type)}, incompatible with local "
+                              f"{T.type_name(ltype)}")
+            bit += off
+            bf = m.bitfield_size
+            t = m.type
+        else:
+            if not isinstance(r, T.Array):
+                return None, f"{T.type_name(r)} is not an array"
+            if step.index >= r.nelems and not (r.nelems == 0):
+                return None, f"index {step.index} beyond {T.type_name(r)}"
+            bit += step.index * T.sizeof(r.type) * 8
+            bf = 0
+            t = r.type
+    return _FieldSpec(spec, root, cand_id, t, bit, bf, local.path, local.description), ""
+
+
+def _local_types_along(local: _FieldSpec) -> list[T.Type]:
+    """Local type reached after each step of ``local.path[1:]``."""
+    out = []
+    t = local.root
+    names = iter(local.path[1:])
+    step = next(names, None)
+    while step is not None:
+        r = _strip(t)
+        if step.kind == "member":
+            found = _find_member(r, step.name) if isinstance(r, T.Composite) else None
+            if found is None:
+                raise BTFError(f"local type {T.type_name(r)} lost member {step.name!r}")
+            t = found[0].type
+        else:
+            t = r.type  # type: ignore[union-attr]
+        out.append(t)
+        step = next(names, None)
+    return out
+
+
+def _field_value(f: _FieldSpec, kind: CoreKind) -> int:
+    """Value of a field relocation of ``kind`` for field spec ``f``."""
+    if kind == CoreKind.FIELD_EXISTS:
+        return 1
+    mt = _strip(f.field)
+    bit_off = f.bit_offset
+    if f.bitfield_size:
+        bit_sz = f.bitfield_size
+        byte_sz = T.sizeof(mt)
+        byte_off = bit_off // 8 // byte_sz * byte_sz
+        while bit_off + bit_sz - byte_off * 8 > byte_sz * 8:
+            if byte_sz >= 8:
+                raise BTFError(f"bit-field {f.description} does not fit a 64-bit load")
+            byte_sz *= 2
+            byte_off = bit_off // 8 // byte_sz * byte_sz
+    else:
+        byte_sz = T.sizeof(mt)
+        byte_off = bit_off // 8
+        bit_sz = byte_sz * 8
+    if kind == CoreKind.FIELD_BYTE_OFFSET:
+        return byte_off
+    if kind == CoreKind.FIELD_BYTE_SIZE:
+        return byte_sz
+    if kind == CoreKind.FIELD_SIGNED:
+        return int((isinstance(mt, T.Enum) and mt.signed) or (isinstance(mt, T.Int) and mt.signed))
+    if kind == CoreKind.FIELD_LSHIFT_U64:
+        return 64 - (bit_off + bit_sz - byte_off * 8)
+    if kind == CoreKind.FIELD_RSHIFT_U64:
+        return 64 - bit_sz
+    raise BTFError(f"{kind.name} is not a field relocation")
+
+
+# --- type and enum relocations -------------------------------------------------
+
+def _types_compatible(a: T.Type, b: T.Type, depth: int = 0) -> bool:
+    """libbpf's notion of compatible types for TYPE_* relocations."""
+    if depth > 32:
+        return False
+    a, b = _strip(a), _strip(b)
+    if isinstance(a, T.Enum) and isinstance(b, T.Enum):
+        return True
+    if isinstance(a, (T.Composite, T.Fwd)) and isinstance(b, (T.Composite, T.Fwd)):
+        return _tag_kind(a) == _tag_kind(b)
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, (T.Int, T.Float, T.Void)):
+        return True
+    if isinstance(a, T.Pointer):
+        return _types_compatible(a.type, b.type, depth + 1)
+    if isinstance(a, T.Array):
+        return _types_compatible(a.type, b.type, depth + 1)
+    if isinstance(a, T.FuncProto):
+        if len(a.params) != len(b.params):
+            return False
+        return _types_compatible(a.return_type, b.return_type, depth + 1) and all(
+            _types_compatible(p.type, q.type, depth + 1) for p, q in zip(a.params, b.params, strict=True))
+    return False
+
+
+def _tag_kind(t: T.Type) -> str:
+    if isinstance(t, T.Fwd):
+        return "union" if t.is_union else "struct"
+    return t.kind
+
+
+def _types_match(a: T.Type, b: T.Type, depth: int = 0) -> bool:
+    """The stricter TYPE_MATCHES relation (bpf_core_type_matches)."""
+    if depth > 32:
+        return False
+    a, b = T.skip_qualifiers(a), T.skip_qualifiers(b)
+    while isinstance(a, T.Typedef):
+        a = T.skip_qualifiers(a.type)
+    while isinstance(b, T.Typedef):
+        b = T.skip_qualifiers(b.type)
+    named = isinstance(a, (T.Composite, T.Fwd, T.Enum))
+    if named and a.name and essential_name(a.name) != essential_name(getattr(b, "name", "")):
+        return False
+    if isinstance(a, (T.Composite, T.Fwd)) and isinstance(b, (T.Composite, T.Fwd)):
+        if _tag_kind(a) != _tag_kind(b):
+            return False
+        if isinstance(a, T.Fwd) or isinstance(b, T.Fwd):
+            return True
+        for m in a.members:
+            if not m.name:
+                continue
+            found = _find_member(b, m.name)  # type: ignore[arg-type]
+            if found is None or not _types_match(m.type, found[0].type, depth + 1):
+                return False
+        return True
+    if isinstance(a, T.Enum) and isinstance(b, T.Enum):
+        if a.size != b.size:
+            return False
+        names = {essential_name(v.name) for v in b.values}
+        return all(essential_name(v.name) in names for v in a.values)
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, T.Int):
+        return a.size == b.size and a.signed == b.signed
+    if isinstance(a, T.Float):
+        return a.size == b.size
+    if isinstance(a, T.Void):
+        return True
+    if isinstance(a, T.Pointer):
+        return _types_match(a.type, b.type, depth + 1)
+    if isinstance(a, T.Array):
+        return a.nelems == b.nelems and _types_match(a.type, b.type, depth + 1)
+    if isinstance(a, T.FuncProto):
+        if len(a.params) != len(b.params):
+            return False
+        return _types_match(a.return_type, b.return_type, depth + 1) and all(
+            _types_match(p.type, q.type, depth + 1) for p, q in zip(a.params, b.params, strict=True))
+    return False
+
+
+# --- candidates ------------------------------------------------------------------
+
+def _candidates(local_t: T.Type, targets: Sequence[Spec]) -> list[tuple[Spec, int]]:
+    """Target (spec, type id) pairs with the local type's essential name and kind."""
+    name = essential_name(getattr(local_t, "name", "") or "")
+    if not name:
+        return []
+    want = _tag_kind(local_t) if isinstance(local_t, T.Fwd) else local_t.kind
+    out = []
+    seen: set[tuple[int, int]] = set()
+    for spec in targets:
+        for t in spec.types_by_name(name):
+            kind = t.kind
+            if isinstance(t, T.Fwd):
+                continue  # a forward declaration says nothing about layout
+            if kind != want and not (want in ("struct", "union") and isinstance(t, T.Composite)
+                                     and isinstance(local_t, T.Fwd)):
+                continue
+            tid = spec.type_id(t)
+            key = (id(t._spec), tid)
+            if key not in seen:
+                seen.add(key)
+                out.append((spec, tid))
+    return out
+
+
+# --- resolution --------------------------------------------------------------------
+
+@dataclass
+class Resolution:
+    """Local and target values of one relocation (before patching)."""
+
+    local_value: int
+    target_value: int
+    exists: bool  # a target was found (False: poison for non-"exists" kinds)
+    reason: str = ""
+    target_type_id: int = 0
+    target_field_size: int = 0
+    local_field_size: int = 0
+    field_signed: bool = False
+    field_is_pointer: bool = False
+    description: str = ""
+
+
+def resolve_relocation(relo: CORERelocation, local: Spec,
+                       targets: Spec | Sequence[Spec]) -> Resolution:
+    """Resolve one relocation against ``targets`` (a spec or vmlinux + modules).
+
+    Raises BTFError for malformed records and for ambiguous candidates; a
+    target that simply lacks the field/type yields ``exists=False``.
+    """
+    if isinstance(targets, Spec):
+        targets = [targets]
+    kind = CoreKind(relo.kind)
+    where = f"CO-RE relocation ({kind.name}, type {relo.type_id}, access {relo.access_str!r})"
+    try:
+        local_t = local[relo.type_id]
+    except BTFError:
+        raise BTFError(f"{where}: no local BTF type {relo.type_id}") from None
+    access = _parse_access(relo.access_str, where)
+    lname = T.type_name(_strip(local_t)) if not getattr(local_t, "name", "") else \
+        f"{_tag_kind(local_t) if isinstance(local_t, (T.Composite, T.Fwd, T.Enum)) else local_t.kind} {local_t.name}"
+
+    if kind == CoreKind.TYPE_ID_LOCAL:
+        return Resolution(relo.type_id, relo.type_id, True, description=lname)
+    if any(t is local for t in targets):
+        # relocating against the object's own BTF: every value stays as compiled
+        r = resolve_relocation(relo, local, [])
+        r.target_value, r.exists, r.reason = r.local_value, True, ""
+        r.target_field_size = r.local_field_size
+        return r
+
+    if kind.is_field:
+        lf = _local_field(local, relo.type_id, access, where)
+        lval = _field_value(lf, kind)
+        lsize = T.sizeof(_strip(lf.field)) if not lf.bitfield_size else 0
+        results: list[tuple[int, _FieldSpec]] = []
+        reasons = []
+        for spec, cid in _candidates(local_t, targets):
+            m, why = _match_field(lf, spec, cid)
+            if m is None:
+                reasons.append(why)
+                continue
+            results.append((_field_value(m, kind), m))
+        desc = lf.description
+        if not results:
+            if reasons:
+                why = reasons[0]
+            else:
+                tag = _tag_kind(local_t) if isinstance(local_t, (T.Composite, T.Fwd)) else local_t.kind
+                why = f"target BTF has no {tag} {essential_name(getattr(local_t, 'name', ''))}"
+            if kind == CoreKind.FIELD_EXISTS:
+                return Resolution(lval, 0, True, why, description=desc)
+            return Resolution(lval, 0, False, f"{desc}: {why}", description=desc)
+        vals = {v for v, _ in results}
+        if len(vals) > 1:
+            raise BTFError(f"{where} ({desc}): ambiguous, {len(results)} target candidates "
+                           f"give different values {sorted(vals)}")
+        val, m = results[0]
+        mt = _strip(m.field)
+        return Resolution(lval, val, True, target_type_id=m.root_id,
+                          target_field_size=0 if m.bitfield_size else T.sizeof(mt),
+                          local_field_size=lsize,
+                          field_signed=isinstance(mt, T.Int) and mt.signed,
+                          field_is_pointer=isinstance(mt, T.Pointer), description=desc)
+
+    if kind.is_enumval:
+        le = _strip(local_t)
+        if not isinstance(le, T.Enum):
+            raise BTFError(f"{where}: local type {lname} is not an enum")
+        if len(access) != 1 or access[0] >= len(le.values):
+            raise BTFError(f"{where}: enumerator #{access[0]} beyond {lname}")
+        lv = le.values[access[0]]
+        desc = f"{lname}::{lv.name}"
+        want = essential_name(lv.name)
+        found: list[tuple[int, int]] = []
+        for spec, cid in _candidates(local_t, targets):
+            te = _strip(spec[cid])
+            if not isinstance(te, T.Enum):
+                continue
+            for v in te.values:
+                if essential_name(v.name) == want:
+                    found.append((v.value, cid))
+                    break
+        local_val = 1 if kind == CoreKind.ENUMVAL_EXISTS else lv.value
+        if not found:
+            why = f"{desc}: no such enumerator in target BTF"
+            if kind == CoreKind.ENUMVAL_EXISTS:
+                return Resolution(local_val, 0, True, why, description=desc)
+            return Resolution(local_val, 0, False, why, description=desc)
+        vals = {v for v, _ in found}
+        if kind == CoreKind.ENUMVAL_VALUE and len(vals) > 1:
+            raise BTFError(f"{where} ({desc}): ambiguous, enumerator values {sorted(vals)}")
+        val = 1 if kind == CoreKind.ENUMVAL_EXISTS else found[0][0]
+        return Resolution(local_val, val, True, target_type_id=found[0][1], description=desc)
+
+    # type-based relocations
+    if access != [0]:
+        raise BTFError(f"{where}: type relocation with access string {relo.access_str!r}")
+    matches: list[tuple[Spec, int]] = []
+    for spec, cid in _candidates(local_t, targets):
+        ok = _types_match(local_t, spec[cid]) if kind == CoreKind.TYPE_MATCHES else \
+            _types_compatible(local_t, spec[cid])
+        if ok:
+            matches.append((spec, cid))
+    lsize = 0
+    try:
+        lsize = T.sizeof(local_t)
+    except BTFError:
+        pass
+    local_val = {CoreKind.TYPE_ID_TARGET: relo.type_id, CoreKind.TYPE_EXISTS: 1,
+                 CoreKind.TYPE_SIZE: lsize, CoreKind.TYPE_MATCHES: 1}[kind]
+    if not matches:
+        why = f"{lname}: no matching type in target BTF"
+        if kind in (CoreKind.TYPE_EXISTS, CoreKind.TYPE_MATCHES):
+            return Resolution(local_val, 0, True, why, description=lname)
+        return Resolution(local_val, 0, False, why, description=lname)
+    if kind == CoreKind.TYPE_SIZE:
+        vals = {T.sizeof(spec[cid]) for spec, cid in matches}
+    elif kind == CoreKind.TYPE_ID_TARGET:
+        vals = {cid for _, cid in matches}
+    else:
+        vals = {1}
+    if len(vals) > 1:
+        raise BTFError(f"{where} ({lname}): ambiguous, {len(matches)} target candidates "
+                       f"give different values {sorted(vals)}")
+    return Resolution(local_val, vals.pop(), True, target_type_id=matches[0][1], description=lname)
+
+
+# --- patching -------------------------------------------------------------------------
+
+_SIZE_CODE = {1: op.BPF_B, 2: op.BPF_H, 4: op.BPF_W, 8: op.BPF_DW}
+_CODE_SIZE = {v: k for k, v in _SIZE_CODE.items()}
+
+
+def _poison() -> Instruction:
+    return Instruction(op.BPF_JMP | op.BPF_CALL, imm=POISON_HELPER)
+
+
+def apply_core_relocations(insns: list[Instruction], local: Spec,
+                           target: Spec | Sequence[Spec], strict: bool = False,
+                           validate: bool = True) -> list[CoreResult]:
+    """Resolve and patch, in place, every instruction of ``insns`` whose
+    ``.core`` holds a :class:`CORERelocation`.
+
+    ALU immediates, LDX/ST/STX offsets (and load sizes when the target field
+    is narrower or wider) and ``lddw`` constants are rewritten. A relocation
+    that cannot be satisfied replaces its instruction by ``call 0xbad2310``
+    (an ``lddw`` by two such calls, keeping slot positions), unless ``strict``:
+    then BTFError names the field and type. ``validate`` checks that the
+    instruction holds the value the local BTF implies (as clang emits it).
+
+    ``target`` is the kernel's BTF (``ebpf.btf.load_kernel_specs()`` for
+    vmlinux plus modules); passing ``local`` itself keeps compiled values.
+    Returns one :class:`CoreResult` per relocation.
+    """
+    targets = [target] if isinstance(target, Spec) else list(target)
+    results: list[CoreResult] = []
+    todo = [(i, ins) for i, ins in enumerate(insns) if ins.core is not None]
+    replacements: list[tuple[int, list[Instruction]]] = []
+    for idx, ins in todo:
+        relo = ins.core
+        if not isinstance(relo, CORERelocation):
+            raise BTFError(f"instruction {idx}: .core is {type(relo).__name__}, "
+                           f"not a CORERelocation")
+        res = resolve_relocation(relo, local, targets)
+        out = CoreResult(idx, relo, res.local_value, res.target_value,
+                         target_type_id=res.target_type_id, description=res.description,
+                         reason=res.reason)
+        results.append(out)
+        if not res.exists:
+            if strict:
+                raise BTFError(f"instruction {idx}: CO-RE {relo.kind.name} relocation "
+                               f"failed: {res.reason}")
+            out.poisoned = True
+            log.info("instruction %d: poisoning CO-RE %s relocation: %s", idx,
+                     relo.kind.name, res.reason)
+            replacements.append((idx, [_poison(), _poison()] if ins.is_lddw else [_poison()]))
+            continue
+        _patch(ins, idx, relo, res, validate, out, replacements, strict)
+    for idx, new in sorted(replacements, key=lambda r: r[0], reverse=True):
+        for n in new:
+            n.core = insns[idx].core
+        insns[idx:idx + 1] = new
+        # keep CoreResult.index pointing at the (first) replacement instruction
+    if replacements:
+        shift = 0
+        rep = dict(replacements)
+        positions: dict[int, int] = {}
+        for i in range(max(r.index for r in results) + 1):
+            positions[i] = i + shift
+            if i in rep:
+                shift += len(rep[i]) - 1
+        for r in results:
+            r.index = positions[r.index]
+    return results
+
+
+def _patch(ins: Instruction, idx: int, relo: CORERelocation, res: Resolution, validate: bool,
+           out: CoreResult, replacements: list, strict: bool) -> None:
+    cls = ins.cls
+    new = res.target_value
+    where = f"instruction {idx} ({relo.kind.name} of {res.description})"
+    if ins.is_lddw:
+        if validate and ins.imm != res.local_value & 0xFFFFFFFFFFFFFFFF:
+            raise BTFError(f"{where}: lddw holds {ins.imm}, expected {res.local_value}")
+        ins.imm = new & 0xFFFFFFFFFFFFFFFF
+        return
+    if cls in (op.BPF_ALU, op.BPF_ALU64):
+        if ins.opcode & op.BPF_X:
+            raise BTFError(f"{where}: ALU instruction with a register source cannot be relocated")
+        if validate and ins.imm != _s32(res.local_value):
+            raise BTFError(f"{where}: instruction holds {ins.imm}, expected {res.local_value}")
+        if not -(1 << 31) <= new < (1 << 32):
+            raise BTFError(f"{where}: value {new} does not fit a 32-bit immediate")
+        ins.imm = _s32(new)
+        return
+    if cls in (op.BPF_LDX, op.BPF_ST, op.BPF_STX):
+        if relo.kind != CoreKind.FIELD_BYTE_OFFSET:
+            raise BTFError(f"{where}: memory instruction with a {relo.kind.name} relocation")
+        if validate and ins.off != res.local_value:
+            raise BTFError(f"{where}: instruction offset {ins.off}, expected {res.local_value}")
+        if not -(1 << 15) <= new < (1 << 15):
+            raise BTFError(f"{where}: offset {new} does not fit 16 bits")
+        ins.off = new
+        size = _CODE_SIZE.get(ins.opcode & 0x18)
+        if (cls == op.BPF_LDX and res.target_field_size and res.local_field_size
+                and res.target_field_size != res.local_field_size and size == res.local_field_size):
+            if res.target_field_size not in _SIZE_CODE or res.field_signed:
+                reason = (f"{res.description}: field size changed from {res.local_field_size} to "
+                          f"{res.target_field_size} bytes and the load cannot follow")
+                if strict:
+                    raise BTFError(f"{where}: {reason}")
+                out.poisoned = True
+                out.reason = reason
+                replacements.append((idx, [_poison()]))
+                return
+            ins.opcode = (ins.opcode & ~0x18) | _SIZE_CODE[res.target_field_size]
+        return
+    raise BTFError(f"{where}: cannot relocate opcode {ins.opcode:#04x}")
+
+
+def _s32(v: int) -> int:
+    v &= 0xFFFFFFFF
+    return v - (1 << 32) if v & 0x80000000 else v
+
+
+def relocate_program(insns: list[Instruction], local: Spec, target: Spec | Sequence[Spec] | None = None,
+                     **kw: Any) -> list[CoreResult]:
+    """:func:`apply_core_relocations` against the running kernel's BTF (vmlinux
+    and modules) when ``target`` is None."""
+    if target is None:
+        from . import load_kernel_specs
+
+        target = load_kernel_specs()
+    return apply_core_relocations(insns, local, target, **kw)
