@@ -63,15 +63,14 @@ class KernelObject(Object):
 
 def _object_name(spec: ObjectSpec) -> str:
     base = os.path.basename(spec.path or "") or "obj"
-    if base.endswith(".o"):
-        base = base[:-2]
-    return base
+    return base.split(".", 1)[0] or "obj"  # like libbpf: up to the first dot
 
 
 def internal_map_name(obj_name: str, section: str) -> str:
     """Kernel name of a global-data map, as libbpf makes it: up to 8 characters of
     the object name, then the section name (".rodata"), at most 15 in all."""
     sfx = section if section.startswith(".") else "." + section
+    obj_name = obj_name.split(".", 1)[0]
     pfx_len = min(15 - len(sfx), len(obj_name), 8)
     return sanitize_name(obj_name[:max(pfx_len, 0)] + sfx)
 
@@ -97,12 +96,25 @@ def _apply_constants(spec: ObjectSpec, constants: dict[str, Any]) -> dict[str, b
         if blob is None:
             blob = bytearray((ms.data or b"").ljust(ms.value_size, b"\0"))
             blobs[v.map] = blob
+        if isinstance(value, (str, bytes, bytearray)) and _is_array(v.type):
+            data = value.encode() if isinstance(value, str) else bytes(value)
+            if len(data) > v.size:
+                raise LoadError(f"constants: {name} holds {v.size} bytes, got {len(data)}")
+            value = data.ljust(v.size, b"\0")  # a C string: zero-padded
         try:
             raw = codec.encode(value, v.size, v.type, f"constant {name}")
         except MapError as e:
             raise LoadError(f"constants: {e}") from None
         blob[v.offset:v.offset + v.size] = raw
     return {k: bytes(b) for k, b in blobs.items()}
+
+
+def _is_array(t: Any) -> bool:
+    if t is None:
+        return False
+    from .. import btf
+
+    return isinstance(btf.resolve(t), btf.Array)
 
 
 def _check_compatible(m: KernelMap, ms: MapSpec, path: str) -> None:

@@ -336,8 +336,10 @@ def _apply_core(spec: ProgramSpec, insns: list[Instruction]) -> list[Instruction
         from ..btf import load_kernel_btf
         from ..btf.core import apply_core_relocations
     except ImportError as e:
-        raise LoadError(f"program {spec.name} has CO-RE relocations, but CO-RE support "
-                        f"is not available ({e})") from None
+        # Without the resolver the compiled values stay: right when the object was
+        # built against this kernel's own vmlinux.h, which is the common case here.
+        log.warning("program %s: CO-RE relocations left as compiled (%s)", spec.name, e)
+        return insns
     try:
         kernel_btf = load_kernel_btf()
         result = apply_core_relocations(insns, spec.btf, kernel_btf)
