@@ -323,3 +323,91 @@ def test_enum_and_type_matches():
     local.add(lt2)
     assert resolve_relocation(CORERelocation(0, local.type_id(lt2), "0", F.TYPE_EXISTS),
                               local, target).target_value == 0  # no typedef pair_t in target
+
+
+E2E_PROG = r"""
+#include <linux/types.h>
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+
+/* deliberately wrong layout: the kernel has pid before tgid, far from offset 0 */
+struct task_struct___mine {
+    int tgid;
+    int pid;
+    long gone___field;
+    struct task_struct___mine *group_leader;
+} __attribute__((preserve_access_index));
+
+struct {
+    __uint(type, BPF_MAP_TYPE_ARRAY);
+    __uint(max_entries, 8);
+    __type(key, __u32);
+    __type(value, __u64);
+} out SEC(".maps");
+
+SEC("raw_tp/sys_enter")
+int probe(void *ctx)
+{
+    struct task_struct___mine *t = (void *)bpf_get_current_task();
+    __u32 k;
+    __u64 v;
+
+    k = 0; v = BPF_CORE_READ(t, tgid); bpf_map_update_elem(&out, &k, &v, 0);
+    k = 1; v = BPF_CORE_READ(t, pid); bpf_map_update_elem(&out, &k, &v, 0);
+    k = 2; v = BPF_CORE_READ(t, group_leader, pid); bpf_map_update_elem(&out, &k, &v, 0);
+    k = 3; v = bpf_core_field_exists(t->gone___field); bpf_map_update_elem(&out, &k, &v, 0);
+    if (bpf_core_field_exists(t->gone___field)) {   /* poisoned, but dead code */
+        k = 4; v = BPF_CORE_READ(t, gone___field); bpf_map_update_elem(&out, &k, &v, 0);
+    }
+    return 0;
+}
+char LICENSE[] SEC("license") = "GPL";
+"""
+
+
+def _raw_tp_test_run(fd: int) -> int:
+    """BPF_PROG_TEST_RUN of a raw_tp program (ctx in, nothing else)."""
+    import ctypes
+    import platform
+    import struct
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    ctx = ctypes.create_string_buffer(16)
+    attr = struct.pack("<IIIIQQIIIIQQIII", fd, 0, 0, 0, 0, 0, 0, 0, 16, 0,
+                       ctypes.addressof(ctx), 0, 0, 0, 0)
+    buf = ctypes.create_string_buffer(attr, 80)
+    nr = {"x86_64": 321, "aarch64": 280}[platform.machine()]
+    rc = libc.syscall(nr, 10, buf, 80)
+    assert rc == 0, os.strerror(ctypes.get_errno())
+    return int.from_bytes(buf.raw[4:8], "little")
+
+
+@pytest.mark.kernel
+def test_relocated_program_reads_the_right_kernel_fields(bpf_compile):
+    """End to end: the kernel runs a program whose local struct layout is wrong
+    for this kernel; relocations make it read the real pid/tgid."""
+    import threading
+
+    import ebpf
+
+    path = bpf_compile(E2E_PROG, "core_e2e")
+    seen = {}
+    with ebpf.load(str(path), backend="kernel") as obj:
+        prog = obj.programs["probe"]
+
+        def run():
+            seen["tid"] = threading.get_native_id()
+            _raw_tp_test_run(prog.fd)
+
+        th = threading.Thread(target=run)
+        th.start()
+        th.join()
+        out = obj.maps["out"]
+        vals = [int.from_bytes(out[i], "little") if isinstance(out[i], bytes) else out[i]
+                for i in range(5)]
+    assert seen["tid"] != os.getpid()
+    assert vals[0] == os.getpid()      # tgid
+    assert vals[1] == seen["tid"]      # pid of the running thread
+    assert vals[2] == os.getpid()      # group_leader->pid
+    assert vals[3] == 0 and vals[4] == 0
