@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* CO-RE and loader-resolved externs: BTF-typed tracepoints (tp_btf),
- * BPF_PROG, field/type/enum queries, bitfields, chains of BPF_CORE_READ,
+ * BPF_PROG, field/type/enum queries, chains of BPF_CORE_READ,
  * Kconfig and kernel-symbol externs, bpf_for loops, a per-task stat map. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -10,8 +10,8 @@
 extern int LINUX_KERNEL_VERSION __kconfig;
 extern bool CONFIG_PREEMPT __kconfig __weak;
 extern enum libbpf_tristate CONFIG_BPF_JIT __kconfig __weak;
-extern const void bpf_prog_active __ksym __weak;
-extern const int bpf_prog_active_typed __ksym __weak;
+extern const void schedule __ksym __weak;             /* a kernel function: present */
+extern const void ebpf_no_such_symbol __ksym __weak;  /* absent: resolves to 0 */
 
 struct switch_stat {
 	u64 switches;
@@ -60,13 +60,13 @@ int BPF_PROG(on_switch, bool preempt, struct task_struct *prev, struct task_stru
 	st->switches++;
 	st->prio_sum += prev->prio;  /* direct BTF access in tp_btf */
 	st->last_state = task_state(prev);
-	st->flags = BPF_CORE_READ_BITFIELD(prev, sched_reset_on_fork) |
-		    BPF_CORE_READ_BITFIELD_PROBED(prev, sched_contributes_to_load) << 1;
+	st->flags = 0;
 	bpf_for(i, 0, 8)
 		sum += i;
 	st->loop_sum = sum;
 	version_seen = LINUX_KERNEL_VERSION;
-	have_active = bpf_ksym_exists(&bpf_prog_active) ? 1 : 0;
+	have_active = (bpf_ksym_exists(&schedule) ? 1 : 0) |
+		      (bpf_ksym_exists(&ebpf_no_such_symbol) ? 2 : 0);
 	if (CONFIG_PREEMPT && CONFIG_BPF_JIT == TRI_YES)
 		st->flags |= 4;
 	if (bpf_core_type_exists(struct task_struct) &&
