@@ -329,3 +329,51 @@ def test_uprobe_and_usdt_on_a_test_binary(counter, target_binary):
         assert counter[0] == 0
     finally:
         p.close()
+
+
+def test_netns_netfilter_and_cgroup_sock_kinds():
+    made = []
+
+    def mk(ptype, name, section, eat):
+        p = load(_ret(1) if ptype != ProgramType.FLOW_DISSECTOR else _ret(0), ptype, name=name,
+                 section=section, expected_attach_type=eat)
+        made.append(p)
+        return p
+    try:
+        with mk(ProgramType.SK_LOOKUP, "skl", "sk_lookup", 36).attach() as link:
+            assert link.type == LinkType.NETNS and "netns" in link.description
+        with mk(ProgramType.FLOW_DISSECTOR, "fdis", "flow_dissector", 17).attach(
+                netns="/proc/self/ns/net") as link:
+            assert link.type == LinkType.NETNS
+        nf = mk(32, "nf", "netfilter", 45)
+        with pytest.raises(ebpf.AttachError, match="needs hook="):
+            nf.attach()
+        with nf.attach(pf="ipv4", hook="local_in", priority=-128) as link:
+            assert int(link.type) == 10  # BPF_LINK_TYPE_NETFILTER
+        for ptype, name, section, eat in [(ProgramType.SOCK_OPS, "so", "sockops", 3),
+                                          (ProgramType.CGROUP_SOCK, "cs", "cgroup/sock_create", 2)]:
+            with mk(ptype, name, section, eat).attach(cgroup="/sys/fs/cgroup/unified") as link:
+                assert link.type == LinkType.CGROUP
+    finally:
+        for p in made:
+            p.close()
+
+
+def test_perf_event_links_pin_but_do_not_update(counter, tmp_path):
+    from ebpf.kernel.tracefs import ensure_bpffs
+
+    p = load(count_into_array(counter.fd), ProgramType.TRACEPOINT, name="tp",
+             section="tracepoint/syscalls/sys_enter_getppid")
+    try:
+        with p.attach() as link:
+            with pytest.raises(ebpf.NotSupportedError, match="updating perf event links"):
+                link.update(p)
+            ensure_bpffs()
+            path = f"/sys/fs/bpf/ebpf_test_tp_{os.getpid()}"
+            link.pin(path)
+            try:
+                assert os.path.exists(path)
+            finally:
+                os.unlink(path)
+    finally:
+        p.close()
