@@ -50,7 +50,10 @@ int main(int argc, char **argv) {
         acc = traced_mul(acc, 1);
         USDT_TICK(i);
     }
-    printf("%ld\n", acc);
+    if (argc > 2)  /* "sem": also show the USDT semaphore (non-zero while probed) */
+        printf("%ld %u\n", acc, (unsigned)demo_tick_semaphore);
+    else
+        printf("%ld\n", acc);
     return 0;
 }
 """

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 import ebpf
+from ebpf.kernel import netlink
 
 pytestmark = pytest.mark.kernel
 
@@ -172,6 +173,11 @@ def test_xdp_drops_one_udp_port_on_veth_in_netns(build):
                     assert obj.maps["stats"][1] >= 1
                 _send_from_ns(ns, drop_srv.getsockname(), b"again")
                 assert _got(drop_srv, b"again")
+                # veth has native XDP: the same program in driver mode
+                with obj.programs["xdp_drop_udp_port"].attach(ifname=host_if, mode="drv"):
+                    assert netlink.xdp_query(socket.if_nametoindex(host_if)).attached == 1
+                    _send_from_ns(ns, drop_srv.getsockname(), b"drop-native")
+                    assert not _got(drop_srv, b"drop-native")
         finally:
             drop_srv.close()
             other_srv.close()

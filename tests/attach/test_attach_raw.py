@@ -320,8 +320,13 @@ def test_uprobe_and_usdt_on_a_test_binary(counter, target_binary):
         counter[0] = 0
         with p.attach(binary=target_binary, usdt=("demo", "tick")) as link:
             assert isinstance(link, MultiLink) and len(link) == 1
-            subprocess.run([target_binary, "5"], check=True, capture_output=True)
+            out = subprocess.run([target_binary, "5", "sem"], check=True, capture_output=True,
+                                 text=True)
+            assert out.stdout.split() == ["15", "1"]  # the kernel raised the semaphore
         assert counter[0] == 5
+        out = subprocess.run([target_binary, "1", "sem"], check=True, capture_output=True,
+                             text=True)
+        assert out.stdout.split() == ["1", "0"]
         counter[0] = 0
         # a pid filter: a process that is not us does not count
         with p.attach(binary=target_binary, symbol="traced_add", pid=os.getpid()):
