@@ -110,8 +110,11 @@ class Spec:
     @classmethod
     def from_file(cls, path: str, base: Spec | None = None) -> Spec:
         """Parse a raw BTF file, or the .BTF section of an ELF object."""
-        with open(path, "rb") as f:
-            data = f.read()
+        try:
+            with open(path, "rb") as f:
+                data = f.read()
+        except OSError as e:
+            raise BTFError(f"cannot read BTF from {path}: {e.strerror}") from None
         if data[:4] == b"\x7fELF":
             from .elfbtf import btf_sections
 
