@@ -83,7 +83,10 @@ def _btf_struct(btf: Any, name: str) -> Any:
             return r
         best = best or r
     if best is None:
-        raise MapError(f"no type {name!r} in the object's BTF")
+        raise MapError(f"no type {name!r} in the object's BTF (clang only emits types that "
+                       "functions or globals use; add e.g. `const struct "
+                       f"{bare} *unused_{bare} __attribute__((unused));` or pass a ctypes "
+                       "Structure)")
     return best
 
 

@@ -24,6 +24,7 @@ import logging
 import mmap
 import os
 import select
+import struct
 import time
 
 from ..errors import MapError, SystemCallError
@@ -34,6 +35,8 @@ BUSY_BIT = 1 << 31
 DISCARD_BIT = 1 << 30
 HDR_SIZE = 8
 PAGE_SIZE = mmap.PAGESIZE
+_FLAG_BITS = BUSY_BIT | DISCARD_BIT
+_U32 = struct.Struct("<I")
 
 
 class KernelRingConsumer:
@@ -64,7 +67,6 @@ class KernelRingConsumer:
         self._view = memoryview(self._data_mm)
         self._prod_view = self._view[0:8].cast("Q")
         self._hdr_view = self._view[PAGE_SIZE:PAGE_SIZE + 2 * size]
-        self._hdr32 = self._hdr_view.cast("I")  # data area as u32s (records 8-aligned)
         self._epoll: select.epoll | None = None
 
     # ---- protocol ---------------------------------------------------------
@@ -96,27 +98,41 @@ class KernelRingConsumer:
                 return False
 
     def read(self, limit: int | None = None) -> list[bytes]:
-        """Consume and return every committed record available now (up to ``limit``)."""
+        """Consume and return every committed record available now (up to ``limit``).
+
+        The bytes between consumer and producer are copied out in one go (the data
+        area is mapped twice, so the span is contiguous) and cut into records; a
+        record still BUSY in that snapshot ends the batch and is read next time.
+        """
         out: list[bytes] = []
+        append = out.append
+        unpack = _U32.unpack_from
         cons = self._cons.value
-        prod = self._prod_view[0]
-        mask = self._mask
-        hdr32 = self._hdr32
-        view = self._hdr_view
-        while cons < prod:
-            off = cons & mask
-            length = hdr32[off >> 2]
-            if length & BUSY_BIT:
-                break
-            real = length & ~(BUSY_BIT | DISCARD_BIT)
-            if not length & DISCARD_BIT:
-                start = off + HDR_SIZE
-                out.append(bytes(view[start:start + real]))
-            cons += (real + HDR_SIZE + 7) & ~7
-            if limit is not None and len(out) >= limit:
-                break
+        while True:
+            prod = self._prod_view[0]
             if cons >= prod:
-                prod = self._prod_view[0]  # more may have been committed meanwhile
+                break
+            base = cons & self._mask
+            chunk = self._hdr_view[base:base + (prod - cons)].tobytes()
+            pos, end = 0, len(chunk)
+            stop = False
+            while pos < end:
+                (length,) = unpack(chunk, pos)
+                if length & _FLAG_BITS:
+                    if length & BUSY_BIT:
+                        stop = True
+                        break
+                    real = length & ~_FLAG_BITS  # discarded: skip
+                else:
+                    real = length
+                    append(chunk[pos + HDR_SIZE:pos + HDR_SIZE + real])
+                pos += (real + HDR_SIZE + 7) & ~7
+                if limit is not None and len(out) >= limit:
+                    stop = True
+                    break
+            cons += pos
+            if stop:
+                break
         if cons != self._cons.value:
             self._cons.value = cons
         return out
@@ -133,7 +149,7 @@ class KernelRingConsumer:
             return
         # drop exported buffers before unmapping
         del self._cons
-        for v in (self._hdr32, self._hdr_view, self._prod_view, self._view):
+        for v in (self._hdr_view, self._prod_view, self._view):
             v.release()
         self._data_mm.close()
         self._cons_mm.close()
