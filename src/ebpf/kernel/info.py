@@ -315,24 +315,55 @@ def xlated_bytes(prog: int | Any, *, by_fd: bool = False) -> bytes:
 
 
 def xlated_instructions(prog: int | Any, *, by_fd: bool = False) -> list:
-    """Translated instructions decoded with :mod:`ebpf.isa`."""
-    from .. import isa
+    """Translated instructions decoded with :mod:`ebpf.isa`. Kernel-internal
+    encodings the ISA does not define (e.g. the per-CPU address move the x86
+    JIT inlines) are kept as raw :class:`~ebpf.isa.Instruction` objects."""
+    return _decode_lenient(xlated_bytes(prog, by_fd=by_fd))
 
-    return isa.decode(xlated_bytes(prog, by_fd=by_fd))
+
+def _decode_lenient(raw: bytes) -> list:
+    from .. import isa
+    from ..errors import InstructionError
+    from ..isa.instruction import Instruction
+
+    try:
+        return isa.decode(raw)
+    except InstructionError:
+        pass
+    out = []
+    pos = 0
+    while pos + 8 <= len(raw):
+        width = 16 if raw[pos] == 0x18 and pos + 16 <= len(raw) else 8
+        try:
+            out.extend(isa.decode(raw[pos:pos + width]))
+        except InstructionError:
+            opcode, regs = raw[pos], raw[pos + 1]
+            off = int.from_bytes(raw[pos + 2:pos + 4], "little", signed=True)
+            imm = int.from_bytes(raw[pos + 4:pos + 8], "little", signed=True)
+            out.append(Instruction(opcode, regs & 0xF, regs >> 4, off, imm))
+            width = 8
+        pos += width
+    return out
+
+
+def _format(ins: Any) -> str:
+    if ins.opcode == 0xBF and ins.off == -1:  # BPF_MOV64_PERCPU_REG (kernel-internal)
+        return f"r{ins.dst} = &(void __percpu *)(r{ins.src})"
+    try:
+        from ..isa.disasm import format_instruction
+
+        return format_instruction(ins)
+    except Exception:  # noqa: BLE001 - kernel-internal encodings
+        return (f"<kernel-internal opcode={ins.opcode:#04x} dst=r{ins.dst} src=r{ins.src} "
+                f"off={ins.off} imm={ins.imm}>")
 
 
 def dump_xlated(prog: int | Any, *, by_fd: bool = False) -> str:
     """Translated instructions as text, one per line, numbered by slot."""
-    from .. import isa
     from ..isa.instruction import slot_offsets
 
     insns = xlated_instructions(prog, by_fd=by_fd)
-    try:
-        from ..isa.disasm import format_instruction
-    except ImportError:  # pragma: no cover - engineer A's module absent
-        text = isa.disassemble(insns).splitlines()
-        return "\n".join(f"{s:4d}: {t}" for s, t in zip(slot_offsets(insns), text, strict=False))
-    return "\n".join(f"{s:4d}: {format_instruction(ins)}"
+    return "\n".join(f"{s:4d}: {_format(ins)}"
                      for s, ins in zip(slot_offsets(insns), insns, strict=True))
 
 
