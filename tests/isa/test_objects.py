@@ -4,10 +4,14 @@ section's bytes. Built with clang-19 at -mcpu=v1..v4, -O0/-O2, and bpf-gcc when 
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+from pathlib import Path
 
 import pytest
 
+from ebpf.errors import InstructionError
 from ebpf.isa import assemble, decode, encode
 from ebpf.isa.disasm import disassemble_lines
 
@@ -137,6 +141,30 @@ int sock_filter(struct __sk_buff *skb)
 """
 
 
+def _strip_call_kind(insns):
+    out = []
+    for ins in insns:
+        ins = ins.copy()
+        if ins.opcode == 0x85:
+            ins.src = 0
+            ins.reference = None
+        out.append(ins)
+    return out
+
+
+def _pasted_objdump_assembles(obj, raw_sections) -> None:
+    """llvm-objdump's own output (addresses, raw bytes, relocations) assembles to the
+    same instructions; only the call kind (helper/local/kfunc) is not in LLVM's text."""
+    text = subprocess.run([OBJDUMP19, "-d", "-r", str(obj)], capture_output=True, text=True,
+                          check=True).stdout
+    if "<unknown>" in text:
+        with pytest.raises(InstructionError, match="could not decode"):
+            assemble(text)
+        return
+    expected = [ins for raw in raw_sections.values() for ins in decode(raw)]
+    assert _strip_call_kind(assemble(text)) == _strip_call_kind(expected)
+
+
 def _compare(obj) -> int:
     """Returns the number of instructions compared; asserts parity and round trip."""
     raw_sections = executable_sections(obj)
@@ -156,6 +184,7 @@ def _compare(obj) -> int:
         text = "\n".join(t for _, t in lines)
         assert encode(assemble(text)) == raw, f"{obj.name} {name}: round trip"
         total += len(insns)
+    _pasted_objdump_assembles(obj, raw_sections)
     return total
 
 
@@ -227,3 +256,21 @@ def test_gcc_objects_round_trip(bpf_compile, cpu: str) -> None:
             assert encode(assemble("\n".join(t for _, t in disassemble_lines(decode(raw))))) == raw
     else:
         assert _compare(obj) > 30
+
+
+@pytest.mark.skipif(not os.environ.get("EBPF_ISA_CORPUS"), reason="set EBPF_ISA_CORPUS=DIR to run")
+def test_object_corpus() -> None:
+    """Opt-in: every BPF object under $EBPF_ISA_CORPUS (e.g. a checkout of
+    vbpf/ebpf-samples: Linux samples, Cilium, Falco, Suricata...). Objects that
+    decode refuses must be genuinely malformed (their name says 'invalid')."""
+    root = Path(os.environ["EBPF_ISA_CORPUS"])
+    seen = 0
+    for path in sorted([*root.rglob("*.o"), *root.rglob("*.elf")]):
+        head = path.read_bytes()[:20]
+        if head[:4] != b"\x7fELF" or int.from_bytes(head[18:20], "little") != 247:
+            continue
+        try:
+            seen += bool(_compare(path))
+        except (InstructionError, subprocess.CalledProcessError):
+            assert "invalid" in str(path), path
+    assert seen

@@ -32,22 +32,24 @@ __all__ = [
     "decode",
     "disassemble",
     "encode",
+    "format_instruction",
     "opcodes",
     "slot_count",
     "slot_offsets",
+    "validate",
 ]
 
 
 def __getattr__(name: str):
     # decode/encode/disassemble/assemble live in their own modules, imported on use.
-    if name in ("decode", "encode"):
+    if name in ("decode", "encode", "validate"):
         from . import codec
 
         return getattr(codec, name)
-    if name == "disassemble":
-        from .disasm import disassemble
+    if name in ("disassemble", "format_instruction"):
+        from . import disasm
 
-        return disassemble
+        return getattr(disasm, name)
     if name == "assemble":
         from .asm import assemble
 

@@ -21,8 +21,9 @@ The conformance-suite syntax (ubpf style; see the suite's README)::
 
 Labels are ``name:`` (alone on a line or before an instruction). Jump targets
 are labels or relative slot offsets (``+3``, ``-0x1``). Comments start with
-``#``, ``;`` or ``//``. A trailing ``<label>`` annotation as objdump prints is
-ignored, as are leading ``N:`` slot numbers of objdump lines.
+``#``, ``;`` or ``//``. Lines pasted from ``llvm-objdump -d`` work as they are:
+the leading ``N:`` slot number, the raw bytes and a trailing ``<label>``
+annotation on jumps are ignored.
 
 Errors raise :class:`~ebpf.errors.InstructionError` with ``line`` set.
 
@@ -657,6 +658,10 @@ def _conf_mem(text: str) -> tuple[int, int]:
 _COMMENT_RE = re.compile(r"\s*(?:#|//|;).*$")
 _LABEL_RE = re.compile(r"^([A-Za-z_.$][\w.$]*)\s*:(?!=)\s*")
 _OBJDUMP_PREFIX_RE = re.compile(r"^\d+:\s+")
+_OBJDUMP_BYTES_RE = re.compile(r"^(?:(?:[0-9a-f]{2} ){7}[0-9a-f]{2}(?:\s+|$))+")
+# objdump's non-instruction lines: symbol headers, section titles, relocations
+_OBJDUMP_NOISE_RE = re.compile(
+    r"^(?:[0-9a-f]+ <[^<>]+>:|Disassembly of section .*:|.*:\s+file format .*|[0-9a-f]+:\s+(?:R_BPF_\w+|CO-RE <).*)$")
 _ANNOTATION_RE = re.compile(r"\s+<[^<>\s]*>$")
 
 
@@ -684,7 +689,13 @@ def assemble(text: str) -> list[Instruction]:
     for lineno, raw in enumerate(text.splitlines(), 1):
         a.line = lineno
         s = _COMMENT_RE.sub("", raw).strip()
-        s = _OBJDUMP_PREFIX_RE.sub("", s)
+        if _OBJDUMP_NOISE_RE.match(s):
+            continue
+        if _OBJDUMP_PREFIX_RE.match(s):
+            # a pasted objdump line: "12:  b7 01 00 00 05 00 00 00  r1 = 0x5"
+            s = _OBJDUMP_BYTES_RE.sub("", _OBJDUMP_PREFIX_RE.sub("", s))
+            if not s:
+                continue  # the second slot of an lddw, raw bytes only
         while True:
             m = _LABEL_RE.match(s)
             if not m:
@@ -700,6 +711,9 @@ def assemble(text: str) -> list[Instruction]:
             s = _ANNOTATION_RE.sub("", s)
         s = re.sub(r"\s+", " ", s)
         try:
+            if s == "<unknown>":
+                raise _Error("llvm-objdump could not decode this instruction (<unknown>); "
+                             "disassemble the bytes with ebpf.isa.disassemble instead")
             if not (a.llvm(s) or a.conformance(s)):
                 word = s.split(None, 1)[0]
                 raise _Error(f"unknown instruction or mnemonic {word!r}: {s!r}")
