@@ -113,7 +113,8 @@ def generate(header: Path, use_btf: bool) -> str:
         lines.append("")
     helpers = parse_helpers(raw)
     if use_btf:
-        extra = [(n[len("BPF_FUNC_"):], v) for n, v in btf_enum("bpf_func_id")]
+        extra = [(n[len("BPF_FUNC_"):], v) for n, v in btf_enum("bpf_func_id")
+                 if n.startswith("BPF_FUNC_")]
         helpers = merge(helpers, extra)
     lines += ["", "class HelperId(IntEnum):", '    """enum bpf_func_id (BPF_FUNC_*)"""', ""]
     for name, val in helpers:

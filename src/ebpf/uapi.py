@@ -43,6 +43,8 @@ class Command(IntEnum):
     ITER_CREATE = 33
     LINK_DETACH = 34
     PROG_BIND_MAP = 35
+    TOKEN_CREATE = 36
+    PROG_STREAM_READ_BY_FD = 37
 
 
 class MapType(IntEnum):
@@ -80,6 +82,8 @@ class MapType(IntEnum):
     TASK_STORAGE = 29
     BLOOM_FILTER = 30
     USER_RINGBUF = 31
+    CGRP_STORAGE = 32
+    ARENA = 33
 
 
 class ProgramType(IntEnum):
@@ -117,6 +121,7 @@ class ProgramType(IntEnum):
     LSM = 29
     SK_LOOKUP = 30
     SYSCALL = 31
+    NETFILTER = 32
 
 
 class AttachType(IntEnum):
@@ -166,6 +171,19 @@ class AttachType(IntEnum):
     PERF_EVENT = 41
     TRACE_KPROBE_MULTI = 42
     LSM_CGROUP = 43
+    NETFILTER = 45
+    TCX_INGRESS = 46
+    TCX_EGRESS = 47
+    TRACE_UPROBE_MULTI = 48
+    CGROUP_UNIX_CONNECT = 49
+    CGROUP_UNIX_SENDMSG = 50
+    CGROUP_UNIX_RECVMSG = 51
+    CGROUP_UNIX_GETPEERNAME = 52
+    CGROUP_UNIX_GETSOCKNAME = 53
+    NETKIT_PRIMARY = 54
+    NETKIT_PEER = 55
+    TRACE_KPROBE_SESSION = 56
+    TRACE_UPROBE_SESSION = 57
 
 
 class LinkType(IntEnum):
@@ -181,6 +199,10 @@ class LinkType(IntEnum):
     PERF_EVENT = 7
     KPROBE_MULTI = 8
     STRUCT_OPS = 9
+    TCX = 11
+    UPROBE_MULTI = 12
+    NETKIT = 13
+    SOCKMAP = 14
 
 
 class HelperId(IntEnum):
@@ -396,4 +418,6 @@ class HelperId(IntEnum):
     tcp_raw_check_syncookie_ipv6 = 207
     ktime_get_tai_ns = 208
     user_ringbuf_drain = 209
+    cgrp_storage_get = 210
+    cgrp_storage_delete = 211
 
