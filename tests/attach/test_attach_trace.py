@@ -71,3 +71,24 @@ def test_cli_trace_json():
         assert mine and mine[0]["message"] == f"{marker} 42"
     finally:
         p.close()
+
+
+def test_unprivileged_readers_get_privilege_errors():
+    """Without root, tracefs readers fail with a PrivilegeError naming the file."""
+    import subprocess
+    import sys
+
+    from ebpf.kernel.tracefs import tracefs_path
+
+    tracefs_path()  # mounted (by root) first, as a system would have it
+    code = (
+        "import os, ebpf, ebpf.trace, ebpf.kernel.tracefs as t\n"
+        "os.setegid(65534); os.seteuid(65534)\n"
+        "for f in (lambda: ebpf.trace.TracePipe(), lambda: t.tracepoint_id('sched', 'sched_switch')):\n"
+        "    try:\n"
+        "        f(); print('no error')\n"
+        "    except ebpf.PrivilegeError as e:\n"
+        "        print('PrivilegeError', e.capability, e.errno)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines() == ["PrivilegeError CAP_SYS_ADMIN 13"] * 2
