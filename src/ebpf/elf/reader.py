@@ -296,6 +296,11 @@ class _Reader:
                 if ins.src != op.BPF_PSEUDO_CALL:
                     raise self.err(f"{what}: relocation on a helper call")
                 slot = sym.value // 8 + ins.imm + 1
+                if (not sym.is_section and not 0 <= slot < target.size // 8
+                        and ins.imm + 1 == sym.value):
+                    # GCC 12 leaves the symbol's byte offset - 1 in imm for calls to
+                    # global functions; the symbol alone says where the call goes
+                    slot = sym.value // 8
             elif ins.is_lddw:
                 addend = _s32(ins.imm & 0xFFFFFFFF)
                 if addend % 8:
