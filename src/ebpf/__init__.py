@@ -5,7 +5,7 @@ Two backends share one API: ``"kernel"`` (Linux, through bpf(2)) and ``"vm"``
 
 >>> import ebpf
 >>> ebpf.isa.disassemble(ebpf.isa.assemble("r0 = 42\\nexit"))
-'r0 = 42\\nexit'
+'r0 = 0x2a\\nexit'
 
 Importing is cheap: nothing touches the kernel or parses BTF until asked.
 """

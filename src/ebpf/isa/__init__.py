@@ -1,7 +1,7 @@
 """The eBPF instruction set (RFC 9669): model, encoding, disassembly, assembly.
 
 >>> from ebpf import isa
->>> insns = isa.assemble("r0 = 1\nexit")
+>>> insns = isa.assemble("r0 = 1\\nexit")
 >>> isa.encode(insns).hex()
 'b7000000010000009500000000000000'
 >>> print(isa.disassemble(insns))
