@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 import ebpf
 
 from .packets import SAMPLE, ipv4
+from .randprog import programs
 
 PROGS = Path(__file__).parent / "progs"
 pytestmark = pytest.mark.kernel
@@ -134,3 +135,19 @@ def test_random_packets(loaded_pair, frame, prog):
     v = outcome(vobj.programs[prog], frame)
     assert v == k
     assert snapshot(vobj) == snapshot(kobj)
+
+
+def _load_both(insns):
+    spec = ebpf.ProgramSpec(name="rand", type=ebpf.ProgramType.XDP, instructions=insns,
+                            license="GPL")
+    return ebpf.Program.load(spec, backend="kernel"), ebpf.Program.load(spec, backend="vm")
+
+
+@settings(max_examples=80, deadline=None)
+@given(insns=programs(), frame=st.binary(min_size=64, max_size=72))
+def test_random_programs_kernel_equals_vm(insns, frame):
+    kprog, vprog = _load_both(insns)
+    with kprog, vprog:
+        k = kprog.test_run(frame)
+        v = vprog.test_run(frame)
+    assert (v.retval, v.data) == (k.retval, k.data)
