@@ -35,6 +35,24 @@ kfunc calls alike; here the last two carry an objdump-style annotation
 (``call 0x2 <helper2>``, ``call -0x1 <kfunc:bpf_obj_new_impl>``) so that the text
 assembles back to the same instruction; strip a trailing ``<...>`` to compare
 with llvm-objdump.
+
+Differences of LLVM 14's llvm-objdump (``/usr/bin/llvm-objdump`` on Debian 12),
+checked instruction by instruction; this module follows LLVM 19:
+
+- numbers are decimal by default (``hex=False`` reproduces it);
+- it cannot decode (prints ``<unknown>``) the v4 instructions (``gotol``,
+  ``may_goto``, sign-extending loads, ``bswap``), ``ST`` with an immediate
+  (``*(u32 *)(r1 + 0) = 5``), ``BPF_JSET`` (``if r1 & r2 goto``), ``BPF_MOD``
+  (``%=``) and, without ``--mattr=+alu32``, any 32-bit atomic but ``lock +=``;
+- ``sdiv``/``smod`` print as ``/=``/``%=`` and ``movsx``/``addr_space_cast``
+  as a plain ``rD = rS`` (it ignores ``off``);
+- ``callx`` takes its register from ``imm`` (LLVM 19: ``dst``; so ``callx r0``
+  where 19 prints ``callx r2``).
+
+LLVM 19 itself misreads two things that this module prints correctly: without
+``+alu32`` a 32-bit ``atomic_fetch_add`` shows as ``lock *(u32 *)(...) += rN``
+(the other 32-bit atomics but ``lock +=`` as ``<unknown>``), and
+load-acquire/store-release (LLVM 20 syntax here) show as ``lock ... +=``.
 """
 
 from __future__ import annotations
