@@ -247,6 +247,10 @@ class Poller:
         self._check_open()
         return self._drain(self._sources)
 
+    def consume(self) -> list[Any]:
+        """Every record available now, without waiting (same as :meth:`read`)."""
+        return self.read()
+
     def poll(self, timeout: float | None = None) -> list[Any]:
         """Records available now, waiting up to ``timeout`` seconds (None: until
         there is one) when there are none yet."""

@@ -148,10 +148,10 @@ def attach_program(prog: Any, **target: Any) -> Link:
     # an explicit target kind wins over a generic program type guess
     if "perf_event" in target and kind in ("", "kprobe"):
         kind = "perf_event"
-    if kind in ("kprobe", "") and ("binary" in target or "symbol" in target and "binary" in target):
-        kind = "uprobe"
-    if "usdt" in target or ("provider" in target and "binary" in target):
+    if kind in ("kprobe", "uprobe", "") and ("usdt" in target or "provider" in target):
         kind = "usdt"
+    elif kind in ("kprobe", "") and "binary" in target:
+        kind = "uprobe"  # SEC("kprobe")-typed program put on user space code
     handler = _HANDLERS.get(kind)
     if handler is None:
         raise NotSupportedError(f"attaching {kind or 'this kind of'} program {_name(prog)}",
