@@ -382,3 +382,38 @@ def test_perf_event_links_pin_but_do_not_update(counter, tmp_path):
                 os.unlink(path)
     finally:
         p.close()
+
+
+def test_no_fd_leaks_across_attach_cycles_and_errors(counter):
+    tp = load(count_into_array(counter.fd), ProgramType.TRACEPOINT, name="tp",
+              section="tracepoint/syscalls/sys_enter_getppid")
+    xdp = load(_ret(2), ProgramType.XDP, name="xdp", section="xdp")
+    up = load(count_into_array(counter.fd), ProgramType.KPROBE, name="up", section="uprobe")
+    rbm = ebpf.Map.create(ebpf.MapSpec(name="rb", type=ebpf.MapType.RINGBUF, max_entries=4096))
+    pbm = ebpf.Map.create(ebpf.MapSpec(name="pb", type=ebpf.MapType.PERF_EVENT_ARRAY,
+                                       key_size=4, value_size=4,
+                                       max_entries=len(kperf.possible_cpus())))
+
+    def fds() -> int:
+        return len(os.listdir("/proc/self/fd"))
+    try:
+        tp.attach().close()  # warm caches (ldconfig, tracefs, ELF symbols)
+        up.attach(binary="c", symbol="getpid").close()
+        before = fds()
+        for _ in range(5):  # detaching waits for RCU: keep the loop short
+            tp.attach().close()
+            xdp.attach(ifname="lo").close()
+            xdp.attach(ifname="lo", legacy=True).close()
+            up.attach(binary="c", symbol="getpid", retprobe=True).close()
+            with pytest.raises(ebpf.AttachError):
+                tp.attach(tracepoint="syscalls/no_such_event")
+            with pytest.raises(ebpf.AttachError):
+                up.attach(binary="c", symbol="no_such_symbol")
+            with pytest.raises(ebpf.AttachError):
+                xdp.attach(ifname="lo", mode="skb", flags=1 << 30)  # bad flags: kernel says no
+            ebpf.RingBuffer(rbm).close()
+            ebpf.PerfBuffer(pbm, page_count=2).close()
+        assert fds() == before
+    finally:
+        for obj in (tp, xdp, up, rbm, pbm):
+            obj.close()
