@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+import ebpf
 from ebpf import btf
 from ebpf.btf import (
     Array,
@@ -187,6 +188,15 @@ def test_vmlinux_h_compiles_and_matches_kernel_layout(tmp_path):
     body = layout_asserts(spec)  # every named struct and union of the kernel
     for n in named:
         assert f"struct {n})" in body
+    # kfunc prototypes come with the header (and may be redeclared by programs)
+    kfuncs = [ln for ln in text.splitlines() if ln.endswith("__weak __ksym;")]
+    tagged = {spec[t].type.name for t in range(1, len(spec) + 1)
+              if spec.kind_of(t) == "decl_tag" and spec[t].name == "bpf_kfunc"}
+    if "bpf_task_acquire" in tagged:
+        assert "extern struct task_struct *bpf_task_acquire(struct task_struct *p) __weak __ksym;" \
+            in kfuncs
+        body += "extern struct task_struct *bpf_task_acquire(struct task_struct *p) __ksym;\n"
+    assert len(kfuncs) == len(tagged - {"bpf_" + h.name for h in ebpf.HelperId})
     check.write_text('#include "vmlinux.h"\n' + body +
                      "int prog(struct xdp_md *ctx) { return ctx->ingress_ifindex; }\n")
     res = cc(check)

@@ -450,6 +450,8 @@ class _HeaderWriter:
             self.strong(m.type)
         self.out.append(self.r.body(t, 0) + ";\n")
         self.state[id(t)] = 2
+        for m in t.members:
+            self._mark_inline(m.type)
 
     def enum(self, t: T.Enum) -> None:
         if self.state.get(id(t)):
@@ -485,6 +487,45 @@ class _HeaderWriter:
                 for m in t.members:
                     self._mark_inline(m.type)
 
+    def kfuncs(self) -> list[str]:
+        """``extern`` prototypes of the functions tagged ``bpf_kfunc``."""
+        spec = self.spec
+        tags: dict[int, set[str]] = {}
+        funcs: list[T.Func] = []
+        ids = spec.own_ids() if spec.base is None else range(1, len(spec) + 1)
+        for tid in ids:
+            if spec.kind_of(tid) != "decl_tag":
+                continue
+            tag = spec[tid]
+            if tag.component_idx != -1 or not isinstance(tag.type, T.Func):
+                continue
+            fn = tag.type
+            if id(fn) not in tags:
+                tags[id(fn)] = set()
+                funcs.append(fn)
+            tags[id(fn)].add(tag.name)
+        helpers: set[str] = set()
+        if funcs:
+            from ..uapi import HelperId
+
+            helpers = {"bpf_" + h.name for h in HelperId}
+        out = []
+        seen: set[str] = set()
+        for fn in funcs:
+            if "bpf_kfunc" not in tags[id(fn)] or fn.name in seen or fn.name in helpers:
+                continue
+            if not isinstance(fn.type, T.FuncProto):
+                continue
+            seen.add(fn.name)
+            try:
+                decl = self.r.decl(fn.type, fn.name)
+            except BTFError as e:
+                log.debug("kfunc %s not declared: %s", fn.name, e)
+                continue
+            attrs = " __bpf_fastcall" if "bpf_fastcall" in tags[id(fn)] else ""
+            out.append(f"extern {decl}{attrs} __weak __ksym;")
+        return out
+
     def write(self) -> str:
         spec = self.spec
         anon_enums: list[T.Enum] = []
@@ -515,6 +556,7 @@ class _HeaderWriter:
                 if not self.state.get(id(t)):
                     self.state[id(t)] = 2
                     self.out.append(self.r.body(t, 0) + ";\n")
+            kfuncs = self.kfuncs()
         finally:
             sys.setrecursionlimit(old)
         head = [
@@ -526,8 +568,27 @@ class _HeaderWriter:
             "#pragma clang attribute push (__attribute__((preserve_access_index)), apply_to = record)",
             "#endif",
             "",
+            "#ifndef __ksym",
+            '#define __ksym __attribute__((section(".ksyms")))',
+            "#endif",
+            "",
+            "#ifndef __weak",
+            "#define __weak __attribute__((weak))",
+            "#endif",
+            "",
+            "#ifndef __bpf_fastcall",
+            "#if __has_attribute(bpf_fastcall)",
+            "#define __bpf_fastcall __attribute__((bpf_fastcall))",
+            "#else",
+            "#define __bpf_fastcall",
+            "#endif",
+            "#endif",
+            "",
         ]
+        if kfuncs:
+            kfuncs = ["", "#ifndef BPF_NO_KFUNC_PROTOTYPES", *kfuncs, "#endif", ""]
         tail = [
+            *kfuncs,
             "",
             "#ifndef BPF_NO_PRESERVE_ACCESS_INDEX",
             "#pragma clang attribute pop",
