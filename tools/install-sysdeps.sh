@@ -3,7 +3,8 @@
 # clang-19/llvm-19: second compiler and llvm-objdump oracle for tests; bpftool: benchmark
 # comparison only; tmux: driving `ebpf run` in a real terminal in tests.
 need=""
-command -v clang-19 >/dev/null 2>&1 || command -v clang >/dev/null 2>&1 || need="$need clang-19 llvm-19"
+command -v clang-19 >/dev/null 2>&1 || need="$need clang-19"
+[ -x /usr/lib/llvm-19/bin/llvm-objdump ] || need="$need llvm-19"
 command -v bpftool >/dev/null 2>&1 || need="$need bpftool"
 command -v tmux >/dev/null 2>&1 || need="$need tmux"
 [ -z "$need" ] && exit 0
