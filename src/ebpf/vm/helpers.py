@@ -178,7 +178,8 @@ def bpf_loop(run: Run, nr_loops, callback, ctx, flags, *_):
     if flags:
         return neg(errno.EINVAL)
     if nr_loops > 1 << 23:
-        return neg(errno.E2BIG)
+        # the verifier inlines bpf_loop; its inlined code sets a 32-bit -E2BIG
+        return -errno.E2BIG & 0xFFFF_FFFF
     slot = _callback_slot(run, callback)
     code = run.program.code
     for i in range(nr_loops):
@@ -272,33 +273,45 @@ def get_current_comm(run: Run, buf, size, *_):
 
 
 # ---- memory reads ---------------------------------------------------------------
-def _probe_read(run: Run, dst: int, size: int, src: int) -> int:
+#: the kernel refuses kernel-memory reads from the user half with -ERANGE (x86-64)
+USER_HALF_END = 1 << 47
+
+
+def _fault_errno(src: int, kernel: bool) -> int:
+    return neg(errno.ERANGE if kernel and src < USER_HALF_END else errno.EFAULT)
+
+
+def _probe_read(run: Run, dst: int, size: int, src: int, kernel: bool = False) -> int:
     if size == 0:
         return 0
     region = run.mem.find(src, size)
     if region is None:
         run.mem.write(dst, bytes(size))
-        return neg(errno.EFAULT)
+        return _fault_errno(src, kernel)
     i = src - region.delta
     run.mem.write(dst, bytes(region.buf[i:i + size]))
     return 0
 
 
-def _probe_read_str(run: Run, dst: int, size: int, src: int) -> int:
+def _probe_read_str(run: Run, dst: int, size: int, src: int, kernel: bool = False) -> int:
     if size == 0:
         return 0
     if run.mem.find(src, 1) is None:
-        run.mem.write(dst, b"\0")
-        return neg(errno.EFAULT)
+        run.mem.write(dst, bytes(size))
+        return _fault_errno(src, kernel)
     s = run.mem.read_str(src, size - 1)
     run.mem.write(dst, s + b"\0")
     return len(s) + 1
 
 
-for _hid in (H.probe_read, H.probe_read_kernel, H.probe_read_user):
+for _hid in (H.probe_read, H.probe_read_user):
     HELPERS[int(_hid)] = lambda run, dst, size, src, *_: _probe_read(run, dst, size, src)
-for _hid in (H.probe_read_str, H.probe_read_kernel_str, H.probe_read_user_str):
+for _hid in (H.probe_read_str, H.probe_read_user_str):
     HELPERS[int(_hid)] = lambda run, dst, size, src, *_: _probe_read_str(run, dst, size, src)
+HELPERS[int(H.probe_read_kernel)] = \
+    lambda run, dst, size, src, *_: _probe_read(run, dst, size, src, True)
+HELPERS[int(H.probe_read_kernel_str)] = \
+    lambda run, dst, size, src, *_: _probe_read_str(run, dst, size, src, True)
 
 
 # ---- printing -------------------------------------------------------------------
@@ -326,7 +339,8 @@ def format_printk(run: Run, fmt: bytes, args: list[int], limit: int = 3) -> str:
             text = f"{arg:016x}" if ext == "x" else f"0x{arg:x}"
         elif conv == "s":
             region = run.mem.find(arg, 1)
-            text = run.mem.read_str(arg, 1024).decode(errors="replace") if region else "(efault)"
+            # an unreadable string prints as empty, as in the kernel
+            text = run.mem.read_str(arg, 1024).decode(errors="replace") if region else ""
         elif conv == "c":
             text = chr(arg & 0xFF)
         else:

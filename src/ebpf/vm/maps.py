@@ -907,6 +907,8 @@ class PerfEventArrayMap(_RecordMap):
         self.cpu_of: deque[int] = deque()
 
     def output(self, cpu: int, data: bytes) -> int:
+        # the kernel pads a raw sample so that size + its u32 length is 8-aligned
+        data = data + bytes((-(len(data) + 4)) % 8)
         with self._lock:
             self.records.append(data)
         self._wake()
