@@ -237,11 +237,30 @@ def sanitize_for_kernel(blob: bytes, kconfig_layout: dict[str, tuple[int, int]] 
         recs.append((pos, end, kind))
         pos = end
     kind_of = {i + 1: k for i, (_, _, k) in enumerate(recs)}
+    # prototypes of extern functions (kfunc declarations) come with unnamed
+    # parameters, which the kernel refuses for a FUNC: name them "arg"
+    extern_protos = set()
+    for start, _end, kind in recs:
+        _n, info, ref = st.unpack_from("<III", types, start)
+        if kind == 12 and (info & 0xFFFF) == 2:
+            extern_protos.add(ref)
+    arg_name = len(strs)
+    if extern_protos:
+        strs = strs + b"arg\0"
+        slen = len(strs)
     out = bytearray()
     for start, end, kind in recs:
         rec = bytearray(types[start:end])
         name_off, info, size = st.unpack_from("<III", rec, 0)
-        if kind == 14:  # VAR
+        if kind == 13 and (len(out) // 1 >= 0) and _tid_of(recs, start) in extern_protos:
+            for i in range(info & 0xFFFF):
+                name, ptype = st.unpack_from("<II", rec, 12 + 8 * i)
+                if name == 0 and ptype != 0:
+                    st.pack_into("<I", rec, 12 + 8 * i, arg_name)
+        elif kind == 12 and (info & 0xFFFF) == 2:  # FUNC with extern linkage (kfunc decl)
+            info = info & ~0xFFFF  # static: the kernel refuses extern (and unnamed global args)
+            st.pack_into("<I", rec, 4, info)
+        elif kind == 14:  # VAR
             linkage = st.unpack_from("<I", rec, 12)[0]
             if linkage == 2:  # extern
                 st.pack_into("<I", rec, 12, 1)
@@ -276,6 +295,13 @@ def sanitize_for_kernel(blob: bytes, kconfig_layout: dict[str, tuple[int, int]] 
     new_types = bytes(out)
     header = st.pack("<HBBIIIII", magic, ver, flags, 24, 0, len(new_types), len(new_types), slen)
     return header + new_types + strs
+
+
+def _tid_of(recs: list[tuple[int, int, int]], start: int) -> int:
+    """Type id of the record starting at ``start`` (records are in id order)."""
+    import bisect
+
+    return bisect.bisect_left([r[0] for r in recs], start) + 1
 
 
 def _var_name(types: bytes, recs: list[tuple[int, int, int]], tid: int, string) -> str:

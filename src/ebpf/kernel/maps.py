@@ -448,14 +448,14 @@ def _normalize(spec: MapSpec) -> MapSpec:
     return s
 
 
-def create_map(spec: MapSpec, *, btf_fd: int = 0, inner_fd: int | None = None,
+def create_map(spec: MapSpec, *, btf_fd: int | None = None, inner_fd: int | None = None,
                name: str | None = None) -> KernelMap:
     """Create ``spec`` in the kernel.
 
     ``btf_fd`` is a loaded object BTF the spec's ``btf_key_type_id``/
-    ``btf_value_type_id`` refer to (when 0 and the spec carries BTF, it is
-    loaded here for the map's lifetime; a kernel that refuses it gets the map
-    without BTF). Map-in-map types get their inner map from ``inner_fd`` or
+    ``btf_value_type_id`` refer to (None: when the spec carries BTF it is
+    loaded here for the map's lifetime; 0: create without BTF). A kernel that
+    refuses the BTF still gets the map, without it. Map-in-map types get their inner map from ``inner_fd`` or
     create a template from ``spec.inner``.
     """
     probes.bump_memlock()
@@ -463,7 +463,7 @@ def create_map(spec: MapSpec, *, btf_fd: int = 0, inner_fd: int | None = None,
     if s.type == MapType.STRUCT_OPS:
         raise NotSupportedError("struct_ops maps", detail=f"map {spec.name}: not built yet")
     own_btf = None
-    if not btf_fd and s.btf is not None and (s.btf_key_type_id or s.btf_value_type_id):
+    if btf_fd is None and s.btf is not None and (s.btf_key_type_id or s.btf_value_type_id):
         try:
             from .btf import load_btf
 
@@ -480,7 +480,7 @@ def create_map(spec: MapSpec, *, btf_fd: int = 0, inner_fd: int | None = None,
                 raise MapError(f"map {spec.name}: a {s.type.name} needs an inner map spec")
             inner_tmp = create_map(s.inner, btf_fd=btf_fd, name=(s.inner.name or "inner"))
             inner_fd = inner_tmp.fd
-        fd = _map_create(s, name or s.name, btf_fd, inner_fd or 0)
+        fd = _map_create(s, name or s.name, btf_fd or 0, inner_fd or 0)
     finally:
         if inner_tmp is not None:
             inner_tmp.close()

@@ -451,6 +451,7 @@ def load_program(spec: ProgramSpec, maps: dict[str, Any] | None = None, *,
     fd_array = _FdArray()
     own_btf = None
     try:
+        target = attach_btf_target(spec)
         insns = relocate(spec, maps, kconfig_offsets=kconfig_offsets, fd_array=fd_array)
         from ..isa import encode
 
@@ -471,7 +472,6 @@ def load_program(spec: ProgramSpec, maps: dict[str, Any] | None = None, *,
                     blob = btf.spec.to_bytes()
                 except Exception:  # noqa: BLE001
                     blob = None
-        target = attach_btf_target(spec)
         attach_btf_obj_fd = 0
         if target is not None and target[1] != "vmlinux":
             from .btf import module_btf_fd
@@ -540,9 +540,6 @@ def _prog_load(spec: ProgramSpec, raw: bytes, btf: Any, blob: bytes | None,
     fd, err, text = attempt(log_level, size, with_btf)
     if fd >= 0:
         return bsys.FD(fd), text
-    if err == _errno.EPERM:
-        raise PrivilegeError(f"loading program {spec.name} ({spec.type.name})", err,
-                             capability=_capability_for(spec.type))
     # Reload with a log, growing the buffer until the whole log fits.
     level = log_level or 1
     size = min(max(log_size, FIRST_LOG_SIZE), MAX_LOG_SIZE)
@@ -563,6 +560,20 @@ def _prog_load(spec: ProgramSpec, raw: bytes, btf: Any, blob: bytes | None,
     raise _load_error(spec, err2 if err2 != _errno.ENOSPC else err, text)
 
 
+def _lockdown() -> str:
+    try:
+        with open("/sys/kernel/security/lockdown") as f:
+            text = f.read()
+    except OSError:
+        return ""
+    return text[text.find("[") + 1:text.find("]")] if "[" in text else ""
+
+
+def _verifier_ran(text: str) -> bool:
+    """Whether the log shows the verifier at work (not a bare permission refusal)."""
+    return bool(text.strip())
+
+
 def _btf_complaint(text: str) -> bool:
     t = text.lower()
     return any(w in t for w in ("func_info", "line_info", "btf", "invalid func info",
@@ -571,7 +582,11 @@ def _btf_complaint(text: str) -> bool:
 
 def _load_error(spec: ProgramSpec, err: int, text: str) -> Error:
     what = f"loading program {spec.name} ({spec.type.name}, section {spec.section!r})"
-    if err in (_errno.EPERM, _errno.EACCES) and not text.strip():
+    if err in (_errno.EPERM, _errno.EACCES) and not _verifier_ran(text):
+        lock = _lockdown()
+        if lock not in ("", "none") and spec.type in (ProgramType.TRACING, ProgramType.LSM,
+                                                      ProgramType.EXT, ProgramType.KPROBE):
+            what += f"; kernel lockdown={lock} may forbid this program type"
         return PrivilegeError(what, err, capability=_capability_for(spec.type))
     if err in (_errno.EINVAL, _errno.EOPNOTSUPP, ENOTSUPP) and not text.strip() and \
             not probes.prog_type_supported(spec.type):

@@ -1,0 +1,78 @@
+"""Loading programs that need kernel BTF: attach_btf_id for tp_btf/iter/fentry/lsm,
+kfunc calls (BTF ids of kernel functions), weak kfuncs, task storage maps."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import ebpf
+from ebpf import btf
+from ebpf.kernel.objects import load_object
+from ebpf.kernel.programs import attach_btf_target
+
+pytestmark = pytest.mark.kernel
+PROGS = Path(__file__).parent / "progs"
+
+
+def lockdown() -> str:
+    try:
+        text = Path("/sys/kernel/security/lockdown").read_text()
+    except OSError:
+        return ""
+    return text[text.find("[") + 1:text.find("]")] if "[" in text else ""
+
+
+@pytest.fixture(scope="module")
+def spec(bpf_compile):
+    return ebpf.ObjectSpec.from_file(bpf_compile(PROGS / "tracing.bpf.c"))
+
+
+def test_attach_targets_resolve_in_kernel_btf(spec):
+    vmlinux = btf.load_kernel_btf()
+    tid, mod = attach_btf_target(spec.programs["on_exec"])
+    assert mod == "vmlinux" and vmlinux[tid].name == "btf_trace_sched_process_exec"
+    tid, _ = attach_btf_target(spec.programs["dump_task"])
+    assert vmlinux[tid].name == "bpf_iter_task"
+    tid, _ = attach_btf_target(spec.programs["on_open"])
+    assert vmlinux[tid].name == "bpf_lsm_file_open"
+    tid, _ = attach_btf_target(spec.programs["on_unlink"])
+    assert vmlinux[tid].name == "do_unlinkat"
+    assert attach_btf_target(spec.programs["on_switch"]) is None
+
+
+def test_tp_btf_with_kfuncs_and_task_storage(spec, no_leaks):
+    with load_object(spec, programs=["on_exec"]) as obj:
+        info = obj.programs["on_exec"].info()
+        vmlinux = btf.load_kernel_btf()
+        assert vmlinux[info.attach_btf_id].name == "btf_trace_sched_process_exec"
+        assert obj.maps["execs"].info().btf_value_type_id != 0  # storage maps need BTF
+        assert info.btf_id > 0
+
+
+def test_iterator_and_classic_tracepoints(spec, no_leaks):
+    with load_object(spec, programs=["dump_task", "on_switch", "on_openat"]) as obj:
+        assert set(obj.programs) == {"dump_task", "on_switch", "on_openat"}
+        assert obj.programs["dump_task"].info().attach_btf_id > 0
+        assert obj.maps["rb"].max_entries == 4096
+
+
+@pytest.mark.parametrize("name", ["on_unlink", "on_open"])
+def test_trampoline_programs_load_or_name_lockdown(spec, name, no_leaks):
+    try:
+        obj = load_object(spec, programs=[name])
+    except ebpf.PrivilegeError as e:
+        # lockdown=integrity (this kernel's configuration) refuses trampolines
+        assert lockdown() not in ("", "none"), str(e)
+        assert name in str(e) and "lockdown" in str(e)
+        return
+    with obj:
+        assert obj.programs[name].info().attach_btf_id > 0
+
+
+def test_unknown_attach_target_is_a_clear_error(spec):
+    ps = spec.programs["on_unlink"].copy()
+    ps.attach_to = "no_such_kernel_function_xyz"
+    with pytest.raises(ebpf.LoadError, match="no_such_kernel_function_xyz"):
+        ebpf.Program.load(ps)
