@@ -105,8 +105,13 @@ def _s32(v: int) -> int:
     return v - (1 << 32) if v & 0x80000000 else v
 
 
-def format_instruction(ins: Instruction, *, hex: bool = True, alu32: bool = False) -> str:
+def format_instruction(ins: Instruction, *, hex: bool = True, alu32: bool = False,
+                       style: str = "llvm") -> str:
     """One instruction in llvm-objdump's text (without the ``<label>`` annotation).
+
+    ``style="kernel"`` gives the Linux verifier log / ``bpftool prog dump xlated``
+    text instead, e.g. ``(7b) *(u64 *)(r10 -8) = r1`` (``hex``/``alu32`` do not
+    apply to it).
 
     >>> from ebpf.isa import Instruction
     >>> format_instruction(Instruction(0xdb, dst=1, src=2, imm=0x01))
@@ -114,6 +119,10 @@ def format_instruction(ins: Instruction, *, hex: bool = True, alu32: bool = Fals
     >>> format_instruction(Instruction(0x06, imm=5))
     'gotol +0x5'
     """
+    if style != "llvm":
+        if style == "kernel":
+            return f"({ins.opcode & 0xFF:02x}) {_format_kernel(ins)}"
+        raise ValueError(f"unknown disassembly style {style!r} (expected 'llvm' or 'kernel')")
     code = ins.opcode
     cls = code & 0x07
     dst = ins.dst
@@ -230,6 +239,110 @@ def format_instruction(ins: Instruction, *, hex: bool = True, alu32: bool = Fals
     return _unknown(ins)
 
 
+_KERNEL_ALU = {**{k: v + "=" for k, v in _ALU_SYM.items()}, op.BPF_MOV: "="}
+
+
+def _helper_name(helper_id: int) -> str:
+    from ..uapi import HelperId
+
+    try:
+        return "bpf_" + HelperId(helper_id).name
+    except ValueError:
+        return "unknown"
+
+
+def _format_kernel(ins: Instruction) -> str:
+    """The Linux kernel's disassembly (kernel/bpf/disasm.c conventions), without
+    the ``(opcode)`` prefix."""
+    code = ins.opcode
+    cls = code & 0x07
+    dst, src, off = ins.dst, ins.src, ins.off
+    imm = _s32(ins.imm) if code != op.LD_IMM64 else ins.imm & 0xFFFFFFFFFFFFFFFF
+
+    if cls in (op.BPF_ALU, op.BPF_ALU64):
+        r = "w" if cls == op.BPF_ALU else "r"
+        o = code & 0xF0
+        x = code & op.BPF_X
+        if o == op.BPF_END:
+            kind = "bswap" if cls == op.BPF_ALU64 else ("be" if x else "le")
+            return f"r{dst} = {kind}{imm} r{dst}"
+        if o == op.BPF_NEG:
+            return f"{r}{dst} = -{r}{dst}"
+        if o == op.BPF_MOV and x and off == 1 and cls == op.BPF_ALU64:
+            return f"r{dst} = addr_space_cast(r{src}, {(imm >> 16) & 0xFFFF}, {imm & 0xFFFF})"
+        if o == op.BPF_MOV and x and off:
+            return f"{r}{dst} = (s{off}){r}{src}"
+        sym = _KERNEL_ALU.get(o)
+        if sym is None:
+            return _unknown(ins)
+        if off == 1 and o in (op.BPF_DIV, op.BPF_MOD):
+            sym = "s" + sym
+        return f"{r}{dst} {sym} {f'{r}{src}' if x else imm}"
+
+    if cls in (op.BPF_JMP, op.BPF_JMP32):
+        o = code & 0xF0
+        if code == op.JA:
+            return f"goto pc{off:+d}"
+        if code == op.JA32:
+            return f"gotol pc{imm:+d}"
+        if code == op.BPF_JMP | 0xE0:
+            return f"may_goto pc{off:+d}"
+        if code == op.EXIT:
+            return "exit"
+        if code == op.CALLX:
+            return f"callx r{dst}"
+        if code == op.CALL:
+            if src == op.BPF_PSEUDO_CALL:
+                return f"call pc{imm:+d}"
+            if src == op.BPF_PSEUDO_KFUNC_CALL:
+                name = getattr(ins.reference, "name", None) or "kernel-function"
+                return f"call {name}#{imm}"
+            return f"call {_helper_name(imm)}#{imm}"
+        sym = _JMP_SYM.get(o)
+        if sym is None:
+            return _unknown(ins)
+        r = "w" if cls == op.BPF_JMP32 else "r"
+        rhs = f"{r}{src}" if code & op.BPF_X else f"{imm & 0xFFFFFFFF:#x}"
+        return f"if {r}{dst} {sym} {rhs} goto pc{off:+d}"
+
+    size = code & 0x18
+    mode = code & 0xE0
+    bits = _SIZE[size]
+    if cls == op.BPF_LD:
+        if code == op.LD_IMM64:
+            return f"r{dst} = {imm:#x}"
+        if mode == op.BPF_ABS:
+            return f"r0 = *(u{bits} *)skb[{imm}]"
+        if mode == op.BPF_IND:
+            return f"r0 = *(u{bits} *)skb[r{src} + {imm}]"
+        return _unknown(ins)
+    if cls == op.BPF_LDX:
+        sign = "s" if mode == op.BPF_MEMSX else "u"
+        return f"r{dst} = *({sign}{bits} *)(r{src} {off:+d})"
+    if cls == op.BPF_ST:
+        return f"*(u{bits} *)(r{dst} {off:+d}) = {imm}"
+    if mode == op.BPF_MEM:
+        return f"*(u{bits} *)(r{dst} {off:+d}) = r{src}"
+    if mode != op.BPF_ATOMIC:
+        return _unknown(ins)
+    mem = f"(u{bits} *)(r{dst} {off:+d})"
+    width = "64" if size == op.BPF_DW else ""
+    if imm == _LOAD_ACQ:
+        return f"r{dst} = load_acquire((u{bits} *)(r{src} {off:+d}))"
+    if imm == _STORE_REL:
+        return f"store_release({mem}, r{src})"
+    if imm == op.BPF_XCHG:
+        return f"r{src} = atomic{width}_xchg({mem}, r{src})"
+    if imm == op.BPF_CMPXCHG:
+        return f"r0 = atomic{width}_cmpxchg({mem}, r0, r{src})"
+    a = imm & ~op.BPF_FETCH
+    if a in _ATOMIC_SYM:
+        if imm & op.BPF_FETCH:
+            return f"r{src} = atomic{width}_fetch_{_ATOMIC_NAME[a]}({mem}, r{src})"
+        return f"lock *{mem} {_ATOMIC_SYM[a]} r{src}"
+    return _unknown(ins)
+
+
 def _call_annotation(ins: Instruction, hex: bool) -> str:
     """What kind of call this is, for calls LLVM's text cannot tell apart.
 
@@ -258,11 +371,13 @@ def _unknown(ins: Instruction) -> str:
 
 
 def disassemble(insns: Iterable[Instruction] | bytes | bytearray | memoryview, *,
-                hex: bool = True, alu32: bool = False) -> str:
+                hex: bool = True, alu32: bool = False, style: str = "llvm") -> str:
     """Disassemble a program: one line per instruction (``lddw`` is one line),
     joined with newlines, no trailing newline.
 
     Accepts instructions or raw bytes (decoded with :func:`ebpf.isa.decode`).
+    ``style="kernel"`` prints the verifier-log form, numbered by slot
+    (``0: (b7) r0 = 1``).
 
     >>> print(disassemble(bytes.fromhex("b7000000010000009500000000000000"), hex=False))
     r0 = 1
@@ -272,7 +387,15 @@ def disassemble(insns: Iterable[Instruction] | bytes | bytearray | memoryview, *
         from .codec import decode
 
         insns = decode(insns)
-    return "\n".join(format_instruction(i, hex=hex, alu32=alu32) for i in insns)
+    if style == "kernel":
+        # numbered by slot, as the verifier log and bpftool print it
+        lines = []
+        slot = 0
+        for ins in insns:
+            lines.append(f"{slot}: {format_instruction(ins, style=style)}")
+            slot += ins.size
+        return "\n".join(lines)
+    return "\n".join(format_instruction(i, hex=hex, alu32=alu32, style=style) for i in insns)
 
 
 def disassemble_lines(insns: Sequence[Instruction], *, hex: bool = True,
