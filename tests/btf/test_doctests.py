@@ -8,7 +8,8 @@ import importlib
 import pytest
 
 
-@pytest.mark.parametrize("module", ["ebpf.btf", "ebpf.btf.types", "ebpf.btf.parse",
+@pytest.mark.parametrize("module", ["ebpf.btf", "ebpf.btf.types", "ebpf.btf.parse", "ebpf.btf.dump",
+                                    "ebpf.btf.compat", "ebpf.btf.core", "ebpf.btf.ext",
                                     "ebpf.btf.render"])
 def test_doctests(module):
     mod = importlib.import_module(module)

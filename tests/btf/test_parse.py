@@ -349,3 +349,38 @@ def test_kernel_accepts_marshalled_btf(bpf_compile):
     broken.add(Struct("bad", 2, [Member("x", Int("int", 4, signed=True), 0)]))
     fd, log = btf_load(broken.to_bytes())
     assert fd < 0  # the kernel checks what we marshal: member beyond the struct size
+
+
+def test_sanitize_keeps_ids_and_replaces_kinds():
+    s, th = every_kind()
+    ids = {k: s.type_id(v) for k, v in th.items()}
+    old = btf.sanitize(s, datasec=False, func=False, float=False, decl_tag=False,
+                       type_tag=False, enum64=False)
+    again = Spec.from_bytes(old.to_bytes())
+    assert len(again) == len(s)
+    assert again[ids["fl"]].kind == "struct" and again[ids["fl"]].size == 8
+    assert again[ids["fn"]].kind == "typedef" and again[ids["proto"]].kind == "enum"
+    assert again[ids["ds"]].kind == "struct" and again[ids["ds"]].name == "_data"
+    assert again[ids["ds"]].members[0].name == "v"
+    assert again[ids["var"]].kind == "int"
+    assert again[ids["dt"]].kind == "int" and again[ids["tt"]].kind == "const"
+    assert again[ids["en64"]].kind == "union" and again[ids["en64"]].size == 8
+    assert again[ids["st"]].kind == "struct"  # untouched kinds stay
+    assert s[ids["fl"]].kind == "float"  # the original is unchanged
+    only_global = Spec.from_bytes(btf.sanitize(s, func_global=False).to_bytes())
+    assert only_global[ids["fn"]].linkage == btf.Linkage.STATIC
+
+
+@pytest.mark.kernel
+def test_sanitized_btf_loads(bpf_compile):
+    obj = Spec.from_file(str(bpf_compile(PROG, "parse_obj")))
+    for ds in obj:
+        if isinstance(ds, Datasec) and ds.size == 0:
+            off = 0
+            for v in ds.vars:
+                v.offset, v.size = off, btf.sizeof(v.type)
+                off += v.size
+            ds.size = off
+    fd, log = btf_load(btf.sanitize(obj, datasec=False, func=False, float=False).to_bytes())
+    assert fd >= 0, log
+    os.close(fd)

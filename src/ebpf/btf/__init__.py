@@ -69,11 +69,14 @@ _LAZY = {
     "FuncInfo": ".ext",
     "apply_core_relocations": ".core",
     "CoreResult": ".core",
-    "sanitize": ".sanitize",
+    "sanitize": ".compat",
     "ext": ".ext",
     "core": ".core",
     "render": ".render",
+    "dump": ".dump",
+    "marshal": ".marshal",
 }
+_MODULES = {"ext", "core", "render", "dump", "marshal"}
 
 
 def __getattr__(name: str) -> Any:
@@ -81,7 +84,7 @@ def __getattr__(name: str) -> Any:
     if mod is None:
         raise AttributeError(f"module 'ebpf.btf' has no attribute {name!r}")
     module = import_module(mod, __name__)
-    value = module if mod.lstrip(".") == name else getattr(module, name)
+    value = module if name in _MODULES else getattr(module, name)
     globals()[name] = value
     return value
 
