@@ -971,6 +971,11 @@ def create_map(spec: MapSpec) -> VMMap:
     cls = _TYPES.get(spec.type)
     if cls is None:
         raise NotSupportedError(f"{spec.type.name} maps", detail="in the vm backend")
+    if spec.type == MapType.PERF_EVENT_ARRAY and spec.max_entries == 0:
+        spec = spec.copy()  # one slot per possible CPU, as libbpf sizes it
+        spec.max_entries = possible_cpus()
+        spec.key_size = spec.key_size or 4
+        spec.value_size = spec.value_size or 4
     _validate(spec)
     m = cls(spec)
     try:
