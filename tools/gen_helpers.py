@@ -56,15 +56,36 @@ def parse_ids(text: str) -> dict[str, int]:
 
 
 def parse_protos(text: str) -> dict[str, str]:
-    """``bpf_name`` → its documented prototype, from the helper description block."""
+    """``bpf_name`` → its documented prototype, from the helper description block.
+
+    A helper documented several times for different program contexts (such as
+    ``bpf_get_socket_cookie``) gets ``void *`` for each parameter whose type
+    differs between the versions, so every context type can be passed."""
     start = text.index("Start of BPF helper function descriptions")
     end = text.index("*/", start)
-    protos: dict[str, str] = {}
+    versions: dict[str, list[str]] = {}
     for line in text[start:end].splitlines():
         m = _PROTO_RE.match(line)
-        if m and m.group(2) not in protos:
-            protos[m.group(2)] = m.group(1)
-    return protos
+        if m:
+            versions.setdefault(m.group(2), []).append(m.group(1))
+    return {name: _merge_overloads(protos) for name, protos in versions.items()}
+
+
+def _merge_overloads(protos: list[str]) -> str:
+    if len(protos) == 1:
+        return protos[0]
+    split = [re.match(r"^(.*?)(bpf_\w+)\((.*)\)$", p.strip()).groups() for p in protos]
+    ret, name, first = split[0]
+    lists = [[a.strip() for a in params.split(",")] for _, _, params in split]
+    if any(len(ps) != len(lists[0]) for ps in lists):
+        return protos[0]
+    params = []
+    for i, p in enumerate(lists[0]):
+        if all(_split_decl(ps[i])[0].split() == _split_decl(p)[0].split() for ps in lists):
+            params.append(p)
+        else:
+            params.append(f"void *{'ctx' if i == 0 else _split_decl(p)[1]}")
+    return f"{ret}{name}({', '.join(params)})"
 
 
 def _convert_type(t: str) -> str:

@@ -67,6 +67,24 @@ def test_generator_handles_explicit_id_form(tmp_path):
     assert "struct __sk_buff;" in out
 
 
+def test_generator_merges_overloaded_helpers(tmp_path):
+    gen = load_generator()
+    fake = tmp_path / "bpf.h"
+    fake.write_text(
+        "/*\n * Start of BPF helper function descriptions:\n *\n"
+        " * u64 bpf_cookie(struct sk_buff *skb)\n *\n"
+        " * u64 bpf_cookie(struct sock *sk)\n *\n"
+        " * long bpf_assign(struct sk_buff *skb, void *sk, u64 flags)\n *\n"
+        " * long bpf_assign(struct bpf_sk_lookup *ctx, struct bpf_sock *sk, u64 flags)\n */\n"
+        "#define __BPF_FUNC_MAPPER(FN) \\\n\tFN(unspec), \\\n\tFN(cookie), \\\n"
+        "\tFN(assign), \\\n\n")
+    out = gen.generate(fake)
+    assert "static __u64 (* const bpf_cookie)(void *ctx) = (void *) 1;" in out
+    assert "static long (* const bpf_assign)(void *ctx, void *sk, __u64 flags) = (void *) 2;" in out
+    # the real table: one pointer fits every context the kernel documents
+    assert "bpf_get_socket_cookie)(void *ctx)" in HELPER_DEFS.read_text()
+
+
 MACROS_C = r"""
 #include <linux/bpf.h>
 #include <linux/if_ether.h>

@@ -138,7 +138,7 @@ static long (* const bpf_xdp_adjust_head)(struct xdp_md *xdp_md, int delta) = (v
 /* helper 45 */
 static long (* const bpf_probe_read_str)(void *dst, __u32 size, const void *unsafe_ptr) = (void *) 45;
 /* helper 46 */
-static __u64 (* const bpf_get_socket_cookie)(struct __sk_buff *skb) = (void *) 46;
+static __u64 (* const bpf_get_socket_cookie)(void *ctx) = (void *) 46;
 /* helper 47 */
 static __u32 (* const bpf_get_socket_uid)(struct __sk_buff *skb) = (void *) 47;
 /* helper 48 */
@@ -294,7 +294,7 @@ static __u64 (* const bpf_get_netns_cookie)(void *ctx) = (void *) 122;
 /* helper 123 */
 static __u64 (* const bpf_get_current_ancestor_cgroup_id)(int ancestor_level) = (void *) 123;
 /* helper 124 */
-static long (* const bpf_sk_assign)(struct __sk_buff *skb, void *sk, __u64 flags) = (void *) 124;
+static long (* const bpf_sk_assign)(void *ctx, void *sk, __u64 flags) = (void *) 124;
 /* helper 125 */
 static __u64 (* const bpf_ktime_get_boot_ns)(void) = (void *) 125;
 /* helper 126 */
