@@ -518,7 +518,7 @@ def perf_event_output(run: Run, ctx, map_, flags, data, size):
     ctx_len = (flags >> 32) & 0xFFFFF
     if ctx_len and run.packet is not None:
         payload += run.packet.data_bytes()[:ctx_len]
-    return m.output(cpu, payload)
+    return neg(-m.output(cpu, payload))
 
 
 # ---- packets ------------------------------------------------------------------------

@@ -907,6 +907,9 @@ class PerfEventArrayMap(_RecordMap):
         self.cpu_of: deque[int] = deque()
 
     def output(self, cpu: int, data: bytes) -> int:
+        if not self._consumers:
+            # no perf event behind the slot (nobody opened a PerfBuffer): -ENOENT
+            return -errno.ENOENT
         # the kernel pads a raw sample so that size + its u32 length is 8-aligned
         data = data + bytes((-(len(data) + 4)) % 8)
         with self._lock:
