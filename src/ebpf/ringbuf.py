@@ -41,7 +41,6 @@ buffers report these to ``lost_callback``).
 
 from __future__ import annotations
 
-import asyncio
 import ctypes
 import logging
 import select
@@ -302,6 +301,8 @@ class Poller:
     # ---- asyncio --------------------------------------------------------------
     async def poll_async(self, timeout: float | None = None) -> list[Any]:
         """Like :meth:`poll`, awaiting readiness on the event loop instead of blocking."""
+        import asyncio
+
         self._check_open()
         out = self._drain(self._sources)
         if out:
@@ -313,7 +314,7 @@ class Poller:
             remaining = None if deadline is None else deadline - loop.time()
             if remaining is not None and remaining <= 0:
                 return self._drain(self._sources)
-            fut: asyncio.Future = loop.create_future()
+            fut = loop.create_future()
             fd = self.fileno()
             loop.add_reader(fd, lambda f=fut: f.done() or f.set_result(None))
             try:

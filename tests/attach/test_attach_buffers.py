@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import ctypes
+import os
 import threading
 import time
 
@@ -162,6 +163,8 @@ def test_ringbuf_rejects_wrong_maps(perf_map):
 def test_perf_buffer_samples_and_lost(perf_map):
     p = load(emit_record(perf_map.fd, 9, perf=True), ProgramType.XDP, name="emitp")
     lost = []
+    affinity = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, {min(affinity)})  # every record into the same CPU's ring
     try:
         pb = ebpf.PerfBuffer(perf_map, page_count=1, lost_callback=lost.append)
         run_prog(p, repeat=3)
@@ -176,6 +179,7 @@ def test_perf_buffer_samples_and_lost(perf_map):
         pb.close()
         pb.close()
     finally:
+        os.sched_setaffinity(0, affinity)
         p.close()
 
 
