@@ -158,3 +158,27 @@ def test_decode_speed_100k() -> None:
     assert len(insns) == 100_000
     assert elapsed < 2.0, elapsed
     assert encode(insns) == prog
+
+
+@pytest.mark.parametrize("call, arg, what", [
+    (decode, "95000000", "takes bytes"),
+    (decode, None, "takes bytes"),
+    (encode, [1], "expected an Instruction"),
+    (encode, [Instruction(0xB7, dst="x")], "dst must be an int"),
+    (encode, [Instruction(0xB7, imm=1.5)], "imm must be an int"),
+])
+def test_wrong_types_are_instruction_errors(call, arg, what: str) -> None:
+    with pytest.raises(ebpf.InstructionError, match=what):
+        call(arg)
+
+
+def test_undefined_opcode_has_reversible_text() -> None:
+    from ebpf.isa import assemble, disassemble
+
+    odd = Instruction(0xA1, dst=1, src=2, off=3, imm=4)  # LDX with mode 0xa0: not an instruction
+    text = disassemble([odd])
+    assert text == ".insn opcode=0xa1 dst=1 src=2 off=3 imm=4"
+    assert assemble(text) == [odd]  # .insn is the unvalidated escape
+    assert encode([odd]).hex() == "a121030004000000"
+    with pytest.raises(ebpf.InstructionError, match="does not fit"):
+        assemble(".insn opcode=0x100 dst=0 src=0 off=0 imm=0")

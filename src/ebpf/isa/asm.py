@@ -19,6 +19,10 @@ The conformance-suite syntax (ubpf style; see the suite's README)::
     lock fetch add [%r10-8], %r1
     call local func1
 
+``.insn opcode=0x.. dst=N src=N off=N imm=N`` writes any encodable instruction
+without validation (for deliberately malformed test programs; :func:`ebpf.isa.disassemble`
+prints undefined opcodes that way).
+
 Labels are ``name:`` (alone on a line or before an instruction). Jump targets
 are labels or relative slot offsets (``+3``, ``-0x1``). Comments start with
 ``#``, ``;`` or ``//``. Lines pasted from ``llvm-objdump -d`` work as they are:
@@ -184,6 +188,7 @@ class _Assembler:
         self.labels: dict[str, int] = {}  # label -> slot
         self.fixups: list[_Fixup] = []
         self.line = 0
+        self.unchecked = False
 
     # helpers
     def emit(self, ins: Instruction) -> Instruction:
@@ -451,6 +456,7 @@ class _Assembler:
         if m:
             vals = [_parse_int(g, "field")[0] for g in m.groups()]
             self.emit(Instruction(*vals))
+            self.unchecked = True  # a raw escape: encode's range checks only
             return True
         return False
 
@@ -685,6 +691,8 @@ def assemble(text: str) -> list[Instruction]:
     if r0 != 0xa goto -0x2
     exit
     """
+    if not isinstance(text, str):
+        raise InstructionError(f"assemble() takes text (str), not {type(text).__name__}")
     a = _Assembler()
     for lineno, raw in enumerate(text.splitlines(), 1):
         a.line = lineno
@@ -714,10 +722,16 @@ def assemble(text: str) -> list[Instruction]:
             if s == "<unknown>":
                 raise _Error("llvm-objdump could not decode this instruction (<unknown>); "
                              "disassemble the bytes with ebpf.isa.disassemble instead")
+            a.unchecked = False
             if not (a.llvm(s) or a.conformance(s)):
                 word = s.split(None, 1)[0]
                 raise _Error(f"unknown instruction or mnemonic {word!r}: {s!r}")
-            validate(a.insns[-1])
+            if a.unchecked:
+                from .codec import encode
+
+                encode([a.insns[-1]])
+            else:
+                validate(a.insns[-1])
         except _Error as e:
             raise InstructionError(str(e), line=lineno) from None
         except InstructionError as e:

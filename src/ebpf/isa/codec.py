@@ -179,6 +179,11 @@ def validate(ins: Instruction, index: int | None = None) -> None:
 
 
 def _check_ranges(ins: Instruction, index: int | None) -> None:
+    for name in ("opcode", "dst", "src", "off", "imm"):
+        value = getattr(ins, name)
+        if not isinstance(value, int):
+            raise InstructionError(f"{name} must be an int, not {type(value).__name__} ({value!r})",
+                                   index=index)
     if not 0 <= ins.opcode <= 0xFF:
         raise InstructionError(f"opcode {ins.opcode} does not fit in 8 bits", index=index)
     if not 0 <= ins.dst <= 0xF:
@@ -207,7 +212,9 @@ def decode(raw: bytes | bytearray | memoryview) -> list[Instruction]:
     >>> decode(b"\\x95" + bytes(7))
     [Instruction(exit)]
     """
-    n = len(raw)
+    if not isinstance(raw, (bytes, bytearray, memoryview)):
+        raise InstructionError(f"decode() takes bytes, not {type(raw).__name__}")
+    n = len(raw) if not isinstance(raw, memoryview) else raw.nbytes
     if n % 8:
         raise InstructionError(f"program length {n} is not a multiple of 8 bytes", index=n // 8)
     slots = list(_SLOT.iter_unpack(raw))
@@ -263,8 +270,8 @@ def encode(insns: Iterable[Instruction]) -> bytes:
     pack = _SLOT.pack
     slot = 0
     for ins in insns:
-        opcode, dst, src, off, imm = ins.opcode, ins.dst, ins.src, ins.off, ins.imm
         try:
+            opcode, dst, src, off, imm = ins.opcode, ins.dst, ins.src, ins.off, ins.imm
             if opcode == op.LD_IMM64:
                 if not -(1 << 63) <= imm < 1 << 64:
                     raise struct.error("imm")
@@ -280,7 +287,10 @@ def encode(insns: Iterable[Instruction]) -> bytes:
             if not (0 <= dst <= 0xF and 0 <= src <= 0xF):
                 raise struct.error("regs")
             parts.append(pack(opcode, (src << 4) | dst, off, imm))
-        except (struct.error, TypeError):
+        except (struct.error, TypeError, AttributeError):
+            if not isinstance(ins, Instruction):
+                raise InstructionError(f"expected an Instruction, got {type(ins).__name__}",
+                                       index=slot) from None
             _check_ranges(ins, slot)
             raise InstructionError(f"cannot encode {ins!r}", index=slot) from None
         slot += 1

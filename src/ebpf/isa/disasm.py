@@ -60,6 +60,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from . import opcodes as op
+from .codec import RULES
 from .instruction import Instruction
 
 __all__ = ["disassemble", "format_instruction"]
@@ -119,6 +120,8 @@ def format_instruction(ins: Instruction, *, hex: bool = True, alu32: bool = Fals
     >>> format_instruction(Instruction(0x06, imm=5))
     'gotol +0x5'
     """
+    if ins.opcode not in RULES:
+        return _unknown(ins)  # hand-built instruction with an opcode that does not exist
     if style != "llvm":
         if style == "kernel":
             return f"({ins.opcode & 0xFF:02x}) {_format_kernel(ins)}"
@@ -365,7 +368,8 @@ def _call_annotation(ins: Instruction, hex: bool) -> str:
 
 
 def _unknown(ins: Instruction) -> str:
-    # Not reachable for decoded instructions; hand-built ones may carry any opcode.
+    """Text for an opcode the ISA does not define (only hand-built instructions
+    have one); :func:`ebpf.isa.assemble` reads it back unvalidated."""
     return (f".insn opcode={ins.opcode:#04x} dst={ins.dst} src={ins.src} "
             f"off={ins.off} imm={ins.imm}")
 
