@@ -37,6 +37,9 @@ log = logging.getLogger(__name__)
 _INT_ATTRS = ("type", "max_entries", "map_flags", "numa_node", "key_size", "value_size",
               "map_extra", "pinning")
 _MAP_IN_MAP = (MapType.ARRAY_OF_MAPS, MapType.HASH_OF_MAPS)
+#: Largest global-data section we accept (the kernel refuses array values of more
+#: than a few MiB anyway).
+MAX_DATA_SIZE = 64 << 20
 
 
 def is_data_section(sec: Section) -> bool:
@@ -352,6 +355,9 @@ _LEGACY_FIELDS = ("type", "key_size", "value_size", "max_entries", "map_flags", 
 
 def read_legacy_maps(elf: ELFFile, sec: Section, spec: Any, result: MapsResult) -> None:
     """Maps of a legacy ``maps`` section: one ``struct bpf_map_def`` per symbol."""
+    if sec.type != SHT_PROGBITS:
+        raise ELFError(f"{elf.name}: legacy map section {sec.name!r} has no contents "
+                       f"(section type {sec.type})")
     syms = sorted(_symbols_in(elf, sec), key=lambda s: s.value)
     if not syms:
         if sec.size:
@@ -427,6 +433,9 @@ def read_data_maps(elf: ELFFile, spec: Any, result: MapsResult) -> None:
         if sec.size == 0:
             continue
         name = sec.name
+        if sec.size > MAX_DATA_SIZE:
+            raise ELFError(f"{elf.name}: global data section {name!r} is {sec.size} bytes "
+                           f"(more than {MAX_DATA_SIZE})")
         readonly = is_readonly_section(name)
         datasec = _find_datasec(spec, name)
         _fix_datasec(elf, sec, datasec)
@@ -555,6 +564,8 @@ def build_kconfig_map(elf: ELFFile, spec: Any, externs: dict[str, Extern],
         layout.append((name, off, size, e))
         off += size
     total = max(8, (off + 7) // 8 * 8)
+    if total > MAX_DATA_SIZE:
+        raise ELFError(f"{elf.name}: .kconfig externs need {total} bytes")
     datasec = _find_datasec(spec, ".kconfig")
     if datasec is not None:
         datasec.size = total
