@@ -25,21 +25,22 @@ def parse_depfile(path: Path) -> list[str]:
 
 @pytest.fixture(scope="session")
 def build(tmp_path_factory):
-    """build(name, cc) -> Built(obj, deps) for tests/toolchain/programs/<name>.bpf.c."""
+    """build(name, cc, defines=None) -> Built(obj, deps) for programs/<name>.bpf.c."""
     from ebpf.toolchain import compile
 
     out = tmp_path_factory.mktemp("toolchain")
-    cache: dict[tuple[str, str], Built] = {}
+    cache: dict[tuple, Built] = {}
 
-    def _build(name: str, cc: str) -> Built:
+    def _build(name: str, cc: str, defines: dict | None = None) -> Built:
         if not compiler_available(cc):
             pytest.skip(f"{cc} not installed")
-        key = (name, cc)
+        key = (name, cc, tuple(sorted((defines or {}).items())))
         if key not in cache:
-            obj = out / f"{name}.{cc}.bpf.o"
-            dep = out / f"{name}.{cc}.d"
+            tag = "".join(f".{k}" for k in sorted(defines or {}))
+            obj = out / f"{name}.{cc}{tag}.bpf.o"
+            dep = out / f"{name}.{cc}{tag}.d"
             compile(PROGRAMS / f"{name}.bpf.c", obj, cc=cc, include_dirs=[PROGRAM_INCLUDE],
-                    extra_args=["-MD", "-MF", str(dep)])
+                    defines=defines, extra_args=["-MD", "-MF", str(dep)])
             cache[key] = Built(obj, parse_depfile(dep))
         return cache[key]
 

@@ -204,3 +204,39 @@ def test_core_bitfields(build, cc):
         assert obj.variables["samples"].value >= 1
         assert obj.variables["reset_on_fork_seen"].value in (1, 2, 3)
         assert obj.variables["contributes_seen"].value in (1, 2, 3)
+
+
+SYS_GETPID = {"x86_64": 39, "aarch64": 172}
+
+
+@pytest.mark.kernel
+@pytest.mark.parametrize("flavour", ["vmlinux", "uapi"])
+@pytest.mark.parametrize("cc", COMPILERS)
+def test_uprobe_arguments_and_return_value(build, cc, flavour):
+    """BPF_UPROBE's six register arguments and BPF_URETPROBE's return value, with
+    kernel (vmlinux.h) and user (<asm/ptrace.h>) pt_regs field names."""
+    import ctypes
+    import platform
+
+    nr = SYS_GETPID.get(platform.machine())
+    if nr is None:
+        pytest.fail(f"no getpid syscall number known for {platform.machine()}")
+    need_core()
+    defines = {"USE_UAPI_PTREGS": None} if flavour == "uapi" else None
+    libc = ctypes.CDLL("libc.so.6")
+    libc.syscall.restype = ctypes.c_long
+    with ebpf.load(build("uprobe_args", cc, defines).obj, backend="kernel",
+                   constants={"target_tgid": os.getpid()}) as obj:
+        links = [obj.programs["on_call"].attach(binary="libc.so.6", symbol="syscall"),
+                 obj.programs["on_return"].attach(binary="libc.so.6", symbol="syscall")]
+        try:
+            got = libc.syscall(nr, 1, 2, 3, 4, 5)  # getpid, ignoring five extra arguments
+        finally:
+            for link in links:
+                link.close()
+        v = obj.variables
+        assert got == os.getpid()
+        assert list(v["args_seen"].value) == [nr, 1, 2, 3, 4, 5]
+        assert v["manual_first"].value == nr
+        assert v["ret_seen"].value == os.getpid()
+        assert v["calls"].value >= 1 and v["ip_seen"].value != 0

@@ -10,7 +10,8 @@ PROGRAM_INCLUDE = PROGRAMS / "include"
 #: programs using only UAPI headers (<linux/*.h>) and ours
 UAPI_PROGRAMS = ["minimal", "xdp_filter", "tail_calls", "tc_ingress", "socket_stats"]
 #: programs using a vmlinux.h generated from the kernel's BTF
-VMLINUX_PROGRAMS = ["bootstrap", "core_features", "core_bitfields", "probes", "profile", "opensnoop"]
+VMLINUX_PROGRAMS = ["bootstrap", "core_features", "core_bitfields", "probes", "profile", "opensnoop",
+                    "uprobe_args"]
 
 COMPILERS = ["clang", "zig"]
 
