@@ -1,0 +1,61 @@
+"""Feature probes and map-in-map objects."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+import ebpf
+from ebpf.kernel import probes
+from ebpf.uapi import HelperId, MapType, ProgramType
+
+PROGS = Path(__file__).parent / "progs"
+
+
+def test_possible_cpus_and_version():
+    n = probes.possible_cpus()
+    assert n >= (os.cpu_count() or 1)
+    major, minor, _ = probes.kernel_version()
+    assert major >= 3
+    assert probes.kernel_version_code() >> 16 == major
+
+
+@pytest.mark.kernel
+def test_bpf_usable_and_types():
+    assert probes.bpf_usable()
+    for t in (MapType.HASH, MapType.ARRAY, MapType.RINGBUF, MapType.LPM_TRIE,
+              MapType.HASH_OF_MAPS, MapType.BLOOM_FILTER):
+        assert probes.map_type_supported(t), t
+    assert not probes.map_type_supported(MapType.UNSPEC)
+    for t in (ProgramType.SOCKET_FILTER, ProgramType.XDP, ProgramType.TRACEPOINT,
+              ProgramType.CGROUP_SOCK_ADDR, ProgramType.SK_LOOKUP, ProgramType.TRACING):
+        assert probes.prog_type_supported(t), t
+    assert not probes.prog_type_supported(ProgramType.UNSPEC)
+
+
+@pytest.mark.kernel
+def test_helper_probe():
+    get_prandom = HelperId(7)
+    assert probes.helper_supported(ProgramType.SOCKET_FILTER, get_prandom)
+    assert probes.helper_supported(ProgramType.XDP, 44)  # bpf_xdp_adjust_head
+    assert not probes.helper_supported(ProgramType.SOCKET_FILTER, 44)
+    assert not probes.helper_supported(ProgramType.SOCKET_FILTER, 100000)
+
+
+@pytest.mark.kernel
+def test_map_in_map_object(bpf_compile, no_leaks):
+    spec = ebpf.ObjectSpec.from_file(bpf_compile(PROGS / "mapinmap.bpf.c"))
+    with ebpf.load(spec, backend="kernel") as obj:
+        tenants = obj.maps["tenants"]
+        assert tenants[0] == obj.maps["tenant_a"].id
+        assert tenants[3] == obj.maps["tenant_b"].id
+        assert 1 not in tenants
+        assert obj.programs["route"].test_run(b"\0" * 64, repeat=3).retval == 2
+        assert obj.maps["tenant_a"][1] == 3
+    with ebpf.load(spec, backend="kernel", constants={"tenant": 3}) as obj:
+        obj.programs["route"].test_run(b"\0" * 64)
+        assert obj.maps["tenant_b"][1] == 1 and 1 not in obj.maps["tenant_a"]
+    with ebpf.load(spec, backend="kernel", constants={"tenant": 2}) as obj:
+        assert obj.programs["route"].test_run(b"\0" * 64).retval == 0  # no inner map
