@@ -75,8 +75,14 @@ class Run:
 
     def __post_init__(self) -> None:
         if self.stack is None:
-            self.stack = self.mem.add_local(
-                Region(STACK_BASE, bytearray(STACK_SIZE * MAX_FRAMES), "stack"))
+            # one stack per Memory: repeated runs on the same memory reuse it
+            for r in self.mem.local:
+                if r.base == STACK_BASE:
+                    self.stack = r
+                    break
+            else:
+                self.stack = self.mem.add_local(
+                    Region(STACK_BASE, bytearray(STACK_SIZE * MAX_FRAMES), "stack"))
 
     def frame_pointer(self, depth: int) -> int:
         """r10 of the frame at ``depth`` (0 = the program's own frame)."""

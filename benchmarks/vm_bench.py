@@ -1,0 +1,126 @@
+#!/usr/bin/env python3
+"""The user-space runtime's speed: instructions per second of the reference
+interpreter and of the translator (our "JIT"), and time per packet of a real XDP
+object (maps, global data, subprogram, loop) against the kernel's
+BPF_PROG_TEST_RUN of the same object, as ratios in one run.
+
+    python benchmarks/vm_bench.py [--loops N] [--packets N] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+XDP_SOURCE = HERE.parent / "tests" / "vm" / "progs" / "xdp_stats.c"
+
+
+def loop_program(n: int):
+    """r0 = mix of 1..n: 6 instructions per iteration."""
+    from ebpf.isa import Instruction
+    from ebpf.isa import opcodes as op
+
+    return [
+        Instruction(op.BPF_ALU64 | op.BPF_MOV, dst=0, imm=0),
+        Instruction(op.BPF_ALU64 | op.BPF_MOV, dst=1, imm=n),
+        Instruction(op.BPF_ALU64 | op.BPF_ADD | op.BPF_X, dst=0, src=1),
+        Instruction(op.BPF_ALU64 | op.BPF_XOR, dst=0, imm=0x55),
+        Instruction(op.BPF_ALU64 | op.BPF_MUL, dst=0, imm=3),
+        Instruction(op.BPF_ALU | op.BPF_RSH, dst=0, imm=1),
+        Instruction(op.BPF_ALU64 | op.BPF_SUB, dst=1, imm=1),
+        Instruction(op.BPF_JMP | op.BPF_JNE, dst=1, imm=0, off=-6),
+        Instruction(op.EXIT),
+    ]
+
+
+def bench_instructions(loops: int, kernel: bool) -> dict[str, float]:
+    import ebpf
+
+    spec = ebpf.ProgramSpec(name="loop", type=ebpf.ProgramType.XDP,
+                            instructions=loop_program(loops), license="GPL")
+    res: dict[str, float] = {}
+    retvals = set()
+    for name, jit in (("interpreter", False), ("translator", True)):
+        prog = ebpf.Program.load(spec, backend="vm", jit=jit)
+        prog.test_run(bytes(64))  # warm up (translation happens at load)
+        t0 = time.perf_counter()
+        r = prog.test_run(bytes(64))
+        dt = time.perf_counter() - t0
+        retvals.add(r.retval)
+        res[f"{name}_insns_per_s"] = r.instructions / dt
+        prog.close()
+    if kernel:
+        with ebpf.Program.load(spec, backend="kernel") as kp:
+            r = kp.test_run(bytes(64), repeat=20)
+            retvals.add(r.retval)
+            insns = 2 + 6 * loops + 1
+            res["kernel_insns_per_s"] = insns / (max(r.duration_ns, 1) / 1e9)
+    if len(retvals) != 1:
+        raise SystemExit(f"backends disagree on r0: {retvals}")
+    res["translator_over_interpreter"] = (res["translator_insns_per_s"]
+                                          / res["interpreter_insns_per_s"])
+    if kernel:
+        res["kernel_over_translator"] = res["kernel_insns_per_s"] / res["translator_insns_per_s"]
+    return res
+
+
+def bench_packets(n: int, kernel: bool) -> dict[str, float]:
+    import ebpf
+
+    obj_path = ebpf.compile(XDP_SOURCE, Path(os.environ.get("TMPDIR", "/tmp")) / "vm_bench_xdp.o")
+    eth = b"\x02" * 6 + b"\x04" * 6 + b"\x08\x00"
+    ip = bytes([0x45, 0, 0, 60, 0, 0, 0, 0, 64, 6, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2])
+    frame = eth + ip + bytes(range(40))
+    res: dict[str, float] = {}
+    backends = [("vm_interpreter", "vm", False), ("vm_translator", "vm", True)]
+    if kernel:
+        backends.append(("kernel", "kernel", None))
+    for name, backend, jit in backends:
+        opts = {} if jit is None else {"jit": jit}
+        with ebpf.load(obj_path, backend=backend, constants={"drop_proto": 17}, **opts) as obj:
+            obj.maps["jmp"][0] = obj.programs["xdp_tail"]
+            prog = obj.programs["xdp_main"]
+            prog.test_run(frame)
+            r = prog.test_run(frame, repeat=n)
+            res[f"{name}_ns_per_packet"] = float(max(r.duration_ns, 1))
+    res["translator_speedup_over_interpreter"] = (res["vm_interpreter_ns_per_packet"]
+                                                  / res["vm_translator_ns_per_packet"])
+    if kernel:
+        res["vm_translator_over_kernel_time"] = (res["vm_translator_ns_per_packet"]
+                                                 / res["kernel_ns_per_packet"])
+    return res
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--loops", type=int, default=20000)
+    ap.add_argument("--packets", type=int, default=2000)
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args(argv)
+    kernel = os.geteuid() == 0
+    if kernel:
+        try:
+            from ebpf.kernel.probes import bpf_usable
+
+            kernel = bpf_usable()
+        except ImportError:
+            kernel = False
+    res = bench_instructions(args.loops, kernel)
+    res.update(bench_packets(args.packets, kernel))
+    if args.json:
+        print(json.dumps(res, indent=2))
+        return 0
+    print("ebpf.vm speed" + ("" if kernel else " (no kernel comparison: needs root and bpf(2))"))
+    for key, value in res.items():
+        unit = "x" if "_over_" in key or "speedup" in key else ""
+        print(f"  {key:40s} {value:16,.2f}{unit}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
