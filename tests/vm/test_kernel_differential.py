@@ -6,6 +6,7 @@ Kernel-marked: these run BPF_PROG_TEST_RUN for real and compare with the vm.
 
 from __future__ import annotations
 
+import os
 import struct
 from pathlib import Path
 
@@ -19,7 +20,17 @@ from .packets import SAMPLE, ipv4
 from .randprog import programs
 
 PROGS = Path(__file__).parent / "progs"
-pytestmark = pytest.mark.kernel
+pytestmark = [pytest.mark.kernel, pytest.mark.usefixtures("on_cpu0")]
+
+
+@pytest.fixture(scope="module")
+def on_cpu0():
+    """The kernel's test_run runs on the caller's CPU; the vm's default virtual
+    CPU is 0. Pin this process to CPU 0 so per-CPU maps compare."""
+    old = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, {0})
+    yield
+    os.sched_setaffinity(0, old)
 
 
 def snapshot(obj) -> dict:
