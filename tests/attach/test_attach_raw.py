@@ -417,3 +417,26 @@ def test_no_fd_leaks_across_attach_cycles_and_errors(counter):
     finally:
         for obj in (tp, xdp, up, rbm, pbm):
             obj.close()
+
+
+def test_uprobe_multi_one_link_many_functions(counter, target_binary):
+    p = load(count_into_array(counter.fd), ProgramType.KPROBE, name="um",
+             section=f"uprobe.multi/{target_binary}:traced_*", expected_attach_type=48)
+    try:
+        with p.attach() as link:  # the section names binary and pattern
+            assert "2 probes" in link.description
+            subprocess.run([target_binary, "4"], check=True, capture_output=True)
+        assert counter[0] == 8  # traced_add and traced_mul, 4 times each
+        counter[0] = 0
+        with p.attach(binary=target_binary, symbols=["traced_mul"], retprobe=True):
+            subprocess.run([target_binary, "3"], check=True, capture_output=True)
+        assert counter[0] == 3
+        counter[0] = 0
+        with p.attach(binary="c", symbols=["getpid"], pid=os.getpid()):
+            for _ in range(7):
+                os.getpid()
+        assert counter[0] == 7
+        with pytest.raises(ebpf.AttachError, match="nothing to probe"):
+            p.attach(binary=target_binary, pattern="nomatch_*")
+    finally:
+        p.close()

@@ -23,6 +23,8 @@ tracing, lsm        nothing (the target was fixed at load: fentry/fexit/fmod_ret
 iter                optional ``map=`` (map iterators), ``cgroup=``, ``pid=``/``tid=``
 uprobe              ``binary=`` and ``symbol=`` or ``offset=``, optional ``pid=``,
                     ``retprobe=``; or the section (``uprobe/libc.so.6:getpid``)
+uprobe.multi        ``binary=`` and ``symbols=[...]``, ``pattern="glob*"`` or
+                    ``offsets=[...]``; one link for all (Linux 6.6+)
 usdt                ``binary=``, ``provider=``, ``name=`` (one uprobe per site)
 kprobe              ``function=`` (or the section); needs a kernel with kprobes
 perf_event          ``perf_event=dict(type=..., config=..., sample_period=N |
@@ -622,6 +624,71 @@ def _attach_usdt(prog, attach_to, atype, retprobe, target):
     return MultiLink(prog, links, f"usdt {path}:{provider}:{name} ({len(links)} sites)")
 
 
+def _attach_uprobe_multi(prog, attach_to, atype, retprobe, target):
+    """One bpf_link for many uprobes in one binary (Linux 6.6+): ``binary=`` plus
+    ``symbols=[...]`` (names, versions and +offsets allowed), ``pattern="glob*"``
+    or ``offsets=[...]``; or a ``uprobe.multi/PATH:GLOB`` section."""
+    import fnmatch
+
+    binary = target.pop("binary", None) or target.pop("path", None)
+    symbols = target.pop("symbols", None)
+    pattern = target.pop("pattern", None)
+    offsets = target.pop("offsets", None)
+    pid = target.pop("pid", None)
+    cookies = target.pop("cookies", None)
+    _no_extra("uprobe.multi", prog, target)
+    if binary is None and attach_to:
+        sec_bin, sec_pat = uprobe.parse_target(attach_to)
+        binary = sec_bin or None
+        if symbols is None and offsets is None and pattern is None:
+            pattern = sec_pat or None
+    kind = "uretprobe.multi" if retprobe else "uprobe.multi"
+    if not binary:
+        raise AttachError(f"{kind} program {_name(prog)} needs binary= and symbols=, "
+                          "pattern= or offsets=")
+    path = uprobe.resolve_binary(str(binary), pid)
+    offs: list[int] = [int(o) for o in offsets] if offsets is not None else []
+    if symbols is not None:
+        offs += [uprobe.symbol_offset(path, str(sym)) for sym in symbols]
+    if pattern is not None:
+        elf = uprobe.open_elf(path)
+        names = sorted({sym.name for sym in elf.symbols()
+                        if sym.type in (uprobe.STT_FUNC, uprobe.STT_GNU_IFUNC)
+                        and sym.shndx != uprobe.SHN_UNDEF and sym.value
+                        and fnmatch.fnmatchcase(sym.name, pattern)})
+        offs += sorted({uprobe.symbol_offset(path, n) for n in names})
+    if not offs:
+        raise AttachError(f"{kind} program {_name(prog)}: nothing to probe in {path} "
+                          f"(symbols={symbols!r} pattern={pattern!r} offsets={offsets!r})")
+    if cookies is not None and len(cookies) != len(offs):
+        raise AttachError(f"{kind} program {_name(prog)}: {len(cookies)} cookies for "
+                          f"{len(offs)} probes")
+    cpath = bsys.c_string(path)
+    off_arr = (ctypes.c_uint64 * len(offs))(*offs)
+    cookie_arr = (ctypes.c_uint64 * len(offs))(*cookies) if cookies is not None else None
+
+    def setup(attr):
+        um = attr.tail.uprobe_multi
+        um.path = ctypes.addressof(cpath)
+        um.offsets = ctypes.addressof(off_arr)
+        um.cookies = ctypes.addressof(cookie_arr) if cookie_arr is not None else 0
+        um.cnt = len(offs)
+        um.flags = bsys.BPF_F_UPROBE_MULTI_RETURN if retprobe else 0
+        um.pid = int(pid or 0)
+    try:
+        fd = link_fd_create(prog, 0, _attach_number("TRACE_UPROBE_MULTI"), setup=setup,
+                            what=f"attaching {kind} {_name(prog)} to {len(offs)} places in {path}")
+    except AttachError as e:
+        if e.errno in (_errno.EOPNOTSUPP, 524):
+            raise NotSupportedError("uprobe.multi links", min_kernel="6.6") from None
+        if e.errno == _errno.EINVAL:
+            raise AttachError(f"attaching {kind} {_name(prog)}: the kernel refused (was it "
+                              "loaded with expected_attach_type TRACE_UPROBE_MULTI, from a "
+                              "uprobe.multi section?)", e.errno) from None
+        raise
+    return FDLink(prog, fd, f"{kind} {path} ({len(offs)} probes)")
+
+
 def _attach_kprobe(prog, attach_to, atype, retprobe, target):
     func = target.pop("function", None) or target.pop("symbol", None) or attach_to
     offset = int(target.pop("offset", 0))
@@ -721,6 +788,7 @@ _HANDLERS = {
     "freplace": _attach_tracing,
     "iter": _attach_iter,
     "uprobe": _attach_uprobe,
+    "uprobe_multi": _attach_uprobe_multi,
     "usdt": _attach_usdt,
     "kprobe": _attach_kprobe,
     "ksyscall": _attach_kprobe,
