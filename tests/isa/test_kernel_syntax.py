@@ -142,3 +142,21 @@ def test_kernel_style_without_a_kernel() -> None:
     ]
     with pytest.raises(ValueError):
         format_instruction(ins[0], style="gnu")
+
+
+@pytest.mark.kernel
+def test_verifier_log_lines_assemble_back() -> None:
+    from ebpf.isa import encode
+
+    insns = assemble(WITH_LD_ABS)
+    lines = _verifier_lines(WITH_LD_ABS)
+    pasted = "\n".join(f"{slot}: {lines[slot]}   ; R0=scalar()" for slot in sorted(lines))
+    assert encode(assemble(pasted)) == encode(insns)
+
+
+def test_kernel_syntax_is_checked_against_the_opcode() -> None:
+    with pytest.raises(ebpf.InstructionError, match=r"not \(b7\)"):
+        assemble("(b7) w0 = 1")
+    assert assemble("3: (85) call bpf_obj_new_impl#12345") == [
+        ebpf.isa.Instruction(0x85, src=2, imm=12345,
+                             reference=ebpf.isa.KsymReference("bpf_obj_new_impl", kfunc=True))]

@@ -19,6 +19,10 @@ The conformance-suite syntax (ubpf style; see the suite's README)::
     lock fetch add [%r10-8], %r1
     call local func1
 
+The Linux verifier's syntax, as its log and ``bpftool prog dump xlated`` print
+instructions, is read too when the opcode byte is there: ``12: (07) r1 += -8``
+(the text after ``;`` is a comment; state lines of a log are not instructions).
+
 ``.insn opcode=0x.. dst=N src=N off=N imm=N`` writes any encodable instruction
 without validation (for deliberately malformed test programs; :func:`ebpf.isa.disassemble`
 prints undefined opcodes that way).
@@ -289,12 +293,13 @@ class _Assembler:
         if m:
             size = _SZ[m.group(1)]
             inner = m.group(2)
-            mm = re.fullmatch(r"(r\d+)\s*(?:([+-])\s*(0[xX][0-9a-fA-F]+|\d+))?", inner)
+            mm = re.fullmatch(r"(r\d+)\s*(?:([+-])\s*(-?\s*(?:0[xX][0-9a-fA-F]+|\d+)))?", inner)
             if mm:
                 src = _reg(mm.group(1), "r")[0]
                 imm = 0
-                if mm.group(3):
-                    imm = _imm32(mm.group(2) + mm.group(3))
+                if mm.group(3):  # "r3 + 4", "r3 - 0x4", and the kernel's "r3 + -4"
+                    value, _ = _parse_int(mm.group(3), "immediate")
+                    imm = _imm32(str(-value if mm.group(2) == "-" else value))
                 self.emit(Instruction(op.BPF_LD | op.BPF_IND | size, src=src, imm=imm))
             else:
                 self.emit(Instruction(op.BPF_LD | op.BPF_ABS | size, imm=_imm32(inner)))
@@ -481,6 +486,49 @@ class _Assembler:
             ref = None if re.fullmatch(r"pc[+-](0[xX][0-9a-fA-F]+|\d+)", name) else FunctionReference(name)
             self.emit(Instruction(op.CALL, src=op.BPF_PSEUDO_CALL, off=off, imm=imm, reference=ref))
 
+    # kernel (verifier log / bpftool) syntax
+    def kernel(self, opcode: int, text: str) -> None:
+        """``(b7) r0 = 1`` as the verifier prints it: translated to LLVM syntax,
+        assembled, and checked against the opcode byte in parentheses."""
+        t = text.strip()
+        narrow = opcode & 0x07 == op.BPF_STX and opcode & 0x18 != op.BPF_DW
+        m = re.fullmatch(r"call pc([+-]\d+)", t)
+        if m:
+            self.emit(Instruction(op.CALL, src=op.BPF_PSEUDO_CALL, imm=_imm32(m.group(1))))
+        elif (m := re.fullmatch(r"call ([\w.$-]+)#(-?\d+)", t)):
+            from .disasm import _helper_name
+
+            name, imm = m.group(1), _imm32(m.group(2))
+            if name in ("unknown", _helper_name(imm)):
+                self.emit(Instruction(op.CALL, imm=imm))
+            else:
+                ref = None if name == "kernel-function" else KsymReference(name, kfunc=True)
+                self.emit(Instruction(op.CALL, src=op.BPF_PSEUDO_KFUNC_CALL, imm=imm, reference=ref))
+        else:
+            t = re.sub(r"\bgoto pc([+-]\d+)$", r"goto \1", t)
+            t = re.sub(r"^(gotol|may_goto) pc([+-]\d+)$", r"\1 \2", t)
+            if opcode == op.LD_IMM64:
+                t += " ll"
+            m = re.fullmatch(r"r(\d+) = atomic(64)?_(fetch_\w+|xchg|cmpxchg)\(\((u\d+) \*\)\((r\d+) ([+-]\d+)\), "
+                             r"(?:r0, )?r(\d+)\)", t)
+            if m:
+                out, _w, what, size, base, off, reg = m.groups()
+                w = "w" if narrow else "r"
+                if what.startswith("fetch_"):
+                    t = f"{w}{out} = atomic_{what}(({size} *)({base} {off}), {w}{reg})"
+                elif what == "xchg":
+                    t = f"{w}{out} = xchg{'32_32' if narrow else '_64'}({base} {off}, {w}{reg})"
+                else:
+                    t = f"{w}0 = cmpxchg{'32_32' if narrow else '_64'}({base} {off}, {w}0, {w}{reg})"
+            elif narrow:
+                t = re.sub(r"^r(\d+) = load_acquire", r"w\1 = load_acquire", t)
+                t = re.sub(r"^(store_release\(.*), r(\d+)\)$", r"\1, w\2)", t)
+            if not self.llvm(t):
+                raise _Error(f"cannot read kernel-syntax instruction {text!r}")
+        got = self.insns[-1].opcode
+        if got != opcode:
+            raise _Error(f"instruction text {text!r} is opcode {got:#04x}, not ({opcode:02x})")
+
     # conformance (ubpf) syntax
     def conformance(self, s: str) -> bool:
         parts = s.split(None, 1)
@@ -661,6 +709,8 @@ def _conf_mem(text: str) -> tuple[int, int]:
     return reg, off
 
 
+_KERNEL_PREFIX_RE = re.compile(r"^\s*(?:\d+:\s*)?\([0-9a-f]{2}\)")
+_KERNEL_LINE_RE = re.compile(r"^\(([0-9a-f]{2})\)\s*(.*)$")
 _COMMENT_RE = re.compile(r"\s*(?:#|//|;).*$")
 _LABEL_RE = re.compile(r"^([A-Za-z_.$][\w.$]*)\s*:(?!=)\s*")
 _OBJDUMP_PREFIX_RE = re.compile(r"^\d+:\s+")
@@ -696,7 +746,10 @@ def assemble(text: str) -> list[Instruction]:
     a = _Assembler()
     for lineno, raw in enumerate(text.splitlines(), 1):
         a.line = lineno
-        s = _COMMENT_RE.sub("", raw).strip()
+        if _KERNEL_PREFIX_RE.match(raw):
+            s = re.sub(r"\s*;.*$", "", raw).strip()  # '#' is part of 'call name#id' here
+        else:
+            s = _COMMENT_RE.sub("", raw).strip()
         if _OBJDUMP_NOISE_RE.match(s):
             continue
         if _OBJDUMP_PREFIX_RE.match(s):
@@ -723,7 +776,10 @@ def assemble(text: str) -> list[Instruction]:
                 raise _Error("llvm-objdump could not decode this instruction (<unknown>); "
                              "disassemble the bytes with ebpf.isa.disassemble instead")
             a.unchecked = False
-            if not (a.llvm(s) or a.conformance(s)):
+            km = _KERNEL_LINE_RE.match(s)
+            if km:
+                a.kernel(int(km.group(1), 16), km.group(2))
+            elif not (a.llvm(s) or a.conformance(s)):
                 word = s.split(None, 1)[0]
                 raise _Error(f"unknown instruction or mnemonic {word!r}: {s!r}")
             if a.unchecked:
