@@ -46,6 +46,7 @@ log = logging.getLogger("ebpf.kernel")
 
 __all__ = ["KernelProgram", "load_program", "relocate", "attach_btf_target"]
 
+_POISON_TEXT = str(0xBAD2310)  # "invalid func unknown#195896080" in the verifier log
 MAX_LOG_SIZE = 1 << 30  # what the kernel accepts at most (UINT_MAX >> 2)
 FIRST_LOG_SIZE = 1 << 18
 
@@ -242,14 +243,15 @@ def _map_fd(maps: dict[str, Any], name: str, prog: str, slot: int) -> int:
 
 def relocate(spec: ProgramSpec, maps: dict[str, Any] | None = None, *,
              kconfig_offsets: dict[str, int] | None = None,
-             fd_array: _FdArray | None = None) -> list[Instruction]:
+             fd_array: _FdArray | None = None,
+             core_poisoned: list[Any] | None = None) -> list[Instruction]:
     """The program's instructions with every reference patched for this kernel:
     CO-RE relocations resolved against kernel BTF, map fds and global-data
     addresses, kconfig values, ksyms and kfuncs."""
     maps = maps or {}
     insns = [i.copy() for i in spec.instructions]
     if any(i.core is not None for i in insns):
-        insns = _apply_core(spec, insns)
+        insns = _apply_core(spec, insns, core_poisoned)
     slot = 0
     for ins in insns:
         ref = ins.reference
@@ -331,22 +333,28 @@ def _resolve_ksym(spec: ProgramSpec, ins: Instruction, ref: KsymReference, slot:
                     "in kernel BTF or /proc/kallsyms")
 
 
-def _apply_core(spec: ProgramSpec, insns: list[Instruction]) -> list[Instruction]:
+def _apply_core(spec: ProgramSpec, insns: list[Instruction],
+                poisoned: list[Any] | None) -> list[Instruction]:
     try:
-        from ..btf import load_kernel_btf
+        from ..btf import load_kernel_specs
         from ..btf.core import apply_core_relocations
     except ImportError as e:
         # Without the resolver the compiled values stay: right when the object was
         # built against this kernel's own vmlinux.h, which is the common case here.
         log.warning("program %s: CO-RE relocations left as compiled (%s)", spec.name, e)
         return insns
+    if spec.btf is None:
+        raise LoadError(f"program {spec.name} has CO-RE relocations but the object has no BTF")
     try:
-        kernel_btf = load_kernel_btf()
-        result = apply_core_relocations(insns, spec.btf, kernel_btf)
+        results = apply_core_relocations(insns, spec.btf, load_kernel_specs())
     except BTFError as e:
         raise LoadError(f"program {spec.name}: CO-RE relocation failed: {e}") from None
-    if isinstance(result, list) and result and isinstance(result[0], Instruction):
-        return result
+    for r in results:
+        if r.poisoned:
+            log.debug("program %s: CO-RE relocation poisoned at instruction %d: %s",
+                      spec.name, r.index, r.reason)
+            if poisoned is not None:
+                poisoned.append(r)
     return insns
 
 
@@ -452,7 +460,9 @@ def load_program(spec: ProgramSpec, maps: dict[str, Any] | None = None, *,
     own_btf = None
     try:
         target = attach_btf_target(spec)
-        insns = relocate(spec, maps, kconfig_offsets=kconfig_offsets, fd_array=fd_array)
+        poisoned: list[Any] = []
+        insns = relocate(spec, maps, kconfig_offsets=kconfig_offsets, fd_array=fd_array,
+                         core_poisoned=poisoned)
         from ..isa import encode
 
         raw = encode(insns)
@@ -479,8 +489,18 @@ def load_program(spec: ProgramSpec, maps: dict[str, Any] | None = None, *,
             mod_fd = module_btf_fd(target[1])
             fd_array.fds.append(mod_fd)  # closed with the rest
             attach_btf_obj_fd = mod_fd.fd
-        fd, vlog = _prog_load(spec, raw, btf, blob, target, attach_btf_obj_fd or attach_prog_fd,
-                              fd_array, log_level, log_size, ifindex)
+        try:
+            fd, vlog = _prog_load(spec, raw, btf, blob, target,
+                                  attach_btf_obj_fd or attach_prog_fd, fd_array, log_level,
+                                  log_size, ifindex)
+        except VerifierError as e:
+            if poisoned and _POISON_TEXT in e.log:
+                reasons = "; ".join(f"instruction {r.index}: {r.reason}" for r in poisoned)
+                raise VerifierError(
+                    f"loading program {spec.name}: reached code whose CO-RE relocation "
+                    f"failed against this kernel ({reasons})", e.log, e.errno,
+                    program=spec.name) from None
+            raise
         return KernelProgram(spec, fd, verifier_log=vlog)
     finally:
         fd_array.close()
