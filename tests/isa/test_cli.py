@@ -68,3 +68,11 @@ def test_bad_bytecode_is_an_error(tmp_path, capsys) -> None:
     assert "unknown opcode 0xff" in capsys.readouterr().err
     assert main(["asm", str(tmp_path / "missing.s")]) == 1
     assert "cannot read" in capsys.readouterr().err
+
+
+def test_kernel_style(tmp_path, capsys) -> None:
+    src = tmp_path / "p.s"
+    src.write_text(SOURCE)
+    assert main(["asm", str(src), "-f", "disasm", "--kernel"]) == 0
+    assert capsys.readouterr().out.splitlines()[:3] == [
+        "0: (b4) w0 = 1", "1: (18) r1 = 0x5", "3: (15) if r1 == 0x5 goto pc+1"]

@@ -43,6 +43,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--alu32", action="store_true",
                    help="disassembly with w registers for 32-bit loads/stores "
                         "(llvm-objdump --mattr=+alu32)")
+    p.add_argument("--kernel", action="store_true",
+                   help="disassembly in the kernel verifier's syntax ('0: (b7) r0 = 1')")
     p.set_defaults(func=run)
 
 
@@ -84,7 +86,8 @@ def _render(insns, fmt: str, args: argparse.Namespace) -> bytes:
     if fmt == "hex":
         lines = [" ".join(f"{b:02x}" for b in raw[i:i + 8]) for i in range(0, len(raw), 8)]
         return ("\n".join(lines) + "\n").encode()
-    text = disassemble(insns, hex=not args.decimal, alu32=args.alu32)
+    text = disassemble(insns, hex=not args.decimal, alu32=args.alu32,
+                       style="kernel" if args.kernel else "llvm")
     if fmt == "disasm":
         return (text + "\n").encode() if text else b""
     return (json.dumps({"instructions": len(insns), "slots": len(raw) // 8, "hex": raw.hex(),
