@@ -240,3 +240,46 @@ def test_uprobe_arguments_and_return_value(build, cc, flavour):
         assert v["manual_first"].value == nr
         assert v["ret_seen"].value == os.getpid()
         assert v["calls"].value >= 1 and v["ip_seen"].value != 0
+
+
+#: offsets of the first two argument registers in the kernel's struct pt_regs
+PT_REGS_ARG_OFFSETS = {"x86_64": (112, 104), "aarch64": (0, 8)}
+
+
+def usdt_arg_spec(val_off: int, arg_type: int, reg_off: int, signed: bool, size: int) -> bytes:
+    return struct.pack("<QIh?b", val_off, arg_type, reg_off, signed, 64 - 8 * size)
+
+
+@pytest.mark.kernel
+@pytest.mark.parametrize("cc", COMPILERS)
+def test_usdt_arguments_from_spec(build, cc):
+    """bpf_usdt_arg() follows a spec the way a loader writes it: a register, a
+    sign-extended 4-byte value behind a register, and a constant."""
+    import ctypes
+    import platform
+
+    offsets = PT_REGS_ARG_OFFSETS.get(platform.machine())
+    if offsets is None:
+        pytest.fail(f"no pt_regs offsets known for {platform.machine()}")
+    need_core()
+    nr = SYS_GETPID[platform.machine()]
+    reg1, reg2 = offsets
+    spec = (usdt_arg_spec(0, 1, reg1, True, 8)        # REG: the syscall number
+            + usdt_arg_spec(0, 2, reg2, True, 4)      # REG_DEREF: *(int32 *)second arg
+            + usdt_arg_spec(42, 0, 0, False, 8)       # CONST
+            + b"\0" * 16 * 9 + struct.pack("<Qh6x", 0xFEED, 3))
+    libc = ctypes.CDLL("libc.so.6")
+    libc.syscall.restype = ctypes.c_long
+    with ebpf.load(build("usdt_args", cc).obj, backend="kernel",
+                   constants={"target_tgid": os.getpid()}) as obj:
+        obj.maps["__bpf_usdt_specs"][0] = spec  # attach cookie 0 -> spec 0
+        value = ctypes.c_int32(-5)
+        link = obj.programs["on_usdt"].attach(binary="libc.so.6", symbol="syscall")
+        try:
+            libc.syscall(nr, ctypes.c_void_p(ctypes.addressof(value)), 0, 0)
+        finally:
+            link.close()
+        v = obj.variables
+        assert (v["got_a"].value, v["got_b"].value, v["got_c"].value) == (nr, -5, 42)
+        assert v["got_cnt"].value == 3 and v["got_cookie"].value == 0xFEED
+        assert v["got_missing_err"].value == -2  # -ENOENT: no argument 5
