@@ -161,3 +161,58 @@ def test_missing_privileges_raise_privilege_error():
     assert out["list"][0] == "PrivilegeError", out
     assert "needs CAP_BPF" in out["map"][3]
     assert issubclass(PrivilegeError, PermissionError)
+
+
+def test_test_run_context_in_and_out(no_leaks):
+    # tc program: skb->mark = skb->mark + 1, returns skb->len
+    text = """
+r2 = *(u32 *)(r1 + 8)
+r2 += 1
+*(u32 *)(r1 + 8) = r2
+r0 = *(u32 *)(r1 + 0)
+exit
+"""
+    spec = ProgramSpec(name="mark", type=ProgramType.SCHED_CLS, instructions=isa.assemble(text))
+    ctx = bytearray(192)  # struct __sk_buff
+    ctx[8:12] = (41).to_bytes(4, "little")
+    with ebpf.Program.load(spec) as prog:
+        r = prog.test_run(b"\x01" * 60, ctx=bytes(ctx))
+        assert r.retval == 60
+        assert r.ctx is not None and len(r.ctx) == 192
+        assert int.from_bytes(r.ctx[8:12], "little") == 42
+
+
+def test_xdp_adjust_head_grows_data_out(no_leaks):
+    # bpf_xdp_adjust_head(ctx, -16): the packet comes back 16 bytes longer
+    text = """
+r2 = -16
+call 44
+r0 = 2
+exit
+"""
+    spec = ProgramSpec(name="grow", type=ProgramType.XDP, instructions=isa.assemble(text))
+    with ebpf.Program.load(spec) as prog:
+        r = prog.test_run(b"\xab" * 64)
+        assert r.retval == 2 and len(r.data) == 80 and r.data.endswith(b"\xab" * 64)
+        r = prog.test_run(b"\xab" * 64, data_size_out=70)  # too small: grown and retried
+        assert len(r.data) == 80
+
+
+def test_open_pinned_program(no_leaks, pin_dir):
+    from ebpf.kernel.programs import open_pinned_program
+
+    spec = ProgramSpec(name="ret7", type=ProgramType.SOCKET_FILTER,
+                       instructions=isa.assemble("r0 = 7\nexit"))
+    path = f"{pin_dir}/ret7"
+    with ebpf.Program.load(spec) as prog:
+        prog.pin(path)
+        pid = prog.id
+    with open_pinned_program(path) as again:
+        assert again.id == pid and again.type == ProgramType.SOCKET_FILTER
+        assert again.name == "ret7"
+        assert again.test_run(b"\0" * 20).retval == 7
+    with pytest.raises(LoadError, match="not a program"):
+        with ebpf.Map.create(MapSpec(name="m", type=MapType.ARRAY, key_size=4, value_size=4,
+                                     max_entries=1)) as m:
+            m.pin(f"{pin_dir}/m")
+            open_pinned_program(f"{pin_dir}/m")

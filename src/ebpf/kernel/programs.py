@@ -44,7 +44,8 @@ from .maps import ENOTSUPP, sanitize_name
 
 log = logging.getLogger("ebpf.kernel")
 
-__all__ = ["KernelProgram", "load_program", "relocate", "attach_btf_target"]
+__all__ = ["KernelProgram", "load_program", "relocate", "attach_btf_target", "open_pinned_program",
+           "open_program_by_id"]
 
 _POISON_TEXT = str(0xBAD2310)  # "invalid func unknown#195896080" in the verifier log
 MAX_LOG_SIZE = 1 << 30  # what the kernel accepts at most (UINT_MAX >> 2)
@@ -614,3 +615,50 @@ def _load_error(spec: ProgramSpec, err: int, text: str) -> Error:
     if text.strip():
         return VerifierError(what, text, err, program=spec.name)
     return LoadError(what, err)
+
+
+def _wrap_prog_fd(fd: bsys.FD) -> KernelProgram:
+    from .info import prog_info_from_fd
+
+    try:
+        info = prog_info_from_fd(fd.fd)
+    except Exception:
+        fd.close()
+        raise
+    try:
+        ptype = ProgramType(info.type)
+    except ValueError:
+        ptype = info.type  # type: ignore[assignment]
+    prog = KernelProgram(ProgramSpec(name=info.name, type=ptype), fd)
+    prog._id = info.id
+    return prog
+
+
+def open_pinned_program(path: str) -> KernelProgram:
+    """Open the program pinned at ``path`` (its spec holds what the kernel
+    reports: name and type; no instructions)."""
+    from .info import fd_kind
+
+    try:
+        fd = bsys.obj_get(path, what=f"opening pinned program {path}")
+    except PrivilegeError:
+        raise
+    except OSError as e:
+        if e.errno == _errno.ENOENT:
+            raise LoadError(f"no pinned object at {path}", e.errno) from None
+        raise
+    if fd_kind(fd.fd) != "prog":
+        fd.close()
+        raise LoadError(f"{path} is pinned, but not a program")
+    return _wrap_prog_fd(fd)
+
+
+def open_program_by_id(prog_id: int) -> KernelProgram:
+    """Open a loaded program by id (needs CAP_SYS_ADMIN)."""
+    try:
+        fd = bsys.get_fd_by_id(Command.PROG_GET_FD_BY_ID, prog_id, error=LoadError)
+    except LoadError as e:
+        if e.errno == _errno.ENOENT:
+            raise LoadError(f"no program with id {prog_id}", e.errno) from None
+        raise
+    return _wrap_prog_fd(fd)
