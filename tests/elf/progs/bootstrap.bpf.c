@@ -50,7 +50,7 @@ int dropped;
 SEC("tp/sched/sched_process_exec")
 int handle_exec(struct trace_event_raw_sched_process_exec *ctx)
 {
-	struct task_struct *task;
+	struct task_struct *task, *parent;
 	unsigned fname_off;
 	struct event *e;
 	int pid;
@@ -71,7 +71,9 @@ int handle_exec(struct trace_event_raw_sched_process_exec *ctx)
 	task = (struct task_struct *)bpf_get_current_task();
 	e->exit_event = 0;
 	e->pid = pid;
-	e->ppid = __builtin_preserve_access_index(({ int p; bpf_probe_read_kernel(&p, sizeof(p), &task->real_parent->tgid); p; }));
+	parent = 0;
+	bpf_probe_read_kernel(&parent, sizeof(parent), &task->real_parent);
+	bpf_probe_read_kernel(&e->ppid, sizeof(e->ppid), &parent->tgid);
 	bpf_get_current_comm(&e->comm, sizeof(e->comm));
 	fname_off = __builtin_preserve_access_index(ctx->__data_loc_filename) & 0xFFFF;
 	bpf_probe_read_str(&e->filename, sizeof(e->filename), (void *)ctx + fname_off);
