@@ -174,3 +174,12 @@ def test_llvm14_differences_are_only_the_documented_ones() -> None:
         assert format_instruction(ins, hex=False, alu32=True) == exp
         compared += 1
     assert compared > 300
+
+
+def test_llvm_statement_separator_and_comments() -> None:
+    text = "r0 = 1; r1 = 2  # a comment\n// a line comment\nloop: goto loop; exit;"
+    assert disassemble(assemble(text), hex=False).splitlines() == [
+        "r0 = 1", "r1 = 2", "goto -1", "exit"]
+    # what llvm-mc itself produces for the same text
+    assert encode(assemble(text)).hex() == (
+        "b700000001000000" "b701000002000000" "0500ffff00000000" "9500000000000000")

@@ -29,8 +29,9 @@ prints undefined opcodes that way).
 
 Labels are ``name:`` (alone on a line or before an instruction). Jump targets
 are labels or relative slot offsets (``+3``, ``-0x1``). Comments start with
-``#``, ``;`` or ``//``. Lines pasted from ``llvm-objdump -d`` work as they are:
-the leading ``N:`` slot number, the raw bytes and a trailing ``<label>``
+``#`` or ``//``; ``;`` separates statements on one line, as in LLVM
+(``"r0 = 1; exit"``, the way inline-asm strings are written). Lines pasted
+from ``llvm-objdump -d`` work as they are: the leading ``N:`` slot number, the raw bytes and a trailing ``<label>``
 annotation on jumps are ignored.
 
 Errors raise :class:`~ebpf.errors.InstructionError` with ``line`` set.
@@ -711,7 +712,7 @@ def _conf_mem(text: str) -> tuple[int, int]:
 
 _KERNEL_PREFIX_RE = re.compile(r"^\s*(?:\d+:\s*)?\([0-9a-f]{2}\)")
 _KERNEL_LINE_RE = re.compile(r"^\(([0-9a-f]{2})\)\s*(.*)$")
-_COMMENT_RE = re.compile(r"\s*(?:#|//|;).*$")
+_COMMENT_RE = re.compile(r"\s*(?:#|//).*$")
 _LABEL_RE = re.compile(r"^([A-Za-z_.$][\w.$]*)\s*:(?!=)\s*")
 _OBJDUMP_PREFIX_RE = re.compile(r"^\d+:\s+")
 _OBJDUMP_BYTES_RE = re.compile(r"^(?:(?:[0-9a-f]{2} ){7}[0-9a-f]{2}(?:\s+|$))+")
@@ -747,53 +748,60 @@ def assemble(text: str) -> list[Instruction]:
     for lineno, raw in enumerate(text.splitlines(), 1):
         a.line = lineno
         if _KERNEL_PREFIX_RE.match(raw):
-            s = re.sub(r"\s*;.*$", "", raw).strip()  # '#' is part of 'call name#id' here
-        else:
-            s = _COMMENT_RE.sub("", raw).strip()
-        if _OBJDUMP_NOISE_RE.match(s):
+            # verifier syntax: ';' starts the register-state comment, '#' is in 'call name#id'
+            _statement(a, re.sub(r"\s*;.*$", "", raw).strip(), lineno)
             continue
-        if _OBJDUMP_PREFIX_RE.match(s):
-            # a pasted objdump line: "12:  b7 01 00 00 05 00 00 00  r1 = 0x5"
-            s = _OBJDUMP_BYTES_RE.sub("", _OBJDUMP_PREFIX_RE.sub("", s))
-            if not s:
-                continue  # the second slot of an lddw, raw bytes only
-        while True:
-            m = _LABEL_RE.match(s)
-            if not m:
-                break
-            name = m.group(1)
-            if name in a.labels:
-                raise InstructionError(f"label {name!r} defined twice", line=lineno)
-            a.labels[name] = a.slot
-            s = s[m.end():]
-        if not s:
-            continue
-        if not s.startswith("call"):
-            s = _ANNOTATION_RE.sub("", s)
-        s = re.sub(r"\s+", " ", s)
-        try:
-            if s == "<unknown>":
-                raise _Error("llvm-objdump could not decode this instruction (<unknown>); "
-                             "disassemble the bytes with ebpf.isa.disassemble instead")
-            a.unchecked = False
-            km = _KERNEL_LINE_RE.match(s)
-            if km:
-                a.kernel(int(km.group(1), 16), km.group(2))
-            elif not (a.llvm(s) or a.conformance(s)):
-                word = s.split(None, 1)[0]
-                raise _Error(f"unknown instruction or mnemonic {word!r}: {s!r}")
-            if a.unchecked:
-                from .codec import encode
-
-                encode([a.insns[-1]])
-            else:
-                validate(a.insns[-1])
-        except _Error as e:
-            raise InstructionError(str(e), line=lineno) from None
-        except InstructionError as e:
-            raise InstructionError(e.reason, line=lineno) from None
+        # LLVM: '#' and '//' start comments, ';' separates statements
+        for part in _COMMENT_RE.sub("", raw).split(";"):
+            _statement(a, part.strip(), lineno)
     _resolve(a)
     return a.insns
+
+
+def _statement(a: _Assembler, s: str, lineno: int) -> None:
+    """Assemble one statement (a label and/or an instruction) into ``a``."""
+    if not s or _OBJDUMP_NOISE_RE.match(s):
+        return
+    if _OBJDUMP_PREFIX_RE.match(s):
+        # a pasted objdump line: "12:  b7 01 00 00 05 00 00 00  r1 = 0x5"
+        s = _OBJDUMP_BYTES_RE.sub("", _OBJDUMP_PREFIX_RE.sub("", s))
+        if not s:
+            return  # the second slot of an lddw, raw bytes only
+    while True:
+        m = _LABEL_RE.match(s)
+        if not m:
+            break
+        name = m.group(1)
+        if name in a.labels:
+            raise InstructionError(f"label {name!r} defined twice", line=lineno)
+        a.labels[name] = a.slot
+        s = s[m.end():]
+    if not s:
+        return
+    if not s.startswith("call"):
+        s = _ANNOTATION_RE.sub("", s)
+    s = re.sub(r"\s+", " ", s)
+    try:
+        if s == "<unknown>":
+            raise _Error("llvm-objdump could not decode this instruction (<unknown>); "
+                         "disassemble the bytes with ebpf.isa.disassemble instead")
+        a.unchecked = False
+        km = _KERNEL_LINE_RE.match(s)
+        if km:
+            a.kernel(int(km.group(1), 16), km.group(2))
+        elif not (a.llvm(s) or a.conformance(s)):
+            word = s.split(None, 1)[0]
+            raise _Error(f"unknown instruction or mnemonic {word!r}: {s!r}")
+        if a.unchecked:
+            from .codec import encode
+
+            encode([a.insns[-1]])
+        else:
+            validate(a.insns[-1])
+    except _Error as e:
+        raise InstructionError(str(e), line=lineno) from None
+    except InstructionError as e:
+        raise InstructionError(e.reason, line=lineno) from None
 
 
 def _resolve(a: _Assembler) -> None:
