@@ -246,6 +246,10 @@ def prepare(insns: Iterable[Instruction], name: str = "prog",
             target = pc + 1 + pseudo_func_offset(ins.imm)
             _check_target(slots, target, pc, "function reference")
             functions.add(target)
+    last = slots[-1]
+    if last is None or last.opcode not in (op.EXIT, op.JA, op.JA32):
+        raise LoadError(f"program {name}: the last instruction is not an exit or a jump "
+                        "(execution could run off the end)")
     code.functions = sorted(functions)
     return code
 

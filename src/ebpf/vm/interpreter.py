@@ -209,7 +209,7 @@ class Interpreter:
         n = len(slots)
         while True:
             if not 0 <= pc < n:
-                raise RuntimeFault(f"execution ran off the program (slot {pc})", pc)
+                raise RuntimeFault("execution ran off the end of the program", pc)
             ins = slots[pc]
             run.budget -= 1
             if run.budget < 0:

@@ -1,0 +1,79 @@
+"""Arbitrary instruction streams never crash the runtime: they are refused at
+load (InstructionError/LoadError) or run to a result or a RuntimeFault, and the
+translator agrees with the interpreter on which."""
+
+from __future__ import annotations
+
+import doctest
+import importlib
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import ebpf
+from ebpf.isa import Instruction
+from ebpf.isa import opcodes as op
+from ebpf.vm.programs import load_program
+
+OPCODES = sorted({
+    *(cls | aop | src for cls in (op.BPF_ALU, op.BPF_ALU64)
+      for aop in range(0, 0xE0, 0x10) for src in (0, 8)),
+    *(cls | jop | src for cls in (op.BPF_JMP, op.BPF_JMP32)
+      for jop in range(0, 0xE0, 0x10) for src in (0, 8)),
+    *(op.BPF_LDX | mode | size for mode in (op.BPF_MEM, op.BPF_MEMSX)
+      for size in (op.BPF_B, op.BPF_H, op.BPF_W, op.BPF_DW)),
+    *(op.BPF_ST | op.BPF_MEM | size for size in (op.BPF_B, op.BPF_H, op.BPF_W, op.BPF_DW)),
+    *(op.BPF_STX | mode | size for mode in (op.BPF_MEM, op.BPF_ATOMIC)
+      for size in (op.BPF_B, op.BPF_H, op.BPF_W, op.BPF_DW)),
+    op.LD_IMM64, op.BPF_LD | op.BPF_ABS | op.BPF_W, op.BPF_LD | op.BPF_IND | op.BPF_B,
+    op.EXIT, op.EXIT, op.EXIT,
+})
+
+insn = st.builds(
+    Instruction,
+    st.sampled_from(OPCODES), st.integers(0, 10), st.integers(0, 10),
+    st.one_of(st.integers(-4, 4), st.sampled_from([-8, -512, 8, 16, 32, 1])),
+    st.one_of(st.integers(-3, 70), st.sampled_from([0x8000_0000, -(2**31), 1, 0xE1, 0xF1]),
+              st.integers(-(2**31), 2**31 - 1)),
+)
+
+
+def outcome(insns, jit):
+    try:
+        prog = load_program(ebpf.ProgramSpec(name="fuzz", type=ebpf.ProgramType.SCHED_CLS,
+                                             instructions=insns), jit=jit, budget=3000)
+    except (ebpf.InstructionError, ebpf.LoadError) as e:
+        return ("refused", type(e).__name__, str(e))
+    try:
+        r = prog.test_run(bytes(range(64)))
+        return ("ran", r.retval, r.data)
+    except ebpf.RuntimeFault as e:
+        if "budget" in e.reason:
+            return ("budget",)
+        return ("fault", e.reason)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(insn, min_size=1, max_size=12))
+def test_random_instruction_streams(insns):
+    a = outcome(insns, jit=False)
+    b = outcome(insns, jit=True)
+    assert a == b
+
+
+def test_bad_helper_arguments_fault_cleanly():
+    # bpf_map_lookup_elem(r1 = 12345, ...) is no map
+    prog = [Instruction(op.BPF_ALU64 | op.BPF_MOV, dst=1, imm=12345),
+            Instruction(op.CALL, imm=1), Instruction(op.EXIT)]
+    p = load_program(ebpf.ProgramSpec(name="bad", type=ebpf.ProgramType.XDP, instructions=prog))
+    with pytest.raises(ebpf.RuntimeFault, match="at instruction 1: .*not a map pointer"):
+        p.test_run(bytes(14))
+
+
+@pytest.mark.parametrize("module", ["memory", "interpreter", "compiler", "maps", "hooks",
+                                    "conformance", "programs", "contexts"])
+def test_doctests(module):
+    mod = importlib.import_module(f"ebpf.vm.{module}")
+    result = doctest.testmod(mod, optionflags=doctest.ELLIPSIS)
+    assert result.failed == 0
