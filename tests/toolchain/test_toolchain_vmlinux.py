@@ -67,3 +67,14 @@ def test_unreadable_btf_is_a_compile_error(tmp_path, monkeypatch):
     (tmp_path / "garbage.btf").write_bytes(b"\x00" * 64)
     with pytest.raises(CompileError, match="vmlinux.h"):
         compile(src, cc="zig", btf=tmp_path / "garbage.btf")
+
+
+def test_vmlinux_h_included_from_a_project_header(small_btf, tmp_path):
+    """The source never names vmlinux.h; its own header does."""
+    (tmp_path / "common.h").write_text('#pragma once\n#include "vmlinux.h"\n')
+    src = tmp_path / "indirect.bpf.c"
+    src.write_text('#include "common.h"\n#include <bpf/bpf_helpers.h>\n'
+                   'SEC("xdp") int f(struct xdp_md *ctx) { return ctx->ingress_ifindex; }\n'
+                   'char LICENSE[] SEC("license") = "GPL";\n')
+    obj = compile(src, cc="zig", btf=small_btf)
+    assert "f" in ebpf.ObjectSpec.from_file(obj).programs

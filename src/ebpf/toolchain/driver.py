@@ -175,26 +175,30 @@ def compile(src: str | os.PathLike, out: str | os.PathLike | None = None, cc: st
         raise CompileError(f"output {out_path} would overwrite the source")
     compiler = find_compiler(cc)
     dirs = [Path(d) for d in include_dirs]
+    generated = False
     if _needs_vmlinux_h(src, [src.parent, *dirs]):
         from .vmlinux import vmlinux_h_dir
 
         dirs.append(vmlinux_h_dir(btf))
-    args = compiler_args(compiler, include_dirs=dirs, defines=defines, opt=opt, cpu=cpu)
+        generated = True
     out_path.parent.mkdir(parents=True, exist_ok=True)
-    cmd = [*compiler.command, *args, *extra_args, "-c", str(src), "-o", str(out_path)]
-    log.info("compiling %s with %s", src, compiler)
-    log.debug("command: %s", " ".join(cmd))
     env = dict(os.environ)
     if compiler.kind == "zig" and "ZIG_GLOBAL_CACHE_DIR" not in env:
-        cache = _cache_home() / "zig"
-        env["ZIG_GLOBAL_CACHE_DIR"] = str(cache)
-    try:
-        r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
-    except subprocess.TimeoutExpired as e:
-        raise CompileError(f"compiling {src} timed out after {timeout:.0f}s",
-                           command=cmd) from e
-    except OSError as e:
-        raise CompileError(f"could not run {compiler}: {e}", command=cmd) from e
+        env["ZIG_GLOBAL_CACHE_DIR"] = str(_cache_home() / "zig")
+    while True:
+        args = compiler_args(compiler, include_dirs=dirs, defines=defines, opt=opt, cpu=cpu)
+        cmd = [*compiler.command, *args, *extra_args, "-c", str(src), "-o", str(out_path)]
+        log.info("compiling %s with %s", src, compiler)
+        log.debug("command: %s", " ".join(cmd))
+        r = _run(cmd, src, compiler, timeout, env)
+        # vmlinux.h included from a project header rather than the source itself
+        if r.returncode != 0 and not generated and _VMLINUX_MISSING.search(r.stderr or ""):
+            from .vmlinux import vmlinux_h_dir
+
+            dirs.append(vmlinux_h_dir(btf))
+            generated = True
+            continue
+        break
     if r.returncode != 0:
         out_path.unlink(missing_ok=True)
         raise CompileError(f"compiling {src} failed ({compiler.kind}, exit {r.returncode}): "
@@ -204,6 +208,20 @@ def compile(src: str | os.PathLike, out: str | os.PathLike | None = None, cc: st
     if not out_path.is_file():
         raise CompileError(f"compiler reported success but wrote no {out_path}", command=cmd)
     return out_path
+
+
+_VMLINUX_MISSING = re.compile(r"['\"]vmlinux\.h['\"] file not found|vmlinux\.h: No such file")
+
+
+def _run(cmd: list[str], src: Path, compiler: Compiler, timeout: float,
+         env: dict[str, str]) -> subprocess.CompletedProcess:
+    try:
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
+    except subprocess.TimeoutExpired as e:
+        raise CompileError(f"compiling {src} timed out after {timeout:.0f}s",
+                           command=cmd) from e
+    except OSError as e:
+        raise CompileError(f"could not run {compiler}: {e}", command=cmd) from e
 
 
 def _cache_home() -> Path:
