@@ -286,3 +286,28 @@ def test_task_iterator(build):
     assert [str(os.getpid()), _comm().decode()] in [[p, c] for p, c in lines]
     assert len(lines) > 10
     assert again.count("\n") > 10  # every read makes a fresh iterator
+
+
+@pytest.mark.parametrize("legacy", [False, True], ids=["tcx", "clsact"])
+def test_tc_ingress_drops_one_udp_port_on_lo(build, legacy):
+    drop_srv, other_srv = _udp_pair(), _udp_pair()
+    sender = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    port = drop_srv.getsockname()[1]
+    had_clsact = "clsact" in subprocess.run(["tc", "qdisc", "show", "dev", "lo"],
+                                            capture_output=True, text=True).stdout
+    try:
+        with ebpf.load(build("tc_drop_port"), backend="kernel",
+                       constants={"drop_port": port}) as obj:
+            prog = obj.programs["tc_drop_udp_port"]
+            with prog.attach(ifname="lo", legacy=legacy) as link:
+                assert ("tcx" in link.description) != legacy
+                assert not _received(drop_srv, b"drop", sender, drop_srv.getsockname())
+                assert _received(other_srv, b"pass", sender, other_srv.getsockname())
+                assert obj.variables["dropped"].value >= 1
+            assert _received(drop_srv, b"after", sender, drop_srv.getsockname())
+        qdiscs = subprocess.run(["tc", "qdisc", "show", "dev", "lo"], capture_output=True,
+                                text=True).stdout
+        assert ("clsact" in qdiscs) == had_clsact  # the legacy path removed what it added
+    finally:
+        for s in (drop_srv, other_srv, sender):
+            s.close()

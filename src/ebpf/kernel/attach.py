@@ -9,7 +9,8 @@ kind                arguments (besides what the section says)
 xdp                 ``ifname=``/``ifindex=``, ``mode="skb"|"drv"|"hw"`` (default:
                     native when the driver has it, generic otherwise)
 tc / tcx            ``ifname=``/``ifindex=``, ``direction="ingress"|"egress"``
-                    (SEC("tc/ingress") says it); tcx links, Linux 6.6+
+                    (SEC("tc/ingress") says it); tcx links on Linux 6.6+, else
+                    (or ``legacy=True``) clsact + cls_bpf with ``priority=``/``handle=``
 socket              ``sock=`` a socket object or fd (SO_ATTACH_BPF)
 cgroup              ``cgroup=`` a cgroup v2 directory (or fd); ``attach_type=``
                     when the section does not say (SEC("cgroup/skb"))
@@ -229,6 +230,9 @@ def _attach_xdp(prog, attach_to, atype, retprobe, target):
 def _attach_tc(prog, attach_to, atype, retprobe, target):
     ifindex, where = _ifindex(prog, "tc", target)
     direction = target.pop("direction", None)
+    legacy = bool(target.pop("legacy", False))
+    prio = int(target.pop("priority", target.pop("prio", 1)))
+    handle = int(target.pop("handle", 1))
     _no_extra("tc", prog, target)
     ingress, egress = _attach_number("TCX_INGRESS"), _attach_number("TCX_EGRESS")
     if direction is not None:
@@ -241,15 +245,19 @@ def _attach_tc(prog, attach_to, atype, retprobe, target):
         raise AttachError(f"tc program {_name(prog)} needs direction='ingress' or 'egress' "
                           "(or a tc/ingress, tc/egress section)")
     d = "ingress" if atype == ingress else "egress"
-    try:
-        fd = link_fd_create(prog, ifindex, atype,
-                            what=f"attaching tc program {_name(prog)} to {where} {d}")
-    except AttachError as e:
-        if is_unsupported(e):
-            raise NotSupportedError("tcx links", min_kernel="6.6",
-                                    detail=f"could not attach {_name(prog)} ({e})") from None
-        raise
-    return FDLink(prog, fd, f"tcx {d} on {where}")
+    if not legacy:
+        try:
+            fd = link_fd_create(prog, ifindex, atype,
+                                what=f"attaching tc program {_name(prog)} to {where} {d}")
+            return FDLink(prog, fd, f"tcx {d} on {where}")
+        except AttachError as e:
+            if not is_unsupported(e):
+                raise
+            log.info("tcx links not available (%s); falling back to clsact + cls_bpf", e)
+    from .netlink import attach_tc_netlink
+
+    return attach_tc_netlink(prog, ifindex, d, f"tc {d} on {where} (cls_bpf, prio {prio})",
+                             prio=prio, handle=handle)
 
 
 def _attach_socket(prog, attach_to, atype, retprobe, target):

@@ -1,8 +1,10 @@
-"""rtnetlink for XDP: the legacy attach path (before XDP bpf_links, Linux 5.9) and
-querying what is attached to an interface.
+"""rtnetlink for the legacy network attach paths and for queries:
 
-Messages are built by hand (struct): nlmsghdr + ifinfomsg + a nested IFLA_XDP
-attribute holding IFLA_XDP_FD / IFLA_XDP_FLAGS.
+* XDP through RTM_SETLINK (before XDP bpf_links, Linux 5.9): nlmsghdr + ifinfomsg +
+  a nested IFLA_XDP attribute holding IFLA_XDP_FD / IFLA_XDP_FLAGS;
+* tc through a ``clsact`` qdisc and a direct-action ``cls_bpf`` filter (before
+  tcx links, Linux 6.6): RTM_NEWQDISC / RTM_NEWTFILTER / RTM_DELTFILTER with a
+  tcmsg and TCA_KIND / TCA_OPTIONS{TCA_BPF_FD, TCA_BPF_NAME, TCA_BPF_FLAGS}.
 
 >>> from ebpf.kernel import netlink  # doctest: +SKIP
 >>> netlink.xdp_query(1)  # doctest: +SKIP
@@ -25,6 +27,9 @@ RTM_GETLINK = 18
 RTM_SETLINK = 19
 NLM_F_REQUEST = 0x1
 NLM_F_ACK = 0x4
+NLM_F_DUMP = 0x300
+NLM_F_EXCL = 0x200
+NLM_F_CREATE = 0x400
 NLMSG_ERROR = 0x2
 NLMSG_DONE = 0x3
 NLA_F_NESTED = 0x8000
@@ -85,7 +90,7 @@ def _request(msg_type: int, flags: int, body: bytes) -> list[tuple[int, bytes]]:
                 if rtype == NLMSG_DONE:
                     return out
                 out.append((rtype, payload))
-                if not flags & NLM_F_ACK:
+                if not flags & (NLM_F_ACK | NLM_F_DUMP):
                     return out
 
 
@@ -156,3 +161,140 @@ def attach_xdp_netlink(prog: Any, ifindex: int, flags: int, description: str):
             return  # gone already, or someone else's program now
         xdp_set(ifindex, -1, mode_flags)
     return CallbackLink(prog, description, undo)
+
+
+# ---- tc (clsact + cls_bpf) ------------------------------------------------------------
+
+RTM_NEWQDISC = 36
+RTM_DELQDISC = 37
+RTM_NEWTFILTER = 44
+RTM_DELTFILTER = 45
+RTM_GETTFILTER = 46
+TCA_KIND = 1
+TCA_OPTIONS = 2
+TCA_BPF_FD = 6
+TCA_BPF_NAME = 7
+TCA_BPF_FLAGS = 8
+TCA_BPF_FLAG_ACT_DIRECT = 1
+TC_H_CLSACT = 0xFFFFFFF1
+TC_H_MIN_INGRESS = 0xFFF2
+TC_H_MIN_EGRESS = 0xFFF3
+ETH_P_ALL = 0x0003
+_TCMSG = struct.Struct("=BxxxiIII")
+
+
+def _tc_parent(direction: str) -> int:
+    return (TC_H_CLSACT & 0xFFFF0000) | (TC_H_MIN_INGRESS if direction == "ingress"
+                                          else TC_H_MIN_EGRESS)
+
+
+def _tcmsg(ifindex: int, handle: int, parent: int, info: int) -> bytes:
+    return _TCMSG.pack(socket.AF_UNSPEC, ifindex, handle, parent, info)
+
+
+def _tc_error(e: OSError, what: str) -> Exception:
+    if e.errno in (_errno.EPERM, _errno.EACCES):
+        return PrivilegeError(what, e.errno, capability="CAP_NET_ADMIN")
+    return AttachError(what, e.errno)
+
+
+def clsact_ensure(ifindex: int) -> bool:
+    """Add a clsact qdisc to ``ifindex``; True when we created it (False: it was there)."""
+    body = _tcmsg(ifindex, TC_H_CLSACT & 0xFFFF0000, TC_H_CLSACT, 0) + \
+        _attr(TCA_KIND, b"clsact\0")
+    try:
+        _request(RTM_NEWQDISC, NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL, body)
+    except OSError as e:
+        if e.errno == _errno.EEXIST:
+            return False
+        raise _tc_error(e, f"adding a clsact qdisc to ifindex {ifindex}") from None
+    return True
+
+
+def clsact_delete(ifindex: int) -> None:
+    """Remove the clsact qdisc of ``ifindex`` (and every filter on it)."""
+    body = _tcmsg(ifindex, TC_H_CLSACT & 0xFFFF0000, TC_H_CLSACT, 0) + \
+        _attr(TCA_KIND, b"clsact\0")
+    try:
+        _request(RTM_DELQDISC, NLM_F_REQUEST | NLM_F_ACK, body)
+    except OSError as e:
+        if e.errno not in (_errno.ENOENT, _errno.EINVAL):
+            raise _tc_error(e, f"removing the clsact qdisc of ifindex {ifindex}") from None
+
+
+def tc_filters(ifindex: int, direction: str) -> list[tuple[int, int]]:
+    """(handle, info) of the filters on the clsact ``direction`` hook of ``ifindex``."""
+    body = _tcmsg(ifindex, 0, _tc_parent(direction), 0)
+    try:
+        msgs = _request(RTM_GETTFILTER, NLM_F_REQUEST | NLM_F_DUMP, body)
+    except OSError as e:
+        if e.errno in (_errno.EINVAL, _errno.ENOENT):
+            return []  # no clsact qdisc
+        raise _tc_error(e, f"listing tc filters of ifindex {ifindex}") from None
+    out = []
+    for _rtype, payload in msgs:
+        _fam, _idx, handle, _parent, info = _TCMSG.unpack_from(payload, 0)
+        if handle:
+            out.append((handle, info))
+    return out
+
+
+def tc_filter_add(ifindex: int, direction: str, prog_fd: int, name: str, *,
+                  prio: int = 1, handle: int = 1) -> None:
+    """Attach ``prog_fd`` as a direct-action cls_bpf filter (clsact must exist)."""
+    info = (prio << 16) | socket.htons(ETH_P_ALL)
+    opts = _attr(TCA_BPF_FD, struct.pack("=I", prog_fd)) + \
+        _attr(TCA_BPF_NAME, name.encode()[:255] + b"\0") + \
+        _attr(TCA_BPF_FLAGS, struct.pack("=I", TCA_BPF_FLAG_ACT_DIRECT))
+    body = _tcmsg(ifindex, handle, _tc_parent(direction), info) + \
+        _attr(TCA_KIND, b"bpf\0") + _attr(TCA_OPTIONS | NLA_F_NESTED, opts)
+    try:
+        _request(RTM_NEWTFILTER, NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL, body)
+    except OSError as e:
+        if e.errno == _errno.EEXIST:
+            raise AttachError(f"attaching tc {direction} filter on ifindex {ifindex}: a filter "
+                              f"with handle {handle} prio {prio} is there already",
+                              e.errno) from None
+        raise _tc_error(e, f"attaching tc {direction} filter on ifindex {ifindex}") from None
+
+
+def tc_filter_delete(ifindex: int, direction: str, *, prio: int = 1, handle: int = 1) -> None:
+    info = (prio << 16) | socket.htons(ETH_P_ALL)
+    body = _tcmsg(ifindex, handle, _tc_parent(direction), info) + _attr(TCA_KIND, b"bpf\0")
+    try:
+        _request(RTM_DELTFILTER, NLM_F_REQUEST | NLM_F_ACK, body)
+    except OSError as e:
+        if e.errno not in (_errno.ENOENT, _errno.EINVAL, _errno.ENODEV):
+            raise _tc_error(e, f"detaching tc {direction} filter on ifindex {ifindex}") from None
+
+
+def attach_tc_netlink(prog: Any, ifindex: int, direction: str, description: str, *,
+                      prio: int = 1, handle: int = 1):
+    """Legacy tc attach (clsact + cls_bpf, direct action); the returned link removes
+    the filter on close and at exit, and the clsact qdisc too when it made it and no
+    other filter is left on it."""
+    from .links import CallbackLink
+
+    if clsact_ensure(ifindex):
+        _clsact_ours.add(ifindex)
+
+    def cleanup_qdisc() -> None:
+        if ifindex in _clsact_ours and not tc_filters(ifindex, "ingress") \
+                and not tc_filters(ifindex, "egress"):
+            clsact_delete(ifindex)
+            _clsact_ours.discard(ifindex)
+    try:
+        tc_filter_add(ifindex, direction, int(prog.fd), getattr(prog, "name", "bpf"),
+                      prio=prio, handle=handle)
+    except BaseException:
+        cleanup_qdisc()
+        raise
+
+    def undo() -> None:
+        tc_filter_delete(ifindex, direction, prio=prio, handle=handle)
+        cleanup_qdisc()
+    return CallbackLink(prog, description, undo)
+
+
+#: interfaces whose clsact qdisc this process added (removed again once empty)
+_clsact_ours: set[int] = set()
