@@ -162,3 +162,48 @@ def test_random_programs_kernel_equals_vm(insns, frame):
         k = kprog.test_run(frame)
         v = vprog.test_run(frame)
     assert (v.retval, v.data) == (k.retval, k.data)
+
+
+def _skb_ctx() -> bytes:
+    ctx = bytearray(192)
+    for off, val in [(8, 5), (32, 3), (36, 1), (40, 1), (48, 7), (64, 9), (160, 200),
+                     (164, 3), (176, 1400)]:
+        struct.pack_into("<I", ctx, off, val)
+    struct.pack_into("<Q", ctx, 152, 1234)
+    struct.pack_into("<Q", ctx, 184, 99)
+    return bytes(ctx)
+
+
+def _xdp_ctx(meta=0, ifindex=0, rxq=0) -> bytes:
+    return struct.pack("<6I", meta, len(SAMPLE[0]), 0, ifindex, rxq, 0)
+
+
+CTX_CASES = {
+    "tc_fields": [(p, c) for p in SAMPLE[:3] for c in (None, _skb_ctx(), bytes(192),
+                                                         _skb_ctx()[:60])],
+    "sock_fields": [(p, c) for p in SAMPLE[:3] for c in (None, _skb_ctx())],
+    "xdp_fields": [(SAMPLE[0], c) for c in (None, _xdp_ctx(ifindex=1), _xdp_ctx(meta=4),
+                                             _xdp_ctx(rxq=1), _xdp_ctx(ifindex=1, rxq=1),
+                                             _xdp_ctx(meta=3), _xdp_ctx()[:12])],
+}
+
+
+@pytest.mark.parametrize("prog", sorted(CTX_CASES))
+def test_context_fields(bpf_compile, prog):
+    """Every readable context field, and ctx in/out rules, as the kernel has them."""
+    path = bpf_compile(PROGS / "ctx_fields.c")
+    inputs = CTX_CASES[prog]
+
+    def reset(obj):
+        for k in range(40):
+            obj.maps["f"][k] = 0
+
+    results = {}
+    for backend in ("kernel", "vm"):
+        with ebpf.load(path, backend=backend) as obj:
+            out = []
+            for data, ctx in inputs:
+                reset(obj)
+                out.append((outcome(obj.programs[prog], data, ctx), snapshot(obj)))
+            results[backend] = out
+    assert results["vm"] == results["kernel"]

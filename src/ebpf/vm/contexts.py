@@ -184,6 +184,9 @@ class Context:
 
     packet: Packet | None = None
     addr: int = 0
+    #: a ctx shorter than the context struct: the kernel runs the program, then
+    #: fails with ENOSPC as the context does not fit back (ctx out = ctx in size)
+    short_ctx: bool = False
 
     def finish(self) -> tuple[bytes, bytes | None]:
         return b"", None
@@ -222,6 +225,8 @@ class XdpContext(Context):
             if d_meta or d_end != len(data) or d > d_end or d & 3 or d > 32 or egress:
                 raise _einval("xdp_md: data_meta and egress_ifindex must be 0, data_end the "
                               "data size, data the metadata length (multiple of 4, <= 32)")
+            if rxq:
+                raise _einval(f"xdp_md.rx_queue_index {rxq}: the device has one rx queue")
             meta_len = d
         max_data = PAGE_SIZE - XDP_PACKET_HEADROOM - SKB_SHINFO_SIZE
         if len(data) < ETH_HLEN:
@@ -232,6 +237,7 @@ class XdpContext(Context):
                 "puts the rest in fragments, which the vm does not model"))
         self.ingress, self.rxq = ingress, rxq
         self.has_ctx = ctx_in is not None
+        self.short_ctx = ctx_in is not None and len(ctx_in) < XDP_MD_SIZE
         headroom = XDP_PACKET_HEADROOM - meta_len
         self.packet = Packet(mem, data, headroom, PAGE_SIZE, min_head=XDP_FRAME_SIZE,
                              max_end=PAGE_SIZE - SKB_SHINFO_SIZE, meta_len=meta_len,
@@ -243,8 +249,9 @@ class XdpContext(Context):
         self._sync(self.packet)
 
     def _sync(self, p: Packet) -> None:
+        # the test run's packet arrives on the loopback device unless told otherwise
         struct.pack_into("<6I", self.buf, 0, p.addr(p.data), p.addr(p.end), p.addr(p.meta),
-                         self.ingress, self.rxq, 0)
+                         self.ingress or LOOPBACK_IFINDEX, self.rxq, 0)
 
     def finish(self) -> tuple[bytes, bytes | None]:
         p = self.packet
@@ -280,6 +287,7 @@ class SkbContext(Context):
             raise _einval(f"skb data must be at least {ETH_HLEN} bytes (got {len(data)})")
         self.l2 = prog_type in L2_TYPES
         self.has_ctx = ctx_in is not None
+        self.short_ctx = ctx_in is not None and len(ctx_in) < SK_BUFF_SIZE
         ctx = bytearray(SK_BUFF_SIZE)
         if ctx_in is not None:
             if len(ctx_in) > SK_BUFF_SIZE and any(ctx_in[SK_BUFF_SIZE:]):

@@ -12,13 +12,14 @@ translate) and run (``test_run`` with BPF_PROG_TEST_RUN semantics, ``run``).
 
 from __future__ import annotations
 
+import errno
 import logging
 import threading
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ..errors import LoadError, RuntimeFault
+from ..errors import LoadError, RuntimeFault, SystemCallError
 from ..isa import opcodes as op
 from ..isa.instruction import (
     FunctionReference,
@@ -118,6 +119,9 @@ class VMProgram(Program):
         for _ in range(repeat):
             r0, run = self._execute(ctx_obj, mem, cpu, budget)
         elapsed = time.perf_counter_ns() - start
+        if ctx_obj.short_ctx:
+            raise SystemCallError(f"test run of program {self.name}: the context out does not "
+                                  f"fit in {len(ctx)} bytes", errno.ENOSPC)
         out, ctx_out = ctx_obj.finish()
         if data_size_out is not None:
             out = out[:data_size_out]
