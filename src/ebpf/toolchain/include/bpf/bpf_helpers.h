@@ -114,6 +114,10 @@ enum libbpf_tristate {
 #ifndef barrier_var
 #define barrier_var(var) asm volatile("" : "+r"(var))
 #endif
+/* keep a value alive (and opaque) without using it */
+#ifndef __sink
+#define __sink(expr) asm volatile("" : : "g"(expr))
+#endif
 #ifndef __bpf_unreachable
 #define __bpf_unreachable() __builtin_trap()
 #endif

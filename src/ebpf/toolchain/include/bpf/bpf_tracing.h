@@ -27,6 +27,33 @@
 # endif
 #endif
 
+/* bpf_target_<arch> / bpf_target_defined, for programs that test them */
+#if defined(__TARGET_ARCH_x86)
+# define bpf_target_x86
+# define bpf_target_defined
+#elif defined(__TARGET_ARCH_arm64)
+# define bpf_target_arm64
+# define bpf_target_defined
+#elif defined(__TARGET_ARCH_s390)
+# define bpf_target_s390
+# define bpf_target_defined
+#elif defined(__TARGET_ARCH_riscv)
+# define bpf_target_riscv
+# define bpf_target_defined
+#elif defined(__TARGET_ARCH_arm)
+# define bpf_target_arm
+# define bpf_target_defined
+#elif defined(__TARGET_ARCH_powerpc)
+# define bpf_target_powerpc
+# define bpf_target_defined
+#elif defined(__TARGET_ARCH_mips)
+# define bpf_target_mips
+# define bpf_target_defined
+#elif defined(__TARGET_ARCH_loongarch)
+# define bpf_target_loongarch
+# define bpf_target_defined
+#endif
+
 /* Register names per architecture. __PT_PARMn_REG: argument n of a traced
  * function; _SYSCALL variants where a syscall's entry differs. */
 #if defined(__TARGET_ARCH_x86)
