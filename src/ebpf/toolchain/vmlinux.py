@@ -27,17 +27,20 @@ def cache_dir() -> Path:
 
 
 def _renderer_fingerprint() -> bytes:
-    """Bytes that change when the BTF → C renderer changes, so a fixed renderer
-    never serves a header cached by an older one."""
-    try:
-        import importlib.util
+    """Bytes that change when the BTF → C renderer (the ebpf.btf package) changes,
+    so a fixed renderer never serves a header cached by an older one."""
+    import importlib.util
 
-        spec = importlib.util.find_spec("ebpf.btf.render")
-        if spec is not None and spec.origin:
-            return Path(spec.origin).read_bytes()
+    h = hashlib.sha256()
+    try:
+        spec = importlib.util.find_spec("ebpf.btf")
+        if spec is not None and spec.submodule_search_locations:
+            for d in spec.submodule_search_locations:
+                for f in sorted(Path(d).glob("*.py")):
+                    h.update(f.name.encode() + b"\0" + f.read_bytes())
     except (ImportError, OSError):
         pass
-    return b""
+    return h.digest()
 
 
 def _render(data: bytes, source: Path) -> str:
