@@ -230,6 +230,19 @@ def _local_types_along(local: _FieldSpec) -> list[T.Type]:
     return out
 
 
+def _access_size(f: _FieldSpec) -> tuple[int, T.Type | None]:
+    """(bytes a load/store of the field moves, its element type); 0 for bit-fields."""
+    if f.bitfield_size:
+        return 0, None
+    t = _strip(f.field)
+    while isinstance(t, T.Array):
+        t = _strip(t.type)
+    try:
+        return T.sizeof(t), t
+    except BTFError:
+        return 0, t
+
+
 def _field_value(f: _FieldSpec, kind: CoreKind) -> int:
     """Value of a field relocation of ``kind`` for field spec ``f``."""
     if kind == CoreKind.FIELD_EXISTS:
@@ -381,10 +394,14 @@ class Resolution:
     exists: bool  # a target was found (False: poison for non-"exists" kinds)
     reason: str = ""
     target_type_id: int = 0
+    #: memory-access sizes of the field (element size for arrays; 0 for bit-fields)
     target_field_size: int = 0
     local_field_size: int = 0
-    field_signed: bool = False
-    field_is_pointer: bool = False
+    #: False when a load/store of the field cannot simply change width (signed
+    #: ints, enums, structs...): such an instruction is poisoned instead
+    size_adjustable: bool = True
+    #: check the instruction holds local_value (libbpf skips bit-fields and target ids)
+    validate: bool = True
     description: str = ""
 
 
@@ -414,12 +431,14 @@ def resolve_relocation(relo: CORERelocation, local: Spec,
         r = resolve_relocation(relo, local, [])
         r.target_value, r.exists, r.reason = r.local_value, True, ""
         r.target_field_size = r.local_field_size
+        r.size_adjustable = True
         return r
 
     if kind.is_field:
         lf = _local_field(local, relo.type_id, access, where)
         lval = _field_value(lf, kind)
-        lsize = T.sizeof(_strip(lf.field)) if not lf.bitfield_size else 0
+        lsize, ltype = _access_size(lf)
+        check = not lf.bitfield_size or kind == CoreKind.FIELD_SIGNED
         results: list[tuple[int, _FieldSpec]] = []
         reasons = []
         for spec, cid in _candidates(local_t, targets):
@@ -436,19 +455,21 @@ def resolve_relocation(relo: CORERelocation, local: Spec,
                 tag = _tag_kind(local_t) if isinstance(local_t, (T.Composite, T.Fwd)) else local_t.kind
                 why = f"target BTF has no {tag} {essential_name(getattr(local_t, 'name', ''))}"
             if kind == CoreKind.FIELD_EXISTS:
-                return Resolution(lval, 0, True, why, description=desc)
-            return Resolution(lval, 0, False, f"{desc}: {why}", description=desc)
+                return Resolution(lval, 0, True, why, validate=check, description=desc)
+            return Resolution(lval, 0, False, f"{desc}: {why}", validate=check, description=desc)
         vals = {v for v, _ in results}
         if len(vals) > 1:
             raise BTFError(f"{where} ({desc}): ambiguous, {len(results)} target candidates "
                            f"give different values {sorted(vals)}")
         val, m = results[0]
-        mt = _strip(m.field)
-        return Resolution(lval, val, True, target_type_id=m.root_id,
-                          target_field_size=0 if m.bitfield_size else T.sizeof(mt),
-                          local_field_size=lsize,
-                          field_signed=isinstance(mt, T.Int) and mt.signed,
-                          field_is_pointer=isinstance(mt, T.Pointer), description=desc)
+        tsize, ttype = _access_size(m)
+        adjustable = lsize == tsize or (
+            isinstance(ltype, T.Pointer) and isinstance(ttype, T.Pointer)) or (
+            isinstance(ltype, T.Int) and isinstance(ttype, T.Int)
+            and not ltype.signed and not ttype.signed)
+        return Resolution(lval, val, True, target_type_id=m.root_id, target_field_size=tsize,
+                          local_field_size=lsize, size_adjustable=adjustable,
+                          validate=check, description=desc)
 
     if kind.is_enumval:
         le = _strip(local_t)
@@ -500,7 +521,8 @@ def resolve_relocation(relo: CORERelocation, local: Spec,
         why = f"{lname}: no matching type in target BTF"
         if kind in (CoreKind.TYPE_EXISTS, CoreKind.TYPE_MATCHES):
             return Resolution(local_val, 0, True, why, description=lname)
-        return Resolution(local_val, 0, False, why, description=lname)
+        return Resolution(local_val, 0, False, why, validate=kind != CoreKind.TYPE_ID_TARGET,
+                          description=lname)
     if kind == CoreKind.TYPE_SIZE:
         vals = {T.sizeof(spec[cid]) for spec, cid in matches}
     elif kind == CoreKind.TYPE_ID_TARGET:
@@ -510,7 +532,8 @@ def resolve_relocation(relo: CORERelocation, local: Spec,
     if len(vals) > 1:
         raise BTFError(f"{where} ({lname}): ambiguous, {len(matches)} target candidates "
                        f"give different values {sorted(vals)}")
-    return Resolution(local_val, vals.pop(), True, target_type_id=matches[0][1], description=lname)
+    return Resolution(local_val, vals.pop(), True, target_type_id=matches[0][1],
+                      validate=kind != CoreKind.TYPE_ID_TARGET, description=lname)
 
 
 # --- patching -------------------------------------------------------------------------
@@ -586,6 +609,7 @@ def _patch(ins: Instruction, idx: int, relo: CORERelocation, res: Resolution, va
            out: CoreResult, replacements: list, strict: bool) -> None:
     cls = ins.cls
     new = res.target_value
+    validate = validate and res.validate
     where = f"instruction {idx} ({relo.kind.name} of {res.description})"
     if ins.is_lddw:
         if validate and ins.imm != res.local_value & 0xFFFFFFFFFFFFFFFF:
@@ -608,13 +632,14 @@ def _patch(ins: Instruction, idx: int, relo: CORERelocation, res: Resolution, va
             raise BTFError(f"{where}: instruction offset {ins.off}, expected {res.local_value}")
         if not -(1 << 15) <= new < (1 << 15):
             raise BTFError(f"{where}: offset {new} does not fit 16 bits")
-        ins.off = new
-        size = _CODE_SIZE.get(ins.opcode & 0x18)
-        if (cls == op.BPF_LDX and res.target_field_size and res.local_field_size
-                and res.target_field_size != res.local_field_size and size == res.local_field_size):
-            if res.target_field_size not in _SIZE_CODE or res.field_signed:
-                reason = (f"{res.description}: field size changed from {res.local_field_size} to "
-                          f"{res.target_field_size} bytes and the load cannot follow")
+        if res.target_field_size != res.local_field_size:
+            size = _CODE_SIZE.get(ins.opcode & 0x18)
+            if size != res.local_field_size:
+                raise BTFError(f"{where}: instruction accesses {size} bytes, the local field "
+                               f"has {res.local_field_size}")
+            if not res.size_adjustable or res.target_field_size not in _SIZE_CODE:
+                reason = (f"{res.description}: field size changed from {res.local_field_size} "
+                          f"to {res.target_field_size} bytes and the access cannot follow")
                 if strict:
                     raise BTFError(f"{where}: {reason}")
                 out.poisoned = True
@@ -622,6 +647,7 @@ def _patch(ins: Instruction, idx: int, relo: CORERelocation, res: Resolution, va
                 replacements.append((idx, [_poison()]))
                 return
             ins.opcode = (ins.opcode & ~0x18) | _SIZE_CODE[res.target_field_size]
+        ins.off = new
         return
     raise BTFError(f"{where}: cannot relocate opcode {ins.opcode:#04x}")
 
