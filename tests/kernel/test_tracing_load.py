@@ -76,3 +76,16 @@ def test_unknown_attach_target_is_a_clear_error(spec):
     ps.attach_to = "no_such_kernel_function_xyz"
     with pytest.raises(ebpf.LoadError, match="no_such_kernel_function_xyz"):
         ebpf.Program.load(ps)
+
+
+def test_typeless_ksyms_resolve_to_kernel_addresses(bpf_compile, no_leaks):
+    spec = ebpf.ObjectSpec.from_file(bpf_compile(PROGS / "ksyms.bpf.c"))
+    kallsyms = {}
+    with open("/proc/kallsyms") as f:
+        for line in f:
+            parts = line.split()
+            kallsyms.setdefault(parts[2], int(parts[0], 16))
+    with ebpf.load(spec, backend="kernel") as obj:
+        obj.programs["read_ksyms"].test_run(b"\0" * 20)
+        assert obj.variables["addr_put"].value == kallsyms["bpf_prog_put"] != 0
+        assert obj.variables["addr_missing"].value == 0
