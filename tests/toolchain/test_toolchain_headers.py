@@ -269,3 +269,22 @@ def test_core_macros_emit_every_relocation_kind(macros_obj):
     calls = helper_calls(spec.programs["core"].instructions)
     assert calls.count(ebpf.HelperId.probe_read_kernel) >= 4  # chain + probe read + bitfield
     assert ebpf.HelperId.probe_read_kernel_str in calls
+
+
+@pytest.mark.parametrize("cc", COMPILERS)
+def test_printk_without_global_data(tmp_path, cc):
+    """BPF_NO_GLOBAL_DATA (for kernels before 5.2): the format is built on the
+    stack, so the program references no map at all."""
+    from toolchain_support import compiler_available
+
+    if not compiler_available(cc):
+        pytest.skip(f"{cc} not installed")
+    src = tmp_path / "legacy.bpf.c"
+    src.write_text("#define BPF_NO_GLOBAL_DATA\n#include <linux/bpf.h>\n"
+                   "#include <bpf/bpf_helpers.h>\n"
+                   'SEC("tp/syscalls/sys_enter_write") int tp(void *ctx)\n'
+                   '{ bpf_printk("pid %d", (int)bpf_get_current_pid_tgid()); return 0; }\n'
+                   'char LICENSE[] SEC("license") = "GPL";\n')
+    insns = ebpf.ObjectSpec.from_file(compile(src, cc=cc)).programs["tp"].instructions
+    assert ebpf.HelperId.trace_printk in helper_calls(insns)
+    assert all(i.reference is None for i in insns)

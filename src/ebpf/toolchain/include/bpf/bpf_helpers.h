@@ -145,9 +145,17 @@ bpf_tail_call_static(void *ctx, const void *map, const __u32 slot)
 /* ---- printk ----------------------------------------------------------- */
 /* bpf_printk("fmt", args...): up to 3 arguments go through bpf_trace_printk,
  * more through bpf_trace_vprintk (Linux 5.16+). The format lives in .rodata. */
+/* Programs for kernels without global data (before 5.2) define
+ * BPF_NO_GLOBAL_DATA: the format string is then built on the stack. */
+#ifdef BPF_NO_GLOBAL_DATA
+#define BPF_PRINTK_FMT_MOD
+#else
+#define BPF_PRINTK_FMT_MOD static const
+#endif
+
 #define __bpf_printk(fmt, ...)						\
 	({								\
-		static const char ____fmt[] = fmt;			\
+		BPF_PRINTK_FMT_MOD char ____fmt[] = fmt;		\
 		bpf_trace_printk(____fmt, sizeof(____fmt), ##__VA_ARGS__); \
 	})
 
