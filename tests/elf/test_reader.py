@@ -293,3 +293,68 @@ def test_from_bytes_matches_from_file(corpus):
     for n in a.programs:
         assert a.programs[n].instructions == b.programs[n].instructions
     assert a.variables.keys() == b.variables.keys()
+
+
+def test_struct_ops_maps(corpus):
+    spec = ebpf.ObjectSpec.from_file(corpus("struct_ops"))
+    m = spec.maps["demo"]
+    assert m.type is MapType.STRUCT_OPS and (m.key_size, m.max_entries) == (4, 1)
+    assert m.value_type.name == "demo_ops" and m.value_size == 40
+    assert m.flags == 1 << 13  # BPF_F_LINK: defined in .struct_ops.link
+    assert m.contents == [("init", "demo_init"), ("exit", "demo_exit")]
+    assert struct.unpack_from("<I", m.data, 16)[0] == 3 and m.data[20:24] == b"demo"
+    assert spec.programs["demo_init"].type is ProgramType.STRUCT_OPS
+    assert spec.programs["demo_exit"].flags & ebpf.spec.BPF_F_SLEEPABLE
+
+
+def test_map_attributes(corpus):
+    spec = ebpf.ObjectSpec.from_file(corpus("maps_misc"))
+    bloom = spec.maps["bloom"]
+    assert bloom.type is MapType.BLOOM_FILTER and bloom.map_extra == 5  # __ulong()
+    assert (bloom.key_size, bloom.value_size) == (0, 4)
+    ev = spec.maps["events"]
+    assert (ev.type, ev.key_size, ev.value_size, ev.max_entries) == \
+        (MapType.PERF_EVENT_ARRAY, 4, 4, 8)
+    r = spec.maps["routes"]
+    assert r.type is MapType.LPM_TRIE and r.key_type.name == "lpm_key" and r.key_size == 8
+    assert r.pinning is PinType.BY_NAME and r.flags == BPF_F_NO_PREALLOC | 4
+    assert (spec.maps["typed"].key_size, spec.maps["typed"].value_size) == (4, 24)
+    # custom data sections are maps of their own
+    assert struct.unpack("<i", spec.maps[".data.counters"].data) == (42,)
+    assert spec.maps[".rodata.config"].data.startswith(b"abc\0")
+    assert spec.variables["tag"].constant and spec.variables["tag"].map == ".rodata.config"
+    p = spec.programs["lookup"]
+    assert p.type is ProgramType.SK_LOOKUP and p.section == "sk_lookup/dispatch"
+    assert MapReference(".data.counters", 0, True) in refs(p, MapReference)
+
+
+def _patch(data: bytes, section: str, offset: int, value: bytes) -> bytes:
+    from ebpf.elf.file import ELFFile
+
+    sec = ELFFile(data).section_by_name(section)
+    out = bytearray(data)
+    out[sec.offset + offset:sec.offset + offset + len(value)] = value
+    return bytes(out)
+
+
+def test_non_zero_btf_map_definition_is_refused(corpus):
+    data = _patch(corpus("maps_misc").read_bytes(), ".maps", 8, b"\x01")
+    with pytest.raises(ebpf.ELFError, match="non-zero byte"):
+        ebpf.ObjectSpec.from_bytes(data)
+
+
+def test_legacy_map_definition_checks(corpus):
+    data = corpus("legacy").read_bytes()
+    with pytest.raises(ebpf.ELFError, match="unknown map type 4660"):
+        ebpf.ObjectSpec.from_bytes(_patch(data, "maps", 0, struct.pack("<I", 0x1234)))
+
+
+def test_unknown_section_kept_as_unspec(corpus, caplog):
+    src = corpus("minimal").read_bytes()
+    # rename the program's section: same length, unknown name
+    data = src.replace(b"tp/syscalls/sys_enter_write\0", b"zz/syscalls/sys_enter_write\0")
+    assert data != src
+    spec = ebpf.ObjectSpec.from_bytes(data, name="renamed.o")
+    p = spec.programs["handle_tp"]
+    assert p.type is ProgramType.UNSPEC and p.section == "zz/syscalls/sys_enter_write"
+    assert "not a known program type" in caplog.text

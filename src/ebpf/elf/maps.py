@@ -75,6 +75,8 @@ class MapsResult:
     #: initial values of prog arrays to resolve once programs are known:
     #: (map name, index, symbol)
     prog_values: list[tuple[str, int, Symbol]] = field(default_factory=list)
+    #: struct_ops function pointers to resolve: (map name, member name, symbol)
+    struct_ops_values: list[tuple[str, str, Symbol]] = field(default_factory=list)
 
 
 # ---------------------------------------------------------------------------
@@ -104,6 +106,12 @@ def _uint_member(mapname: str, member: Any) -> int:
     """``__uint(name, val)`` is ``int (*name)[val]``: the value is the array length."""
     B = _btf()
     t = B.resolve(member.type)
+    if isinstance(t, B.Enum):
+        # __ulong(name, val): an anonymous enum whose only value is val
+        if len(t.values) != 1:
+            raise ELFError(f"map {mapname!r}: attribute {member.name!r} is an enum with "
+                           f"{len(t.values)} values (__ulong() makes exactly one)")
+        return t.values[0].value
     if not isinstance(t, B.Pointer):
         raise ELFError(f"map {mapname!r}: attribute {member.name!r} is not declared with "
                        f"__uint() (a pointer to an array), got {t!r}")
@@ -295,6 +303,15 @@ def read_btf_maps(elf: ELFFile, sec: Section, spec: Any, result: MapsResult,
             values_at.append((name, vsi.offset + values_off, vsi.offset + vsi.size,
                               values_type))
     result.placements[sec.index] = placements
+    # a map definition is all zeros but for relocated `values` slots
+    if sec.type == SHT_PROGBITS and any(sec.data):
+        relocated = {r.offset + k for r in rels or () for k in range(8)}
+        for p in placements:
+            for off in range(p.offset, min(p.offset + p.size, len(sec.data))):
+                if sec.data[off] and off not in relocated:
+                    raise ELFError(f"{elf.name}: map {p.name!r}: non-zero byte at offset "
+                                   f"{off - p.offset} of its definition in {sec.name!r} "
+                                   "(only `values` may be initialised)")
     # initial contents: relocations inside a `values` array
     for rel in rels or ():
         for name, start, end, _vt in values_at:
@@ -324,6 +341,61 @@ def read_btf_maps(elf: ELFFile, sec: Section, spec: Any, result: MapsResult,
             log.debug("%s: ignoring relocation at %#x in %s", elf.name, rel.offset, sec.name)
     for ms in result.maps.values():
         ms.contents.sort(key=lambda kv: kv[0])
+
+
+#: map_flags of a struct_ops map in ".struct_ops.link" (BPF_F_LINK)
+BPF_F_LINK = 1 << 13
+
+
+def is_struct_ops_section(sec: Section) -> bool:
+    n = sec.name
+    return (n in (".struct_ops", ".struct_ops.link") or n.startswith(".struct_ops.")) \
+        and sec.type == SHT_PROGBITS and not sec.flags & SHF_EXECINSTR
+
+
+def read_struct_ops(elf: ELFFile, sec: Section, spec: Any, result: MapsResult,
+                    rels: list | None) -> None:
+    """struct_ops maps: each variable of ``.struct_ops[.link]`` is a one-entry map
+    whose value is the kernel struct (e.g. ``struct sched_ext_ops``) with its
+    function pointers set to programs of this object. ``contents`` holds
+    ``(member name, program name)`` pairs; ``data`` the initial struct bytes."""
+    if spec is None:
+        raise ELFError(f"{elf.name}: section {sec.name!r} (struct_ops) needs BTF")
+    datasec = _find_datasec(spec, sec.name)
+    if datasec is None:
+        raise ELFError(f"{elf.name}: section {sec.name!r} has no BTF DATASEC describing it")
+    _fix_datasec(elf, sec, datasec)
+    B = _btf()
+    placed = []
+    for vsi in datasec.vars:
+        var = vsi.type
+        if not isinstance(var, B.Var) or not var.name:
+            raise ELFError(f"{elf.name}: {sec.name!r} DATASEC entry is not a named variable")
+        st = B.resolve(var.type)
+        if not isinstance(st, B.Struct):
+            raise ELFError(f"{elf.name}: struct_ops map {var.name!r} is not a struct but {st!r}")
+        size = _sizeof(var.name, "struct_ops value", st)
+        if vsi.offset + size > sec.size:
+            raise ELFError(f"{elf.name}: struct_ops map {var.name!r} lies outside {sec.name!r}")
+        if var.name in result.maps:
+            raise ELFError(f"{elf.name}: map {var.name!r} defined twice")
+        result.maps[var.name] = MapSpec(
+            name=var.name, type=MapType.STRUCT_OPS, key_size=4, value_size=size, max_entries=1,
+            flags=BPF_F_LINK if sec.name.endswith(".link") else 0, value_type=st,
+            btf_value_type_id=_btf_id(spec, st), btf=spec, section=sec.name,
+            data=sec.data[vsi.offset:vsi.offset + size])
+        placed.append((var.name, vsi.offset, size, st))
+    result.placements[sec.index] = [MapPlacement(n, o, sz) for n, o, sz, _ in placed]
+    for rel in rels or ():
+        for name, off, size, st in placed:
+            if off <= rel.offset < off + size:
+                member = next((m for m in st.members if m.offset == 8 * (rel.offset - off)),
+                              None)
+                if member is None or rel.symbol.type != STT_FUNC:
+                    raise ELFError(f"{elf.name}: struct_ops map {name!r}: relocation at offset "
+                                   f"{rel.offset - off} is not a function pointer member")
+                result.struct_ops_values.append((name, member.name, rel.symbol))
+                break
 
 
 def _map_at(elf: ELFFile, result: MapsResult, sym: Symbol, addend: int) -> str | None:
@@ -390,9 +462,13 @@ def read_legacy_maps(elf: ELFFile, sec: Section, spec: Any, result: MapsResult) 
             pinning=PinType.BY_NAME if pin in (1, 2) else PinType.NONE,
             section=sec.name,
         )
-        if size > 20 and any(raw[20:]) and size != 36:
-            log.warning("%s: legacy map %r: %d bytes of definition beyond bpf_map_def are "
-                        "not understood", elf.name, sym.name, size - 20)
+        if size > 20 and any(raw[20:]) and size not in (28, 36):
+            raise ELFError(f"{elf.name}: legacy map {sym.name!r}: {size - 20} non-zero bytes "
+                           "of definition beyond struct bpf_map_def that no known layout "
+                           "explains")
+        if ms.type in (MapType.PERF_EVENT_ARRAY, MapType.CGROUP_ARRAY):
+            ms.key_size = ms.key_size or 4
+            ms.value_size = ms.value_size or 4
         result.maps[sym.name] = ms
         placements.append(MapPlacement(sym.name, sym.value, size))
         if size >= 36:
@@ -419,7 +495,7 @@ def _qualifiers(t: Any) -> set[str]:
             out.add("const")
         elif isinstance(t, B.Volatile):
             out.add("volatile")
-        elif not isinstance(t, (B.Typedef, B.Restrict, B.TypeTag)):
+        elif not isinstance(t, (B.Typedef, B.Restrict, B.TypeTag, B.Array)):
             break
         t = t.type
     return out

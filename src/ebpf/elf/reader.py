@@ -26,7 +26,7 @@ from ..isa.instruction import (
     MapReference,
 )
 from ..spec import FuncInfo, LineInfo, ObjectSpec, ProgramSpec
-from ..uapi import ProgramType
+from ..uapi import MapType, ProgramType
 from . import maps as M
 from .file import (
     SHN_LORESERVE,
@@ -153,6 +153,9 @@ class _Reader:
         for sec in elf.sections:
             if (sec.name == "maps" or sec.name.startswith("maps/")) and not sec.is_code:
                 M.read_legacy_maps(elf, sec, self.btf, result)
+        for sec in elf.sections:
+            if M.is_struct_ops_section(sec):
+                M.read_struct_ops(elf, sec, self.btf, result, rels.get(sec.index))
         M.read_data_maps(elf, self.btf, result)
         externs = M.classify_externs(elf, self.btf)
         M.build_kconfig_map(elf, self.btf, externs, result)
@@ -187,8 +190,12 @@ class _Reader:
         for mapname, index, sym in result.prog_values:
             prog = self._program_for_symbol(sym, funcs, obj)
             obj.maps[mapname].contents.append((index, prog))
+        for mapname, member, sym in result.struct_ops_values:
+            prog = self._program_for_symbol(sym, funcs, obj)
+            obj.maps[mapname].contents.append((member, prog))
         for ms in obj.maps.values():
-            ms.contents.sort(key=lambda kv: kv[0])
+            if ms.type != MapType.STRUCT_OPS:
+                ms.contents.sort(key=lambda kv: kv[0])
         return obj
 
     # ------------------------------------------------------------------
@@ -524,10 +531,10 @@ class _Reader:
     def _program_for_symbol(self, sym: Symbol, funcs: dict[tuple[int, int], _Func],
                             obj: ObjectSpec) -> str:
         if sym.value % 8:
-            raise self.err(f"program array value {sym.name!r} at unaligned offset")
+            raise self.err(f"map initial value {sym.name!r} at unaligned offset")
         f = funcs.get((sym.shndx, sym.value // 8))
         if f is None or not f.is_program or f.name not in obj.programs:
-            raise self.err(f"program array value {sym.name!r} is not a program of this object")
+            raise self.err(f"map initial value {sym.name!r} is not a program of this object")
         return f.name
 
 

@@ -296,6 +296,11 @@ def classify(section_name: str) -> SectionInfo:
     if best is not None:
         base = best[0][:-1]
         return _build(name, best, name[len(base) + 1:])
+    # "sk_lookup/anything": an exact name followed by a label some loaders accept
+    for candidate in _TABLE:
+        if not candidate[0].endswith("+") and name.startswith(candidate[0] + "/"):
+            log.debug("section %r: matched %r with a trailing label", name, candidate[0])
+            return _build(name, candidate, "")
     for prefix, pattern in _LEGACY_PREFIXES:
         if name.startswith(prefix):
             log.debug("section %r: matched by legacy prefix %r", name, prefix)
