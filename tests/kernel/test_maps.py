@@ -272,3 +272,15 @@ def test_hash_matches_dict_model(ops):
                         del m[k]
         assert dict(m.items()) == model
         assert dict(m.lookup_batch()) == model
+
+
+def test_ring_consumer_protocol(no_leaks):
+    with ebpf.Map.create(MapSpec(name="rb", type=MapType.RINGBUF, max_entries=4096)) as rb:
+        c = rb._ring_consumer()
+        try:
+            assert c.fileno() >= 0 and c.read() == [] and c.wait(0) is False
+        finally:
+            c.close()
+    with ebpf.Map.create(spec(MapType.HASH)) as h:
+        with pytest.raises(NotSupportedError):
+            h._ring_consumer()

@@ -362,6 +362,20 @@ class KernelMap(Map):
             raise _map_error(e, f"batch delete in map {self.name}") from None
         return attr.count
 
+    def _ring_consumer(self):
+        """The ring-consumer protocol object (see :mod:`ebpf.ringbuf`) for a RINGBUF
+        or PERF_EVENT_ARRAY map, read through mmap."""
+        if self.type == MapType.RINGBUF:
+            from .ringbuf import consumer_for
+
+            return consumer_for(self)
+        if self.type == MapType.PERF_EVENT_ARRAY:
+            from .perfbuf import KernelPerfConsumer
+
+            return KernelPerfConsumer(self)
+        raise NotSupportedError("event consumers", detail=f"map {self.name} is a "
+                                f"{self.type.name} map")
+
     # ---- map-wide operations ---------------------------------------------
     def freeze(self) -> None:
         """Make the map read-only from user space (BPF_MAP_FREEZE)."""
