@@ -78,3 +78,11 @@ def test_vmlinux_h_included_from_a_project_header(small_btf, tmp_path):
                    'char LICENSE[] SEC("license") = "GPL";\n')
     obj = compile(src, cc="zig", btf=small_btf)
     assert "f" in ebpf.ObjectSpec.from_file(obj).programs
+
+
+def test_unwritable_cache_falls_back_to_temp(small_btf, tmp_path, monkeypatch):
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(blocker))  # mkdir under a file fails
+    d = vmlinux_mod.vmlinux_h_dir(small_btf)
+    assert (d / "vmlinux.h").is_file() and not d.is_relative_to(blocker)

@@ -72,16 +72,31 @@ def vmlinux_h_dir(btf: str | os.PathLike | None = None) -> Path:
         return d
     log.info("generating vmlinux.h from %s into %s", source, d)
     text = _render(data, source)
+    try:
+        _write(d, text)
+    except OSError as e:
+        # an unwritable cache (read-only home, ...): fall back to a private temp dir
+        fallback = Path(tempfile.gettempdir()) / f"ebpf-vmlinux-{os.getuid()}" / key
+        log.warning("cannot write vmlinux.h cache %s (%s); using %s", d, e, fallback)
+        try:
+            _write(fallback, text)
+        except OSError as e2:
+            raise CompileError(f"cannot write generated vmlinux.h to {d} or {fallback}: "
+                               f"{e2}") from e2
+        d = fallback
+    return d
+
+
+def _write(d: Path, text: str) -> None:
     d.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=d, prefix=".vmlinux.", suffix=".h")
     try:
         with os.fdopen(fd, "w") as f:
             f.write(text)
-        os.replace(tmp, header)
+        os.replace(tmp, d / "vmlinux.h")
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    return d
 
 
 __all__ = ["cache_dir", "vmlinux_h_dir"]
