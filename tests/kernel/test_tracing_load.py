@@ -89,3 +89,30 @@ def test_typeless_ksyms_resolve_to_kernel_addresses(bpf_compile, no_leaks):
         obj.programs["read_ksyms"].test_run(b"\0" * 20)
         assert obj.variables["addr_put"].value == kallsyms["bpf_prog_put"] != 0
         assert obj.variables["addr_missing"].value == 0
+
+
+def test_freplace_targets(bpf_compile, no_leaks):
+    from ebpf.kernel.programs import _ext_target, load_program
+
+    spec = ebpf.ObjectSpec.from_file(bpf_compile(PROGS / "freplace.bpf.c"))
+    ext = spec.programs["new_check"]
+    assert ext.type == ebpf.ProgramType.EXT and ext.attach_to == "check"
+    with pytest.raises(ebpf.LoadError, match="attach_target"):
+        load_program(ext)
+    with load_object(spec, programs=["target"]) as obj:
+        target = obj.programs["target"]
+        (tid, _), fd = _ext_target(ext, target)
+        from ebpf.kernel.btf import btf_spec_by_id
+
+        assert btf_spec_by_id(target.info().btf_id)[tid].name == "check" and fd == target.fd
+        bad = ext.copy()
+        bad.attach_to = "nope"
+        with pytest.raises(ebpf.LoadError, match="no function 'nope'"):
+            load_program(bad, attach_target=target)
+    try:
+        obj = ebpf.load(spec, backend="kernel")  # target found in the same object
+    except ebpf.PrivilegeError as e:
+        assert lockdown() not in ("", "none") and "new_check" in str(e)
+        return
+    with obj:
+        assert obj.programs["new_check"].info().attach_btf_id > 0

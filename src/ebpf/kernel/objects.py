@@ -132,9 +132,15 @@ def _check_compatible(m: KernelMap, ms: MapSpec, path: str) -> None:
 
 def load_object(spec: ObjectSpec, constants: dict[str, Any] | None = None,
                 pin_path: str | None = None, *, log_level: int = 0, log_size: int = 0,
-                programs: list[str] | None = None, **_options: Any) -> KernelObject:
+                programs: list[str] | None = None, attach_targets: dict[str, Any] | None = None,
+                **_options: Any) -> KernelObject:
     """Load ``spec`` into the kernel. Everything made so far is released when a
-    step fails. ``programs`` restricts which programs are loaded."""
+    step fails. ``programs`` restricts which programs are loaded.
+
+    ``freplace`` programs replace a function of another program: name it in
+    ``attach_targets`` ({program name: loaded Program or fd}); without that, a
+    program of this object that contains the function is used.
+    """
     probes.bump_memlock()
     constants = constants or {}
     blobs = _apply_constants(spec, constants)
@@ -171,7 +177,9 @@ def load_object(spec: ObjectSpec, constants: dict[str, Any] | None = None,
             kconfig_offsets = {v.name: v.offset for v in spec.variables.values()
                                if v.map == ".kconfig"}
 
-        for name, ps in spec.programs.items():
+        # freplace programs last: their target may be a program of this object
+        ordered = sorted(spec.programs.items(), key=lambda kv: kv[1].type == ProgramType.EXT)
+        for name, ps in ordered:
             if programs is not None and name not in programs:
                 continue
             if ps.type in (ProgramType.UNSPEC, ProgramType.STRUCT_OPS):
@@ -179,8 +187,12 @@ def load_object(spec: ObjectSpec, constants: dict[str, Any] | None = None,
                             name, ps.section, "unknown section type" if ps.type ==
                             ProgramType.UNSPEC else "struct_ops is not supported yet")
                 continue
+            target = None
+            if ps.type == ProgramType.EXT:
+                target = (attach_targets or {}).get(name) or _same_object_target(ps, progs)
             progs[name] = load_program(ps, maps, btf=kbtf, kconfig_offsets=kconfig_offsets,
-                                       log_level=log_level, log_size=log_size)
+                                       log_level=log_level, log_size=log_size,
+                                       attach_target=target)
 
         for ms in spec.maps.values():
             _fill_fd_contents(maps[ms.name], ms, progs, maps)
@@ -195,6 +207,14 @@ def load_object(spec: ObjectSpec, constants: dict[str, Any] | None = None,
         if kbtf is not None:
             kbtf.close()
         raise
+
+
+def _same_object_target(ps: Any, progs: dict[str, KernelProgram]) -> KernelProgram | None:
+    """A loaded program of the object that contains function ``ps.attach_to``."""
+    for p in progs.values():
+        if any(f.name == ps.attach_to for f in p.spec.func_infos):
+            return p
+    return None
 
 
 def _make_map(ms: MapSpec, spec: ObjectSpec, obj_name: str, btf_fd: int, pin_path: str | None,

@@ -394,6 +394,28 @@ def attach_btf_target(spec: ProgramSpec) -> tuple[int, str] | None:
     return kt.type_id, kt.module
 
 
+def _ext_target(spec: ProgramSpec, attach_target: Any) -> tuple[tuple[int, str], int]:
+    """(BTF id of the replaced function in the target's BTF, target fd)."""
+    from .btf import btf_spec_by_id
+    from .info import prog_info_from_fd
+
+    if attach_target is None:
+        raise LoadError(f"program {spec.name} ({spec.section!r}) replaces function "
+                        f"{spec.attach_to!r} of another program: pass attach_target=PROGRAM")
+    fd = attach_target if isinstance(attach_target, int) else attach_target.fd
+    info = prog_info_from_fd(fd)
+    if not info.btf_id:
+        raise LoadError(f"program {spec.name}: target program {info.name!r} has no BTF, "
+                        "so its functions cannot be replaced")
+    tbtf = btf_spec_by_id(info.btf_id)
+    try:
+        func = tbtf.type_by_name(spec.attach_to, kind="func")
+    except BTFError:
+        raise LoadError(f"program {spec.name}: target program {info.name!r} has no "
+                        f"function {spec.attach_to!r}") from None
+    return (tbtf.type_id(func), "target"), fd
+
+
 # ---- BTF func/line info ------------------------------------------------------------
 
 def _btf_strings(blob: bytes) -> dict[str, int]:
@@ -447,20 +469,26 @@ def _capability_for(ptype: ProgramType) -> str:
 def load_program(spec: ProgramSpec, maps: dict[str, Any] | None = None, *,
                  btf: Any = None, kconfig_offsets: dict[str, int] | None = None,
                  log_level: int = 0, log_size: int = 0, attach_prog_fd: int = 0,
-                 ifindex: int = 0, **_ignored: Any) -> KernelProgram:
+                 attach_target: Any = None, ifindex: int = 0,
+                 **_ignored: Any) -> KernelProgram:
     """Load ``spec`` into the kernel.
 
     ``maps`` (name → KernelMap) resolve map references; ``btf`` is the object's
     BTF already loaded (:class:`ebpf.kernel.btf.KernelBTF`) — without it the
     spec's BTF is loaded here when it has func/line info. ``log_level`` > 0
     keeps the verifier's log on success (``prog.verifier_log``). A rejected
-    program raises :class:`VerifierError` with the whole log.
+    program raises :class:`VerifierError` with the whole log. A ``freplace``
+    (EXT) program needs ``attach_target``: the loaded program (or its fd) whose
+    function ``spec.attach_to`` it replaces.
     """
     probes.bump_memlock()
     fd_array = _FdArray()
     own_btf = None
     try:
-        target = attach_btf_target(spec)
+        if spec.type == ProgramType.EXT:
+            target, attach_prog_fd = _ext_target(spec, attach_target)
+        else:
+            target = attach_btf_target(spec)
         poisoned: list[Any] = []
         insns = relocate(spec, maps, kconfig_offsets=kconfig_offsets, fd_array=fd_array,
                          core_poisoned=poisoned)
@@ -484,7 +512,7 @@ def load_program(spec: ProgramSpec, maps: dict[str, Any] | None = None, *,
                 except Exception:  # noqa: BLE001
                     blob = None
         attach_btf_obj_fd = 0
-        if target is not None and target[1] != "vmlinux":
+        if target is not None and target[1] not in ("vmlinux", "target"):
             from .btf import module_btf_fd
 
             mod_fd = module_btf_fd(target[1])
