@@ -126,3 +126,25 @@ def test_cli_compile(tmp_path):
 
 def test_programs_dir_is_complete():
     assert len(list(PROGRAMS.glob("*.bpf.c"))) >= 10
+
+
+@pytest.mark.parametrize("cc", COMPILERS)
+def test_mcpu_is_honoured(tmp_path, cc):
+    """v3 (the default) uses 32-bit jumps (BPF_JMP32 class); v1 has none."""
+    from toolchain_support import compiler_available
+
+    if not compiler_available(cc):
+        pytest.skip(f"{cc} not installed")
+    src = tmp_path / "cmp.bpf.c"
+    src.write_text('#include <linux/bpf.h>\n#include <bpf/bpf_helpers.h>\n'
+                   'SEC("socket") int f(struct __sk_buff *skb)\n'
+                   "{ unsigned int a = skb->len, b = skb->mark; if (a < b) return 1;"
+                   " if (a == 77) return 2; return 0; }\n"
+                   'char LICENSE[] SEC("license") = "GPL";\n')
+
+    def classes(cpu):
+        obj = compile(src, tmp_path / f"cmp-{cpu}.o", cc=cc, cpu=cpu)
+        return {i.opcode & 7 for i in ebpf.ObjectSpec.from_file(obj).programs["f"].instructions}
+
+    assert 6 in classes("v3")
+    assert 6 not in classes("v1")
