@@ -5,6 +5,8 @@
  *
  *   ringbuf_consumer MAP_FD PROG_FD RING_SIZE BATCH ROUNDS
  * prints one JSON line: records, seconds (draining only), gaps, first/last seq.
+ *   ringbuf_consumer produce PROG_FD BATCH ROUNDS
+ * only produces (the streaming run, where Python consumes concurrently).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -40,8 +42,24 @@ static int test_run(int prog_fd, unsigned repeat)
     return syscall(__NR_bpf, BPF_PROG_TEST_RUN, &attr, sizeof(attr));
 }
 
+/* "produce PROG_FD BATCH ROUNDS": only drive the producer (for streaming runs). */
+static int produce_only(int argc, char **argv)
+{
+    if (argc != 5) {
+        fprintf(stderr, "usage: %s produce PROG_FD BATCH ROUNDS\n", argv[0]);
+        return 2;
+    }
+    int prog_fd = atoi(argv[2]);
+    unsigned batch = strtoul(argv[3], NULL, 0), rounds = strtoul(argv[4], NULL, 0);
+    for (unsigned r = 0; r < rounds; r++)
+        if (test_run(prog_fd, batch) < 0) { perror("BPF_PROG_TEST_RUN"); return 1; }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc > 1 && strcmp(argv[1], "produce") == 0)
+        return produce_only(argc, argv);
     if (argc != 6) {
         fprintf(stderr, "usage: %s MAP_FD PROG_FD RING_SIZE BATCH ROUNDS\n", argv[0]);
         return 2;
