@@ -182,3 +182,20 @@ def test_undefined_opcode_has_reversible_text() -> None:
     assert encode([odd]).hex() == "a121030004000000"
     with pytest.raises(ebpf.InstructionError, match="does not fit"):
         assemble(".insn opcode=0x100 dst=0 src=0 off=0 imm=0")
+
+
+def test_lddw_register_out_of_range_is_refused() -> None:
+    with pytest.raises(ebpf.InstructionError, match="dst 16"):
+        encode([Instruction(0x18, dst=16)])
+
+
+def test_big_endian() -> None:
+    insns = [Instruction(0xB7, dst=1, imm=-2), Instruction(0x0F, dst=1, src=2),
+             Instruction(0x18, dst=3, src=2, imm=0x1122334455667788), Instruction(0x95)]
+    raw = encode(insns, byteorder="big")
+    assert raw[:8].hex() == "b710" "0000" "fffffffe"
+    assert raw[9] == 0x12  # dst in the high nibble
+    assert decode(raw, byteorder="big") == insns
+    assert encode(decode(raw, byteorder="big"), byteorder="big") == raw
+    with pytest.raises(ebpf.InstructionError, match="byteorder"):
+        decode(raw, byteorder="middle")

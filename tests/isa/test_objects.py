@@ -273,3 +273,44 @@ def test_object_corpus() -> None:
         except (InstructionError, subprocess.CalledProcessError):
             assert "invalid" in str(path), path
     assert seen
+
+
+@pytest.mark.skipif(OBJDUMP19 is None, reason="llvm-objdump 19 not installed")
+def test_big_endian_object(tmp_path) -> None:
+    """bpfeb objects: decode/encode with byteorder='big' and the same text as llvm-objdump."""
+    clang = shutil.which("clang-19")
+    if clang is None:
+        pytest.skip("clang-19 not installed")
+    src = tmp_path / "be.c"
+    src.write_text("""
+        unsigned long long counter;
+        static __attribute__((noinline)) int twice(int x) { return x * 2 + 1; }
+        __attribute__((section("xdp"), used)) int prog(unsigned int *ctx)
+        {
+            __sync_fetch_and_add(&counter, 1);
+            return twice(*ctx) > 5 ? (int)__builtin_bswap32(*ctx) : 2;
+        }
+    """)
+    obj = tmp_path / "be.o"
+    subprocess.run([clang, "-target", "bpfeb", "-mcpu=v4", "-O2", "-c", str(src), "-o", str(obj)],
+                   check=True)
+    data = obj.read_bytes()
+    assert data[5] == 2  # ELFDATA2MSB
+    dumped = objdump_sections(obj, OBJDUMP19)
+    for name, raw in _executable_sections_be(data).items():
+        insns = decode(raw, byteorder="big")
+        assert encode(insns, byteorder="big") == raw
+        for slot, text in disassemble_lines(insns):
+            assert strip_annotation(text) == dumped[name][slot]
+        assert encode(assemble("\n".join(t for _, t in disassemble_lines(insns))), byteorder="big") == raw
+
+
+def _executable_sections_be(data: bytes) -> dict[str, bytes]:
+    import struct
+
+    shoff, = struct.unpack_from(">Q", data, 0x28)
+    shentsize, shnum, shstrndx = struct.unpack_from(">HHH", data, 0x3A)
+    heads = [struct.unpack_from(">IIQQQQIIQQ", data, shoff + i * shentsize) for i in range(shnum)]
+    names = data[heads[shstrndx][4]:heads[shstrndx][4] + heads[shstrndx][5]]
+    return {names[h[0]:names.index(b"\0", h[0])].decode(): data[h[4]:h[4] + h[5]]
+            for h in heads if h[1] == 1 and h[2] & 0x4 and h[5]}

@@ -30,6 +30,14 @@ from .instruction import Instruction
 __all__ = ["decode", "encode", "validate", "is_valid_opcode", "opcode_name"]
 
 _SLOT = struct.Struct("<BBhi")
+_SLOT_BE = struct.Struct(">BBhi")  # big-endian (bpfeb): registers byte is dst << 4 | src
+
+
+def _byteorder(byteorder: str) -> bool:
+    """True for big-endian."""
+    if byteorder not in ("little", "big"):
+        raise InstructionError(f"byteorder must be 'little' or 'big', not {byteorder!r}")
+    return byteorder == "big"
 
 # --- the rule table ---------------------------------------------------------
 #
@@ -199,11 +207,12 @@ def _check_ranges(ins: Instruction, index: int | None) -> None:
         raise InstructionError(f"immediate {ins.imm} does not fit in 32 bits", index=index)
 
 
-def decode(raw: bytes | bytearray | memoryview) -> list[Instruction]:
+def decode(raw: bytes | bytearray | memoryview, *, byteorder: str = "little") -> list[Instruction]:
     """Decode raw little-endian eBPF bytecode into instructions.
 
     ``lddw`` becomes one :class:`Instruction` whose ``imm`` is the unsigned
-    64-bit constant; every other ``imm`` is signed 32-bit.
+    64-bit constant; every other ``imm`` is signed 32-bit. ``byteorder="big"``
+    reads big-endian (``bpfeb``) code.
 
     Raises :class:`~ebpf.errors.InstructionError` (``.index`` = slot number)
     when the length is not a multiple of 8, an ``lddw`` is cut short, an opcode
@@ -217,7 +226,11 @@ def decode(raw: bytes | bytearray | memoryview) -> list[Instruction]:
     n = len(raw) if not isinstance(raw, memoryview) else raw.nbytes
     if n % 8:
         raise InstructionError(f"program length {n} is not a multiple of 8 bytes", index=n // 8)
-    slots = list(_SLOT.iter_unpack(raw))
+    if _byteorder(byteorder):
+        # swap the register nibbles so that the loop below sees the little-endian layout
+        slots = [(c, ((r & 0xF) << 4) | (r >> 4), o, i) for c, r, o, i in _SLOT_BE.iter_unpack(raw)]
+    else:
+        slots = list(_SLOT.iter_unpack(raw))
     out: list[Instruction] = []
     append = out.append
     rules = RULES
@@ -253,40 +266,42 @@ def decode(raw: bytes | bytearray | memoryview) -> list[Instruction]:
     return out
 
 
-def encode(insns: Iterable[Instruction]) -> bytes:
+def encode(insns: Iterable[Instruction], *, byteorder: str = "little") -> bytes:
     """Encode instructions to raw little-endian bytecode (8 bytes a slot, 16 for lddw).
 
     Symbolic ``reference``/``core`` fields are ignored: patch the numbers in
     first. Fields that do not fit their width raise
     :class:`~ebpf.errors.InstructionError`; the semantic rules of
     :func:`validate` are not applied, so malformed-but-encodable programs
-    (for verifier tests) can be built.
+    (for verifier tests) can be built. ``byteorder="big"`` writes ``bpfeb`` code.
 
     >>> from ebpf.isa import Instruction
     >>> encode([Instruction(0x18, dst=1, imm=0x1122334455667788)]).hex()
     '18010000887766550000000044332211'
     """
     parts: list[bytes] = []
-    pack = _SLOT.pack
+    big = _byteorder(byteorder)
+    pack = _SLOT_BE.pack if big else _SLOT.pack
     slot = 0
     for ins in insns:
         try:
             opcode, dst, src, off, imm = ins.opcode, ins.dst, ins.src, ins.off, ins.imm
+            if not (0 <= dst <= 0xF and 0 <= src <= 0xF):
+                raise struct.error("regs")
+            regs = (dst << 4) | src if big else (src << 4) | dst
             if opcode == op.LD_IMM64:
                 if not -(1 << 63) <= imm < 1 << 64:
                     raise struct.error("imm")
                 imm &= 0xFFFFFFFFFFFFFFFF
                 lo = imm & 0xFFFFFFFF
                 hi = imm >> 32
-                parts.append(pack(opcode, (src << 4) | dst, off, lo - (1 << 32) if lo >= 1 << 31 else lo))
+                parts.append(pack(opcode, regs, off, lo - (1 << 32) if lo >= 1 << 31 else lo))
                 parts.append(pack(0, 0, 0, hi - (1 << 32) if hi >= 1 << 31 else hi))
                 slot += 2
                 continue
             if (1 << 31) <= imm < (1 << 32):
                 imm -= 1 << 32
-            if not (0 <= dst <= 0xF and 0 <= src <= 0xF):
-                raise struct.error("regs")
-            parts.append(pack(opcode, (src << 4) | dst, off, imm))
+            parts.append(pack(opcode, regs, off, imm))
         except (struct.error, TypeError, AttributeError):
             if not isinstance(ins, Instruction):
                 raise InstructionError(f"expected an Instruction, got {type(ins).__name__}",

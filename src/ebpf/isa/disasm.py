@@ -375,11 +375,13 @@ def _unknown(ins: Instruction) -> str:
 
 
 def disassemble(insns: Iterable[Instruction] | bytes | bytearray | memoryview, *,
-                hex: bool = True, alu32: bool = False, style: str = "llvm") -> str:
+                hex: bool = True, alu32: bool = False, style: str = "llvm",
+                byteorder: str = "little") -> str:
     """Disassemble a program: one line per instruction (``lddw`` is one line),
     joined with newlines, no trailing newline.
 
-    Accepts instructions or raw bytes (decoded with :func:`ebpf.isa.decode`).
+    Accepts instructions or raw bytes (decoded with :func:`ebpf.isa.decode`,
+    in ``byteorder``).
     ``style="kernel"`` prints the verifier-log form, numbered by slot
     (``0: (b7) r0 = 1``).
 
@@ -390,7 +392,7 @@ def disassemble(insns: Iterable[Instruction] | bytes | bytearray | memoryview, *
     if isinstance(insns, (bytes, bytearray, memoryview)):
         from .codec import decode
 
-        insns = decode(insns)
+        insns = decode(insns, byteorder=byteorder)
     if style == "kernel":
         # numbered by slot, as the verifier log and bpftool print it
         lines = []
