@@ -24,6 +24,10 @@ Options (both mirror llvm-objdump switches):
     ``xchg32_32``, ``cmpxchg32_32``, ``lock |=``...; llvm-objdump prints
     ``<unknown>`` for them by default) always use ``wN``.
 
+``style="kernel"`` prints what the Linux verifier log and ``bpftool prog dump
+xlated`` print instead (``(7b) *(u64 *)(r10 -8) = r1``, ``call bpf_map_lookup_elem#1``,
+``goto pc+3``); checked against the running kernel's verifier log in the tests.
+
 Where LLVM's own text loses information (``ld_pseudo`` prints only the low 32
 bits of the constant, ``skb[rN]`` drops the immediate of ``LD_IND``), this
 module prints the full value so that :func:`ebpf.isa.assemble` gets back the
