@@ -384,3 +384,15 @@ def test_sanitized_btf_loads(bpf_compile):
     fd, log = btf_load(btf.sanitize(obj, datasec=False, func=False, float=False).to_bytes())
     assert fd >= 0, log
     os.close(fd)
+
+
+def test_pickle_and_deepcopy_keep_changes():
+    import copy
+    import pickle
+
+    s, th = every_kind()
+    th["ds"].size = 64
+    for again in (pickle.loads(pickle.dumps(s)), copy.deepcopy(s)):
+        assert len(again) == len(s)
+        assert again.type_by_name(".data", "datasec").size == 64
+        assert again.type_by_name("s", "struct").members[1].bitfield_size == 3

@@ -581,9 +581,17 @@ class Spec:
 
         return marshal(self, byteorder)
 
+    def __reduce__(self) -> tuple:
+        # pickling / deepcopy: through the wire format (reflects changes made to types)
+        return (_unmarshal, (self.to_bytes(), self.base))
+
     def __repr__(self) -> str:
         base = f", base of {len(self.base)} types" if self.base is not None else ""
         return f"<btf.Spec {len(self) - self._base_count + 1} types{base}>"
+
+
+def _unmarshal(data: bytes, base: Spec | None) -> Spec:
+    return Spec.from_bytes(data, base)
 
 
 def _references(t: T.Type) -> list[T.Type]:
