@@ -440,3 +440,39 @@ def test_uprobe_multi_one_link_many_functions(counter, target_binary):
             p.attach(binary=target_binary, pattern="nomatch_*")
     finally:
         p.close()
+
+
+def test_sk_reuseport_drop_then_detach():
+    p = load(_ret(0), ProgramType.SK_REUSEPORT, name="rp_drop", section="sk_reuseport",
+             expected_attach_type=39)  # SK_REUSEPORT_SELECT; returns SK_DROP
+    socks = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(2)]
+    sender = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        for s in socks:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+            s.settimeout(0.2)
+        socks[0].bind(("127.0.0.1", 0))
+        socks[1].bind(socks[0].getsockname())
+        dest = socks[0].getsockname()
+
+        def delivered(payload: bytes) -> bool:
+            sender.sendto(payload, dest)
+            for s in socks:
+                try:
+                    if s.recv(100) == payload:
+                        return True
+                except TimeoutError:
+                    pass
+            return False
+        with pytest.raises(ebpf.AttachError, match="needs sock="):
+            p.attach()
+        with p.attach(sock=socks[0]) as link:
+            assert "sk_reuseport" in link.description
+            assert not delivered(b"dropped")
+        assert delivered(b"delivered")
+        with pytest.raises(ebpf.AttachError, match="unknown attach_type"):
+            p.attach(sock=socks[0], attach_type="no_such_type")
+    finally:
+        for s in (*socks, sender):
+            s.close()
+        p.close()

@@ -12,6 +12,7 @@ tc / tcx            ``ifname=``/``ifindex=``, ``direction="ingress"|"egress"``
                     (SEC("tc/ingress") says it); tcx links on Linux 6.6+, else
                     (or ``legacy=True``) clsact + cls_bpf with ``priority=``/``handle=``
 socket              ``sock=`` a socket object or fd (SO_ATTACH_BPF)
+sk_reuseport        ``sock=`` one socket of the SO_REUSEPORT group
 cgroup              ``cgroup=`` a cgroup v2 directory (or fd); ``attach_type=``
                     when the section does not say (SEC("cgroup/skb"))
 sk_lookup, flow_    ``netns=`` a netns path or fd (default: our own)
@@ -147,7 +148,11 @@ def attach_program(prog: Any, **target: Any) -> Link:
         retprobe = bool(target.pop("retprobe"))
     if "attach_type" in target:
         at = target.pop("attach_type")
-        atype = _attach_number(at.upper()) if isinstance(at, str) else int(at)
+        try:
+            atype = _attach_number(at.upper()) if isinstance(at, str) else int(at)
+        except (KeyError, ValueError, TypeError):
+            raise AttachError(f"program {_name(prog)}: unknown attach_type {at!r} (an "
+                              "AttachType, its name or its number)") from None
     # an explicit target kind wins over a generic program type guess
     if "perf_event" in target and kind in ("", "kprobe"):
         kind = "perf_event"
@@ -162,8 +167,8 @@ def attach_program(prog: Any, **target: Any) -> Link:
                                 f"{getattr(prog.spec.type, 'name', prog.spec.type)}")
     try:
         link = handler(prog, attach_to, atype, retprobe, target)
-    except TypeError as e:  # unexpected keyword arguments
-        raise AttachError(f"attaching {kind} program {_name(prog)}: {e}") from None
+    except (TypeError, ValueError) as e:  # arguments of the wrong type (cookie="x", ...)
+        raise AttachError(f"attaching {kind} program {_name(prog)}: bad argument: {e}") from None
     log.debug("attached %s: %s", _name(prog), link.description)
     return link
 
@@ -268,6 +273,17 @@ def _attach_socket(prog, attach_to, atype, retprobe, target):
     if sock is None:
         raise AttachError(f"socket filter {_name(prog)} needs sock= (a socket or its fd)")
     return attach_socket_filter(prog, sock)
+
+
+def _attach_reuseport(prog, attach_to, atype, retprobe, target):
+    sock = target.pop("sock", None)
+    if sock is None:
+        sock = target.pop("socket", None)
+    _no_extra("sk_reuseport", prog, target)
+    if sock is None:
+        raise AttachError(f"sk_reuseport program {_name(prog)} needs sock= (a socket of the "
+                          "SO_REUSEPORT group)")
+    return attach_socket_filter(prog, sock, reuseport=True)
 
 
 def _open_dir_fd(path: Any, what: str) -> tuple[bsys.FD, str]:
@@ -829,6 +845,7 @@ _HANDLERS = {
     "tc": _attach_tc,
     "tcx": _attach_tc,
     "socket": _attach_socket,
+    "sk_reuseport": _attach_reuseport,
     "cgroup": _attach_cgroup,
     "lsm_cgroup": _attach_cgroup,
     "sk_lookup": _attach_netns("sk_lookup", "SK_LOOKUP"),

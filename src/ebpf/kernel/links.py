@@ -40,6 +40,8 @@ log = logging.getLogger("ebpf.kernel.links")
 SOL_SOCKET = socket.SOL_SOCKET
 SO_ATTACH_BPF = 50
 SO_DETACH_BPF = 27
+SO_ATTACH_REUSEPORT_EBPF = 52
+SO_DETACH_REUSEPORT_BPF = 68
 
 # ---- the registry of legacy attachments ------------------------------------------
 
@@ -311,9 +313,10 @@ class SocketFilterLink(_LegacyLink):
     """A program attached to a socket with SO_ATTACH_BPF; close() detaches it
     (SO_DETACH_BPF). The socket must stay open while attached."""
 
-    def __init__(self, program: Any, sock: Any, description: str = ""):
-        self.sock = sock
-        self._sock_ref = sock  # keep the socket object alive as long as we are
+    def __init__(self, program: Any, sock: Any, description: str = "", *,
+                 detach_opt: int = SO_DETACH_BPF):
+        self.sock = sock  # also keeps the socket object alive as long as we are
+        self._detach_opt = detach_opt
         super().__init__(program, description, self._detach)
 
     def _fd(self) -> int:
@@ -327,7 +330,7 @@ class SocketFilterLink(_LegacyLink):
         if fd < 0:
             return
         try:
-            _setsockopt_int(fd, SOL_SOCKET, SO_DETACH_BPF, 0)
+            _setsockopt_int(fd, SOL_SOCKET, self._detach_opt, 0)
         except OSError as e:
             if e.errno in (_errno.ENOENT, _errno.EBADF, _errno.ENOTSOCK):
                 return  # nothing attached any more / socket gone
@@ -372,8 +375,13 @@ def _setsockopt_int(fd: int, level: int, opt: int, value: int) -> None:
         s.detach()
 
 
-def attach_socket_filter(prog: Any, sock: Any) -> SocketFilterLink:
-    """SO_ATTACH_BPF ``prog`` on ``sock`` (a socket object or an fd)."""
+def attach_socket_filter(prog: Any, sock: Any, *, reuseport: bool = False) -> SocketFilterLink:
+    """SO_ATTACH_BPF ``prog`` on ``sock`` (a socket object or an fd); with
+    ``reuseport``, SO_ATTACH_REUSEPORT_EBPF (an sk_reuseport program picking the
+    socket of a SO_REUSEPORT group)."""
+    attach_opt, detach_opt, what = (
+        (SO_ATTACH_REUSEPORT_EBPF, SO_DETACH_REUSEPORT_BPF, "sk_reuseport program")
+        if reuseport else (SO_ATTACH_BPF, SO_DETACH_BPF, "socket filter"))
     try:
         fd = sock if isinstance(sock, int) else sock.fileno()
     except (AttributeError, OSError, ValueError) as e:
@@ -381,16 +389,15 @@ def attach_socket_filter(prog: Any, sock: Any) -> SocketFilterLink:
     if fd < 0:
         raise AttachError(f"socket {sock!r} is closed")
     try:
-        _setsockopt_int(fd, SOL_SOCKET, SO_ATTACH_BPF, _prog_fd(prog))
+        _setsockopt_int(fd, SOL_SOCKET, attach_opt, _prog_fd(prog))
     except OSError as e:
         name = getattr(prog, "name", "?")
         if e.errno == _errno.ENOTSOCK:
-            raise AttachError(f"attaching socket filter {name}: fd {fd} is not a socket",
+            raise AttachError(f"attaching {what} {name}: fd {fd} is not a socket",
                               e.errno) from None
-        raise bsys.error_for(e.errno, f"attaching socket filter {name} to socket fd {fd} "
-                             "(SO_ATTACH_BPF)", error=AttachError,
-                             capability="CAP_NET_RAW") from None
-    return SocketFilterLink(prog, sock, f"socket filter on fd {fd}")
+        raise bsys.error_for(e.errno, f"attaching {what} {name} to socket fd {fd}",
+                             error=AttachError, capability="CAP_NET_RAW") from None
+    return SocketFilterLink(prog, sock, f"{what} on fd {fd}", detach_opt=detach_opt)
 
 
 def open_pinned_link(path: str, program: Any = None) -> FDLink:
