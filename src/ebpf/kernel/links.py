@@ -13,8 +13,12 @@ accident:
   a USDT probe with several call sites).
 * Legacy attachments the kernel does not tie to an fd (:class:`SocketFilterLink`
   via SO_ATTACH_BPF, :class:`ProgAttachLink` via BPF_PROG_ATTACH,
-  netlink XDP) are detached on ``close()``, when garbage collected, and at
-  interpreter exit (an atexit hook walks a weak registry).
+  netlink XDP, clsact/cls_bpf) are detached on ``close()``, when garbage
+  collected, and at interpreter exit (an atexit hook walks a weak registry).
+
+Keep a reference to the link for as long as the program should stay attached:
+a link that is garbage collected detaches (``obj.attach()`` keeps its links on
+the object; ``prog.attach()`` leaves that to the caller).
 """
 
 from __future__ import annotations
