@@ -311,3 +311,16 @@ def test_tc_ingress_drops_one_udp_port_on_lo(build, legacy):
     finally:
         for s in (drop_srv, other_srv, sender):
             s.close()
+
+
+def test_map_element_iterator(build):
+    with ebpf.load(build("iter_map"), backend="kernel") as obj:
+        table = obj.maps["table"]
+        for k in range(5):
+            table[k] = k * 100
+        prog = obj.programs["dump_table"]
+        with pytest.raises(ebpf.AttachError, match="needs map="):
+            prog.attach()
+        with prog.attach(map=table) as link:
+            rows = sorted(tuple(map(int, ln.split())) for ln in link.read_text().splitlines())
+    assert rows == [(k, k * 100) for k in range(5)]

@@ -526,6 +526,7 @@ class _IterInfo(ctypes.Structure):
     _fields_ = [("a", ctypes.c_uint32), ("b", ctypes.c_uint32), ("c", ctypes.c_uint64)]
 
 
+_MAP_ITERS = frozenset({"bpf_map_elem", "bpf_sk_storage_map", "sockmap"})
 _ITER_ORDER = {"default": 0, "self_only": 1, "descendants_pre": 2, "descendants_post": 3,
                "ancestors_up": 4}
 
@@ -537,6 +538,9 @@ def _attach_iter(prog, attach_to, atype, retprobe, target):
     tid = target.pop("tid", None)
     pid = target.pop("pid", None)
     _no_extra("iterator", prog, target)
+    if m is None and attach_to in _MAP_ITERS:
+        raise AttachError(f"iterator {_name(prog)} (iter/{attach_to}) needs map= (the map "
+                          "to walk)")
     info = _IterInfo()
     keep: list[Any] = []
     if m is not None:
