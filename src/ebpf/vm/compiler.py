@@ -27,7 +27,7 @@ from collections.abc import Callable, Sequence
 from ..errors import RuntimeFault
 from ..isa import opcodes as op
 from .code import CODE_BASE, Code
-from .interpreter import SIZES, atomic, load_packet_abs
+from .interpreter import ATOMIC_LOCK, SIZES, load_packet_abs
 from .memory import M64
 from .run import MAX_FRAMES, STACK_SIZE, Run, TailCall
 
@@ -104,7 +104,7 @@ _BASE_GLOBALS = {
     "_P4": struct.Struct("<I").pack_into, "_P8": struct.Struct("<Q").pack_into,
     "_sdiv64": _sdiv64, "_smod64": _smod64, "_sdiv32": _sdiv32, "_smod32": _smod32,
     "_bswap32": _bswap32, "_bswap64": _bswap64, "_budget_fault": _budget_fault,
-    "_atomic": atomic, "_ldabs": load_packet_abs, "TailCall": TailCall,
+    "_ALOCK": ATOMIC_LOCK, "_ldabs": load_packet_abs, "TailCall": TailCall,
     "RuntimeFault": RuntimeFault,
 }
 
@@ -208,7 +208,9 @@ class _FunctionWriter:
         self.entry = entry
         self.slots = code.slots
         self.body = self._reachable()
+        self.body_set = set(self.body)
         self.leaders = self._leaders()
+        self.leader_set = set(self.leaders)
 
     def _successors(self, pc: int) -> list[int]:
         ins = self.slots[pc]
@@ -308,8 +310,8 @@ class _FunctionWriter:
         out: list[str] = []
         pc = leader
         cnt = 0
-        body = set(self.body)
-        leaders = set(self.leaders)
+        body = self.body_set
+        leaders = self.leader_set
         while True:
             if pc not in body:
                 out.append(f"raise RuntimeFault('execution ran off the end of the program', {pc})")
@@ -393,6 +395,8 @@ class _FunctionWriter:
             signed = opc & 0xE0 == op.BPF_MEMSX
             fn = _SUNPACK[size] if signed else _UNPACK[size]
             load = f"{fn}(rb, _a - rd)[0]" + (f" & {M64}" if signed else "")
+            if size == 1 and not signed:
+                load = "rb[_a - rd]"
             return [f"_a = {addr}",
                     f"if not (rlo <= _a and _a + {size} <= rhi):",
                     f"    rb, rlo, rhi, rd = _rc(_a, {size}, {pc})",
@@ -401,18 +405,17 @@ class _FunctionWriter:
             size = SIZES[opc & 0x18]
             addr = self._addr(ins.dst, ins.off)
             if cls == op.BPF_STX and opc & 0xE0 == op.BPF_ATOMIC:
-                return [f"_a = {addr}",
-                        f"_ns, _n0 = _atomic(_mem, _a, {size}, {ins.imm}, r{ins.src}, r0, {pc})",
-                        f"if _ns is not None: r{ins.src} = _ns",
-                        "if _n0 is not None: r0 = _n0"]
+                return self._atomic(ins, size, addr, pc)
             if cls == op.BPF_ST:
                 value = str(ins.imm & _MASK[size])
             else:
                 value = f"r{ins.src}" if size == 8 else f"r{ins.src} & {_MASK[size]}"
+            store = f"wb[_a - wd] = {value}" if size == 1 else \
+                f"{_PACK[size]}(wb, _a - wd, {value})"
             return [f"_a = {addr}",
                     f"if not (wlo <= _a and _a + {size} <= whi):",
                     f"    wb, wlo, whi, wd = _wc(_a, {size}, {pc})",
-                    f"{_PACK[size]}(wb, _a - wd, {value})"]
+                    store]
         if opc == op.LD_IMM64:
             return [f"{d} = {ins.imm & M64}"]
         # LD_ABS / LD_IND
@@ -422,6 +425,33 @@ class _FunctionWriter:
         else:
             off = str(ins.imm)
         return ["run.budget = n", f"r0 = _ldabs(run, {off}, {size}, {pc})"]
+
+    @staticmethod
+    def _atomic(ins, size: int, addr: str, pc: int) -> list[str]:
+        """An atomic read-modify-write, inline, under the runtime's atomic lock."""
+        mask = _MASK[size]
+        src = f"r{ins.src}"
+        aop = ins.imm
+        load = f"_old = {_UNPACK[size]}(wb, _a - wd)[0]"
+        put = _PACK[size]
+        out = [f"_a = {addr}",
+               f"if not (wlo <= _a and _a + {size} <= whi):",
+               f"    wb, wlo, whi, wd = _wc(_a, {size}, {pc})",
+               "with _ALOCK:",
+               f"    {load}"]
+        if aop == op.BPF_XCHG:
+            out += [f"    {put}(wb, _a - wd, {src} & {mask})", f"    {src} = _old"]
+        elif aop == op.BPF_CMPXCHG:
+            out += [f"    if _old == r0 & {mask}: {put}(wb, _a - wd, {src} & {mask})",
+                    "    r0 = _old"]
+        else:
+            base = aop & ~op.BPF_FETCH
+            expr = {op.BPF_ADD: f"(_old + {src}) & {mask}", op.BPF_OR: f"(_old | {src}) & {mask}",
+                    op.BPF_AND: f"_old & {src}", op.BPF_XOR: f"(_old ^ {src}) & {mask}"}[base]
+            out.append(f"    {put}(wb, _a - wd, {expr})")
+            if aop & op.BPF_FETCH:
+                out.append(f"    {src} = _old")
+        return out
 
     @staticmethod
     def _addr(reg: int, off: int) -> str:
