@@ -180,6 +180,13 @@ def test_tracepoint_by_section_and_by_argument(counter):
         with p.attach(tracepoint="syscalls/sys_enter_getppid"):
             os.getppid()
         assert counter[0] == 1
+        with p.attach(legacy=True) as link:  # PERF_EVENT_IOC_SET_BPF, as before Linux 5.15
+            assert isinstance(link, PerfEventLink) and link.fd == link.perf_fd
+            os.getppid()
+        os.getppid()
+        assert counter[0] == 2
+        with pytest.raises(ebpf.NotSupportedError, match="cookies"):
+            p.attach(legacy=True, cookie=7)
         with pytest.raises(ebpf.AttachError, match="no tracepoint syscalls/sys_enter_nothing"):
             p.attach(tracepoint="syscalls/sys_enter_nothing")
         with pytest.raises(ebpf.AttachError, match="invalid tracepoint"):

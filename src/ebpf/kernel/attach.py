@@ -422,20 +422,29 @@ def _attach_netfilter(prog, attach_to, atype, retprobe, target):
 
 # ---- tracing ------------------------------------------------------------------------
 
-def _perf_link(prog: Any, perf_fd: int, desc: str, cookie: int = 0) -> PerfEventLink:
-    """Put ``prog`` on perf event ``perf_fd`` (taking ownership of it)."""
+def _perf_link(prog: Any, perf_fd: int, desc: str, cookie: int = 0,
+               legacy: bool = False) -> PerfEventLink:
+    """Put ``prog`` on perf event ``perf_fd`` (taking ownership of it): a
+    BPF_PERF_EVENT link, or PERF_EVENT_IOC_SET_BPF where the kernel has no such
+    links (before 5.15) or ``legacy`` asks for it."""
     try:
         def setup(attr):
             attr.bpf_cookie = cookie
-        try:
-            link_fd = link_fd_create(prog, perf_fd, int(AttachType.PERF_EVENT), setup=setup,
-                                     what=f"attaching {_name(prog)} to {desc}")
-        except AttachError as e:
-            if not is_unsupported(e) or cookie:
-                raise
-            log.info("BPF_PERF_EVENT link not available (%s); using PERF_EVENT_IOC_SET_BPF", e)
+        link_fd = None
+        if not legacy:
+            try:
+                link_fd = link_fd_create(prog, perf_fd, int(AttachType.PERF_EVENT), setup=setup,
+                                         what=f"attaching {_name(prog)} to {desc}")
+            except AttachError as e:
+                if not is_unsupported(e) or cookie:
+                    raise
+                log.info("BPF_PERF_EVENT links not available (%s); using "
+                         "PERF_EVENT_IOC_SET_BPF", e)
+        if link_fd is None:
+            if cookie:
+                raise NotSupportedError("BPF cookies on perf event attachments",
+                                        min_kernel="5.15", detail="they need BPF_PERF_EVENT links")
             perf.set_bpf(perf_fd, int(prog.fd))
-            link_fd = None
         link = PerfEventLink(prog, perf_fd, link_fd, desc)
     except BaseException:
         perf.close_quietly(perf_fd)
@@ -453,6 +462,7 @@ def _attach_tracepoint(prog, attach_to, atype, retprobe, target):
     if "category" in target:
         tp = f"{target.pop('category')}/{target.pop('name', '')}"
     cookie = int(target.pop("cookie", 0))
+    legacy = bool(target.pop("legacy", False))
     _no_extra("tracepoint", prog, target)
     if not tp or tp.count("/") != 1:
         raise AttachError(f"tracepoint program {_name(prog)} needs tracepoint='category/name' "
@@ -462,7 +472,8 @@ def _attach_tracepoint(prog, attach_to, atype, retprobe, target):
     attr = perf.PerfEventAttr(type=perf.TYPE_TRACEPOINT, config=tp_id, sample_period=1,
                               wakeup_events=1)
     fd = perf.perf_event_open(attr, pid=-1, cpu=0, what=f"tracepoint {tp}")
-    return _perf_link(prog, fd, f"tracepoint {tp}", cookie)
+    return _perf_link(prog, fd, f"tracepoint {tp}" + (" (ioctl)" if legacy else ""), cookie,
+                      legacy)
 
 
 def _attach_raw_tracepoint(prog, attach_to, atype, retprobe, target):
