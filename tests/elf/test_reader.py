@@ -315,6 +315,8 @@ def test_map_attributes(corpus):
     ev = spec.maps["events"]
     assert (ev.type, ev.key_size, ev.value_size, ev.max_entries) == \
         (MapType.PERF_EVENT_ARRAY, 4, 4, 8)
+    # the kernel refuses BTF key/value ids for these map types (as libbpf knows)
+    assert bloom.btf_value_type_id == 0 and bloom.value_type is not None
     r = spec.maps["routes"]
     assert r.type is MapType.LPM_TRIE and r.key_type.name == "lpm_key" and r.key_size == 8
     assert r.pinning is PinType.BY_NAME and r.flags == BPF_F_NO_PREALLOC | 4

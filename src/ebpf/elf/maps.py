@@ -37,6 +37,15 @@ log = logging.getLogger(__name__)
 _INT_ATTRS = ("type", "max_entries", "map_flags", "numa_node", "key_size", "value_size",
               "map_extra", "pinning")
 _MAP_IN_MAP = (MapType.ARRAY_OF_MAPS, MapType.HASH_OF_MAPS)
+#: Map types the kernel refuses BTF key/value ids for (it answers ENOTSUPP/EINVAL):
+#: their MapSpec keeps key_type/value_type for decoding but btf_*_type_id = 0.
+_NO_BTF_IDS = frozenset(
+    t for t in (getattr(MapType, n, None) for n in (
+        "PERF_EVENT_ARRAY", "CGROUP_ARRAY", "STACK_TRACE", "ARRAY_OF_MAPS", "HASH_OF_MAPS",
+        "DEVMAP", "DEVMAP_HASH", "CPUMAP", "XSKMAP", "SOCKMAP", "SOCKHASH", "QUEUE", "STACK",
+        "ARENA", "PROG_ARRAY", "RINGBUF", "USER_RINGBUF", "REUSEPORT_SOCKARRAY"))
+    if t is not None)
+
 #: Largest global-data section we accept (the kernel refuses array values of more
 #: than a few MiB anyway).
 MAX_DATA_SIZE = 64 << 20
@@ -246,7 +255,8 @@ def parse_btf_map_def(mapname: str, struct_t: Any, spec: Any) -> tuple[MapSpec, 
         numa_node=ints.get("numa_node", 0), map_extra=ints.get("map_extra", 0),
         pinning=_pinning(mapname, ints.get("pinning", 0)), inner=inner,
         key_type=key_type, value_type=value_type,
-        btf_key_type_id=_btf_id(spec, key_type), btf_value_type_id=_btf_id(spec, value_type),
+        btf_key_type_id=0 if mtype in _NO_BTF_IDS else _btf_id(spec, key_type),
+        btf_value_type_id=0 if mtype in _NO_BTF_IDS else _btf_id(spec, value_type),
         btf=spec, section=".maps",
     )
     return ms, values_type, values_off
