@@ -166,3 +166,17 @@ def test_thousand_load_close_cycles_leave_nothing(sockfilter_spec):
     assert after[1] - before[1] == set(), "programs left in the kernel"
     assert after[2] - before[2] == set(), "maps left in the kernel"
     assert elapsed < 20, f"1000 cycles took {elapsed:.1f}s"
+
+
+def test_pinned_devmap_is_reused(bpf_compile, no_leaks, pin_dir):
+    spec = ebpf.ObjectSpec.from_file(bpf_compile(PROGS / "devmap_pinned.bpf.c"))
+    with ebpf.load(spec, backend="kernel", pin_path=pin_dir) as a, \
+            ebpf.load(spec, backend="kernel", pin_path=pin_dir) as b:
+        assert a.maps["tx_ports"].id == b.maps["tx_ports"].id
+
+
+def test_program_subset_leaves_tail_call_slots_empty(counter_spec, no_leaks):
+    with load_object(counter_spec, programs=["xdp_count"]) as obj:
+        assert set(obj.programs) == {"xdp_count"}
+        assert 2 not in obj.maps["jumps"]
+        assert obj.programs["xdp_count"].test_run(packet(100)).retval == 2  # no tail call

@@ -17,7 +17,7 @@ from typing import Any
 from .. import codec
 from ..errors import Error, LoadError, MapError
 from ..objects import Object
-from ..spec import MapSpec, ObjectSpec, PinType
+from ..spec import BPF_F_RDONLY_PROG, MapSpec, ObjectSpec, PinType
 from ..uapi import MapType, ProgramType
 from . import probes
 from .maps import KernelMap, create_map, open_pinned_map, sanitize_name
@@ -120,10 +120,13 @@ def _is_array(t: Any) -> bool:
 def _check_compatible(m: KernelMap, ms: MapSpec, path: str) -> None:
     info = m.info()
     want = ms
+    have_flags = info.flags
+    if want.type in (MapType.DEVMAP, MapType.DEVMAP_HASH, MapType.CPUMAP):
+        have_flags &= ~BPF_F_RDONLY_PROG  # the kernel adds it to these types itself
     fields = [("type", int(info.type), int(want.type)), ("key_size", info.key_size, want.key_size),
               ("value_size", info.value_size, want.value_size),
               ("max_entries", info.max_entries, want.max_entries),
-              ("flags", info.flags, want.flags), ("map_extra", info.map_extra, want.map_extra)]
+              ("flags", have_flags, want.flags), ("map_extra", info.map_extra, want.map_extra)]
     for fname, have, need in fields:
         if have != need:
             raise MapError(f"pinned map {path} does not match map {ms.name!r}: {fname} is "
@@ -194,8 +197,9 @@ def load_object(spec: ObjectSpec, constants: dict[str, Any] | None = None,
                                        log_level=log_level, log_size=log_size,
                                        attach_target=target)
 
+        not_requested = set(spec.programs) - set(progs) if programs is not None else set()
         for ms in spec.maps.values():
-            _fill_fd_contents(maps[ms.name], ms, progs, maps)
+            _fill_fd_contents(maps[ms.name], ms, progs, maps, not_requested)
         for m, path in to_pin:
             m.pin(path)
         return KernelObject(spec, progs, maps, kbtf)
@@ -298,11 +302,14 @@ def _initialise(m: KernelMap, ms: MapSpec, spec: ObjectSpec, blobs: dict[str, by
 
 
 def _fill_fd_contents(m: KernelMap, ms: MapSpec, progs: dict[str, KernelProgram],
-                      maps: dict[str, KernelMap]) -> None:
+                      maps: dict[str, KernelMap], not_requested: set[str] = frozenset()) -> None:
     if ms.type == MapType.PROG_ARRAY:
         for k, v in ms.contents:
             name = v if isinstance(v, str) else getattr(v, "name", v)
             p = progs.get(name) if isinstance(name, str) else None
+            if p is None and name in not_requested:
+                log.debug("program array %s: slot %s left empty (%s not loaded)", ms.name, k, name)
+                continue
             if p is None:
                 if isinstance(v, int):
                     m[k] = v

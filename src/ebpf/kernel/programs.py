@@ -330,8 +330,13 @@ def _resolve_ksym(spec: ProgramSpec, ins: Instruction, ref: KsymReference, slot:
         ins.src = 0
         ins.imm = 0
         return
+    hint = ""
+    from .kconfig import kernel_config
+
+    if kernel_config().get("CONFIG_KALLSYMS_ALL") in (None, "n"):
+        hint = " (this kernel lists only functions there: CONFIG_KALLSYMS_ALL is off)"
     raise LoadError(f"program {spec.name}: kernel symbol {ref.name!r} (slot {slot}) not found "
-                    "in kernel BTF or /proc/kallsyms")
+                    f"in kernel BTF or /proc/kallsyms{hint}")
 
 
 def _apply_core(spec: ProgramSpec, insns: list[Instruction],
