@@ -137,6 +137,9 @@ def test_map_in_map(corpus):
     assert (outer.inner.type, outer.inner.key_size, outer.inner.value_size,
             outer.inner.max_entries) == (MapType.ARRAY, 4, 4, 16)
     assert outer.contents == [(0, "inner_a"), (2, "inner_b")]
+    # the kernel refuses BTF key/value ids for map-in-maps (as libbpf knows): the
+    # type stays for decoding, the id is 0
+    assert outer.key_type is not None and outer.btf_key_type_id == 0
     h = spec.maps["outer_hash"]
     assert h.type is MapType.HASH_OF_MAPS and h.flags == BPF_F_NO_PREALLOC
     assert (h.inner.type, h.inner.key_size, h.inner.value_size, h.inner.max_entries) == \
@@ -315,8 +318,7 @@ def test_map_attributes(corpus):
     ev = spec.maps["events"]
     assert (ev.type, ev.key_size, ev.value_size, ev.max_entries) == \
         (MapType.PERF_EVENT_ARRAY, 4, 4, 8)
-    # the kernel refuses BTF key/value ids for these map types (as libbpf knows)
-    assert bloom.btf_value_type_id == 0 and bloom.value_type is not None
+    assert bloom.btf_value_type_id == spec.btf.type_id(bloom.value_type)
     r = spec.maps["routes"]
     assert r.type is MapType.LPM_TRIE and r.key_type.name == "lpm_key" and r.key_size == 8
     assert r.pinning is PinType.BY_NAME and r.flags == BPF_F_NO_PREALLOC | 4
