@@ -180,3 +180,9 @@ def test_program_subset_leaves_tail_call_slots_empty(counter_spec, no_leaks):
         assert set(obj.programs) == {"xdp_count"}
         assert 2 not in obj.maps["jumps"]
         assert obj.programs["xdp_count"].test_run(packet(100)).retval == 2  # no tail call
+
+
+def test_unknown_option_is_an_error(sockfilter_spec, no_leaks):
+    with pytest.raises(LoadError, match="unknown load option.*bogus"):
+        ebpf.load(sockfilter_spec, backend="kernel", bogus=1)
+    ebpf.load(sockfilter_spec, backend="kernel", jit=False).close()  # a vm option: ignored

@@ -144,6 +144,10 @@ def load_object(spec: ObjectSpec, constants: dict[str, Any] | None = None,
     ``attach_targets`` ({program name: loaded Program or fd}); without that, a
     program of this object that contains the function is used.
     """
+    unknown = set(_options) - _VM_ONLY_OPTIONS
+    if unknown:
+        raise LoadError(f"unknown load option(s) {', '.join(sorted(unknown))} for the kernel "
+                        "backend (known: log_level, log_size, programs, attach_targets)")
     probes.bump_memlock()
     constants = constants or {}
     blobs = _apply_constants(spec, constants)
@@ -211,6 +215,10 @@ def load_object(spec: ObjectSpec, constants: dict[str, Any] | None = None,
         if kbtf is not None:
             kbtf.close()
         raise
+
+
+#: options of the vm backend's loader, accepted (and unused) so one call fits both
+_VM_ONLY_OPTIONS = frozenset({"jit", "budget"})
 
 
 def _same_object_target(ps: Any, progs: dict[str, KernelProgram]) -> KernelProgram | None:
