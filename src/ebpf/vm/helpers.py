@@ -706,3 +706,145 @@ def release_locks(run: Run) -> None:
     for lock in list(run.locks):
         run.locks.discard(lock)
         _LOCKS[lock].release()
+
+
+# ---- redirect through maps, stacks, task, misc -----------------------------------------
+@helper(H.redirect_map)
+def redirect_map(run: Run, map_, key, flags, *_):
+    m = get_map(run, map_)
+    present = getattr(m, "present", None)
+    if present is None:
+        raise RuntimeFault(f"bpf_redirect_map on map {m.name} ({m.type.name}), which is not a "
+                           "DEVMAP/DEVMAP_HASH/CPUMAP/XSKMAP")
+    target = present((key & 0xFFFF_FFFF).to_bytes(4, "little")[:m.key_size])
+    if target is None:
+        return flags & 3  # the lower bits of flags are the action when the key is missing
+    run.redirect = Redirect(target, flags, m.name)
+    return XDP_REDIRECT
+
+
+@helper(H.get_stackid)
+def get_stackid(run: Run, ctx, map_, flags, *_):
+    get_map(run, map_)
+    return neg(errno.EFAULT)  # no call chain to walk in the runtime
+
+
+@helper(H.get_stack)
+def get_stack(run: Run, ctx, buf, size, flags, *_):
+    if size:
+        run.mem.write(buf, bytes(size))
+    return 0
+
+
+#: a zero-filled, read-only stand-in for the current task_struct
+FAKE_TASK_SIZE = 16384
+_fake_task: Region | None = None
+
+
+def _task() -> int:
+    global _fake_task
+    if _fake_task is None:
+        from .memory import GLOBAL
+
+        _fake_task = GLOBAL.allocate(bytearray(FAKE_TASK_SIZE), "task_struct (vm stand-in)",
+                                     writable=False)
+    return _fake_task.base
+
+
+@helper(H.get_current_task)
+def get_current_task(run: Run, *_):
+    """A zero-filled task_struct stand-in: reads through it succeed and give 0."""
+    return _task()
+
+
+@helper(H.get_current_task_btf)
+def get_current_task_btf(run: Run, *_):
+    return _task()
+
+
+def _cgroup_id() -> int:
+    try:
+        with open("/proc/self/cgroup") as f:
+            for line in f:
+                hier, _, path = line.strip().split(":", 2)
+                if hier == "0":
+                    for root in ("/sys/fs/cgroup", "/sys/fs/cgroup/unified"):
+                        try:
+                            return os.stat(root + path).st_ino
+                        except OSError:
+                            continue
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
+@helper(H.get_current_cgroup_id)
+def get_current_cgroup_id(run: Run, *_):
+    return _cgroup_id()
+
+
+@helper(H.get_attach_cookie)
+def get_attach_cookie(run: Run, *_):
+    return 0
+
+
+@helper(H.get_func_ip)
+def get_func_ip(run: Run, *_):
+    return 0
+
+
+@helper(H.trace_vprintk)
+def trace_vprintk(run: Run, fmt, fmt_size, data, data_len, *_):
+    if data_len % 8 or data_len > 8 * 12:
+        return neg(errno.EINVAL)
+    raw = run.mem.read(fmt, fmt_size).split(b"\0", 1)[0]
+    args = [int.from_bytes(run.mem.read(data + 8 * i, 8), "little") for i in range(data_len // 8)]
+    text = format_printk(run, raw, args, limit=12)
+    name = getattr(run.program, "name", "?")
+    line = text.rstrip("\n")
+    run.trace.append(line)
+    TRACE.append(f"{name}: {line}")
+    trace_log.info("%s: %s", name, line)
+    return len(text.encode())
+
+
+@helper(H.skb_load_bytes_relative)
+def skb_load_bytes_relative(run: Run, ctx, offset, to, length, start_header):
+    p = _packet(run, "bpf_skb_load_bytes_relative")
+    if start_header not in (0, 1):
+        run.mem.write(to, bytes(length))
+        return neg(errno.EFAULT)
+    base = p.mac if start_header == 0 else p.net
+    start = base + (offset & 0xFFFF_FFFF)
+    if offset > 0xFFFF or start + length > p.end:
+        run.mem.write(to, bytes(length))
+        return neg(errno.EFAULT)
+    run.mem.write(to, bytes(p.buf[start:start + length]))
+    return 0
+
+
+@helper(H.skb_pull_data)
+def skb_pull_data(run: Run, ctx, length, *_):
+    p = _packet(run, "bpf_skb_pull_data")
+    return 0 if length <= p.end - p.data else neg(errno.ENOMEM)
+
+
+HELPERS[int(H.xdp_output)] = perf_event_output
+HELPERS[int(H.skb_output)] = perf_event_output
+
+
+@helper(H.copy_from_user)
+def copy_from_user(run: Run, dst, size, src, *_):
+    return _probe_read(run, dst, size, src)
+
+
+@helper(H.strncmp)
+def strncmp(run: Run, s1, s1_sz, s2, *_):
+    a = run.mem.read_str(s1, s1_sz)
+    b = run.mem.read_str(s2, s1_sz)
+    for x, y in zip(a + b"\0", b + b"\0", strict=False):
+        if x != y:
+            return neg(1) if x < y else 1
+        if x == 0:
+            break
+    return 0

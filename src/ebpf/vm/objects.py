@@ -55,16 +55,25 @@ def _apply_constants(spec: ObjectSpec, constants: dict[str, Any]) -> dict[str, b
         buf = datas.setdefault(var.map, bytearray((ms.data or b"").ljust(ms.value_size, b"\0")))
         buf[var.offset:var.offset + var.size] = codec.encode(value, var.size, var.type,
                                                              f"constant {name}")
-    for var in spec.variables.values():
-        if var.map == ".kconfig" or spec.maps.get(var.map, None) is not None and \
-                spec.maps[var.map].section == ".kconfig":
-            ms = spec.maps[var.map]
-            buf = datas.setdefault(var.map, bytearray((ms.data or b"").ljust(ms.value_size,
-                                                                                b"\0")))
-            if var.name == "LINUX_KERNEL_VERSION":
-                buf[var.offset:var.offset + var.size] = kernel_version_code().to_bytes(
-                    var.size, "little")
+    kc = spec.maps.get(".kconfig")
+    if kc is not None:
+        datas[".kconfig"] = bytearray(kconfig_data(spec, kc.value_size))
     return {k: bytes(v) for k, v in datas.items()}
+
+
+def kconfig_data(spec: ObjectSpec, size: int) -> bytes:
+    """``.kconfig`` externs get the host kernel's configuration (the runtime
+    stands in for the machine it runs on); unknown ones read as 0."""
+    try:
+        from ..kernel.kconfig import fill_kconfig_data
+    except ImportError:  # pragma: no cover - kernel package not built
+        buf = bytearray(size)
+        for v in spec.variables.values():
+            if v.map == ".kconfig" and v.name == "LINUX_KERNEL_VERSION":
+                buf[v.offset:v.offset + v.size] = kernel_version_code().to_bytes(v.size, "little")
+        return bytes(buf)
+    data, _ = fill_kconfig_data(spec.variables, size)
+    return data
 
 
 def load_object(spec: ObjectSpec, constants: dict[str, Any] | None = None,
@@ -77,6 +86,7 @@ def load_object(spec: ObjectSpec, constants: dict[str, Any] | None = None,
     symmetry (the runtime has no bpffs)."""
     maps: dict[str, VMMap] = {}
     programs: dict[str, VMProgram] = {}
+    kconfig_offsets = {v.name: v.offset for v in spec.variables.values() if v.map == ".kconfig"}
     try:
         datas = _apply_constants(spec, constants or {})
         for name, ms in spec.maps.items():
@@ -85,7 +95,8 @@ def load_object(spec: ObjectSpec, constants: dict[str, Any] | None = None,
                 ms.data = datas[name]
             maps[name] = create_map(_inner_ready(ms))
         for name, ps in spec.programs.items():
-            programs[name] = load_program(ps, maps, jit=jit, budget=budget)
+            programs[name] = load_program(ps, maps, jit=jit, budget=budget,
+                                          kconfig_offsets=kconfig_offsets)
         for name, ms in spec.maps.items():
             _fill_references(ms, maps[name], maps, programs)
     except BaseException:

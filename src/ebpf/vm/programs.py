@@ -169,10 +169,12 @@ class VMProgram(Program):
 
 
 # ---------------------------------------------------------------------------
-def resolve(spec: ProgramSpec, maps: Mapping[str, VMMap], kconfig: Mapping[str, int] | None = None
-            ) -> list[Instruction]:
+def resolve(spec: ProgramSpec, maps: Mapping[str, VMMap],
+            kconfig_offsets: Mapping[str, int] | None = None) -> list[Instruction]:
     """Copy the instructions with every symbolic reference turned into a runtime
-    value: map pointers, global-data addresses, function addresses."""
+    value: map pointers, global-data addresses (``kconfig_offsets`` places
+    ``.kconfig`` externs), function addresses. CO-RE records are left as
+    compiled: the runtime's types are the program's own."""
     out = []
     for ins in spec.instructions:
         ins = ins.copy()
@@ -197,8 +199,15 @@ def resolve(spec: ProgramSpec, maps: Mapping[str, VMMap], kconfig: Mapping[str, 
                 ins.imm = 0
                 ins.src = 0
             elif isinstance(ref, KconfigReference):
-                raise LoadError(f"program {spec.name}: kconfig {ref.name!r} should be read "
-                                "through the .kconfig map")
+                kc = maps.get(".kconfig")
+                offs = kconfig_offsets or {}
+                if not isinstance(kc, ArrayMap) or ref.name not in offs:
+                    raise LoadError(f"program {spec.name}: kconfig extern {ref.name!r} has no "
+                                    "place in a .kconfig map")
+                addend = ins.imm & 0xFFFF_FFFF
+                addend = addend - (1 << 32) if addend & 0x8000_0000 else addend
+                ins.imm = kc.regions[0].base + offs[ref.name] + addend
+                ins.src = 0
             elif ins.src in (op.BPF_PSEUDO_MAP_FD, op.BPF_PSEUDO_MAP_VALUE, op.BPF_PSEUDO_MAP_IDX,
                              op.BPF_PSEUDO_MAP_IDX_VALUE, op.BPF_PSEUDO_BTF_ID):
                 raise LoadError(f"program {spec.name}: lddw with src={ins.src} and no map "
@@ -210,12 +219,13 @@ def resolve(spec: ProgramSpec, maps: Mapping[str, VMMap], kconfig: Mapping[str, 
 
 
 def load_program(spec: ProgramSpec, maps: Mapping[str, VMMap] | None = None, *,
-                 jit: bool = True, budget: int = DEFAULT_BUDGET, **_: Any) -> VMProgram:
+                 jit: bool = True, budget: int = DEFAULT_BUDGET,
+                 kconfig_offsets: Mapping[str, int] | None = None, **_: Any) -> VMProgram:
     """Load ``spec`` into the runtime. ``maps`` resolves the program's map
     references by name. Unknown helpers, kfuncs and malformed instructions are
     load-time errors (:class:`ebpf.LoadError` / :class:`ebpf.InstructionError`)."""
     maps = maps or {}
-    insns = resolve(spec, maps)
+    insns = resolve(spec, maps, kconfig_offsets)
     code = prepare(insns, spec.name, helper_known=supported)
     for pc, ins in enumerate(code.slots):
         if ins is not None and ins.opcode == op.LD_IMM64 and ins.src == op.BPF_PSEUDO_FUNC:
