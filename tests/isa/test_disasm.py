@@ -211,3 +211,12 @@ def test_llvm_mc_assembles_our_text_to_the_same_bytes(tmp_path, hex_: bool) -> N
     assert len(encodings) == len(insns)
     for ins, enc in zip(insns, encodings, strict=True):
         assert bytes(int(b, 16) for b in enc.split(",")) == encode([ins]), format_instruction(ins)
+
+
+def test_lddw_of_a_symbol() -> None:
+    from ebpf.isa import FunctionReference, MapReference
+
+    insns = assemble("r1 = counts ll\nr2 = cb ll\nexit\ncb:\nr0 = 0\nexit")
+    assert insns[0].reference == MapReference("counts") and insns[0].src == 0
+    assert insns[1].reference == FunctionReference("cb")
+    assert (insns[1].src, insns[1].imm) == (4, 2)  # BPF_PSEUDO_FUNC, slots to 'cb' after the lddw

@@ -61,7 +61,7 @@ class _Fixup:
     index: int  # instruction index
     label: str
     line: int
-    field: str  # "off" or "imm"
+    field: str  # "off", "imm", or "symbol" (an lddw of a name)
 
 
 class _Error(Exception):
@@ -277,8 +277,10 @@ class _Assembler:
             if _NUM_RE.match(value):
                 self.emit(Instruction(op.LD_IMM64, dst=dst, imm=_imm64(value)))
             elif re.fullmatch(r"[A-Za-z_.$][\w.$]*", value):
-                # a symbol: left for the loader to resolve (a map, usually)
+                # a symbol: a label here is a function address (src=BPF_PSEUDO_FUNC,
+                # resolved below); anything else is left for the loader (a map, usually)
                 self.emit(Instruction(op.LD_IMM64, dst=dst, reference=MapReference(value)))
+                self.fixups.append(_Fixup(len(self.insns) - 1, value, self.line, "symbol"))
             else:
                 raise _Error(f"invalid lddw operand {value!r}")
             return True
@@ -813,6 +815,13 @@ def _resolve(a: _Assembler) -> None:
     first_exit = next((slots[i] for i, ins in enumerate(a.insns) if ins.opcode == op.EXIT), None)
     for f in a.fixups:
         target = a.labels.get(f.label)
+        if f.field == "symbol":
+            if target is not None:
+                ins = a.insns[f.index]
+                ins.src = op.BPF_PSEUDO_FUNC
+                ins.imm = (target - (slots[f.index] + 1)) & 0xFFFFFFFF
+                ins.reference = FunctionReference(f.label)
+            continue
         if target is None and f.label == "exit":
             target = first_exit  # conformance convention: an undefined 'exit' label is the first exit
         if target is None:
