@@ -315,14 +315,34 @@ class KernelMap(Map):
         return [(self.decode_key(k), self.decode_value(v))
                 for k, v in self.lookup_batch_bytes(delete=delete)]
 
+    def items(self):  # type: ignore[override]
+        """Every (key, value), read with the batch commands where the kernel has them."""
+        if self.key_size == 0 or self.type in _FD_VALUE_TYPES:
+            return super().items()
+        return self.lookup_batch()
+
     def update_batch(self, items: Any, flags: int = BPF_ANY) -> int:
         """Write many entries in one system call (BPF_MAP_UPDATE_BATCH); ``items``
         is a mapping or (key, value) pairs. Returns how many were written."""
         pairs = list(items.items()) if hasattr(items, "items") else list(items)
         if not pairs:
             return 0
-        kraw = b"".join(self.encode_key(k) for k, _ in pairs)
-        vraw = b"".join(self.encode_value(v) for _, v in pairs)
+        ks, vs = self.key_size, self.value_size
+        if self.spec.key_type is None and all(type(k) is int for k, _ in pairs):
+            try:  # the common case, without the codec's per-item checks
+                kraw = b"".join([k.to_bytes(ks, "little") for k, _ in pairs])
+            except OverflowError:
+                kraw = b"".join(self.encode_key(k) for k, _ in pairs)
+        else:
+            kraw = b"".join(self.encode_key(k) for k, _ in pairs)
+        if (self.spec.value_type is None and not self.per_cpu and self.type not in _FD_VALUE_TYPES
+                and all(type(v) is int and v >= 0 for _, v in pairs)):
+            try:
+                vraw = b"".join([v.to_bytes(vs, "little") for _, v in pairs])
+            except OverflowError:
+                vraw = b"".join(self.encode_value(v) for _, v in pairs)
+        else:
+            vraw = b"".join(self.encode_value(v) for _, v in pairs)
         kb = ctypes.create_string_buffer(kraw, len(kraw))
         vb = ctypes.create_string_buffer(vraw, len(vraw))
         attr = bsys.MapBatchAttr(keys=ctypes.addressof(kb), values=ctypes.addressof(vb),
