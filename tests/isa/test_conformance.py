@@ -10,7 +10,9 @@ import pytest
 import ebpf
 from ebpf.isa import assemble, decode, disassemble, encode
 
-SUITE = Path("/work/shared/conformance")
+SUITE = Path(__file__).resolve().parents[3] / "shared" / "conformance"  # shared/ beside the checkout
+if not SUITE.exists():
+    SUITE = Path("/work/shared/conformance")
 TESTS = sorted((SUITE / "tests").glob("*.data"))
 NEGATIVE = sorted((SUITE / "negative").glob("*.data"))
 
