@@ -122,9 +122,17 @@ def render_helper(proto: str, helper_id: int) -> tuple[str, set[str]]:
         out_params.append(f"{ptype}{sep}{pname}")
     structs = set(re.findall(r"\bstruct (\w+)", ret + " " + " ".join(out_params)))
     ret_sep = "" if ret.endswith("*") else " "
-    line = (f"static {ret}{ret_sep}(* const {name})({', '.join(out_params) or 'void'}) = "
-            f"(void *) {helper_id};")
+    plist = ", ".join(out_params) or "void"
+    line = f"static {ret}{ret_sep}(* const {name})({plist}) = (void *) {helper_id};"
     return line, structs
+
+
+def render_helper_attr(proto: str, helper_id: int) -> str:
+    """The same helper as a declaration with GCC's ``kernel_helper`` attribute."""
+    line, _ = render_helper(proto, helper_id)
+    m = re.match(r"^static (.*?)\(\* const (bpf_\w+)\)\((.*)\) = \(void \*\) \d+;$", line)
+    ret, name, plist = m.groups()
+    return f"{ret}{name}({plist}) __attribute__((kernel_helper({helper_id})));"
 
 
 def generate(bpf_h: Path) -> str:
@@ -136,7 +144,7 @@ def generate(bpf_h: Path) -> str:
         if name not in protos and name[4:] not in ids:
             protos[name] = proto
             ids[name[4:]] = helper_id
-    lines: list[tuple[int, str]] = []
+    lines: list[tuple[int, str, str]] = []
     structs: set[str] = set()
     for name, proto in protos.items():
         helper_id = ids.get(name[4:])
@@ -144,7 +152,7 @@ def generate(bpf_h: Path) -> str:
             continue
         line, used = render_helper(proto, helper_id)
         structs |= used
-        lines.append((helper_id, line))
+        lines.append((helper_id, line, render_helper_attr(proto, helper_id)))
     lines.sort()
     out = [
         "/* SPDX-License-Identifier: Apache-2.0 */",
@@ -156,11 +164,17 @@ def generate(bpf_h: Path) -> str:
         "",
     ]
     out += [f"struct {s};" for s in sorted(structs)]
-    out.append("")
-    for helper_id, line in lines:
+    out += ["",
+            "/* GCC before 13 only turns calls into helper calls through its",
+            " * kernel_helper attribute; everything else uses constant pointers. */",
+            "#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ < 13",
+            ""]
+    out += [attr for _, _, attr in lines]
+    out += ["", "#else", ""]
+    for helper_id, line, _ in lines:
         out.append(f"/* helper {helper_id} */")
         out.append(line)
-    out += ["", "#endif /* __EBPF_BPF_HELPER_DEFS_H */", ""]
+    out += ["", "#endif", "", "#endif /* __EBPF_BPF_HELPER_DEFS_H */", ""]
     return "\n".join(out)
 
 

@@ -46,6 +46,13 @@ def test_uapi_programs_compile_with_our_headers(build, name, cc):
     assert spec.programs, f"{name}: no programs found"
 
 
+@pytest.mark.parametrize("name", UAPI_PROGRAMS)
+def test_uapi_programs_compile_with_gcc_bpf(build, name):
+    """GCC's BPF back end (bpf-gcc / bpf-unknown-none-gcc) with our headers:
+    GCC < 13 gets helpers through its kernel_helper attribute."""
+    check_object(build(name, "gcc"))
+
+
 @pytest.mark.parametrize("cc", COMPILERS)
 def test_program_and_map_shapes(build, cc):
     spec = ebpf.ObjectSpec.from_file(build("xdp_filter", cc).obj)

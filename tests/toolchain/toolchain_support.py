@@ -21,4 +21,8 @@ def compiler_available(cc: str) -> bool:
         from ebpf.toolchain.find import _clang_candidates
 
         return bool(_clang_candidates())
+    if cc == "gcc":
+        from ebpf.toolchain.find import _gcc_candidates
+
+        return bool(_gcc_candidates())
     return True  # zig comes with the ziglang package

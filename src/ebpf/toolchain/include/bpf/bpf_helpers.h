@@ -140,6 +140,9 @@ bpf_tail_call_static(void *ctx, const void *map, const __u32 slot)
 		     : : [ctx] "r"(ctx), [map] "r"(map), [slot] "i"(slot)
 		     : "r0", "r1", "r2", "r3", "r4", "r5");
 }
+#else
+/* other compilers: an ordinary tail call (same effect, index checked at run time) */
+#define bpf_tail_call_static(ctx, map, slot) bpf_tail_call((ctx), (void *)(map), (slot))
 #endif
 
 /* ---- printk ----------------------------------------------------------- */
@@ -193,12 +196,16 @@ bpf_tail_call_static(void *ctx, const void *map, const __u32 slot)
 
 /* ---- kernel symbols and kfuncs ---------------------------------------- */
 /* true when a __weak __ksym (variable or kfunc) was found in the kernel */
+#ifdef __clang__
 #define bpf_ksym_exists(sym)						\
 	({								\
 		_Static_assert(!__builtin_constant_p(!!sym),		\
 			       #sym " should be declared __weak");	\
 		!!sym;							\
 	})
+#else
+#define bpf_ksym_exists(sym) (!!(sym))
+#endif
 
 /* ---- loops over open-coded iterators (Linux 6.4+) -------------------- */
 /* struct bpf_iter_num comes from vmlinux.h (or a new enough linux/bpf.h). */
