@@ -207,3 +207,18 @@ def test_context_fields(bpf_compile, prog):
                 out.append((outcome(obj.programs[prog], data, ctx), snapshot(obj)))
             results[backend] = out
     assert results["vm"] == results["kernel"]
+
+
+def skb_more_setup(obj):
+    obj.maps["next"][0] = obj.programs["tc_second"]
+
+
+@pytest.mark.parametrize("prog", ["tc_first", "sock_hash"])
+def test_skb_loops_calls_tailcalls_percpu_globals(bpf_compile, prog):
+    path = bpf_compile(PROGS / "skb_more.c")
+    frames = SAMPLE + [ipv4(17, payload=bytes([i]) * 30) for i in range(12)]
+    inputs = [(f, None) for f in frames]
+    k, v = run_both(path, prog, inputs, {"salt": 12345}, skb_more_setup)
+    assert_same(k, v, inputs)
+    if prog == "tc_first":
+        assert {o[0][0] for o in v[0]} >= {0, 2}  # TC_ACT_OK and TC_ACT_SHOT both seen
