@@ -186,3 +186,16 @@ def test_unknown_option_is_an_error(sockfilter_spec, no_leaks):
     with pytest.raises(LoadError, match="unknown load option.*bogus"):
         ebpf.load(sockfilter_spec, backend="kernel", bogus=1)
     ebpf.load(sockfilter_spec, backend="kernel", jit=False).close()  # a vm option: ignored
+
+
+def test_callbacks_global_functions_and_iterators(bpf_compile, no_leaks):
+    spec = ebpf.ObjectSpec.from_file(bpf_compile(PROGS / "callbacks.bpf.c"))
+    with ebpf.load(spec, backend="kernel") as obj:
+        for i in range(8):
+            obj.maps["values"][i] = i * 100
+        assert obj.programs["callbacks"].test_run(b"\0" * 20).retval == 2
+        v = obj.variables
+        assert v["loop_sum"].value == sum(range(10))
+        assert v["map_sum"].value == sum(i * 100 for i in range(8))
+        assert v["iter_sum"].value == sum(range(5))
+        assert v["squared"].value == 400
