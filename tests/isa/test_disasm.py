@@ -220,3 +220,11 @@ def test_lddw_of_a_symbol() -> None:
     assert insns[0].reference == MapReference("counts") and insns[0].src == 0
     assert insns[1].reference == FunctionReference("cb")
     assert (insns[1].src, insns[1].imm) == (4, 2)  # BPF_PSEUDO_FUNC, slots to 'cb' after the lddw
+
+
+def test_huge_numbers_are_range_errors() -> None:
+    import ebpf
+
+    for text in ["r1 = " + "9" * 5000 + " ll", "goto +" + "1" * 5000, "ldxw %r0, [%r1+" + "1" * 5000 + "]"]:
+        with pytest.raises(ebpf.InstructionError, match="out of range|out of 16-bit"):
+            assemble(text)

@@ -72,3 +72,36 @@ def test_kernel_style_round_trip(insns: list[Instruction]) -> None:
             ins.off = 0
         expected.append(ins)
     assert encode(back) == encode(expected)
+
+
+_TOKENS = st.sampled_from([
+    "r1", "w2", "%r3", "r11", "=", "+=", "s/=", "*(u32 *)", "(r10 - 8)", "(r1 +0)", "[%r1+2]",
+    "0x10", "-5", "4294967296", "ll", "goto", "+3", "-0x1", "if", "==", "lock", "fetch", "add32",
+    "mov32", "ldxdw", "call", "local", "exit", "(b7)", "pc+1", "#", ";", ",", "<x>", "skb[r1]",
+    "atomic_fetch_add(", ")", "label:", "ja32", "be16", "bswap64", ".insn", "opcode=0x95",
+])
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.lists(_TOKENS, max_size=8).map(" ".join), max_size=6).map("\n".join))
+def test_assembler_never_crashes(text: str) -> None:
+    import ebpf
+
+    try:
+        assemble(text)
+    except ebpf.InstructionError as e:
+        assert e.line is not None or "takes text" in str(e)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=64))
+def test_decoder_never_crashes(raw: bytes) -> None:
+    import ebpf
+
+    try:
+        insns = decode(raw)
+    except ebpf.InstructionError as e:
+        assert e.index is not None
+    else:
+        assert encode(insns) == raw
+        assert encode(assemble(disassemble(insns))) == raw

@@ -80,6 +80,8 @@ def _parse_int(text: str, what: str = "number") -> tuple[int, bool]:
         raise _Error(f"invalid {what} {text.strip()!r}")
     sign, digits = m.groups()
     is_hex = digits[:2].lower() == "0x"
+    if len(digits) > 40:  # far beyond 64 bits (and int() refuses huge decimal strings)
+        raise _Error(f"{what} {text.strip()[:24]}... is out of range")
     value = int(digits, 16 if is_hex else 10)
     return (-value if sign == "-" else value), is_hex
 
