@@ -21,10 +21,12 @@ ebpf.errors.MapFullError: update of map h: no room for a new key (max_entries 2)
 from __future__ import annotations
 
 import errno
+import itertools
 import logging
 import os
 import select
 import threading
+import weakref
 from collections import OrderedDict, deque
 from typing import Any
 
@@ -382,10 +384,12 @@ class ArrayOfMapsMap(_FdArray):
         return self.slots[i].handle
 
 
-# registry of vm objects stored in fd arrays (programs, maps): small int ids
-_REFS: dict[int, Any] = {}
+# registry of vm objects stored in fd arrays (programs, maps): small int ids,
+# held weakly (the fd arrays themselves hold the objects they contain)
+_REFS: weakref.WeakValueDictionary[int, Any] = weakref.WeakValueDictionary()
 _REF_IDS: dict[int, int] = {}
 _REF_LOCK = threading.Lock()
+_next_ref = itertools.count(1000)
 
 
 def ref_id(obj: Any) -> int:
@@ -393,7 +397,7 @@ def ref_id(obj: Any) -> int:
     with _REF_LOCK:
         rid = _REF_IDS.get(id(obj))
         if rid is None or _REFS.get(rid) is not obj:
-            rid = len(_REFS) + 1000
+            rid = next(_next_ref)
             _REFS[rid] = obj
             _REF_IDS[id(obj)] = rid
         return rid
@@ -411,7 +415,12 @@ class _Entry:
 
 
 class HashMap(VMMap):
-    """HASH, PERCPU_HASH, LRU_HASH, LRU_PERCPU_HASH, and HASH_OF_MAPS."""
+    """HASH, PERCPU_HASH, LRU_HASH, LRU_PERCPU_HASH.
+
+    LRU maps evict the least recently used key (lookups and updates from
+    programs count as uses) exactly when full; the kernel's LRU is an
+    approximation with per-CPU free lists, so which key goes, and how early, can
+    differ there."""
 
     def __init__(self, spec: MapSpec):
         super().__init__(spec)
