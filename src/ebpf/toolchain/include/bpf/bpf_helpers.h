@@ -51,9 +51,9 @@ enum libbpf_tristate {
 /* ---- sections and attributes ------------------------------------------ */
 #define SEC(name) __attribute__((section(name), used))
 
-#ifndef __always_inline
+/* <linux/stddef.h> defines a plain __inline__ version: replace it */
+#undef __always_inline
 #define __always_inline inline __attribute__((always_inline))
-#endif
 #ifndef __noinline
 #define __noinline __attribute__((noinline))
 #endif
