@@ -9,6 +9,7 @@ subprograms), maps, global variables, BTF, relocations kept symbolic.
 
 from __future__ import annotations
 
+import bisect
 import logging
 import os
 import struct
@@ -58,6 +59,8 @@ class _Func:
     slots: list[int] = field(default_factory=list)  # slot of each insn, relative to start
     #: (index in insns, key of the function it calls / takes the address of)
     calls: list[tuple[int, tuple[int, int]]] = field(default_factory=list)
+    #: what copies are made from, computed on first use (see _Reader._templates)
+    templates: tuple | None = None
 
     @property
     def key(self) -> tuple[int, int]:
@@ -79,6 +82,10 @@ class _CodeSection:
     funcs: list[_Func] = field(default_factory=list)
     #: (slot, .BTF.ext line record), sorted by slot
     lines: list[tuple[int, Any]] = field(default_factory=list)
+    line_slots: list[int] = field(default_factory=list)
+    #: (slot, BTF type id) of .BTF.ext func info, sorted (built on first use)
+    func_records: list[tuple[int, int]] | None = None
+    func_slots: list[int] = field(default_factory=list)
 
 
 def read_file(path: str | os.PathLike[str]) -> ObjectSpec:
@@ -431,6 +438,7 @@ class _Reader:
             lines.append((off // 8, rec))
         lines.sort(key=lambda x: x[0])
         cs.lines = lines
+        cs.line_slots = [slot for slot, _ in lines]
         for rec in _ext_get(ext, "core_relos", name):
             off = _rec_off(rec)
             if off % 8 or off // 8 not in cs.index_of:
@@ -438,24 +446,61 @@ class _Reader:
                                "on an instruction")
             cs.insns[cs.index_of[off // 8]].core = rec
 
+    def _templates(self, f: _Func) -> tuple[list[tuple[int, tuple]], list[tuple], list[int]]:
+        """What every copy of ``f`` is made from, computed once: its line records
+        (slot relative to ``f``, LineInfo fields), each instruction's fields and
+        the index of the line record it falls under (-1 for none)."""
+        if f.templates is not None:
+            return f.templates
+        recs: list[tuple[int, tuple]] = []
+        index_of = {slot: j for j, slot in enumerate(f.slots)}
+        starts: dict[int, int] = {}
+        for slot, rec in self._lines_of(f):
+            j = index_of[slot - f.start]
+            fields = (_attr(rec, "file_name", ""), _attr(rec, "line_text", ""),
+                      _attr(rec, "line", 0), _attr(rec, "column", 0))
+            if j in starts:  # two records on one instruction: the later one wins
+                recs[starts[j]] = (slot - f.start, fields)
+                continue
+            starts[j] = len(recs)
+            recs.append((slot - f.start, fields))
+        which = []
+        k = -1
+        for j in range(len(f.insns)):
+            if j in starts:
+                k = starts[j]
+            which.append(k)
+        templates = [(i.opcode, i.dst, i.src, i.off, i.imm, i.reference, i.core)
+                     for i in f.insns]
+        f.templates = (recs, templates, which)
+        return f.templates
+
     def _lines_of(self, f: _Func) -> list[tuple[int, Any]]:
+        """(slot in the section, line record) for the line info inside ``f``."""
         cs = self._code[f.section.index]
-        return [(slot, rec) for slot, rec in cs.lines if f.start <= slot < f.end]
+        lo = bisect.bisect_left(cs.line_slots, f.start)
+        hi = bisect.bisect_left(cs.line_slots, f.end)
+        return cs.lines[lo:hi]
 
     def _func_infos(self, f: _Func) -> list[tuple[int, int]]:
         """(slot relative to the function, BTF type id) for func_info records in ``f``."""
-        if self.ext is None:
-            return []
-        out = []
-        for rec in _ext_get(self.ext, "func_infos", f.section.name):
-            if isinstance(rec, tuple):
-                off, tid = rec[0], rec[1]
-            else:
-                off, tid = _rec_off(rec), _attr(rec, "type_id", 0)
-            slot = off // 8
-            if f.start <= slot < f.end:
-                out.append((slot - f.start, tid))
-        return out
+        cs = self._code[f.section.index]
+        if cs.func_records is None:
+            recs = []
+            if self.ext is not None:
+                for rec in _ext_get(self.ext, "func_infos", f.section.name):
+                    if isinstance(rec, tuple):
+                        off, tid = rec[0], rec[1]
+                    else:
+                        off, tid = _rec_off(rec), _attr(rec, "type_id", 0)
+                    recs.append((off // 8, tid))
+            recs.sort()
+            cs.func_records = recs
+            cs.func_slots = [r[0] for r in recs]
+        keys = cs.func_slots
+        lo = bisect.bisect_left(keys, f.start)
+        hi = bisect.bisect_left(keys, f.end)
+        return [(slot - f.start, tid) for slot, tid in cs.func_records[lo:hi]]
 
     def _resolve_calls(self, cs: _CodeSection, f: _Func,
                        funcs: dict[tuple[int, int], _Func]) -> None:
@@ -488,25 +533,17 @@ class _Reader:
         line_infos: list[LineInfo] = []
         for g in order:
             base = placed[g.key]
-            call_at = dict(g.calls)
-            recs = [(slot - g.start, rec) for slot, rec in self._lines_of(g)]
-            ri = 0
-            current: LineInfo | None = None
-            for j, ins in enumerate(g.insns):
-                c = ins.copy()
-                key = call_at.get(j)
-                if key is not None:
-                    rel = placed[key] - (base + g.slots[j]) - 1
-                    c.imm = rel & 0xFFFFFFFF if c.is_lddw else rel
-                while ri < len(recs) and recs[ri][0] <= g.slots[j]:
-                    rec = recs[ri][1]
-                    current = LineInfo(base + recs[ri][0], _attr(rec, "file_name", ""),
-                                       _attr(rec, "line_text", ""), _attr(rec, "line", 0),
-                                       _attr(rec, "column", 0))
-                    line_infos.append(current)
-                    ri += 1
-                c.line = current
-                insns.append(c)
+            first = len(insns)
+            recs, templates, which = self._templates(g)
+            lis: list[Any] = [LineInfo(base + rel, *fields) for rel, fields in recs]
+            line_infos.extend(lis)
+            lis.append(None)  # index -1: before the function's first line record
+            insns.extend([Instruction(*t, lis[k]) for t, k in zip(templates, which,
+                                                                   strict=True)])
+            for j, key in g.calls:
+                c = insns[first + j]
+                rel = placed[key] - (base + g.slots[j]) - 1
+                c.imm = rel & 0xFFFFFFFF if c.is_lddw else rel
             for rel_slot, tid in self._func_infos(g):
                 fname = ""
                 if self.btf is not None:
