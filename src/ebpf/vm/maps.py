@@ -579,6 +579,13 @@ class HashOfMapsMap(HashMap):
             self.inner[key] = obj
         return 0
 
+    def raw_keys(self):
+        with self._lock:
+            keys = list(self.inner)
+        for k in keys:
+            if k in self.inner:
+                yield k
+
     def prog_lookup(self, key: bytes, cpu: int) -> int:
         m = self.inner.get(key)
         return 0 if m is None else m.handle
