@@ -29,4 +29,5 @@ def corpus(bpf_compile):
             cache[key] = bpf_compile(PROGS / f"{name}.bpf.c", name=name, **kw)
         return cache[key]
 
+    get.compile_path = lambda path, **kw: bpf_compile(path, name=path.stem, **kw)
     return get

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import struct
 
 import pytest
@@ -362,3 +363,37 @@ def test_unknown_section_kept_as_unspec(corpus, caplog):
     p = spec.programs["handle_tp"]
     assert p.type is ProgramType.UNSPEC and p.section == "zz/syscalls/sys_enter_write"
     assert "not a known program type" in caplog.text
+
+
+def test_object_without_btf(corpus):
+    """-g0: no .BTF/.BTF.ext; legacy maps, globals and programs still read."""
+    spec = ebpf.ObjectSpec.from_file(corpus("legacy", extra_args=("-g0",)))
+    assert spec.btf is None
+    assert sorted(spec.programs) == ["bpf_prog1", "trace_connect"]
+    assert spec.programs["bpf_prog1"].line_infos == [] == spec.programs["bpf_prog1"].func_infos
+    assert spec.maps["flows"].max_entries == 1024 and spec.maps["flows"].key_type is None
+    with pytest.raises(ebpf.ELFError, match="no BTF"):
+        ebpf.ObjectSpec.from_file(corpus("maps_misc", extra_args=("-g0",)))
+
+
+def test_stripped_object(corpus, tmp_path):
+    """No symbol table at all: each code section is one program named after it."""
+    import shutil
+    import subprocess
+
+    objcopy = shutil.which("llvm-objcopy-19") or "/usr/lib/llvm-19/bin/llvm-objcopy"
+    if not os.path.exists(objcopy):
+        pytest.skip("llvm-objcopy not installed")
+    src = tmp_path / "nosym.c"
+    src.write_text('#include <linux/bpf.h>\n#include <bpf/bpf_helpers.h>\n'
+                   'SEC("xdp") int pass(struct xdp_md *ctx) { return XDP_PASS; }\n'
+                   'SEC("tp/sched/sched_switch") int tp(void *ctx) { return 0; }\n'
+                   'char l[] SEC("license") = "GPL";\n')
+    obj = corpus.compile_path(src, extra_args=("-g0",))
+    out = tmp_path / "stripped.o"
+    subprocess.run([objcopy, "--strip-all", str(obj), str(out)], check=True)
+    spec = ebpf.ObjectSpec.from_file(out)
+    assert sorted(spec.programs) == ["tp_sched_sched_switch", "xdp"]
+    assert spec.programs["xdp"].type is ProgramType.XDP
+    assert spec.programs["tp_sched_sched_switch"].attach_to == "sched/sched_switch"
+    assert spec.license == "GPL"
