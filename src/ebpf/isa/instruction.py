@@ -70,7 +70,7 @@ class Instruction:
 
     >>> from ebpf.isa import Instruction, opcodes as op
     >>> Instruction(op.BPF_ALU64 | op.BPF_MOV | op.BPF_K, dst=0, imm=1)
-    Instruction(r0 = 1)
+    Instruction(r0 = 0x1)
     """
 
     opcode: int
