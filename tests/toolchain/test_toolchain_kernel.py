@@ -283,3 +283,27 @@ def test_usdt_arguments_from_spec(build, cc):
         assert (v["got_a"].value, v["got_b"].value, v["got_c"].value) == (nr, -5, 42)
         assert v["got_cnt"].value == 3 and v["got_cookie"].value == 0xFEED
         assert v["got_missing_err"].value == -2  # -ENOENT: no argument 5
+
+
+@pytest.mark.kernel
+@pytest.mark.parametrize("cc", COMPILERS)
+def test_task_iterator_seq_printf(build, cc):
+    """BPF_SEQ_PRINTF (over four arguments) and BPF_SNPRINTF in an iter/task program."""
+    import re
+
+    need_core()
+    with ebpf.load(build("task_iter", cc).obj, backend="kernel") as obj:
+        link = obj.programs["dump_task"].attach()
+        try:
+            text = link.read_text()
+        finally:
+            link.close()
+        lines = text.splitlines()
+        assert lines[0].split() == ["TGID", "PPID", "COMM", "STATE"]
+        rows = {int(ln.split()[0]): ln.split() for ln in lines[1:]}
+        me = rows[os.getpid()]
+        assert int(me[1]) == os.getppid()
+        assert me[2] == Path(f"/proc/{os.getpid()}/comm").read_text().strip()[:15]
+        assert obj.variables["tasks_seen"].value >= len(rows)
+        last = bytes(obj.variables["last_line"].value).split(b"\0")[0].decode()
+        assert re.fullmatch(r"\d+:.+", last)

@@ -11,7 +11,7 @@ PROGRAM_INCLUDE = PROGRAMS / "include"
 UAPI_PROGRAMS = ["minimal", "xdp_filter", "tail_calls", "tc_ingress", "socket_stats"]
 #: programs using a vmlinux.h generated from the kernel's BTF
 VMLINUX_PROGRAMS = ["bootstrap", "core_features", "core_bitfields", "probes", "profile", "opensnoop",
-                    "uprobe_args", "usdt_args"]
+                    "uprobe_args", "usdt_args", "task_iter"]
 
 COMPILERS = ["clang", "zig"]
 
