@@ -307,3 +307,58 @@ def test_task_iterator_seq_printf(build, cc):
         assert obj.variables["tasks_seen"].value >= len(rows)
         last = bytes(obj.variables["last_line"].value).split(b"\0")[0].decode()
         assert re.fullmatch(r"\d+:.+", last)
+
+
+@pytest.mark.kernel
+@pytest.mark.parametrize("cc", COMPILERS)
+def test_profile_perf_event_stacks(build, cc):
+    need_core()
+    with ebpf.load(build("profile", cc).obj, backend="kernel") as obj:
+        link = obj.programs["profile"].attach(
+            perf_event=dict(type="software", config="cpu_clock", sample_freq=997))
+        try:
+            end = time.monotonic() + 0.3
+            while time.monotonic() < end:
+                pass  # burn CPU here, so samples land in this process
+        finally:
+            link.close()
+        mine = [(k, v) for k, v in obj.maps["counts"].items() if k.pid == os.getpid()]
+        assert mine and sum(v for _, v in mine) >= 1
+        assert any(k.user_stack >= 0 for k, _ in mine)  # a user stack id in stackmap
+        assert all(k.comm.rstrip(b"\0") for k, _ in mine)
+
+
+@pytest.mark.kernel
+@pytest.mark.parametrize("cc", COMPILERS)
+def test_opensnoop_perf_buffer(build, cc, tmp_path):
+    """libbpf-tools style: syscall tracepoints, args kept in a hash, events through a
+    perf event array, a .rodata filter on our own process."""
+    need_core()
+    present = tmp_path / "present.txt"
+    present.write_text("x")
+    missing = tmp_path / "missing.txt"
+    with ebpf.load(build("opensnoop", cc).obj, backend="kernel",
+                   constants={"targ_tgid": os.getpid()}) as obj:
+        pb = ebpf.PerfBuffer(obj.maps["events"])
+        links = obj.attach()
+        try:
+            open(present).close()
+            with pytest.raises(FileNotFoundError):
+                open(missing)
+            records: list[bytes] = []
+            deadline = time.monotonic() + 5
+            while len(records) < 2 and time.monotonic() < deadline:
+                records += pb.poll(timeout=0.5)
+        finally:
+            for link in links:
+                link.close()
+            pb.close()
+    events = {}
+    for rec in records:
+        ts, pid, uid, ret, flags = struct.unpack_from("<QiIii", rec)
+        fname = rec[56:56 + 255].split(b"\0")[0].decode()
+        comm = rec[40:56].split(b"\0")[0]
+        assert pid == os.getpid() and uid == os.getuid() and ts > 0 and comm
+        events[fname] = ret
+    assert events[str(present)] >= 0
+    assert events[str(missing)] == -2  # -ENOENT
