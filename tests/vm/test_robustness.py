@@ -77,3 +77,34 @@ def test_doctests(module):
     mod = importlib.import_module(f"ebpf.vm.{module}")
     result = doctest.testmod(mod, optionflags=doctest.ELLIPSIS)
     assert result.failed == 0
+
+
+def _helper_prog(hid, args):
+    """r1..r5 = args (ints, or "fp"/"ctx" for pointers into the stack / context)."""
+    insns = [Instruction(op.BPF_ALU64 | op.BPF_MOV | op.BPF_X, dst=6, src=1)]
+    for reg, a in zip(range(1, 6), args, strict=True):
+        if a == "fp":
+            insns += [Instruction(op.BPF_ALU64 | op.BPF_MOV | op.BPF_X, dst=reg, src=10),
+                      Instruction(op.BPF_ALU64 | op.BPF_ADD, dst=reg, imm=-64)]
+        elif a == "ctx":
+            insns.append(Instruction(op.BPF_ALU64 | op.BPF_MOV | op.BPF_X, dst=reg, src=6))
+        else:
+            insns.append(Instruction(op.LD_IMM64, dst=reg, imm=a))
+    return insns + [Instruction(op.CALL, imm=hid), Instruction(op.EXIT)]
+
+
+@settings(max_examples=300, deadline=None)
+@given(hid=st.sampled_from(sorted(__import__("ebpf.vm.helpers", fromlist=["HELPERS"]).HELPERS)),
+       args=st.lists(st.one_of(st.sampled_from(["fp", "ctx"]),
+                               st.sampled_from([0, 1, 8, 64, 2**32 - 1, 2**63, 2**64 - 1]),
+                               st.integers(0, 2**64 - 1)), min_size=5, max_size=5),
+       jit=st.booleans())
+def test_helpers_with_arbitrary_arguments(hid, args, jit):
+    """Any arguments: a result or an ebpf error, never another exception."""
+    prog = load_program(ebpf.ProgramSpec(name="h", type=ebpf.ProgramType.SCHED_CLS,
+                                         instructions=_helper_prog(hid, args)), jit=jit,
+                        budget=20_000)
+    try:
+        prog.test_run(bytes(range(64)))
+    except ebpf.Error:
+        pass

@@ -24,12 +24,12 @@ import logging
 import struct
 from collections.abc import Callable, Sequence
 
-from ..errors import RuntimeFault
+from ..errors import Error, RuntimeFault
 from ..isa import opcodes as op
 from .code import CODE_BASE, Code
 from .interpreter import ATOMIC_LOCK, SIZES, load_packet_abs
 from .memory import M64
-from .run import MAX_FRAMES, STACK_SIZE, Run, TailCall
+from .run import MAX_FRAMES, STACK_SIZE, Run, StopProgram, TailCall
 
 log = logging.getLogger("ebpf.vm")
 
@@ -171,6 +171,11 @@ class Translator:
                 if e.pc is None:
                     raise RuntimeFault(e.reason, pc) from None
                 raise
+            except (StopProgram, TailCall, Error):
+                raise
+            except Exception as e:  # noqa: BLE001 - a helper bug must not escape raw
+                raise RuntimeFault(f"helper {getattr(fn, '__name__', '?')} failed: "
+                                   f"{type(e).__name__}: {e}", pc) from e
         helper.__name__ = getattr(fn, "__name__", "helper")
         return helper
 

@@ -267,8 +267,8 @@ def _comm() -> bytes:
 def get_current_comm(run: Run, buf, size, *_):
     if size == 0:
         return neg(errno.EINVAL)
-    name = _comm()[:size - 1]
-    run.mem.write(buf, name + bytes(size - len(name)))
+    run.mem.zero(buf, size)
+    run.mem.write(buf, _comm()[:size - 1])
     return 0
 
 
@@ -286,7 +286,7 @@ def _probe_read(run: Run, dst: int, size: int, src: int, kernel: bool = False) -
         return 0
     region = run.mem.find(src, size)
     if region is None:
-        run.mem.write(dst, bytes(size))
+        run.mem.zero(dst, size)
         return _fault_errno(src, kernel)
     i = src - region.delta
     run.mem.write(dst, bytes(region.buf[i:i + size]))
@@ -297,7 +297,7 @@ def _probe_read_str(run: Run, dst: int, size: int, src: int, kernel: bool = Fals
     if size == 0:
         return 0
     if run.mem.find(src, 1) is None:
-        run.mem.write(dst, bytes(size))
+        run.mem.zero(dst, size)
         return _fault_errno(src, kernel)
     s = run.mem.read_str(src, size - 1)
     run.mem.write(dst, s + b"\0")
@@ -560,7 +560,7 @@ def skb_load_bytes(run: Run, ctx, offset, to, length, *_):
     offset &= 0xFFFF_FFFF
     chunk = p.read_at(offset, length) if offset <= 0xFFFF else None
     if chunk is None:
-        run.mem.write(to, bytes(length))
+        run.mem.zero(to, length)
         return neg(errno.EFAULT)
     run.mem.write(to, chunk)
     return 0
@@ -732,7 +732,7 @@ def get_stackid(run: Run, ctx, map_, flags, *_):
 @helper(H.get_stack)
 def get_stack(run: Run, ctx, buf, size, flags, *_):
     if size:
-        run.mem.write(buf, bytes(size))
+        run.mem.zero(buf, size)
     return 0
 
 
@@ -812,12 +812,12 @@ def trace_vprintk(run: Run, fmt, fmt_size, data, data_len, *_):
 def skb_load_bytes_relative(run: Run, ctx, offset, to, length, start_header):
     p = _packet(run, "bpf_skb_load_bytes_relative")
     if start_header not in (0, 1):
-        run.mem.write(to, bytes(length))
+        run.mem.zero(to, length)
         return neg(errno.EFAULT)
     base = p.mac if start_header == 0 else p.net
     start = base + (offset & 0xFFFF_FFFF)
     if offset > 0xFFFF or start + length > p.end:
-        run.mem.write(to, bytes(length))
+        run.mem.zero(to, length)
         return neg(errno.EFAULT)
     run.mem.write(to, bytes(p.buf[start:start + length]))
     return 0

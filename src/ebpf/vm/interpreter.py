@@ -21,7 +21,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Sequence
 
-from ..errors import RuntimeFault
+from ..errors import Error, RuntimeFault
 from ..isa import opcodes as op
 from ..isa.instruction import Instruction
 from .code import CODE_BASE, Code, prepare
@@ -306,6 +306,11 @@ class Interpreter:
             if e.pc is None:
                 raise RuntimeFault(e.reason, pc) from None
             raise
+        except (StopProgram, TailCall, Error):
+            raise
+        except Exception as e:  # noqa: BLE001 - a helper bug must not escape raw
+            raise RuntimeFault(f"helper {getattr(fn, '__name__', '?')} failed: "
+                               f"{type(e).__name__}: {e}", pc) from e
 
     def _call_target(self, run: Run, code: Code, target: int, r: list[int], depth: int,
                      pc: int) -> int:

@@ -170,6 +170,14 @@ class Memory:
         i = addr - r.delta
         r.buf[i:i + len(data)] = data
 
+    def zero(self, addr: int, size: int, pc: int | None = None) -> None:
+        """Zero ``size`` bytes (the bounds are checked before anything is made)."""
+        if size <= 0:
+            return
+        r = self.region(addr, size, pc, "write", write=True)
+        i = addr - r.delta
+        r.buf[i:i + size] = bytes(size)
+
     def read_str(self, addr: int, limit: int, pc: int | None = None) -> bytes:
         """A NUL-terminated string of at most ``limit`` bytes (without the NUL)."""
         r = self.region(addr, 1, pc, "read")
