@@ -324,3 +324,23 @@ def test_map_element_iterator(build):
         with prog.attach(map=table) as link:
             rows = sorted(tuple(map(int, ln.split())) for ln in link.read_text().splitlines())
     assert rows == [(k, k * 100) for k in range(5)]
+
+
+def test_usdt_arguments_through_usdt_bpf_h(build, target_binary):
+    with ebpf.load(build("usdt_args"), backend="kernel") as obj:
+        prog = obj.programs["on_args"]
+        with prog.attach(binary=target_binary, provider="demo", name="args", cookie=99) as link:
+            assert len(link) == 1
+            subprocess.run([target_binary, "4"], check=True, capture_output=True)
+        v = obj.variables
+        assert v["hits"].value == 4
+        assert v["sum_reg"].value == 0 + 1 + 2 + 3  # "-4@%reg"
+        assert v["sum_mem"].value == 1000 * (0 + 1 + 2 + 3)  # "8@off(%rsp)"
+        assert v["sum_const"].value == -7 * 4  # "-2@$-7"
+        assert v["arg_count"].value == 3 and v["cookie"].value == 99
+        # argument spec slots are taken while attached and given back on close
+        from ebpf.kernel.attach import _USDTSpecs
+
+        with prog.attach(usdt=("demo", "args"), binary=target_binary):
+            assert sum(map(len, _USDTSpecs._used.values())) == 1
+        assert sum(map(len, _USDTSpecs._used.values())) == 0

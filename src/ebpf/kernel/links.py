@@ -270,6 +270,11 @@ class MultiLink(KernelLink):
     def __init__(self, program: Any, links: list[Link], description: str = ""):
         super().__init__(program, description)
         self.links = links
+        self._on_close: list[Callable[[], None]] = []
+
+    def on_close(self, fn: Callable[[], None]) -> None:
+        """Run ``fn`` after the links are closed (releasing what they used)."""
+        self._on_close.append(fn)
 
     def __len__(self) -> int:
         return len(self.links)
@@ -290,6 +295,11 @@ class MultiLink(KernelLink):
         for link in self.links:
             try:
                 link.close()
+            except Exception as e:  # noqa: BLE001
+                errors.append(e)
+        for fn in self._on_close:
+            try:
+                fn()
             except Exception as e:  # noqa: BLE001
                 errors.append(e)
         if errors:
