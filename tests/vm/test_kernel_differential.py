@@ -222,3 +222,16 @@ def test_skb_loops_calls_tailcalls_percpu_globals(bpf_compile, prog):
     assert_same(k, v, inputs)
     if prog == "tc_first":
         assert {o[0][0] for o in v[0]} >= {0, 2}  # TC_ACT_OK and TC_ACT_SHOT both seen
+
+
+@pytest.mark.parametrize("prog,mode", [("xdp_adjust", 0), ("xdp_adjust", 1), ("tc_rewrite", None)])
+def test_repeat_shares_the_packet(objects, prog, mode):
+    """With repeat > 1 the kernel runs the program again on the same buffer."""
+    path = objects["xdp_adjust" if mode is not None else "skb_progs"]
+    out = {}
+    for backend in ("kernel", "vm"):
+        consts = {"mode": mode} if mode is not None else {}
+        with ebpf.load(path, backend=backend, constants=consts) as obj:
+            r = obj.programs[prog].test_run(ipv4(), repeat=3)
+            out[backend] = (r.retval, r.data, snapshot(obj))
+    assert out["vm"] == out["kernel"]
