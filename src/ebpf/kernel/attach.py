@@ -27,7 +27,10 @@ uprobe              ``binary=`` and ``symbol=`` or ``offset=``, optional ``pid=`
                     ``retprobe=``; or the section (``uprobe/libc.so.6:getpid``)
 uprobe.multi        ``binary=`` and ``symbols=[...]``, ``pattern="glob*"`` or
                     ``offsets=[...]``; one link for all (Linux 6.6+)
-usdt                ``binary=``, ``provider=``, ``name=`` (one uprobe per site)
+usdt                ``binary=``, ``provider=``, ``name=`` (or ``usdt=(provider,
+                    name)``; one uprobe per site). Programs built on
+                    <bpf/usdt.bpf.h> (BPF_USDT, bpf_usdt_arg) get each site's
+                    argument spec; ``cookie=`` is then what bpf_usdt_cookie() says
 kprobe              ``function=`` (or the section); needs a kernel with kprobes
 perf_event          ``perf_event=dict(type=..., config=..., sample_period=N |
                     sample_freq=F)``, ``cpu=`` (default: every online CPU),
