@@ -20,15 +20,6 @@ KERNEL_BTF = Path("/sys/kernel/btf/vmlinux")
 XDP_ABORTED, XDP_DROP, XDP_PASS, XDP_TX = 0, 1, 2, 3
 
 
-def need_core() -> None:
-    """CO-RE relocation at load is engineer B's ebpf.btf.core; until it exists the
-    loader refuses vmlinux.h programs, which is a known gap, not a toolchain bug."""
-    import importlib.util
-
-    if importlib.util.find_spec("ebpf.btf.core") is None:
-        pytest.xfail("ebpf.btf.core (CO-RE relocation at load) not available yet")
-
-
 def eth(proto: int, payload: bytes = b"") -> bytes:
     return b"\x02" * 6 + b"\x04" * 6 + struct.pack(">H", proto) + payload
 
@@ -139,7 +130,6 @@ def test_minimal_tracepoint_fires(build, cc):
 def test_bootstrap_ring_buffer(build, cc):
     import subprocess
 
-    need_core()
     with ebpf.load(build("bootstrap", cc).obj, backend="kernel") as obj:
         rb = ebpf.RingBuffer(obj.maps["rb"])
         links = obj.attach()
@@ -161,7 +151,6 @@ def test_bootstrap_ring_buffer(build, cc):
 @pytest.mark.kernel
 @pytest.mark.parametrize("cc", COMPILERS)
 def test_core_features_tp_btf(build, cc):
-    need_core()
     with ebpf.load(build("core_features", cc).obj, backend="kernel") as obj:
         link = obj.programs["on_switch"].attach()
         try:
@@ -184,16 +173,7 @@ def test_core_features_tp_btf(build, cc):
 @pytest.mark.kernel
 @pytest.mark.parametrize("cc", COMPILERS)
 def test_core_bitfields(build, cc):
-    need_core()
-    try:
-        obj = ebpf.load(build("core_bitfields", cc).obj, backend="kernel")
-    except ebpf.LoadError as e:
-        # Known gap in ebpf.btf.core (engineer B): clang picks a bitfield's load
-        # unit itself, so its byte offset/size must not be validated (libbpf does not).
-        if "CO-RE relocation failed" in str(e) and "instruction holds" in str(e):
-            pytest.xfail(f"bitfield CO-RE relocation rejected by ebpf.btf.core: {e}")
-        raise
-    with obj:
+    with ebpf.load(build("core_bitfields", cc).obj, backend="kernel") as obj:
         link = obj.programs["bits"].attach()
         try:
             for _ in range(20):
@@ -221,7 +201,6 @@ def test_uprobe_arguments_and_return_value(build, cc, flavour):
     nr = SYS_GETPID.get(platform.machine())
     if nr is None:
         pytest.fail(f"no getpid syscall number known for {platform.machine()}")
-    need_core()
     defines = {"USE_UAPI_PTREGS": None} if flavour == "uapi" else None
     libc = ctypes.CDLL("libc.so.6")
     libc.syscall.restype = ctypes.c_long
@@ -261,7 +240,6 @@ def test_usdt_arguments_from_spec(build, cc):
     offsets = PT_REGS_ARG_OFFSETS.get(platform.machine())
     if offsets is None:
         pytest.fail(f"no pt_regs offsets known for {platform.machine()}")
-    need_core()
     nr = SYS_GETPID[platform.machine()]
     reg1, reg2 = offsets
     spec = (usdt_arg_spec(0, 1, reg1, True, 8)        # REG: the syscall number
@@ -291,7 +269,6 @@ def test_task_iterator_seq_printf(build, cc):
     """BPF_SEQ_PRINTF (over four arguments) and BPF_SNPRINTF in an iter/task program."""
     import re
 
-    need_core()
     with ebpf.load(build("task_iter", cc).obj, backend="kernel") as obj:
         link = obj.programs["dump_task"].attach()
         try:
@@ -312,7 +289,6 @@ def test_task_iterator_seq_printf(build, cc):
 @pytest.mark.kernel
 @pytest.mark.parametrize("cc", COMPILERS)
 def test_profile_perf_event_stacks(build, cc):
-    need_core()
     with ebpf.load(build("profile", cc).obj, backend="kernel") as obj:
         link = obj.programs["profile"].attach(
             perf_event=dict(type="software", config="cpu_clock", sample_freq=997))
@@ -333,7 +309,6 @@ def test_profile_perf_event_stacks(build, cc):
 def test_opensnoop_perf_buffer(build, cc, tmp_path):
     """libbpf-tools style: syscall tracepoints, args kept in a hash, events through a
     perf event array, a .rodata filter on our own process."""
-    need_core()
     present = tmp_path / "present.txt"
     present.write_text("x")
     missing = tmp_path / "missing.txt"
