@@ -216,6 +216,9 @@ class _FunctionWriter:
         self.body_set = set(self.body)
         self.leaders = self._leaders()
         self.leader_set = set(self.leaders)
+        self._leader: int | None = None
+        self._loop_mode = False
+        self._self_loop = False
 
     def _successors(self, pc: int) -> list[int]:
         ins = self.slots[pc]
@@ -307,11 +310,27 @@ class _FunctionWriter:
             out.append(f"n -= {cnt}")
         if target <= here:
             out.append(f"if n < 0: raise _budget_fault({here})")
+        if target == self._leader:
+            self._self_loop = True
+            if self._loop_mode:  # back to the top of this block: no dispatch
+                out.append("continue")
+                return out
         out.append(f"pc = {target}")
-        out.append("continue")
+        out.append("break" if self._loop_mode else "continue")
         return out
 
     def _block(self, leader: int) -> list[str]:
+        """A block's code; a block that jumps back to its own start becomes an
+        inner ``while True`` loop, so the loop runs without dispatch."""
+        self._leader, self._loop_mode, self._self_loop = leader, False, False
+        out = self._block_code(leader)
+        if self._self_loop and not self.single:
+            self._loop_mode = True
+            out = ["while True:"] + ["    " + ln for ln in self._block_code(leader)]
+        self._leader = None
+        return out
+
+    def _block_code(self, leader: int) -> list[str]:
         out: list[str] = []
         pc = leader
         cnt = 0
