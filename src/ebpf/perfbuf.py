@@ -26,18 +26,18 @@ from .ringbuf import Poller
 from .uapi import MapType
 
 
-def perf_consumer(map_: Any, page_count: int = 8) -> Any:
-    """The consumer for perf event array ``map_`` on whichever backend made it."""
-    if getattr(map_, "type", None) != MapType.PERF_EVENT_ARRAY:
-        raise MapError(f"map {getattr(map_, 'name', map_)!r} is not a PERF_EVENT_ARRAY map")
-    if getattr(map_, "backend", "") == "kernel":
+def perf_consumer(map: Any, page_count: int = 8) -> Any:
+    """The consumer for perf event array ``map`` on whichever backend made it."""
+    if getattr(map, "type", None) != MapType.PERF_EVENT_ARRAY:
+        raise MapError(f"map {getattr(map, 'name', map)!r} is not a PERF_EVENT_ARRAY map")
+    if getattr(map, "backend", "") == "kernel":
         from .kernel.perfbuf import KernelPerfConsumer
 
-        return KernelPerfConsumer(map_, page_count)
-    make = getattr(map_, "_ring_consumer", None)
+        return KernelPerfConsumer(map, page_count)
+    make = getattr(map, "_ring_consumer", None)
     if make is None:
-        raise NotSupportedError("perf buffers", detail=f"map {getattr(map_, 'name', map_)!r} "
-                                f"of backend {getattr(map_, 'backend', '?')!r} has no "
+        raise NotSupportedError("perf buffers", detail=f"map {getattr(map, 'name', map)!r} "
+                                f"of backend {getattr(map, 'backend', '?')!r} has no "
                                 "_ring_consumer()")
     return make()
 
@@ -49,26 +49,26 @@ class PerfBuffer(Poller):
     ``callback(record)`` and ``lost_callback(count)`` are called as they come.
     """
 
-    def __init__(self, map_: Any, page_count: int = 8,
+    def __init__(self, map: Any, page_count: int = 8,
                  callback: Callable[[Any], Any] | None = None,
                  lost_callback: Callable[[int], Any] | None = None, decode: Any = None):
         super().__init__()
         self.page_count = page_count
         try:
-            self.add(map_, callback, decode, lost_callback=lost_callback)
+            self.add(map, callback, decode, lost_callback=lost_callback)
         except BaseException:
             self.close()
             raise
-        self.map = map_
+        self.map = map
 
-    def add(self, map_: Any, callback: Callable[[Any], Any] | None = None, decode: Any = None,
+    def add(self, map: Any, callback: Callable[[Any], Any] | None = None, decode: Any = None,
             *, lost_callback: Callable[[int], Any] | None = None,
             page_count: int | None = None) -> PerfBuffer:
-        if getattr(map_, "type", None) != MapType.PERF_EVENT_ARRAY:
+        if getattr(map, "type", None) != MapType.PERF_EVENT_ARRAY:
             raise MapError(f"PerfBuffer needs a PERF_EVENT_ARRAY map; "
-                           f"{getattr(map_, 'name', map_)!r} is "
-                           f"{getattr(getattr(map_, 'type', None), 'name', type(map_).__name__)}")
-        super().add(map_, callback, decode, lost_callback=lost_callback,
+                           f"{getattr(map, 'name', map)!r} is "
+                           f"{getattr(getattr(map, 'type', None), 'name', type(map).__name__)}")
+        super().add(map, callback, decode, lost_callback=lost_callback,
                     page_count=page_count or self.page_count)
         return self
 

@@ -89,11 +89,11 @@ def _btf_struct(btf: Any, name: str) -> Any:
     return best
 
 
-def make_decoder(decode: Any, map_: Any = None) -> Decoder | None:
+def make_decoder(decode: Any, map: Any = None) -> Decoder | None:
     """Turn a ``decode=`` argument into a function of the record bytes."""
     if decode is None:
         return None
-    mname = getattr(map_, "name", "?")
+    mname = getattr(map, "name", "?")
     if isinstance(decode, type) and issubclass(decode, (ctypes.Structure, ctypes.Union)):
         size = ctypes.sizeof(decode)
         cls = decode
@@ -105,7 +105,7 @@ def make_decoder(decode: Any, map_: Any = None) -> Decoder | None:
             return cls.from_buffer_copy(rec[:size] if len(rec) > size else rec)
         return from_ctypes
     if isinstance(decode, str):
-        spec = getattr(map_, "spec", None)
+        spec = getattr(map, "spec", None)
         if decode == "btf":
             btf_type = getattr(spec, "value_type", None)
             if btf_type is None:
@@ -180,18 +180,18 @@ class Poller:
         self._closed = False
 
     # ---- sources ------------------------------------------------------------
-    def add(self, map_: Any, callback: Callable[[Any], Any] | None = None, decode: Any = None,
+    def add(self, map: Any, callback: Callable[[Any], Any] | None = None, decode: Any = None,
             *, lost_callback: Callable[[int], Any] | None = None, page_count: int = 8) -> Poller:
         """Add a RINGBUF or PERF_EVENT_ARRAY map; returns self (chainable)."""
-        mtype = getattr(map_, "type", None)
+        mtype = getattr(map, "type", None)
         if mtype == MapType.PERF_EVENT_ARRAY:
             from .perfbuf import perf_consumer
 
-            consumer = perf_consumer(map_, page_count)
+            consumer = perf_consumer(map, page_count)
         else:
-            consumer = ring_consumer(map_)
-        return self.add_consumer(consumer, callback, make_decoder(decode, map_),
-                                 name=getattr(map_, "name", "?"), lost_callback=lost_callback)
+            consumer = ring_consumer(map)
+        return self.add_consumer(consumer, callback, make_decoder(decode, map),
+                                 name=getattr(map, "name", "?"), lost_callback=lost_callback)
 
     def add_consumer(self, consumer: Any, callback: Callable[[Any], Any] | None = None,
                      decoder: Decoder | None = None, *, name: str = "?",
@@ -388,23 +388,23 @@ class RingBuffer(Poller):
     ``add(map2, cb)`` reads more ring buffers through the same poller.
     """
 
-    def __init__(self, map_: Any, callback: Callable[[Any], Any] | None = None,
+    def __init__(self, map: Any, callback: Callable[[Any], Any] | None = None,
                  decode: Any = None):
         super().__init__()
         try:
-            self.add(map_, callback, decode)
+            self.add(map, callback, decode)
         except BaseException:
             self.close()
             raise
-        self.map = map_
+        self.map = map
 
-    def add(self, map_: Any, callback: Callable[[Any], Any] | None = None, decode: Any = None,
+    def add(self, map: Any, callback: Callable[[Any], Any] | None = None, decode: Any = None,
             **kw: Any) -> RingBuffer:
-        if getattr(map_, "type", None) != MapType.RINGBUF:
-            raise MapError(f"RingBuffer needs a RINGBUF map; {getattr(map_, 'name', map_)!r} "
-                           f"is {getattr(getattr(map_, 'type', None), 'name', type(map_).__name__)}"
+        if getattr(map, "type", None) != MapType.RINGBUF:
+            raise MapError(f"RingBuffer needs a RINGBUF map; {getattr(map, 'name', map)!r} "
+                           f"is {getattr(getattr(map, 'type', None), 'name', type(map).__name__)}"
                            " (use PerfBuffer for PERF_EVENT_ARRAY, or a Poller for both)")
-        super().add(map_, callback, decode, **kw)
+        super().add(map, callback, decode, **kw)
         return self
 
     def __repr__(self) -> str:
