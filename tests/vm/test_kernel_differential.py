@@ -235,3 +235,18 @@ def test_repeat_shares_the_packet(objects, prog, mode):
             r = obj.programs[prog].test_run(ipv4(), repeat=3)
             out[backend] = (r.retval, r.data, snapshot(obj))
     assert out["vm"] == out["kernel"]
+
+
+@pytest.mark.parametrize("prog", ["tc_rewrite", "sock_count"])
+def test_data_size_limits(objects, prog):
+    sizes = [0, 13, 14, 3712, 3713, 5000]
+    out = {}
+    for backend in ("kernel", "vm"):
+        with ebpf.load(objects["skb_progs"], backend=backend) as obj:
+            out[backend] = [outcome(obj.programs[prog], bytes(n)) for n in sizes]
+    assert out["vm"] == out["kernel"]
+    xdp_sizes = [0, 13, 14, 3520]
+    for backend in ("kernel", "vm"):
+        with ebpf.load(objects["xdp_adjust"], backend=backend, constants={"mode": 3}) as obj:
+            out[backend] = [outcome(obj.programs["xdp_adjust"], bytes(n)) for n in xdp_sizes]
+    assert out["vm"] == out["kernel"]

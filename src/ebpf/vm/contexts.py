@@ -285,6 +285,9 @@ class SkbContext(Context):
     def __init__(self, mem: Memory, prog_type: PT, data: bytes, ctx_in: bytes | None):
         if len(data) < ETH_HLEN:
             raise _einval(f"skb data must be at least {ETH_HLEN} bytes (got {len(data)})")
+        max_data = PAGE_SIZE - NET_SKB_PAD - SKB_SHINFO_SIZE
+        if len(data) > max_data:
+            raise _einval(f"skb data must be at most {max_data} bytes (got {len(data)})")
         self.l2 = prog_type in L2_TYPES
         self.has_ctx = ctx_in is not None
         self.short_ctx = ctx_in is not None and len(ctx_in) < SK_BUFF_SIZE
