@@ -199,3 +199,14 @@ def test_callbacks_global_functions_and_iterators(bpf_compile, no_leaks):
         assert v["map_sum"].value == sum(i * 100 for i in range(8))
         assert v["iter_sum"].value == sum(range(5))
         assert v["squared"].value == 400
+
+
+def test_btf_degraded_for_older_kernels_still_loads(counter_spec, monkeypatch, no_leaks):
+    from ebpf.kernel import btf as kbtf
+    from ebpf.kernel import probes as kprobes
+
+    monkeypatch.setattr(kprobes, "kernel_version", lambda: (5, 1, 0))
+    feats = kbtf.btf_features()
+    assert feats["func"] and not feats["datasec"] and not feats["enum64"]
+    with kbtf.load_btf(counter_spec.btf) as loaded:  # no DATASEC/VAR left, same ids
+        assert loaded.id > 0

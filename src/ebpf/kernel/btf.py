@@ -54,6 +54,20 @@ class KernelBTF:
         self.close()
 
 
+_BTF_FEATURE_KERNEL = {
+    "func": (5, 0, 0), "datasec": (5, 2, 0), "func_global": (5, 6, 0), "float": (5, 13, 0),
+    "decl_tag": (5, 16, 0), "type_tag": (5, 17, 0), "enum64": (6, 0, 0),
+}
+
+
+def btf_features() -> dict[str, bool]:
+    """Which BTF kinds the running kernel accepts (by the version that added them)."""
+    from .probes import kernel_version
+
+    v = kernel_version()
+    return {name: v >= need for name, need in _BTF_FEATURE_KERNEL.items()}
+
+
 def _btf_load(data: bytes, log_size: int = 0) -> tuple[int, int, str]:
     """(fd or -1, errno, log)."""
     blob = ctypes.create_string_buffer(data, len(data))
@@ -79,6 +93,13 @@ def load_btf(source: Any, *, kconfig_layout: dict[str, tuple[int, int]] | None =
     data = source if isinstance(source, (bytes, bytearray)) else source.to_bytes()
     if sanitize:
         data = sanitize_for_kernel(bytes(data), kconfig_layout)
+        missing = {k: False for k, ok in btf_features().items() if not ok}
+        if missing:  # an older kernel: degrade the kinds it lacks, keeping type ids
+            from .. import btf as B
+            from ..btf.compat import sanitize as degrade
+
+            log.debug("BTF: degrading kinds this kernel lacks: %s", ", ".join(missing))
+            data = degrade(B.Spec.from_bytes(bytes(data)), **missing).to_bytes()
     fd, err, _ = _btf_load(bytes(data))
     spec = None if isinstance(source, (bytes, bytearray)) else source
     if fd >= 0:
