@@ -12,6 +12,7 @@ from contextlib import redirect_stdout
 import pytest
 from attach_raw import load, printk, run_prog
 
+import ebpf
 from ebpf.trace import TracePipe, trace_lines
 from ebpf.uapi import ProgramType
 
@@ -92,3 +93,26 @@ def test_unprivileged_readers_get_privilege_errors():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.splitlines() == ["PrivilegeError CAP_SYS_ADMIN 13"] * 2
+
+
+def test_mount_fs_mounts_tracefs_and_bpffs(tmp_path):
+    """What tracefs_path()/ensure_bpffs() do when nothing is mounted, on scratch
+    directories (a second tracefs/bpffs instance) that are unmounted again."""
+    import ctypes
+
+    from ebpf.kernel import tracefs
+
+    libc = tracefs._libc()
+    for fstype, source, probe in (("tracefs", "nodev", "events"), ("bpf", "bpf", None)):
+        target = tmp_path / fstype
+        tracefs.mount_fs(fstype, str(target), source=source)
+        try:
+            assert tracefs._mounts().get(str(target)) == fstype
+            if probe:
+                assert (target / probe).is_dir()
+            if fstype == "bpf":
+                assert tracefs.ensure_bpffs(str(target)) == str(target)
+        finally:
+            assert libc.umount2(str(target).encode(), 0) == 0, ctypes.get_errno()
+    with pytest.raises(ebpf.SystemCallError, match="mounting nosuchfs"):
+        tracefs.mount_fs("nosuchfs", str(tmp_path / "x"))
