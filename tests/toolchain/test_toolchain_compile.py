@@ -155,3 +155,18 @@ def test_mcpu_is_honoured(tmp_path, cc):
 
     assert 6 in classes("v3")
     assert 6 not in classes("v1")
+
+
+def test_target_arch_can_be_overridden(tmp_path):
+    """-D__TARGET_ARCH_arm64 (cross-building) replaces the host's arch define."""
+    src = tmp_path / "arch.bpf.c"
+    src.write_text('#include <bpf/bpf_helpers.h>\n#include <bpf/bpf_tracing.h>\n'
+                   "#if defined(__TARGET_ARCH_x86) && defined(__TARGET_ARCH_arm64)\n"
+                   "#error both\n#endif\n"
+                   "#ifndef bpf_target_arm64\n#error no arm64\n#endif\n"
+                   "struct user_pt_regs { unsigned long long regs[31], sp, pc, pstate; };\n"
+                   'SEC("kprobe/x") int k(struct user_pt_regs *ctx) { return PT_REGS_PARM2(ctx); }\n'
+                   'char LICENSE[] SEC("license") = "GPL";\n')
+    obj = compile(src, cc="zig", defines={"__TARGET_ARCH_arm64": None})
+    insns = ebpf.ObjectSpec.from_file(obj).programs["k"].instructions
+    assert any(i.opcode == 0x79 and i.off == 8 for i in insns)  # regs[1]

@@ -132,8 +132,9 @@ def compiler_args(compiler: Compiler, *, include_dirs: Iterable[str | os.PathLik
     args.append(f"-O{opt}")
     if debug:
         args += ["-g", "-gbtf"] if compiler.kind == "gcc" else ["-g"]
-    args += [f"-D__TARGET_ARCH_{target_arch()}", "-D__BPF_TRACING__",
-             "-fno-stack-protector"]
+    if not any(str(name).startswith("__TARGET_ARCH_") for name in (defines or {})):
+        args.append(f"-D__TARGET_ARCH_{target_arch()}")  # unless cross-compiling
+    args += ["-D__BPF_TRACING__", "-fno-stack-protector"]
     if compiler.kind != "gcc":
         args.append("-Wno-unused-command-line-argument")
     for name, value in (defines or {}).items():
