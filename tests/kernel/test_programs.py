@@ -13,7 +13,7 @@ import pytest
 import ebpf
 from ebpf import isa
 from ebpf.errors import LoadError, PrivilegeError, VerifierError
-from ebpf.kernel.programs import KernelProgram, load_program
+from ebpf.kernel.programs import FIRST_LOG_SIZE, KernelProgram, load_program
 from ebpf.spec import MapSpec, ProgramSpec
 from ebpf.uapi import MapType, ProgramType
 
@@ -86,11 +86,12 @@ def test_verifier_error_carries_the_log(no_leaks):
 
 def test_verifier_log_grows_for_long_logs(no_leaks):
     # a long straight-line program whose level-2 log exceeds the first buffer
-    body = "\n".join("r0 += 1" for _ in range(6000))
+    body = "\n".join("r0 += 1" for _ in range(20000))
     spec = ProgramSpec(name="long", type=ProgramType.SOCKET_FILTER,
                        instructions=isa.assemble(f"r0 = 0\n{body}\nexit"))
     with load_program(spec, log_level=2, log_size=4096) as prog:
-        assert prog.verifier_log.count("r0 += 1") >= 6000
+        assert prog.verifier_log.count("r0 += 1") >= 20000
+        assert len(prog.verifier_log) > FIRST_LOG_SIZE  # grew past the first buffer
 
 
 def test_unreachable_code_rejected(no_leaks):

@@ -515,6 +515,10 @@ def create_map(spec: MapSpec, *, btf_fd: int | None = None, inner_fd: int | None
             inner_tmp = create_map(s.inner, btf_fd=btf_fd, name=(s.inner.name or "inner"))
             inner_fd = inner_tmp.fd
         fd = _map_create(s, name or s.name, btf_fd or 0, inner_fd or 0)
+    except BaseException:
+        if own_btf is not None:
+            own_btf.close()
+        raise
     finally:
         if inner_tmp is not None:
             inner_tmp.close()

@@ -578,14 +578,18 @@ def _prog_load(spec: ProgramSpec, raw: bytes, btf: Any, blob: bytes | None,
             a.log_level, a.log_size, a.log_buf = level, size, ctypes.addressof(buf)
         return a
 
+    needed = [0]  # log_true_size the kernel reported (Linux 6.4+)
+
     def attempt(level: int, size: int, btf_on: bool) -> tuple[int, int, str]:
         buf = ctypes.create_string_buffer(size) if level else None
         for _ in range(5):
+            attr = attr_for(level, buf, size, btf_on)
             try:
-                fd = bsys.bpf(Command.PROG_LOAD, attr_for(level, buf, size, btf_on), raw=True)
+                fd = bsys.bpf(Command.PROG_LOAD, attr, raw=True)
             except OSError as e:
                 if e.errno == _errno.EAGAIN:
                     continue
+                needed[0] = attr.log_true_size
                 return -1, e.errno or _errno.EINVAL, buf.value.decode(errors="replace") if buf else ""
             return fd, 0, buf.value.decode(errors="replace") if buf else ""
         return -1, _errno.EAGAIN, ""
@@ -602,7 +606,8 @@ def _prog_load(spec: ProgramSpec, raw: bytes, btf: Any, blob: bytes | None,
         if fd >= 0:  # a transient failure went away
             return bsys.FD(fd), text if log_level else ""
         if err2 == _errno.ENOSPC and size < MAX_LOG_SIZE:
-            size = min(size * 4, MAX_LOG_SIZE)
+            grown = needed[0] + 1 if needed[0] >= size else size * 4
+            size = min(grown, MAX_LOG_SIZE)
             continue
         break
     if with_btf and err2 == _errno.EINVAL and _btf_complaint(text):
