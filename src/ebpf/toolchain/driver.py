@@ -2,7 +2,7 @@
 
 >>> from ebpf.toolchain import compile
 >>> obj = compile("minimal.bpf.c")          # doctest: +SKIP
->>> obj.name
+>>> obj.name                                 # doctest: +SKIP
 'minimal.bpf.o'
 """
 
