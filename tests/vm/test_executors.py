@@ -115,3 +115,20 @@ def test_unknown_helper_is_a_load_error():
 def test_malformed_jump_is_a_load_error():
     with pytest.raises(ebpf.LoadError, match="out of range"):
         run([Instruction(op.JA, off=5), Instruction(op.EXIT)], True)
+
+
+@pytest.mark.parametrize("jit", [True, False])
+def test_bpf_loop_with_trivial_callback_hits_the_budget(jit):
+    # bpf_loop(1 << 23, cb, 0, 0) where cb just returns 0: bounded by the budget
+    prog = [Instruction(op.BPF_ALU64 | op.BPF_MOV, dst=1, imm=1 << 23),
+            Instruction(op.LD_IMM64, dst=2, src=op.BPF_PSEUDO_FUNC, imm=4),
+            Instruction(op.BPF_ALU64 | op.BPF_MOV, dst=3, imm=0),
+            Instruction(op.BPF_ALU64 | op.BPF_MOV, dst=4, imm=0),
+            Instruction(op.CALL, imm=int(ebpf.HelperId.loop)),
+            Instruction(op.EXIT),
+            Instruction(op.BPF_ALU64 | op.BPF_MOV, dst=0, imm=0),
+            Instruction(op.EXIT)]
+    p = load_program(ebpf.ProgramSpec(name="loop", type=ebpf.ProgramType.XDP, instructions=prog),
+                     jit=jit, budget=5_000)
+    with pytest.raises(ebpf.RuntimeFault, match="budget"):
+        p.test_run(bytes(14))

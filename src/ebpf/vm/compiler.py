@@ -273,7 +273,8 @@ class _FunctionWriter:
                  "    _wc = _mem.wcache",
                  "    rb = wb = None",
                  "    rlo = rhi = rd = wlo = whi = wd = 0",
-                 "    n = run.budget"]
+                 "    n = run.budget",
+                 f"    if n < 0: raise _budget_fault({self.entry})"]
         self.single = not self.has_jumps
         blocks = {ld: self._block(ld) for ld in self.leaders}
         if self.single:

@@ -183,6 +183,8 @@ def bpf_loop(run: Run, nr_loops, callback, ctx, flags, *_):
     slot = _callback_slot(run, callback)
     code = run.program.code
     for i in range(nr_loops):
+        if run.budget < 0:
+            raise RuntimeFault("instruction budget exhausted in bpf_loop callbacks")
         if run.call_function(code, slot, (i, ctx)):
             return i + 1
     return nr_loops
