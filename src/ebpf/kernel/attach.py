@@ -215,24 +215,36 @@ def _attach_xdp(prog, attach_to, atype, retprobe, target):
             raise AttachError(f"XDP program {_name(prog)}: mode must be 'skb', 'drv' or 'hw', "
                               f"not {mode!r}") from None
     desc = f"XDP on {where}" + (f" ({mode} mode)" if mode else "")
-    if not legacy:
-        try:
-            fd = link_fd_create(prog, ifindex, int(AttachType.XDP), flags=flags,
-                                what=f"attaching XDP program {_name(prog)} to {where}")
-            return FDLink(prog, fd, desc)
-        except AttachError as e:
-            if e.errno == _errno.EBUSY:
-                raise AttachError(f"attaching XDP program {_name(prog)} to {where}: another "
-                                  "XDP program is attached there already", e.errno) from None
-            if e.errno == _errno.EOPNOTSUPP and mode:
-                raise NotSupportedError(f"XDP {mode} mode on {where}",
-                                        detail="the driver does not support it") from None
-            if not is_unsupported(e):
-                raise
-            log.info("XDP bpf_link not available (%s); falling back to netlink", e)
     from .netlink import attach_xdp_netlink
 
-    return attach_xdp_netlink(prog, ifindex, flags, desc + " (netlink)")
+    if legacy:
+        return attach_xdp_netlink(prog, ifindex, flags, desc + " (netlink)")
+    try:
+        fd = link_fd_create(prog, ifindex, int(AttachType.XDP), flags=flags,
+                            what=f"attaching XDP program {_name(prog)} to {where}")
+        return FDLink(prog, fd, desc)
+    except AttachError as e:
+        if e.errno == _errno.EBUSY:
+            raise AttachError(f"attaching XDP program {_name(prog)} to {where}: another "
+                              "XDP program is attached there already", e.errno) from None
+        if e.errno == _errno.EOPNOTSUPP and mode:
+            raise NotSupportedError(f"XDP {mode} mode on {where}",
+                                    detail="the driver does not support it") from None
+        if not is_unsupported(e):
+            raise
+        log.info("XDP bpf_link refused (%s); trying netlink", e)
+        return _fallback(e, lambda: attach_xdp_netlink(prog, ifindex, flags,
+                                                       desc + " (netlink)"))
+
+
+def _fallback(original: AttachError, legacy: Any) -> Link:
+    """Try the legacy way after the bpf_link way failed with "not supported"-like
+    errors; if that fails too, the bpf_link error is the one that explains."""
+    try:
+        return legacy()
+    except AttachError as e:
+        log.info("legacy attach failed as well: %s", e)
+        raise original from None
 
 
 def _attach_tc(prog, attach_to, atype, retprobe, target):
@@ -253,19 +265,22 @@ def _attach_tc(prog, attach_to, atype, retprobe, target):
         raise AttachError(f"tc program {_name(prog)} needs direction='ingress' or 'egress' "
                           "(or a tc/ingress, tc/egress section)")
     d = "ingress" if atype == ingress else "egress"
-    if not legacy:
-        try:
-            fd = link_fd_create(prog, ifindex, atype,
-                                what=f"attaching tc program {_name(prog)} to {where} {d}")
-            return FDLink(prog, fd, f"tcx {d} on {where}")
-        except AttachError as e:
-            if not is_unsupported(e):
-                raise
-            log.info("tcx links not available (%s); falling back to clsact + cls_bpf", e)
     from .netlink import attach_tc_netlink
 
-    return attach_tc_netlink(prog, ifindex, d, f"tc {d} on {where} (cls_bpf, prio {prio})",
-                             prio=prio, handle=handle)
+    def netlink_way() -> Link:
+        return attach_tc_netlink(prog, ifindex, d, f"tc {d} on {where} (cls_bpf, prio {prio})",
+                                 prio=prio, handle=handle)
+    if legacy:
+        return netlink_way()
+    try:
+        fd = link_fd_create(prog, ifindex, atype,
+                            what=f"attaching tc program {_name(prog)} to {where} {d}")
+        return FDLink(prog, fd, f"tcx {d} on {where}")
+    except AttachError as e:
+        if not is_unsupported(e):
+            raise
+        log.info("tcx link refused (%s); trying clsact + cls_bpf", e)
+        return _fallback(e, netlink_way)
 
 
 def _attach_socket(prog, attach_to, atype, retprobe, target):

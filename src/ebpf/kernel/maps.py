@@ -1,11 +1,11 @@
 """Kernel maps: created from a :class:`~ebpf.spec.MapSpec` through BPF_MAP_CREATE.
 
->>> import ebpf  # doctest: +SKIP
+>>> import ebpf
 >>> m = ebpf.Map.create(ebpf.MapSpec(name="c", type=ebpf.MapType.HASH, key_size=4,
-...                                  value_size=8, max_entries=8))  # doctest: +SKIP
->>> m[1] = 10; m[1]  # doctest: +SKIP
+...                                  value_size=8, max_entries=8))
+>>> m[1] = 10; m[1]
 10
->>> m.close()  # doctest: +SKIP
+>>> m.close()
 """
 
 from __future__ import annotations

@@ -1,9 +1,10 @@
 """Feature probes: what this kernel can do, asked once and cached.
 
->>> from ebpf.kernel import probes  # doctest: +SKIP
->>> probes.bpf_usable()  # doctest: +SKIP
+>>> import ebpf
+>>> from ebpf.kernel import probes
+>>> probes.bpf_usable()
 True
->>> probes.map_type_supported(ebpf.MapType.RINGBUF)  # doctest: +SKIP
+>>> probes.map_type_supported(ebpf.MapType.RINGBUF)
 True
 """
 

@@ -1,10 +1,10 @@
 """Kernel programs: relocate a :class:`~ebpf.spec.ProgramSpec`, load it with
 BPF_PROG_LOAD, run it with BPF_PROG_TEST_RUN.
 
->>> import ebpf  # doctest: +SKIP
+>>> import ebpf
 >>> spec = ebpf.ProgramSpec(name="ret2", type=ebpf.ProgramType.XDP,
 ...                         instructions=ebpf.isa.assemble("r0 = 2\\nexit"))
->>> with ebpf.Program.load(spec) as prog:  # doctest: +SKIP
+>>> with ebpf.Program.load(spec) as prog:
 ...     prog.test_run(b"\\0" * 64).retval
 2
 """

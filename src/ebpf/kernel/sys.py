@@ -5,10 +5,13 @@ member of ``union bpf_attr`` (linux/bpf.h, up to Linux 6.18). :func:`bpf` passes
 ``sizeof(attr)`` as the size, so the kernel zero-fills whatever a newer kernel has
 beyond it, and an older kernel rejects only non-zero bytes it does not know.
 
->>> from ebpf.kernel import sys as bsys  # doctest: +SKIP
+>>> import ctypes
+>>> from ebpf.kernel import sys as bsys
 >>> attr = bsys.MapCreateAttr(map_type=2, key_size=4, value_size=8, max_entries=1)
->>> fd = bsys.FD(bsys.bpf(bsys.Command.MAP_CREATE, attr))  # doctest: +SKIP
->>> fd.close()  # doctest: +SKIP
+>>> ctypes.sizeof(attr)
+80
+>>> fd = bsys.FD(bsys.bpf(bsys.Command.MAP_CREATE, attr))
+>>> fd.close()
 
 Errors: :func:`bpf` raises :class:`ebpf.errors.SystemCallError` subclasses built by
 :func:`error_for` (EPERM/EACCES become :class:`PrivilegeError` naming the
