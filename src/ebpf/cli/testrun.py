@@ -69,15 +69,28 @@ def _constants(items: list[str]) -> dict[str, object]:
 
 
 def run(args: argparse.Namespace) -> int:
-    import ebpf
 
     path = Path(args.object)
     if not path.exists():
         raise UsageError(f"{path}: no such file")
+    tmpdir = None
     if path.suffix == ".c":
+        import tempfile
+
         from ..toolchain import compile as compile_c
 
-        path = compile_c(path)
+        tmpdir = tempfile.TemporaryDirectory(prefix="ebpf-test-run-")
+        path = compile_c(path, Path(tmpdir.name) / (path.stem + ".o"))
+    try:
+        return _run(args, path)
+    finally:
+        if tmpdir is not None:
+            tmpdir.cleanup()
+
+
+def _run(args: argparse.Namespace, path: Path) -> int:
+    import ebpf
+
     data = b""
     if args.data is not None:
         data = _read(args.data, "data")
