@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from ebpf import AttachType, ProgramType
 from ebpf.elf.sections import classify, needs_target
@@ -199,3 +201,20 @@ def test_needs_target_uses_spec_overrides():
     spec = ProgramSpec(name="p", type=ProgramType.TRACEPOINT, section="tp/a/b")
     assert needs_target(spec) is False
     assert needs_target(ProgramSpec(name="p", type=ProgramType.XDP)) is True
+
+
+@given(st.text(max_size=80))
+def test_classify_never_fails(name):
+    info = classify(name)
+    assert info.section == name
+    assert isinstance(needs_target(name), bool)
+    if not info.known:
+        assert info.program_type is ProgramType.UNSPEC and info.attach_kind == ""
+
+
+@given(st.sampled_from([c[0].split("/")[0] for c in CASES if "/" in c[0]]),
+       st.text(alphabet=st.characters(blacklist_characters="\0"), min_size=1, max_size=30))
+def test_targets_are_kept_verbatim(prefix, target):
+    info = classify(f"{prefix}/{target}")
+    if info.pattern.endswith("+") and info.pattern[:-1] == prefix:
+        assert info.attach_to == target
