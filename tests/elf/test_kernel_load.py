@@ -55,3 +55,21 @@ def test_kernel_runs_linked_subprograms(corpus, pin_dir):
             x = size
             want = (((x * 2654435761) ^ (x >> 7)) & 0xFFFFFFFFFFFFFFFF) & 1
             assert r.retval == want
+
+
+@pytest.mark.kernel
+def test_kernel_prog_array_initialised_from_object(corpus, pin_dir):
+    """jmp_table's initial contents (from .rel.maps) make the tail call land."""
+    with ebpf.load(corpus("xdp_tail"), backend="kernel", pin_path=pin_dir) as obj:
+        r = obj.programs["xdp_entry"].test_run(data=bytes(64))
+        assert r.retval == 2  # XDP_PASS, returned by xdp_pass_tail
+        assert sum(obj.maps["stats"][0]) == 1  # counted by the tail-called program
+        assert sum(obj.maps["stats"][2]) == 1  # counted by xdp_entry itself
+
+
+def test_vm_runs_tail_call_and_subprograms(corpus):
+    """The same spec drives the user-space runtime."""
+    with ebpf.load(corpus("xdp_tail"), backend="vm") as obj:
+        assert obj.programs["xdp_entry"].test_run(data=bytes(64)).retval == 2
+    with ebpf.load(corpus("subprogs"), backend="vm") as obj:
+        assert obj.programs["prog_c"].test_run(data=bytes(61)).retval == 1
