@@ -6,9 +6,11 @@
   tcx links, Linux 6.6): RTM_NEWQDISC / RTM_NEWTFILTER / RTM_DELTFILTER with a
   tcmsg and TCA_KIND / TCA_OPTIONS{TCA_BPF_FD, TCA_BPF_NAME, TCA_BPF_FLAGS}.
 
->>> from ebpf.kernel import netlink  # doctest: +SKIP
->>> netlink.xdp_query(1)  # doctest: +SKIP
-XDPState(attached=0, prog_id=0)
+>>> import socket
+>>> from ebpf.kernel import netlink
+>>> state = netlink.xdp_query(socket.if_nametoindex("lo"))
+>>> state.attached in netlink.XDP_ATTACHED
+True
 """
 
 from __future__ import annotations

@@ -3,9 +3,13 @@
 Used for tracepoint/uprobe/perf_event attachments (a BPF program hangs off a perf
 event) and for perf buffers (PERF_COUNT_SW_BPF_OUTPUT events with an mmap ring).
 
->>> from ebpf.kernel import perf  # doctest: +SKIP
->>> fd = perf.perf_event_open(perf.PerfEventAttr.software(perf.SW_CPU_CLOCK, sample_period=10**6),
-...                           pid=-1, cpu=0)  # doctest: +SKIP
+>>> import os
+>>> from ebpf.kernel import perf
+>>> attr = perf.PerfEventAttr.software(perf.SW_CPU_CLOCK, sample_period=10**6)
+>>> fd = perf.perf_event_open(attr, pid=-1, cpu=0)  # needs CAP_PERFMON
+>>> fd > 0
+True
+>>> os.close(fd)
 """
 
 from __future__ import annotations
