@@ -406,121 +406,148 @@ def ref_id(obj: Any) -> int:
 # ---------------------------------------------------------------------------
 # hashes
 # ---------------------------------------------------------------------------
-class _Entry:
-    __slots__ = ("bufs", "regions")
-
-    def __init__(self, bufs: list[bytearray], regions: list[Region]):
-        self.bufs = bufs
-        self.regions = regions
+#: hash-map values live in slabs of this many entries (one region per slab),
+#: so a map of 100k entries is a few thousand regions, not 100k
+SLAB_ENTRIES = 64
 
 
 class HashMap(VMMap):
     """HASH, PERCPU_HASH, LRU_HASH, LRU_PERCPU_HASH.
 
-    LRU maps evict the least recently used key (lookups and updates from
-    programs count as uses) exactly when full; the kernel's LRU is an
-    approximation with per-CPU free lists, so which key goes, and how early, can
-    differ there."""
+    Values live in slabs of :data:`SLAB_ENTRIES` slots (per CPU for per-CPU
+    maps); a deleted element's slot is reused, as the kernel recycles
+    preallocated elements. LRU maps evict the least recently used key (lookups
+    and updates from programs count as uses) exactly when full; the kernel's LRU
+    is an approximation with per-CPU free lists, so which key goes, and how
+    early, can differ there."""
 
     def __init__(self, spec: MapSpec):
         super().__init__(spec)
-        self.entries: OrderedDict[bytes, _Entry] = OrderedDict()
+        #: key -> slot
+        self.entries: OrderedDict[bytes, int] = OrderedDict()
         self.lru = spec.type in (MapType.LRU_HASH, MapType.LRU_PERCPU_HASH)
+        #: per CPU: slab buffers and their regions
+        self.slab_bufs: list[list[bytearray]] = [[] for _ in range(self.ncpu)]
+        self.slab_regions: list[list[Region]] = [[] for _ in range(self.ncpu)]
+        self.free_slots: list[int] = []
+        self.next_slot = 0
 
     def _release(self) -> None:
-        for e in self.entries.values():
-            for r in e.regions:
+        for regions in self.slab_regions:
+            for r in regions:
                 GLOBAL.free(r)
         self.entries.clear()
 
-    def _new_entry(self) -> _Entry:
-        bufs = [bytearray(self.stride) for _ in range(self.ncpu)]
-        regions = [GLOBAL.allocate(b, f"map {self.name} value", size=self.value_size or 1)
-                   for b in bufs]
-        return _Entry(bufs, regions)
+    def _new_slot(self) -> int:
+        if self.free_slots:
+            slot = self.free_slots.pop()
+        else:
+            slot = self.next_slot
+            self.next_slot += 1
+            if slot % SLAB_ENTRIES == 0:
+                size = SLAB_ENTRIES * self.stride
+                for c in range(self.ncpu):
+                    buf = bytearray(size)
+                    self.slab_bufs[c].append(buf)
+                    self.slab_regions[c].append(GLOBAL.allocate(
+                        buf, f"map {self.name} values", size=size))
+        for c in range(self.ncpu):  # a new element starts zeroed on every CPU
+            buf, off = self._view(slot, c)
+            buf[off:off + self.stride] = bytes(self.stride)
+        return slot
 
-    def _insert(self, key: bytes, flags: int) -> tuple[_Entry | None, int]:
-        """The entry to write for an update with ``flags`` (created if needed)."""
+    def _view(self, slot: int, cpu: int) -> tuple[bytearray, int]:
+        return (self.slab_bufs[cpu][slot // SLAB_ENTRIES],
+                (slot % SLAB_ENTRIES) * self.stride)
+
+    def _addr(self, slot: int, cpu: int) -> int:
+        return (self.slab_regions[cpu][slot // SLAB_ENTRIES].base
+                + (slot % SLAB_ENTRIES) * self.stride)
+
+    def _value(self, slot: int, cpu: int, n: int | None = None) -> bytes:
+        buf, off = self._view(slot, cpu)
+        return bytes(buf[off:off + (self.value_size if n is None else n)])
+
+    def _write(self, slot: int, cpu: int, value: bytes) -> None:
+        buf, off = self._view(slot, cpu)
+        buf[off:off + self.value_size] = value[:self.value_size]
+
+    def _insert(self, key: bytes, flags: int) -> tuple[int | None, int]:
+        """The slot to write for an update with ``flags`` (created if needed)."""
         mode = flags & 3
         if mode == 3 or flags & ~7:
             return None, -errno.EINVAL
-        e = self.entries.get(key)
-        if e is not None:
+        slot = self.entries.get(key)
+        if slot is not None:
             if mode == BPF_NOEXIST:
                 return None, -errno.EEXIST
             if self.lru:
                 self.entries.move_to_end(key)
-            return e, 0
+            return slot, 0
         if mode == BPF_EXIST:
             return None, -errno.ENOENT
         if len(self.entries) >= self.max_entries:
             if not self.lru:
                 return None, -errno.E2BIG
-            old_key, old = self.entries.popitem(last=False)
-            for r in old.regions:
-                GLOBAL.free(r)
-        e = self._new_entry()
-        self.entries[key] = e
-        return e, 0
+            _, old = self.entries.popitem(last=False)
+            self.free_slots.append(old)
+        slot = self._new_slot()
+        self.entries[key] = slot
+        return slot, 0
 
     def prog_lookup(self, key: bytes, cpu: int) -> int:
-        e = self.entries.get(key)
-        if e is None:
+        slot = self.entries.get(key)
+        if slot is None:
             return 0
         if self.lru:
             try:
                 self.entries.move_to_end(key)
             except KeyError:
                 pass
-        return e.regions[cpu % self.ncpu if self.per_cpu else 0].base
+        return self._addr(slot, cpu % self.ncpu if self.per_cpu else 0)
 
     def prog_lookup_cpu(self, key: bytes, cpu: int) -> int:
-        e = self.entries.get(key)
-        if e is None or not self.per_cpu or cpu >= self.ncpu:
+        slot = self.entries.get(key)
+        if slot is None or not self.per_cpu or cpu >= self.ncpu:
             return 0
-        return e.regions[cpu].base
+        return self._addr(slot, cpu)
 
     def prog_update(self, key: bytes, value: bytes, flags: int, cpu: int) -> int:
         with self._lock:
-            e, rc = self._insert(key, flags)
-            if e is None:
+            slot, rc = self._insert(key, flags)
+            if slot is None:
                 return rc
-            if self.per_cpu:
-                e.bufs[cpu % self.ncpu][:self.value_size] = value
-            else:
-                e.bufs[0][:self.value_size] = value
+            self._write(slot, cpu % self.ncpu if self.per_cpu else 0, value)
             return 0
 
     def _user_update(self, key: bytes, value: bytes, flags: int) -> int:
         with self._lock:
-            e, rc = self._insert(key, flags)
-            if e is None:
+            slot, rc = self._insert(key, flags)
+            if slot is None:
                 return rc
             if self.per_cpu:
                 for c in range(self.ncpu):
-                    e.bufs[c][:self.value_size] = value[c * self.stride:
-                                                         c * self.stride + self.value_size]
+                    self._write(slot, c, value[c * self.stride:c * self.stride + self.value_size])
             else:
-                e.bufs[0][:self.value_size] = value
+                self._write(slot, 0, value)
             return 0
 
     def prog_delete(self, key: bytes) -> int:
         with self._lock:
-            e = self.entries.pop(key, None)
-            if e is None:
+            slot = self.entries.pop(key, None)
+            if slot is None:
                 return -errno.ENOENT
-            for r in e.regions:
-                GLOBAL.free(r)
+            self.free_slots.append(slot)
             return 0
 
     def lookup_bytes(self, key: bytes) -> bytes | None:
         self._check_key(key, "lookup")
-        e = self.entries.get(key)
-        if e is None:
+        slot = self.entries.get(key)
+        if slot is None:
             return None
         if self.per_cpu:
-            return b"".join(bytes(b) for b in e.bufs)
-        return bytes(e.bufs[0][:self.value_size])
+            return b"".join(self._value(slot, c, self.stride) for c in range(self.ncpu))
+        return self._value(slot, 0)
 
     def next_key_bytes(self, key: bytes | None) -> bytes | None:
         with self._lock:
@@ -542,7 +569,7 @@ class HashMap(VMMap):
     def for_each(self):
         """(key, value address on CPU 0) snapshot, for bpf_for_each_map_elem."""
         with self._lock:
-            return [(k, e.regions[0].base) for k, e in self.entries.items()]
+            return [(k, self._addr(slot, 0)) for k, slot in self.entries.items()]
 
 
 class HashOfMapsMap(HashMap):
@@ -641,7 +668,7 @@ class LpmTrieMap(HashMap):
 
     def prog_lookup(self, key: bytes, cpu: int) -> int:
         k = self._match(key)
-        return 0 if k is None else self.entries[k].regions[0].base
+        return 0 if k is None else self._addr(self.entries[k], 0)
 
     def prog_update(self, key: bytes, value: bytes, flags: int, cpu: int) -> int:
         k = self._norm(key)
@@ -664,7 +691,7 @@ class LpmTrieMap(HashMap):
     def lookup_bytes(self, key: bytes) -> bytes | None:
         self._check_key(key, "lookup")
         k = self._match(key)
-        return None if k is None else bytes(self.entries[k].bufs[0][:self.value_size])
+        return None if k is None else self._value(self.entries[k], 0)
 
 
 # ---------------------------------------------------------------------------
@@ -989,8 +1016,8 @@ class DevHashMap(HashMap):
     """DEVMAP_HASH: ifindexes by key, for bpf_redirect_map."""
 
     def present(self, key: bytes) -> int | None:
-        e = self.entries.get(key)
-        return None if e is None else int.from_bytes(e.bufs[0][:4], "little")
+        slot = self.entries.get(key)
+        return None if slot is None else int.from_bytes(self._value(slot, 0, 4), "little")
 
 
 class StackTraceMap(HashMap):
