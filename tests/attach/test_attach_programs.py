@@ -344,3 +344,26 @@ def test_usdt_arguments_through_usdt_bpf_h(build, target_binary):
         with prog.attach(usdt=("demo", "args"), binary=target_binary):
             assert sum(map(len, _USDTSpecs._used.values())) == 1
         assert sum(map(len, _USDTSpecs._used.values())) == 0
+
+
+def test_process_exec_and_exit_events(build):
+    """A libbpf-bootstrap-like tool: exec (file name from __data_loc) and exit
+    (exit code, lifetime) events of our children, decoded through BTF."""
+    with ebpf.load(build("procwatch"), backend="kernel",
+                   constants={"watch_ppid": os.getpid()}) as obj:
+        assert sorted(link.program.name for link in obj.attach()) == ["on_exec", "on_exit"]
+        with ebpf.RingBuffer(obj.maps["rb"], decode="lifecycle_event") as rb:
+            child = subprocess.run(["/bin/sh", "-c", "sleep 0.05; exit 3"])
+            assert child.returncode == 3
+            events = []
+            deadline = time.monotonic() + 5
+            while time.monotonic() < deadline and not any(e.exit_event for e in events):
+                events += rb.poll(0.5)
+    execs = [e for e in events if not e.exit_event]
+    exits = [e for e in events if e.exit_event]
+    assert execs and _c(execs[0].filename) == b"/bin/sh" and _c(execs[0].comm) == b"sh"
+    assert execs[0].ppid == os.getpid()
+    assert len(exits) == 1
+    ex = exits[0]
+    assert ex.pid == execs[0].pid and ex.exit_code == 3 and _c(ex.comm) == b"sh"
+    assert 40_000_000 <= ex.duration_ns < 5_000_000_000
