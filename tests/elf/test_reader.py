@@ -397,3 +397,27 @@ def test_stripped_object(corpus, tmp_path):
     assert spec.programs["xdp"].type is ProgramType.XDP
     assert spec.programs["tp_sched_sched_switch"].attach_to == "sched/sched_switch"
     assert spec.license == "GPL"
+
+
+GLOBALS_SRC = """
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+char LICENSE[] SEC("license") = "GPL";
+__u64 first = 1, second = 2, third = 3;
+SEC("socket") int get_third(void *ctx) { return third; }
+"""
+
+
+@pytest.mark.parametrize("cc", ["clang", "gcc"])
+def test_global_data_offsets(bpf_compile, cc):
+    """A named global's reference points at its own offset whatever the compiler's
+    relocation convention (GCC 12 also writes the offset into the instruction)."""
+    if cc == "gcc" and gcc_bpf() is None:
+        pytest.skip("GCC's BPF target (gcc-bpf) is not installed")
+    kw = {"cc": gcc_bpf()} if cc == "gcc" else {}
+    spec = ebpf.ObjectSpec.from_file(bpf_compile(GLOBALS_SRC, name=f"globals_{cc}", **kw))
+    third = spec.variables["third"]
+    assert third.offset != 0
+    data_refs = refs(spec.programs["get_third"], MapReference)
+    assert data_refs == [MapReference(third.map, offset=third.offset, value=True)]
+    assert struct.unpack_from("<Q", spec.maps[third.map].data, third.offset)[0] == 3

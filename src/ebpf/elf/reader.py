@@ -344,6 +344,10 @@ class _Reader:
         dmap = result.data_sections.get(sym.shndx)
         if dmap is not None:
             off = sym.value + addend
+            if not sym.is_section and addend and addend == sym.value:
+                # GCC 12 writes the symbol's own offset in imm (clang and later GCC
+                # write 0 against a named symbol): the symbol says it all
+                off = sym.value
             if not 0 <= off <= target.size:
                 raise self.err(f"{what}: offset {off} outside {target.name!r} "
                                f"({target.size} bytes)")
