@@ -404,6 +404,8 @@ GLOBALS_SRC = """
 #include <bpf/bpf_helpers.h>
 char LICENSE[] SEC("license") = "GPL";
 __u64 first = 1, second = 2, third = 3;
+SEC("socket") int get_first(void *ctx) { return first; }
+SEC("socket") int get_second(void *ctx) { return second; }
 SEC("socket") int get_third(void *ctx) { return third; }
 """
 
@@ -416,8 +418,11 @@ def test_global_data_offsets(bpf_compile, cc):
         pytest.skip("GCC's BPF target (gcc-bpf) is not installed")
     kw = {"cc": gcc_bpf()} if cc == "gcc" else {}
     spec = ebpf.ObjectSpec.from_file(bpf_compile(GLOBALS_SRC, name=f"globals_{cc}", **kw))
-    third = spec.variables["third"]
-    assert third.offset != 0
-    data_refs = refs(spec.programs["get_third"], MapReference)
-    assert data_refs == [MapReference(third.map, offset=third.offset, value=True)]
-    assert struct.unpack_from("<Q", spec.maps[third.map].data, third.offset)[0] == 3
+    offsets = set()
+    for value, name in enumerate(("first", "second", "third"), 1):
+        var = spec.variables[name]
+        offsets.add(var.offset)
+        data_refs = refs(spec.programs[f"get_{name}"], MapReference)
+        assert data_refs == [MapReference(var.map, offset=var.offset, value=True)]
+        assert struct.unpack_from("<Q", spec.maps[var.map].data, var.offset)[0] == value
+    assert len(offsets) == 3
