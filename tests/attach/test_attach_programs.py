@@ -367,3 +367,31 @@ def test_process_exec_and_exit_events(build):
     ex = exits[0]
     assert ex.pid == execs[0].pid and ex.exit_code == 3 and _c(ex.comm) == b"sh"
     assert 40_000_000 <= ex.duration_ns < 5_000_000_000
+
+
+def test_opensnoop_through_a_perf_buffer(build, tmp_path):
+    import errno
+
+    with ebpf.load(build("opensnoop"), backend="kernel",
+                   constants={"target_tgid": os.getpid()}) as obj:
+        obj.attach()
+        lost = []
+        with ebpf.PerfBuffer(obj.maps["events"], decode="open_event",
+                             lost_callback=lost.append) as pb:
+            present = tmp_path / "present.txt"
+            present.write_text("x")
+            with open(present) as f:
+                fd = f.fileno()
+            missing = tmp_path / "missing.txt"
+            with pytest.raises(FileNotFoundError):
+                open(missing)
+            events = []
+            deadline = time.monotonic() + 5
+            want = {str(present).encode(), str(missing).encode()}
+            while time.monotonic() < deadline and not want <= {_c(e.path) for e in events}:
+                events += pb.poll(0.5)
+    by_path = {_c(e.path): e for e in events}
+    hit, miss = by_path[str(present).encode()], by_path[str(missing).encode()]
+    assert hit.pid == os.getpid() and hit.ret == fd
+    assert miss.ret == -errno.ENOENT
+    assert not lost
