@@ -475,7 +475,7 @@ def load_program(spec: ProgramSpec, maps: dict[str, Any] | None = None, *,
                  btf: Any = None, kconfig_offsets: dict[str, int] | None = None,
                  log_level: int = 0, log_size: int = 0, attach_prog_fd: int = 0,
                  attach_target: Any = None, ifindex: int = 0,
-                 **_ignored: Any) -> KernelProgram:
+                 **options: Any) -> KernelProgram:
     """Load ``spec`` into the kernel.
 
     ``maps`` (name → KernelMap) resolve map references; ``btf`` is the object's
@@ -486,6 +486,10 @@ def load_program(spec: ProgramSpec, maps: dict[str, Any] | None = None, *,
     (EXT) program needs ``attach_target``: the loaded program (or its fd) whose
     function ``spec.attach_to`` it replaces.
     """
+    unknown = set(options) - {"jit", "budget"}  # the vm backend's options are accepted
+    if unknown:
+        raise LoadError(f"program {spec.name}: unknown load option(s) "
+                        f"{', '.join(sorted(unknown))} for the kernel backend")
     probes.bump_memlock()
     fd_array = _FdArray()
     own_btf = None
