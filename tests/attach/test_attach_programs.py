@@ -395,3 +395,50 @@ def test_opensnoop_through_a_perf_buffer(build, tmp_path):
     assert hit.pid == os.getpid() and hit.ret == fd
     assert miss.ret == -errno.ENOENT
     assert not lost
+
+
+def test_cgroup_skb_egress_policy_for_a_child_cgroup(build):
+    """Only processes in the cgroup are policed: a child moved into a fresh cgroup
+    cannot send to the blocked port, while we (outside it) still can."""
+    root = Path("/sys/fs/cgroup/unified")
+    cg = root / f"ebpf_attach_test_{os.getpid()}"
+    srv = _udp_pair()
+    port = srv.getsockname()[1]
+    sender_code = ("import socket, sys\n"
+                   "s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+                   "try:\n"
+                   f"    s.sendto(sys.argv[1].encode(), ('127.0.0.1', {port}))\n"
+                   "except PermissionError:\n"
+                   "    sys.exit(13)\n")
+
+    def send_from_cgroup(payload: str) -> int:
+        def enter():
+            (cg / "cgroup.procs").write_text(str(os.getpid()))
+        return subprocess.run([sys.executable, "-c", sender_code, payload],
+                              preexec_fn=enter, timeout=30).returncode
+    cg.mkdir()
+    try:
+        with ebpf.load(build("cgroup_egress"), backend="kernel",
+                       constants={"blocked_port": port}) as obj:
+            with obj.programs["egress_policy"].attach(cgroup=str(cg)) as link:
+                assert link.type == ebpf.LinkType.CGROUP
+                # a cgroup egress drop makes sendto() fail with EPERM
+                assert send_from_cgroup("from-cgroup") == 13
+                assert not _got(srv, b"from-cgroup")
+                sender = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                try:
+                    assert _received(srv, b"from-outside", sender, srv.getsockname())
+                finally:
+                    sender.close()
+                assert obj.variables["blocked"].value == 1
+                assert obj.variables["packets"].value >= 1
+            assert send_from_cgroup("after-detach") == 0
+            assert _got(srv, b"after-detach")
+    finally:
+        srv.close()
+        for _ in range(50):  # the child may still be leaving the cgroup
+            try:
+                cg.rmdir()
+                break
+            except OSError:
+                time.sleep(0.05)
