@@ -426,3 +426,16 @@ def test_global_data_offsets(bpf_compile, cc):
         assert data_refs == [MapReference(var.map, offset=var.offset, value=True)]
         assert struct.unpack_from("<Q", spec.maps[var.map].data, var.offset)[0] == value
     assert len(offsets) == 3
+
+
+def test_arena_globals(corpus):
+    spec = ebpf.ObjectSpec.from_file(corpus("arena"))
+    arena = spec.maps["arena"]
+    assert arena.type == 33 and arena.max_entries == 10
+    counter, hits = spec.variables["counter"], spec.variables["hits"]
+    assert counter.map == hits.map == "arena" and counter.offset != hits.offset
+    assert struct.unpack_from("<i", arena.data, counter.offset)[0] == 5
+    p = spec.programs["bump"]
+    assert p.type is ProgramType.SYSCALL
+    assert {r for r in refs(p, MapReference)} == {
+        MapReference("arena", counter.offset, True), MapReference("arena", hits.offset, True)}

@@ -576,6 +576,32 @@ def _variables(elf: ELFFile, sec: Section, mapname: str, datasec: Any, readonly:
             constant=readonly)
 
 
+def read_arena_globals(elf: ELFFile, spec: Any, result: MapsResult) -> None:
+    """Globals in ``.addr_space.1`` (``__arena``) live in the object's ARENA map:
+    references become offsets into that map's value area, the section's bytes its
+    initial contents (``MapSpec.data``)."""
+    secs = [s for s in elf.sections if s.name.startswith(".addr_space.") and s.size
+            and s.type in (SHT_PROGBITS, SHT_NOBITS)]
+    if not secs:
+        return
+    arena_type = getattr(MapType, "ARENA", None)
+    arenas = [m for m in result.maps.values() if arena_type is not None and m.type == arena_type]
+    if len(arenas) != 1:
+        raise ELFError(f"{elf.name}: section {secs[0].name!r} holds arena globals but the object "
+                       f"defines {len(arenas)} arena maps (needs exactly one)")
+    if len(secs) > 1:
+        raise ELFError(f"{elf.name}: more than one arena data section "
+                       f"({', '.join(s.name for s in secs)})")
+    sec, arena = secs[0], arenas[0]
+    if sec.size > MAX_DATA_SIZE:
+        raise ELFError(f"{elf.name}: arena data section {sec.name!r} is {sec.size} bytes")
+    arena.data = bytes(sec.size) if sec.type == SHT_NOBITS else sec.data
+    result.data_sections[sec.index] = arena.name
+    datasec = _find_datasec(spec, sec.name)
+    _fix_datasec(elf, sec, datasec)
+    _variables(elf, sec, arena.name, datasec, False, result)
+
+
 @dataclass
 class Extern:
     """An undefined symbol the object uses: a .kconfig value or a kernel symbol."""
@@ -670,5 +696,5 @@ def build_kconfig_map(elf: ELFFile, spec: Any, externs: dict[str, Extern],
             name=name, map=".kconfig", offset=o, size=s, type=e.type.type, readonly=True))
 
 
-__all__ = ["Extern", "MapsResult", "build_kconfig_map", "classify_externs", "is_data_section",
+__all__ = ["Extern", "MapsResult", "read_arena_globals", "build_kconfig_map", "classify_externs", "is_data_section",
            "map_for_reference", "read_btf_maps", "read_data_maps", "read_legacy_maps"]

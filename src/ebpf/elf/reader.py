@@ -164,6 +164,7 @@ class _Reader:
             if M.is_struct_ops_section(sec):
                 M.read_struct_ops(elf, sec, self.btf, result, rels.get(sec.index))
         M.read_data_maps(elf, self.btf, result)
+        M.read_arena_globals(elf, self.btf, result)
         externs = M.classify_externs(elf, self.btf)
         M.build_kconfig_map(elf, self.btf, externs, result)
         obj.maps = result.maps
