@@ -594,30 +594,53 @@ def xdp_store_bytes(run: Run, ctx, offset, frm, length, *_):
     return 0 if p.write_at(offset & 0xFFFF_FFFF, data) else neg(errno.EINVAL)
 
 
-def _fold32(s: int) -> int:
-    while s >> 32:
-        s = (s & 0xFFFF_FFFF) + (s >> 32)
-    return s
-
-
 def _fold16(s: int) -> int:
     while s >> 16:
         s = (s & 0xFFFF) + (s >> 16)
     return s
 
 
+def _add_carry(a: int, b: int, bits: int) -> int:
+    """Ones'-complement addition with end-around carry on ``bits`` bits."""
+    s = a + b
+    return (s & ((1 << bits) - 1)) + (s >> bits)
+
+
+def csum_partial(data: bytes, seed: int) -> int:
+    """The kernel's csum_partial on x86-64: 64-bit end-around-carry sum of
+    little-endian words (8, then 4, 2, 1 trailing bytes), folded to 32 bits."""
+    t = seed & 0xFFFF_FFFF
+    n = len(data)
+    i = 0
+    while n - i >= 8:
+        t = _add_carry(t, int.from_bytes(data[i:i + 8], "little"), 64)
+        i += 8
+    for width in (4, 2, 1):
+        if (n - i) & width:
+            t = _add_carry(t, int.from_bytes(data[i:i + width], "little"), 64)
+            i += width
+    return _add_carry(t >> 32, t & 0xFFFF_FFFF, 32)
+
+
+def _csum_from32to16(s: int) -> int:
+    s = (s + (((s >> 16) | (s << 16)) & 0xFFFF_FFFF)) & 0xFFFF_FFFF
+    return s >> 16
+
+
 @helper(H.csum_diff)
 def csum_diff(run: Run, frm, from_size, to, to_size, seed):
-    if from_size % 4 or to_size % 4 or from_size > 512 or to_size > 512:
-        return neg(errno.EINVAL)
-    s = seed & 0xFFFF_FFFF
+    """Checksum of ``to`` minus that of ``from`` plus ``seed``, folded to 16
+    bits as current kernels return it (any sizes)."""
     a = run.mem.read(frm, from_size) if from_size else b""
     b = run.mem.read(to, to_size) if to_size else b""
-    for i in range(0, from_size, 4):
-        s += (~int.from_bytes(a[i:i + 4], "little")) & 0xFFFF_FFFF
-    for i in range(0, to_size, 4):
-        s += int.from_bytes(b[i:i + 4], "little")
-    return _fold32(s)
+    ret = seed & 0xFFFF_FFFF
+    if from_size and to_size:
+        ret = _add_carry(csum_partial(b, ret), ~csum_partial(a, 0) & 0xFFFF_FFFF, 32)
+    elif to_size:
+        ret = csum_partial(b, ret)
+    elif from_size:
+        ret = ~csum_partial(a, ~ret & 0xFFFF_FFFF) & 0xFFFF_FFFF
+    return _csum_from32to16(ret)
 
 
 def _csum_update(p, offset: int, frm: int, to: int, size: int, mangled0: bool) -> int:
