@@ -170,3 +170,26 @@ def test_target_arch_can_be_overridden(tmp_path):
     obj = compile(src, cc="zig", defines={"__TARGET_ARCH_arm64": None})
     insns = ebpf.ObjectSpec.from_file(obj).programs["k"].instructions
     assert any(i.opcode == 0x79 and i.off == 8 for i in insns)  # regs[1]
+
+
+@pytest.mark.parametrize("cc", COMPILERS)
+def test_memcpy_and_memset_are_inlined(tmp_path, cc):
+    """BPF cannot call libc: <string.h> memcpy/memset (and struct copies) must
+    become loads and stores. zig needs a hosted target and -fbuiltin for that."""
+    from toolchain_support import compiler_available
+
+    if not compiler_available(cc):
+        pytest.skip(f"{cc} not installed")
+    src = tmp_path / "mem.bpf.c"
+    src.write_text('#include <linux/bpf.h>\n#include <string.h>\n#include <bpf/bpf_helpers.h>\n'
+                   "char buf[64];\n"
+                   'SEC("xdp") int f(struct xdp_md *ctx)\n'
+                   "{ char tmp[64]; memset(tmp, ctx->ingress_ifindex, sizeof(tmp));"
+                   " memcpy(buf, tmp, sizeof(tmp)); return buf[3]; }\n"
+                   'char LICENSE[] SEC("license") = "GPL";\n')
+    obj = compile(src, tmp_path / f"mem.{cc}.o", cc=cc)
+    with open(obj, "rb") as f:
+        syms = {s.name for s in ELFFile(f).get_section_by_name(".symtab").iter_symbols()}
+    assert not syms & {"memcpy", "memset", "__builtin_memcpy"}
+    insns = ebpf.ObjectSpec.from_file(obj).programs["f"].instructions
+    assert not [i for i in insns if i.opcode == 0x85]  # no calls at all

@@ -123,10 +123,12 @@ def compiler_args(compiler: Compiler, *, include_dirs: Iterable[str | os.PathLik
     if compiler.kind == "clang":
         args += ["-target", endian, f"-mcpu={cpu}"]
     elif compiler.kind == "zig":
-        # zig's own clang: freestanding BPF triple; no unwind tables (they would
-        # add an .eh_frame section), builtins on so memcpy/memset get inlined.
-        args += ["-target", f"{endian}-freestanding", f"-mcpu={cpu}",
-                 "-fno-unwind-tables", "-fno-asynchronous-unwind-tables", "-fbuiltin"]
+        # zig's own clang. The OS part must not be "freestanding": that implies
+        # -ffreestanding, under which memcpy/memset stay library calls (which BPF
+        # cannot make) instead of being inlined; zig also adds -fno-builtin, undone
+        # by -fbuiltin. No unwind tables: they would add an .eh_frame section.
+        args += ["-target", f"{endian}-linux", f"-mcpu={cpu}", "-fbuiltin",
+                 "-fno-unwind-tables", "-fno-asynchronous-unwind-tables"]
     elif compiler.kind == "gcc":
         args += [f"-mcpu={cpu}", "-mco-re"]
     args.append(f"-O{opt}")
