@@ -131,3 +131,21 @@ def test_test_run_compiles_c_without_littering(capsys, tmp_path):
     assert rc == 0, err
     assert json.loads(out)["retval"] == 3
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ret.bpf.c"]
+
+
+def test_prog_run_and_map_pin_freeze(capsys, loaded, pin_dir):
+    prog = loaded.programs["xdp_count"]
+    rc, out, err = run(capsys, "prog", "run", str(prog.id), "--data-size", "64", "--json")
+    assert rc == 0, err
+    res = json.loads(out)
+    assert res["retval"] == 2 and res["data"] == "00" * 64 and res["id"] == prog.id
+    assert loaded.maps["sizes"][64] >= 1
+    stats = loaded.maps["stats"]
+    path = os.path.join(pin_dir, "stats")
+    rc, _, err = run(capsys, "map", "pin", str(stats.id), path)
+    assert rc == 0 and os.path.exists(path), err
+    rc, _, err = run(capsys, "map", "freeze", "pinned", path)
+    assert rc == 0, err
+    assert stats.info().frozen
+    rc, _, err = run(capsys, "map", "update", str(stats.id), "0", "1")
+    assert rc == 1 and "frozen" in err

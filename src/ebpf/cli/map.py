@@ -120,7 +120,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                           ("dump", run_dump, "every entry"),
                           ("lookup", run_lookup, "MAP KEY: one entry"),
                           ("update", run_update, "MAP KEY VALUE: write an entry"),
-                          ("delete", run_delete, "MAP KEY: remove an entry")):
+                          ("delete", run_delete, "MAP KEY: remove an entry"),
+                          ("pin", run_pin, "MAP PATH: pin the map in bpffs"),
+                          ("freeze", run_freeze, "MAP: make it read-only from user space")):
         sp = verbs.add_parser(name, help=hlp)
         sp.add_argument("words", nargs=argparse.REMAINDER, metavar="MAP [KEY [VALUE]]")
         sp.add_argument("--json", action="store_true")
@@ -218,4 +220,22 @@ def run_delete(args: argparse.Namespace) -> int:
         key = parse_value(ktoks, m.key_size, "key")
         if not m.delete_bytes(key):
             raise TargetError(f"map {m.name}: no entry for key {_text(key)}")
+    return 0
+
+
+def run_pin(args: argparse.Namespace) -> int:
+    target, rest = parse_target(_words(args), "map")
+    if len(rest) != 1:
+        raise TargetError("usage: ebpf map pin MAP PATH")
+    with _open(target) as m:
+        m.pin(rest[0])
+    return 0
+
+
+def run_freeze(args: argparse.Namespace) -> int:
+    target, rest = parse_target(_words(args), "map")
+    if rest:
+        raise TargetError(f"unexpected arguments {' '.join(rest)!r}")
+    with _open(target) as m:
+        m.freeze()
     return 0

@@ -118,6 +118,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     du.add_argument("target", nargs="+", metavar="PROG")
     du.add_argument("--json", action="store_true")
     du.set_defaults(func=run_dump)
+    rn = verbs.add_parser("run", help="test-run a loaded program (BPF_PROG_TEST_RUN)")
+    rn.add_argument("target", nargs="+", metavar="PROG")
+    src = rn.add_mutually_exclusive_group()
+    src.add_argument("--data", metavar="FILE", help="packet bytes from FILE")
+    src.add_argument("--data-hex", metavar="HEX", help="packet bytes as hex text")
+    rn.add_argument("--data-size", type=int, default=0, metavar="N",
+                    help="zero packet of N bytes when no data is given")
+    rn.add_argument("--ctx-hex", metavar="HEX", help="context bytes as hex text")
+    rn.add_argument("--repeat", type=int, default=1, metavar="N")
+    rn.add_argument("--json", action="store_true")
+    rn.set_defaults(func=run_run)
     pn = verbs.add_parser("pin", help="pin a program at a bpffs path")
     pn.add_argument("target", nargs="+", metavar="PROG PATH")
     pn.set_defaults(func=run_pin)
@@ -202,4 +213,43 @@ def run_pin(args: argparse.Namespace) -> int:
     ensure_bpffs_dir(os.path.dirname(os.path.abspath(path)))
     with bsys.get_fd_by_id(Command.PROG_GET_FD_BY_ID, ids[0]) as fd:
         bsys.obj_pin(fd.fd, path, what=f"pinning program {ids[0]} at {path}")
+    return 0
+
+
+def run_run(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from ..kernel.programs import open_pinned_program, open_program_by_id
+
+    target, rest = parse_target(args.target, "program")
+    if rest:
+        raise TargetError(f"unexpected arguments {' '.join(rest)!r}")
+    try:
+        if args.data is not None:
+            data = Path(args.data).read_bytes()
+        elif args.data_hex is not None:
+            data = bytes.fromhex(args.data_hex.replace("0x", ""))
+        else:
+            data = bytes(args.data_size)
+        ctx = bytes.fromhex(args.ctx_hex.replace("0x", "")) if args.ctx_hex else None
+    except (OSError, ValueError) as e:
+        raise TargetError(f"bad input: {e}") from None
+    if target[0] == "pinned":
+        prog = open_pinned_program(target[1])
+    else:
+        ids = _prog_ids(target)
+        if len(ids) != 1:
+            raise TargetError(f"{len(ids)} programs match; run one by id")
+        prog = open_program_by_id(ids[0])
+    with prog:
+        r = prog.test_run(data, repeat=args.repeat, ctx=ctx)
+    if args.json:
+        print(json.dumps({"id": prog.id, "retval": r.retval, "duration_ns": r.duration_ns,
+                          "data": r.data.hex(), "ctx": r.ctx.hex() if r.ctx is not None else None}))
+    else:
+        print(f"retval: {r.retval} ({r.retval:#x})  duration: {r.duration_ns} ns")
+        if r.data:
+            print(f"data out: {r.data.hex()}")
+        if r.ctx is not None:
+            print(f"ctx out: {r.ctx.hex()}")
     return 0
