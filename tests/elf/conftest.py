@@ -2,20 +2,12 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 
 PROGS = Path(__file__).resolve().parent / "progs"
 CORPUS = sorted(p.stem.removesuffix(".bpf") for p in PROGS.glob("*.bpf.c"))
-
-
-def gcc_bpf() -> str | None:
-    for name in ("bpf-unknown-none-gcc", "bpf-gcc", "bpf-none-gcc"):
-        if shutil.which(name):
-            return name
-    return None
 
 
 @pytest.fixture(scope="session")

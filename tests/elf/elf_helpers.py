@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+
 from ebpf.elf.file import STT_FUNC, ELFFile
 from ebpf.isa import FunctionReference, decode, slot_offsets
 
@@ -56,3 +58,11 @@ def check_linked(path, prog) -> dict[int, str]:
     if prog.func_infos:
         assert {fi.insn_off: fi.name for fi in prog.func_infos} == starts
     return starts
+
+
+def gcc_bpf() -> str | None:
+    """The name of GCC's BPF compiler on PATH, if any."""
+    for name in ("bpf-unknown-none-gcc", "bpf-gcc", "bpf-none-gcc"):
+        if shutil.which(name):
+            return name
+    return None

@@ -6,8 +6,7 @@ import os
 import struct
 
 import pytest
-from conftest import gcc_bpf
-from elf_helpers import check_linked
+from elf_helpers import check_linked, gcc_bpf
 
 import ebpf
 from ebpf import MapType, ProgramType
