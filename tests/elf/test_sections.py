@@ -181,7 +181,8 @@ def test_longest_pattern_wins():
     ("tp_btf/sched_switch", False), ("fentry/do_unlinkat", False), ("fentry", True),
     ("fexit/x", False), ("lsm/file_open", False), ("kprobe/do_unlinkat", False),
     ("kprobe", True), ("kprobe.multi/tcp_*", False), ("ksyscall/openat", False),
-    ("iter/task", False), ("freplace/x", True), ("nonsense", True),
+    ("iter/task", False), ("iter/bpf_map_elem", True), ("iter/sockmap", True),
+    ("freplace/x", True), ("nonsense", True),
 ])
 def test_needs_target(section, needs):
     assert needs_target(section) is needs

@@ -64,6 +64,10 @@ _KIND_NEEDS_USER_TARGET = {
 }
 
 
+#: iterators over a map's elements: attaching needs the map
+_MAP_ITERATORS = frozenset({"bpf_map_elem", "bpf_sk_storage_map", "sockmap"})
+
+
 @dataclass(frozen=True)
 class SectionInfo:
     """What a section name says about the programs in it.
@@ -315,7 +319,8 @@ def _needs_target(kind: str, attach_to: str, attach_type: AttachType | None) -> 
     if _KIND_NEEDS_USER_TARGET[kind]:
         return True
     if kind == "iter":
-        return not attach_to
+        # map element iterators need the map to walk
+        return not attach_to or attach_to in _MAP_ITERATORS
     if kind == "tracepoint":
         return attach_to.count("/") != 1 or attach_to.startswith("/") or attach_to.endswith("/")
     if kind == "uprobe":
