@@ -7,7 +7,7 @@ import ctypes
 import subprocess
 
 import pytest
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import ebpf
@@ -156,3 +156,26 @@ def test_usdt_argument_specs():
             uprobe.parse_usdt_args(bad)
     with pytest.raises(ebpf.AttachError, match="at most 12"):
         uprobe.parse_usdt_args(" ".join(["4@%eax"] * 13))
+
+
+@settings(max_examples=150, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(edits=st.lists(st.tuples(st.integers(0, 1 << 16), st.integers(0, 255)), min_size=1,
+                      max_size=24),
+       cut=st.one_of(st.none(), st.integers(0, 1 << 16)))
+def test_corrupt_elf_files_raise_attach_error_only(target_binary, tmp_path_factory, edits, cut):
+    data = bytearray(open(target_binary, "rb").read())
+    for pos, value in edits:
+        # mostly the headers and tables at the front, where corruption matters
+        data[pos % min(len(data), 0x1000 if value % 3 else len(data))] = value
+    if cut is not None:
+        data = data[:cut % len(data)]
+    path = tmp_path_factory.mktemp("corrupt") / "bin"
+    path.write_bytes(bytes(data))
+    try:
+        elf = uprobe.ELFFile(str(path))
+        elf.symbols()
+        elf.usdt_probes()
+        uprobe.symbol_offset(str(path), "traced_add")
+    except ebpf.AttachError:
+        pass

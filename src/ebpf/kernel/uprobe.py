@@ -42,6 +42,21 @@ SHN_UNDEF = 0
 VERSYM_HIDDEN = 0x8000
 
 
+_MALFORMED = (struct.error, IndexError, ValueError, OverflowError, UnicodeDecodeError)
+
+
+def _guarded(method):
+    """Turn what a malformed ELF file makes the parser trip on into AttachError."""
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except _MALFORMED as e:
+            raise AttachError(f"{self.path}: malformed ELF file ({type(e).__name__}: {e})") \
+                from None
+    return wrapper
+
+
 @dataclass
 class Segment:
     vaddr: int
@@ -115,12 +130,17 @@ class ELFFile:
                  shentsize, shnum, shstrndx) = struct.unpack_from(e + "HHIIIIIHHHHHH", d, 16)
             self.segments = [self._phdr(phoff + i * phentsize) for i in range(phnum)]
             raw_sections = [self._shdr(shoff + i * shentsize) for i in range(shnum)]
-        except struct.error:
-            raise AttachError(f"{path}: truncated ELF headers") from None
+        except (struct.error, OverflowError):
+            raise AttachError(f"{path}: truncated or corrupt ELF headers") from None
         names = raw_sections[shstrndx] if 0 <= shstrndx < len(raw_sections) else None
         self.sections: list[Section] = []
         for (name_off, typ, addr, off, size, link, entsize) in raw_sections:
-            name = self._str(names[3] + name_off) if names else ""
+            try:
+                name = self._str(names[3] + name_off) if names else ""
+            except (ValueError, OverflowError):
+                name = ""
+            if link >= len(raw_sections):
+                link = 0  # corrupt link: treat as none
             self.sections.append(Section(name, typ, addr, off, size, link, entsize))
 
     # ---- raw headers -------------------------------------------------------
@@ -169,7 +189,7 @@ class ELFFile:
             elif s.type == SHT_GNU_VERDEF:
                 strtab = self.sections[s.link]
                 off = s.offset
-                while True:
+                for _ in range(65536):  # bounded: a corrupt chain cannot loop forever
                     (_ver, _flags, ndx, _cnt, _hash, aux, nxt) = struct.unpack_from(
                         self.endian + "HHHHIII", self.data, off)
                     (vname, _anext) = struct.unpack_from(self.endian + "II", self.data, off + aux)
@@ -179,6 +199,7 @@ class ELFFile:
                     off += nxt
         return versym, verdef
 
+    @_guarded
     def symbols(self) -> list[Symbol]:
         """Every symbol of .symtab and .dynsym (dynamic ones carry their version)."""
         out: list[Symbol] = []
@@ -219,6 +240,7 @@ class ELFFile:
         return vaddr - best.vaddr + best.offset
 
     # ---- USDT -------------------------------------------------------------
+    @_guarded
     def usdt_probes(self) -> list[USDTProbe]:
         """Every probe of ``.note.stapsdt``."""
         note = self.section(".note.stapsdt")
@@ -248,8 +270,10 @@ class ELFFile:
                         sem_off = self.vaddr_to_offset(sem)
                     except AttachError:
                         sem_off = 0
-                out.append(USDTProbe(provider.decode(), pname.decode(), pc,
-                                     self.vaddr_to_offset(pc), sem, sem_off, args.decode()))
+                out.append(USDTProbe(provider.decode("utf-8", "replace"),
+                                     pname.decode("utf-8", "replace"), pc,
+                                     self.vaddr_to_offset(pc), sem, sem_off,
+                                     args.decode("utf-8", "replace")))
             off = nxt
         return out
 
