@@ -193,3 +193,11 @@ def test_memcpy_and_memset_are_inlined(tmp_path, cc):
     assert not syms & {"memcpy", "memset", "__builtin_memcpy"}
     insns = ebpf.ObjectSpec.from_file(obj).programs["f"].instructions
     assert not [i for i in insns if i.opcode == 0x85]  # no calls at all
+
+
+def test_missing_uapi_header_hint(tmp_path):
+    src = tmp_path / "nouapi.bpf.c"
+    src.write_text("#include <linux/ebpf_no_such_uapi_header.h>\nint x;\n")
+    with pytest.raises(CompileError, match="linux-libc-dev") as ei:
+        compile(src, cc="zig")
+    assert "ebpf_no_such_uapi_header.h" in str(ei.value)

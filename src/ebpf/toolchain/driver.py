@@ -204,8 +204,15 @@ def compile(src: str | os.PathLike, out: str | os.PathLike | None = None, cc: st
         break
     if r.returncode != 0:
         out_path.unlink(missing_ok=True)
-        raise CompileError(f"compiling {src} failed ({compiler.kind}, exit {r.returncode}): "
-                           f"{' '.join(cmd)}", diagnostics=r.stderr or r.stdout, command=cmd)
+        diagnostics = r.stderr or r.stdout
+        m = _UAPI_MISSING.search(diagnostics)
+        hint = ""
+        if m:
+            hint = (f"; <{m.group(1)}> is a Linux UAPI header: install the kernel headers "
+                    "(Debian/Ubuntu: linux-libc-dev, Fedora: kernel-headers) or include "
+                    "\"vmlinux.h\" instead")
+        raise CompileError(f"compiling {src} failed ({compiler.kind}, exit {r.returncode}){hint}: "
+                           f"{' '.join(cmd)}", diagnostics=diagnostics, command=cmd)
     if r.stderr.strip():
         log.warning("%s: compiler diagnostics:\n%s", src, r.stderr.rstrip())
     if not out_path.is_file():
@@ -213,6 +220,7 @@ def compile(src: str | os.PathLike, out: str | os.PathLike | None = None, cc: st
     return out_path
 
 
+_UAPI_MISSING = re.compile(r"['\"<]((?:linux|asm|asm-generic)/[\w./-]+\.h)['\">] file not found")
 _VMLINUX_MISSING = re.compile(r"['\"]vmlinux\.h['\"] file not found|vmlinux\.h: No such file")
 
 
