@@ -93,7 +93,7 @@ def bpf_compile(tmp_path_factory):
             text = str(source)
             src = build / f"{name}.c"
             src.write_text(text)
-        key = (text, tuple(map(str, include_dirs)), tuple(sorted(kw.items())))
+        key = (text, tuple(map(str, include_dirs)), repr(sorted(kw.items())))
         if key in cache:
             return cache[key]
         out = build / f"{name}_{len(cache)}.o"
