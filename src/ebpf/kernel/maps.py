@@ -98,6 +98,8 @@ class KernelMap(Map):
         self._id = map_id
         self._mmap: mmap.mmap | None = None
         self._inner_keepalive: list[Any] = []
+        self._struct_ops: Any = None  # ebpf.kernel.structops.KernelStructOps
+        self._struct_ops_value: bytes | None = None
 
     # ---- identity ----------------------------------------------------------
     @property
@@ -382,6 +384,13 @@ class KernelMap(Map):
             raise _map_error(e, f"batch delete in map {self.name}") from None
         return attr.count
 
+    def attach_struct_ops(self):
+        """Register this struct_ops map with the kernel; returns a Link whose
+        ``close()`` unregisters it."""
+        from .structops import attach_struct_ops
+
+        return attach_struct_ops(self)
+
     def _ring_consumer(self):
         """The ring-consumer protocol object (see :mod:`ebpf.ringbuf`) for a RINGBUF
         or PERF_EVENT_ARRAY map, read through mmap."""
@@ -495,7 +504,7 @@ def create_map(spec: MapSpec, *, btf_fd: int | None = None, inner_fd: int | None
     probes.bump_memlock()
     s = _normalize(spec)
     if s.type == MapType.STRUCT_OPS:
-        raise NotSupportedError("struct_ops maps", detail=f"map {spec.name}: not built yet")
+        return _create_struct_ops(s, btf_fd or 0, name or s.name)
     own_btf = None
     if btf_fd is None and s.btf is not None and (s.btf_key_type_id or s.btf_value_type_id):
         try:
@@ -525,6 +534,39 @@ def create_map(spec: MapSpec, *, btf_fd: int | None = None, inner_fd: int | None
     m = KernelMap(s, fd)
     if own_btf is not None:
         m._inner_keepalive.append(own_btf)
+    return m
+
+
+def _create_struct_ops(s: MapSpec, btf_fd: int, name: str) -> KernelMap:
+    """A struct_ops map: its value is the kernel's ``bpf_struct_ops_<name>`` wrapper."""
+    from .. import btf as B
+    from .structops import BPF_F_VTYPE_BTF_OBJ_FD, resolve_struct_ops
+
+    kst = resolve_struct_ops(s)
+    size = B.sizeof(kst.wrapper)
+    attr = bsys.MapCreateAttr(map_type=MapType.STRUCT_OPS, key_size=4, value_size=size,
+                              max_entries=1, map_flags=s.flags,
+                              map_name=sanitize_name(name).encode(), btf_fd=btf_fd,
+                              btf_vmlinux_value_type_id=kst.wrapper_id)
+    mod_fd = None
+    if kst.module != "vmlinux":
+        from .btf import module_btf_fd
+
+        mod_fd = module_btf_fd(kst.module)
+        attr.value_type_btf_obj_fd = mod_fd.fd
+        attr.map_flags |= BPF_F_VTYPE_BTF_OBJ_FD
+    try:
+        fd = bsys.FD(bsys.bpf(Command.MAP_CREATE, attr,
+                              what=f"creating struct_ops map {s.name!r} ({kst.name})",
+                              error=LoadError))
+    finally:
+        if mod_fd is not None:
+            mod_fd.close()
+    live = s.copy()
+    live.value_size = size
+    live.key_type = live.value_type = None  # the value is the kernel's wrapper, not ours
+    m = KernelMap(live, fd)
+    m._struct_ops = kst
     return m
 
 

@@ -48,6 +48,24 @@ class KernelObject(Object):
             self.btf.close()
             self.btf = None
 
+    def attach(self) -> list:
+        """Attach every program whose section says where (see :meth:`ebpf.Object.attach`)
+        and register every struct_ops map; returns the new links."""
+        new = super().attach()
+        try:
+            for m in self.maps.values():
+                if m._struct_ops_value is not None:
+                    link = m.attach_struct_ops()
+                    self.links.append(link)
+                    new.append(link)
+        except Error:
+            for link in new:
+                link.close()
+                if link in self.links:
+                    self.links.remove(link)
+            raise
+        return new
+
     def pin_maps(self, directory: str) -> None:
         """Pin every map under ``directory`` by name."""
         ensure_bpffs_dir(directory)
@@ -184,26 +202,40 @@ def load_object(spec: ObjectSpec, constants: dict[str, Any] | None = None,
             kconfig_offsets = {v.name: v.offset for v in spec.variables.values()
                                if v.map == ".kconfig"}
 
+        struct_ops_targets = _struct_ops_targets(spec, maps)
         # freplace programs last: their target may be a program of this object
         ordered = sorted(spec.programs.items(), key=lambda kv: kv[1].type == ProgramType.EXT)
         for name, ps in ordered:
             if programs is not None and name not in programs:
                 continue
-            if ps.type in (ProgramType.UNSPEC, ProgramType.STRUCT_OPS):
-                log.warning("%s: program %s (section %r) skipped: %s", spec.path or "object",
-                            name, ps.section, "unknown section type" if ps.type ==
-                            ProgramType.UNSPEC else "struct_ops is not supported yet")
+            if ps.type == ProgramType.UNSPEC:
+                log.warning("%s: program %s (section %r) skipped: unknown section type",
+                            spec.path or "object", name, ps.section)
                 continue
+            so = None
+            if ps.type == ProgramType.STRUCT_OPS:
+                so = struct_ops_targets.get(name)
+                if so is None:  # like libbpf: callbacks no struct_ops map uses stay unloaded
+                    log.info("%s: struct_ops program %s is not used by any struct_ops map; "
+                             "not loaded", spec.path or "object", name)
+                    continue
             target = None
             if ps.type == ProgramType.EXT:
                 target = (attach_targets or {}).get(name) or _same_object_target(ps, progs)
             progs[name] = load_program(ps, maps, btf=kbtf, kconfig_offsets=kconfig_offsets,
                                        log_level=log_level, log_size=log_size,
-                                       attach_target=target)
+                                       attach_target=target, struct_ops=so)
 
         not_requested = set(spec.programs) - set(progs) if programs is not None else set()
         for ms in spec.maps.values():
             _fill_fd_contents(maps[ms.name], ms, progs, maps, not_requested)
+        for ms in spec.maps.values():
+            m = maps[ms.name]
+            if ms.type == MapType.STRUCT_OPS and m._struct_ops is not None:
+                from .structops import struct_ops_value
+
+                fds = {n: p.fd for n, p in progs.items()}
+                m._struct_ops_value = struct_ops_value(ms, m._struct_ops, fds)
         for m, path in to_pin:
             m.pin(path)
         return KernelObject(spec, progs, maps, kbtf)
@@ -219,6 +251,24 @@ def load_object(spec: ObjectSpec, constants: dict[str, Any] | None = None,
 
 #: options of the vm backend's loader, accepted (and unused) so one call fits both
 _VM_ONLY_OPTIONS = frozenset({"jit", "budget"})
+
+
+def _struct_ops_targets(spec: ObjectSpec, maps: dict[str, KernelMap]
+                        ) -> dict[str, tuple[int, int, str]]:
+    """struct_ops program name → (kernel struct id, member index, module)."""
+    from .structops import program_attach
+
+    out: dict[str, tuple[int, int, str]] = {}
+    for ms in spec.maps.values():
+        m = maps.get(ms.name)
+        if ms.type != MapType.STRUCT_OPS or m is None or m._struct_ops is None:
+            continue
+        kst = m._struct_ops
+        for prog, (tid, idx) in program_attach(ms, kst).items():
+            if prog in out and out[prog][:2] != (tid, idx):
+                raise LoadError(f"program {prog} serves two struct_ops maps differently")
+            out[prog] = (tid, idx, kst.module)
+    return out
 
 
 def _same_object_target(ps: Any, progs: dict[str, KernelProgram]) -> KernelProgram | None:
@@ -291,6 +341,8 @@ def _merge_spec(live: MapSpec, want: MapSpec) -> MapSpec:
 def _initialise(m: KernelMap, ms: MapSpec, spec: ObjectSpec, blobs: dict[str, bytes],
                 kconfig_offsets: dict[str, int]) -> None:
     key0 = b"\0\0\0\0"
+    if ms.type == MapType.STRUCT_OPS:
+        return  # its value is built once the programs are loaded, written at attach
     if ms.name == ".kconfig":
         from .kconfig import fill_kconfig_data
 

@@ -475,6 +475,7 @@ def load_program(spec: ProgramSpec, maps: dict[str, Any] | None = None, *,
                  btf: Any = None, kconfig_offsets: dict[str, int] | None = None,
                  log_level: int = 0, log_size: int = 0, attach_prog_fd: int = 0,
                  attach_target: Any = None, ifindex: int = 0,
+                 struct_ops: tuple[int, int, str] | None = None,
                  **options: Any) -> KernelProgram:
     """Load ``spec`` into the kernel.
 
@@ -484,7 +485,8 @@ def load_program(spec: ProgramSpec, maps: dict[str, Any] | None = None, *,
     keeps the verifier's log on success (``prog.verifier_log``). A rejected
     program raises :class:`VerifierError` with the whole log. A ``freplace``
     (EXT) program needs ``attach_target``: the loaded program (or its fd) whose
-    function ``spec.attach_to`` it replaces.
+    function ``spec.attach_to`` it replaces. A struct_ops program needs
+    ``struct_ops=(kernel struct BTF id, member index, module)`` (objects set it).
     """
     unknown = set(options) - {"jit", "budget"}  # the vm backend's options are accepted
     if unknown:
@@ -496,6 +498,11 @@ def load_program(spec: ProgramSpec, maps: dict[str, Any] | None = None, *,
     try:
         if spec.type == ProgramType.EXT:
             target, attach_prog_fd = _ext_target(spec, attach_target)
+        elif spec.type == ProgramType.STRUCT_OPS:
+            if struct_ops is None:
+                raise LoadError(f"program {spec.name} is a struct_ops callback: load it with "
+                                "the object whose struct_ops map points to it")
+            target = (struct_ops[0], struct_ops[2])
         else:
             target = attach_btf_target(spec)
         poisoned: list[Any] = []
@@ -521,16 +528,17 @@ def load_program(spec: ProgramSpec, maps: dict[str, Any] | None = None, *,
                 except Exception:  # noqa: BLE001
                     blob = None
         attach_btf_obj_fd = 0
-        if target is not None and target[1] not in ("vmlinux", "target"):
+        if target is not None and target[1] not in ("vmlinux", "target", ""):
             from .btf import module_btf_fd
 
             mod_fd = module_btf_fd(target[1])
             fd_array.fds.append(mod_fd)  # closed with the rest
             attach_btf_obj_fd = mod_fd.fd
         try:
+            eat = struct_ops[1] if spec.type == ProgramType.STRUCT_OPS and struct_ops else None
             fd, vlog = _prog_load(spec, raw, btf, blob, target,
                                   attach_btf_obj_fd or attach_prog_fd, fd_array, log_level,
-                                  log_size, ifindex)
+                                  log_size, ifindex, eat)
         except VerifierError as e:
             if poisoned and _POISON_TEXT in e.log:
                 reasons = "; ".join(f"instruction {r.index}: {r.reason}" for r in poisoned)
@@ -548,7 +556,8 @@ def load_program(spec: ProgramSpec, maps: dict[str, Any] | None = None, *,
 
 def _prog_load(spec: ProgramSpec, raw: bytes, btf: Any, blob: bytes | None,
                target: tuple[int, str] | None, attach_fd: int, fd_array: _FdArray,
-               log_level: int, log_size: int, ifindex: int) -> tuple[bsys.FD, str]:
+               log_level: int, log_size: int, ifindex: int,
+               expected_attach_type: int | None = None) -> tuple[bsys.FD, str]:
     insns = ctypes.create_string_buffer(raw, len(raw))
     lic = bsys.c_string(spec.license or "")
     name = sanitize_name(spec.name).encode()
@@ -565,7 +574,8 @@ def _prog_load(spec: ProgramSpec, raw: bytes, btf: Any, blob: bytes | None,
             license=ctypes.addressof(lic), kern_version=spec.kernel_version or
             (probes.kernel_version_code() if spec.type == ProgramType.KPROBE else 0),
             prog_flags=spec.flags, prog_name=name, prog_ifindex=ifindex,
-            expected_attach_type=int(spec.attach_type) if spec.attach_type is not None else 0)
+            expected_attach_type=expected_attach_type if expected_attach_type is not None else
+            (int(spec.attach_type) if spec.attach_type is not None else 0))
         if target is not None:
             a.attach_btf_id = target[0]
         if attach_fd:
