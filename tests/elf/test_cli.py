@@ -76,22 +76,40 @@ def test_disasm_sections_and_core(corpus, capsys):
     assert not re.search(r"^; ", out, re.M)
 
 
-def test_disasm_matches_llvm_objdump(corpus, capsys):
-    """For a program without subprograms, the text is llvm-objdump's."""
+@pytest.mark.parametrize("name", ["minimal", "bootstrap", "externs", "legacy"])
+def test_disasm_matches_llvm_objdump(corpus, capsys, name):
+    """For programs without subprograms, the text is llvm-objdump's (after the
+    ``<label>`` annotations both add)."""
+    import os
     import shutil
     import subprocess
 
     objdump = shutil.which("llvm-objdump-19") or "/usr/lib/llvm-19/bin/llvm-objdump"
-    if not shutil.os.path.exists(objdump):
+    if not os.path.exists(objdump):
         pytest.skip("llvm-objdump 19 not installed")
-    path = corpus("minimal")
-    rc, out, _ = run(capsys, "disasm", str(path), "--no-source")
-    ours = [ln.split("\t")[1] for ln in out.splitlines() if re.match(r"^\s+\d+:\t", ln)]
+    path = corpus(name)
+    strip = re.compile(r"\s+<[^<>\s]*>$")
     ref = subprocess.run([objdump, "-d", "--no-show-raw-insn", str(path)], capture_output=True,
                          text=True, check=True).stdout
-    theirs = [re.sub(r"\s*<.*>$", "", ln.split(":\t", 1)[1]).strip()
-              for ln in ref.splitlines() if re.match(r"^\s+\d+:\t", ln)]
-    assert ours == theirs
+    theirs: dict[str, list[str]] = {}
+    current: list[str] = []
+    for ln in ref.splitlines():
+        m = re.match(r"^[0-9a-f]+ <(.+)>:$", ln)
+        if m:
+            current = theirs.setdefault(m.group(1), [])
+        elif re.match(r"^\s+\d+:\t", ln):
+            current.append(strip.sub("", ln.split(":\t", 1)[1]).strip())
+    rc, out, _ = run(capsys, "disasm", str(path), "--no-source")
+    ours: dict[str, list[str]] = {}
+    for ln in out.splitlines():
+        m = re.match(r"^<(.+)>:$", ln)
+        if m:
+            current = ours.setdefault(m.group(1), [])
+        elif re.match(r"^\s+\d+:\t", ln):
+            current.append(strip.sub("", ln.split("\t")[1]))
+    assert rc == 0 and ours
+    for prog, text in ours.items():
+        assert text == theirs[prog], prog
 
 
 @pytest.mark.parametrize("argv,msg", [

@@ -300,6 +300,8 @@ def reference_text(ins: Any) -> str:
     if isinstance(ref, FunctionReference):
         return "" if ins.is_call else f"func: {ref.function}"
     if isinstance(ref, KsymReference):
+        if ins.is_call:
+            return ""  # the instruction text names the kfunc already
         kind = "kfunc" if ref.kfunc else "ksym"
         return f"{kind}: {ref.name}" + (" (weak)" if ref.weak else "")
     if isinstance(ref, KconfigReference):

@@ -288,7 +288,6 @@ class _Reader:
                     raise self.err(f"{what}: call to undefined function {sym.name!r} (not a "
                                    "kfunc declared __ksym; link objects first)")
                 ins.src = op.BPF_PSEUDO_KFUNC_CALL
-                ins.imm = 0
                 ins.reference = KsymReference(sym.name, weak=ext.weak, kfunc=True)
                 return
             if not ins.is_lddw:
