@@ -207,12 +207,13 @@ class Interpreter:
         slots = code.slots
         mem = run.mem
         n = len(slots)
+        budget = run.budget  # kept in a local; written back around calls and at exit
         while True:
             if not 0 <= pc < n:
                 raise RuntimeFault("execution ran off the end of the program", pc)
             ins = slots[pc]
-            run.budget -= 1
-            if run.budget < 0:
+            budget -= 1
+            if budget < 0:
                 raise RuntimeFault("instruction budget exhausted (runaway loop?)", pc)
             opc = ins.opcode
             cls = opc & 7
@@ -242,6 +243,7 @@ class Interpreter:
                 if jop == op.BPF_JA:
                     pc = pc + 1 + (ins.off if cls == op.BPF_JMP else ins.imm)
                 elif jop == op.BPF_CALL:
+                    run.budget = budget
                     if opc & op.BPF_X:  # callx: target in the dst register
                         target = r[dst]
                         r[0] = self._call_target(run, code, target, r, depth, pc)
@@ -250,8 +252,10 @@ class Interpreter:
                         run.depth = depth
                     else:
                         r[0] = self._helper(run, ins.imm, r, pc)
+                    budget = run.budget
                     pc += 1
                 elif jop == op.BPF_EXIT:
+                    run.budget = budget
                     return r[0]
                 else:
                     is64 = cls == op.BPF_JMP
@@ -293,6 +297,7 @@ class Interpreter:
                 offset = ins.imm
                 if opc & 0xE0 == op.BPF_IND:
                     offset = s32((r[ins.src] + ins.imm) & M32)
+                run.budget = budget
                 r[0] = load_packet_abs(run, offset, size, pc)
                 pc += 1
 
