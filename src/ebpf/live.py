@@ -60,6 +60,9 @@ def text_of(value: Any) -> str:
             return head.decode("ascii")
         return raw.hex()
     if isinstance(value, (list, tuple)):
+        if value and all(isinstance(v, (bytes, bytearray)) for v in value):
+            while value and not bytes(value[-1]).strip(b"\0"):  # unused C string slots
+                value = value[:-1]
         if len(value) > 16:
             return "[" + ", ".join(text_of(v) for v in value[:16]) + f", ... {len(value)}]"
         return "[" + ", ".join(text_of(v) for v in value) + "]"
@@ -628,9 +631,9 @@ class LiveView:
             self._write(json.dumps({"type": "summary", "seconds": round(self.elapsed, 3),
                                     "events": self.counts}) + "\n")
         else:
-            counts = ", ".join(f"{n}: {c}" for n, c in sorted(self.counts.items()))
+            counts = ", ".join(f"{n}={c}" for n, c in sorted(self.counts.items()))
             self._write(f"--- after {self.elapsed:.1f}s"
-                        + (f"; events {counts}" if counts else "") + " ---\n")
+                        + (f"; events received: {counts}" if counts else "") + " ---\n")
         self.print_tables(final=True)
 
     def close(self) -> None:

@@ -99,7 +99,7 @@ def test_plain_mode_streams_events_then_tables():
     view.close()
     text = out.getvalue()
     assert "events: pid=1\nevents: pid=2\n" in text
-    assert "events events: 2" in text
+    assert "events received: events=2" in text
     assert text.splitlines()[-1].split() == ["7", "3"]
     assert src.closed
 

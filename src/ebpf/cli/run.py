@@ -1,0 +1,495 @@
+"""``ebpf run``: compile (when given C), load, attach everything the sections
+say, then show maps and events live until Ctrl-C or ``--duration``.
+
+    ebpf run execsnoop.bpf.c                 # tracepoints: nothing to say
+    ebpf run xdpfw.bpf.c --ifname lo         # XDP needs an interface
+    ebpf run xdpfw.bpf.c --pcap traffic.pcap # or packets from a capture (any backend)
+    ebpf run mallocsize.bpf.c --binary libc.so.6 --symbol malloc --pid 1234
+
+Leaving (Ctrl-C, SIGTERM, the end of ``--duration``) closes every link, so no
+program stays attached, then prints a final summary of the maps.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import socket
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import AttachError, Error, NotSupportedError
+
+log = logging.getLogger(__name__)
+
+#: program kinds fed with packets (--ifname on the kernel, --pcap on any backend)
+PACKET_KINDS = frozenset({"xdp", "tc", "tcx", "socket", "tc_action", "netkit"})
+_TRACE_HELPERS = (6, 177)  # bpf_trace_printk, bpf_trace_vprintk
+_XDP_ACTIONS = {0: "XDP_ABORTED", 1: "XDP_DROP", 2: "XDP_PASS", 3: "XDP_TX", 4: "XDP_REDIRECT"}
+_TC_ACTIONS = {-1: "TC_ACT_UNSPEC", 0: "TC_ACT_OK", 1: "TC_ACT_RECLASSIFY", 2: "TC_ACT_SHOT",
+               3: "TC_ACT_PIPE", 4: "TC_ACT_STOLEN", 7: "TC_ACT_REDIRECT"}
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser(
+        "run", help="compile, load and attach a program; show its maps and events live",
+        description="Compile (for C), load, attach every program the way its section says, "
+                    "and show maps as tables/histograms and ring/perf buffer events live. "
+                    "Ctrl-C or --duration detaches and prints a final summary.")
+    p.add_argument("source", help="a C source (.c) or a BPF object (.o)")
+    p.add_argument("--backend", choices=("kernel", "vm"),
+                   help="where programs run (default: the kernel when bpf(2) is usable, "
+                        "else the in-process runtime)")
+    p.add_argument("--ifname", help="interface for XDP/tc programs (and socket filters, "
+                                    "through a packet socket on it)")
+    p.add_argument("--pid", type=int, help="process for uprobes (only its calls count)")
+    p.add_argument("--binary", help="binary or library for uprobes whose section names none "
+                                    "(e.g. libc.so.6 or /usr/bin/bash)")
+    p.add_argument("--symbol", help="function for uprobes whose section names none")
+    p.add_argument("--cgroup", help="cgroup v2 directory for cgroup programs")
+    p.add_argument("--pcap", help="run packet programs (XDP, tc, socket filters) over the "
+                                  "packets of this capture file")
+    p.add_argument("--freq", type=int, default=49,
+                   help="sampling frequency (Hz) for perf_event programs (default 49)")
+    p.add_argument("--duration", type=float, help="stop after this many seconds")
+    p.add_argument("--interval", type=float, default=1.0,
+                   help="table refresh period in seconds (default 1)")
+    p.add_argument("--pin", metavar="DIR",
+                   help="pin the maps in this bpffs directory (kept after exit)")
+    p.add_argument("-D", dest="defines", action="append", default=[], metavar="NAME[=VAL]",
+                   help="preprocessor definition when compiling C")
+    p.add_argument("-I", dest="include_dirs", action="append", default=[], metavar="DIR",
+                   help="include directory when compiling C")
+    p.add_argument("--const", dest="constants", action="append", default=[],
+                   metavar="NAME=VAL", help="set a `const volatile` global before loading")
+    p.add_argument("-p", "--program", dest="programs", action="append", default=[],
+                   metavar="NAME", help="attach only these programs (repeatable)")
+    p.add_argument("--unit", default="value", help="label of histogram values (e.g. usecs)")
+    out = p.add_mutually_exclusive_group()
+    out.add_argument("--json", action="store_true", help="JSON lines instead of a screen")
+    out.add_argument("--plain", action="store_true",
+                     help="plain lines even on a terminal (events as they come, tables at "
+                          "the end)")
+    out.add_argument("--periodic", action="store_true",
+                     help="plain lines, and the tables every --interval seconds")
+    p.set_defaults(func=cmd_run)
+
+
+# ---- option parsing ------------------------------------------------------------
+def parse_assignments(items: list[str], what: str, need_value: bool) -> dict[str, Any]:
+    """NAME=VAL options: values as int (any base), true/false, else text.
+
+    >>> parse_assignments(["A=0x10", "B=yes", "C"], "-D", need_value=False)
+    {'A': 16, 'B': 'yes', 'C': None}
+    """
+    out: dict[str, Any] = {}
+    for item in items:
+        name, sep, val = item.partition("=")
+        name = name.strip()
+        if not name or not name.replace("_", "a").isalnum():
+            raise Error(f"{what} {item!r}: expected NAME=VALUE")
+        if not sep:
+            if need_value:
+                raise Error(f"{what} {item!r}: expected NAME=VALUE")
+            out[name] = None
+            continue
+        low = val.strip().lower()
+        if low in ("true", "false"):
+            out[name] = 1 if low == "true" else 0
+            continue
+        try:
+            out[name] = int(val, 0)
+        except ValueError:
+            out[name] = val
+    return out
+
+
+# ---- packets -------------------------------------------------------------------
+@dataclass
+class PacketFeeder:
+    """Runs packet programs over the frames of a capture, a chunk per poll, and
+    counts their return values (works on both backends through test_run)."""
+
+    programs: list[Any]
+    frames: list[bytes]
+    position: int = 0
+    verdicts: dict[str, dict[str, int]] = field(default_factory=dict)
+    name: str = "packets"
+
+    def _verdict(self, prog: Any, retval: int) -> str:
+        kind = prog.spec.attach_kind
+        if kind == "xdp":
+            return _XDP_ACTIONS.get(retval, f"ret {retval}")
+        if kind in ("tc", "tcx", "tc_action", "netkit"):
+            signed = retval - (1 << 32) if retval >= 1 << 31 else retval
+            return _TC_ACTIONS.get(signed, f"ret {signed}")
+        if kind == "socket":
+            return "drop" if retval == 0 else "keep"
+        return f"ret {retval}"
+
+    def poll(self, timeout: float) -> list[Any]:
+        deadline = time.monotonic() + max(timeout, 0.0)
+        while self.position < len(self.frames):
+            frame = self.frames[self.position]
+            self.position += 1
+            for prog in self.programs:
+                r = prog.test_run(frame)
+                counts = self.verdicts.setdefault(prog.name, {})
+                v = self._verdict(prog, r.retval)
+                counts[v] = counts.get(v, 0) + 1
+            if time.monotonic() >= deadline:
+                break
+        else:
+            if timeout:
+                time.sleep(min(timeout, 0.05))
+        return []
+
+    def close(self) -> None:
+        pass
+
+    def status(self) -> str:
+        parts = [f"packets {self.position}/{len(self.frames)}"]
+        for name, counts in self.verdicts.items():
+            parts.append(name + ": " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
+        return "; ".join(parts)
+
+
+def read_frames(path: str) -> list[bytes]:
+    """Frames of a classic (Ethernet) pcap file."""
+    from ..vm.hooks import read_pcap
+
+    if not os.path.exists(path):
+        raise Error(f"--pcap {path}: no such file")
+    return [frame for _, frame in read_pcap(path)]
+
+
+class PacketSocketDrain:
+    """Keeps a packet socket's receive queue empty (its filter runs regardless)."""
+
+    name = "socket"
+
+    def __init__(self, sock: socket.socket):
+        self.sock = sock
+        self.sock.setblocking(False)
+
+    def poll(self, timeout: float) -> list[Any]:
+        end = time.monotonic() + timeout
+        while True:
+            try:
+                self.sock.recv(65536)
+            except BlockingIOError:
+                if time.monotonic() >= end:
+                    return []
+                time.sleep(min(0.02, max(end - time.monotonic(), 0)))
+            except OSError:
+                return []
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+# ---- attaching -----------------------------------------------------------------
+@dataclass
+class Plan:
+    """What `ebpf run` does with each program."""
+
+    links: list[Any] = field(default_factory=list)
+    packet_programs: list[Any] = field(default_factory=list)
+    sockets: list[socket.socket] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def close(self) -> int:
+        n = 0
+        for link in reversed(self.links):
+            try:
+                link.close()
+                n += 1
+            except Error as e:
+                log.warning("detaching %r: %s", link, e)
+        self.links.clear()
+        for s in self.sockets:
+            s.close()
+        self.sockets.clear()
+        return n
+
+
+def tail_call_targets(obj: Any) -> set[str]:
+    """Names of programs placed in program arrays (run by tail calls, not attached)."""
+    from ..uapi import MapType
+
+    names: set[str] = set()
+    for m in obj.spec.maps.values():
+        if m.type == MapType.PROG_ARRAY:
+            for _, v in m.contents:
+                if isinstance(v, str):
+                    names.add(v)
+                else:
+                    names.add(getattr(v, "name", ""))
+    return names
+
+
+def _section_hint(prog: Any) -> str:
+    return f"program {prog.name} (SEC(\"{prog.spec.section}\"))"
+
+
+def plan_and_attach(obj: Any, args: argparse.Namespace, backend: str) -> Plan:
+    """Attach every program; packet programs go to --ifname or --pcap.
+    On an error, what was attached is detached again."""
+    from ..elf.sections import needs_target
+
+    plan = Plan()
+    wanted = set(args.programs)
+    unknown = wanted - set(obj.programs)
+    if unknown:
+        raise Error(f"--program {', '.join(sorted(unknown))}: no such program "
+                    f"(the object has {', '.join(sorted(obj.programs)) or 'none'})")
+    targets = tail_call_targets(obj)
+    try:
+        for name, prog in obj.programs.items():
+            if wanted and name not in wanted:
+                continue
+            if name in targets and not wanted:
+                plan.skipped.append(f"{name} (tail-call target)")
+                continue
+            _attach_one(prog, args, backend, needs_target(prog.spec), plan)
+    except BaseException:
+        plan.close()
+        raise
+    return plan
+
+
+def _attach_one(prog: Any, args: argparse.Namespace, backend: str, needs: bool,
+                plan: Plan) -> None:
+    spec = prog.spec
+    kind = spec.attach_kind
+    what = _section_hint(prog)
+    if kind in PACKET_KINDS:
+        if args.pcap:
+            plan.packet_programs.append(prog)
+            return
+        if not args.ifname:
+            raise AttachError(f"{what} needs packets: pass --ifname IF (e.g. --ifname lo) to "
+                              "attach it to an interface, or --pcap FILE to run it over a capture")
+        if backend != "kernel":
+            raise AttachError(f"{what}: the vm backend cannot attach to interface "
+                              f"{args.ifname}; use --pcap FILE (or --backend kernel)")
+        if kind == "socket":
+            sock = _packet_socket(args.ifname)
+            plan.sockets.append(sock)
+            plan.links.append(prog.attach(sock=sock))
+        else:
+            plan.links.append(prog.attach(ifname=args.ifname))
+        return
+    if kind == "cgroup" or kind == "lsm_cgroup":
+        if not args.cgroup:
+            raise AttachError(f"{what} needs a cgroup: pass --cgroup DIR "
+                              "(e.g. --cgroup /sys/fs/cgroup)")
+        plan.links.append(prog.attach(cgroup=args.cgroup))
+        return
+    if kind in ("uprobe", "uprobe_multi", "usdt"):
+        target: dict[str, Any] = {}
+        if args.pid:
+            target["pid"] = args.pid
+        if needs or not spec.attach_to:
+            if not args.binary:
+                raise AttachError(f"{what} needs a binary and a function: pass --binary PATH "
+                                  "--symbol NAME (e.g. --binary libc.so.6 --symbol malloc)")
+            target["binary"] = args.binary
+            if args.symbol:
+                target["symbol"] = args.symbol
+            elif not spec.attach_to:
+                raise AttachError(f"{what} needs a function: pass --symbol NAME")
+        if backend != "kernel":
+            raise AttachError(f"{what}: uprobes are kernel events; use --backend kernel")
+        plan.links.append(prog.attach(**target))
+        return
+    if kind == "perf_event":
+        if backend != "kernel":
+            plan.links.append(prog.attach(interval=1.0 / max(args.freq, 1)))
+            return
+        plan.links.append(prog.attach(perf_event=dict(type=1, config=0,  # software cpu-clock
+                                                      sample_freq=args.freq)))
+        plan.notes.append(f"{prog.name}: sampling every CPU at {args.freq} Hz")
+        return
+    if needs:
+        raise AttachError(f"{what} needs a target ebpf run cannot give (attach kind "
+                          f"{kind or 'unknown'}); attach it from Python with prog.attach(...), "
+                          "or leave it out with --program NAME for the others")
+    link = prog.attach()
+    plan.links.append(link)
+    if backend == "vm" and kind in ("tracepoint", "raw_tracepoint", "tracing", "lsm", "kprobe",
+                                    "iter"):
+        plan.notes.append(f"{prog.name}: on the vm backend kernel events do not reach it; it "
+                          "runs when Python fires them (ebpf.vm.hooks.fire)")
+
+
+def _packet_socket(ifname: str) -> socket.socket:
+    """A raw packet socket bound to ``ifname`` (all protocols)."""
+    try:
+        s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0003))
+    except PermissionError as e:
+        from ..errors import PrivilegeError
+
+        raise PrivilegeError(f"opening a packet socket on {ifname}", e.errno,
+                             capability="CAP_NET_RAW") from None
+    except OSError as e:
+        raise AttachError(f"opening a packet socket on {ifname}: {e}") from None
+    try:
+        s.bind((ifname, 0))
+    except OSError as e:
+        s.close()
+        raise AttachError(f"--ifname {ifname}: {e.strerror or e}") from None
+    return s
+
+
+# ---- the verb ------------------------------------------------------------------
+def uses_trace_printk(obj: Any) -> bool:
+    for prog in obj.programs.values():
+        for ins in prog.spec.instructions:
+            if ins.opcode == 0x85 and ins.src == 0 and ins.imm in _TRACE_HELPERS:
+                return True
+    return False
+
+
+def choose_backend(requested: str | None) -> tuple[str, str]:
+    """(backend, why) for the one-line note."""
+    if requested:
+        return requested, "as asked (--backend)"
+    forced = os.environ.get("EBPF_BACKEND")
+    if forced:
+        return forced, "from EBPF_BACKEND"
+    try:
+        from ..kernel.probes import bpf_usable
+        usable = bpf_usable()
+    except ImportError:
+        usable = False
+    if usable:
+        return "kernel", "bpf(2) is usable here"
+    why = "not root" if hasattr(os, "geteuid") and os.geteuid() != 0 else "bpf(2) is not usable"
+    return "vm", f"{why}: programs run in the in-process runtime"
+
+
+def compiled(source: Path, args: argparse.Namespace, workdir: str) -> Path:
+    """The object file: ``source`` itself, or what compiling it gives."""
+    if not source.exists():
+        raise Error(f"{source}: no such file")
+    if source.suffix == ".c":
+        from ..toolchain import compile as cc
+
+        out = Path(workdir) / (source.name[:-2] + ".o")
+        defines = parse_assignments(args.defines, "-D", need_value=False)
+        return cc(source, out, include_dirs=list(args.include_dirs),
+                  defines={k: ("1" if v is None else str(v)) for k, v in defines.items()})
+    return source
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from .. import objects
+    from ..live import BufferSource, LiveView, TraceSource
+    from ..spec import ObjectSpec
+    from ..uapi import MapType
+
+    constants = parse_assignments(args.constants, "--const", need_value=True)
+    backend, why = choose_backend(args.backend)
+    if backend not in ("kernel", "vm"):
+        raise Error(f"unknown backend {backend!r} (kernel or vm)")
+    if args.duration is not None and args.duration < 0:
+        raise Error("--duration must not be negative")
+    if args.pin and backend != "kernel":
+        raise NotSupportedError("--pin", detail="pinning needs the kernel backend (bpffs)")
+    err = sys.stderr
+    print(f"ebpf run: backend {backend} ({why})", file=err)
+    frames = read_frames(args.pcap) if args.pcap else None
+
+    with tempfile.TemporaryDirectory(prefix="ebpf-run-") as work:
+        path = compiled(Path(args.source), args, work)
+        spec = ObjectSpec.from_file(path)
+        if args.pin:
+            os.makedirs(args.pin, exist_ok=True)
+        obj = objects.load(spec, backend=backend, constants=constants, pin_path=args.pin)
+        plan = Plan()
+        sources: list[Any] = []
+        view = None
+        feeder = None
+        try:
+            plan = plan_and_attach(obj, args, backend)
+            if args.pin:
+                _pin_maps(obj, args.pin)
+            for m in obj.maps.values():
+                if m.type in (MapType.RINGBUF, MapType.PERF_EVENT_ARRAY):
+                    sources.append(BufferSource(m, spec.btf))
+            if uses_trace_printk(obj):
+                try:
+                    sources.append(TraceSource(backend))
+                except Error as e:
+                    print(f"ebpf run: bpf_trace_printk output not shown: {e}", file=err)
+            if plan.packet_programs:
+                assert frames is not None
+                feeder = PacketFeeder(plan.packet_programs, frames)
+                sources.append(feeder)
+            for s in plan.sockets:
+                sources.append(PacketSocketDrain(s))
+            attached = ", ".join(_describe(link) for link in plan.links) or "nothing"
+            print(f"ebpf run: attached {attached}", file=err)
+            for name in plan.skipped:
+                print(f"ebpf run: not attached: {name}", file=err)
+            for note in plan.notes:
+                print(f"ebpf run: note: {note}", file=err)
+            if feeder is not None:
+                print(f"ebpf run: running {', '.join(p.name for p in plan.packet_programs)} "
+                      f"over {len(frames or [])} packets of {args.pcap}", file=err)
+            mode = "json" if args.json else ("plain" if args.plain or args.periodic else None)
+            view = LiveView(obj, sources=sources, mode=mode, interval=args.interval,
+                            title=f"ebpf run {args.source} [{backend}]",
+                            periodic=args.periodic, unit=args.unit,
+                            status=feeder.status if feeder else None)
+            if view.mode != "tty" and args.duration is None and sys.stdin.isatty():
+                print("ebpf run: Ctrl-C to stop", file=err)
+            view.run(args.duration)
+        finally:
+            detached = plan.close()
+            if view is not None:
+                try:
+                    view.drain()
+                except KeyboardInterrupt:
+                    pass
+            for src in sources:
+                try:
+                    src.close()
+                except Error as e:
+                    log.warning("closing %s: %s", getattr(src, "name", src), e)
+            try:
+                if view is not None:
+                    if detached:
+                        print(f"ebpf run: detached {detached} link(s)", file=err)
+                    view.summary()
+                    if feeder is not None:
+                        print(f"packets: {feeder.status()}",
+                              file=sys.stdout if view.mode != "json" else err)
+            finally:
+                obj.close()
+    return 0
+
+
+def _describe(link: Any) -> str:
+    prog = getattr(link, "program", None)
+    name = getattr(prog, "name", "?")
+    desc = getattr(link, "description", "")
+    return f"{name} ({desc})" if desc else name
+
+
+def _pin_maps(obj: Any, directory: str) -> None:
+    from ..live import shown_maps
+
+    for m in shown_maps(obj) + [m for m in obj.maps.values()
+                                if m.type.name in ("RINGBUF", "PERF_EVENT_ARRAY")]:
+        target = os.path.join(directory, m.name)
+        if os.path.exists(target):
+            continue
+        m.pin(target)
