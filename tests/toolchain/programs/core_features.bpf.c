@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /* CO-RE and loader-resolved externs: BTF-typed tracepoints (tp_btf),
  * BPF_PROG, field/type/enum queries, chains of BPF_CORE_READ,
- * Kconfig and kernel-symbol externs, bpf_for loops, a per-task stat map. */
+ * Kconfig and kernel-symbol externs, bpf_for/bpf_for_each/bpf_repeat loops,
+ * bpf_core_cast, a per-task stat map. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
@@ -61,8 +62,14 @@ int BPF_PROG(on_switch, bool preempt, struct task_struct *prev, struct task_stru
 	st->prio_sum += prev->prio;  /* direct BTF access in tp_btf */
 	st->last_state = task_state(prev);
 	st->flags = 0;
+	int *v;
+
 	bpf_for(i, 0, 8)
 		sum += i;
+	bpf_for_each(num, v, 10, 13)   /* 10 + 11 + 12 */
+		sum += *v;
+	bpf_repeat(2)
+		sum += 100;
 	st->loop_sum = sum;
 	version_seen = LINUX_KERNEL_VERSION;
 	have_active = (bpf_ksym_exists(&schedule) ? 1 : 0) |
@@ -74,7 +81,8 @@ int BPF_PROG(on_switch, bool preempt, struct task_struct *prev, struct task_stru
 	    bpf_core_field_offset(struct task_struct, pid) > 0 &&
 	    bpf_core_enum_value_exists(enum bpf_map_type, BPF_MAP_TYPE_RINGBUF))
 		st->flags |= 8 | (bpf_core_enum_value(enum bpf_map_type, BPF_MAP_TYPE_RINGBUF) << 8);
-	if (bpf_core_type_size(struct task_struct) > 0 &&
+	if (bpf_core_cast(prev, struct task_struct)->pid == pid &&
+	    bpf_core_type_size(struct task_struct) > 0 &&
 	    bpf_core_type_id_kernel(struct task_struct) > 0)
 		st->flags |= 16;
 	return 0;
