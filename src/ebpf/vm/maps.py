@@ -116,6 +116,12 @@ class VMMap(Map):
         MAP_HANDLES.unregister(self.handle)
         self._release()
 
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:  # noqa: BLE001 - never raise from a finalizer
+            pass
+
     def _release(self) -> None:
         """Unmap every value region."""
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import struct
 import threading
+import weakref
 from bisect import bisect_right
 from collections.abc import Callable
 
@@ -267,7 +268,8 @@ class Handles:
     def __init__(self, base: int = MAP_HANDLE_BASE):
         self._lock = threading.Lock()
         self._next = base
-        self._objects: dict[int, object] = {}
+        # weak: a loaded program keeps the maps it uses alive itself
+        self._objects: weakref.WeakValueDictionary[int, object] = weakref.WeakValueDictionary()
 
     def register(self, obj: object) -> int:
         with self._lock:
