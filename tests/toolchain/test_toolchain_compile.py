@@ -201,3 +201,14 @@ def test_missing_uapi_header_hint(tmp_path):
     with pytest.raises(CompileError, match="linux-libc-dev") as ei:
         compile(src, cc="zig")
     assert "ebpf_no_such_uapi_header.h" in str(ei.value)
+
+
+def test_single_strings_for_list_arguments(tmp_path):
+    inc = tmp_path / "inc"
+    inc.mkdir()
+    (inc / "v.h").write_text("#define V 3\n")
+    src = tmp_path / "s.bpf.c"
+    src.write_text('#include "v.h"\n#include <bpf/bpf_helpers.h>\n'
+                   'SEC("socket") int f(void *ctx) { return V + W; }\n')
+    obj = compile(src, cc="zig", include_dirs=str(inc), extra_args="-DW=4 -O1")
+    assert obj.is_file()

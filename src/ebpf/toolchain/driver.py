@@ -168,6 +168,12 @@ def compile(src: str | os.PathLike, out: str | os.PathLike | None = None, cc: st
     >>> compile("xdp_pass.bpf.c", cc="zig")   # doctest: +SKIP
     PosixPath('xdp_pass.bpf.o')
     """
+    if isinstance(include_dirs, (str, os.PathLike)):
+        include_dirs = [include_dirs]  # one directory, not its characters
+    if isinstance(extra_args, str):
+        import shlex
+
+        extra_args = shlex.split(extra_args)
     src = Path(src)
     if not src.is_file():
         raise CompileError(f"source file {src} does not exist")
