@@ -118,3 +118,10 @@ def test_plugin_accepts_elf_token_and_unwind():
     r = _plugin(program_bytes(s), "", "--elf")
     assert r.returncode == 0, r.stderr
     assert int(r.stdout, 16) == 2
+
+
+def test_plugin_memory_as_separate_tokens():
+    prog = bytes.fromhex("6110040000000000" "9500000000000000")  # r0 = *(u32 *)(r1 + 4)
+    r = _plugin(prog, *"01 02 03 04 05 06 07 08".split(), "--elf")
+    assert r.returncode == 0, r.stderr
+    assert int(r.stdout, 16) == 0x08070605

@@ -20,9 +20,10 @@ def register(sub) -> None:
     p = sub.add_parser("conformance-plugin",
                        help="run a program for the bpf_conformance suite (hex on stdin)",
                        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("memory", nargs="?", default="", help="input memory as hex bytes")
-    p.add_argument("options", nargs="*", help="further option tokens (ignored)")
+    p.add_argument("memory", nargs="*", default=[],
+                   help="input memory as hex bytes (one argument, or one per byte)")
     p.add_argument("--elf", action="store_true", help="accepted for compatibility; ignored")
+    p.add_argument("--debug", action="store_true", help="accepted for compatibility; ignored")
     p.add_argument("--budget", type=int, default=10_000_000,
                    help="instruction budget (default %(default)s)")
     p.add_argument("--interpret", action="store_true",
@@ -52,7 +53,7 @@ def run_plugin(program: bytes, memory: bytes, *, budget: int = 10_000_000,
 
 def _main(args: argparse.Namespace) -> int:
     program = parse_hex(sys.stdin.read(), "program")
-    memory = parse_hex(args.memory, "memory") if args.memory else b""
+    memory = parse_hex(" ".join(args.memory), "memory") if args.memory else b""
     r0 = run_plugin(program, memory, budget=args.budget, jit=not args.interpret)
     sys.stdout.write(f"0x{r0:x}\n")
     return 0
