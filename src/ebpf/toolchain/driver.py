@@ -174,6 +174,7 @@ def compile(src: str | os.PathLike, out: str | os.PathLike | None = None, cc: st
         import shlex
 
         extra_args = shlex.split(extra_args)
+    extra_args = [str(a) for a in extra_args]  # used again if vmlinux.h must be added
     src = Path(src)
     if not src.is_file():
         raise CompileError(f"source file {src} does not exist")
