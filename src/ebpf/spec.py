@@ -148,6 +148,8 @@ class ProgramSpec:
     attach_kind: str = ""
     #: True for kretprobe/uretprobe
     retprobe: bool = False
+    #: False for SEC("?...") programs: libbpf loads them only when asked to
+    autoload: bool = True
 
     def copy(self) -> ProgramSpec:
         import copy

@@ -438,3 +438,18 @@ def test_arena_globals(corpus):
     assert p.type is ProgramType.SYSCALL
     assert {r for r in refs(p, MapReference)} == {
         MapReference("arena", counter.offset, True), MapReference("arena", hits.offset, True)}
+
+
+def test_optional_programs_are_not_autoloaded(bpf_compile):
+    src = """
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+char LICENSE[] SEC("license") = "GPL";
+SEC("?raw_tp/sys_enter") int optional(void *ctx) { return 0; }
+SEC("raw_tp/sys_exit") int always(void *ctx) { return 0; }
+"""
+    spec = ebpf.ObjectSpec.from_file(bpf_compile(src, name="optional"))
+    opt, always = spec.programs["optional"], spec.programs["always"]
+    assert opt.autoload is False and always.autoload is True
+    assert opt.type is ProgramType.RAW_TRACEPOINT and opt.attach_to == "sys_enter"
+    assert opt.section == "?raw_tp/sys_enter"

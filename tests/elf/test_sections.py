@@ -219,3 +219,10 @@ def test_targets_are_kept_verbatim(prefix, target):
     info = classify(f"{prefix}/{target}")
     if info.pattern.endswith("+") and info.pattern[:-1] == prefix:
         assert info.attach_to == target
+
+
+def test_question_mark_prefix_means_no_autoload():
+    info = classify("?tp_btf/sched_switch")
+    assert info.known and info.program_type is ProgramType.TRACING
+    assert info.section == "?tp_btf/sched_switch" and info.attach_to == "sched_switch"
+    assert not needs_target("?fentry/do_unlinkat") and needs_target("?xdp")

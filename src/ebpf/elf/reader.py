@@ -565,7 +565,7 @@ class _Reader:
             section=f.section.name, attach_type=info.attach_type, attach_to=info.attach_to,
             kernel_version=obj.kernel_version, flags=info.flags, func_infos=func_infos,
             line_infos=line_infos, btf=self.btf, attach_kind=info.attach_kind,
-            retprobe=info.retprobe,
+            retprobe=info.retprobe, autoload=not f.section.name.startswith("?"),
         )
 
     def _program_for_symbol(self, sym: Symbol, funcs: dict[tuple[int, int], _Func],

@@ -282,8 +282,14 @@ def classify(section_name: str) -> SectionInfo:
     'CGROUP_INET4_CONNECT'
     >>> classify("my_custom_section").known
     False
+    >>> classify("?fentry/do_unlinkat").attach_to
+    'do_unlinkat'
     """
     name = section_name
+    if name.startswith("?"):
+        # SEC("?...") only says "do not load by default" (ProgramSpec.autoload)
+        inner = classify(name[1:])
+        return SectionInfo(**{**inner.__dict__, "section": section_name})
     entry = _BY_PATTERN.get(name)
     if entry is not None:
         return _build(name, entry, "")
