@@ -114,6 +114,7 @@ def program_dict(p: S.ProgramSpec) -> dict[str, Any]:
         "slots": sum(i.size for i in p.instructions),
         "functions": [f.name for f in p.func_infos],
         "license": p.license,
+        "autoload": getattr(p, "autoload", True),
     }
 
 
@@ -205,8 +206,10 @@ def run_inspect(args: argparse.Namespace) -> int:
         rows = []
         for p in d["programs"]:
             target = p["attach_to"] or ("(given at attach)" if p["needs_target"] else "-")
+            flags = "|".join(x for x in (p["flags"], "" if p["autoload"] else "no-autoload")
+                             if x)
             rows.append([p["name"], p["section"], p["type"], p["attach_type"] or "-", target,
-                         p["instructions"], p["flags"] or "-"])
+                         p["instructions"], flags or "-"])
         table(rows, ["NAME", "SECTION", "TYPE", "ATTACH TYPE", "TARGET", "INSNS", "FLAGS"])
     out.write(f"\nMaps ({len(d['maps'])}):\n")
     if d["maps"]:
