@@ -8,6 +8,7 @@ import importlib
 import pytest
 
 MODULES = ["ebpf.kernel.sys", "ebpf.kernel.probes", "ebpf.kernel.maps", "ebpf.kernel.programs",
+           "ebpf.kernel.structops",
            "ebpf.kernel.objects", "ebpf.kernel.info", "ebpf.kernel.btf", "ebpf.kernel.kconfig",
            "ebpf.kernel.pin"]
 
