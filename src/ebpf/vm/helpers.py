@@ -761,30 +761,85 @@ def get_stack(run: Run, ctx, buf, size, flags, *_):
     return 0
 
 
-#: a zero-filled, read-only stand-in for the current task_struct
+#: size of the task_struct stand-in when the program's BTF has no task_struct
 FAKE_TASK_SIZE = 16384
-_fake_task: Region | None = None
+_TASKS: dict[int, int] = {}
+_TASKS_LOCK = threading.Lock()
 
 
-def _task() -> int:
-    global _fake_task
-    if _fake_task is None:
-        from .memory import GLOBAL
+def _proc_comm(pid: int) -> bytes:
+    try:
+        with open(f"/proc/{pid}/comm", "rb") as f:
+            return f.read().strip()[:15]
+    except OSError:
+        return b""
 
-        _fake_task = GLOBAL.allocate(bytearray(FAKE_TASK_SIZE), "task_struct (vm stand-in)",
-                                     writable=False)
-    return _fake_task.base
+
+def _fill_task(buf: bytearray, st, pid: int, tgid: int, comm: bytes,
+               links: dict[str, int]) -> None:
+    """Write pid/tgid/comm and pointer members at the offsets of ``st``
+    (the program's own view of task_struct, so its compiled offsets match)."""
+    from ..errors import BTFError
+
+    def put(name: str, value: bytes) -> None:
+        try:
+            m = st.member(name)
+        except BTFError:
+            return
+        off = m.offset // 8
+        if m.bitfield_size == 0 and off + len(value) <= len(buf):
+            buf[off:off + len(value)] = value
+
+    put("pid", pid.to_bytes(4, "little", signed=True))
+    put("tgid", tgid.to_bytes(4, "little", signed=True))
+    put("comm", comm.ljust(16, b"\0")[:16])
+    for name, addr in links.items():
+        put(name, addr.to_bytes(8, "little"))
+
+
+def _task(run: Run) -> int:
+    """Address of a read-only task_struct stand-in for the calling thread:
+    pid, tgid, comm, and real_parent/parent/group_leader filled in at the
+    offsets of the program's own BTF; everything else reads as zero."""
+    from .memory import GLOBAL
+
+    btf = getattr(getattr(run.program, "spec", None), "btf", None)
+    st = None
+    if btf is not None:
+        try:
+            st = btf.type_by_name("task_struct", "struct")
+        except Exception:  # noqa: BLE001 - no (unique) task_struct: plain zeros
+            st = None
+    tid = threading.get_native_id()
+    key = (id(btf) if st is not None else 0, tid)
+    with _TASKS_LOCK:
+        addr = _TASKS.get(key)
+        if addr is not None:
+            return addr
+        size = max(getattr(st, "size", 0), 64) if st is not None else FAKE_TASK_SIZE
+        parent_buf, task_buf = bytearray(size), bytearray(size)
+        parent = GLOBAL.allocate(parent_buf, "parent task_struct (vm stand-in)", writable=False)
+        task = GLOBAL.allocate(task_buf, "task_struct (vm stand-in)", writable=False)
+        if st is not None:
+            ppid = os.getppid()
+            _fill_task(parent_buf, st, ppid, ppid, _proc_comm(ppid),
+                       {"group_leader": parent.base})
+            _fill_task(task_buf, st, tid, os.getpid(), _comm(),
+                       {"real_parent": parent.base, "parent": parent.base,
+                        "group_leader": task.base})
+        _TASKS[key] = task.base
+        return task.base
 
 
 @helper(H.get_current_task)
 def get_current_task(run: Run, *_):
-    """A zero-filled task_struct stand-in: reads through it succeed and give 0."""
-    return _task()
+    """A task_struct stand-in (see :func:`_task`): reads through it succeed."""
+    return _task(run)
 
 
 @helper(H.get_current_task_btf)
 def get_current_task_btf(run: Run, *_):
-    return _task()
+    return _task(run)
 
 
 def _cgroup_id() -> int:
