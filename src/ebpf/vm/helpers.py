@@ -454,13 +454,16 @@ def _ringbuf(run: Run, addr: int):
 @helper(H.ringbuf_reserve)
 def ringbuf_reserve(run: Run, map_, size, flags, *_):
     m = _ringbuf(run, map_)
-    if flags or not m.reserve(size):
+    if flags:
+        return 0
+    slot = m.reserve(size)
+    if slot is None:
         return 0
     base = run.extra.get("rb_next", SCRATCH_BASE)
     run.extra["rb_next"] = base + ((size + 4095 + 64) & ~4095)
     region = run.mem.add_local(Region(base, bytearray(max(size, 1)), f"ringbuf {m.name} record",
                                       size=size))
-    run.reserved[base] = (m, region)
+    run.reserved[base] = (m, region, slot)
     return base
 
 
@@ -469,9 +472,9 @@ def _commit(run: Run, data: int, flags: int, submit: bool) -> int:
     if entry is None:
         raise RuntimeFault(f"{'submit' if submit else 'discard'} of {data:#x}, which is not a "
                            "reserved ring buffer record")
-    m, region = entry
+    m, region, slot = entry
     run.mem.remove_local(region)
-    m.commit(bytes(region.buf[:region.size]) if submit else None, region.size, flags)
+    m.commit(slot, bytes(region.buf[:region.size]) if submit else None, flags)
     return 0
 
 
@@ -491,9 +494,10 @@ def ringbuf_output(run: Run, map_, data, size, flags, *_):
     payload = run.mem.read(data, size)
     if flags & ~3:
         return neg(errno.EINVAL)
-    if not m.reserve(size):
+    slot = m.reserve(size)
+    if slot is None:
         return neg(errno.EAGAIN)
-    m.commit(payload, size, flags)
+    m.commit(slot, payload, flags)
     return 0
 
 

@@ -96,9 +96,9 @@ class VMProgram(Program):
             if run.locks:
                 release_locks(run)
         if run.reserved:
-            names = sorted({m.name for m, _ in run.reserved.values()})
-            for m, region in run.reserved.values():
-                m.commit(None, region.size, 0)
+            names = sorted({m.name for m, _, _ in run.reserved.values()})
+            for m, _, slot in run.reserved.values():
+                m.commit(slot, None, 0)
             raise RuntimeFault(f"program {self.name} returned with unreleased ring buffer "
                                f"records of {', '.join(names)}")
         return r0, run
