@@ -145,12 +145,12 @@ _EVENTS: dict[str, list[VMLink]] = defaultdict(list)
 _EVENTS_LOCK = threading.Lock()
 
 
-def _run_packets(link: VMLink, frames: Iterable[bytes]) -> None:
+def _run_packets(link: VMLink, frames: Iterable[bytes], cpu: int = 0) -> None:
     prog = link.program
     for frame in frames:
         if link._stop.is_set():
             break
-        r = prog.test_run(frame)
+        r = prog.test_run(frame, cpu=cpu)
         link.results.append(r.retval)
         link.outputs.append(r.data)
 
@@ -175,9 +175,9 @@ def attach(prog, *, pcap: str | Path | None = None, packets: Iterable[bytes] | N
         frames = (p for _, p in read_pcap(pcap)) if pcap is not None else iter(packets)
         link = VMLink(prog, f"pcap {pcap}" if pcap is not None else "packets")
         if background:
-            link._start(lambda: _run_packets(link, frames))
+            link._start(lambda: _run_packets(link, frames, cpu))
         else:
-            _run_packets(link, frames)
+            _run_packets(link, frames, cpu)
         return link
     if interval is not None:
         if interval <= 0:
