@@ -396,3 +396,28 @@ def test_pickle_and_deepcopy_keep_changes():
         assert len(again) == len(s)
         assert again.type_by_name(".data", "datasec").size == 64
         assert again.type_by_name("s", "struct").members[1].bitfield_size == 3
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(st.integers(24, 10_000), st.integers(0, 255)), min_size=1, max_size=4))
+def test_corrupted_btf_only_raises_btferror(edits):
+    """Flipped bytes in a valid blob: parsing, rendering, dumping and marshalling
+    either work or raise BTFError (no other exception, no hang, no blow-up)."""
+    from ebpf.btf.dump import dump_raw
+
+    blob = bytearray(every_kind()[0].to_bytes())
+    for pos, val in edits:
+        blob[pos % len(blob)] = val
+    try:
+        s = Spec.from_bytes(bytes(blob))
+        list(dump_raw(s))
+        for t in s:
+            for f in (btf.render_c, btf.sizeof, btf.alignof, btf.resolve):
+                try:
+                    f(t)
+                except BTFError:
+                    pass
+        btf.vmlinux_h(s)
+        s.to_bytes()
+    except BTFError:
+        pass

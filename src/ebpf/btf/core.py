@@ -141,8 +141,10 @@ def _local_field(spec: Spec, tid: int, access: list[int], where: str) -> _FieldS
     return _FieldSpec(spec, root, tid, t, bit, bf, path, "".join(desc))
 
 
-def _find_member(t: T.Composite, name: str) -> tuple[T.Member, int] | None:
+def _find_member(t: T.Composite, name: str, depth: int = 0) -> tuple[T.Member, int] | None:
     """Member called ``name`` (through anonymous members), with its bit offset."""
+    if depth > 64:
+        raise BTFError(f"{T.type_name(t)}: anonymous members nested too deep (a loop?)")
     for m in t.members:
         if m.name == name:
             return m, m.offset
@@ -150,7 +152,7 @@ def _find_member(t: T.Composite, name: str) -> tuple[T.Member, int] | None:
         if not m.name:
             inner = _strip(m.type)
             if isinstance(inner, T.Composite):
-                found = _find_member(inner, name)
+                found = _find_member(inner, name, depth + 1)
                 if found is not None:
                     return found[0], m.offset + found[1]
     return None

@@ -64,6 +64,8 @@ class Renderer:
         self.spec = spec
         self.unique = unique_names and spec is not None
         self._plans: dict[int, _Plan] = {}
+        self._planning: set[int] = set()
+        self._nesting = 0
         self._names: dict[int, str] = {}
         self._enumerators: dict[str, int] = {}
         self.out: list[str] = []
@@ -103,13 +105,17 @@ class Renderer:
     # -- layout -----------------------------------------------------------------
     def align(self, t: T.Type) -> int:
         """Alignment C gives the type as we write it."""
-        t = T.resolve(t)
+        for _ in range(256):
+            t = T.resolve(t)
+            if not isinstance(t, T.Array):
+                break
+            t = t.type
+        else:
+            raise BTFError("type reference loop in an array type")
         if isinstance(t, (T.Int, T.Float, T.Enum)):
             return t.size if t.size in (1, 2, 4, 8, 16) else 1
         if isinstance(t, T.Pointer):
             return 8
-        if isinstance(t, T.Array):
-            return self.align(t.type)
         if isinstance(t, T.Composite):
             return self.plan(t).align
         raise BTFError(f"{T.type_name(t)} cannot be embedded by value")
@@ -117,7 +123,13 @@ class Renderer:
     def plan(self, t: T.Composite) -> _Plan:
         p = self._plans.get(id(t))
         if p is None:
-            p = self._plan(t, False) or self._plan(t, True)
+            if id(t) in self._planning:
+                raise BTFError(f"{T.type_name(t)} contains itself by value")
+            self._planning.add(id(t))
+            try:
+                p = self._plan(t, False) or self._plan(t, True)
+            finally:
+                self._planning.discard(id(t))
             if p is None:
                 msg = f"{T.type_name(t)}: layout cannot be reproduced in C; written as is"
                 log.warning(msg)
@@ -199,6 +211,15 @@ class Renderer:
     def decl(self, t: T.Type, inner: str, indent: int = 0) -> str:
         """C declaration of ``inner`` (a name, or "" for an abstract declarator)
         with type ``t``."""
+        self._nesting += 1
+        try:
+            if self._nesting > 200:
+                raise BTFError("type nesting too deep (a reference loop?) while rendering C")
+            return self._decl(t, inner, indent)
+        finally:
+            self._nesting -= 1
+
+    def _decl(self, t: T.Type, inner: str, indent: int) -> str:
         depth = 0
         while True:
             depth += 1
@@ -336,6 +357,12 @@ def _padding(kind: str, start: int, nbits: int) -> list[str]:
     out = []
     cur, end = start, start + nbits
     while cur < end:
+        if cur % 64 == 0 and end - cur >= 64 * 8:
+            # a big hole: one array rather than hundreds of bit-fields
+            n = (end - cur) // 8
+            out.append(f"char __pad_{start // 8 + (cur - start) // 8}[{n}];")
+            cur += n * 8
+            continue
         k = min(64 - cur % 64, end - cur)
         out.append(f"long: {k};")
         cur += k
@@ -390,7 +417,7 @@ class _HeaderWriter:
     # A "strong" need means the complete type must be known (by-value use);
     # a "weak" need only a declaration (use through a pointer).
     def strong(self, t: T.Type) -> None:
-        while True:
+        for _ in range(512):
             if isinstance(t, (T.Qualifier, T.TypeTag)):
                 t = t.type
             elif isinstance(t, T.Array):
@@ -400,6 +427,8 @@ class _HeaderWriter:
                 t = t.type
             else:
                 break
+        else:
+            raise BTFError("type reference loop (typedef/qualifier/array chain)")
         if isinstance(t, T.Composite):
             if t.name:
                 self.composite(t)
@@ -419,8 +448,7 @@ class _HeaderWriter:
             self.forward(t)
 
     def weak(self, t: T.Type) -> None:
-        while isinstance(t, (T.Qualifier, T.TypeTag)):
-            t = t.type
+        t = T.skip_qualifiers(t)
         if isinstance(t, T.Composite) and t.name:
             if self.state.get(id(t)) != 2:
                 self.forward(t)

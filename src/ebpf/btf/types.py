@@ -215,8 +215,11 @@ class Composite(Type):
         self.size = size
         self.members = list(members or [])
 
-    def member(self, name: str) -> Member:
+    def member(self, name: str, _depth: int = 0) -> Member:
         """The member called ``name`` (searching anonymous members too)."""
+        if _depth > 64:
+            raise BTFError(f"{self.kind} {self.name or '(anon)'}: anonymous members nested "
+                           f"too deep (a loop?)")
         for m in self.members:
             if m.name == name:
                 return m
@@ -225,7 +228,7 @@ class Composite(Type):
                 inner = resolve(m.type)
                 if isinstance(inner, Composite):
                     try:
-                        found = inner.member(name)
+                        found = inner.member(name, _depth + 1)
                     except BTFError:
                         continue
                     return Member(found.name, found.type, m.offset + found.offset,
@@ -498,9 +501,11 @@ def resolve(t: Type) -> Type:
 
 def skip_qualifiers(t: Type) -> Type:
     """Strip const/volatile/restrict and type tags (keep typedefs)."""
-    while isinstance(t, (Qualifier, TypeTag)):
+    for _ in range(256):
+        if not isinstance(t, (Qualifier, TypeTag)):
+            return t
         t = t.type
-    return t
+    raise BTFError("type reference loop in a qualifier chain")
 
 
 def sizeof(t: Type) -> int:
@@ -530,27 +535,36 @@ def sizeof(t: Type) -> int:
         raise BTFError(f"{t!r} has no size")
 
 
-def alignof(t: Type) -> int:
+def alignof(t: Type, _busy: frozenset[int] = frozenset()) -> int:
     """Natural alignment in bytes of type ``t`` (1 for a packed struct)."""
-    t = resolve(t)
+    for _ in range(256):
+        t = resolve(t)
+        if not isinstance(t, Array):
+            break
+        t = t.type
+    else:
+        raise BTFError("type reference loop while computing an alignment")
     if isinstance(t, (Int, Float, Enum)):
         return max(1, min(t.size, 8))
     if isinstance(t, Pointer):
         return 8
-    if isinstance(t, Array):
-        return alignof(t.type)
     if isinstance(t, Composite):
+        if id(t) in _busy:
+            raise BTFError(f"{type_name(t)} contains itself")
+        busy = _busy | {id(t)}
         align = 1
         for m in t.members:
-            a = alignof(m.type)
+            a = alignof(m.type, busy)
             if not m.bitfield_size and m.offset % (8 * a):
                 return 1  # a member at a misaligned offset: the struct is packed
             align = max(align, a)
         if t.size % align:
             return 1
         return align
-    if isinstance(t, (Var, Datasec)):
-        return alignof(t.type) if isinstance(t, Var) else 1
+    if isinstance(t, Var):
+        return alignof(t.type, _busy)
+    if isinstance(t, Datasec):
+        return 1
     raise BTFError(f"{t!r} has no alignment")
 
 
