@@ -182,6 +182,7 @@ CTX_CASES = {
     "tc_fields": [(p, c) for p in SAMPLE[:3] for c in (None, _skb_ctx(), bytes(192),
                                                          _skb_ctx()[:60])],
     "sock_fields": [(p, c) for p in SAMPLE[:3] for c in (None, _skb_ctx())],
+    "cg_fields": [(p, c) for p in SAMPLE[:3] for c in (None, _skb_ctx())],
     "xdp_fields": [(SAMPLE[0], c) for c in (None, _xdp_ctx(ifindex=1), _xdp_ctx(meta=4),
                                              _xdp_ctx(rxq=1), _xdp_ctx(ifindex=1, rxq=1),
                                              _xdp_ctx(meta=3), _xdp_ctx()[:12])],

@@ -45,4 +45,16 @@ int xdp_fields(struct xdp_md *x)
     return XDP_PASS;
 }
 
+SEC("cgroup_skb/ingress")
+int cg_fields(struct __sk_buff *s)
+{
+    PUT(0, s->len); PUT(1, s->pkt_type); PUT(2, s->mark); PUT(4, s->protocol);
+    PUT(8, s->priority); PUT(9, s->ingress_ifindex); PUT(10, s->ifindex);
+    PUT(12, s->cb[0]); PUT(16, s->data_end - s->data);
+    void *d = (void *)(long)s->data, *e = (void *)(long)s->data_end;
+    if (d + 1 <= e)
+        PUT(17, *(__u8 *)d);
+    return 1;
+}
+
 char LICENSE[] SEC("license") = "GPL";
