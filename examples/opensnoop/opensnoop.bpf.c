@@ -22,6 +22,9 @@ struct event {
 
 const volatile __u32 target_pid = 0;
 
+/* puts struct event in the object's BTF, so front ends can decode records by name */
+const struct event *unused_event __attribute__((unused));
+
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 10240);

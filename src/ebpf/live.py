@@ -276,31 +276,61 @@ def guess_event_type(btf: Any, size: int, hint: str = "") -> Any:
         return None
     from . import btf as B
 
-    best, best_score = None, -1
+    best, best_score = None, -100
     try:
         types = list(iter(btf))
     except Exception:  # noqa: BLE001 - damaged BTF: no decoding
         return None
+    kernel = _kernel_btf()
     for t in types:
         if not isinstance(t, B.Struct) or not t.name:
             continue
         if not (t.size == size or (size - 8 < t.size < size and size % 8 == 0)):
             continue
         name = t.name.lower()
-        score = 1
+        score = 0
         if t.size == size:
             score += 2
-        if "event" in name:
+        if name == "event" or name.endswith(("_event", "_event_t", "event_t")):
             score += 4
-        if name in ("data_t", "data", "record", "sample", "msg") or name.endswith("_event"):
+        elif "event" in name:
+            score += 1
+        if name in ("data_t", "data", "record", "sample", "msg"):
             score += 3
         if hint and hint.lower().rstrip("s") in name:
             score += 2
-        if name.startswith(("bpf_", "__sk_buff", "xdp_md", "pt_regs", "trace_event")):
-            score -= 5
+        if kernel is not None and _kernel_has(kernel, t.name, t.size):
+            score -= 8  # a kernel type pulled in by vmlinux.h, not the program's record
         if score > best_score:
             best, best_score = t, score
+    if best_score < 0:
+        return None  # only kernel types of that size: better raw bytes than a wrong guess
     return best
+
+
+_KERNEL_BTF: list[Any] = []
+
+
+def _kernel_btf() -> Any:
+    """The running kernel's BTF (parsed lazily, once), or None."""
+    if not _KERNEL_BTF:
+        try:
+            from .btf import load_kernel_btf
+
+            _KERNEL_BTF.append(load_kernel_btf())
+        except Exception:  # noqa: BLE001 - no kernel BTF here: no penalty
+            _KERNEL_BTF.append(None)
+    return _KERNEL_BTF[0]
+
+
+def _kernel_has(kernel: Any, name: str, size: int) -> bool:
+    from . import btf as B
+
+    try:
+        return any(isinstance(k, B.Struct) and k.size == size
+                   for k in kernel.types_by_name(name))
+    except Exception:  # noqa: BLE001
+        return False
 
 
 class EventDecoder:
@@ -509,7 +539,7 @@ class LiveView:
         """Values of the object's writable globals (.data/.bss) as one line."""
         parts = []
         for name, var in getattr(self.obj, "variables", {}).items():
-            if var.readonly:
+            if var.readonly or _is_pointer(var):
                 continue
             try:
                 parts.append(f"{name}={text_of(var.value)}")
@@ -523,7 +553,7 @@ class LiveView:
             for s in snaps:
                 self._write(json.dumps(s.to_json(), default=str) + "\n")
             g = {n: jsonable(v.value) for n, v in getattr(self.obj, "variables", {}).items()
-                 if not v.readonly}
+                 if not v.readonly and not _is_pointer(v)}
             if g:
                 self._write(json.dumps({"type": "globals", "values": g}, default=str) + "\n")
             return
@@ -539,10 +569,9 @@ class LiveView:
     def render_screen(self) -> str:
         """The full TTY screen as text (without escapes)."""
         cols, rows = shutil.get_terminal_size((100, 40))
-        head = f"{self.title}  {self.elapsed:5.1f}s"
+        head = f"{self.elapsed:5.1f}s (Ctrl-C to stop)  {self.title}"
         if self.status:
             head += f"  {self.status()}"
-        head += "  (Ctrl-C to stop)"
         lines = [head[:cols], ""]
         budget = max(rows - 8, 6)
         for s in self.snapshots():
@@ -642,6 +671,19 @@ class LiveView:
                 src.close()
             except Error as e:  # keep closing the rest
                 log.warning("closing %s: %s", src.name, e)
+
+
+def _is_pointer(var: Any) -> bool:
+    """Pointer globals (``const struct event *unused``) only carry a type for tools."""
+    t = getattr(var.spec, "type", None)
+    if t is None:
+        return False
+    from . import btf as B
+
+    try:
+        return isinstance(B.resolve(t), B.Pointer)
+    except Exception:  # noqa: BLE001
+        return False
 
 
 def _isatty(out: TextIO) -> bool:

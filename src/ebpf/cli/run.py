@@ -360,7 +360,7 @@ def uses_trace_printk(obj: Any) -> bool:
 def choose_backend(requested: str | None) -> tuple[str, str]:
     """(backend, why) for the one-line note."""
     if requested:
-        return requested, "as asked (--backend)"
+        return requested, "--backend"
     forced = os.environ.get("EBPF_BACKEND")
     if forced:
         return forced, "from EBPF_BACKEND"
@@ -446,7 +446,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                       f"over {len(frames or [])} packets of {args.pcap}", file=err)
             mode = "json" if args.json else ("plain" if args.plain or args.periodic else None)
             view = LiveView(obj, sources=sources, mode=mode, interval=args.interval,
-                            title=f"ebpf run {args.source} [{backend}]",
+                            title=f"[{backend}] ebpf run {args.source}",
                             periodic=args.periodic, unit=args.unit,
                             status=feeder.status if feeder else None)
             if view.mode != "tty" and args.duration is None and sys.stdin.isatty():

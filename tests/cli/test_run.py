@@ -1,0 +1,197 @@
+"""`ebpf run`: compile, load, attach, live view, clean detach."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from ebpf.cli.run import parse_assignments
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLES = ROOT / "examples"
+EBPF = [sys.executable, "-m", "ebpf"]
+
+# A libbpf-style tool: ring buffer events and a hash map of counters.
+WATCH_C = r"""
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+
+struct exec_event {
+	__u32 pid;
+	__u32 ppid;
+	char comm[16];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 64 * 1024);
+} events SEC(".maps");
+
+/* puts struct exec_event in the object's BTF, so tools can decode records */
+const struct exec_event *unused_event __attribute__((unused));
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, __u64);
+} execs_by_ppid SEC(".maps");
+
+SEC("tracepoint/sched/sched_process_exec")
+int PROGNAME(void *ctx)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	__u32 ppid = BPF_CORE_READ(task, real_parent, tgid);
+	__u64 one = 1, *n;
+	struct exec_event *e;
+
+	n = bpf_map_lookup_elem(&execs_by_ppid, &ppid);
+	if (n)
+		__sync_fetch_and_add(n, 1);
+	else
+		bpf_map_update_elem(&execs_by_ppid, &ppid, &one, BPF_NOEXIST);
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e)
+		return 0;
+	e->pid = bpf_get_current_pid_tgid() >> 32;
+	e->ppid = ppid;
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
+char LICENSE[] SEC("license") = "GPL";
+"""
+
+
+def watch_source(tmp_path: Path) -> tuple[Path, str]:
+    name = "hw_" + uuid.uuid4().hex[:10]
+    src = tmp_path / "watch.bpf.c"
+    src.write_text(WATCH_C.replace("PROGNAME", name))
+    return src, name
+
+
+def kernel_program_names() -> set[str]:
+    from ebpf.kernel.info import list_programs
+
+    return {p.name for p in list_programs()}
+
+
+def run_ebpf(*args: str, timeout: float = 60, **kw) -> subprocess.CompletedProcess:
+    return subprocess.run([*EBPF, *args], capture_output=True, text=True, timeout=timeout,
+                          cwd=ROOT, **kw)
+
+
+def test_assignments():
+    assert parse_assignments(["N=10", "F=false", "S=abc"], "--const", True) == \
+        {"N": 10, "F": 0, "S": "abc"}
+    from ebpf.errors import Error
+
+    with pytest.raises(Error, match="NAME=VALUE"):
+        parse_assignments(["N"], "--const", True)
+    with pytest.raises(Error, match="NAME=VALUE"):
+        parse_assignments(["=3"], "-D", False)
+
+
+def test_missing_target_names_the_option():
+    r = run_ebpf("run", str(EXAMPLES / "xdpfw" / "xdpfw.bpf.c"), "--backend", "vm",
+                 "--duration", "0")
+    assert r.returncode == 1
+    assert "xdp_firewall" in r.stderr and "--ifname" in r.stderr and "--pcap" in r.stderr
+
+
+def test_missing_file():
+    r = run_ebpf("run", "/nonexistent/prog.bpf.c", "--backend", "vm")
+    assert r.returncode == 1 and "no such file" in r.stderr
+
+
+def test_vm_backend_over_pcap(tmp_path):
+    from ebpf.demo import firewall_traffic, write_pcap
+
+    pcap = tmp_path / "t.pcap"
+    write_pcap(pcap, firewall_traffic(seed=1, count=40))
+    r = run_ebpf("run", str(EXAMPLES / "xdpfw" / "xdpfw.bpf.c"), "--backend", "vm",
+                 "--pcap", str(pcap), "--duration", "1", "--json")
+    assert r.returncode == 0, r.stderr
+    assert "backend vm" in r.stderr
+    objs = [json.loads(line) for line in r.stdout.splitlines()]
+    ports = next(o for o in objs if o.get("map") == "port_counters")
+    total = sum(e["value"]["passed"] + e["value"]["dropped"] for e in ports["entries"])
+    ip_frames = [f for f in firewall_traffic(seed=1, count=40) if f[12:14] == b"\x08\x00"]
+    assert total == len(ip_frames) > 20
+    actions = next(o for o in objs if o.get("map") == "action_counters")
+    assert sum(e["value"] for e in actions["entries"]) == 40
+
+
+@pytest.mark.kernel
+def test_plain_run_streams_events_and_detaches(tmp_path):
+    src, progname = watch_source(tmp_path)
+    proc = subprocess.Popen([*EBPF, "run", str(src), "--duration", "6", "--plain"],
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while progname not in kernel_program_names():
+            assert proc.poll() is None, proc.communicate()[1]
+            assert time.monotonic() < deadline, "program never attached"
+            time.sleep(0.1)
+        for _ in range(3):
+            subprocess.run(["/bin/true"], check=True)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, err
+    assert "backend kernel" in err and "detached 1 link" in err
+    me = os.getpid()
+    events = [ln for ln in out.splitlines() if ln.startswith("events: ")]
+    assert sum(f"ppid={me} comm=true" in ln for ln in events) == 3, out
+    assert "execs_by_ppid:" in out
+    row = next(ln for ln in out.splitlines() if ln.split()[:1] == [str(me)])
+    assert row.split()[1] == "3"
+    assert progname not in kernel_program_names()
+
+
+@pytest.mark.kernel
+@pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
+def test_live_view_in_a_terminal_then_ctrl_c(tmp_path):
+    src, progname = watch_source(tmp_path)
+    session = "ebpf-run-" + uuid.uuid4().hex[:8]
+    log = tmp_path / "exit"
+    cmd = f"cd {ROOT} && {sys.executable} -m ebpf run {src} --interval 0.5; echo EXIT=$? > {log}"
+    subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", "200", "-y", "50", cmd],
+                   check=True)
+    try:
+        deadline = time.monotonic() + 30
+        while progname not in kernel_program_names():
+            assert time.monotonic() < deadline, "program never attached"
+            time.sleep(0.1)
+        screen = ""
+        for _ in range(60):
+            subprocess.run(["/bin/true"], check=True)
+            time.sleep(0.25)
+            screen = subprocess.run(["tmux", "capture-pane", "-p", "-t", session],
+                                    capture_output=True, text=True).stdout
+            if "execs_by_ppid:" in screen and f"ppid={os.getpid()} comm=true" in screen:
+                break
+        assert "execs_by_ppid:" in screen, screen
+        assert f"ppid={os.getpid()} comm=true" in screen, screen
+        assert "(Ctrl-C to stop)" in screen and "[kernel]" in screen
+        subprocess.run(["tmux", "send-keys", "-t", session, "C-c"], check=True)
+        deadline = time.monotonic() + 20
+        while not log.exists():
+            assert time.monotonic() < deadline, "ebpf run did not stop on Ctrl-C"
+            time.sleep(0.1)
+        assert log.read_text().strip() == "EXIT=0"
+        assert progname not in kernel_program_names()
+    finally:
+        subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
