@@ -284,3 +284,9 @@ def test_ring_consumer_protocol(no_leaks):
     with ebpf.Map.create(spec(MapType.HASH)) as h:
         with pytest.raises(NotSupportedError):
             h._ring_consumer()
+
+
+def test_unsized_map_error_says_what_to_set(no_leaks):
+    with pytest.raises(ebpf.LoadError, match="max_entries is 0: set it"):
+        ebpf.Map.create(MapSpec(name="stacks", type=MapType.STACK_TRACE, key_size=4,
+                                value_size=8, max_entries=0))

@@ -599,6 +599,12 @@ def _map_create(s: MapSpec, name: str, btf_fd: int, inner_fd: int) -> bsys.FD:
             err = e2.errno or err
     if err in (_errno.EINVAL, _errno.EOPNOTSUPP, ENOTSUPP) and not probes.map_type_supported(s.type):
         raise NotSupportedError(f"map type {s.type.name}", detail=f"map {s.name!r}")
+    if err == _errno.EINVAL:
+        unset = [f for f in ("max_entries", "value_size") if getattr(s, f) == 0
+                 and s.type not in _STORAGE_TYPES and s.type != MapType.RINGBUF]
+        if unset:  # tools size these at run time (bpf_map__set_max_entries & co)
+            what += (f"; {' and '.join(unset)} is 0: set it on the object's MapSpec "
+                     "before loading")
     raise LoadError(what, err)
 
 
