@@ -3,11 +3,14 @@
 Each BPF function becomes one Python function. Registers are local variables;
 basic blocks (started by the entry and by jump targets) sit in a ``while True``
 loop and are picked by a binary tree of ``pc`` comparisons, while straight-line
-code, including the not-taken side of conditional jumps, runs without dispatch.
+code, including the not-taken side of conditional jumps, runs without dispatch,
+and a block that jumps back to its own start (the usual loop) is an inner
+``while True``.
 Memory goes through a one-entry cache per direction (read, write) holding the
 last region's ``bytearray`` and bounds; a miss asks :class:`~ebpf.vm.memory.Memory`
 (which checks bounds and faults). The instruction budget is charged per block
-exit, exactly, and checked on backward jumps and calls, so every loop is bounded.
+exit, exactly, and checked on backward jumps, calls and function entry, so
+every loop is bounded.
 
 The semantics are those of :mod:`ebpf.vm.interpreter`, the reference; a
 differential test runs both on random programs.
