@@ -210,3 +210,21 @@ def test_btf_degraded_for_older_kernels_still_loads(counter_spec, monkeypatch, n
     assert feats["func"] and not feats["datasec"] and not feats["enum64"]
     with kbtf.load_btf(counter_spec.btf) as loaded:  # no DATASEC/VAR left, same ids
         assert loaded.id > 0
+
+
+def test_global_data_is_shared_memory(counter_spec, no_leaks):
+    with ebpf.load(counter_spec, backend="kernel") as obj:
+        bss = obj.maps[".bss"]
+        mem = bss.memory  # BPF_F_MMAPABLE: the program's globals, mapped here
+        try:
+            v = obj.spec.variables["packets"]
+            obj.programs["xdp_count"].test_run(packet())
+            assert int.from_bytes(mem[v.offset:v.offset + 8], "little") == 1
+            mem[v.offset:v.offset + 8] = (41).to_bytes(8, "little")
+            obj.programs["xdp_count"].test_run(packet())
+            assert obj.variables["packets"].value == 42
+            ro = obj.maps[".rodata"].memory  # frozen: mapped read-only
+            assert ro.readonly
+            ro.release()
+        finally:
+            mem.release()
