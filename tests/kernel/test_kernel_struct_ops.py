@@ -62,6 +62,12 @@ def test_register_use_unregister(spec, no_leaks):
         assert {"ebpf_cc", "ebpf_cc_link"} <= available()
         link_fd = next(lk for lk in links if lk.map.name == "ebpf_cc_link").fd
         assert link_fd > 0  # .struct_ops.link maps are attached through a BPF link
+        from ebpf.kernel import info
+
+        li = info.link_info_from_fd(link_fd)
+        assert li.type_name == "struct_ops"
+        assert li.detail["map_id"] == obj.maps["ebpf_cc_link"].id
+        assert li.id in {lk.id for lk in info.list_links()}
         connect_with("ebpf_cc")
         assert obj.variables["inits"].value >= 1
         connect_with("ebpf_cc_link")
