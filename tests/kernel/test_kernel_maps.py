@@ -290,3 +290,11 @@ def test_unsized_map_error_says_what_to_set(no_leaks):
     with pytest.raises(ebpf.LoadError, match="max_entries is 0: set it"):
         ebpf.Map.create(MapSpec(name="stacks", type=MapType.STACK_TRACE, key_size=4,
                                 value_size=8, max_entries=0))
+
+
+def test_unknown_map_type_is_not_supported(no_leaks):
+    with pytest.raises(NotSupportedError, match="map type 999"):
+        ebpf.Map.create(MapSpec(name="x", type=999, key_size=4, value_size=4, max_entries=1))
+    m = ebpf.Map.create(MapSpec(name="x", type=1, key_size=4, value_size=4, max_entries=1))
+    assert m.type is MapType.HASH  # plain ints are accepted
+    m.close()

@@ -222,3 +222,12 @@ def test_open_pinned_program(no_leaks, pin_dir):
                                      max_entries=1)) as m:
             m.pin(f"{pin_dir}/m")
             open_pinned_program(f"{pin_dir}/m")
+
+
+def test_unknown_program_type_is_not_supported(no_leaks):
+    spec = ProgramSpec(name="x", type=999, instructions=isa.assemble("r0 = 0\nexit"))
+    with pytest.raises(ebpf.NotSupportedError, match="program type 999"):
+        ebpf.Program.load(spec)
+    spec = ProgramSpec(name="x", type=1, instructions=isa.assemble("r0 = 0\nexit"))
+    with ebpf.Program.load(spec) as prog:
+        assert prog.type is ProgramType.SOCKET_FILTER

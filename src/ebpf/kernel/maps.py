@@ -501,6 +501,15 @@ def create_map(spec: MapSpec, *, btf_fd: int | None = None, inner_fd: int | None
     refuses the BTF still gets the map, without it. Map-in-map types get their inner map from ``inner_fd`` or
     create a template from ``spec.inner``.
     """
+    try:
+        mtype = MapType(spec.type)
+    except ValueError:
+        raise NotSupportedError(f"map type {spec.type!r}",
+                                detail=f"map {spec.name!r}: not a map type this library knows"
+                                ) from None
+    if mtype is not spec.type:
+        spec = spec.copy()
+        spec.type = mtype
     probes.bump_memlock()
     s = _normalize(spec)
     if s.type == MapType.STRUCT_OPS:

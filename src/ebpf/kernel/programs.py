@@ -488,6 +488,15 @@ def load_program(spec: ProgramSpec, maps: dict[str, Any] | None = None, *,
     function ``spec.attach_to`` it replaces. A struct_ops program needs
     ``struct_ops=(kernel struct BTF id, member index, module)`` (objects set it).
     """
+    try:
+        ptype = ProgramType(spec.type)
+    except ValueError:
+        raise NotSupportedError(f"program type {spec.type!r}",
+                                detail=f"program {spec.name!r}: not a type this library knows"
+                                ) from None
+    if ptype is not spec.type:
+        spec = spec.copy()
+        spec.type = ptype
     unknown = set(options) - {"jit", "budget"}  # the vm backend's options are accepted
     if unknown:
         raise LoadError(f"program {spec.name}: unknown load option(s) "
