@@ -37,7 +37,7 @@ def snapshot(obj) -> dict:
     out = {}
     for name, m in obj.maps.items():
         if m.type in (ebpf.MapType.PROG_ARRAY, ebpf.MapType.RINGBUF,
-                      ebpf.MapType.PERF_EVENT_ARRAY):
+                      ebpf.MapType.PERF_EVENT_ARRAY, ebpf.MapType.QUEUE, ebpf.MapType.STACK):
             continue
         out[name] = sorted(((repr(k), repr(v)) for k, v in m.items()))
     return out
@@ -251,3 +251,31 @@ def test_data_size_limits(objects, prog):
         with ebpf.load(objects["xdp_adjust"], backend=backend, constants={"mode": 3}) as obj:
             out[backend] = [outcome(obj.programs["xdp_adjust"], bytes(n)) for n in xdp_sizes]
     assert out["vm"] == out["kernel"]
+
+
+@pytest.fixture(scope="module")
+def map_ops_pair(bpf_compile):
+    path = bpf_compile(PROGS / "map_ops.c")
+    objs = [ebpf.load(path, backend=b) for b in ("kernel", "vm")]
+    yield objs
+    for o in objs:
+        o.close()
+
+
+op_record = st.builds(lambda code, key, flags, val: bytes([code, key, flags, 0]) +
+                      val.to_bytes(4, "little"),
+                      st.integers(0, 15), st.integers(0, 7), st.integers(0, 3),
+                      st.sampled_from([0, 1, 7, 0xFFFFFFFF, 123456]))
+
+
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(ops=st.lists(op_record, min_size=2, max_size=16))
+def test_map_operations_from_programs(map_ops_pair, ops):
+    """Random sequences of map helper calls: return codes and contents equal."""
+    frame = b"".join(ops)
+    results = []
+    for obj in map_ops_pair:
+        r = obj.programs["map_ops"].test_run(frame)
+        results.append((r.retval, snapshot(obj)))
+    assert results[1] == results[0]

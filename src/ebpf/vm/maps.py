@@ -708,27 +708,27 @@ class QueueStackMap(VMMap):
 
     def __init__(self, spec: MapSpec):
         super().__init__(spec)
-        self.items: deque[bytes] = deque()
+        self.queue: deque[bytes] = deque()
         self.lifo = spec.type == MapType.STACK
 
     def prog_push(self, value: bytes, flags: int) -> int:
         if flags & ~BPF_EXIST:
             return -errno.EINVAL
         with self._lock:
-            if len(self.items) >= self.max_entries:
+            if len(self.queue) >= self.max_entries:
                 if not flags & BPF_EXIST:
                     return -errno.E2BIG
-                self.items.popleft()
-            self.items.append(bytes(value[:self.value_size]))
+                self.queue.popleft()
+            self.queue.append(bytes(value[:self.value_size]))
         return 0
 
     def prog_pop(self, peek: bool) -> bytes | int:
         with self._lock:
-            if not self.items:
+            if not self.queue:
                 return -errno.ENOENT
             if self.lifo:
-                return self.items[-1] if peek else self.items.pop()
-            return self.items[0] if peek else self.items.popleft()
+                return self.queue[-1] if peek else self.queue.pop()
+            return self.queue[0] if peek else self.queue.popleft()
 
     def push_bytes(self, value: bytes, flags: int = BPF_ANY) -> None:
         if len(value) != self.value_size:
@@ -749,7 +749,7 @@ class QueueStackMap(VMMap):
         return None
 
     def __len__(self) -> int:
-        return len(self.items)
+        return len(self.queue)
 
 
 class BloomFilterMap(VMMap):
