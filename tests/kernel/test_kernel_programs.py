@@ -231,3 +231,8 @@ def test_unknown_program_type_is_not_supported(no_leaks):
     spec = ProgramSpec(name="x", type=1, instructions=isa.assemble("r0 = 0\nexit"))
     with ebpf.Program.load(spec) as prog:
         assert prog.type is ProgramType.SOCKET_FILTER
+
+
+def test_empty_program_is_a_clear_error():
+    with pytest.raises(LoadError, match="no instructions"):
+        ebpf.Program.load(ProgramSpec(name="empty", type=ProgramType.XDP))

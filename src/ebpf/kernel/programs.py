@@ -497,6 +497,8 @@ def load_program(spec: ProgramSpec, maps: dict[str, Any] | None = None, *,
     if ptype is not spec.type:
         spec = spec.copy()
         spec.type = ptype
+    if not spec.instructions:
+        raise LoadError(f"program {spec.name} has no instructions")
     unknown = set(options) - {"jit", "budget"}  # the vm backend's options are accepted
     if unknown:
         raise LoadError(f"program {spec.name}: unknown load option(s) "
