@@ -207,3 +207,21 @@ def test_map_semantics_match_kernel(mtype, seq):
     s = spec(mtype, n=4)
     with ebpf.Map.create(s, backend="kernel") as km, ebpf.Map.create(s, backend="vm") as vm:
         assert apply(vm, seq) == apply(km, seq)
+
+
+@pytest.mark.parametrize("mtype,key,value", [
+    (T.HASH, 4, 8), (T.ARRAY, 4, 8), (T.PERCPU_HASH, 4, 8), (T.LRU_HASH, 4, 8),
+    (T.LPM_TRIE, 8, 4), (T.QUEUE, 0, 4), (T.STACK, 0, 4), (T.BLOOM_FILTER, 0, 4),
+    (T.PROG_ARRAY, 4, 4), (T.ARRAY_OF_MAPS, 4, 4), (T.HASH_OF_MAPS, 4, 4), (T.DEVMAP, 4, 4),
+    (T.STACK_TRACE, 4, 64)])
+def test_dict_api_on_every_map_type(mtype, key, value):
+    """The MutableMapping methods work on every runtime map (no attribute of a
+    map shadows them)."""
+    flags = ebpf.spec.BPF_F_NO_PREALLOC if mtype == T.LPM_TRIE else 0
+    m = create_map(spec(mtype, key=key, value=value, n=4, flags=flags))
+    assert isinstance(list(m.items()), list)
+    assert isinstance(list(m.values()), list)
+    assert isinstance(list(m.keys()), list)
+    assert m.get(b"\0" * key if key not in (0, 4) else 0, "d") in ("d", 0)
+    assert len(m) >= 0
+    m.close()

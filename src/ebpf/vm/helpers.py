@@ -197,7 +197,7 @@ def tail_call(run: Run, ctx, map_, index, *_):
     m = get_map(run, map_, "prog_array")
     if not isinstance(m, ProgArrayMap):
         raise RuntimeFault(f"bpf_tail_call on map {m.name}, which is not a PROG_ARRAY")
-    prog = m.get(index & 0xFFFF_FFFF)
+    prog = m.slot(index & 0xFFFF_FFFF)
     if prog is None or run.tail_calls >= MAX_TAIL_CALLS:
         return neg(errno.ENOENT)
     run.tail_calls += 1

@@ -359,7 +359,7 @@ class _FdArray(VMMap):
                 return j.to_bytes(4, "little")
         return None
 
-    def get(self, index: int) -> Any:
+    def slot(self, index: int) -> Any:
         """The object in slot ``index`` (None when empty or out of range)."""
         if 0 <= index < self.max_entries:
             return self.slots[index]
@@ -758,20 +758,20 @@ class BloomFilterMap(VMMap):
 
     def __init__(self, spec: MapSpec):
         super().__init__(spec)
-        self.values: set[bytes] = set()
+        self.members: set[bytes] = set()
 
     def prog_push(self, value: bytes, flags: int) -> int:
         if flags != BPF_ANY:
             return -errno.EINVAL
         with self._lock:
-            self.values.add(bytes(value[:self.value_size]))
+            self.members.add(bytes(value[:self.value_size]))
         return 0
 
     def prog_pop(self, peek: bool) -> bytes | int:
         return -errno.EOPNOTSUPP
 
     def contains(self, value: bytes) -> bool:
-        return bytes(value[:self.value_size]) in self.values
+        return bytes(value[:self.value_size]) in self.members
 
     def push_bytes(self, value: bytes, flags: int = BPF_ANY) -> None:
         rc = self.prog_push(value, flags)
