@@ -48,9 +48,11 @@ def bench_instructions(loops: int, kernel: bool) -> dict[str, float]:
     for name, jit in (("interpreter", False), ("translator", True)):
         prog = ebpf.Program.load(spec, backend="vm", jit=jit)
         prog.test_run(bytes(64))  # warm up (translation happens at load)
-        t0 = time.perf_counter()
-        r = prog.test_run(bytes(64))
-        dt = time.perf_counter() - t0
+        dt = float("inf")
+        for _ in range(3):  # best of three: the machine may be busy
+            t0 = time.perf_counter()
+            r = prog.test_run(bytes(64))
+            dt = min(dt, time.perf_counter() - t0)
         retvals.add(r.retval)
         res[f"{name}_insns_per_s"] = r.instructions / dt
         prog.close()
@@ -86,8 +88,8 @@ def bench_packets(n: int, kernel: bool) -> dict[str, float]:
             obj.maps["jmp"][0] = obj.programs["xdp_tail"]
             prog = obj.programs["xdp_main"]
             prog.test_run(frame)
-            r = prog.test_run(frame, repeat=n)
-            res[f"{name}_ns_per_packet"] = float(max(r.duration_ns, 1))
+            best = min(prog.test_run(frame, repeat=n).duration_ns for _ in range(3))
+            res[f"{name}_ns_per_packet"] = float(max(best, 1))
     res["translator_speedup_over_interpreter"] = (res["vm_interpreter_ns_per_packet"]
                                                   / res["vm_translator_ns_per_packet"])
     if kernel:
@@ -99,7 +101,7 @@ def bench_packets(n: int, kernel: bool) -> dict[str, float]:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--loops", type=int, default=20000)
-    ap.add_argument("--packets", type=int, default=2000)
+    ap.add_argument("--packets", type=int, default=1000)
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
     kernel = os.geteuid() == 0
