@@ -1,0 +1,167 @@
+"""Regression tests from independent QA on real-world programs (libbpf-bootstrap,
+bcc libbpf-tools, xdp-tutorial, cilium/ebpf testdata). Each test is a small
+self-written reproduction of a pattern those programs use; the finding number
+refers to /tmp/qa/FINDINGS.md (QA report). Tests marked xfail(strict=True) fail
+today and start passing (then XPASS -> error) once the owner fixes the finding.
+"""
+
+from __future__ import annotations
+
+import struct
+
+import pytest
+
+import ebpf
+
+RAW_TP_AND_SYSCALL = r"""
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+
+struct args { int a; int b; int sum; };
+
+SEC("raw_tp/sys_enter")
+int rawtp_sum(struct bpf_raw_tracepoint_args *ctx)
+{
+	return (int)(ctx->args[0] + ctx->args[1]);
+}
+
+SEC("syscall")
+int syscall_sum(struct args *ctx)
+{
+	ctx->sum = ctx->a + ctx->b;
+	return ctx->sum * 2;
+}
+
+char LICENSE[] SEC("license") = "GPL";
+"""
+
+
+@pytest.mark.kernel
+@pytest.mark.xfail(strict=True, reason="F1: kernel test_run sends repeat/ctx_out that raw_tp rejects")
+def test_rw_raw_tp_test_run_kernel(bpf_compile):
+    obj_path = bpf_compile(RAW_TP_AND_SYSCALL, name="rw_rawtp")
+    ctx = struct.pack("<QQ", 3, 4)
+    with ebpf.load(obj_path, backend="kernel") as obj:
+        assert obj.programs["rawtp_sum"].test_run(ctx=ctx).retval == 7
+
+
+@pytest.mark.kernel
+@pytest.mark.xfail(strict=True, reason="F1: kernel test_run sends repeat/ctx_out that syscall rejects")
+def test_rw_syscall_test_run_kernel(bpf_compile):
+    obj_path = bpf_compile(RAW_TP_AND_SYSCALL, name="rw_rawtp")
+    with ebpf.load(obj_path, backend="kernel") as obj:
+        r = obj.programs["syscall_sum"].test_run(ctx=struct.pack("<iii", 5, 6, 0))
+        assert r.retval == 22
+
+
+def test_rw_raw_tp_and_syscall_test_run_vm(bpf_compile):
+    obj_path = bpf_compile(RAW_TP_AND_SYSCALL, name="rw_rawtp")
+    with ebpf.load(obj_path, backend="vm") as obj:
+        assert obj.programs["rawtp_sum"].test_run(ctx=struct.pack("<QQ", 3, 4)).retval == 7
+        r = obj.programs["syscall_sum"].test_run(ctx=struct.pack("<iii", 5, 6, 0))
+        assert r.retval == 22
+        assert struct.unpack("<iii", r.ctx[:12]) == (5, 6, 11)
+
+
+AUTOLOAD = r"""
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+
+extern int bpf_qa_no_such_kfunc(int x) __ksym;
+
+SEC("fentry/qa_dummy_target_does_not_exist")
+int BPF_PROG(dummy_fentry)
+{
+	return 0;
+}
+
+SEC("xdp")
+int uses_missing_kfunc(struct xdp_md *ctx)
+{
+	return bpf_qa_no_such_kfunc(1);
+}
+
+SEC("?xdp")
+int optional_missing_kfunc(struct xdp_md *ctx)
+{
+	return bpf_qa_no_such_kfunc(2);
+}
+
+SEC("xdp")
+int xdp_ok(struct xdp_md *ctx)
+{
+	return XDP_PASS;
+}
+
+char LICENSE[] SEC("license") = "GPL";
+"""
+
+
+def _autoload_spec(bpf_compile) -> ebpf.ObjectSpec:
+    spec = ebpf.ObjectSpec.from_file(bpf_compile(AUTOLOAD, name="rw_autoload"))
+    assert spec.programs["optional_missing_kfunc"].autoload is False  # SEC("?...")
+    spec.programs["dummy_fentry"].autoload = False
+    spec.programs["uses_missing_kfunc"].autoload = False
+    return spec
+
+
+@pytest.mark.parametrize("backend", [
+    pytest.param("kernel", marks=pytest.mark.kernel), "vm"])
+@pytest.mark.xfail(strict=True, reason="F2: ProgramSpec.autoload=False / SEC('?..') ignored")
+def test_rw_autoload_false_is_not_loaded(bpf_compile, backend):
+    with ebpf.load(_autoload_spec(bpf_compile), backend=backend) as obj:
+        assert obj.programs["xdp_ok"].test_run(bytes(64)).retval == 2  # XDP_PASS
+        assert "dummy_fentry" not in obj.programs
+
+
+CGROUP_FILTER = r"""
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+
+const volatile bool filter_cg = false;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_CGROUP_ARRAY);
+	__type(key, u32);
+	__type(value, u32);
+	__uint(max_entries, 1);
+} cgroup_map SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, u32);
+	__type(value, u64);
+	__uint(max_entries, 1);
+} counts SEC(".maps");
+
+SEC("socket")
+int count_pkts(struct __sk_buff *skb)
+{
+	u32 zero = 0;
+	u64 *v;
+
+	if (filter_cg && !bpf_current_task_under_cgroup(&cgroup_map, 0))
+		return 0;
+	v = bpf_map_lookup_elem(&counts, &zero);
+	if (v)
+		__sync_fetch_and_add(v, 1);
+	return skb->len;
+}
+
+char LICENSE[] SEC("license") = "GPL";
+"""
+
+
+@pytest.mark.kernel
+def test_rw_cgroup_filter_pattern_kernel(bpf_compile):
+    with ebpf.load(bpf_compile(CGROUP_FILTER, name="rw_cgfilter"), backend="kernel") as obj:
+        assert obj.programs["count_pkts"].test_run(bytes(60)).retval == 46  # L2 header pulled
+        assert obj.maps["counts"][0] == 1
+
+
+@pytest.mark.xfail(strict=True, reason="F3: vm cannot create CGROUP_ARRAY maps")
+def test_rw_cgroup_filter_pattern_vm(bpf_compile):
+    with ebpf.load(bpf_compile(CGROUP_FILTER, name="rw_cgfilter"), backend="vm") as obj:
+        assert obj.programs["count_pkts"].test_run(bytes(60)).retval == 46  # L2 header pulled
+        assert obj.maps["counts"][0] == 1
