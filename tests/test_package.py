@@ -55,10 +55,21 @@ def test_verifier_error_summary_and_log():
     assert isinstance(e, errors.LoadError)
 
 
-def test_errors_pickle():
-    e = errors.AttachError("attaching xdp to lo", errno.EBUSY)
-    again = pickle.loads(pickle.dumps(e))
-    assert str(again) == str(e)
+@pytest.mark.parametrize("err", [
+    errors.AttachError("attaching xdp to lo", errno.EBUSY),
+    errors.VerifierError("loading p", "0: (95) exit\nR0 !read_ok\n", errno.EACCES, program="p"),
+    errors.PrivilegeError("loading p", errno.EPERM, capability="CAP_NET_ADMIN"),
+    errors.NotSupportedError("kprobes", "4.1"),
+    errors.InstructionError("unknown opcode 0xff", index=3),
+    errors.CompileError("clang failed", "x.c:1: error", ["clang"]),
+])
+def test_errors_pickle(err):
+    again = pickle.loads(pickle.dumps(err))
+    assert type(again) is type(err)
+    assert str(again) == str(err)
+    assert again.__dict__ == err.__dict__
+    if isinstance(err, OSError):
+        assert again.errno == err.errno
 
 
 def test_not_supported_names_feature_and_version():

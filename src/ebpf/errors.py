@@ -20,6 +20,19 @@ import os
 class Error(Exception):
     """Base of every error raised by ebpf."""
 
+    def __reduce__(self):
+        # Subclasses take different constructor arguments; rebuild from the
+        # exception args plus the attributes, so errors cross process boundaries.
+        return (_restore, (type(self), self.args, dict(self.__dict__)))
+
+
+def _restore(cls: type, args: tuple, state: dict) -> Error:
+    obj = cls.__new__(cls)
+    base = OSError if issubclass(cls, OSError) else Exception
+    base.__init__(obj, *args)
+    obj.__dict__.update(state)
+    return obj
+
 
 class InstructionError(Error):
     """An instruction that cannot be decoded, encoded or assembled.
@@ -90,9 +103,6 @@ class SystemCallError(Error, OSError):
 
     def __str__(self) -> str:
         return self.message
-
-    def __reduce__(self):  # keep pickling (multiprocessing) working
-        return (type(self), (self.message,))
 
 
 class LoadError(SystemCallError):
