@@ -121,8 +121,11 @@ def load_example(tool: str) -> ModuleType:
 
 def _activity(stop: threading.Event, delay: float = 0.6) -> None:
     """Start a few short processes and open a few files, until ``stop``."""
-    commands = [["/bin/sh", "-c", "true"], ["uname", "-r"], ["ls", "/"],
-                ["cat", "/proc/loadavg"], ["sleep", "0.01"]]
+    import shutil
+
+    commands = [[shutil.which(c[0]) or c[0], *c[1:]]  # full paths: no PATH search noise
+                for c in (["sh", "-c", "true"], ["uname", "-r"], ["ls", "/"],
+                          ["cat", "/proc/loadavg"], ["sleep", "0.01"])]
     i = 0
     time.sleep(delay)  # let the tools attach first
     while not stop.is_set():
@@ -146,9 +149,11 @@ def demo_kernel(duration: float) -> None:
     worker.start()
     try:
         load_example("execsnoop").main(["--duration", str(duration), "--backend", "kernel"])
-        _banner(f"syscount: top system calls of this process tree for {duration:g}s")
+        _banner(f"syscount: top system calls, system-wide, for {duration:g}s")
         load_example("syscount").main(["--duration", str(duration), "--top", "8",
                                        "--backend", "kernel"])
+        _banner(f"sleeplat: clock_nanosleep() latency histogram for {duration:g}s")
+        load_example("sleeplat").main(["--duration", str(duration), "--backend", "kernel"])
     finally:
         stop.set()
         worker.join(timeout=10)
