@@ -279,3 +279,14 @@ def test_map_operations_from_programs(map_ops_pair, ops):
         r = obj.programs["map_ops"].test_run(frame)
         results.append((r.retval, snapshot(obj)))
     assert results[1] == results[0]
+
+
+@pytest.mark.parametrize("grow,head", [(0, 0), (100, 0), (16024, 0), (16025, 0), (-26, 0),
+                                       (-27, 0), (10, 14), (0, 200), (16000, 100)])
+def test_skb_change_tail_and_head(bpf_compile, grow, head):
+    path = bpf_compile(PROGS / "skb_resize.c")
+    out = {}
+    for backend in ("kernel", "vm"):
+        with ebpf.load(path, backend=backend, constants={"grow": grow, "head": head}) as obj:
+            out[backend] = (outcome(obj.programs["resize"], bytes(range(40))), snapshot(obj))
+    assert out["vm"] == out["kernel"]

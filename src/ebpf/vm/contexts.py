@@ -40,6 +40,8 @@ SKB_SHINFO_SIZE = 320
 XDP_FRAME_SIZE = 40
 #: NET_SKB_PAD on x86-64 (the headroom of a test_run skb)
 NET_SKB_PAD = 64
+#: SKB_MAX_ALLOC: the longest skb bpf_skb_change_tail/head may make (x86-64)
+SKB_MAX_ALLOC = (PAGE_SIZE << 2) - SKB_SHINFO_SIZE
 SKF_NET_OFF = -0x100000
 SKF_LL_OFF = -0x200000
 LOOPBACK_IFINDEX = 1
@@ -141,6 +143,43 @@ class Packet:
         if start < min(self.meta, self.mac) or start + n > self.end:
             return None
         return bytes(self.buf[start:start + n])
+
+    # ---- skb length changes (tc) -------------------------------------------------
+    def change_tail(self, new_len: int) -> int:
+        """bpf_skb_change_tail: trim, or grow with zeros, to ``new_len`` bytes
+        (at least up to the network header, at most SKB_MAX_ALLOC)."""
+        min_len = max(self.net - self.data, 0)
+        if new_len > SKB_MAX_ALLOC or new_len < min_len:
+            return -errno.EINVAL
+        end = self.data + new_len
+        if end > len(self.buf):
+            self.buf.extend(bytes(end - len(self.buf)))
+        if end > self.end:
+            self.buf[self.end:end] = bytes(end - self.end)
+        self.end = self.max_end = end
+        self._changed()
+        return 0
+
+    def change_head(self, head_room: int) -> int:
+        """bpf_skb_change_head: push ``head_room`` zero bytes in front of the
+        data (a new mac header); the buffer grows when the headroom is short."""
+        if self.end - self.data + head_room > SKB_MAX_ALLOC:
+            return -errno.EINVAL
+        if head_room > self.data:
+            grow = head_room - self.data + NET_SKB_PAD
+            self.buf[0:0] = bytes(grow)
+            self.meta += grow
+            self.data += grow
+            self.end += grow
+            self.max_end += grow
+            self.mac += grow
+            self.net += grow
+        self.data -= head_room
+        self.buf[self.data:self.data + head_room] = bytes(head_room)
+        self.meta = self.data
+        self.mac = self.data
+        self._changed()
+        return 0
 
     # ---- XDP adjustments (return 0 or -errno, like the kernel) ---------------------
     def adjust_head(self, delta: int) -> int:

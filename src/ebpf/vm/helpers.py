@@ -932,3 +932,19 @@ def strncmp(run: Run, s1, s1_sz, s2, *_):
         if x == 0:
             break
     return 0
+
+
+@helper(H.skb_change_tail)
+def skb_change_tail(run: Run, ctx, new_len, flags, *_):
+    p = _packet(run, "bpf_skb_change_tail")
+    if flags:
+        return neg(errno.EINVAL)
+    return neg(-p.change_tail(new_len & 0xFFFF_FFFF))
+
+
+@helper(H.skb_change_head)
+def skb_change_head(run: Run, ctx, head_room, flags, *_):
+    p = _packet(run, "bpf_skb_change_head")
+    if flags:
+        return neg(errno.EINVAL)
+    return neg(-p.change_head(head_room & 0xFFFF_FFFF))
