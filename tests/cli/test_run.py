@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -195,3 +196,94 @@ def test_live_view_in_a_terminal_then_ctrl_c(tmp_path):
         assert progname not in kernel_program_names()
     finally:
         subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
+
+
+PERF_C = r"""
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+
+struct data_t {
+	__u32 pid;
+	char comm[16];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERF_EVENT_ARRAY);
+	__uint(key_size, sizeof(int));
+	__uint(value_size, sizeof(int));
+} perf_events SEC(".maps");
+
+const struct data_t *unused_data __attribute__((unused));
+const volatile __u32 target_pid = 0;
+__u64 calls = 0;
+
+SEC("tracepoint/syscalls/sys_enter_getppid")
+int on_getppid(void *ctx)
+{
+	struct data_t d = {};
+
+	d.pid = bpf_get_current_pid_tgid() >> 32;
+	if (d.pid != target_pid)
+		return 0;
+	bpf_get_current_comm(d.comm, sizeof(d.comm));
+	__sync_fetch_and_add(&calls, 1);
+	bpf_printk("getppid from %d", d.pid);
+	bpf_perf_event_output(ctx, &perf_events, BPF_F_CURRENT_CPU, &d, sizeof(d));
+	return 0;
+}
+
+char LICENSE[] SEC("license") = "GPL";
+"""
+
+
+@pytest.mark.kernel
+def test_json_perf_buffer_trace_printk_and_globals(tmp_path):
+    src = tmp_path / "perf.bpf.c"
+    src.write_text(PERF_C)
+    marker = tmp_path / "go"
+    # the child waits for the marker file, then calls getppid() 4 times
+    child = subprocess.Popen([sys.executable, "-c",
+                              "import os, time, sys\n"
+                              f"while not os.path.exists({str(marker)!r}): time.sleep(0.05)\n"
+                              "[os.getppid() for _ in range(4)]\n"])
+    try:
+        proc = subprocess.Popen([*EBPF, "run", str(src), "--json", "--duration", "5",
+                                 "--const", f"target_pid={child.pid}"], cwd=ROOT,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 30
+        while "on_getppid" not in kernel_program_names():
+            assert proc.poll() is None, proc.communicate()[1]
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        time.sleep(0.3)
+        marker.write_text("")
+        out, err = proc.communicate(timeout=30)
+    finally:
+        child.kill()
+        child.wait()
+    assert proc.returncode == 0, err
+    objs = [json.loads(line) for line in out.splitlines()]
+    events = [o for o in objs if o["type"] == "event"]
+    assert len(events) == 4
+    assert all(e["map"] == "perf_events" and e["data"]["pid"] == child.pid and
+               e["data"]["comm"].startswith("python") for e in events)
+    traces = [o for o in objs if o["type"] == "trace" and f"getppid from {child.pid}" in
+              o["message"]]
+    assert len(traces) == 4
+    assert {"type": "globals", "values": {"calls": 4}} in objs
+    summary = next(o for o in objs if o["type"] == "summary")
+    assert summary["events"]["perf_events"] == 4
+
+
+@pytest.mark.kernel
+def test_make_run_demo_on_the_kernel():
+    r = subprocess.run([sys.executable, "-m", "ebpf.demo", "--duration", "1.5"], cwd=ROOT,
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    out = r.stdout
+    assert "ebpf demo: backend kernel" in out
+    assert re.search(r"^uname\s+\d+\s+\d+\s+0 \S*uname -r$", out, re.M), out
+    assert re.search(r"^(newfstatat|read|openat|close|mmap|wait4)\s+\d+$", out, re.M)
+    assert "     usecs               : count    distribution" in out
+    assert "received 0 of 5;" in out and "received 5 of 5" in out
+    assert out.rstrip().endswith("ebpf demo: done")
