@@ -236,3 +236,46 @@ def test_unknown_program_type_is_not_supported(no_leaks):
 def test_empty_program_is_a_clear_error():
     with pytest.raises(LoadError, match="no instructions"):
         ebpf.Program.load(ProgramSpec(name="empty", type=ProgramType.XDP))
+
+
+CTX_ONLY_SRC = r"""
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+
+struct args { int a; int b; int sum; };
+
+SEC("raw_tp/sys_enter")
+int rawtp_sum(struct bpf_raw_tracepoint_args *ctx)
+{
+	return (int)(ctx->args[0] + ctx->args[1]);
+}
+
+SEC("syscall")
+int syscall_sum(struct args *ctx)
+{
+	ctx->sum = ctx->a + ctx->b;
+	return ctx->sum * 2;
+}
+
+char LICENSE[] SEC("license") = "GPL";
+"""
+
+
+def test_test_run_raw_tracepoint_and_syscall(no_leaks, bpf_compile):
+    # the kernel's raw_tp/syscall test-run handlers take ctx_in only (no repeat,
+    # no ctx_out); a syscall program's writes come back through ctx_in
+    import struct
+
+    obj_path = bpf_compile(CTX_ONLY_SRC, name="ctx_only")
+    with ebpf.load(obj_path, backend="kernel") as obj:
+        r = obj.programs["rawtp_sum"].test_run(ctx=struct.pack("<QQ", 3, 4))
+        assert r.retval == 7
+        r = obj.programs["rawtp_sum"].test_run(ctx=struct.pack("<QQ", 30, 4), cpu=0)
+        assert r.retval == 34
+        r = obj.programs["syscall_sum"].test_run(ctx=struct.pack("<iii", 5, 6, 0))
+        assert r.retval == 22
+        assert struct.unpack("<iii", r.ctx) == (5, 6, 11)
+        with pytest.raises(ebpf.Error, match="repeat"):
+            obj.programs["syscall_sum"].test_run(ctx=bytes(12), repeat=5)
+        with pytest.raises(ebpf.Error, match="packet data"):
+            obj.programs["rawtp_sum"].test_run(b"\0" * 16)

@@ -52,6 +52,13 @@ MAX_LOG_SIZE = 1 << 30  # what the kernel accepts at most (UINT_MAX >> 2)
 FIRST_LOG_SIZE = 1 << 18
 
 
+# Program types whose BPF_PROG_TEST_RUN handler accepts ctx_in only: no
+# data_in/out, ctx_out, repeat or duration (bpf_prog_test_run_raw_tp/_syscall).
+_CTX_ONLY_TYPES = frozenset({ProgramType.RAW_TRACEPOINT, ProgramType.RAW_TRACEPOINT_WRITABLE,
+                             ProgramType.SYSCALL})
+_TEST_RUN_ON_CPU = 1  # BPF_F_TEST_RUN_ON_CPU
+
+
 class KernelProgram(Program):
     """A program loaded into the kernel (``fd``; ``close()`` unloads it once
     nothing else — a link, a pin, a program array — holds it)."""
@@ -106,7 +113,14 @@ class KernelProgram(Program):
 
         ``data_out`` gets ``data_size_out`` bytes (default: input + 256, room for
         a grown packet); ``ctx`` comes back changed when passed in.
+
+        RAW_TRACEPOINT and SYSCALL programs run once on ``ctx`` alone (the kernel
+        refuses packet data, repeat counts and an output context for them);
+        ``repeat`` must stay 1. A SYSCALL program's writes to its context come
+        back as ``RunResult.ctx``; a raw tracepoint's context does not change.
         """
+        if self.type in _CTX_ONLY_TYPES:
+            return self._test_run_ctx_only(data, repeat=repeat, ctx=ctx, flags=flags, cpu=cpu)
         data = bytes(data or b"")
         din = ctypes.create_string_buffer(data, max(len(data), 1))
         out_size = data_size_out if data_size_out is not None else (len(data) + 256 if data else 0)
@@ -141,6 +155,34 @@ class KernelProgram(Program):
                 duration_ns=attr.duration,
                 ctx=cout.raw[:attr.ctx_size_out] if cout is not None else None)
         raise SystemCallError(f"test run of {self.name}: output keeps growing", _errno.ENOSPC)
+
+    def _test_run_ctx_only(self, data: bytes, *, repeat: int, ctx: bytes | None,
+                           flags: int, cpu: int) -> RunResult:
+        """Test run for the types whose kernel handler takes ``ctx_in`` only."""
+        what = f"test run of program {self.name} ({self.type.name})"
+        if data:
+            raise SystemCallError(f"{what}: takes no packet data, pass ctx= instead", _errno.EINVAL)
+        if repeat not in (0, 1):
+            raise SystemCallError(f"{what}: the kernel runs these programs once; "
+                                  f"repeat={repeat} is not accepted", _errno.EINVAL)
+        syscall = self.type == ProgramType.SYSCALL
+        if syscall and (flags or cpu):
+            raise SystemCallError(f"{what}: flags and cpu are not accepted for SYSCALL programs",
+                                  _errno.EINVAL)
+        if not syscall and cpu and not flags & _TEST_RUN_ON_CPU:
+            flags |= _TEST_RUN_ON_CPU
+        raw = bytes(ctx) if ctx is not None else b""
+        cin = ctypes.create_string_buffer(raw, max(len(raw), 1))
+        attr = bsys.ProgTestRunAttr(prog_fd=self.fd, repeat=0, flags=flags, cpu=cpu)
+        if raw:
+            attr.ctx_in = ctypes.addressof(cin)
+            attr.ctx_size_in = len(raw)
+        try:
+            bsys.bpf(Command.PROG_TEST_RUN, attr, raw=True)
+        except OSError as e:
+            raise self._test_run_error(e.errno or 0) from None
+        out = cin.raw[:len(raw)] if ctx is not None else None
+        return RunResult(retval=attr.retval, data=b"", duration_ns=0, ctx=out)
 
     def _test_run_error(self, err: int) -> Error:
         what = f"test run of program {self.name} ({self.type.name})"
