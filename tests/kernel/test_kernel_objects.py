@@ -228,3 +228,67 @@ def test_global_data_is_shared_memory(counter_spec, no_leaks):
             ro.release()
         finally:
             mem.release()
+
+
+AUTOLOAD_SRC = r"""
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+
+extern int bpf_k_no_such_kfunc(int x) __ksym;
+
+SEC("fentry/k_dummy_target_does_not_exist")
+int BPF_PROG(dummy_fentry)
+{
+	return 0;
+}
+
+SEC("xdp")
+int uses_missing_kfunc(struct xdp_md *ctx)
+{
+	return bpf_k_no_such_kfunc(1);
+}
+
+SEC("?xdp")
+int optional_xdp(struct xdp_md *ctx)
+{
+	return XDP_DROP;
+}
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
+	__uint(max_entries, 2);
+	__type(key, __u32);
+	__array(values, int (void *));
+} jmp SEC(".maps") = { .values = { [0] = (void *)&optional_xdp } };
+
+SEC("xdp")
+int xdp_ok(struct xdp_md *ctx)
+{
+	bpf_tail_call(ctx, &jmp, 0);
+	return XDP_PASS;
+}
+
+char LICENSE[] SEC("license") = "GPL";
+"""
+
+
+def test_autoload_off_programs_are_not_loaded(no_leaks, bpf_compile):
+    # libbpf's bpf_program__set_autoload(false) / SEC("?..."): placeholders that
+    # cannot load must not sink the object
+    path = bpf_compile(AUTOLOAD_SRC, name="autoload")
+    spec = ebpf.ObjectSpec.from_file(path)
+    assert spec.programs["optional_xdp"].autoload is False
+    spec.programs["dummy_fentry"].autoload = False
+    spec.programs["uses_missing_kfunc"].autoload = False
+    with load_object(spec) as obj:
+        assert sorted(obj.programs) == ["xdp_ok"]
+        assert obj.programs["xdp_ok"].test_run(bytes(64)).retval == 2
+    # an explicit list wins over autoload; the tail call now lands in optional_xdp
+    with load_object(spec, programs=["optional_xdp", "xdp_ok"]) as obj:
+        assert sorted(obj.programs) == ["optional_xdp", "xdp_ok"]
+        assert obj.programs["xdp_ok"].test_run(bytes(64)).retval == 1
+    # autoload on again: the object fails because of the placeholder
+    spec.programs["uses_missing_kfunc"].autoload = True
+    with pytest.raises(ebpf.Error):
+        load_object(spec)

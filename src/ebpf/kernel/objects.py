@@ -158,6 +158,12 @@ def load_object(spec: ObjectSpec, constants: dict[str, Any] | None = None,
     """Load ``spec`` into the kernel. Everything made so far is released when a
     step fails. ``programs`` restricts which programs are loaded.
 
+    Like libbpf, a program whose ``ProgramSpec.autoload`` is False (``SEC("?...")``,
+    or set by the caller before loading) is not loaded and is absent from
+    ``obj.programs``; naming it in ``programs`` loads it anyway (an explicit list
+    says exactly what to load). Program-array slots naming an unloaded program
+    stay empty.
+
     ``freplace`` programs replace a function of another program: name it in
     ``attach_targets`` ({program name: loaded Program or fd}); without that, a
     program of this object that contains the function is used.
@@ -208,6 +214,10 @@ def load_object(spec: ObjectSpec, constants: dict[str, Any] | None = None,
         for name, ps in ordered:
             if programs is not None and name not in programs:
                 continue
+            if programs is None and not getattr(ps, "autoload", True):
+                log.debug("%s: program %s not loaded (autoload is off)", spec.path or "object",
+                          name)
+                continue
             if ps.type == ProgramType.UNSPEC:
                 log.warning("%s: program %s (section %r) skipped: unknown section type",
                             spec.path or "object", name, ps.section)
@@ -226,7 +236,9 @@ def load_object(spec: ObjectSpec, constants: dict[str, Any] | None = None,
                                        log_level=log_level, log_size=log_size,
                                        attach_target=target, struct_ops=so)
 
-        not_requested = set(spec.programs) - set(progs) if programs is not None else set()
+        not_requested = {n for n, ps in spec.programs.items()
+                         if (programs is not None and n not in programs)
+                         or (programs is None and not getattr(ps, "autoload", True))}
         for ms in spec.maps.values():
             _fill_fd_contents(maps[ms.name], ms, progs, maps, not_requested)
         for ms in spec.maps.values():
