@@ -69,6 +69,7 @@ _LAZY = {
     "FuncInfo": ".ext",
     "apply_core_relocations": ".core",
     "CoreResult": ".core",
+    "resolve_relocation": ".core",
     "sanitize": ".compat",
     "ext": ".ext",
     "core": ".core",

@@ -416,7 +416,10 @@ def resolve_relocation(relo: CORERelocation, local: Spec,
     """
     if isinstance(targets, Spec):
         targets = [targets]
-    kind = CoreKind(relo.kind)
+    try:
+        kind = CoreKind(relo.kind)
+    except ValueError:
+        raise BTFError(f"CO-RE relocation of type {relo.type_id}: unknown kind {relo.kind!r}") from None
     where = f"CO-RE relocation ({kind.name}, type {relo.type_id}, access {relo.access_str!r})"
     try:
         local_t = local[relo.type_id]
