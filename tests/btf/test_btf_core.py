@@ -4,6 +4,10 @@
 from __future__ import annotations
 
 import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -97,14 +101,17 @@ char LICENSE[] SEC("license") = "GPL";
 """
 
 
-def load_prog(path) -> tuple[Spec, list[Instruction], list[CORERelocation]]:
+def load_prog_section(path, sec: str | None = None):
+    """(local BTF, decoded instructions with .core set, relocations) of the one
+    program section of an object."""
     from ebpf.isa import decode
 
     data = path.read_bytes()
     secs = elf_sections(data, str(path))
     spec = Spec.from_bytes(secs[".BTF"])
     ext = parse_btf_ext(secs[".BTF.ext"], spec)
-    sec = "tp_btf/sched_switch"
+    if sec is None:
+        (sec,) = ext.core_relos
     insns = decode(secs[sec])
     slot_of = {}
     pos = 0
@@ -115,6 +122,10 @@ def load_prog(path) -> tuple[Spec, list[Instruction], list[CORERelocation]]:
     for r in relos:
         insns[slot_of[r.insn_off // 8]].core = r
     return spec, insns, relos
+
+
+def load_prog(path):
+    return load_prog_section(path, "tp_btf/sched_switch")
 
 
 @pytest.fixture(scope="module")
@@ -411,3 +422,36 @@ def test_relocated_program_reads_the_right_kernel_fields(bpf_compile):
     assert vals[1] == seen["tid"]      # pid of the running thread
     assert vals[2] == os.getpid()      # group_leader->pid
     assert vals[3] == 0 and vals[4] == 0
+
+
+@pytest.mark.kernel
+@pytest.mark.skipif(shutil.which("bpftool") is None, reason="bpftool (for comparison) missing")
+@pytest.mark.parametrize("source,name", [(CORE_PROG, "core_prog"), (E2E_PROG, "core_e2e")])
+def test_same_results_as_libbpf(bpf_compile, kspec, tmp_path, source, name):
+    """Every relocation resolves to what libbpf (through bpftool -d) patches in."""
+    path = bpf_compile(source, name)
+    pin = Path("/sys/fs/bpf") / f"ebpf_btf_test_{os.getpid()}_{name}"
+    if not Path("/sys/fs/bpf").is_dir():
+        pytest.skip("no bpffs")
+    try:
+        r = subprocess.run(["bpftool", "-d", "prog", "loadall", str(path), str(pin)],
+                           capture_output=True, text=True, timeout=60)
+    finally:
+        shutil.rmtree(pin, ignore_errors=True)
+    theirs = {}
+    for line in r.stderr.splitlines():
+        m = re.search(r"relo #\d+: patched insn #(\d+) \(\S+\) (?:off|imm|imm64) (-?\d+) -> (-?\d+)",
+                      line)
+        if m:
+            theirs[int(m.group(1))] = int(m.group(3))
+        m = re.search(r"relo #\d+: substituting insn #(\d+) w/ invalid insn", line)
+        if m:
+            theirs[int(m.group(1))] = "poison"
+    assert theirs, r.stderr[-2000:]
+    local, insns, relos = load_prog_section(path)
+    results = apply_core_relocations(insns, local, kspec)
+    ours = {}
+    for res in results:
+        slot = res.relocation.insn_off // 8
+        ours[slot] = "poison" if res.poisoned else res.target_value
+    assert ours == theirs
