@@ -59,3 +59,18 @@ def test_map_in_map_object(bpf_compile, no_leaks):
         assert obj.maps["tenant_b"][1] == 1 and 1 not in obj.maps["tenant_a"]
     with ebpf.load(spec, backend="kernel", constants={"tenant": 2}) as obj:
         assert obj.programs["route"].test_run(b"\0" * 64).retval == 0  # no inner map
+
+
+def test_every_kernel_module_reachable_as_attribute():
+    # ebpf.kernel.<module> resolves lazily for every module of the package
+    # (a fresh interpreter: in this one, imports may have set the attributes already)
+    import subprocess
+    import sys
+
+    code = ("import pkgutil, ebpf.kernel as k\n"
+            "names = sorted(m.name for m in pkgutil.iter_modules(k.__path__))\n"
+            "assert 'netlink' in names\n"
+            "for n in names:\n"
+            "    assert getattr(k, n).__name__ == 'ebpf.kernel.' + n, n\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr

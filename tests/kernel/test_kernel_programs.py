@@ -279,3 +279,13 @@ def test_test_run_raw_tracepoint_and_syscall(no_leaks, bpf_compile):
             obj.programs["syscall_sum"].test_run(ctx=bytes(12), repeat=5)
         with pytest.raises(ebpf.Error, match="packet data"):
             obj.programs["rawtp_sum"].test_run(b"\0" * 16)
+
+
+def test_expected_attach_type_falls_back_to_section_number(no_leaks):
+    # a spec whose attach_type is None (ebpf.uapi had no member for it) still
+    # loads with the kernel number the section name gives
+    spec = ProgramSpec(name="conn4", type=ProgramType.CGROUP_SOCK_ADDR, section="cgroup/connect4",
+                       attach_type=None, instructions=isa.assemble("r0 = 1\nexit"),
+                       license="GPL")
+    with ebpf.Program.load(spec) as prog:  # expected_attach_type 0 is EINVAL for this type
+        assert prog.type == ProgramType.CGROUP_SOCK_ADDR

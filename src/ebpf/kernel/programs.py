@@ -607,6 +607,20 @@ def load_program(spec: ProgramSpec, maps: dict[str, Any] | None = None, *,
             own_btf.close()
 
 
+def _expected_attach_type(spec: ProgramSpec) -> int:
+    """The attach type number for BPF_PROG_LOAD: the spec's, else the kernel number
+    the section name gives when ``ebpf.uapi.AttachType`` has no member for it."""
+    if spec.attach_type is not None:
+        return int(spec.attach_type)
+    if spec.section:
+        from ..elf.sections import classify
+
+        value = classify(spec.section).attach_type_value
+        if value is not None:
+            return int(value)
+    return 0
+
+
 def _prog_load(spec: ProgramSpec, raw: bytes, btf: Any, blob: bytes | None,
                target: tuple[int, str] | None, attach_fd: int, fd_array: _FdArray,
                log_level: int, log_size: int, ifindex: int,
@@ -628,7 +642,7 @@ def _prog_load(spec: ProgramSpec, raw: bytes, btf: Any, blob: bytes | None,
             (probes.kernel_version_code() if spec.type == ProgramType.KPROBE else 0),
             prog_flags=spec.flags, prog_name=name, prog_ifindex=ifindex,
             expected_attach_type=expected_attach_type if expected_attach_type is not None else
-            (int(spec.attach_type) if spec.attach_type is not None else 0))
+            _expected_attach_type(spec))
         if target is not None:
             a.attach_btf_id = target[0]
         if attach_fd:
