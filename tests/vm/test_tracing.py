@@ -55,3 +55,15 @@ def test_kprobe_on_pt_regs(path, caplog):
         with caplog.at_level(logging.INFO, logger="ebpf.vm.trace"):
             assert obj.programs["do_unlinkat"].run(pt_regs(di=5, si=0)) == 0
     assert f"pid = {os.getpid()}, dfd = 5, filename = " in caplog.text
+
+
+@pytest.mark.parametrize("jit", [True, False])
+def test_btf_pointer_loads_cannot_fault(bpf_compile, caplog, jit):
+    path = bpf_compile(PROGS / "btf_tracing.c")
+    with ebpf.load(path, backend="vm", jit=jit) as obj:
+        with caplog.at_level(logging.INFO, logger="ebpf.vm.trace"):
+            assert obj.programs["do_unlinkat_entry"].run([7, 0]) == 0  # name is NULL
+        assert f"pid = {os.getpid()}, dfd = 7, filename = " in caplog.text
+        assert obj.programs["on_switch"].run([0, 0x1000, 0]) == 0
+        assert obj.programs["check_open"].run([0, 13]) == 13
+        assert obj.variables["seen_flags"].value == 0

@@ -117,8 +117,11 @@ class Translator:
 
     name = "translator"
 
-    def __init__(self, helpers: dict[int, Callable[..., int]]):
+    def __init__(self, helpers: dict[int, Callable[..., int]], probe_loads: bool = False):
         self.helpers = helpers
+        #: loads that fault give 0, as the kernel's PROBE_MEM loads through BTF
+        #: pointers do in tracing and LSM programs
+        self.probe_loads = probe_loads
         self._compiled: dict[int, tuple[Code, dict[int, Callable]]] = {}
 
     # ---- running ---------------------------------------------------------------
@@ -193,7 +196,8 @@ class Translator:
             fn = self.helpers.get(hid)
             if fn is not None:
                 env[f"_h{hid}"] = self._wrap(fn)
-        src = [_FunctionWriter(code, entry).write() for entry in code.functions]
+        src = [_FunctionWriter(code, entry, self.probe_loads).write()
+               for entry in code.functions]
         text = "\n\n".join(src)
         log.debug("translated %s: %d lines", code.name, text.count("\n"))
         try:
@@ -211,7 +215,8 @@ class Translator:
 class _FunctionWriter:
     """Python source for one BPF function."""
 
-    def __init__(self, code: Code, entry: int):
+    def __init__(self, code: Code, entry: int, probe_loads: bool = False):
+        self.probe_loads = probe_loads
         self.code = code
         self.entry = entry
         self.slots = code.slots
@@ -274,6 +279,7 @@ class _FunctionWriter:
                  "    _mem = run.mem",
                  "    _rc = _mem.rcache",
                  "    _wc = _mem.wcache",
+                 "    _prc = _mem.probe_rcache",
                  "    rb = wb = None",
                  "    rlo = rhi = rd = wlo = whi = wd = 0",
                  "    n = run.budget",
@@ -425,6 +431,17 @@ class _FunctionWriter:
             load = f"{fn}(rb, _a - rd)[0]" + (f" & {M64}" if signed else "")
             if size == 1 and not signed:
                 load = "rb[_a - rd]"
+            if self.probe_loads:  # BTF-pointer loads: a fault reads as 0 (PROBE_MEM)
+                return [f"_a = {addr}",
+                        f"if rlo <= _a and _a + {size} <= rhi:",
+                        f"    {d} = {load}",
+                        "else:",
+                        f"    _c = _prc(_a, {size})",
+                        "    if _c is None:",
+                        f"        {d} = 0",
+                        "    else:",
+                        "        rb, rlo, rhi, rd = _c",
+                        f"        {d} = {load}"]
             return [f"_a = {addr}",
                     f"if not (rlo <= _a and _a + {size} <= rhi):",
                     f"    rb, rlo, rhi, rd = _rc(_a, {size}, {pc})",

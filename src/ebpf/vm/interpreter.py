@@ -179,8 +179,11 @@ class Interpreter:
 
     name = "interpreter"
 
-    def __init__(self, helpers: dict[int, Callable[..., int]]):
+    def __init__(self, helpers: dict[int, Callable[..., int]], probe_loads: bool = False):
         self.helpers = helpers
+        #: loads that fault give 0, as the kernel's PROBE_MEM loads through BTF
+        #: pointers do in tracing and LSM programs
+        self.probe_loads = probe_loads
 
     def call(self, run: Run, code: Code, slot: int, args: Sequence[int], depth: int) -> int:
         """Run the function at ``slot`` with r1.. = args; tail calls replace it."""
@@ -268,7 +271,10 @@ class Interpreter:
             elif cls == op.BPF_LDX:
                 size = SIZES[opc & 0x18]
                 addr = (r[ins.src] + ins.off) & M64
-                v = mem.load(addr, size, pc)
+                if self.probe_loads and mem.find(addr, size) is None:
+                    v = 0
+                else:
+                    v = mem.load(addr, size, pc)
                 if opc & 0xE0 == op.BPF_MEMSX:
                     v = sext(v, size * 8)
                 r[dst] = v

@@ -140,6 +140,13 @@ class Memory:
         r = self.region(addr, size, pc, "read")
         return r.buf, r.base, r.end, r.delta
 
+    def probe_rcache(self, addr: int, size: int) -> tuple | None:
+        """Like :meth:`rcache`, but None instead of a fault (PROBE_MEM loads)."""
+        r = self.find(addr, size)
+        if r is None:
+            return None
+        return r.buf, r.base, r.end, r.delta
+
     def wcache(self, addr: int, size: int, pc: int | None = None) -> tuple:
         """Like :meth:`rcache` for a write; regions whose writes need checking are
         returned with an empty range so the next write checks again."""

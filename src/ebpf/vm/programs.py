@@ -30,6 +30,7 @@ from ..isa.instruction import (
 )
 from ..programs import Program, RunResult
 from ..spec import ProgramSpec
+from ..uapi import ProgramType
 from .code import CODE_BASE, Code, prepare, pseudo_func_offset
 from .contexts import make_context
 from .helpers import HELPERS, release_locks, supported
@@ -38,6 +39,9 @@ from .memory import GLOBAL, Memory
 from .run import DEFAULT_BUDGET, Redirect, Run, StopProgram
 
 log = logging.getLogger("ebpf.vm")
+
+#: program types whose direct loads through BTF pointers cannot fault
+PROBE_MEM_TYPES = frozenset({ProgramType.TRACING, ProgramType.LSM, ProgramType.STRUCT_OPS})
 
 
 class VMRunResult(RunResult):
@@ -68,15 +72,18 @@ class VMProgram(Program):
         self.jit = jit
         self.budget = budget
         self.maps = dict(maps or {})
+        # tracing/LSM programs dereference BTF pointers directly; the kernel turns
+        # those loads into fault-tolerant PROBE_MEM loads (a fault reads 0)
+        probe = spec.type in PROBE_MEM_TYPES
         if jit:
             from .compiler import Translator
 
-            self.executor = Translator(HELPERS)
+            self.executor = Translator(HELPERS, probe_loads=probe)
             self.executor.functions(code)  # translate now: errors surface at load
         else:
             from .interpreter import Interpreter
 
-            self.executor = Interpreter(HELPERS)
+            self.executor = Interpreter(HELPERS, probe_loads=probe)
         self.links: list = []
         self._cpu_lock = threading.Lock()
 
