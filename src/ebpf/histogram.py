@@ -243,11 +243,15 @@ class Histogram:
         return f"<Histogram {self.title or self.unit} total={self.total} slots={len(self.buckets)}>"
 
     # ---- output -----------------------------------------------------------
-    def render(self, width: int = 40, unit: str | None = None) -> str:
+    def render(self, width: int = 40, unit: str | None = None, trim: bool = False) -> str:
         """The histogram as text, like the classic tools print it (``width``
-        stars for the largest slot). Empty: a one-line note."""
+        stars for the largest slot; ``trim`` leaves out the empty slots before
+        the first value). Empty: a one-line note."""
         unit = self.unit if unit is None else unit
         buckets = self.buckets
+        if trim:
+            first = next((i for i, b in enumerate(buckets) if b.count), len(buckets))
+            buckets = buckets[first:]
         if not buckets:
             return f"     {unit:<19} : count    distribution\n     (no values)"
         peak = max(b.count for b in buckets)

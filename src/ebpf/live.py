@@ -193,7 +193,7 @@ class MapSnapshot:
             for title, h in self.histograms.items():
                 out.append(f"{self.name}" + (f" [{title}]" if title else "") +
                            f": {h.total} values")
-                out.extend(h.render().splitlines())
+                out.extend(h.render(trim=True).splitlines())
             return out
         if not self.entries:
             return [f"{self.name}: (empty)"]

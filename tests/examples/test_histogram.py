@@ -71,6 +71,12 @@ def test_render_matches_classic_layout():
     assert len(lines) == 6
 
 
+def test_trim_leaves_out_leading_empty_slots():
+    lines = Histogram([0, 0, 0, 5, 0, 1]).render(trim=True).splitlines()
+    assert len(lines) == 4 and lines[1].split()[:3] == ["8", "->", "15"]
+    assert lines[2].split()[4] == "0"
+
+
 def test_wide_ranges_use_wide_columns():
     h = Histogram({40: 2})
     lines = h.render().splitlines()
