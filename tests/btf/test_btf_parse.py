@@ -398,7 +398,7 @@ def test_pickle_and_deepcopy_keep_changes():
         assert again.type_by_name("s", "struct").members[1].bitfield_size == 3
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=400, deadline=None)
 @given(st.lists(st.tuples(st.integers(24, 10_000), st.integers(0, 255)), min_size=1, max_size=4))
 def test_corrupted_btf_only_raises_btferror(edits):
     """Flipped bytes in a valid blob: parsing, rendering, dumping and marshalling

@@ -394,7 +394,9 @@ def render_c(t: T.Type, spec: Spec | None = None) -> str:
     if isinstance(t, T.Datasec):
         lines = [f"/* section {t.name}, {t.size} bytes */"]
         for v in t.vars:
-            lines.append(f"/* +{v.offset} size {v.size} */ {render_c(v.type, spec)}")
+            var = v.type
+            text = render_c(var, spec) if isinstance(var, T.Var) else f"/* {T.type_name(var)} */"
+            lines.append(f"/* +{v.offset} size {v.size} */ {text}")
         return "\n".join(lines)
     if isinstance(t, T.DeclTag):
         return f"/* decl_tag {t.name!r} on {T.type_name(t.type)} (component {t.component_idx}) */"
@@ -402,6 +404,9 @@ def render_c(t: T.Type, spec: Spec | None = None) -> str:
 
 
 # --- whole header --------------------------------------------------------------
+
+#: Python frames a deep chain of by-value embeddings may need while ordering
+_RECURSION = 20_000
 
 _HEADER_KINDS = {"struct", "union", "enum", "typedef", "fwd"}
 
@@ -412,6 +417,8 @@ class _HeaderWriter:
         self.r = Renderer(spec, unique_names=True)
         self.state: dict[int, int] = {}  # id(type) -> 1 emitting, 2 done
         self.declared: set[int] = set()  # forward-declared composites
+        self._walking: set[int] = set()  # anonymous types being walked
+        self._inlined: set[int] = set()  # anonymous types written inside another
         self.out: list[str] = []
 
     # A "strong" need means the complete type must be known (by-value use);
@@ -429,23 +436,30 @@ class _HeaderWriter:
                 break
         else:
             raise BTFError("type reference loop (typedef/qualifier/array chain)")
-        if isinstance(t, T.Composite):
-            if t.name:
-                self.composite(t)
-            else:
-                for m in t.members:
-                    self.strong(m.type)
+        if isinstance(t, T.Composite) and t.name:
+            self.composite(t)
         elif isinstance(t, T.Enum):
             if t.name:
                 self.enum(t)
-        elif isinstance(t, T.Pointer):
-            self.weak(t.type)
-        elif isinstance(t, T.FuncProto):
-            self.weak(t.return_type)
-            for p in t.params:
-                self.weak(p.type)
         elif isinstance(t, T.Fwd):
             self.forward(t)
+        elif isinstance(t, (T.Composite, T.Pointer, T.FuncProto)):
+            # anonymous types have no state of their own: guard against cycles
+            if id(t) in self._walking:
+                return
+            self._walking.add(id(t))
+            try:
+                if isinstance(t, T.Composite):
+                    for m in t.members:
+                        self.strong(m.type)
+                elif isinstance(t, T.Pointer):
+                    self.weak(t.type)
+                else:
+                    self.weak(t.return_type)
+                    for p in t.params:
+                        self.weak(p.type)
+            finally:
+                self._walking.discard(id(t))
 
     def weak(self, t: T.Type) -> None:
         t = T.skip_qualifiers(t)
@@ -510,6 +524,9 @@ class _HeaderWriter:
         while isinstance(t, (T.Qualifier, T.TypeTag, T.Array)):
             t = t.type
         if isinstance(t, (T.Composite, T.Enum)) and not t.name:
+            if self.state.get(id(t)) == 2 and id(t) in self._inlined:
+                return
+            self._inlined.add(id(t))
             self.state[id(t)] = 2
             if isinstance(t, T.Composite):
                 for m in t.members:
@@ -558,7 +575,7 @@ class _HeaderWriter:
         spec = self.spec
         anon_enums: list[T.Enum] = []
         old = sys.getrecursionlimit()
-        sys.setrecursionlimit(max(old, 100_000))
+        sys.setrecursionlimit(max(old, _RECURSION))
         try:
             ids = spec.own_ids() if spec.base is None else range(1, len(spec) + 1)
             for tid in ids:
@@ -585,6 +602,8 @@ class _HeaderWriter:
                     self.state[id(t)] = 2
                     self.out.append(self.r.body(t, 0) + ";\n")
             kfuncs = self.kfuncs()
+        except RecursionError:
+            raise BTFError("types nest too deeply to be ordered for C") from None
         finally:
             sys.setrecursionlimit(old)
         head = [
