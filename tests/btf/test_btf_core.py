@@ -10,6 +10,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ebpf.btf import (
     Array,
@@ -455,3 +457,18 @@ def test_same_results_as_libbpf(bpf_compile, kspec, tmp_path, source, name):
         slot = res.relocation.insn_off // 8
         ours[slot] = "poison" if res.poisoned else res.target_value
     assert ours == theirs
+
+
+@settings(max_examples=300, deadline=None)
+@given(tid=st.integers(0, 30), access=st.lists(st.integers(0, 12), min_size=0, max_size=5),
+       kind=st.integers(0, 13))
+def test_malformed_relocations_raise_btferror(tid, access, kind):
+    local, lt, target, tt = _specs()
+    local.add(Enum("e___x", 4, False, [EnumValue("A", 1)]))
+    target.add(Enum("e", 4, False, [EnumValue("A", 2)]))
+    relo = CORERelocation(0, tid, ":".join(map(str, access)), kind)
+    try:
+        r = resolve_relocation(relo, local, target)
+    except BTFError:
+        return
+    assert isinstance(r.target_value, int)
