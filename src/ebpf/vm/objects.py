@@ -78,14 +78,35 @@ def kconfig_data(spec: ObjectSpec, size: int) -> bytes:
 
 def load_object(spec: ObjectSpec, constants: dict[str, Any] | None = None,
                 pin_path: str | None = None, *, jit: bool = True,
-                budget: int = DEFAULT_BUDGET, **options: Any) -> VMObject:
+                budget: int = DEFAULT_BUDGET, programs: list[str] | None = None,
+                **options: Any) -> VMObject:
     """Create every map and load every program of ``spec`` in the runtime.
 
     ``constants`` set ``const volatile`` globals; program arrays and map-in-maps
     are filled from the spec's ``contents``. ``pin_path`` is accepted for API
-    symmetry (the runtime has no bpffs)."""
+    symmetry (the runtime has no bpffs).
+
+    As the kernel backend (and libbpf): a program whose ``ProgramSpec.autoload``
+    is False (``SEC("?...")``, or set by the caller) is not loaded and is absent
+    from ``obj.programs``; ``programs`` (a list of names) says exactly which
+    programs to load instead, autoload or not. Program-array slots naming a
+    program that was not loaded stay empty.
+
+    >>> spec = ebpf.ObjectSpec.from_file("prog.bpf.o")  # doctest: +SKIP
+    >>> spec.programs["fentry_alt"].autoload = False  # doctest: +SKIP
+    >>> obj = ebpf.load(spec, backend="vm")  # "fentry_alt" is not loaded  # doctest: +SKIP
+    """
+    unknown = set(options) - _KERNEL_ONLY_OPTIONS
+    if unknown:
+        raise LoadError(f"unknown load option(s) {', '.join(sorted(unknown))} for the vm "
+                        "backend (known: jit, budget, programs)")
+    if programs is not None:
+        missing = [n for n in programs if n not in spec.programs]
+        if missing:
+            raise LoadError(f"programs={programs!r}: no program named "
+                            f"{', '.join(map(repr, missing))} in the object")
+    loaded: dict[str, VMProgram] = {}
     maps: dict[str, VMMap] = {}
-    programs: dict[str, VMProgram] = {}
     kconfig_offsets = {v.name: v.offset for v in spec.variables.values() if v.map == ".kconfig"}
     try:
         datas = _apply_constants(spec, constants or {})
@@ -94,18 +115,31 @@ def load_object(spec: ObjectSpec, constants: dict[str, Any] | None = None,
                 ms = ms.copy()
                 ms.data = datas[name]
             maps[name] = create_map(_inner_ready(ms))
+        skipped: set[str] = set()
         for name, ps in spec.programs.items():
-            programs[name] = load_program(ps, maps, jit=jit, budget=budget,
-                                          kconfig_offsets=kconfig_offsets)
+            if programs is not None and name not in programs:
+                skipped.add(name)
+                continue
+            if programs is None and not getattr(ps, "autoload", True):
+                log.debug("%s: program %s not loaded (autoload is off)",
+                          spec.path or "object", name)
+                skipped.add(name)
+                continue
+            loaded[name] = load_program(ps, maps, jit=jit, budget=budget,
+                                        kconfig_offsets=kconfig_offsets)
         for name, ms in spec.maps.items():
-            _fill_references(ms, maps[name], maps, programs)
+            _fill_references(ms, maps[name], maps, loaded, skipped)
     except BaseException:
-        for p in programs.values():
+        for p in loaded.values():
             p.close()
         for m in maps.values():
             m.close()
         raise
-    return VMObject(spec, programs, maps)
+    return VMObject(spec, loaded, maps)
+
+
+#: options only the kernel backend uses, accepted so one call fits both backends
+_KERNEL_ONLY_OPTIONS = frozenset({"log_level", "log_size", "attach_targets"})
 
 
 def _inner_ready(ms: MapSpec) -> MapSpec:
@@ -119,9 +153,14 @@ def _inner_ready(ms: MapSpec) -> MapSpec:
 
 
 def _fill_references(ms: MapSpec, m: VMMap, maps: dict[str, VMMap],
-                     programs: dict[str, VMProgram]) -> None:
+                     programs: dict[str, VMProgram], skipped: set[str] = frozenset()) -> None:
     for key, value in ms.contents:
         if ms.type == MapType.PROG_ARRAY:
+            name = value if isinstance(value, str) else getattr(value, "name", None)
+            if name in skipped and name not in programs:
+                log.debug("program array %s: slot %s left empty (%s not loaded)",
+                          ms.name, key, name)
+                continue
             target = programs.get(value) if isinstance(value, str) else value
             if target is None:
                 raise LoadError(f"map {ms.name}: program {value!r} for slot {key} not found")
