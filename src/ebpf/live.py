@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import shutil
 import signal
 import sys
@@ -515,14 +516,25 @@ class LiveView:
         self.elapsed = 0.0
         self.status = status
         self._screen = False
+        #: True once the output's reader has gone away (nothing more is written)
+        self.broken = False
 
     # -- output helpers --
     def _write(self, text: str) -> None:
+        if self.broken:
+            return
         try:
             self.out.write(text)
             self.out.flush()
         except BrokenPipeError:
-            raise KeyboardInterrupt from None  # reader went away: stop like Ctrl-C
+            # the reader went away (``| head``): stop quietly, like Ctrl-C
+            self.broken = True
+            if self.out is sys.stdout:
+                try:  # no second BrokenPipeError when Python flushes stdout at exit
+                    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+                except OSError:
+                    pass
+            raise KeyboardInterrupt from None
 
     def _emit_event(self, ev: Event) -> None:
         self.counts[ev.source] = self.counts.get(ev.source, 0) + 1

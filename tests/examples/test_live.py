@@ -126,3 +126,16 @@ def test_tty_screen_shows_maps_and_events():
     raw = out.getvalue()
     assert raw.startswith("\x1b[?1049h") and raw.rstrip().endswith("\x1b[?1049l")
     assert "ebpf run x.c" in raw and "counts: 1 entries" in raw and "rb: hello" in raw
+
+
+def test_reader_going_away_stops_quietly():
+    class Closed(io.StringIO):
+        def write(self, s):
+            raise BrokenPipeError
+
+    view = LiveView(FakeObj([FakeMap("counts", {1: 1}, type=MapType.HASH)]),
+                    sources=[ListSource("rb", [[b"x\0"]] * 100)], out=Closed(), mode="plain",
+                    interval=0.05)
+    assert view.run(duration=5) < 1
+    assert view.broken
+    view.summary()  # nothing written, no error
