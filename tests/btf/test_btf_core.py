@@ -472,3 +472,17 @@ def test_malformed_relocations_raise_btferror(tid, access, kind):
     except BTFError:
         return
     assert isinstance(r.target_value, int)
+
+
+def test_explain_poison():
+    from ebpf.btf.core import explain_poison
+
+    local, lt, target, tt = _specs()
+    relo = CORERelocation(0, local.type_id(lt), "0:2:9", CoreKind.FIELD_BYTE_OFFSET)
+    insns = [Instruction(op.BPF_ALU64 | op.BPF_MOV | op.BPF_K, dst=0, imm=0, core=relo),
+             Instruction(op.EXIT)]
+    results = apply_core_relocations(insns, local, target)
+    text = explain_poison(results)
+    assert "instruction 0: CO-RE FIELD_BYTE_OFFSET" in text and "thing___v1.arr[9]" in text
+    assert explain_poison(results, "0: (85) call unknown#195896080\n") == text
+    assert explain_poison(results, "R0 !read_ok") == ""

@@ -671,3 +671,17 @@ def relocate_program(insns: list[Instruction], local: Spec, target: Spec | Seque
 
         target = load_kernel_specs()
     return apply_core_relocations(insns, local, target, **kw)
+
+
+def explain_poison(results: Sequence[CoreResult], verifier_log: str = "") -> str:
+    """Lines naming each poisoned relocation (instruction, kind, field, why), for
+    an error message. With ``verifier_log``, only when the log shows the verifier
+    reached a poisoned instruction (``call unknown#195896080``); else ""."""
+    poisoned = [r for r in results if r.poisoned]
+    if not poisoned:
+        return ""
+    if verifier_log and str(POISON_HELPER) not in verifier_log and \
+            hex(POISON_HELPER) not in verifier_log:
+        return ""
+    return "\n".join(f"instruction {r.index}: CO-RE {CoreKind(r.relocation.kind).name} "
+                     f"relocation failed: {r.reason}" for r in poisoned)
