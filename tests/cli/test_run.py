@@ -298,3 +298,29 @@ def test_make_run_demo_on_the_kernel():
     assert "     usecs               : count    distribution" in out
     assert "received 0 of 5;" in out and "received 5 of 5" in out
     assert out.rstrip().endswith("ebpf demo: done")
+
+
+@pytest.mark.kernel
+def test_pin_keeps_maps_after_exit():
+    pin = Path("/sys/fs/bpf") / ("ebpf_run_" + uuid.uuid4().hex[:8])
+    try:
+        r = run_ebpf("run", str(EXAMPLES / "syscount" / "syscount.bpf.c"), "--pin", str(pin),
+                      "--duration", "0.5", "--plain", "--const", f"target_pid={os.getpid()}")
+        assert r.returncode == 0, r.stderr
+        assert (pin / "counts").exists()
+        import ebpf
+
+        with ebpf.Map.from_pin(str(pin / "counts")) as m:
+            assert m.key_size == 8 and m.value_size == 8
+    finally:
+        if pin.exists():
+            for f in pin.iterdir():
+                f.unlink()
+            pin.rmdir()
+
+
+def test_program_selection_errors_name_the_programs():
+    r = run_ebpf("run", str(EXAMPLES / "xdpfw" / "xdpfw.bpf.c"), "--backend", "vm",
+                 "--program", "nope", "--duration", "0")
+    assert r.returncode == 1
+    assert "--program nope: no such program (the object has xdp_firewall)" in r.stderr
