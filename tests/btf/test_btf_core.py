@@ -95,6 +95,8 @@ int core_prog(__u64 *ctx)
     put(14, __builtin_preserve_enum_value(*(enum bpf_cmd___mine *)BPF_NO_SUCH_CMD___mine, 0));
     put(15, __builtin_btf_type_id(*t, 0));
     put(16, t->pid);                   /* a plain load through preserve_access_index */
+    put(18, __builtin_preserve_type_info(*(struct list_head___x *)0, 2));     /* matches */
+    put(19, __builtin_preserve_type_info(*(struct task_struct___old *)0, 2)); /* does not */
     if (FIELD(t->this_field_is_gone, 2))
         put(17, t->this_field_is_gone);  /* guarded: poisoned but unreachable */
     return 0;
@@ -200,6 +202,8 @@ def test_resolve_against_kernel(prog, kspec):
     assert ev.local_value == 99 and ev.target_value == cmd.value("BPF_PROG_LOAD")
     ee = [x for x in results if x.relocation.kind == F.ENUMVAL_EXISTS][0]
     assert ee.target_value == 0
+    matches = {x.description: x.target_value for x in results if x.relocation.kind == F.TYPE_MATCHES}
+    assert matches == {"struct list_head___x": 1, "struct task_struct___old": 0}
     # the instructions were patched: the plain load now reads the kernel's pid offset
     loads = [i for i in insns if i.core is not None and i.cls == op.BPF_LDX]
     assert loads and {i.off for i in loads if i.core.access_str == "0:1"} == {pid}

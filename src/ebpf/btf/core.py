@@ -310,34 +310,49 @@ def _tag_kind(t: T.Type) -> str:
     return t.kind
 
 
-def _types_match(a: T.Type, b: T.Type, depth: int = 0) -> bool:
-    """The stricter TYPE_MATCHES relation (bpf_core_type_matches)."""
+def _skip_typedefs(t: T.Type) -> T.Type:
+    for _ in range(256):
+        t = T.skip_qualifiers(t)
+        if not isinstance(t, T.Typedef):
+            return t
+        t = t.type
+    raise BTFError("type reference loop in a typedef chain")
+
+
+def _types_match(a: T.Type, b: T.Type, behind_ptr: bool = False, depth: int = 0) -> bool:
+    """The TYPE_MATCHES relation (``bpf_core_type_matches``): names (when the local
+    type has one) and kinds equal after typedefs; ints of the same size and
+    signedness; enums whose local enumerators all exist in the target, same size;
+    structs/unions whose named local members all exist in the target with matching
+    types (only name and kind behind a pointer); pointers, arrays and function
+    prototypes matched recursively."""
     if depth > 32:
         return False
-    a, b = T.skip_qualifiers(a), T.skip_qualifiers(b)
-    while isinstance(a, T.Typedef):
-        a = T.skip_qualifiers(a.type)
-    while isinstance(b, T.Typedef):
-        b = T.skip_qualifiers(b.type)
-    named = isinstance(a, (T.Composite, T.Fwd, T.Enum))
-    if named and a.name and essential_name(a.name) != essential_name(getattr(b, "name", "")):
+    a, b = _skip_typedefs(a), _skip_typedefs(b)
+    lname = getattr(a, "name", "") or ""
+    if lname and essential_name(lname) != essential_name(getattr(b, "name", "") or ""):
         return False
-    if isinstance(a, (T.Composite, T.Fwd)) and isinstance(b, (T.Composite, T.Fwd)):
+    if isinstance(a, (T.Composite, T.Fwd)) or isinstance(b, (T.Composite, T.Fwd)):
+        if not isinstance(a, (T.Composite, T.Fwd)) or not isinstance(b, (T.Composite, T.Fwd)):
+            return False
         if _tag_kind(a) != _tag_kind(b):
             return False
         if isinstance(a, T.Fwd) or isinstance(b, T.Fwd):
+            # a forward declaration stands in for the struct only behind a pointer
+            return behind_ptr or (isinstance(a, T.Fwd) and isinstance(b, T.Fwd))
+        if behind_ptr:
             return True
+        if len(a.members) > len(b.members):
+            return False
         for m in a.members:
-            if not m.name:
-                continue
-            found = _find_member(b, m.name)  # type: ignore[arg-type]
-            if found is None or not _types_match(m.type, found[0].type, depth + 1):
+            found = next((x for x in b.members if x.name and x.name == m.name), None)
+            if found is None or not _types_match(m.type, found.type, False, depth + 1):
                 return False
         return True
     if isinstance(a, T.Enum) and isinstance(b, T.Enum):
         if a.size != b.size:
             return False
-        names = {essential_name(v.name) for v in b.values}
+        names = {essential_name(v.name) for v in b.values if v.name}
         return all(essential_name(v.name) in names for v in a.values)
     if type(a) is not type(b):
         return False
@@ -348,14 +363,15 @@ def _types_match(a: T.Type, b: T.Type, depth: int = 0) -> bool:
     if isinstance(a, T.Void):
         return True
     if isinstance(a, T.Pointer):
-        return _types_match(a.type, b.type, depth + 1)
+        return _types_match(a.type, b.type, True, depth + 1)
     if isinstance(a, T.Array):
-        return a.nelems == b.nelems and _types_match(a.type, b.type, depth + 1)
+        return a.nelems == b.nelems and _types_match(a.type, b.type, behind_ptr, depth + 1)
     if isinstance(a, T.FuncProto):
         if len(a.params) != len(b.params):
             return False
-        return _types_match(a.return_type, b.return_type, depth + 1) and all(
-            _types_match(p.type, q.type, depth + 1) for p, q in zip(a.params, b.params, strict=True))
+        return _types_match(a.return_type, b.return_type, behind_ptr, depth + 1) and all(
+            _types_match(p.type, q.type, behind_ptr, depth + 1)
+            for p, q in zip(a.params, b.params, strict=True))
     return False
 
 
