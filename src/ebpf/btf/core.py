@@ -286,12 +286,12 @@ def _types_compatible(a: T.Type, b: T.Type, depth: int = 0) -> bool:
     a, b = _strip(a), _strip(b)
     if isinstance(a, T.Enum) and isinstance(b, T.Enum):
         return True
-    if isinstance(a, (T.Composite, T.Fwd)) and isinstance(b, (T.Composite, T.Fwd)):
-        return _tag_kind(a) == _tag_kind(b)
     if type(a) is not type(b):
         return False
-    if isinstance(a, (T.Int, T.Float, T.Void)):
-        return True
+    if isinstance(a, (T.Composite, T.Fwd, T.Float, T.Void)):
+        return True  # by kind only (a struct's name was matched when choosing candidates)
+    if isinstance(a, T.Int):
+        return a.offset == 0 and b.offset == 0
     if isinstance(a, T.Pointer):
         return _types_compatible(a.type, b.type, depth + 1)
     if isinstance(a, T.Array):
