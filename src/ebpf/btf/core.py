@@ -162,14 +162,13 @@ def _fields_compatible(local: T.Type, target: T.Type) -> bool:
     a, b = _strip(local), _strip(target)
     if isinstance(a, T.Composite) and isinstance(b, T.Composite):
         return True
-    if isinstance(a, T.Enum) and isinstance(b, T.Enum):
-        return True  # enum and enum64 alike
+    if isinstance(a, (T.Enum, T.Fwd)) and type(a) is type(b):
+        # enum and enum64 alike; named ones must keep their (essential) name
+        return not a.name or essential_name(a.name) == essential_name(b.name)
     if type(a) is not type(b):
         return False
     if isinstance(a, (T.Pointer, T.Float)):
         return True
-    if isinstance(a, T.Fwd):
-        return essential_name(a.name) == essential_name(b.name)
     if isinstance(a, T.Int):
         return a.offset == 0 and b.offset == 0
     if isinstance(a, T.Array):
