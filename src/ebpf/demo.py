@@ -142,24 +142,59 @@ def _banner(text: str) -> None:
     print(f"\n=== {text} " + "=" * max(0, 70 - len(text)), flush=True)
 
 
-def demo_kernel(duration: float) -> None:
+def _free_port_pair() -> int:
+    """A UDP port P on 127.0.0.1 such that P and P - 1 are both free."""
+    for _ in range(50):
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as a:
+            a.bind(("127.0.0.1", 0))
+            port = a.getsockname()[1]
+            if port <= 1024:
+                continue
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as b:
+                try:
+                    b.bind(("127.0.0.1", port - 1))
+                except OSError:
+                    continue
+            return port
+    return 9999
+
+
+def _step(title: str, tool: str, argv: list[str], failures: list[str]) -> None:
+    """Run one example tool; an ebpf error is reported and the demo goes on."""
+    from .errors import Error
+
+    _banner(title)
+    try:
+        code = load_example(tool).main(argv)
+    except Error as e:
+        code = 1
+        print(f"{tool}: error: {e}", flush=True)
+    if code:
+        failures.append(tool)
+
+
+def demo_kernel(duration: float) -> list[str]:
+    """The kernel tour; returns the tools that failed."""
+    failures: list[str] = []
+    d = str(duration)
     stop = threading.Event()
     worker = threading.Thread(target=_activity, args=(stop,), daemon=True)
-    _banner(f"execsnoop: exec() calls for {duration:g}s (the demo starts a few processes)")
     worker.start()
     try:
-        load_example("execsnoop").main(["--duration", str(duration), "--backend", "kernel"])
-        _banner(f"syscount: top system calls, system-wide, for {duration:g}s")
-        load_example("syscount").main(["--duration", str(duration), "--top", "8",
-                                       "--backend", "kernel"])
-        _banner(f"sleeplat: clock_nanosleep() latency histogram for {duration:g}s")
-        load_example("sleeplat").main(["--duration", str(duration), "--backend", "kernel"])
+        _step(f"execsnoop: exec() calls for {duration:g}s (the demo starts a few processes)",
+              "execsnoop", ["--duration", d, "--backend", "kernel"], failures)
+        _step(f"syscount: top system calls, system-wide, for {duration:g}s",
+              "syscount", ["--duration", d, "--top", "8", "--backend", "kernel"], failures)
+        _step(f"sleeplat: clock_nanosleep() latency histogram for {duration:g}s",
+              "sleeplat", ["--duration", d, "--backend", "kernel"], failures)
     finally:
         stop.set()
         worker.join(timeout=10)
-    _banner("xdpfw: XDP on lo drops UDP to port 9999; port 9998 still receives")
-    load_example("xdpfw").main(["--ifname", "lo", "--block", "9999", "--self-test",
-                                "--backend", "kernel"])
+    port = _free_port_pair()
+    _step(f"xdpfw: XDP on lo drops UDP to port {port}; port {port - 1} still receives",
+          "xdpfw", ["--ifname", "lo", "--block", str(port), "--self-test", "--backend", "kernel"],
+          failures)
+    return failures
 
 
 def demo_vm(duration: float) -> None:
@@ -190,7 +225,13 @@ def main(argv: list[str] | None = None) -> int:
     print(f"ebpf demo: backend {backend} ({why})", flush=True)
     try:
         if backend == "kernel":
-            demo_kernel(args.duration)
+            failures = demo_kernel(args.duration)
+            if len(failures) == 4:  # nothing worked on this kernel: show the runtime
+                print("\nebpf demo: no tool ran on this kernel; the runtime instead",
+                      flush=True)
+                demo_vm(args.duration)
+            elif failures:
+                print(f"\nebpf demo: failed here: {', '.join(failures)}", flush=True)
         else:
             demo_vm(args.duration)
     except Error as e:
