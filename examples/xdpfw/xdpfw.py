@@ -110,7 +110,12 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 with prog.attach(ifname=args.ifname):
                     if args.self_test:
-                        got_blocked, got_open = self_test(blocked[0], blocked[0] - 1)
+                        try:
+                            got_blocked, got_open = self_test(blocked[0], blocked[0] - 1)
+                        except OSError as e:
+                            print(f"xdpfw: self-test on ports {blocked[0]} and "
+                                  f"{blocked[0] - 1}: {e.strerror or e}", file=sys.stderr)
+                            return 1
                         print(f"port {blocked[0]} (blocked) received {got_blocked} of 5; "
                               f"port {blocked[0] - 1} received {got_open} of 5")
                     else:
