@@ -303,6 +303,15 @@ def _types_compatible(a: T.Type, b: T.Type, depth: int = 0) -> bool:
     return False
 
 
+def _describe(t: T.Type) -> str:
+    """``struct foo___v1``, ``typedef u32``, ... for messages."""
+    name = getattr(t, "name", "")
+    if not name:
+        return T.type_name(_strip(t))
+    kind = _tag_kind(t) if isinstance(t, (T.Composite, T.Fwd, T.Enum)) else t.kind
+    return f"{kind} {name}"
+
+
 def _tag_kind(t: T.Type) -> str:
     if isinstance(t, T.Fwd):
         return "union" if t.is_union else "struct"
@@ -441,8 +450,7 @@ def resolve_relocation(relo: CORERelocation, local: Spec,
     except BTFError:
         raise BTFError(f"{where}: no local BTF type {relo.type_id}") from None
     access = _parse_access(relo.access_str, where)
-    lname = T.type_name(_strip(local_t)) if not getattr(local_t, "name", "") else \
-        f"{_tag_kind(local_t) if isinstance(local_t, (T.Composite, T.Fwd, T.Enum)) else local_t.kind} {local_t.name}"
+    lname = _describe(local_t)
 
     if kind == CoreKind.TYPE_ID_LOCAL:
         return Resolution(relo.type_id, relo.type_id, True, description=lname)
