@@ -158,7 +158,9 @@ def _find_member(t: T.Composite, name: str, depth: int = 0) -> tuple[T.Member, i
     return None
 
 
-def _fields_compatible(local: T.Type, target: T.Type) -> bool:
+def _fields_compatible(local: T.Type, target: T.Type, depth: int = 0) -> bool:
+    if depth > 32:
+        return False
     a, b = _strip(local), _strip(target)
     if isinstance(a, T.Composite) and isinstance(b, T.Composite):
         return True
@@ -172,7 +174,7 @@ def _fields_compatible(local: T.Type, target: T.Type) -> bool:
     if isinstance(a, T.Int):
         return a.offset == 0 and b.offset == 0
     if isinstance(a, T.Array):
-        return _fields_compatible(a.type, b.type)
+        return _fields_compatible(a.type, b.type, depth + 1)
     return False
 
 
