@@ -324,3 +324,74 @@ def test_program_selection_errors_name_the_programs():
                  "--program", "nope", "--duration", "0")
     assert r.returncode == 1
     assert "--program nope: no such program (the object has xdp_firewall)" in r.stderr
+
+
+PKT_EVENTS_C = r"""
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+
+struct pkt_event {
+	__u32 len;
+	__u16 proto;
+	__u16 pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 4096);
+} pkt_events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} bytes_seen SEC(".maps");
+
+const struct pkt_event *unused_pkt_event __attribute__((unused));
+
+SEC("xdp")
+int xdp_events(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data, *data_end = (void *)(long)ctx->data_end;
+	struct ethhdr *eth = data;
+	struct pkt_event *e;
+	__u32 zero = 0;
+	__u64 *b;
+
+	if ((void *)(eth + 1) > data_end)
+		return XDP_PASS;
+	b = bpf_map_lookup_elem(&bytes_seen, &zero);
+	if (b)
+		__sync_fetch_and_add(b, data_end - data);
+	e = bpf_ringbuf_reserve(&pkt_events, sizeof(*e), 0);
+	if (!e)
+		return XDP_PASS;
+	e->len = data_end - data;
+	e->proto = bpf_ntohs(eth->h_proto);
+	e->pad = 0;
+	bpf_ringbuf_submit(e, 0);
+	return XDP_PASS;
+}
+
+char LICENSE[] SEC("license") = "GPL";
+"""
+
+
+def test_ring_buffer_events_from_a_pcap_in_the_runtime(tmp_path):
+    from ebpf.demo import tcp_frame, udp_frame, write_pcap
+
+    src = tmp_path / "pkt.bpf.c"
+    src.write_text(PKT_EVENTS_C)
+    frames = [udp_frame(53, payload=b"x" * 10), tcp_frame(80), udp_frame(9, payload=b"")]
+    pcap = write_pcap(tmp_path / "p.pcap", frames)
+    r = run_ebpf("run", str(src), "--backend", "vm", "--pcap", str(pcap), "--duration", "1",
+                 "--json")
+    assert r.returncode == 0, r.stderr
+    objs = [json.loads(line) for line in r.stdout.splitlines()]
+    events = [o["data"] for o in objs if o["type"] == "event"]
+    assert events == [{"len": len(f), "proto": 0x0800, "pad": 0} for f in frames]
+    seen = next(o for o in objs if o.get("map") == "bytes_seen")
+    assert seen["entries"] == [{"key": 0, "value": sum(map(len, frames))}]
