@@ -133,6 +133,9 @@ class _Reader:
         self.btf: Any = None
         self.ext: Any = None
         self._code: dict[int, _CodeSection] = {}
+        # GNU as (bpf-gcc) writes symbol value + addend into an lddw it relocates
+        # against a named symbol; LLVM writes the addend alone (see _gas_addends)
+        self._gas_addends = False
 
     def err(self, msg: str) -> ELFError:
         return ELFError(f"{self.name}: {msg}")
@@ -150,6 +153,10 @@ class _Reader:
         rels: dict[int, list[Relocation]] = {}
         for rel_sec, target in elf.relocation_sections():
             rels.setdefault(target.index, []).extend(elf.relocations(rel_sec))
+
+        self._gas_addends = _gas_addends(elf, rels)
+        if self._gas_addends:
+            log.debug("%s: lddw relocations carry symbol value + addend (GNU as)", self.name)
 
         # maps
         result = M.MapsResult()
@@ -315,7 +322,7 @@ class _Reader:
                     # global functions; the symbol alone says where the call goes
                     slot = sym.value // 8
             elif ins.is_lddw:
-                addend = _s32(ins.imm & 0xFFFFFFFF)
+                addend = self._addend(ins, sym)
                 if addend % 8:
                     raise self.err(f"{what}: function address at unaligned offset")
                 slot = (sym.value + addend) // 8
@@ -330,7 +337,7 @@ class _Reader:
 
         if not ins.is_lddw:
             raise self.err(f"{what}: data reference from an instruction that is not lddw")
-        addend = _s32(ins.imm & 0xFFFFFFFF)
+        addend = self._addend(ins, sym)
         # maps
         if sym.shndx in result.placements:
             mapname = M.map_for_reference(self.elf, result, sym, addend)
@@ -343,10 +350,6 @@ class _Reader:
         dmap = result.data_sections.get(sym.shndx)
         if dmap is not None:
             off = sym.value + addend
-            if not sym.is_section and addend and addend == sym.value:
-                # GCC 12 writes the symbol's own offset in imm (clang and later GCC
-                # write 0 against a named symbol): the symbol says it all
-                off = sym.value
             if not 0 <= off <= target.size:
                 raise self.err(f"{what}: offset {off} outside {target.name!r} "
                                f"({target.size} bytes)")
@@ -354,6 +357,13 @@ class _Reader:
             return
         raise self.err(f"{what}: section {target.name!r} is neither code, maps nor global "
                        "data")
+
+    def _addend(self, ins: Instruction, sym: Symbol) -> int:
+        """The relocation addend an ``lddw`` carries in its immediate."""
+        imm = _s32(ins.imm & 0xFFFFFFFF)
+        if self._gas_addends and not sym.is_section:
+            return imm - sym.value
+        return imm
 
     # ------------------------------------------------------------------
     def _split(self, cs: _CodeSection) -> None:
@@ -576,6 +586,38 @@ class _Reader:
         if f is None or not f.is_program or f.name not in obj.programs:
             raise self.err(f"map initial value {sym.name!r} is not a program of this object")
         return f.name
+
+
+def _gas_addends(elf: ELFFile, rels: dict[int, list[Relocation]]) -> bool:
+    """Whether this object's lddw immediates hold symbol value + addend.
+
+    R_BPF_64_64 is a REL relocation: the addend lives in the instruction. LLVM
+    writes just the addend; GNU as (the bpf-gcc tool chain) writes the symbol's
+    value plus the addend when the symbol is a named one (section symbols get
+    the addend alone from both). An object not made by clang whose every lddw
+    against a named symbol at a non-zero offset holds at least that offset is
+    taken to be GNU as output; with no such relocation the two readings agree.
+    """
+    comment = elf.section_by_name(".comment")
+    if comment is not None and b"clang" in bytes(comment.data or b""):
+        return False
+    seen = False
+    for index, entries in rels.items():
+        sec = elf.sections[index] if 0 <= index < len(elf.sections) else None
+        if sec is None or not sec.is_code:
+            continue
+        data = sec.data
+        for rel in entries:
+            sym = rel.symbol
+            if (rel.type == 0 or sym.is_section or sym.is_undefined or sym.shndx >= SHN_LORESERVE
+                    or sym.value == 0 or rel.offset % 8 or rel.offset + 8 > len(data)
+                    or data[rel.offset] != 0x18):
+                continue
+            imm = _s32(int.from_bytes(data[rel.offset + 4:rel.offset + 8], "little"))
+            if imm < sym.value:
+                return False
+            seen = True
+    return seen
 
 
 def _s32(v: int) -> int:

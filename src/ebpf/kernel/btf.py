@@ -260,10 +260,12 @@ def sanitize_for_kernel(blob: bytes, kconfig_layout: dict[str, tuple[int, int]] 
     kind_of = {i + 1: k for i, (_, _, k) in enumerate(recs)}
     # prototypes of extern functions (kfunc declarations) come with unnamed
     # parameters, which the kernel refuses for a FUNC: name them "arg"
+    # (GCC also emits FUNC records, with unnamed parameters, for the helpers it
+    # declares through its kernel_helper attribute: name those too)
     extern_protos = set()
     for start, _end, kind in recs:
         _n, info, ref = st.unpack_from("<III", types, start)
-        if kind == 12 and (info & 0xFFFF) == 2:
+        if kind == 12:
             extern_protos.add(ref)
     arg_name = len(strs)
     if extern_protos:
@@ -273,14 +275,23 @@ def sanitize_for_kernel(blob: bytes, kconfig_layout: dict[str, tuple[int, int]] 
     for start, end, kind in recs:
         rec = bytearray(types[start:end])
         name_off, info, size = st.unpack_from("<III", rec, 0)
-        if kind == 13 and (len(out) // 1 >= 0) and _tid_of(recs, start) in extern_protos:
+        if kind == 1:  # INT: GCC 12 marks signed char SIGNED|CHAR, which the kernel refuses
+            enc = st.unpack_from("<I", rec, 12)[0]
+            if (enc >> 24) & 0xF == 3:
+                st.pack_into("<I", rec, 12, (enc & ~(0xF << 24)) | (1 << 24))
+        elif kind == 13 and (len(out) // 1 >= 0) and _tid_of(recs, start) in extern_protos:
             for i in range(info & 0xFFFF):
                 name, ptype = st.unpack_from("<II", rec, 12 + 8 * i)
                 if name == 0 and ptype != 0:
                     st.pack_into("<I", rec, 12 + 8 * i, arg_name)
-        elif kind == 12 and (info & 0xFFFF) == 2:  # FUNC with extern linkage (kfunc decl)
-            info = info & ~0xFFFF  # static: the kernel refuses extern (and unnamed global args)
-            st.pack_into("<I", rec, 4, info)
+        elif kind == 12:
+            if (info & 0xFFFF) == 2:  # FUNC with extern linkage (kfunc decl)
+                info = info & ~0xFFFF  # static: the kernel refuses extern (and unnamed global args)
+                st.pack_into("<I", rec, 4, info)
+            if not string(name_off):  # GCC: anonymous FUNCs for helper pointers; a FUNC needs a name
+                st.pack_into("<I", rec, 0, len(strs))
+                strs += f"__anon_func_{_tid_of(recs, start)}".encode() + b"\0"
+                slen = len(strs)
         elif kind == 14:  # VAR
             linkage = st.unpack_from("<I", rec, 12)[0]
             if linkage == 2:  # extern
@@ -298,6 +309,7 @@ def sanitize_for_kernel(blob: bytes, kconfig_layout: dict[str, tuple[int, int]] 
                     fixed.append((tid, off, sz))
                 kept = sorted(fixed, key=lambda e: e[1])
                 size = max([o + s for _, o, s in kept] or [0])
+            kept.sort(key=lambda e: e[1])  # GCC lists variables in no particular order
             if kept and (size == 0 or any(o + z > size for _, o, z in kept)):
                 # a section the ELF file did not size (license, .ksyms, ...): lay out in order
                 laid, cur = [], 0
