@@ -68,3 +68,130 @@ def test_autoload_same_programs_as_kernel(autoload_obj):
 
 def _slot(n: int) -> bytes:
     return bytes([n]) + b"\0" * 63
+
+
+# ---- F3: CGROUP_ARRAY + bpf_current_task_under_cgroup / bpf_skb_under_cgroup -------
+@pytest.fixture
+def cgroup_dirs():
+    """(cgroup v2 root, a new child cgroup, a new sibling of it); removed after."""
+    import os
+
+    from ebpf.vm.cgroups import cgroup2_mount
+
+    root = cgroup2_mount()
+    if root is None or os.geteuid() != 0:
+        pytest.skip("needs a cgroup v2 hierarchy and root to make cgroups")
+    made = [os.path.join(root, f"ebpf_vm_test_{os.getpid()}_{n}") for n in ("a", "b")]
+    for d in made:
+        os.makedirs(d, exist_ok=True)
+    yield root, made[0], made[1]
+    for d in made:
+        os.rmdir(d)
+
+
+@pytest.fixture(scope="module")
+def cgroup_obj(bpf_compile):
+    return bpf_compile(PROGS / "cgroup_filter.c")
+
+
+def _cgroup_run(path, backend: str, slots: dict[int, str], filter_cg: bool = True):
+    """Answers of both helpers for slots 0..4 and whether the filter let the event by."""
+    import os
+
+    out = {}
+    with ebpf.load(path, backend=backend, constants={"filter_cg": filter_cg}) as obj:
+        m = obj.maps["cgroup_map"]
+        for i, d in slots.items():
+            fd = os.open(d, os.O_RDONLY | os.O_DIRECTORY)
+            try:
+                m[i] = fd
+            finally:
+                os.close(fd)  # the map keeps the cgroup, not the fd
+        for prog, kw in (("task_filter", {"ctx": bytes(8)}), ("skb_filter", {"data": bytes(64)})):
+            assert obj.programs[prog].test_run(**kw).retval == 0
+            out[prog] = [obj.maps["answers"][i] for i in range(5)]
+        out["events"] = obj.variables["events"].value
+    return out
+
+
+def test_cgroup_filter_vm(cgroup_obj, cgroup_dirs):
+    root, child, _ = cgroup_dirs
+    got = _cgroup_run(cgroup_obj, "vm", {0: root, 1: child, 3: root})
+    # under the root: 1; not in the child: 0; empty slot: -EAGAIN; past the end: -E2BIG
+    assert got["task_filter"] == got["skb_filter"] == [1, 0, -11, 1, -7]
+    assert got["events"] == 1
+    got = _cgroup_run(cgroup_obj, "vm", {0: child})
+    assert got["events"] == 0  # the filter drops what is not in its cgroup
+
+
+def test_cgroup_array_user_side_vm(cgroup_dirs):
+    _cgroup_array_user_side("vm", cgroup_dirs[0])
+
+
+@pytest.mark.kernel
+def test_cgroup_array_user_side_kernel(cgroup_dirs):
+    _cgroup_array_user_side("kernel", cgroup_dirs[0])
+
+
+def _cgroup_array_user_side(backend: str, root: str) -> None:
+    import errno
+    import os
+
+    m = ebpf.Map.create(ebpf.MapSpec(name="cg", type=ebpf.MapType.CGROUP_ARRAY, key_size=4,
+                                     value_size=4, max_entries=2), backend=backend)
+    fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
+    not_cg = os.open("/", os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        m[0] = fd
+        with pytest.raises(ebpf.MapError) as e:
+            m.update_bytes(b"\1\0\0\0", fd.to_bytes(4, "little"), 1)  # BPF_NOEXIST
+        assert e.value.errno == errno.EINVAL
+        with pytest.raises(ebpf.MapError) as e:
+            m[2] = fd
+        assert e.value.errno == errno.E2BIG
+        with pytest.raises(ebpf.MapError) as e:
+            m[1] = not_cg
+        assert e.value.errno == errno.EBADF
+        with pytest.raises(ebpf.MapError) as e:
+            m[0]
+        assert e.value.errno == 524  # ENOTSUPP: values are not readable
+        assert list(m.keys()) == [0, 1]
+        del m[0]
+        with pytest.raises(KeyError):
+            del m[0]
+    finally:
+        os.close(fd)
+        os.close(not_cg)
+        m.close()
+
+
+_IN_CGROUP = """
+import json, os, sys
+sys.path[:0] = {paths!r}
+with open(os.path.join({child!r}, "cgroup.procs"), "w") as f:
+    f.write(str(os.getpid()))
+from tests.vm.test_findings import _cgroup_run
+out = {{be: _cgroup_run({obj!r}, be, {{0: {root!r}, 1: {child!r}, 3: {sibling!r}}})
+       for be in ("kernel", "vm")}}
+print(json.dumps(out))
+"""
+
+
+@pytest.mark.kernel
+def test_cgroup_helpers_match_kernel_inside_a_child_cgroup(cgroup_obj, cgroup_dirs):
+    import json
+    import subprocess
+    import sys
+
+    root, child, sibling = cgroup_dirs
+    here = _cgroup_run(cgroup_obj, "kernel", {0: root, 1: child, 3: sibling})
+    assert here == _cgroup_run(cgroup_obj, "vm", {0: root, 1: child, 3: sibling})
+    repo = str(Path(__file__).resolve().parents[2])
+    code = _IN_CGROUP.format(paths=[repo, repo + "/src"], child=child, obj=str(cgroup_obj),
+                             root=root, sibling=sibling)
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                       cwd=repo)
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert out["kernel"] == out["vm"]
+    assert out["vm"]["task_filter"] == [1, 1, -11, 0, -7]  # in the child, not the sibling

@@ -847,24 +847,46 @@ def get_current_task_btf(run: Run, *_):
 
 
 def _cgroup_id() -> int:
-    try:
-        with open("/proc/self/cgroup") as f:
-            for line in f:
-                hier, _, path = line.strip().split(":", 2)
-                if hier == "0":
-                    for root in ("/sys/fs/cgroup", "/sys/fs/cgroup/unified"):
-                        try:
-                            return os.stat(root + path).st_ino
-                        except OSError:
-                            continue
-    except (OSError, ValueError):
-        pass
-    return 0
+    from .cgroups import current_cgroup_id
+
+    return current_cgroup_id()
 
 
 @helper(H.get_current_cgroup_id)
 def get_current_cgroup_id(run: Run, *_):
     return _cgroup_id()
+
+
+def _under_cgroup(run: Run, map_: int, index: int, what: str) -> int:
+    from .cgroups import current_under
+    from .maps import CgroupArrayMap
+
+    m = get_map(run, map_)
+    if not isinstance(m, CgroupArrayMap):
+        raise RuntimeFault(f"{what} on map {m.name} ({m.type.name}), which is not a "
+                           "CGROUP_ARRAY")
+    cg = m.cgroup(index & 0xFFFF_FFFF)
+    if isinstance(cg, int):
+        return neg(-cg)
+    if cg is None:
+        return neg(errno.EAGAIN)
+    return int(current_under(cg))
+
+
+@helper(H.current_task_under_cgroup)
+def current_task_under_cgroup(run: Run, map_, index, *_):
+    """1 when the calling thread's cgroup v2 is the one in slot ``index`` or
+    below it, else 0; -E2BIG past the end, -EAGAIN for an empty slot."""
+    return _under_cgroup(run, map_, index, "bpf_current_task_under_cgroup")
+
+
+@helper(H.skb_under_cgroup)
+def skb_under_cgroup(run: Run, ctx, map_, index, *_):
+    """As bpf_current_task_under_cgroup for the packet's socket. The runtime's
+    packets belong to this process (the kernel's test_run gives the skb a socket
+    made by the caller, in the caller's cgroup)."""
+    _packet(run, "bpf_skb_under_cgroup")
+    return _under_cgroup(run, map_, index, "bpf_skb_under_cgroup")
 
 
 @helper(H.get_attach_cookie)

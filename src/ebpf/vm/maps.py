@@ -31,7 +31,7 @@ from collections import OrderedDict, deque
 from typing import Any
 
 from ..errors import KeyExistsError, LoadError, MapError, MapFullError, NotSupportedError
-from ..maps import BPF_ANY, BPF_EXIST, BPF_F_LOCK, BPF_NOEXIST, Map
+from ..maps import ARRAY_TYPES, BPF_ANY, BPF_EXIST, BPF_F_LOCK, BPF_NOEXIST, Map
 from ..spec import BPF_F_RDONLY_PROG, MapSpec
 from ..uapi import MapType
 from .memory import GLOBAL, MAP_HANDLES, Region
@@ -194,6 +194,8 @@ def _detail(m: VMMap, code: int, flags: int) -> str:
         return "key exists (BPF_NOEXIST)"
     if code == errno.ENOENT:
         return "no such key (BPF_EXIST)"
+    if code == errno.E2BIG and m.type in ARRAY_TYPES:
+        return f"index out of range (max_entries {m.max_entries})"
     if code == errno.E2BIG:
         return f"no room for a new key (max_entries {m.max_entries})"
     if code == errno.EINVAL and m.type in (MapType.ARRAY, MapType.PERCPU_ARRAY):
@@ -388,6 +390,77 @@ class ArrayOfMapsMap(_FdArray):
         if i is None or self.slots[i] is None:
             return 0
         return self.slots[i].handle
+
+
+#: the kernel-internal "not supported" errno user-space lookups of some fd arrays get
+ENOTSUPP = 524
+
+
+class CgroupArrayMap(VMMap):
+    """CGROUP_ARRAY: cgroup v2 directories by index, for
+    bpf_current_task_under_cgroup / bpf_skb_under_cgroup. As in the kernel, a
+    value is written as an fd open on a cgroup v2 directory (the runtime keeps
+    the cgroup's identity, not the fd), flags must be BPF_ANY, and values cannot
+    be read back from user space (ENOTSUPP).
+
+    >>> import os, ebpf  # doctest: +SKIP
+    >>> m = ebpf.Map.create(ebpf.MapSpec(name="cg", type=ebpf.MapType.CGROUP_ARRAY,
+    ...     key_size=4, value_size=4, max_entries=1), backend="vm")  # doctest: +SKIP
+    >>> m[0] = os.open("/sys/fs/cgroup/unified", os.O_RDONLY)  # doctest: +SKIP
+    """
+
+    def __init__(self, spec: MapSpec):
+        super().__init__(spec)
+        self.slots: list[tuple[int, int] | None] = [None] * spec.max_entries
+
+    def _index(self, key: bytes) -> int | None:
+        i = int.from_bytes(key[:4], "little")
+        return i if i < self.max_entries else None
+
+    def _check_value(self, value: bytes, what: str) -> None:
+        if len(value) != 4:
+            raise MapError(f"{what} of map {self.name}: value must be 4 bytes (a cgroup fd)",
+                           errno.EINVAL)
+
+    def _user_update(self, key: bytes, value: bytes, flags: int) -> int:
+        from .cgroups import cgroup_of_fd
+
+        if flags != BPF_ANY:
+            return -errno.EINVAL
+        i = self._index(key)
+        if i is None:
+            return -errno.E2BIG
+        cg = cgroup_of_fd(int.from_bytes(value, "little"), f"update of map {self.name}")
+        with self._lock:
+            self.slots[i] = cg
+        return 0
+
+    def prog_delete(self, key: bytes) -> int:
+        i = self._index(key)
+        if i is None:
+            return -errno.E2BIG
+        with self._lock:
+            if self.slots[i] is None:
+                return -errno.ENOENT
+            self.slots[i] = None
+        return 0
+
+    def lookup_bytes(self, key: bytes) -> bytes | None:
+        self._check_key(key, "lookup")
+        raise MapError(f"lookup in map {self.name}: cgroup array values cannot be read from "
+                       "user space (the kernel answers ENOTSUPP)", ENOTSUPP)
+
+    def next_key_bytes(self, key: bytes | None) -> bytes | None:
+        i = self._index(key) if key is not None else None
+        i = 0 if i is None else i + 1
+        return i.to_bytes(4, "little") if i < self.max_entries else None
+
+    def cgroup(self, index: int) -> tuple[int, int] | None | int:
+        """(dev, inode) of the cgroup in slot ``index``; None when empty;
+        -E2BIG past the end (what the helpers answer)."""
+        if not 0 <= index < self.max_entries:
+            return -errno.E2BIG
+        return self.slots[index]
 
 
 # registry of vm objects stored in fd arrays (programs, maps): small int ids,
@@ -1073,13 +1146,15 @@ def _validate(spec: MapSpec) -> None:
     if spec.max_entries <= 0 and t not in (MapType.RINGBUF,):
         raise bad("max_entries must be positive")
     if t in (MapType.ARRAY, MapType.PERCPU_ARRAY, MapType.PROG_ARRAY, MapType.ARRAY_OF_MAPS,
-             MapType.PERF_EVENT_ARRAY) and spec.key_size != 4:
+             MapType.PERF_EVENT_ARRAY, MapType.CGROUP_ARRAY) and spec.key_size != 4:
         raise bad(f"key_size must be 4 (is {spec.key_size})")
     if t in (MapType.QUEUE, MapType.STACK, MapType.BLOOM_FILTER) and spec.key_size != 0:
         raise bad(f"key_size must be 0 (is {spec.key_size})")
     if t in (MapType.HASH, MapType.PERCPU_HASH, MapType.LRU_HASH, MapType.LRU_PERCPU_HASH,
              MapType.HASH_OF_MAPS) and spec.key_size <= 0:
         raise bad("key_size must be positive")
+    if t == MapType.CGROUP_ARRAY and spec.value_size != 4:
+        raise bad(f"value_size must be 4, a cgroup fd (is {spec.value_size})")
     if t == MapType.LPM_TRIE and not 5 <= spec.key_size <= 4 + 256:
         raise bad(f"key_size must be 4 + 1..256 bytes (is {spec.key_size})")
     if t == MapType.RINGBUF:
@@ -1112,6 +1187,7 @@ _TYPES: dict[MapType, type[VMMap]] = {
     MapType.XSKMAP: DevArrayMap,
     MapType.DEVMAP_HASH: DevHashMap,
     MapType.STACK_TRACE: StackTraceMap,
+    MapType.CGROUP_ARRAY: CgroupArrayMap,
 }
 
 
@@ -1124,6 +1200,10 @@ def create_map(spec: MapSpec) -> VMMap:
     if spec.type == MapType.PERF_EVENT_ARRAY and spec.max_entries == 0:
         spec = spec.copy()  # one slot per possible CPU, as libbpf sizes it
         spec.max_entries = possible_cpus()
+        spec.key_size = spec.key_size or 4
+        spec.value_size = spec.value_size or 4
+    if spec.type == MapType.CGROUP_ARRAY and not (spec.key_size and spec.value_size):
+        spec = spec.copy()  # values are cgroup fds: u32, as the kernel backend sizes them
         spec.key_size = spec.key_size or 4
         spec.value_size = spec.value_size or 4
     _validate(spec)
