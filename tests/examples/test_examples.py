@@ -177,3 +177,37 @@ def test_demo_in_the_runtime(capsys):
     assert main(["--backend", "vm"]) == 0
     out = capsys.readouterr().out
     assert "backend vm" in out and "total: XDP_DROP" in out and "ebpf demo: done" in out
+
+
+@pytest.mark.kernel
+def test_tcpconnect(capsys):
+    import socket
+
+    ports = {}
+
+    def activity():
+        with socket.socket() as srv:
+            srv.bind(("127.0.0.1", 0))
+            srv.listen()
+            ports["open"] = srv.getsockname()[1]
+            socket.create_connection(("127.0.0.1", ports["open"])).close()
+        with socket.socket() as probe:  # a port nobody listens on
+            probe.bind(("127.0.0.1", 0))
+            ports["closed"] = probe.getsockname()[1]
+        try:
+            socket.create_connection(("127.0.0.1", ports["closed"]), timeout=2).close()
+        except OSError:
+            pass
+
+    t = when_attached("handle_set_state", activity)
+    assert load_example("tcpconnect").main(["--duration", "3", "--pid", str(os.getpid()),
+                                            "--count"]) == 0
+    t.join()
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].split() == ["PID", "COMM", "SADDR", "SPORT", "DADDR", "DPORT", "RESULT"]
+    rows = [ln.split() for ln in out[1:] if ln.split()[:1] == [str(os.getpid())]]
+    by_port = {int(r[5]): r for r in rows}
+    ok, refused = by_port[ports["open"]], by_port[ports["closed"]]
+    assert ok[2] == ok[4] == "127.0.0.1" and int(ok[3]) > 0 and ok[6] == "connected"
+    assert refused[6] == "failed"
+    assert f"{ports['open']:>5}         1" in out
