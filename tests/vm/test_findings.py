@@ -195,3 +195,61 @@ def test_cgroup_helpers_match_kernel_inside_a_child_cgroup(cgroup_obj, cgroup_di
     out = json.loads(r.stdout)
     assert out["kernel"] == out["vm"]
     assert out["vm"]["task_filter"] == [1, 1, -11, 0, -7]  # in the child, not the sibling
+
+
+# ---- PERF_EVENT_ARRAY without max_entries: one slot per CPU -----------------------
+PERF_SRC = r"""
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERF_EVENT_ARRAY);
+	__uint(key_size, sizeof(u32));
+	__uint(value_size, sizeof(u32));
+} events SEC(".maps");
+
+SEC("xdp")
+int emit(struct xdp_md *ctx)
+{
+	u64 v = 0x1122334455667788;
+
+	bpf_perf_event_output(ctx, &events, BPF_F_CURRENT_CPU, &v, sizeof(v));
+	return XDP_PASS;
+}
+
+char LICENSE[] SEC("license") = "GPL";
+"""
+
+
+def _perf_facts(path, backend: str):
+    import errno
+
+    with ebpf.load(path, backend=backend) as obj:
+        m = obj.maps["events"]
+        facts = [m.max_entries, list(m.keys())]
+        with pytest.raises(ebpf.MapError) as e:
+            m[0]
+        facts.append(e.value.errno in (524, errno.EOPNOTSUPP))
+        pb = ebpf.PerfBuffer(m)
+        try:
+            assert obj.programs["emit"].test_run(bytes(64)).retval == 2
+            facts.append(pb.poll(1.0))
+        finally:
+            pb.close()
+    return facts
+
+
+def test_perf_event_array_sized_by_cpus_vm(bpf_compile):
+    from ebpf.vm.maps import possible_cpus
+
+    path = bpf_compile(PERF_SRC, name="perf_unsized")
+    assert ebpf.ObjectSpec.from_file(path).maps["events"].max_entries == 0
+    n, keys, unreadable, records = _perf_facts(path, "vm")
+    assert n == possible_cpus() and keys == list(range(n)) and unreadable
+    assert records[0][:8] == (0x1122334455667788).to_bytes(8, "little")
+
+
+@pytest.mark.kernel
+def test_perf_event_array_sized_like_kernel(bpf_compile):
+    path = bpf_compile(PERF_SRC, name="perf_unsized")
+    assert _perf_facts(path, "kernel") == _perf_facts(path, "vm")

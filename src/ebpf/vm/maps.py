@@ -1071,6 +1071,18 @@ class PerfEventArrayMap(_RecordMap):
     def encode_value(self, value: Any) -> bytes:
         return int(value if isinstance(value, int) else 0).to_bytes(4, "little")
 
+    def lookup_bytes(self, key: bytes) -> bytes | None:
+        self._check_key(key, "lookup")
+        raise MapError(f"lookup in map {self.name}: perf event array values cannot be read "
+                       "from user space (the kernel answers ENOTSUPP)", ENOTSUPP)
+
+    def next_key_bytes(self, key: bytes | None) -> bytes | None:
+        # every index is a key, as the kernel's array iteration (which restarts
+        # at 0 after a key past the end)
+        i = int.from_bytes(key[:4], "little") + 1 if key is not None else 0
+        i = 0 if i > self.max_entries else i
+        return i.to_bytes(4, "little") if i < self.max_entries else None
+
 
 # ---------------------------------------------------------------------------
 # device maps and stack traces: loadable, usable from user space and by the
