@@ -395,3 +395,32 @@ def test_ring_buffer_events_from_a_pcap_in_the_runtime(tmp_path):
     assert events == [{"len": len(f), "proto": 0x0800, "pad": 0} for f in frames]
     seen = next(o for o in objs if o.get("map") == "bytes_seen")
     assert seen["entries"] == [{"key": 0, "value": sum(map(len, frames))}]
+
+
+PRINTK_C = r"""
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+
+SEC("xdp")
+int xdp_print(struct xdp_md *ctx)
+{
+	bpf_printk("packet of %d bytes", (int)(ctx->data_end - ctx->data));
+	return XDP_PASS;
+}
+
+char LICENSE[] SEC("license") = "GPL";
+"""
+
+
+def test_printk_lines_in_the_runtime(tmp_path):
+    from ebpf.demo import udp_frame, write_pcap
+
+    src = tmp_path / "printk.bpf.c"
+    src.write_text(PRINTK_C)
+    frames = [udp_frame(1, payload=b"a" * n) for n in (1, 2, 3)]
+    pcap = write_pcap(tmp_path / "p.pcap", frames)
+    r = run_ebpf("run", str(src), "--backend", "vm", "--pcap", str(pcap), "--duration", "0.5")
+    assert r.returncode == 0, r.stderr
+    lines = [ln for ln in r.stdout.splitlines() if ln.startswith("trace: ")]
+    assert lines == [f"trace: xdp_print: packet of {len(f)} bytes" for f in frames]
+    assert "packets: packets 3/3; xdp_print: XDP_PASS 3" in r.stdout
