@@ -164,3 +164,50 @@ def test_rw_cgroup_filter_pattern_vm(bpf_compile):
     with ebpf.load(bpf_compile(CGROUP_FILTER, name="rw_cgfilter"), backend="vm") as obj:
         assert obj.programs["count_pkts"].test_run(bytes(60)).retval == 46  # L2 header pulled
         assert obj.maps["counts"][0] == 1
+
+
+UNTYPED_KSYM_WITH_SPIN_LOCK = r"""
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+
+extern const void bpf_init __ksym;
+
+struct val { struct bpf_spin_lock lock; u64 n; };
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, u32);
+	__type(value, struct val);
+} locked SEC(".maps");
+
+u64 init_addr = 0;
+
+SEC("xdp")
+int ksyms(struct xdp_md *ctx)
+{
+	u32 k = 0;
+	struct val *v;
+
+	init_addr = (u64)&bpf_init;
+	v = bpf_map_lookup_elem(&locked, &k);
+	if (!v)
+		return XDP_DROP;
+	bpf_spin_lock(&v->lock);
+	v->n++;
+	bpf_spin_unlock(&v->lock);
+	return XDP_PASS;
+}
+
+char LICENSE[] SEC("license") = "GPL";
+"""
+
+
+@pytest.mark.kernel
+@pytest.mark.xfail(strict=True, reason="F8: extern VAR of `const void` (untyped __ksym) makes the "
+                   "kernel reject the object's BTF; loaded without BTF, spin locks fail")
+def test_rw_untyped_ksym_keeps_object_btf(bpf_compile):
+    path = bpf_compile(UNTYPED_KSYM_WITH_SPIN_LOCK, name="rw_ksym")
+    with ebpf.load(path, backend="kernel") as obj:
+        assert obj.programs["ksyms"].test_run(bytes(64)).retval == 2
+        assert obj.variables["init_addr"].value != 0
+        assert obj.maps["locked"][0].n == 1
