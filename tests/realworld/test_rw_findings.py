@@ -159,7 +159,6 @@ def test_rw_cgroup_filter_pattern_kernel(bpf_compile):
         assert obj.maps["counts"][0] == 1
 
 
-@pytest.mark.xfail(strict=True, reason="F3: vm cannot create CGROUP_ARRAY maps")
 def test_rw_cgroup_filter_pattern_vm(bpf_compile):
     with ebpf.load(bpf_compile(CGROUP_FILTER, name="rw_cgfilter"), backend="vm") as obj:
         assert obj.programs["count_pkts"].test_run(bytes(60)).retval == 46  # L2 header pulled
