@@ -210,3 +210,82 @@ def test_rw_untyped_ksym_keeps_object_btf(bpf_compile):
         assert obj.programs["ksyms"].test_run(bytes(64)).retval == 2
         assert obj.variables["init_addr"].value != 0
         assert obj.maps["locked"][0].n == 1
+
+
+CORE_FLAVORS = r"""
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+
+struct task_struct___qa { int pid; int qa_missing_field; } __attribute__((preserve_access_index));
+enum bpf_map_type___qa { BPF_MAP_TYPE_RINGBUF___qa = 1234, BPF_MAP_TYPE_QA_NOPE___qa = 99 };
+
+u64 off_pid = 0, sz_task = 0, exists_missing = 9, exists_pid = 9, enum_ringbuf = 0, enum_nope = 9;
+
+SEC("xdp")
+int core(struct xdp_md *ctx)
+{
+	off_pid = bpf_core_field_offset(struct task_struct___qa, pid);
+	sz_task = bpf_core_type_size(struct task_struct___qa);
+	exists_missing = bpf_core_field_exists(struct task_struct___qa, qa_missing_field);
+	exists_pid = bpf_core_field_exists(struct task_struct___qa, pid);
+	enum_ringbuf = bpf_core_enum_value(enum bpf_map_type___qa, BPF_MAP_TYPE_RINGBUF___qa);
+	enum_nope = bpf_core_enum_value_exists(enum bpf_map_type___qa, BPF_MAP_TYPE_QA_NOPE___qa);
+	return XDP_PASS;
+}
+
+char LICENSE[] SEC("license") = "GPL";
+"""
+CORE_VARS = ("off_pid", "sz_task", "exists_missing", "exists_pid", "enum_ringbuf", "enum_nope")
+
+
+def _core_values(path, backend):
+    with ebpf.load(path, backend=backend) as obj:
+        assert obj.programs["core"].test_run(bytes(64)).retval == 2
+        return {v: obj.variables[v].value for v in CORE_VARS}
+
+
+@pytest.mark.kernel
+def test_rw_core_flavors_kernel(bpf_compile):
+    got = _core_values(bpf_compile(CORE_FLAVORS, name="rw_core"), "kernel")
+    assert got["exists_missing"] == 0 and got["exists_pid"] == 1 and got["enum_nope"] == 0
+    assert got["enum_ringbuf"] == int(ebpf.MapType.RINGBUF)
+    assert got["off_pid"] > 0 and got["sz_task"] > 1000
+
+
+@pytest.mark.kernel
+@pytest.mark.xfail(strict=True, reason="F9: the vm leaves CO-RE relocations as compiled (local "
+                   "flavor types), so existence/enum/offset/size answers differ from the kernel")
+def test_rw_core_flavors_vm_matches_kernel(bpf_compile):
+    path = bpf_compile(CORE_FLAVORS, name="rw_core")
+    assert _core_values(path, "vm") == _core_values(path, "kernel")
+
+
+WEAK_KFUNC = r"""
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+
+extern int bpf_qa_missing_kfunc(int x) __weak __ksym;
+int has_kfunc = -1;
+
+SEC("xdp")
+int weak_kfunc(struct xdp_md *ctx)
+{
+	has_kfunc = bpf_ksym_exists(bpf_qa_missing_kfunc);
+	if (bpf_ksym_exists(bpf_qa_missing_kfunc))
+		return bpf_qa_missing_kfunc(1);
+	return XDP_PASS;
+}
+
+char LICENSE[] SEC("license") = "GPL";
+"""
+
+
+@pytest.mark.parametrize("backend", [
+    pytest.param("kernel", marks=pytest.mark.kernel),
+    pytest.param("vm", marks=pytest.mark.xfail(
+        strict=True, reason="F10: vm rejects a missing __weak kfunc even behind bpf_ksym_exists()"))])
+def test_rw_weak_kfunc_guarded_by_ksym_exists(bpf_compile, backend):
+    with ebpf.load(bpf_compile(WEAK_KFUNC, name="rw_weak_kfunc"), backend=backend) as obj:
+        assert obj.programs["weak_kfunc"].test_run(bytes(64)).retval == 2
+        assert obj.variables["has_kfunc"].value == 0
