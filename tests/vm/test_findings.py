@@ -253,3 +253,95 @@ def test_perf_event_array_sized_by_cpus_vm(bpf_compile):
 def test_perf_event_array_sized_like_kernel(bpf_compile):
     path = bpf_compile(PERF_SRC, name="perf_unsized")
     assert _perf_facts(path, "kernel") == _perf_facts(path, "vm")
+
+
+# ---- F4: helper gaps --------------------------------------------------------------
+def _helper_gap_facts(path, backend: str) -> dict:
+    import os
+
+    st = os.stat("/proc/self/ns/pid")
+    with ebpf.load(path, backend=backend,
+                   constants={"ns_dev": st.st_dev, "ns_ino": st.st_ino}) as obj:
+        assert obj.programs["ns_info"].test_run(ctx=bytes(16)).retval == 0
+        v = obj.variables
+        facts = {k: v[k].value for k in (
+            "ns_ret", "ns_pid", "ns_tgid", "bad_ret", "stack_ret_bad_flags",
+            "stack_ret_bad_size", "stack_ret_build_id_kernel", "stack_buf")}
+        facts["bad_info"] = (v["bad_info"].value.pid, v["bad_info"].value.tgid)
+        cookies = []
+        for _ in range(2):
+            obj.programs["cookies"].test_run(bytes(64), repeat=3)
+            cookies.append((v["cookie1"].value, v["cookie2"].value))
+        (a1, a2), (b1, b2) = cookies
+        # never 0, stable for one socket, a new socket in each test run
+        facts["cookies"] = (a1 != 0, a1 == a2, b1 == b2, a1 != b1)
+    return facts
+
+
+@pytest.fixture(scope="module")
+def helper_gaps(bpf_compile):
+    return bpf_compile(PROGS / "helper_gaps.c")
+
+
+def test_helper_gaps_vm(helper_gaps):
+    import os
+
+    f = _helper_gap_facts(helper_gaps, "vm")
+    assert (f["ns_ret"], f["ns_tgid"]) == (0, os.getpid())
+    assert f["ns_pid"] > 0
+    assert f["bad_ret"] == -22 and f["bad_info"] == (0, 0)
+    assert f["stack_ret_bad_flags"] == f["stack_ret_bad_size"] == -22
+    assert f["stack_ret_build_id_kernel"] == -22 and f["stack_buf"] == [0, 0, 0, 0]
+    assert f["cookies"] == (True, True, True, True)
+
+
+@pytest.mark.kernel
+def test_helper_gaps_match_kernel(helper_gaps):
+    assert _helper_gap_facts(helper_gaps, "kernel") == _helper_gap_facts(helper_gaps, "vm")
+
+
+def test_task_stack_is_empty_on_vm(bpf_compile):
+    src = r"""
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+long ret = -1;
+__u64 buf[8] = {9, 9, 9, 9, 9, 9, 9, 9};
+SEC("raw_tp/sys_enter")
+int st(void *ctx)
+{
+	ret = bpf_get_task_stack(bpf_get_current_task_btf(), buf, sizeof(buf), 0);
+	return 0;
+}
+char LICENSE[] SEC("license") = "GPL";
+"""
+    with ebpf.load(bpf_compile(src, name="task_stack"), backend="vm") as obj:
+        obj.programs["st"].test_run(ctx=bytes(16))
+        assert obj.variables["ret"].value == 0  # no call chain in the runtime: 0 bytes
+        assert obj.variables["buf"].value == [0] * 8
+
+
+_IN_PIDNS = """
+import json, sys
+sys.path[:0] = {paths!r}
+from tests.vm.test_findings import _helper_gap_facts
+print(json.dumps({{be: _helper_gap_facts({obj!r}, be) for be in ("kernel", "vm")}}))
+"""
+
+
+@pytest.mark.kernel
+def test_ns_pid_tgid_inside_a_new_pid_namespace(helper_gaps):
+    import json
+    import shutil
+    import subprocess
+    import sys
+
+    unshare = shutil.which("unshare")
+    assert unshare, "util-linux unshare is part of the test environment"
+    repo = str(Path(__file__).resolve().parents[2])
+    code = _IN_PIDNS.format(paths=[repo, repo + "/src"], obj=str(helper_gaps))
+    r = subprocess.run([unshare, "--pid", "--fork", "--mount-proc", sys.executable, "-c", code],
+                       capture_output=True, text=True, timeout=60, cwd=repo)
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert out["kernel"] == out["vm"]
+    assert (out["vm"]["ns_ret"], out["vm"]["ns_pid"], out["vm"]["ns_tgid"]) == (0, 1, 1)

@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import collections
 import errno
+import itertools
 import logging
 import os
 import random
 import re
 import threading
 import time
+import weakref
 from collections.abc import Callable
 
 from ..errors import RuntimeFault
@@ -758,11 +760,35 @@ def get_stackid(run: Run, ctx, map_, flags, *_):
     return neg(errno.EFAULT)  # no call chain to walk in the runtime
 
 
-@helper(H.get_stack)
-def get_stack(run: Run, ctx, buf, size, flags, *_):
+BPF_F_SKIP_FIELD_MASK = 0xFF
+BPF_F_USER_STACK = 1 << 8
+BPF_F_USER_BUILD_ID = 1 << 11
+#: sizeof(struct bpf_stack_build_id)
+STACK_BUILD_ID_SIZE = 32
+
+
+def _stack_into(run: Run, buf: int, size: int, flags: int) -> int:
+    """bpf_get_stack / bpf_get_task_stack: the kernel's argument checks (-EINVAL
+    with the buffer cleared), then an empty stack: the runtime has no call
+    chain to walk, so 0 bytes are written (and the buffer is zeroed)."""
+    size &= 0xFFFF_FFFF
+    bad = (flags & ~(BPF_F_SKIP_FIELD_MASK | BPF_F_USER_STACK | BPF_F_USER_BUILD_ID)
+           or (flags & BPF_F_USER_BUILD_ID and not flags & BPF_F_USER_STACK)
+           or size % (STACK_BUILD_ID_SIZE if flags & BPF_F_USER_BUILD_ID else 8))
     if size:
         run.mem.zero(buf, size)
-    return 0
+    return neg(errno.EINVAL) if bad else 0
+
+
+@helper(H.get_stack)
+def get_stack(run: Run, ctx, buf, size, flags, *_):
+    return _stack_into(run, buf, size, flags)
+
+
+@helper(H.get_task_stack)
+def get_task_stack(run: Run, task, buf, size, flags, *_):
+    """As bpf_get_stack for ``task`` (any task: the runtime has no stacks)."""
+    return _stack_into(run, buf, size, flags)
 
 
 #: size of the task_struct stand-in when the program's BTF has no task_struct
@@ -833,6 +859,73 @@ def _task(run: Run) -> int:
                         "group_leader": task.base})
         _TASKS[key] = task.base
         return task.base
+
+
+#: sizeof(struct bpf_pidns_info)
+PIDNS_INFO_SIZE = 8
+
+
+def _pidns_id() -> tuple[int, int] | None:
+    """(dev as the kernel encodes dev_t, inode) of the caller's pid namespace."""
+    try:
+        st = os.stat("/proc/thread-self/ns/pid")
+    except OSError:
+        try:
+            st = os.stat("/proc/self/ns/pid")
+        except OSError:
+            return None
+    return (os.major(st.st_dev) << 20) | os.minor(st.st_dev), st.st_ino
+
+
+@helper(H.get_ns_current_pid_tgid)
+def get_ns_current_pid_tgid(run: Run, dev, ino, nsdata, size, *_):
+    """pid and tgid of the caller as its own pid namespace sees them, when
+    ``dev``/``ino`` name that namespace (as ``stat /proc/self/ns/pid`` gives
+    them); otherwise -EINVAL and ``nsdata`` cleared, as the kernel."""
+    size &= 0xFFFF_FFFF
+    ns = _pidns_id()
+    if size == PIDNS_INFO_SIZE and dev >> 32 == 0 and ns is not None and ns == (dev, ino):
+        run.mem.write(nsdata, threading.get_native_id().to_bytes(4, "little")
+                      + os.getpid().to_bytes(4, "little"))
+        return 0
+    if size:
+        run.mem.zero(nsdata, size)
+    return neg(errno.EINVAL) if ns is not None else neg(errno.ENOENT)
+
+
+#: socket cookies: a process-wide counter, as the kernel's (never 0)
+_cookie_next = itertools.count(1)
+_COOKIES_LOCK = threading.Lock()
+#: cookies of sockets known by address (tracing programs' struct sock pointers)
+_SOCK_COOKIES: collections.OrderedDict[int, int] = collections.OrderedDict()
+_CTX_COOKIES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _new_cookie() -> int:
+    return next(_cookie_next)
+
+
+@helper(H.get_socket_cookie)
+def get_socket_cookie(run: Run, sock, *_):
+    """A stable cookie for the socket behind ``sock``: the context's own socket
+    when ``sock`` is the context (skb, sock_addr, sock_ops, sk programs), else
+    the socket at that address (tracing programs' ``struct sock *``); 0 for a
+    NULL socket. As in the kernel's test runs, each test_run's context has a
+    socket of its own (repeats share it)."""
+    if not sock:
+        return 0
+    with _COOKIES_LOCK:
+        if sock == run.ctx:
+            cookie = _CTX_COOKIES.get(run.mem)
+            if cookie is None:
+                cookie = _CTX_COOKIES[run.mem] = _new_cookie()
+            return cookie
+        cookie = _SOCK_COOKIES.get(sock)
+        if cookie is None:
+            cookie = _SOCK_COOKIES[sock] = _new_cookie()
+            if len(_SOCK_COOKIES) > 65536:
+                _SOCK_COOKIES.popitem(last=False)
+        return cookie
 
 
 @helper(H.get_current_task)

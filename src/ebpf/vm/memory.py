@@ -80,7 +80,7 @@ class Region:
 class Memory:
     """The regions one program run can reach: its own plus the global ones."""
 
-    __slots__ = ("local", "globals_")
+    __slots__ = ("local", "globals_", "__weakref__")
 
     def __init__(self, globals_: GlobalMemory | None = None):
         self.local: list[Region] = []
