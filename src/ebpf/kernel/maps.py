@@ -82,6 +82,24 @@ def _round_ringbuf(size: int) -> int:
     return n
 
 
+_MAP_FIXED = 0x10
+_libc_handle: Any = None
+
+
+def _libc() -> Any:
+    """libc with mmap/munmap prototypes (arena mappings need an address hint)."""
+    global _libc_handle
+    if _libc_handle is None:
+        lib = ctypes.CDLL(None, use_errno=True)
+        lib.mmap.restype = ctypes.c_void_p
+        lib.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int,
+                             ctypes.c_int, ctypes.c_long]
+        lib.munmap.restype = ctypes.c_int
+        lib.munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
+        _libc_handle = lib
+    return _libc_handle
+
+
 class KernelMap(Map):
     """A map in the kernel, owned through its fd.
 
@@ -100,6 +118,9 @@ class KernelMap(Map):
         self._inner_keepalive: list[Any] = []
         self._struct_ops: Any = None  # ebpf.kernel.structops.KernelStructOps
         self._struct_ops_value: bytes | None = None
+        self._arena: tuple[int, int, Any] | None = None  # ARENA mapping: address, length, buffer
+        #: where an object's arena globals start in an ARENA map (0 otherwise)
+        self.arena_data_offset = 0
 
     # ---- identity ----------------------------------------------------------
     @property
@@ -138,6 +159,8 @@ class KernelMap(Map):
 
     # ---- raw element operations ------------------------------------------
     def lookup_bytes(self, key: bytes) -> bytes | None:
+        if self.type == MapType.ARENA:
+            return self._arena_lookup(key)
         kb, kaddr = self._key_arg(key)
         vb = _buf(self._value_buf_size())
         attr = bsys.MapElemAttr(map_fd=self.fd, key=kaddr, value=ctypes.addressof(vb))
@@ -162,7 +185,20 @@ class KernelMap(Map):
             raise _map_error(e, f"lookup-and-delete in map {self.name}") from None
         return vb.raw[: self._value_buf_size()]
 
+    def _arena_lookup(self, key: bytes) -> bytes | None:
+        """An ARENA map has no elements; key 0 reads its object's globals window
+        (from ``arena_data_offset`` to the end), so object variables work."""
+        if bytes(key) != b"\0\0\0\0":
+            raise MapError(f"map {self.name}: an ARENA map has no elements (use .memory)")
+        size = self.max_entries * mmap.PAGESIZE - self.arena_data_offset
+        return bytes(self._arena_globals(size))
+
     def update_bytes(self, key: bytes, value: bytes, flags: int = BPF_ANY) -> None:
+        if self.type == MapType.ARENA:
+            if bytes(key) != b"\0\0\0\0":
+                raise MapError(f"map {self.name}: an ARENA map has no elements (use .memory)")
+            self._arena_globals(len(value))[:] = bytes(value)
+            return
         kb, kaddr = self._key_arg(key)
         want = self._value_buf_size() if self.type not in _FD_VALUE_TYPES else 4
         if len(value) != want:
@@ -427,7 +463,11 @@ class KernelMap(Map):
 
     @property
     def memory(self) -> memoryview:
-        """The value area of a ``BPF_F_MMAPABLE`` array, shared with the kernel."""
+        """The value area of a ``BPF_F_MMAPABLE`` array, or the whole of an ARENA
+        map (``max_entries`` pages, at ``map_extra`` when that is set), shared
+        with the kernel."""
+        if self.type == MapType.ARENA:
+            return self._arena_memory()
         if self._mmap is None:
             if not (self.flags & BPF_F_MMAPABLE) or self.type != MapType.ARRAY:
                 raise NotSupportedError("mmap", detail=f"map {self.name} is not a BPF_F_MMAPABLE array")
@@ -441,7 +481,45 @@ class KernelMap(Map):
                 raise MapError(f"mapping map {self.name} into memory", e.errno) from None
         return memoryview(self._mmap)
 
+    def _arena_memory(self) -> memoryview:
+        """Map the arena (once; the kernel fixes its user address at the first
+        mmap, and a program using the arena can only load after that)."""
+        if self._arena is None:
+            length = self.max_entries * mmap.PAGESIZE
+            libc = _libc()
+            flags = mmap.MAP_SHARED | (_MAP_FIXED if self.spec.map_extra else 0)
+            addr = libc.mmap(ctypes.c_void_p(self.spec.map_extra or None), ctypes.c_size_t(length),
+                             mmap.PROT_READ | mmap.PROT_WRITE, flags, self.fd, ctypes.c_long(0))
+            if addr in (None, ctypes.c_void_p(-1).value):
+                err = ctypes.get_errno()
+                raise MapError(f"mapping arena {self.name} ({length} bytes) into memory", err)
+            self._arena = (addr, length, (ctypes.c_char * length).from_address(addr))
+        return memoryview(self._arena[2]).cast("B")
+
+    def _unmap_arena(self) -> None:
+        if self._arena is None:
+            return
+        import sys
+
+        addr, length, buf = self._arena
+        self._arena = None
+        libc = _libc()
+        if sys.getrefcount(buf) > 2:
+            # a memoryview from .memory is still alive: lay private zero pages over
+            # the range (the arena is released; stale views read zeros, not a fault)
+            log.debug("arena %s: memory still referenced; replaced by anonymous pages", self.name)
+            libc.mmap(ctypes.c_void_p(addr), ctypes.c_size_t(length),
+                      mmap.PROT_READ | mmap.PROT_WRITE,
+                      mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | _MAP_FIXED, -1, ctypes.c_long(0))
+            return
+        del buf
+        libc.munmap(ctypes.c_void_p(addr), ctypes.c_size_t(length))
+
+    def _arena_globals(self, size: int) -> memoryview:
+        return self._arena_memory()[self.arena_data_offset:self.arena_data_offset + size]
+
     def close(self) -> None:
+        self._unmap_arena()
         if self._mmap is not None:
             try:
                 self._mmap.close()
@@ -453,6 +531,7 @@ class KernelMap(Map):
 
     def __del__(self) -> None:
         try:
+            self._unmap_arena()
             self._fd.close()
         except Exception:  # noqa: BLE001
             pass

@@ -361,6 +361,8 @@ def _initialise(m: KernelMap, ms: MapSpec, spec: ObjectSpec, blobs: dict[str, by
         data, offs = fill_kconfig_data(spec.variables, ms.value_size)
         kconfig_offsets.update(offs)
         m.update_bytes(key0, data)
+    elif ms.type == MapType.ARENA:
+        _initialise_arena(m, ms, blobs.get(ms.name, ms.data))
     elif _is_internal(ms) or ms.data is not None:
         data = blobs.get(ms.name, ms.data)
         if data is not None and any(data):
@@ -371,6 +373,25 @@ def _initialise(m: KernelMap, ms: MapSpec, spec: ObjectSpec, blobs: dict[str, by
         m[k] = v
     if ms.freeze:
         m.freeze()
+
+
+def _initialise_arena(m: KernelMap, ms: MapSpec, data: bytes | None) -> None:
+    """Map an ARENA (the kernel fixes its user address then; programs using it
+    load only after that) and copy the object's ``__arena`` globals into its
+    last pages, as libbpf does; relocations add ``arena_data_offset``."""
+    import mmap
+
+    size = ms.max_entries * mmap.PAGESIZE
+    memory = m.memory
+    if data is None:
+        return
+    need = -(-len(data) // mmap.PAGESIZE) * mmap.PAGESIZE
+    if need > size:
+        raise MapError(f"arena {ms.name}: its globals need {need} bytes, the arena has {size} "
+                       f"({ms.max_entries} pages)")
+    m.arena_data_offset = size - need
+    memory[m.arena_data_offset:m.arena_data_offset + len(data)] = bytes(data)  # faults pages in
+    del memory
 
 
 def _fill_fd_contents(m: KernelMap, ms: MapSpec, progs: dict[str, KernelProgram],

@@ -307,8 +307,10 @@ def relocate(spec: ProgramSpec, maps: dict[str, Any] | None = None, *,
                 raise LoadError(f"program {spec.name}: map reference on a non-lddw at slot {here}")
             fd = _map_fd(maps, ref.map, spec.name, here)
             if ref.value:
+                # arena globals sit in the arena's last pages (see KernelMap.arena_data_offset)
+                off = ref.offset + getattr(maps[ref.map], "arena_data_offset", 0)
                 ins.src = op.BPF_PSEUDO_MAP_VALUE
-                ins.imm = (fd & 0xFFFFFFFF) | ((ref.offset & 0xFFFFFFFF) << 32)
+                ins.imm = (fd & 0xFFFFFFFF) | ((off & 0xFFFFFFFF) << 32)
             else:
                 ins.src = op.BPF_PSEUDO_MAP_FD
                 ins.imm = fd & 0xFFFFFFFF
