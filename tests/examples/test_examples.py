@@ -16,21 +16,23 @@ import pytest
 from ebpf.demo import firewall_traffic, load_example, write_pcap
 
 
-def kernel_programs() -> set[str]:
-    from ebpf.kernel.info import list_programs
+def attached_programs() -> set[str]:
+    """Names of the kernel programs that have a link (are attached)."""
+    from ebpf.kernel.info import list_links, list_programs
 
-    return {p.name for p in list_programs()}
+    linked = {link.prog_id for link in list_links()}
+    return {p.name for p in list_programs() if p.id in linked}
 
 
 def when_attached(progname: str, action, timeout: float = 30.0) -> threading.Thread:
-    """Run ``action`` in a thread once a kernel program named ``progname`` exists."""
+    """Run ``action`` in a thread once a kernel program named ``progname`` is attached."""
     progname = progname[:15]  # the kernel keeps 15 characters
 
     def worker():
         deadline = time.monotonic() + timeout
-        while progname not in kernel_programs() and time.monotonic() < deadline:
+        while progname not in attached_programs() and time.monotonic() < deadline:
             time.sleep(0.05)
-        time.sleep(0.2)  # attached right after load
+        time.sleep(0.1)
         action()
 
     t = threading.Thread(target=worker, daemon=True)

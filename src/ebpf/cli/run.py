@@ -418,9 +418,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         view = None
         feeder = None
         try:
-            plan = plan_and_attach(obj, args, backend)
-            if args.pin:
-                _pin_maps(obj, args.pin)
+            # readers first: perf buffers drop what arrives before they exist
             for m in obj.maps.values():
                 if m.type in (MapType.RINGBUF, MapType.PERF_EVENT_ARRAY):
                     sources.append(BufferSource(m, spec.btf))
@@ -429,6 +427,9 @@ def cmd_run(args: argparse.Namespace) -> int:
                     sources.append(TraceSource(backend))
                 except Error as e:
                     print(f"ebpf run: bpf_trace_printk output not shown: {e}", file=err)
+            plan = plan_and_attach(obj, args, backend)
+            if args.pin:
+                _pin_maps(obj, args.pin)
             if plan.packet_programs:
                 assert frames is not None
                 feeder = PacketFeeder(plan.packet_programs, frames)
