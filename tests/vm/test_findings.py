@@ -345,3 +345,33 @@ def test_ns_pid_tgid_inside_a_new_pid_namespace(helper_gaps):
     out = json.loads(r.stdout)
     assert out["kernel"] == out["vm"]
     assert (out["vm"]["ns_ret"], out["vm"]["ns_pid"], out["vm"]["ns_tgid"]) == (0, 1, 1)
+
+
+# ---- F4: open-coded iterators (bpf_for, bpf_repeat, bpf_for_each) ------------------
+_ITER_VARS = ("sum", "reps", "each_sum", "neg_sum", "ret_ok", "ret_empty", "ret_backwards",
+              "ret_too_big", "next_after_error", "next_empty")
+
+
+def _iter_facts(path, backend: str, **kw) -> dict:
+    with ebpf.load(path, backend=backend, constants={"lo": 3, "hi": 7}, **kw) as obj:
+        for name in ("loops", "raw_kfuncs"):
+            assert obj.programs[name].test_run(bytes(64)).retval == 2
+        return {k: obj.variables[k].value for k in _ITER_VARS}
+
+
+@pytest.fixture(scope="module")
+def iters(bpf_compile):
+    return bpf_compile(PROGS / "iters.c")
+
+
+@pytest.mark.parametrize("jit", [True, False], ids=["translator", "interpreter"])
+def test_open_coded_iterators_vm(iters, jit):
+    f = _iter_facts(iters, "vm", jit=jit)
+    assert f == {"sum": 9 + 16 + 25 + 36, "reps": 7, "each_sum": -3, "neg_sum": -14,
+                 "ret_ok": 0, "ret_empty": 0, "ret_backwards": -22, "ret_too_big": -7,
+                 "next_after_error": 0, "next_empty": 0}
+
+
+@pytest.mark.kernel
+def test_open_coded_iterators_match_kernel(iters):
+    assert _iter_facts(iters, "kernel") == _iter_facts(iters, "vm")

@@ -58,6 +58,22 @@ def supported(hid: int) -> bool:
     return hid in HELPERS
 
 
+#: kfuncs the runtime provides, by name: each runs as a helper with an id of
+#: the runtime's own (``KFUNC_BASE`` and up); the loader rewrites kfunc calls
+KFUNCS: dict[str, int] = {}
+KFUNC_BASE = 0x4000_0000
+
+
+def kfunc(name: str) -> Callable:
+    """Register a kfunc (``fn(run, r1..r5) -> int`` like a helper)."""
+    def deco(fn: Callable[..., int]) -> Callable[..., int]:
+        hid = KFUNCS.setdefault(name, KFUNC_BASE + len(KFUNCS))
+        HELPERS[hid] = fn
+        fn.helper_id = hid
+        return fn
+    return deco
+
+
 def neg(e: int) -> int:
     """-errno as the unsigned 64-bit value a program sees in r0."""
     return -e & M64
@@ -1063,3 +1079,63 @@ def skb_change_head(run: Run, ctx, head_room, flags, *_):
     if flags:
         return neg(errno.EINVAL)
     return neg(-p.change_head(head_room & 0xFFFF_FFFF))
+
+
+# ---- kfuncs -----------------------------------------------------------------------
+#: most iterations an open-coded numeric iterator may cover (BPF_MAX_LOOPS)
+BPF_MAX_LOOPS = 8 * 1024 * 1024
+
+
+def _s32(x: int) -> int:
+    x &= 0xFFFF_FFFF
+    return x - (1 << 32) if x & 0x8000_0000 else x
+
+
+def _iter_num_set(run: Run, it: int, cur: int, end: int) -> None:
+    run.mem.write(it, (cur & 0xFFFF_FFFF).to_bytes(4, "little")
+                  + (end & 0xFFFF_FFFF).to_bytes(4, "little"))
+
+
+@kfunc("bpf_iter_num_new")
+def iter_num_new(run: Run, it, start, end, *_):
+    """``bpf_for``/``bpf_repeat``: start an iterator over [start, end) (ints).
+    The 8-byte state is {int cur; int end}, as the kernel keeps it."""
+    start, end = _s32(start), _s32(end)
+    if start > end:
+        _iter_num_set(run, it, 0, 0)
+        return neg(errno.EINVAL)
+    if end - start > BPF_MAX_LOOPS:
+        _iter_num_set(run, it, 0, 0)
+        return neg(errno.E2BIG)
+    _iter_num_set(run, it, start - 1, end)  # next() increments first
+    return 0
+
+
+@kfunc("bpf_iter_num_next")
+def iter_num_next(run: Run, it, *_):
+    """Pointer to the next value (the iterator's own ``cur``), or NULL at the end."""
+    raw = run.mem.read(it, 8)
+    cur = _s32(int.from_bytes(raw[:4], "little"))
+    end = _s32(int.from_bytes(raw[4:], "little"))
+    if _s32(cur + 1) >= end:
+        _iter_num_set(run, it, 0, 0)
+        return 0
+    _iter_num_set(run, it, cur + 1, end)
+    return it
+
+
+@kfunc("bpf_iter_num_destroy")
+def iter_num_destroy(run: Run, it, *_):
+    _iter_num_set(run, it, 0, 0)
+    return 0
+
+
+@kfunc("bpf_rcu_read_lock")
+def rcu_read_lock(run: Run, *_):
+    """No-op: the runtime frees nothing a program can still see."""
+    return 0
+
+
+@kfunc("bpf_rcu_read_unlock")
+def rcu_read_unlock(run: Run, *_):
+    return 0

@@ -33,7 +33,7 @@ from ..spec import ProgramSpec
 from ..uapi import ProgramType
 from .code import CODE_BASE, Code, prepare, pseudo_func_offset
 from .contexts import make_context
-from .helpers import HELPERS, release_locks, supported
+from .helpers import HELPERS, KFUNCS, release_locks, supported
 from .maps import ArrayMap, VMMap
 from .memory import GLOBAL, Memory
 from .run import DEFAULT_BUDGET, Redirect, Run, StopProgram
@@ -219,6 +219,9 @@ def resolve(spec: ProgramSpec, maps: Mapping[str, VMMap],
                              op.BPF_PSEUDO_MAP_IDX_VALUE, op.BPF_PSEUDO_BTF_ID):
                 raise LoadError(f"program {spec.name}: lddw with src={ins.src} and no map "
                                 "reference (raw file descriptors mean nothing in the vm)")
+        elif ins.is_kfunc_call and isinstance(ref, KsymReference) and ref.name in KFUNCS:
+            ins.src = 0  # a kfunc the runtime provides: called as one of its helpers
+            ins.imm = KFUNCS[ref.name]
         elif isinstance(ref, FunctionReference) or ins.is_local_call:
             pass  # offsets already set by the ELF reader
         out.append(ins)
