@@ -139,3 +139,19 @@ def test_reader_going_away_stops_quietly():
     assert view.run(duration=5) < 1
     assert view.broken
     view.summary()  # nothing written, no error
+
+
+def test_periodic_plain_tables_and_globals():
+    class Var:
+        readonly = False
+        spec = type("S", (), {"type": None})()
+        value = 7
+
+    obj = FakeObj([FakeMap("counts", {3: 9}, type=MapType.HASH)])
+    obj.variables = {"packets_seen": Var()}
+    out = io.StringIO()
+    view = LiveView(obj, out=out, mode="plain", interval=0.1, periodic=True)
+    view.run(duration=0.35)
+    text = out.getvalue()
+    assert text.count("--- ") >= 3 and text.count("counts: 1 entries") >= 3
+    assert "globals: packets_seen=7" in text
