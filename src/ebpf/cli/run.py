@@ -401,6 +401,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise Error(f"unknown backend {backend!r} (kernel or vm)")
     if args.duration is not None and args.duration < 0:
         raise Error("--duration must not be negative")
+    if args.interval <= 0:
+        raise Error("--interval must be positive")
+    if args.freq <= 0:
+        raise Error("--freq must be positive")
     if args.pin and backend != "kernel":
         raise NotSupportedError("--pin", detail="pinning needs the kernel backend (bpffs)")
     err = sys.stderr
