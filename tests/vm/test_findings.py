@@ -375,3 +375,49 @@ def test_open_coded_iterators_vm(iters, jit):
 @pytest.mark.kernel
 def test_open_coded_iterators_match_kernel(iters):
     assert _iter_facts(iters, "kernel") == _iter_facts(iters, "vm")
+
+
+# ---- F4: skb flow hash --------------------------------------------------------------
+def _tcp_frame(src: str, dst: str, sport: int, dport: int) -> bytes:
+    import socket
+    import struct
+
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 40, 0, 0, 64, 6, 0, socket.inet_aton(src),
+                     socket.inet_aton(dst))
+    tcp = struct.pack("!HHIIBBHHH", sport, dport, 0, 0, 0x50, 0x02, 8192, 0, 0)
+    return b"\x02" * 6 + b"\x04" * 6 + b"\x08\x00" + ip + tcp
+
+
+def _hash_facts(path, backend: str) -> dict:
+    frames = {"a": _tcp_frame("10.0.0.1", "10.0.0.2", 1000, 80),
+              "a_again": _tcp_frame("10.0.0.1", "10.0.0.2", 1000, 80),
+              "a_reply": _tcp_frame("10.0.0.2", "10.0.0.1", 80, 1000),
+              "b": _tcp_frame("10.0.0.1", "10.0.0.2", 1001, 80)}
+    hashes = {}
+    with ebpf.load(path, backend=backend) as obj:
+        v = obj.variables
+        for name, frame in frames.items():
+            assert obj.programs["hash_it"].test_run(frame).retval == 0
+            assert v["field_before"].value == 0
+            assert v["recalc"].value == v["field_after"].value != 0
+            assert (v["after_invalid"].value, v["set_ret"].value, v["after_set"].value) == \
+                (0, 0, 0x1234)
+            hashes[name] = v["recalc"].value
+    return {"same_flow": hashes["a"] == hashes["a_again"],
+            "both_directions": hashes["a"] == hashes["a_reply"],
+            "other_flow_differs": hashes["a"] != hashes["b"]}
+
+
+@pytest.fixture(scope="module")
+def skb_hash(bpf_compile):
+    return bpf_compile(PROGS / "skb_hash.c")
+
+
+def test_skb_flow_hash_vm(skb_hash):
+    assert _hash_facts(skb_hash, "vm") == {"same_flow": True, "both_directions": True,
+                                           "other_flow_differs": True}
+
+
+@pytest.mark.kernel
+def test_skb_flow_hash_like_kernel(skb_hash):
+    assert _hash_facts(skb_hash, "kernel") == _hash_facts(skb_hash, "vm")

@@ -1139,3 +1139,80 @@ def rcu_read_lock(run: Run, *_):
 @kfunc("bpf_rcu_read_unlock")
 def rcu_read_unlock(run: Run, *_):
     return 0
+
+
+# ---- skb flow hash ------------------------------------------------------------------
+#: the flow-hash secret (the kernel's hashrnd): random once per process
+_HASH_KEY = os.urandom(16)
+#: offset of __sk_buff.hash
+SKB_HASH_OFF = 68
+
+
+def _flow_keys(frame: bytes) -> bytes:
+    """What the flow hash covers: (addresses, ports, protocol) of an Ethernet
+    frame, ordered so both directions of a flow give the same keys."""
+    off, proto = 12, 0
+    while off + 2 <= len(frame):
+        proto = int.from_bytes(frame[off:off + 2], "big")
+        off += 2
+        if proto in (0x8100, 0x88A8):  # VLAN tags
+            off += 2
+            continue
+        break
+    src = dst = b""
+    ip_proto = 0
+    l4 = None
+    if proto == 0x0800 and off + 20 <= len(frame):
+        ihl = (frame[off] & 0xF) * 4
+        ip_proto = frame[off + 9]
+        src, dst = frame[off + 12:off + 16], frame[off + 16:off + 20]
+        frag = int.from_bytes(frame[off + 6:off + 8], "big") & 0x1FFF
+        l4 = off + ihl if not frag else None
+    elif proto == 0x86DD and off + 40 <= len(frame):
+        ip_proto = frame[off + 6]
+        src, dst = frame[off + 8:off + 24], frame[off + 24:off + 40]
+        l4 = off + 40
+    sport = dport = b""
+    if l4 is not None and ip_proto in (6, 17, 132, 136) and l4 + 4 <= len(frame):
+        sport, dport = frame[l4:l4 + 2], frame[l4 + 2:l4 + 4]
+    if (dst, dport) < (src, sport):
+        src, dst, sport, dport = dst, src, dport, sport
+    return bytes([ip_proto]) + proto.to_bytes(2, "big") + src + dst + sport + dport
+
+
+def _skb_ctx_set_hash(run: Run, value: int) -> None:
+    r = run.mem.find(run.ctx + SKB_HASH_OFF, 4)
+    if r is None:
+        raise RuntimeFault("skb hash helper without an __sk_buff context")
+    at = r.off + run.ctx + SKB_HASH_OFF - r.base
+    r.buf[at:at + 4] = (value & 0xFFFF_FFFF).to_bytes(4, "little")
+
+
+@helper(H.get_hash_recalc)
+def get_hash_recalc(run: Run, ctx, *_):
+    """The packet's flow hash (stored in ``skb->hash``): a keyed hash of its
+    addresses, ports and protocol, the same for both directions of a flow and
+    never 0, as the kernel's. The key is random per process (the kernel's is
+    random per boot), so values differ from the kernel's."""
+    import hashlib
+
+    p = _packet(run, "bpf_get_hash_recalc")
+    keys = _flow_keys(bytes(p.buf[p.mac:p.end]))
+    value = int.from_bytes(hashlib.blake2b(keys, key=_HASH_KEY, digest_size=4).digest(),
+                           "little") or 1
+    _skb_ctx_set_hash(run, value)
+    return value
+
+
+@helper(H.set_hash_invalid)
+def set_hash_invalid(run: Run, ctx, *_):
+    _packet(run, "bpf_set_hash_invalid")
+    _skb_ctx_set_hash(run, 0)
+    return 0
+
+
+@helper(H.set_hash)
+def set_hash(run: Run, ctx, value, *_):
+    _packet(run, "bpf_set_hash")
+    _skb_ctx_set_hash(run, value)
+    return 0
