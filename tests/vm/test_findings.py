@@ -421,3 +421,42 @@ def test_skb_flow_hash_vm(skb_hash):
 @pytest.mark.kernel
 def test_skb_flow_hash_like_kernel(skb_hash):
     assert _hash_facts(skb_hash, "kernel") == _hash_facts(skb_hash, "vm")
+
+
+# ---- F4: kfunc bpf_task_from_pid (sigsnoop) ------------------------------------------
+def _task_facts(path, backend: str, target: int) -> dict:
+    with ebpf.load(path, backend=backend, constants={"target": target}) as obj:
+        assert obj.programs["lookup"].test_run(ctx=bytes(16)).retval == 0
+        return {k: obj.variables[k].value
+                for k in ("found", "missing_found", "pid", "tgid", "ppid", "comm")}
+
+
+@pytest.fixture(scope="module")
+def task_from_pid(bpf_compile):
+    return bpf_compile(PROGS / "task_from_pid.c")
+
+
+@pytest.fixture
+def sleeper():
+    import subprocess
+
+    p = subprocess.Popen(["sleep", "30"])
+    yield p
+    p.kill()
+    p.wait()
+
+
+def test_task_from_pid_vm(task_from_pid, sleeper):
+    import os
+
+    f = _task_facts(task_from_pid, "vm", sleeper.pid)
+    assert f == {"found": 1, "missing_found": 0, "pid": sleeper.pid, "tgid": sleeper.pid,
+                 "ppid": os.getpid(), "comm": b"sleep".ljust(16, b"\0")}
+    assert _task_facts(task_from_pid, "vm", 0x7FFF_FFF0)["found"] == 0
+
+
+@pytest.mark.kernel
+def test_task_from_pid_match_kernel(task_from_pid, sleeper):
+    for target in (sleeper.pid, 0x7FFF_FFF0):
+        assert _task_facts(task_from_pid, "kernel", target) == \
+            _task_facts(task_from_pid, "vm", target)

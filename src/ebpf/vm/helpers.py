@@ -809,8 +809,12 @@ def get_task_stack(run: Run, task, buf, size, flags, *_):
 
 #: size of the task_struct stand-in when the program's BTF has no task_struct
 FAKE_TASK_SIZE = 16384
-_TASKS: dict[int, int] = {}
+_TASKS: dict[tuple[int, int], int] = {}
 _TASKS_LOCK = threading.Lock()
+#: stand-ins of other threads (bpf_task_from_pid): (btf, tid) -> (comm, regions),
+#: least recently used first; the oldest are freed past OTHER_TASKS_MAX
+_OTHER_TASKS: collections.OrderedDict = collections.OrderedDict()
+OTHER_TASKS_MAX = 64
 
 
 def _proc_comm(pid: int) -> bytes:
@@ -843,10 +847,19 @@ def _fill_task(buf: bytearray, st, pid: int, tgid: int, comm: bytes,
         put(name, addr.to_bytes(8, "little"))
 
 
-def _task(run: Run) -> int:
-    """Address of a read-only task_struct stand-in for the calling thread:
-    pid, tgid, comm, and real_parent/parent/group_leader filled in at the
-    offsets of the program's own BTF; everything else reads as zero."""
+def _proc_status(pid: int) -> dict[str, str]:
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            return dict(line.rstrip("\n").split(":\t", 1) for line in f if ":\t" in line)
+    except OSError:
+        return {}
+
+
+def _task(run: Run, tid: int | None = None) -> int:
+    """Address of a read-only task_struct stand-in for thread ``tid`` (default:
+    the calling thread): pid, tgid, comm, and real_parent/parent/group_leader
+    filled in at the offsets of the program's own BTF; everything else reads as
+    zero. 0 when no such thread exists."""
     from .memory import GLOBAL
 
     btf = getattr(getattr(run.program, "spec", None), "btf", None)
@@ -856,24 +869,44 @@ def _task(run: Run) -> int:
             st = btf.type_by_name("task_struct", "struct")
         except Exception:  # noqa: BLE001 - no (unique) task_struct: plain zeros
             st = None
-    tid = threading.get_native_id()
+    me = threading.get_native_id()
+    tid = me if tid is None else tid
     key = (id(btf) if st is not None else 0, tid)
     with _TASKS_LOCK:
-        addr = _TASKS.get(key)
-        if addr is not None:
-            return addr
+        if tid == me:
+            addr = _TASKS.get(key)
+            if addr is not None:
+                return addr
+            tgid, ppid, comm = os.getpid(), os.getppid(), _comm()
+        else:
+            status = _proc_status(tid)
+            if "Tgid" not in status:
+                return 0
+            tgid, ppid = int(status["Tgid"]), int(status.get("PPid", "0"))
+            comm = _proc_comm(tid)
+            known = _OTHER_TASKS.get(key)
+            if known is not None and known[0] == (tgid, ppid, comm):
+                _OTHER_TASKS.move_to_end(key)
+                return known[1][0].base
         size = max(getattr(st, "size", 0), 64) if st is not None else FAKE_TASK_SIZE
         parent_buf, task_buf = bytearray(size), bytearray(size)
         parent = GLOBAL.allocate(parent_buf, "parent task_struct (vm stand-in)", writable=False)
         task = GLOBAL.allocate(task_buf, "task_struct (vm stand-in)", writable=False)
         if st is not None:
-            ppid = os.getppid()
-            _fill_task(parent_buf, st, ppid, ppid, _proc_comm(ppid),
+            _fill_task(parent_buf, st, ppid, ppid, _proc_comm(ppid) if ppid else b"",
                        {"group_leader": parent.base})
-            _fill_task(task_buf, st, tid, os.getpid(), _comm(),
+            _fill_task(task_buf, st, tid, tgid, comm,
                        {"real_parent": parent.base, "parent": parent.base,
                         "group_leader": task.base})
-        _TASKS[key] = task.base
+        if tid == me:
+            _TASKS[key] = task.base
+        else:
+            _OTHER_TASKS[key] = ((tgid, ppid, comm), (task, parent))
+            _OTHER_TASKS.move_to_end(key)
+            while len(_OTHER_TASKS) > OTHER_TASKS_MAX:
+                _, (_, regions) = _OTHER_TASKS.popitem(last=False)
+                for r in regions:
+                    GLOBAL.free(r)
         return task.base
 
 
@@ -1215,4 +1248,22 @@ def set_hash_invalid(run: Run, ctx, *_):
 def set_hash(run: Run, ctx, value, *_):
     _packet(run, "bpf_set_hash")
     _skb_ctx_set_hash(run, value)
+    return 0
+
+
+@kfunc("bpf_task_from_pid")
+def task_from_pid(run: Run, pid, *_):
+    """A task_struct stand-in for thread ``pid`` (as /proc shows it), NULL when
+    there is none. The reference needs no release in the runtime."""
+    pid = _s32(pid)
+    return _task(run, pid) if pid > 0 else 0
+
+
+@kfunc("bpf_task_acquire")
+def task_acquire(run: Run, task, *_):
+    return task
+
+
+@kfunc("bpf_task_release")
+def task_release(run: Run, task, *_):
     return 0
