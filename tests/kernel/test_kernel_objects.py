@@ -361,3 +361,52 @@ def test_arena_globals_and_pages(no_leaks, bpf_compile, fixed):
         assert int.from_bytes(mem[data_off:data_off + 4], "little") == 101
     # a view kept past close() reads zeros instead of faulting
     assert bytes(mem[data_off:data_off + 4]) == b"\0\0\0\0"
+
+
+UNTYPED_KSYM_SRC = r"""
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+
+extern const void bpf_init __ksym;            /* untyped: address of a kernel function */
+
+struct val { struct bpf_spin_lock lock; u64 n; };
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, u32);
+	__type(value, struct val);
+} locked SEC(".maps");
+
+u64 init_addr = 0;
+
+SEC("xdp")
+int ksyms(struct xdp_md *ctx)
+{
+	u32 k = 0;
+	struct val *v = bpf_map_lookup_elem(&locked, &k);
+
+	init_addr = (u64)&bpf_init;
+	if (!v)
+		return XDP_DROP;
+	bpf_spin_lock(&v->lock);
+	v->n++;
+	bpf_spin_unlock(&v->lock);
+	return XDP_PASS;
+}
+
+char LICENSE[] SEC("license") = "GPL";
+"""
+
+
+def test_untyped_ksym_keeps_object_btf(no_leaks, bpf_compile):
+    # `extern const void sym __ksym` is a VAR of const void in the object's BTF,
+    # which the kernel refuses; without the object BTF, bpf_spin_lock is rejected
+    path = bpf_compile(UNTYPED_KSYM_SRC, name="untyped_ksym")
+    with ebpf.load(path, backend="kernel") as obj:
+        assert obj.btf is not None
+        assert obj.programs["ksyms"].test_run(bytes(64)).retval == 2
+        assert obj.maps["locked"][0].n == 1
+        addr = obj.variables["init_addr"].value
+        assert addr != 0
+        kallsyms = Path("/proc/kallsyms").read_text()
+        assert f"{addr:016x} T bpf_init" in kallsyms or f"{addr:016x} t bpf_init" in kallsyms

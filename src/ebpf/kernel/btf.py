@@ -271,15 +271,25 @@ def sanitize_for_kernel(blob: bytes, kconfig_layout: dict[str, tuple[int, int]] 
     if extern_protos:
         strs = strs + b"arg\0"
         slen = len(strs)
+    # untyped ksyms (`extern const void sym __ksym;`): a VAR of (const) void, which
+    # the kernel refuses; like libbpf, give them an int type (appended: ids stay)
+    void_vars = {i + 1 for i, (start, _e, kind) in enumerate(recs)
+                 if kind == 14 and _resolve_modifiers(types, recs, i + 1) == 0}
+    int_tid = len(recs) + 1
+    extra_types = b""
+    if void_vars:
+        extra_types = st.pack("<IIII", len(strs), 1 << 24, 4, (1 << 24) | 32)  # signed int
+        strs = strs + b"int\0"
+        slen = len(strs)
     out = bytearray()
-    for start, end, kind in recs:
+    for tid0, (start, end, kind) in enumerate(recs):
         rec = bytearray(types[start:end])
         name_off, info, size = st.unpack_from("<III", rec, 0)
         if kind == 1:  # INT: GCC 12 marks signed char SIGNED|CHAR, which the kernel refuses
             enc = st.unpack_from("<I", rec, 12)[0]
             if (enc >> 24) & 0xF == 3:
                 st.pack_into("<I", rec, 12, (enc & ~(0xF << 24)) | (1 << 24))
-        elif kind == 13 and (len(out) // 1 >= 0) and _tid_of(recs, start) in extern_protos:
+        elif kind == 13 and tid0 + 1 in extern_protos:
             for i in range(info & 0xFFFF):
                 name, ptype = st.unpack_from("<II", rec, 12 + 8 * i)
                 if name == 0 and ptype != 0:
@@ -290,12 +300,14 @@ def sanitize_for_kernel(blob: bytes, kconfig_layout: dict[str, tuple[int, int]] 
                 st.pack_into("<I", rec, 4, info)
             if not string(name_off):  # GCC: anonymous FUNCs for helper pointers; a FUNC needs a name
                 st.pack_into("<I", rec, 0, len(strs))
-                strs += f"__anon_func_{_tid_of(recs, start)}".encode() + b"\0"
+                strs += f"__anon_func_{tid0 + 1}".encode() + b"\0"
                 slen = len(strs)
         elif kind == 14:  # VAR
             linkage = st.unpack_from("<I", rec, 12)[0]
             if linkage == 2:  # extern
                 st.pack_into("<I", rec, 12, 1)
+            if tid0 + 1 in void_vars:
+                st.pack_into("<I", rec, 8, int_tid)
         elif kind == 15:  # DATASEC
             vlen = info & 0xFFFF
             entries = [st.unpack_from("<III", rec, 12 + 12 * i) for i in range(vlen)]
@@ -310,7 +322,9 @@ def sanitize_for_kernel(blob: bytes, kconfig_layout: dict[str, tuple[int, int]] 
                 kept = sorted(fixed, key=lambda e: e[1])
                 size = max([o + s for _, o, s in kept] or [0])
             kept.sort(key=lambda e: e[1])  # GCC lists variables in no particular order
-            if kept and (size == 0 or any(o + z > size for _, o, z in kept)):
+            relay = any(t in void_vars and z < 4 for t, _o, z in kept)
+            kept = [(t, o, max(z, 4) if t in void_vars else z) for t, o, z in kept]
+            if kept and (relay or size == 0 or any(o + z > size for _, o, z in kept)):
                 # a section the ELF file did not size (license, .ksyms, ...): lay out in order
                 laid, cur = [], 0
                 for tid, _o, z in kept:
@@ -325,16 +339,22 @@ def sanitize_for_kernel(blob: bytes, kconfig_layout: dict[str, tuple[int, int]] 
             for e in kept:
                 rec += st.pack("<III", *e)
         out += rec
-    new_types = bytes(out)
+    new_types = bytes(out) + extra_types
     header = st.pack("<HBBIIIII", magic, ver, flags, 24, 0, len(new_types), len(new_types), slen)
     return header + new_types + strs
 
 
-def _tid_of(recs: list[tuple[int, int, int]], start: int) -> int:
-    """Type id of the record starting at ``start`` (records are in id order)."""
-    import bisect
+def _resolve_modifiers(types: bytes, recs: list[tuple[int, int, int]], tid: int) -> int:
+    """The type id behind typedef/volatile/const/restrict/type_tag chains starting
+    at the type a VAR (or modifier) ``tid`` refers to; 0 is void."""
+    import struct as st
 
-    return bisect.bisect_left([r[0] for r in recs], start) + 1
+    cur = st.unpack_from("<I", types, recs[tid - 1][0] + 8)[0]
+    for _ in range(64):
+        if not 1 <= cur <= len(recs) or recs[cur - 1][2] not in (8, 9, 10, 11, 18):
+            return cur
+        cur = st.unpack_from("<I", types, recs[cur - 1][0] + 8)[0]
+    return cur
 
 
 def _var_name(types: bytes, recs: list[tuple[int, int, int]], tid: int, string) -> str:
