@@ -99,3 +99,62 @@ def test_gcc_object_matches_clang_in_the_kernel(tmp_path):
     assert got_gcc[1:] == got_clang[1:]
     assert {k: v for k, v in got_gcc[0].items() if k in EXPECTED} == \
         {k: v for k, v in got_clang[0].items() if k in EXPECTED}
+
+
+NULL_PATH_SOURCE = r"""
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} m SEC(".maps");
+
+SEC("xdp")
+int nul(struct xdp_md *ctx)
+{
+	__u32 k = 0;
+	__u64 *v = bpf_map_lookup_elem(&m, &k);
+
+	if (!v && ctx->ingress_ifindex == 1234567)
+		return *v;	/* GCC would isolate this path into `call abort` */
+	return XDP_PASS;
+}
+
+char LICENSE[] SEC("license") = "GPL";
+"""
+
+DIVISION_SOURCE = r"""
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+
+long long a = -100, b = 7, q;
+
+SEC("xdp")
+int divide(struct xdp_md *ctx)
+{
+	q = a / b;	/* bpf-gcc 12 at -mcpu=v3: a call to __divdi3 */
+	return XDP_PASS;
+}
+
+char LICENSE[] SEC("license") = "GPL";
+"""
+
+
+@pytest.mark.skipif(not compiler_available("gcc"), reason="bpf-gcc not installed")
+def test_gcc_provable_null_path_is_not_a_libcall(tmp_path):
+    src = tmp_path / "nul.bpf.c"
+    src.write_text(NULL_PATH_SOURCE)
+    spec = ebpf.ObjectSpec.from_file(ebpf.toolchain.compile(src, tmp_path / "nul.o", cc="gcc"))
+    assert "nul" in spec.programs  # no `call abort` left for the reader to refuse
+
+
+@pytest.mark.skipif(not compiler_available("gcc"), reason="bpf-gcc not installed")
+def test_gcc_libcall_is_explained(tmp_path):
+    src = tmp_path / "div.bpf.c"
+    src.write_text(DIVISION_SOURCE)
+    obj = ebpf.toolchain.compile(src, tmp_path / "div.o", cc="gcc")
+    with pytest.raises(ebpf.ELFError, match="__divdi3.*library call.*clang"):
+        ebpf.ObjectSpec.from_file(obj)

@@ -291,8 +291,12 @@ class _Reader:
                 raise self.err(f"{what}: undefined symbol")
             if ins.is_call:
                 if ext.kind != "kfunc":
-                    raise self.err(f"{what}: call to undefined function {sym.name!r} (not a "
-                                   "kfunc declared __ksym; link objects first)")
+                    hint = "not a kfunc declared __ksym; link objects first"
+                    if sym.name in _LIBCALLS:
+                        hint = ("the compiler emitted a library call, which BPF cannot make: "
+                                "build with clang, or avoid what needs it (signed 64-bit "
+                                "division, large memset/memcpy)")
+                    raise self.err(f"{what}: call to undefined function {sym.name!r} ({hint})")
                 ins.src = op.BPF_PSEUDO_KFUNC_CALL
                 ins.reference = KsymReference(sym.name, weak=ext.weak, kfunc=True)
                 return
@@ -586,6 +590,12 @@ class _Reader:
         if f is None or not f.is_program or f.name not in obj.programs:
             raise self.err(f"map initial value {sym.name!r} is not a program of this object")
         return f.name
+
+
+#: runtime-library functions compilers call for what BPF has no instruction for
+_LIBCALLS = frozenset({"__divdi3", "__moddi3", "__udivdi3", "__umoddi3", "__divti3", "__muldi3",
+                       "__ashldi3", "__ashrdi3", "__lshrdi3", "memset", "memcpy", "memmove",
+                       "memcmp", "abort"})
 
 
 def _gas_addends(elf: ELFFile, rels: dict[int, list[Relocation]]) -> bool:
