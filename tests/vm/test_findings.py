@@ -460,3 +460,60 @@ def test_task_from_pid_match_kernel(task_from_pid, sleeper):
     for target in (sleeper.pid, 0x7FFF_FFF0):
         assert _task_facts(task_from_pid, "kernel", target) == \
             _task_facts(task_from_pid, "vm", target)
+
+
+# ---- F5: FLOW_DISSECTOR test runs ----------------------------------------------------
+def _flow_frames() -> dict[str, tuple[bytes, bytes | None]]:
+    import socket
+    import struct
+
+    eth = b"\x02" * 6 + b"\x04" * 6
+    tcp = _tcp_frame("10.1.2.3", "10.3.2.1", 4321, 443)
+    udp6_hdr = struct.pack("!IHBB16s16s", (6 << 28) | 0xABCDE, 8, 17, 64,
+                           socket.inet_pton(socket.AF_INET6, "fd00::1"),
+                           socket.inet_pton(socket.AF_INET6, "fd00::2"))
+    udp6 = eth + b"\x86\xdd" + udp6_hdr + struct.pack("!HHHH", 53, 5353, 8, 0)
+    first_frag = bytearray(tcp)
+    first_frag[20:22] = b"\x20\x00"  # MF
+    vlan = eth + b"\x81\x00\x00\x05" + tcp[12:]
+    flags = struct.pack("<48sI4s", b"", 1, b"")  # BPF_FLOW_DISSECTOR_F_PARSE_1ST_FRAG
+    stop_label = struct.pack("<48sI4s", b"", 2, b"")  # F_STOP_AT_FLOW_LABEL
+    return {"tcp4": (tcp, None), "udp6": (udp6, None), "udp6_stop": (udp6, stop_label),
+            "frag": (bytes(first_frag), None), "frag_parse": (bytes(first_frag), flags),
+            "vlan": (vlan, None), "arp": (eth + b"\x08\x06" + bytes(28), None),
+            "short": (tcp[:20], None)}
+
+
+def _flow_facts(path, backend: str) -> dict:
+    out = {}
+    with ebpf.load(path, backend=backend) as obj:
+        prog = obj.programs["dissect"]
+        for name, (frame, ctx) in _flow_frames().items():
+            r = prog.test_run(frame, ctx=ctx, repeat=2)
+            out[name] = (r.retval, r.data.hex(), None if r.ctx is None else r.ctx.hex())
+        out["runs"] = obj.variables["runs"].value
+    return out
+
+
+@pytest.fixture(scope="module")
+def flow_dissector(bpf_compile):
+    return bpf_compile(PROGS / "flow_dissector.c")
+
+
+def test_flow_dissector_vm(flow_dissector):
+    import struct
+
+    f = _flow_facts(flow_dissector, "vm")
+    retval, keys, _ = f["tcp4"]
+    keys = bytes.fromhex(keys)
+    assert retval == 0 and len(keys) == 56
+    nhoff, thoff, addr_proto = struct.unpack_from("<HHH", keys)
+    assert (nhoff, thoff, addr_proto, keys[9]) == (14, 34, 0x0800, 6)
+    assert struct.unpack_from("!HH", keys, 12) == (4321, 443)
+    assert f["arp"][0] == 2 and struct.unpack_from("<HH", bytes.fromhex(f["arp"][1])) == (14, 42)
+    assert f["runs"] == 2 * len(_flow_frames())
+
+
+@pytest.mark.kernel
+def test_flow_dissector_matches_kernel(flow_dissector):
+    assert _flow_facts(flow_dissector, "kernel") == _flow_facts(flow_dissector, "vm")

@@ -81,6 +81,10 @@ class Packet:
     program may touch is ``[meta, end)``, at ``PACKET_BASE + offset``.
     """
 
+    #: whether an sk_buff stands behind the packet (not in a flow dissector's
+    #: test run, where bpf_skb_load_bytes fails with -EFAULT as in the kernel)
+    has_skb = True
+
     def __init__(self, mem: Memory, frame: bytes, headroom: int, size: int, *,
                  min_head: int = 0, max_end: int | None = None, meta_len: int = 0,
                  mac_off: int = 0, net_off: int = ETH_HLEN):
@@ -229,6 +233,12 @@ class Context:
 
     def finish(self) -> tuple[bytes, bytes | None]:
         return b"", None
+
+    def begin(self) -> None:
+        """Called before each run (test_run repeats share one context)."""
+
+    def end(self) -> None:
+        """Called after each run."""
 
 
 def _ctx_region(mem: Memory, buf: bytearray, name: str, writable: bool = True,
@@ -415,6 +425,64 @@ class RawContext(Context):
         return b"", bytes(self.buf) if self.has_ctx else None
 
 
+#: sizeof(struct bpf_flow_keys); offset of its ``flags``
+FLOW_KEYS_SIZE = 56
+FLOW_KEYS_FLAGS = 48
+#: where a flow dissector's ``struct bpf_flow_keys`` lives (beside its context)
+FLOW_KEYS_ADDR = CTX_BASE + 0x1000
+
+
+class FlowDissectorContext(Context):
+    """A flow dissector's ``__sk_buff``: only ``data``/``data_end`` (the frame,
+    from its Ethernet header, read-only) and ``flow_keys`` mean something, as
+    in the kernel. Each run starts with the keys cleared but for ``n_proto``
+    (the frame's ethertype), ``nhoff = thoff = 14`` and ``flags`` (from an
+    input ``bpf_flow_keys``); afterwards ``nhoff``/``thoff`` are clamped into the
+    frame. Data out is the ``bpf_flow_keys``; ctx out is the ctx in."""
+
+    def __init__(self, mem: Memory, data: bytes, ctx_in: bytes | None):
+        if len(data) < ETH_HLEN:
+            raise _einval(f"flow dissector data must be at least {ETH_HLEN} bytes "
+                          f"(got {len(data)})")
+        self.flags = 0
+        self.ctx_in = ctx_in
+        if ctx_in is not None:
+            keys = ctx_in.ljust(FLOW_KEYS_SIZE, b"\0")
+            if any(keys[:FLOW_KEYS_FLAGS]) or any(keys[FLOW_KEYS_FLAGS + 4:]):
+                raise _einval("bpf_flow_keys may only set flags")
+            self.flags = int.from_bytes(keys[FLOW_KEYS_FLAGS:FLOW_KEYS_FLAGS + 4], "little")
+            self.short_ctx = len(ctx_in) < FLOW_KEYS_SIZE
+        self.proto = data[12:14]
+        self.hlen = len(data)
+        self.packet = Packet(mem, data, 0, len(data), max_end=len(data))
+        self.packet.region.writable = False
+        self.packet.has_skb = False  # the kernel's test run dissects a bare buffer
+        self.keys = bytearray(FLOW_KEYS_SIZE)
+        mem.add_local(Region(FLOW_KEYS_ADDR, self.keys, "bpf_flow_keys"))
+        ctx = bytearray(SK_BUFF_SIZE)
+        struct.pack_into("<I", ctx, SKB["data"], self.packet.addr(0))
+        struct.pack_into("<I", ctx, SKB["data_end"], self.packet.addr(len(data)))
+        struct.pack_into("<Q", ctx, SKB["flow_keys"], FLOW_KEYS_ADDR)
+        self.region = _ctx_region(mem, ctx, "__sk_buff (flow dissector)", writable=False)
+        self.addr = self.region.base
+
+    def begin(self) -> None:
+        k = self.keys
+        k[:] = bytes(FLOW_KEYS_SIZE)
+        struct.pack_into("<HH", k, 0, ETH_HLEN, ETH_HLEN)
+        k[10:12] = self.proto
+        struct.pack_into("<I", k, FLOW_KEYS_FLAGS, self.flags)
+
+    def end(self) -> None:
+        nhoff, thoff = struct.unpack_from("<HH", self.keys, 0)
+        nhoff = min(max(nhoff, ETH_HLEN), self.hlen)
+        thoff = min(max(thoff, nhoff), self.hlen)
+        struct.pack_into("<HH", self.keys, 0, nhoff, thoff)
+
+    def finish(self) -> tuple[bytes, bytes | None]:
+        return bytes(self.keys), self.ctx_in
+
+
 def make_context(mem: Memory, prog_type: PT, data: bytes = b"", ctx: bytes | None = None,
                  args: Sequence[int] | None = None) -> Context:
     """Build the context a program of ``prog_type`` gets for a run."""
@@ -424,6 +492,8 @@ def make_context(mem: Memory, prog_type: PT, data: bytes = b"", ctx: bytes | Non
         return XdpContext(mem, data, ctx)
     if prog_type in PACKET_SKB_TYPES:
         return SkbContext(mem, prog_type, data, ctx)
+    if prog_type == PT.FLOW_DISSECTOR:
+        return FlowDissectorContext(mem, data, ctx)
     if prog_type in (PT.RAW_TRACEPOINT, PT.RAW_TRACEPOINT_WRITABLE, PT.TRACING, PT.LSM):
         return RawContext(mem, ctx, "raw tracepoint args",
                           writable=prog_type == PT.RAW_TRACEPOINT_WRITABLE)
@@ -452,5 +522,5 @@ def pt_regs(**regs: int) -> bytes:
     return b"".join((regs.get(n, 0) & (1 << 64) - 1).to_bytes(8, "little") for n in names)
 
 
-__all__ = ["Context", "Packet", "RawContext", "SkbContext", "XdpContext", "make_context",
-           "pt_regs"]
+__all__ = ["Context", "FlowDissectorContext", "Packet", "RawContext", "SkbContext", "XdpContext",
+           "make_context", "pt_regs"]

@@ -582,7 +582,7 @@ def s32(x: int) -> int:
 def skb_load_bytes(run: Run, ctx, offset, to, length, *_):
     p = _packet(run, "bpf_skb_load_bytes")
     offset &= 0xFFFF_FFFF
-    chunk = p.read_at(offset, length) if offset <= 0xFFFF else None
+    chunk = p.read_at(offset, length) if offset <= 0xFFFF and p.has_skb else None
     if chunk is None:
         run.mem.zero(to, length)
         return neg(errno.EFAULT)

@@ -124,7 +124,9 @@ class VMProgram(Program):
         r0 = 0
         run = None
         for _ in range(repeat):
+            ctx_obj.begin()
             r0, run = self._execute(ctx_obj, mem, cpu, budget)
+            ctx_obj.end()
         elapsed = time.perf_counter_ns() - start
         if ctx_obj.short_ctx:
             raise SystemCallError(f"test run of program {self.name}: the context out does not "
@@ -150,7 +152,9 @@ class VMProgram(Program):
                                    None if ctx is None else bytes(ctx))
         else:
             ctx_obj = make_context(mem, self.type, bytes(data), args=list(ctx))
+        ctx_obj.begin()
         r0, _ = self._execute(ctx_obj, mem, cpu, budget)
+        ctx_obj.end()
         return r0
 
     def _check_open(self) -> None:
