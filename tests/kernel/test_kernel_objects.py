@@ -410,3 +410,51 @@ def test_untyped_ksym_keeps_object_btf(no_leaks, bpf_compile):
         assert addr != 0
         kallsyms = Path("/proc/kallsyms").read_text()
         assert f"{addr:016x} T bpf_init" in kallsyms or f"{addr:016x} t bpf_init" in kallsyms
+
+
+def test_legacy_global_ns_maps_pin_under_tc_globals(no_leaks, bpf_compile):
+    # iproute2's struct bpf_elf_map with pinning = PIN_GLOBAL_NS (2): tc pins those
+    # in /sys/fs/bpf/tc/globals, not at the root of bpffs
+    import uuid
+
+    from ebpf.kernel.objects import LEGACY_PIN_PATH
+
+    name = f"k_leg_{uuid.uuid4().hex[:6]}"
+    src = r"""
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+
+struct bpf_elf_map {
+	__u32 type, size_key, size_value, max_elem, flags, id, pinning, inner_id, inner_idx;
+};
+
+struct bpf_elf_map SEC("maps") NAME = {
+	.type = BPF_MAP_TYPE_ARRAY, .size_key = 4, .size_value = 8, .max_elem = 4,
+	.pinning = 2,
+};
+
+SEC("classifier")
+int cls(struct __sk_buff *skb)
+{
+	__u32 k = 0;
+	__u64 *v = bpf_map_lookup_elem(&NAME, &k);
+	if (v)
+		*v += 1;
+	return 0;
+}
+
+char __license[] SEC("license") = "GPL";
+""".replace("NAME", name)
+    path = bpf_compile(src, name="legacy_pin")
+    pinned = os.path.join(LEGACY_PIN_PATH, name)
+    try:
+        with ebpf.load(path, backend="kernel") as obj:
+            obj.programs["cls"].test_run(bytes(64))
+        assert os.path.exists(pinned)
+        assert not os.path.exists(os.path.join("/sys/fs/bpf", name))
+        with ebpf.load(path, backend="kernel") as obj:  # the pin is shared on reload
+            obj.programs["cls"].test_run(bytes(64))
+            assert obj.maps[name][0] == 2
+    finally:
+        if os.path.exists(pinned):
+            os.unlink(pinned)

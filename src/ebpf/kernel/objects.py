@@ -151,6 +151,11 @@ def _check_compatible(m: KernelMap, ms: MapSpec, path: str) -> None:
                            f"{have}, the object wants {need}")
 
 
+#: where maps of iproute2-style objects (legacy "maps" section) with pinning
+#: PIN_OBJECT_NS / PIN_GLOBAL_NS are pinned when no ``pin_path`` is given
+LEGACY_PIN_PATH = DEFAULT_PIN_PATH + "/tc/globals"
+
+
 def load_object(spec: ObjectSpec, constants: dict[str, Any] | None = None,
                 pin_path: str | None = None, *, log_level: int = 0, log_size: int = 0,
                 programs: list[str] | None = None, attach_targets: dict[str, Any] | None = None,
@@ -163,6 +168,9 @@ def load_object(spec: ObjectSpec, constants: dict[str, Any] | None = None,
     ``obj.programs``; naming it in ``programs`` loads it anyway (an explicit list
     says exactly what to load). Program-array slots naming an unloaded program
     stay empty.
+
+    Maps with ``pinning`` are pinned under ``pin_path`` (default ``/sys/fs/bpf``,
+    and ``/sys/fs/bpf/tc/globals`` for iproute2-style legacy map sections).
 
     ``freplace`` programs replace a function of another program: name it in
     ``attach_targets`` ({program name: loaded Program or fd}); without that, a
@@ -307,7 +315,10 @@ def _make_map(ms: MapSpec, spec: ObjectSpec, obj_name: str, btf_fd: int, pin_pat
             s.max_entries = _round_ringbuf(s.max_entries)
     pin_at = ""
     if s.pinning == PinType.BY_NAME:
-        directory = pin_path or DEFAULT_PIN_PATH
+        # iproute2-style objects (maps in a "maps" section, pinning PIN_GLOBAL_NS)
+        # share their pins under tc/globals, where tc itself puts them
+        legacy = ms.section == "maps" or ms.section.startswith("maps/")
+        directory = pin_path or (LEGACY_PIN_PATH if legacy else DEFAULT_PIN_PATH)
         ensure_bpffs_dir(directory)
         pin_at = os.path.join(directory, ms.name)
         if os.path.exists(pin_at):
