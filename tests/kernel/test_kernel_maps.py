@@ -298,3 +298,40 @@ def test_unknown_map_type_is_not_supported(no_leaks):
     m = ebpf.Map.create(MapSpec(name="x", type=1, key_size=4, value_size=4, max_entries=1))
     assert m.type is MapType.HASH  # plain ints are accepted
     m.close()
+
+
+def test_perf_event_array_sizes_fixed_and_cpus_filled(no_leaks, bpf_compile):
+    # value type = the event struct (cilium testdata style), no max_entries (libbpf
+    # fills in the possible CPUs): both load
+    with ebpf.Map.create(MapSpec(name="pe16", type=MapType.PERF_EVENT_ARRAY, key_size=4,
+                                 value_size=16)) as pe:
+        assert (pe.key_size, pe.value_size) == (4, 4)
+        assert pe.info().value_size == 4
+    src = r"""
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+
+struct event { __u64 a, b; };
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERF_EVENT_ARRAY);
+	__type(key, int);
+	__type(value, struct event);
+} events SEC(".maps");
+
+SEC("xdp")
+int send(struct xdp_md *ctx)
+{
+	struct event e = { 1, 2 };
+
+	bpf_perf_event_output(ctx, &events, BPF_F_CURRENT_CPU, &e, sizeof(e));
+	return XDP_PASS;
+}
+
+char LICENSE[] SEC("license") = "GPL";
+"""
+    with ebpf.load(bpf_compile(src, name="perf16"), backend="kernel") as obj:
+        info = obj.maps["events"].info()
+        assert (info.key_size, info.value_size) == (4, 4)
+        assert info.max_entries == probes.possible_cpus()
+        assert obj.programs["send"].test_run(bytes(64)).retval == 2

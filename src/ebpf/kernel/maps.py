@@ -549,8 +549,15 @@ def _normalize(spec: MapSpec) -> MapSpec:
     s = spec.copy()
     t = s.type
     if t == MapType.PERF_EVENT_ARRAY:
-        s.key_size = s.key_size or 4
-        s.value_size = s.value_size or 4
+        # keys are CPU numbers, values perf event fds: the kernel takes 4 and 4 only
+        # (objects that declare their event struct as the value type get 4, as with
+        # libbpf and cilium/ebpf)
+        if s.value_size not in (0, 4) or s.key_size not in (0, 4):
+            log.debug("map %s: PERF_EVENT_ARRAY key/value sizes %d/%d set to 4/4", s.name,
+                      s.key_size, s.value_size)
+            s.btf_key_type_id = s.btf_value_type_id = 0
+        s.key_size = 4
+        s.value_size = 4
         if s.max_entries == 0:
             s.max_entries = probes.possible_cpus()
     elif t in (MapType.PROG_ARRAY, MapType.ARRAY_OF_MAPS, MapType.HASH_OF_MAPS, MapType.CGROUP_ARRAY):
