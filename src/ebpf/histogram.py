@@ -1,4 +1,4 @@
-"""Log2 histograms, as the classic BPF tools print them.
+"""Log2 (and linear) histograms, as the classic BPF tools print them.
 
 A BPF program counts values into power-of-two *slots*: slot ``i`` holds the
 values ``v`` with ``floor(log2(v)) == i`` (0 and 1 share slot 0), usually in an
@@ -100,10 +100,14 @@ class Histogram:
     """
 
     def __init__(self, counts: Sequence[int] | Mapping[int, int] = (), *, unit: str = "value",
-                 title: str = ""):
+                 title: str = "", step: int | None = None):
+        if step is not None and step <= 0:
+            raise ValueError(f"a linear histogram needs a positive step, not {step}")
+        #: None for log2 slots; else the width of each linear slot
+        self.step = step
         if isinstance(counts, Mapping):
             size = max((int(k) + 1 for k in counts), default=0)
-            if size > MAX_SLOTS:
+            if step is None and size > MAX_SLOTS:
                 raise ValueError(f"slot {size - 1} is beyond the {MAX_SLOTS} slots of a log2 "
                                  "histogram")
             dense = [0] * size
@@ -121,28 +125,38 @@ class Histogram:
     # ---- constructors -----------------------------------------------------
     @classmethod
     def from_values(cls, values: Iterable[int], *, unit: str = "value",
-                    title: str = "") -> Histogram:
-        """Count raw values into slots (what the BPF side does with log2()).
+                    title: str = "", step: int | None = None) -> Histogram:
+        """Count raw values into slots (what the BPF side does with log2(), or
+        with ``value / step`` for a linear histogram).
 
         >>> Histogram.from_values([1, 2, 3, 900]).counts
         [1, 2, 0, 0, 0, 0, 0, 0, 0, 1]
+        >>> Histogram.from_values([1, 12, 15], step=10).counts
+        [1, 2]
         """
         dense: dict[int, int] = {}
         for v in values:
-            s = slot_of(v)
+            if step is None:
+                s = slot_of(v)
+            elif v < 0:
+                raise ValueError(f"histogram slots hold non-negative values, not {v}")
+            else:
+                s = v // step if step else 0
             dense[s] = dense.get(s, 0) + 1
-        return cls(dense, unit=unit, title=title)
+        return cls(dense, unit=unit, title=title, step=step)
 
     @classmethod
     def from_map(cls, m: Any, *, unit: str = "value", key: Any = None,
-                 title: str | None = None) -> Histogram:
+                 title: str | None = None, step: int | None = None) -> Histogram:
         """Read a histogram from a map of any backend.
 
         Accepted shapes: an array (or per-CPU array) indexed by slot, a hash keyed
         by slot, or a map whose value is a struct with a ``slots`` array (the
         entry at ``key``, by default the only/first entry). Per-CPU counters are
-        summed.
+        summed. ``step`` makes it a linear histogram (slot ``i`` holds values
+        ``i*step`` to ``(i+1)*step - 1``).
         """
+        limit = MAX_SLOTS if step is None else 1 << 20
         name = getattr(m, "name", "map")
         title = name if title is None else title
         try:
@@ -150,7 +164,7 @@ class Histogram:
         except KeyError:
             raise MapError(f"map {name}: no histogram at key {key!r}") from None
         if not items:
-            return cls([], unit=unit, title=title)
+            return cls([], unit=unit, title=title, step=step)
         structured = [(k, _slots_of(v)) for k, v in items]
         if all(s is not None for _, s in structured):
             if len(structured) > 1:
@@ -161,20 +175,20 @@ class Histogram:
                     merged.extend([0] * (len(slots) - len(merged)))
                     for i, c in enumerate(slots):
                         merged[i] += c
-                return cls(merged, unit=unit, title=title)
-            return cls(structured[0][1] or [], unit=unit, title=title)
+                return cls(merged, unit=unit, title=title, step=step)
+            return cls(structured[0][1] or [], unit=unit, title=title, step=step)
         dense: dict[int, int] = {}
         for k, v in items:
             if not isinstance(k, int):
                 raise MapError(f"map {name}: key {k!r} is not a slot number; a log2 histogram "
                                "map is keyed by slot (u32) or holds a struct with 'slots'")
-            if k >= MAX_SLOTS or k < 0:
+            if k >= limit or k < 0:
                 if _as_count(v, f"map {name}") == 0:
                     continue  # spare zero entries of a large array
-                raise MapError(f"map {name}: slot {k} is beyond the {MAX_SLOTS} slots of a "
-                               "log2 histogram")
+                raise MapError(f"map {name}: slot {k} is beyond the {limit} slots of a "
+                               f"{'log2' if step is None else 'linear'} histogram")
             dense[k] = dense.get(k, 0) + _as_count(v, f"map {name}[{k}]")
-        return cls(dense, unit=unit, title=title)
+        return cls(dense, unit=unit, title=title, step=step)
 
     @classmethod
     def per_key(cls, m: Any, *, unit: str = "value") -> dict[Any, Histogram]:
@@ -199,6 +213,9 @@ class Histogram:
     def buckets(self) -> list[Bucket]:
         """Slots from 0 to the last non-empty one, with their value ranges."""
         last = max((i for i, c in enumerate(self.counts) if c), default=-1)
+        if self.step is not None:
+            st = self.step
+            return [Bucket(i * st, (i + 1) * st - 1, self.counts[i]) for i in range(last + 1)]
         return [Bucket(*slot_range(i), self.counts[i]) for i in range(last + 1)]
 
     def percentile(self, p: float) -> int:
@@ -219,28 +236,37 @@ class Histogram:
                 return b.high
         return self.buckets[-1].high  # pragma: no cover - rounding guard
 
+    def _check_same_kind(self, other: Histogram) -> None:
+        if self.step != other.step:
+            raise ValueError("cannot combine histograms with different slots "
+                             f"(step {self.step} and {other.step})")
+
     def __add__(self, other: Histogram) -> Histogram:
+        self._check_same_kind(other)
         n = max(len(self.counts), len(other.counts))
         a = self.counts + [0] * (n - len(self.counts))
         b = other.counts + [0] * (n - len(other.counts))
         return Histogram([x + y for x, y in zip(a, b, strict=True)], unit=self.unit,
-                         title=self.title)
+                         title=self.title, step=self.step)
 
     def __sub__(self, other: Histogram) -> Histogram:
         """The counts added since ``other`` (an earlier snapshot of the same map)."""
+        self._check_same_kind(other)
         n = max(len(self.counts), len(other.counts))
         a = self.counts + [0] * (n - len(self.counts))
         b = other.counts + [0] * (n - len(other.counts))
         return Histogram([max(x - y, 0) for x, y in zip(a, b, strict=True)], unit=self.unit,
-                         title=self.title)
+                         title=self.title, step=self.step)
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Histogram):
             return NotImplemented
-        return self.buckets == other.buckets
+        return self.step == other.step and self.buckets == other.buckets
 
     def __repr__(self) -> str:
-        return f"<Histogram {self.title or self.unit} total={self.total} slots={len(self.buckets)}>"
+        kind = "log2" if self.step is None else f"linear step={self.step}"
+        return (f"<Histogram {self.title or self.unit} {kind} total={self.total} "
+                f"slots={len(self.buckets)}>")
 
     # ---- output -----------------------------------------------------------
     def render(self, width: int = 40, unit: str | None = None, trim: bool = False) -> str:
@@ -255,6 +281,12 @@ class Histogram:
         if not buckets:
             return f"     {unit:<19} : count    distribution\n     (no values)"
         peak = max(b.count for b in buckets)
+        if self.step is not None:  # linear: one value column, as the classic tools print it
+            lines = [f"     {unit:<13} : count     distribution"]
+            for b in buckets:
+                stars = b.count * width // peak if peak else 0
+                lines.append(f"        {b.low:<10} : {b.count:<8} |{('*' * stars).ljust(width)}|")
+            return "\n".join(lines)
         wide = buckets[-1].high >= 1 << 32
         if wide:  # 64-bit ranges need wider columns; keep the bar narrower
             width = max(width // 2, 1)

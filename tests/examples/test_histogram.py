@@ -151,3 +151,19 @@ def test_save_png(tmp_path):
         return
     out = h.save_png(tmp_path / "h.png")
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_linear_histogram():
+    h = Histogram.from_values([0, 3, 10, 14, 19, 25], step=10, unit="ms")
+    assert h.counts == [2, 3, 1]
+    assert h.buckets[1] == (10, 19, 3)
+    lines = h.render(width=6).splitlines()
+    assert lines[0] == "     ms            : count     distribution"
+    assert lines[2] == "        10         : 3        |******|"
+    assert h.percentile(50) == 19
+    m = FakeMap("lin", {0: 1, 2: 4})
+    assert Histogram.from_map(m, step=5).buckets[-1] == (10, 14, 4)
+    with pytest.raises(ValueError, match="different slots"):
+        h + Histogram([1])
+    with pytest.raises(ValueError, match="positive step"):
+        Histogram([1], step=0)
