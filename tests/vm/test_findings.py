@@ -517,3 +517,59 @@ def test_flow_dissector_vm(flow_dissector):
 @pytest.mark.kernel
 def test_flow_dissector_matches_kernel(flow_dissector):
     assert _flow_facts(flow_dissector, "kernel") == _flow_facts(flow_dissector, "vm")
+
+
+# ---- F9: CO-RE against the same target BTF as the kernel backend ---------------------
+_CORE_VARS = ("off_pid", "sz_task", "has_missing", "has_pid", "has_old_state", "ringbuf_value",
+              "nope_exists", "type_missing_exists", "pid", "tgid", "missing")
+
+
+def _core_facts(path, backend: str) -> dict:
+    spec = ebpf.ObjectSpec.from_file(path)
+    spec.programs["unguarded"].autoload = False  # the kernel refuses it (reachable poison)
+    with ebpf.load(spec, backend=backend) as obj:
+        assert obj.programs["flavors"].test_run(ctx=bytes(16)).retval == 0
+        return {k: obj.variables[k].value for k in _CORE_VARS}
+
+
+@pytest.fixture(scope="module")
+def core_flavors(bpf_compile):
+    return bpf_compile(PROGS / "core_flavors.c")
+
+
+def test_core_flavors_vm(core_flavors):
+    import os
+    import threading
+
+    from ebpf.btf import load_kernel_btf
+
+    task = load_kernel_btf().type_by_name("task_struct", "struct")
+    f = _core_facts(core_flavors, "vm")
+    assert f["off_pid"] == task.member("pid").offset // 8 and f["sz_task"] == task.size
+    assert (f["has_missing"], f["has_pid"], f["type_missing_exists"]) == (0, 1, 0)
+    assert (f["ringbuf_value"], f["nope_exists"]) == (int(ebpf.MapType.RINGBUF), 0)
+    # the task_struct stand-in is laid out as the kernel's, where CO-RE sent the reads
+    assert (f["pid"], f["tgid"]) == (threading.get_native_id(), os.getpid())
+    assert f["missing"] == -1  # guarded by the existence check: never read
+
+
+def test_core_unsatisfied_relocation_faults_only_when_reached(core_flavors):
+    spec = ebpf.ObjectSpec.from_file(core_flavors)
+    with ebpf.load(spec, backend="vm") as obj:
+        with pytest.raises(ebpf.RuntimeFault, match="vm_test_no_such_field"):
+            obj.programs["unguarded"].test_run(ctx=bytes(16))
+
+
+def test_core_against_the_programs_own_btf(core_flavors):
+    spec = ebpf.ObjectSpec.from_file(core_flavors)
+    with ebpf.load(spec, backend="vm", core_btf=spec.btf) as obj:
+        obj.programs["flavors"].test_run(ctx=bytes(16))
+        v = obj.variables
+        # compiled (local) answers: the flavor type is its own target
+        assert (v["off_pid"].value, v["sz_task"].value, v["has_missing"].value) == (0, 12, 1)
+        assert v["ringbuf_value"].value == 1234
+
+
+@pytest.mark.kernel
+def test_core_flavors_match_kernel(core_flavors):
+    assert _core_facts(core_flavors, "kernel") == _core_facts(core_flavors, "vm")

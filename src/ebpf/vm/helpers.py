@@ -862,7 +862,8 @@ def _task(run: Run, tid: int | None = None) -> int:
     zero. 0 when no such thread exists."""
     from .memory import GLOBAL
 
-    btf = getattr(getattr(run.program, "spec", None), "btf", None)
+    prog = run.program
+    btf = getattr(prog, "layout_btf", getattr(getattr(prog, "spec", None), "btf", None))
     st = None
     if btf is not None:
         try:
@@ -1267,3 +1268,17 @@ def task_acquire(run: Run, task, *_):
 @kfunc("bpf_task_release")
 def task_release(run: Run, task, *_):
     return 0
+
+
+#: the call CO-RE puts where a relocation could not be satisfied (libbpf's number)
+CORE_POISON = 0xBAD2310
+
+
+@helper(CORE_POISON)
+def core_poison(run: Run, *_):
+    """Reached an instruction whose CO-RE relocation failed: the kernel's verifier
+    refuses such a program when the path is reachable; the runtime faults here."""
+    reasons = [r.reason for r in getattr(run.program, "core_poisoned", [])]
+    detail = "; ".join(reasons[:3]) + (" ..." if len(reasons) > 3 else "")
+    raise RuntimeFault("reached an instruction whose CO-RE relocation could not be "
+                       f"satisfied{': ' + detail if detail else ''}")

@@ -79,12 +79,14 @@ def kconfig_data(spec: ObjectSpec, size: int) -> bytes:
 def load_object(spec: ObjectSpec, constants: dict[str, Any] | None = None,
                 pin_path: str | None = None, *, jit: bool = True,
                 budget: int = DEFAULT_BUDGET, programs: list[str] | None = None,
-                **options: Any) -> VMObject:
+                core_btf: Any = None, **options: Any) -> VMObject:
     """Create every map and load every program of ``spec`` in the runtime.
 
     ``constants`` set ``const volatile`` globals; program arrays and map-in-maps
     are filled from the spec's ``contents``. ``pin_path`` is accepted for API
-    symmetry (the runtime has no bpffs).
+    symmetry (the runtime has no bpffs). CO-RE relocations resolve against
+    ``core_btf`` (default: the running kernel's BTF when it has one, as the
+    kernel backend; see :func:`ebpf.vm.programs.core_targets`).
 
     As the kernel backend (and libbpf): a program whose ``ProgramSpec.autoload``
     is False (``SEC("?...")``, or set by the caller) is not loaded and is absent
@@ -99,7 +101,7 @@ def load_object(spec: ObjectSpec, constants: dict[str, Any] | None = None,
     unknown = set(options) - _KERNEL_ONLY_OPTIONS
     if unknown:
         raise LoadError(f"unknown load option(s) {', '.join(sorted(unknown))} for the vm "
-                        "backend (known: jit, budget, programs)")
+                        "backend (known: jit, budget, programs, core_btf)")
     if programs is not None:
         missing = [n for n in programs if n not in spec.programs]
         if missing:
@@ -126,7 +128,7 @@ def load_object(spec: ObjectSpec, constants: dict[str, Any] | None = None,
                 skipped.add(name)
                 continue
             loaded[name] = load_program(ps, maps, jit=jit, budget=budget,
-                                        kconfig_offsets=kconfig_offsets)
+                                        kconfig_offsets=kconfig_offsets, core_btf=core_btf)
         for name, ms in spec.maps.items():
             _fill_references(ms, maps[name], maps, loaded, skipped)
     except BaseException:

@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import errno
 import logging
+import os
 import threading
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ..errors import LoadError, RuntimeFault, SystemCallError
+from ..errors import BTFError, LoadError, RuntimeFault, SystemCallError
 from ..isa import opcodes as op
 from ..isa.instruction import (
     FunctionReference,
@@ -86,6 +87,11 @@ class VMProgram(Program):
             self.executor = Interpreter(HELPERS, probe_loads=probe)
         self.links: list = []
         self._cpu_lock = threading.Lock()
+        #: CO-RE relocations left unsatisfied (their instructions fault if reached)
+        self.core_poisoned: list = []
+        #: the BTF whose type layouts the program's accesses follow after CO-RE
+        #: (task_struct stand-ins are laid out from it)
+        self.layout_btf = spec.btf
 
     # ---- running ---------------------------------------------------------------
     def _execute(self, ctx_obj, mem: Memory, cpu: int, budget: int | None) -> tuple[int, Run]:
@@ -180,14 +186,63 @@ class VMProgram(Program):
 
 
 # ---------------------------------------------------------------------------
+def core_targets(spec: ProgramSpec, core_btf: Any = None) -> list[Any]:
+    """The BTF CO-RE relocations resolve against: ``core_btf`` (a btf.Spec, a
+    list of them, or a path/"vmlinux"/module name for ``ebpf.btf.load_spec``);
+    by default the running kernel's (vmlinux and modules), as the kernel backend
+    does, so one object takes the same branches on both backends; without
+    kernel BTF, the program's own (the compiled values stay)."""
+    if core_btf is not None:
+        if isinstance(core_btf, (list, tuple)):
+            return list(core_btf)
+        if isinstance(core_btf, (str, os.PathLike)):
+            from ..btf import load_spec
+
+            return [load_spec(os.fspath(core_btf))]
+        return [core_btf]
+    from ..btf import load_kernel_specs
+
+    try:
+        return load_kernel_specs()
+    except (BTFError, OSError) as e:
+        log.info("program %s: no kernel BTF (%s); CO-RE relocations keep their compiled "
+                 "values", spec.name, e)
+        return [spec.btf]
+
+
+def apply_core(spec: ProgramSpec, insns: list[Instruction], core_btf: Any = None
+               ) -> tuple[list[Any], Any]:
+    """Resolve the CO-RE relocations of ``insns`` in place (see
+    :func:`core_targets`). Returns (the relocations that could not be satisfied,
+    whose instructions now fault if reached, as the kernel's verifier refuses
+    them only on a reachable path; the BTF whose layouts the program now uses)."""
+    if not any(i.core is not None for i in insns):
+        return [], spec.btf
+    if spec.btf is None:
+        raise LoadError(f"program {spec.name} has CO-RE relocations but the object has no BTF")
+    from ..btf.core import apply_core_relocations
+
+    targets = core_targets(spec, core_btf)
+    try:
+        results = apply_core_relocations(insns, spec.btf, targets)
+    except BTFError as e:
+        raise LoadError(f"program {spec.name}: CO-RE relocation failed: {e}") from None
+    poisoned = [r for r in results if r.poisoned]
+    for r in poisoned:
+        log.debug("program %s: CO-RE relocation at instruction %d unsatisfied: %s",
+                  spec.name, r.index, r.reason)
+    return poisoned, targets[0]
+
+
 def resolve(spec: ProgramSpec, maps: Mapping[str, VMMap],
-            kconfig_offsets: Mapping[str, int] | None = None) -> list[Instruction]:
+            kconfig_offsets: Mapping[str, int] | None = None,
+            insns: list[Instruction] | None = None) -> list[Instruction]:
     """Copy the instructions with every symbolic reference turned into a runtime
     value: map pointers, global-data addresses (``kconfig_offsets`` places
-    ``.kconfig`` externs), function addresses. CO-RE records are left as
-    compiled: the runtime's types are the program's own."""
+    ``.kconfig`` externs), function addresses. ``insns`` are the instructions
+    to use instead of the spec's (after CO-RE, see :func:`apply_core`)."""
     out = []
-    for ins in spec.instructions:
+    for ins in spec.instructions if insns is None else insns:
         ins = ins.copy()
         ref = ins.reference
         if ins.opcode == op.LD_IMM64:
@@ -234,15 +289,23 @@ def resolve(spec: ProgramSpec, maps: Mapping[str, VMMap],
 
 def load_program(spec: ProgramSpec, maps: Mapping[str, VMMap] | None = None, *,
                  jit: bool = True, budget: int = DEFAULT_BUDGET,
-                 kconfig_offsets: Mapping[str, int] | None = None, **_: Any) -> VMProgram:
+                 kconfig_offsets: Mapping[str, int] | None = None, core_btf: Any = None,
+                 **_: Any) -> VMProgram:
     """Load ``spec`` into the runtime. ``maps`` resolves the program's map
-    references by name. Unknown helpers, kfuncs and malformed instructions are
-    load-time errors (:class:`ebpf.LoadError` / :class:`ebpf.InstructionError`)."""
+    references by name; CO-RE relocations resolve against ``core_btf`` (default:
+    the running kernel's BTF, see :func:`core_targets`). Unknown helpers, kfuncs
+    and malformed instructions are load-time errors (:class:`ebpf.LoadError` /
+    :class:`ebpf.InstructionError`)."""
     maps = maps or {}
-    insns = resolve(spec, maps, kconfig_offsets)
+    relocated = [i.copy() for i in spec.instructions]
+    poisoned, layout_btf = apply_core(spec, relocated, core_btf)
+    insns = resolve(spec, maps, kconfig_offsets, relocated)
     code = prepare(insns, spec.name, helper_known=supported)
     for pc, ins in enumerate(code.slots):
         if ins is not None and ins.opcode == op.LD_IMM64 and ins.src == op.BPF_PSEUDO_FUNC:
             target = pc + 1 + pseudo_func_offset(ins.imm)
             code.slots[pc] = Instruction(ins.opcode, ins.dst, 0, 0, CODE_BASE + 8 * target)
-    return VMProgram(spec, code, jit=jit, budget=budget, maps=maps)
+    prog = VMProgram(spec, code, jit=jit, budget=budget, maps=maps)
+    prog.core_poisoned = poisoned
+    prog.layout_btf = layout_btf
+    return prog
