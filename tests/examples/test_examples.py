@@ -107,7 +107,8 @@ def test_sleeplat_histogram(capsys):
     out = capsys.readouterr().out
     assert "     usecs               : count    distribution" in out
     row = re.search(r"^\s+16384 -> 32767\s+: (\d+)\s+\|(\**)\s*\|$", out, re.M)
-    assert row and int(row.group(1)) >= 5 and len(row.group(2)) == 40, out
+    # (other threads of this process may sleep too: the 20 ms slot need not be the peak)
+    assert row and int(row.group(1)) >= 5 and row.group(2), out
 
 
 @pytest.mark.kernel
