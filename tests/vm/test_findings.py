@@ -573,3 +573,27 @@ def test_core_against_the_programs_own_btf(core_flavors):
 @pytest.mark.kernel
 def test_core_flavors_match_kernel(core_flavors):
     assert _core_facts(core_flavors, "kernel") == _core_facts(core_flavors, "vm")
+
+
+# ---- F10: missing __weak kfuncs guarded by bpf_ksym_exists ---------------------------
+@pytest.fixture(scope="module")
+def weak_kfunc(bpf_compile):
+    return bpf_compile(PROGS / "weak_kfunc.c")
+
+
+def _weak_facts(path, backend: str) -> tuple:
+    with ebpf.load(path, backend=backend) as obj:
+        r = obj.programs["guarded"].test_run(bytes(64)).retval
+        return r, obj.variables["has_missing"].value, obj.variables["has_iter"].value
+
+
+def test_weak_kfunc_guarded_vm(weak_kfunc):
+    assert _weak_facts(weak_kfunc, "vm") == (2, 0, 1)
+    with ebpf.load(weak_kfunc, backend="vm", programs=["unguarded"]) as obj:
+        with pytest.raises(ebpf.RuntimeFault, match="bpf_vm_test_missing_kfunc"):
+            obj.programs["unguarded"].test_run(bytes(64))
+
+
+@pytest.mark.kernel
+def test_weak_kfunc_guarded_matches_kernel(weak_kfunc):
+    assert _weak_facts(weak_kfunc, "kernel") == _weak_facts(weak_kfunc, "vm")

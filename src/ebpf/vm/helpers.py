@@ -64,6 +64,28 @@ KFUNCS: dict[str, int] = {}
 KFUNC_BASE = 0x4000_0000
 
 
+#: where kfunc "addresses" (an lddw of a kfunc, as bpf_ksym_exists does) point
+KFUNC_ADDR_BASE = 0xFFFF_FFFF_8000_0000
+#: helper ids standing for calls to missing __weak kfuncs, by name
+_MISSING_KFUNCS: dict[str, int] = {}
+MISSING_KFUNC_BASE = 0x3000_0000
+
+
+def missing_kfunc(name: str) -> int:
+    """The helper id of a call to ``name``, a ``__weak`` kfunc the runtime does
+    not provide: the call faults if reached."""
+    hid = _MISSING_KFUNCS.get(name)
+    if hid is None:
+        hid = _MISSING_KFUNCS.setdefault(name, MISSING_KFUNC_BASE + len(_MISSING_KFUNCS))
+
+        def missing(run: Run, *_):
+            raise RuntimeFault(f"called kfunc {name}, which the vm does not provide (a __weak "
+                               "ksym: guard the call with bpf_ksym_exists())")
+        missing.__name__ = f"missing_{name}"
+        HELPERS[hid] = missing
+    return hid
+
+
 def kfunc(name: str) -> Callable:
     """Register a kfunc (``fn(run, r1..r5) -> int`` like a helper)."""
     def deco(fn: Callable[..., int]) -> Callable[..., int]:

@@ -34,7 +34,7 @@ from ..spec import ProgramSpec
 from ..uapi import ProgramType
 from .code import CODE_BASE, Code, prepare, pseudo_func_offset
 from .contexts import make_context
-from .helpers import HELPERS, KFUNCS, release_locks, supported
+from .helpers import HELPERS, KFUNC_ADDR_BASE, KFUNCS, missing_kfunc, release_locks, supported
 from .maps import ArrayMap, VMMap
 from .memory import GLOBAL, Memory
 from .run import DEFAULT_BUDGET, Redirect, Run, StopProgram
@@ -258,6 +258,10 @@ def resolve(spec: ProgramSpec, maps: Mapping[str, VMMap],
                 else:
                     ins.imm = m.handle
                 ins.src = 0
+            elif isinstance(ref, KsymReference) and ref.name in KFUNCS:
+                # the address of a kfunc the runtime provides (bpf_ksym_exists: true)
+                ins.imm = KFUNC_ADDR_BASE + KFUNCS[ref.name]
+                ins.src = 0
             elif isinstance(ref, KsymReference):
                 if not ref.weak:
                     raise LoadError(f"program {spec.name}: kernel symbol {ref.name!r} does not "
@@ -281,6 +285,11 @@ def resolve(spec: ProgramSpec, maps: Mapping[str, VMMap],
         elif ins.is_kfunc_call and isinstance(ref, KsymReference) and ref.name in KFUNCS:
             ins.src = 0  # a kfunc the runtime provides: called as one of its helpers
             ins.imm = KFUNCS[ref.name]
+        elif ins.is_kfunc_call and isinstance(ref, KsymReference) and ref.weak:
+            # a __weak kfunc the runtime lacks: as libbpf, the call is poisoned and
+            # faults only when reached (programs guard it with bpf_ksym_exists)
+            ins.src = 0
+            ins.imm = missing_kfunc(ref.name)
         elif isinstance(ref, FunctionReference) or ins.is_local_call:
             pass  # offsets already set by the ELF reader
         out.append(ins)
