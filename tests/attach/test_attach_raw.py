@@ -24,6 +24,24 @@ pytestmark = pytest.mark.kernel
 LO = socket.if_nametoindex("lo") if hasattr(socket, "if_nametoindex") else 1
 
 
+@pytest.fixture(scope="module")
+def veth():
+    """(name, ifindex) of a veth interface of this module's own: XDP tests on
+    ``lo`` would race with other suites attaching there at the same time."""
+    import uuid
+
+    name = f"kx{uuid.uuid4().hex[:6]}"
+    subprocess.run(["ip", "link", "add", name + "a", "type", "veth", "peer", "name", name + "b"],
+                   check=True, capture_output=True)
+    try:
+        for end in ("a", "b"):
+            subprocess.run(["ip", "link", "set", name + end, "up"], check=True,
+                           capture_output=True)
+        yield name + "a", socket.if_nametoindex(name + "a")
+    finally:
+        subprocess.run(["ip", "link", "del", name + "a"], capture_output=True)
+
+
 @pytest.fixture
 def counter():
     m = ebpf.Map.create(ebpf.MapSpec(name="cnt", type=ebpf.MapType.ARRAY, key_size=4,
@@ -36,21 +54,26 @@ def _ret(value: int) -> bytes:
     return mov64_imm(0, value) + exit_()
 
 
-def test_xdp_link_on_lo_generic_by_default():
+def test_xdp_link_modes(veth):
+    ifname, ifindex = veth
     p = load(_ret(2), ProgramType.XDP, name="xdp_pass", section="xdp")
     try:
-        with p.attach(ifname="lo") as link:
+        with p.attach(ifname=ifname) as link:
             assert isinstance(link, FDLink)
-            state = netlink.xdp_query(LO)
-            assert state.prog_id == p.id and state.attached == 2  # generic (skb) on lo
+            state = netlink.xdp_query(ifindex)
+            assert state.prog_id == p.id and state.attached == 1  # the kernel picks native
             assert link.type == LinkType.XDP
-        assert netlink.xdp_query(LO).prog_id == 0
+        assert netlink.xdp_query(ifindex).prog_id == 0
         link.close()  # idempotent
+        with p.attach(ifname=ifname, mode="skb"):
+            state = netlink.xdp_query(ifindex)
+            assert state.prog_id == p.id and state.attached == 2  # generic
+        assert netlink.xdp_query(ifindex).prog_id == 0
     finally:
         p.close()
 
 
-def test_xdp_errors_name_whats_missing():
+def test_xdp_errors_name_whats_missing(veth):
     p = load(_ret(2), ProgramType.XDP, name="xdp_prog", section="xdp")
     try:
         with pytest.raises(ebpf.AttachError, match="XDP program xdp_prog needs ifname= or ifindex="):
@@ -63,28 +86,29 @@ def test_xdp_errors_name_whats_missing():
             p.attach(ifname="lo", mode="drv")  # lo has no native XDP
         with pytest.raises(ebpf.AttachError, match="unexpected argument"):
             p.attach(ifname="lo", bogus=1)
-        with p.attach(ifindex=LO, mode="skb"):
+        with p.attach(ifindex=veth[1], mode="skb"):
             with pytest.raises(ebpf.AttachError, match="already"):
-                p.attach(ifname="lo")
+                p.attach(ifname=veth[0])
     finally:
         p.close()
 
 
-def test_xdp_legacy_netlink_detached_on_close_and_at_exit():
+def test_xdp_legacy_netlink_detached_on_close_and_at_exit(veth):
+    ifname, ifindex = veth
     p = load(_ret(2), ProgramType.XDP, name="xdp_nl", section="xdp")
     try:
-        link = p.attach(ifname="lo", legacy=True)
-        assert netlink.xdp_query(LO).prog_id == p.id
+        link = p.attach(ifname=ifname, legacy=True)
+        assert netlink.xdp_query(ifindex).prog_id == p.id
         link.close()
-        assert netlink.xdp_query(LO).prog_id == 0
-        link = p.attach(ifname="lo", legacy=True)
+        assert netlink.xdp_query(ifindex).prog_id == 0
+        link = p.attach(ifname=ifname, legacy=True)
         assert detach_all_legacy() == 1  # what the atexit hook runs
-        assert link.closed and netlink.xdp_query(LO).prog_id == 0
+        assert link.closed and netlink.xdp_query(ifindex).prog_id == 0
     finally:
         p.close()
 
 
-def test_sigkilled_child_leaves_nothing_attached(tmp_path):
+def test_sigkilled_child_leaves_nothing_attached(tmp_path, veth):
     """A process killed with SIGKILL right after attaching XDP must leave the
     program neither attached nor loaded: the link is owned by its fd."""
     here = os.path.dirname(__file__)
@@ -94,14 +118,14 @@ def test_sigkilled_child_leaves_nothing_attached(tmp_path):
         from attach_raw import load, mov64_imm, exit_
         from ebpf.uapi import ProgramType
         p = load(mov64_imm(0, 2) + exit_(), ProgramType.XDP, name="xdp_orphan", section="xdp")
-        link = p.attach(ifname="lo")
+        link = p.attach(ifname={veth[0]!r})
         print(p.id, flush=True)
         time.sleep(60)
     """)
     child = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
     try:
         prog_id = int(child.stdout.readline())
-        assert netlink.xdp_query(LO).prog_id == prog_id
+        assert netlink.xdp_query(veth[1]).prog_id == prog_id
         child.kill()
         child.wait(10)
     finally:
@@ -109,9 +133,9 @@ def test_sigkilled_child_leaves_nothing_attached(tmp_path):
             child.kill()
             child.wait()
     deadline = time.monotonic() + 5
-    while (netlink.xdp_query(LO).prog_id or prog_exists(prog_id)) and time.monotonic() < deadline:
+    while (netlink.xdp_query(veth[1]).prog_id or prog_exists(prog_id)) and time.monotonic() < deadline:
         time.sleep(0.05)  # the kernel frees programs after an RCU grace period
-    assert netlink.xdp_query(LO).prog_id == 0
+    assert netlink.xdp_query(veth[1]).prog_id == 0
     assert not prog_exists(prog_id)
 
 

@@ -227,6 +227,10 @@ def _attach_xdp(prog, attach_to, atype, retprobe, target):
         if e.errno == _errno.EBUSY:
             raise AttachError(f"attaching XDP program {_name(prog)} to {where}: another "
                               "XDP program is attached there already", e.errno) from None
+        if e.errno == _errno.EEXIST:
+            raise AttachError(f"attaching XDP program {_name(prog)} to {where}: an XDP "
+                              "program is attached there already in another mode (skb/drv)",
+                              e.errno) from None
         if e.errno == _errno.EOPNOTSUPP and mode:
             raise NotSupportedError(f"XDP {mode} mode on {where}",
                                     detail="the driver does not support it") from None
