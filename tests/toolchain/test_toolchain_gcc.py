@@ -158,3 +158,16 @@ def test_gcc_libcall_is_explained(tmp_path):
     obj = ebpf.toolchain.compile(src, tmp_path / "div.o", cc="gcc")
     with pytest.raises(ebpf.ELFError, match="__divdi3.*library call.*clang"):
         ebpf.ObjectSpec.from_file(obj)
+
+
+@pytest.mark.kernel
+@pytest.mark.skipif(not compiler_available("gcc"), reason="bpf-gcc not installed")
+def test_gcc_misplaced_core_records_are_explained(build):
+    # bpf-gcc 12 puts some CO-RE records one instruction off (libbpf refuses the
+    # same objects); the error must say so instead of only quoting offsets
+    obj = build("bootstrap", "gcc").obj
+    try:
+        with ebpf.load(obj, backend="kernel") as loaded:
+            assert loaded.programs  # a GCC that gets CO-RE right: fine
+    except ebpf.LoadError as e:
+        assert "CO-RE relocation failed" in str(e) and "build with clang" in str(e)

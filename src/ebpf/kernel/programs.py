@@ -398,7 +398,13 @@ def _apply_core(spec: ProgramSpec, insns: list[Instruction],
     try:
         results = apply_core_relocations(insns, spec.btf, load_kernel_specs())
     except BTFError as e:
-        raise LoadError(f"program {spec.name}: CO-RE relocation failed: {e}") from None
+        hint = ""
+        text = str(e)
+        if "cannot be relocated" in text or ("instruction" in text and "expected" in text):
+            hint = (" (the record does not point at an instruction holding the compiled value: "
+                    "a misplaced compiler record, as bpf-gcc 12 emits and libbpf refuses too; "
+                    "build with clang)")
+        raise LoadError(f"program {spec.name}: CO-RE relocation failed: {e}{hint}") from None
     for r in results:
         if r.poisoned:
             log.debug("program %s: CO-RE relocation poisoned at instruction %d: %s",
