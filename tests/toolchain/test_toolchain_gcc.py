@@ -171,3 +171,56 @@ def test_gcc_misplaced_core_records_are_explained(build):
             assert loaded.programs  # a GCC that gets CO-RE right: fine
     except ebpf.LoadError as e:
         assert "CO-RE relocation failed" in str(e) and "build with clang" in str(e)
+
+
+CALLBACKS_SOURCE = r"""
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+
+__u64 total = 0;
+__u64 other = 0;
+
+static int add_one(__u32 idx, void *ctx)
+{
+	total += idx;
+	return 0;
+}
+
+static int add_two(__u32 idx, void *ctx)
+{
+	other += idx * 2;
+	return 0;
+}
+
+static __attribute__((noinline)) int helper(int x)
+{
+	return x + 1;
+}
+
+SEC("xdp")
+int loops(struct xdp_md *ctx)
+{
+	bpf_loop(5, add_one, NULL, 0);
+	bpf_loop(4, add_two, NULL, 0);
+	return helper(1);
+}
+
+char LICENSE[] SEC("license") = "GPL";
+"""
+
+
+@pytest.mark.kernel
+@pytest.mark.skipif(not compiler_available("gcc"), reason="bpf-gcc not installed")
+def test_gcc_callbacks_and_subprograms_get_func_info(tmp_path):
+    # bpf-gcc 12 writes no func_info; with the object BTF loaded the kernel needs it
+    # for bpf_loop callbacks ("missing btf func_info"): it comes from the BTF FUNCs
+    src = tmp_path / "loops.bpf.c"
+    src.write_text(CALLBACKS_SOURCE)
+    results = {}
+    for cc in ("gcc", "clang"):
+        spec = ebpf.ObjectSpec.from_file(ebpf.toolchain.compile(src, tmp_path / f"{cc}.o", cc=cc))
+        assert len(spec.programs["loops"].func_infos) >= 3  # program + both callbacks
+        with ebpf.load(spec, backend="kernel") as obj:
+            r = obj.programs["loops"].test_run(bytes(64)).retval
+            results[cc] = (r, obj.variables["total"].value, obj.variables["other"].value)
+    assert results["gcc"] == results["clang"] == (2, 10, 12)

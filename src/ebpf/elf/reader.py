@@ -511,6 +511,8 @@ class _Reader:
                     else:
                         off, tid = _rec_off(rec), _attr(rec, "type_id", 0)
                     recs.append((off // 8, tid))
+            if not recs and self.btf is not None:
+                recs = self._synthesized_func_infos(cs)
             recs.sort()
             cs.func_records = recs
             cs.func_slots = [r[0] for r in recs]
@@ -518,6 +520,25 @@ class _Reader:
         lo = bisect.bisect_left(keys, f.start)
         hi = bisect.bisect_left(keys, f.end)
         return [(slot - f.start, tid) for slot, tid in cs.func_records[lo:hi]]
+
+    def _synthesized_func_infos(self, cs: _CodeSection) -> list[tuple[int, int]]:
+        """func_info for a section whose .BTF.ext has none (bpf-gcc 12 writes none)
+        from the BTF FUNC named like each function, when every function has one:
+        the kernel needs it for callbacks and BPF-to-BPF calls once BTF is loaded."""
+        from .. import btf as B
+
+        recs = []
+        for f in cs.funcs:
+            # GCC clones keep the source name before a suffix (helper.constprop.0)
+            name = f.name.split(".", 1)[0] if "." in f.name else f.name
+            found = [t for t in self.btf.types_by_name(name) if isinstance(t, B.Func)]
+            if len(found) != 1:
+                return []
+            recs.append((f.start, self.btf.type_id(found[0])))
+        if recs:
+            log.debug("%s: section %r: func_info made from BTF FUNC records", self.name,
+                      cs.section.name)
+        return recs
 
     def _resolve_calls(self, cs: _CodeSection, f: _Func,
                        funcs: dict[tuple[int, int], _Func]) -> None:
