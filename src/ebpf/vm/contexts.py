@@ -337,6 +337,11 @@ class SkbContext(Context):
         max_data = PAGE_SIZE - NET_SKB_PAD - SKB_SHINFO_SIZE
         if len(data) > max_data:
             raise _einval(f"skb data must be at most {max_data} bytes (got {len(data)})")
+        ethertype = int.from_bytes(data[12:14], "big")
+        need = {0x0800: 20, 0x86DD: 40}.get(ethertype, 0)
+        if len(data) < ETH_HLEN + need:  # the kernel pulls the whole IP header
+            raise _einval(f"skb data holds an {'IPv4' if need == 20 else 'IPv6'} frame "
+                          f"too short for its {need}-byte header ({len(data)} bytes)")
         self.l2 = prog_type in L2_TYPES
         self.has_ctx = ctx_in is not None
         self.short_ctx = ctx_in is not None and len(ctx_in) < SK_BUFF_SIZE

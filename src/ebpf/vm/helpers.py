@@ -1304,3 +1304,77 @@ def core_poison(run: Run, *_):
     detail = "; ".join(reasons[:3]) + (" ..." if len(reasons) > 3 else "")
     raise RuntimeFault("reached an instruction whose CO-RE relocation could not be "
                        f"satisfied{': ' + detail if detail else ''}")
+
+
+# ---- signals, user memory, ECN ---------------------------------------------------------
+def _send_signal(sig: int, thread: bool) -> int:
+    import signal
+
+    sig &= 0xFFFF_FFFF
+    if not 0 < sig <= signal.SIGRTMAX:
+        return neg(errno.EINVAL)
+    if os.getpid() == 1:
+        return neg(errno.EPERM)  # the kernel never signals init
+    if thread:
+        signal.pthread_kill(threading.get_ident(), sig)
+    else:
+        os.kill(os.getpid(), sig)
+    return 0
+
+
+@helper(H.send_signal)
+def send_signal(run: Run, sig, *_):
+    """Send ``sig`` to the current process: the one running the program, as
+    the kernel does in a test run."""
+    return _send_signal(sig, thread=False)
+
+
+@helper(H.send_signal_thread)
+def send_signal_thread(run: Run, sig, *_):
+    """Send ``sig`` to the current thread."""
+    return _send_signal(sig, thread=True)
+
+
+@helper(H.probe_write_user)
+def probe_write_user(run: Run, dst, src, size, *_):
+    """Write to "user" memory: in the runtime, its own writable memory (where
+    uprobe and syscall arguments point); -EFAULT anywhere else."""
+    size &= 0xFFFF_FFFF
+    data = run.mem.read(src, size)
+    region = run.mem.find(dst, size)
+    if region is None or not region.writable or region.on_write is not None:
+        return neg(errno.EFAULT)
+    i = dst - region.delta
+    region.buf[i:i + size] = data
+    return 0
+
+
+@helper(H.skb_ecn_set_ce)
+def skb_ecn_set_ce(run: Run, ctx, *_):
+    """Mark an ECN-capable IPv4/IPv6 packet Congestion Experienced (fixing the
+    IPv4 checksum): 1 when the packet now carries CE, else 0, as the kernel."""
+    p = _packet(run, "bpf_skb_ecn_set_ce")
+    proto = bytes(p.buf[p.mac + 12:p.mac + 14]) if p.net - p.mac >= 14 else b""
+    at = p.net
+    if proto == b"\x08\x00":
+        if p.end - at < 20:
+            return 0
+        tos = p.buf[at + 1]
+        ecn = (tos + 1) & 3
+        if not ecn & 2:
+            return int(not ecn)  # already CE: 1; not ECN-capable: 0
+        check = int.from_bytes(p.buf[at + 10:at + 12], "big")
+        check += 0xFFFB + ecn  # the kernel's incremental update (host order sums)
+        check = (check & 0xFFFF) + (check >> 16)
+        p.buf[at + 10:at + 12] = (check & 0xFFFF).to_bytes(2, "big")
+        p.buf[at + 1] = tos | 3
+        return 1
+    if proto == b"\x86\xdd":
+        if p.end - at < 40:
+            return 0
+        word = int.from_bytes(p.buf[at:at + 4], "big")
+        if not (word >> 20) & 3:
+            return 0
+        p.buf[at:at + 4] = (word | (3 << 20)).to_bytes(4, "big")
+        return 1
+    return 0
