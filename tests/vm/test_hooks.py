@@ -96,3 +96,14 @@ def test_attach_to_what_the_vm_lacks(obj_path):
     with ebpf.load(obj_path, backend="vm") as obj:
         with pytest.raises(ebpf.AttachError, match="ifname"):
             obj.programs["count_types"].attach(ifname="lo")
+
+
+def test_truncated_frames_in_a_capture_are_skipped(obj_path, caplog):
+    # snaplen-truncated captures hold frames no kernel would run a program on
+    frames = [ipv4(), ipv4()[:10], ipv6()]
+    with ebpf.load(obj_path, backend="vm") as obj:
+        with caplog.at_level("WARNING", logger="ebpf.vm"):
+            link = obj.programs["count_types"].attach(packets=frames)
+        assert link.results == [2, 1]
+        assert "skipped" in caplog.text
+        link.close()
