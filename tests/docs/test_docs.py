@@ -1,11 +1,14 @@
 """The pages under docs/ that engineer W owns are proven by running them.
 
-- ```python blocks run (each on its own, in a fresh temp dir holding every
-  ``// file: NAME`` C block of the page); a first line ``# needs: kernel`` marks
-  the case ``kernel``. ```python-snippet blocks are illustrative and not run.
+- ```python blocks run (each on its own, in a fresh temp dir); a first line
+  ``# needs: kernel`` marks the case ``kernel``; each ``# prints: TEXT`` comment
+  must match a line the block printed. ```python-snippet blocks are illustrative and not run.
+- a fenced block whose first line is ``// file: NAME`` is written (without that
+  line) to NAME in the temp dir of every runnable block of the page.
 - ```console blocks whose first line is ``# run`` run each ``$ ebpf ...`` line;
   every non-empty output line shown must appear in what the command printed
-  (``...`` elides: the pieces around it must appear in that order in one line).
+  (``...`` elides: the pieces around it must appear in that order in one line);
+  a trailing ``< FILE`` feeds FILE on stdin.
 - every ``ebpf.<name>`` path written in backticks must exist.
 """
 
@@ -56,8 +59,8 @@ def _c_files(page: str) -> dict[str, str]:
     files = {}
     for b in _blocks(page):
         m = re.match(r"//\s*file:\s*(\S+)", b.first)
-        if b.lang == "c" and m:
-            files[m.group(1)] = b.text
+        if m:  # written without the marker line
+            files[m.group(1)] = b.text.split("\n", 1)[1] if "\n" in b.text else ""
     return files
 
 
@@ -129,9 +132,13 @@ def test_console_block(block: Block, tmp_path):
     env = dict(os.environ, PYTHONPATH=str(ROOT / "src"), COLUMNS="200")
     for cmd, expected in _commands(block.text):
         argv = shlex.split(cmd)
+        stdin = None
+        if len(argv) > 2 and argv[-2] == "<":
+            stdin = (cwd / argv[-1]).read_text()
+            argv = argv[:-2]
         assert argv[0] == "ebpf", f"{block.page}:{block.line}: only `ebpf` commands run: {cmd}"
         r = subprocess.run([sys.executable, "-m", "ebpf", *argv[1:]], cwd=cwd, env=env,
-                           capture_output=True, text=True, timeout=60)
+                           input=stdin, capture_output=True, text=True, timeout=60)
         lines = (r.stdout + r.stderr).splitlines()
         for want in expected:
             assert _matches(want, lines), (
@@ -182,3 +189,18 @@ def test_harness_matching():
     assert _matches("a ... c", ["x a b c"])
     assert not _matches("c ... a", ["a b c"])
     assert _commands("# run\n$ ebpf x\nout\n...\n$ ebpf y\n") == [("ebpf x", ["out"]), ("ebpf y", [])]
+
+
+def test_vm_helpers_listed_exist():
+    from ebpf import HelperId
+    from ebpf.vm import helpers
+
+    text = (DOCS / "vm.md").read_text()
+    section = text.split("## Helpers", 1)[1].split("\nHelpers that read", 1)[0]
+    names = re.findall(r"`([a-z_0-9]+)`", section)
+    assert len(names) > 50
+    for name in names:
+        if name.startswith("bpf_"):
+            assert name in helpers.KFUNCS, name
+        else:
+            assert int(HelperId[name]) in helpers.HELPERS, name
