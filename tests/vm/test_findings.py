@@ -687,3 +687,41 @@ def test_probe_write_user_vm(misc_helpers):
         v = obj.variables
         assert (v["write_ret"].value, v["bad_write_ret"].value) == (0, -14)
         assert v["target_word"].value == 0x1122334455667788
+
+
+# ---- local storage maps (TASK_STORAGE) ------------------------------------------------
+def _task_storage_facts(path, backend: str) -> dict:
+    import os
+
+    with ebpf.load(path, backend=backend) as obj:
+        for _ in range(3):
+            assert obj.programs["count"].test_run(ctx=bytes(16)).retval == 0
+        v = obj.variables
+        facts = {k: v[k].value for k in ("runs", "seed", "bad_flags")}
+        pidfd = os.pidfd_open(os.getpid())
+        try:
+            value = obj.maps["per_task"][pidfd]  # user space: keyed by pidfd
+            facts["user_runs"] = value.runs if hasattr(value, "runs") else value
+            obj.programs["forget"].test_run(ctx=bytes(16))
+            with pytest.raises(KeyError):
+                obj.maps["per_task"][pidfd]
+        finally:
+            os.close(pidfd)
+        facts.update({k: v[k].value for k in ("deleted", "delete_again", "after_delete")})
+    return facts
+
+
+@pytest.fixture(scope="module")
+def task_storage(bpf_compile):
+    return bpf_compile(PROGS / "task_storage.c")
+
+
+def test_task_storage_vm(task_storage):
+    assert _task_storage_facts(task_storage, "vm") == {
+        "runs": 3, "seed": 42, "bad_flags": 0, "user_runs": 3, "deleted": 0,
+        "delete_again": -2, "after_delete": 0}
+
+
+@pytest.mark.kernel
+def test_task_storage_matches_kernel(task_storage):
+    assert _task_storage_facts(task_storage, "kernel") == _task_storage_facts(task_storage, "vm")

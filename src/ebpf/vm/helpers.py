@@ -837,6 +837,8 @@ _TASKS_LOCK = threading.Lock()
 #: least recently used first; the oldest are freed past OTHER_TASKS_MAX
 _OTHER_TASKS: collections.OrderedDict = collections.OrderedDict()
 OTHER_TASKS_MAX = 64
+#: task stand-in address -> thread id (task local storage is per thread)
+_TASK_OWNERS: dict[int, int] = {}
 
 
 def _proc_comm(pid: int) -> bytes:
@@ -921,6 +923,7 @@ def _task(run: Run, tid: int | None = None) -> int:
             _fill_task(task_buf, st, tid, tgid, comm,
                        {"real_parent": parent.base, "parent": parent.base,
                         "group_leader": task.base})
+        _TASK_OWNERS[task.base] = tid
         if tid == me:
             _TASKS[key] = task.base
         else:
@@ -928,6 +931,7 @@ def _task(run: Run, tid: int | None = None) -> int:
             _OTHER_TASKS.move_to_end(key)
             while len(_OTHER_TASKS) > OTHER_TASKS_MAX:
                 _, (_, regions) = _OTHER_TASKS.popitem(last=False)
+                _TASK_OWNERS.pop(regions[0].base, None)
                 for r in regions:
                     GLOBAL.free(r)
         return task.base
@@ -1378,3 +1382,76 @@ def skb_ecn_set_ce(run: Run, ctx, *_):
         p.buf[at:at + 4] = (word | (3 << 20)).to_bytes(4, "big")
         return 1
     return 0
+
+
+# ---- local storage ------------------------------------------------------------------
+def _storage_map(run: Run, map_: int, what: str):
+    from .maps import LocalStorageMap
+
+    m = get_map(run, map_)
+    if not isinstance(m, LocalStorageMap):
+        raise RuntimeFault(f"{what} on map {m.name} ({m.type.name}), which is not a local "
+                           "storage map")
+    return m
+
+
+def _owner(ptr: int, task: bool):
+    if not ptr:
+        return None
+    if task:
+        tid = _TASK_OWNERS.get(ptr)
+        return ("task", tid) if tid is not None else ("ptr", ptr)
+    return ("ptr", ptr)
+
+
+def _storage_get(run: Run, map_, owner, value, flags, what: str, task: bool = False) -> int:
+    m = _storage_map(run, map_, what)
+    init = run.mem.read(value, m.value_size) if value else None
+    return m.storage_get(_owner(owner, task), init, flags)
+
+
+def _storage_delete(run: Run, map_, owner, what: str, task: bool = False) -> int:
+    m = _storage_map(run, map_, what)
+    return neg(-m.storage_delete(_owner(owner, task)))
+
+
+@helper(H.task_storage_get)
+def task_storage_get(run: Run, map_, task, value, flags, *_):
+    """The calling program's value for ``task`` (created with
+    BPF_LOCAL_STORAGE_GET_F_CREATE from ``value`` or zeros), or NULL."""
+    return _storage_get(run, map_, task, value, flags, "bpf_task_storage_get", task=True)
+
+
+@helper(H.task_storage_delete)
+def task_storage_delete(run: Run, map_, task, *_):
+    return _storage_delete(run, map_, task, "bpf_task_storage_delete", task=True)
+
+
+@helper(H.sk_storage_get)
+def sk_storage_get(run: Run, map_, sk, value, flags, *_):
+    return _storage_get(run, map_, sk, value, flags, "bpf_sk_storage_get")
+
+
+@helper(H.sk_storage_delete)
+def sk_storage_delete(run: Run, map_, sk, *_):
+    return _storage_delete(run, map_, sk, "bpf_sk_storage_delete")
+
+
+@helper(H.inode_storage_get)
+def inode_storage_get(run: Run, map_, inode, value, flags, *_):
+    return _storage_get(run, map_, inode, value, flags, "bpf_inode_storage_get")
+
+
+@helper(H.inode_storage_delete)
+def inode_storage_delete(run: Run, map_, inode, *_):
+    return _storage_delete(run, map_, inode, "bpf_inode_storage_delete")
+
+
+@helper(H.cgrp_storage_get)
+def cgrp_storage_get(run: Run, map_, cgrp, value, flags, *_):
+    return _storage_get(run, map_, cgrp, value, flags, "bpf_cgrp_storage_get")
+
+
+@helper(H.cgrp_storage_delete)
+def cgrp_storage_delete(run: Run, map_, cgrp, *_):
+    return _storage_delete(run, map_, cgrp, "bpf_cgrp_storage_delete")
