@@ -725,3 +725,37 @@ def test_task_storage_vm(task_storage):
 @pytest.mark.kernel
 def test_task_storage_matches_kernel(task_storage):
     assert _task_storage_facts(task_storage, "kernel") == _task_storage_facts(task_storage, "vm")
+
+
+# ---- F4: bpf_fib_lookup (answers that need no routing table) --------------------------
+def _fib_facts(path, backend: str) -> dict:
+    with ebpf.load(path, backend=backend) as obj:
+        assert obj.programs["route"].test_run(bytes(64)).retval == 2
+        return {k: obj.variables[k].value
+                for k in ("rc_ok", "rc_small", "rc_flags", "rc_nodev", "rc_family", "rc_v6")}
+
+
+@pytest.fixture(scope="module")
+def fib(bpf_compile):
+    return bpf_compile(PROGS / "fib.c")
+
+
+def _lo_forwarding() -> bool:
+    return any(Path(f"/proc/sys/net/{p}/conf/lo/forwarding").read_text().strip() != "0"
+               for p in ("ipv4", "ipv6"))
+
+
+def test_fib_lookup_vm(fib):
+    if _lo_forwarding():
+        with ebpf.load(fib, backend="vm") as obj:
+            with pytest.raises(ebpf.RuntimeFault, match="routing"):
+                obj.programs["route"].test_run(bytes(64))
+        return
+    assert _fib_facts(fib, "vm") == {"rc_ok": 5, "rc_small": -22, "rc_flags": -22,
+                                     "rc_nodev": -19, "rc_family": -97, "rc_v6": 5}
+
+
+@pytest.mark.kernel
+def test_fib_lookup_matches_kernel(fib):
+    assert not _lo_forwarding(), "this comparison needs forwarding off on lo (the default)"
+    assert _fib_facts(fib, "kernel") == _fib_facts(fib, "vm")

@@ -1455,3 +1455,46 @@ def cgrp_storage_get(run: Run, map_, cgrp, value, flags, *_):
 @helper(H.cgrp_storage_delete)
 def cgrp_storage_delete(run: Run, map_, cgrp, *_):
     return _storage_delete(run, map_, cgrp, "bpf_cgrp_storage_delete")
+
+
+# ---- FIB lookup -----------------------------------------------------------------------
+#: sizeof(struct bpf_fib_lookup); the flags a current kernel knows (DIRECT, OUTPUT,
+#: SKIP_NEIGH, TBID, SRC, MARK)
+FIB_LOOKUP_SIZE = 64
+FIB_LOOKUP_FLAGS = 0x3F
+BPF_FIB_LKUP_RET_FWD_DISABLED = 5
+AF_INET, AF_INET6 = 2, 10
+
+
+@helper(H.fib_lookup)
+def fib_lookup(run: Run, ctx, params, plen, flags, *_):
+    """bpf_fib_lookup as far as the runtime can answer it honestly: the
+    kernel's argument checks (-EINVAL, -EAFNOSUPPORT, -ENODEV for an unknown
+    ``params->ifindex``) and BPF_FIB_LKUP_RET_FWD_DISABLED when forwarding is
+    off on that device (the host's sysctl, which the kernel checks first). A
+    lookup on a forwarding device needs the host's routing and neighbour
+    tables, which the runtime does not model: that faults, naming the device."""
+    import socket
+
+    _packet(run, "bpf_fib_lookup")
+    if _s32(plen) < FIB_LOOKUP_SIZE or flags & 0xFFFF_FFFF & ~FIB_LOOKUP_FLAGS:
+        return neg(errno.EINVAL)
+    p = run.mem.read(params, FIB_LOOKUP_SIZE)
+    family = p[0]
+    if family not in (AF_INET, AF_INET6):
+        return neg(errno.EAFNOSUPPORT)
+    ifindex = int.from_bytes(p[8:12], "little")
+    try:
+        dev = socket.if_indextoname(ifindex)
+    except OSError:
+        return neg(errno.ENODEV)
+    proto = "ipv4" if family == AF_INET else "ipv6"
+    try:
+        with open(f"/proc/sys/net/{proto}/conf/{dev}/forwarding") as f:
+            forwarding = f.read().strip() != "0"
+    except OSError:
+        forwarding = False  # no inet config on the device: the kernel says disabled too
+    if not forwarding:
+        return BPF_FIB_LKUP_RET_FWD_DISABLED
+    raise RuntimeFault(f"bpf_fib_lookup on {dev} ({proto} forwarding on): the vm does not "
+                       "model the host's routing and neighbour tables")
