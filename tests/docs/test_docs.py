@@ -185,6 +185,14 @@ def test_pages_exist_and_index_links_them():
         assert f"({page})" in index, f"index.md does not link {page}"
 
 
+def test_harness_finds_what_it_checks():
+    # the checks above cannot pass by finding nothing
+    assert len(list(_cases("python"))) >= 30
+    assert len(list(_cases("console"))) >= 5
+    assert len(_mentioned_names()) >= 100
+    assert {"count.bpf.c", "percpu.bpf.c"} <= set(_c_files("kernel.md"))
+
+
 def test_harness_matching():
     assert _matches("a ... c", ["x a b c"])
     assert not _matches("c ... a", ["a b c"])
