@@ -759,3 +759,50 @@ def test_fib_lookup_vm(fib):
 def test_fib_lookup_matches_kernel(fib):
     assert not _lo_forwarding(), "this comparison needs forwarding off on lo (the default)"
     assert _fib_facts(fib, "kernel") == _fib_facts(fib, "vm")
+
+
+# ---- F4: bpf_skb_adjust_room ------------------------------------------------------------
+_ADJ_CASES = [
+    # (len_diff, mode, flags)
+    (8, 0, 0), (8, 1, 0), (-4, 0, 0), (-4, 1, 0), (0, 0, 0), (0x1000, 0, 0), (8, 2, 0),
+    (20, 1, 1 << 1), (40, 1, 1 << 2), (28, 1, (1 << 1) | (1 << 4)),
+    (8, 1, (1 << 1) | (1 << 2)), (8, 1, (1 << 3) | (1 << 4) | (1 << 1)),
+    (8, 1, 1 << 4), (-20, 1, 1 << 7), (-20, 1, 1 << 8), (20, 1, 1 << 7), (-20, 1, (1 << 7) | (1 << 8)),
+    (8, 1, 1 << 9), (-30, 0, 0), (-8, 1, 1 << 1), (32, 1, (1 << 1) | (14 << 56) | (1 << 6)),
+    (32, 1, (1 << 1) | (12 << 56) | (1 << 6)), (10, 1, (1 << 1) | (14 << 56)),
+]
+
+
+def _adjust_facts(path, backend: str) -> list:
+    out = []
+    with ebpf.load(path, backend=backend) as obj:
+        v = obj.variables
+        for frame in (_tcp_frame("10.0.0.1", "10.0.0.2", 1, 2), _ip6(0) + bytes(16),
+                      b"\x02" * 12 + b"\x08\x06" + bytes(28)):
+            for diff, mode, flags in _ADJ_CASES:
+                v["len_diff"].value, v["mode"].value, v["flags"].value = diff, mode, flags
+                r = obj.programs["adjust"].test_run(frame)
+                out.append((diff, mode, hex(flags), v["ret"].value, v["proto_after"].value,
+                            v["len_after"].value, r.data.hex()))
+    return out
+
+
+@pytest.fixture(scope="module")
+def adjust_room(bpf_compile):
+    return bpf_compile(PROGS / "adjust_room.c")
+
+
+def test_adjust_room_vm(adjust_room):
+    facts = {(d, m, f): rest for d, m, f, *rest in _adjust_facts(adjust_room, "vm")[:2]}
+    ret, proto, length, data = facts[(8, 0, "0x0")]
+    frame = _tcp_frame("10.0.0.1", "10.0.0.2", 1, 2)
+    assert ret == 0 and length == len(frame) + 8
+    assert bytes.fromhex(data) == frame[:34] + bytes(8) + frame[34:]  # after the IP header
+    ret, proto, length, data = facts[(8, 1, "0x0")]
+    assert bytes.fromhex(data) == frame[:14] + bytes(8) + frame[14:]  # after the MAC header
+
+
+@pytest.mark.kernel
+def test_adjust_room_matches_kernel(adjust_room):
+    kernel, vm = _adjust_facts(adjust_room, "kernel"), _adjust_facts(adjust_room, "vm")
+    assert [k for k, v in zip(kernel, vm, strict=True) if k != v] == []
