@@ -806,3 +806,37 @@ def test_adjust_room_vm(adjust_room):
 def test_adjust_room_matches_kernel(adjust_room):
     kernel, vm = _adjust_facts(adjust_room, "kernel"), _adjust_facts(adjust_room, "vm")
     assert [k for k, v in zip(kernel, vm, strict=True) if k != v] == []
+
+
+# ---- F4: bpf_skb_change_proto ------------------------------------------------------------
+def _change_proto_facts(path, backend: str) -> list:
+    out = []
+    with ebpf.load(path, backend=backend) as obj:
+        v = obj.variables
+        for frame in (_tcp_frame("10.0.0.1", "10.0.0.2", 1, 2), _ip6(0) + bytes(16),
+                      b"\x02" * 12 + b"\x08\x06" + bytes(28)):
+            for to, flags in ((0x86DD, 0), (0x0800, 0), (0x0806, 0), (0x86DD, 1)):
+                v["to"].value, v["flags"].value = to, flags
+                r = obj.programs["change"].test_run(frame)
+                out.append((hex(to), flags, v["ret"].value, v["proto_after"].value,
+                            v["len_after"].value, r.data.hex()))
+    return out
+
+
+@pytest.fixture(scope="module")
+def change_proto(bpf_compile):
+    return bpf_compile(PROGS / "change_proto.c")
+
+
+def test_change_proto_vm(change_proto):
+    facts = _change_proto_facts(change_proto, "vm")
+    frame = _tcp_frame("10.0.0.1", "10.0.0.2", 1, 2)
+    to6 = facts[0]
+    assert to6[2:5] == (0, 0xDD86, len(frame) + 20)  # skb->protocol reads in network order
+    assert bytes.fromhex(to6[5]) == frame[:14] + bytes(20) + frame[14:]
+    assert facts[1][2] == -524 and facts[3][2] == -22
+
+
+@pytest.mark.kernel
+def test_change_proto_matches_kernel(change_proto):
+    assert _change_proto_facts(change_proto, "kernel") == _change_proto_facts(change_proto, "vm")

@@ -1591,3 +1591,31 @@ def skb_adjust_room(run: Run, ctx, len_diff, mode, flags, *_):
         _skb_set_protocol(run, ETH_P_IP if decap == F_ADJ_DECAP_L3_IPV4 else ETH_P_IPV6)
     p._changed()
     return 0
+
+
+@helper(H.skb_change_proto)
+def skb_change_proto(run: Run, ctx, proto, flags, *_):
+    """NAT64-style IPv4 <-> IPv6 switch: 20 zero bytes inserted (or the first
+    20 removed) right after the MAC header and ``skb->protocol`` set; the
+    program writes the new header itself, as with the kernel."""
+    p = _packet(run, "bpf_skb_change_proto")
+    if flags:
+        return neg(errno.EINVAL)
+    to = int.from_bytes((proto & 0xFFFF).to_bytes(2, "little"), "big")  # a __be16
+    cur = _skb_protocol(run)
+    pos = p.net
+    if cur == ETH_P_IP and to == ETH_P_IPV6:
+        p.buf[pos:pos] = bytes(20)
+        p.end += 20
+        p.max_end += 20
+    elif cur == ETH_P_IPV6 and to == ETH_P_IP:
+        if p.end - pos < 20:
+            return neg(errno.ENOMEM)
+        del p.buf[pos:pos + 20]
+        p.end -= 20
+        p.max_end -= 20
+    else:
+        return neg(ENOTSUPP)
+    _skb_set_protocol(run, to)
+    p._changed()
+    return 0
