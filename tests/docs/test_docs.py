@@ -204,11 +204,25 @@ def test_vm_helpers_listed_exist():
     from ebpf.vm import helpers
 
     text = (DOCS / "vm.md").read_text()
-    section = text.split("## Helpers", 1)[1].split("\nHelpers that read", 1)[0]
-    names = re.findall(r"`([a-z_0-9]+)`", section)
+    section = text.split("## Helpers", 1)[1]
+    helper_list = section.split("at least:\n\n", 1)[1].split("\n\n", 1)[0]
+    kfunc_list = section.split("kfuncs the runtime provides", 1)[1].split("\n\n", 1)[0]
+    names = re.findall(r"`([a-z_0-9]+)`", helper_list + kfunc_list)
     assert len(names) > 50
     for name in names:
         if name.startswith("bpf_"):
             assert name in helpers.KFUNCS, name
         else:
             assert int(HelperId[name]) in helpers.HELPERS, name
+
+
+def test_vm_map_types_listed_exist():
+    import ebpf
+    from ebpf.vm import maps
+
+    text = (DOCS / "vm.md").read_text()
+    listed = text.split("with the kernel's semantics and errnos: ", 1)[1].split(". Not available", 1)[0]
+    names = [n.strip() for n in listed.replace("\n", " ").split(",")]
+    assert len(names) > 15
+    for name in names:
+        assert ebpf.MapType[name] in maps._TYPES, name
