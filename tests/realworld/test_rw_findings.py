@@ -283,8 +283,7 @@ char LICENSE[] SEC("license") = "GPL";
 
 @pytest.mark.parametrize("backend", [
     pytest.param("kernel", marks=pytest.mark.kernel),
-    pytest.param("vm", marks=pytest.mark.xfail(
-        strict=True, reason="F10: vm rejects a missing __weak kfunc even behind bpf_ksym_exists()"))])
+    "vm"])
 def test_rw_weak_kfunc_guarded_by_ksym_exists(bpf_compile, backend):
     with ebpf.load(bpf_compile(WEAK_KFUNC, name="rw_weak_kfunc"), backend=backend) as obj:
         assert obj.programs["weak_kfunc"].test_run(bytes(64)).retval == 2
