@@ -202,8 +202,6 @@ char LICENSE[] SEC("license") = "GPL";
 
 
 @pytest.mark.kernel
-@pytest.mark.xfail(strict=True, reason="F8: extern VAR of `const void` (untyped __ksym) makes the "
-                   "kernel reject the object's BTF; loaded without BTF, spin locks fail")
 def test_rw_untyped_ksym_keeps_object_btf(bpf_compile):
     path = bpf_compile(UNTYPED_KSYM_WITH_SPIN_LOCK, name="rw_ksym")
     with ebpf.load(path, backend="kernel") as obj:
@@ -254,8 +252,6 @@ def test_rw_core_flavors_kernel(bpf_compile):
 
 
 @pytest.mark.kernel
-@pytest.mark.xfail(strict=True, reason="F9: the vm leaves CO-RE relocations as compiled (local "
-                   "flavor types), so existence/enum/offset/size answers differ from the kernel")
 def test_rw_core_flavors_vm_matches_kernel(bpf_compile):
     path = bpf_compile(CORE_FLAVORS, name="rw_core")
     assert _core_values(path, "vm") == _core_values(path, "kernel")
