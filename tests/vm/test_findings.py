@@ -840,3 +840,26 @@ def test_change_proto_vm(change_proto):
 @pytest.mark.kernel
 def test_change_proto_matches_kernel(change_proto):
     assert _change_proto_facts(change_proto, "kernel") == _change_proto_facts(change_proto, "vm")
+
+
+# ---- F4: string kfuncs (bpf_strstr & co, eunomia 43-kfuncs) -------------------------------
+def _str_facts(path, backend: str) -> list:
+    with ebpf.load(path, backend=backend) as obj:
+        assert obj.programs["strings"].test_run(bytes(64)).retval == 2
+        return obj.variables["r"].value[:22]
+
+
+@pytest.fixture(scope="module")
+def str_kfuncs(bpf_compile):
+    return bpf_compile(PROGS / "str_kfuncs.c")
+
+
+def test_string_kfuncs_vm(str_kfuncs):
+    r = _str_facts(str_kfuncs, "vm")
+    assert r[:18] == [21, 4, 0, 1, -1, 0, 4, -2, 21, -2, 18, 5, 10, -2, 0, -2, 5, 0]
+    assert r[18] == -34 and r[19] == 1 and r[20] == -14 and r[21] == 8
+
+
+@pytest.mark.kernel
+def test_string_kfuncs_match_kernel(str_kfuncs):
+    assert _str_facts(str_kfuncs, "kernel") == _str_facts(str_kfuncs, "vm")
