@@ -863,3 +863,34 @@ def test_string_kfuncs_vm(str_kfuncs):
 @pytest.mark.kernel
 def test_string_kfuncs_match_kernel(str_kfuncs):
     assert _str_facts(str_kfuncs, "kernel") == _str_facts(str_kfuncs, "vm")
+
+
+# ---- __ksym variables ---------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def ksyms(bpf_compile):
+    return bpf_compile(PROGS / "ksyms.c")
+
+
+def _ksym_facts(path, backend: str) -> tuple:
+    with ebpf.load(path, backend=backend) as obj:
+        assert obj.programs["untyped"].test_run(bytes(64)).retval == 2
+        return tuple(obj.variables[k].value for k in ("init_addr", "put_addr", "missing_addr"))
+
+
+def _kallsyms(name: str) -> int:
+    with open("/proc/kallsyms") as f:
+        return next(int(line.split()[0], 16) for line in f if line.split()[2] == name)
+
+
+def test_ksyms_vm(ksyms):
+    init, put, missing = _ksym_facts(ksyms, "vm")
+    assert (init, put, missing) == (_kallsyms("bpf_init"), _kallsyms("bpf_prog_put"), 0)
+    # typed per-CPU ksym: a zero-filled stand-in (the vm has no run queues)
+    with ebpf.load(ksyms, backend="vm", programs=["typed"]) as obj:
+        obj.programs["typed"].test_run(bytes(64))
+        assert (obj.variables["nr_running"].value, obj.variables["cpu_far"].value) == (0, 0)
+
+
+@pytest.mark.kernel
+def test_ksyms_match_kernel(ksyms):
+    assert _ksym_facts(ksyms, "kernel") == _ksym_facts(ksyms, "vm")

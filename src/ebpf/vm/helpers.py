@@ -1749,3 +1749,17 @@ def strrchr(run: Run, s, c, *_):
         if sc == 0:
             return last
     return -errno.E2BIG
+
+
+@helper(H.per_cpu_ptr)
+def per_cpu_ptr(run: Run, ptr, cpu, *_):
+    """A per-CPU ksym on ``cpu``: the runtime's typed ksyms are one zero-filled
+    stand-in shared by every CPU; NULL past the last possible CPU."""
+    from .maps import possible_cpus
+
+    return ptr if (cpu & 0xFFFF_FFFF) < possible_cpus() else 0
+
+
+@helper(H.this_cpu_ptr)
+def this_cpu_ptr(run: Run, ptr, *_):
+    return ptr

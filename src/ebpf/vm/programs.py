@@ -234,6 +234,50 @@ def apply_core(spec: ProgramSpec, insns: list[Instruction], core_btf: Any = None
     return poisoned, targets[0]
 
 
+_KSYMS: dict[str, int | None] = {}
+_KALLSYMS: dict[str, int] | None = None
+
+
+def ksym_address(name: str) -> int | None:
+    """What an ``lddw`` of the ``__ksym`` variable ``name`` loads in the runtime:
+    for a variable of the kernel's BTF (typed ksym), a read-only zero-filled
+    stand-in of its type's size (reads succeed, as on the kernel's
+    PTR_TO_BTF_ID memory, and give 0); otherwise its /proc/kallsyms address
+    (a number to compare or print; the runtime has nothing behind it); None
+    when the kernel has no such symbol."""
+    global _KALLSYMS
+    if name in _KSYMS:
+        return _KSYMS[name]
+    addr: int | None = None
+    try:
+        from ..btf import load_kernel_btf, sizeof
+
+        var = load_kernel_btf().type_by_name(name, "var")
+        size = max(sizeof(var.type), 1)
+    except (BTFError, OSError):
+        size = 0
+    if size:
+        from .memory import GLOBAL
+
+        addr = GLOBAL.allocate(bytearray(size), f"ksym {name} (vm stand-in)",
+                               writable=False).base
+    else:
+        if _KALLSYMS is None:
+            table: dict[str, int] = {}
+            try:
+                with open("/proc/kallsyms") as f:
+                    for line in f:
+                        parts = line.split()
+                        if len(parts) >= 3:
+                            table.setdefault(parts[2], int(parts[0], 16))
+            except OSError:
+                pass
+            _KALLSYMS = table
+        addr = _KALLSYMS.get(name) or None
+    _KSYMS[name] = addr
+    return addr
+
+
 def resolve(spec: ProgramSpec, maps: Mapping[str, VMMap],
             kconfig_offsets: Mapping[str, int] | None = None,
             insns: list[Instruction] | None = None) -> list[Instruction]:
@@ -263,10 +307,11 @@ def resolve(spec: ProgramSpec, maps: Mapping[str, VMMap],
                 ins.imm = KFUNC_ADDR_BASE + KFUNCS[ref.name]
                 ins.src = 0
             elif isinstance(ref, KsymReference):
-                if not ref.weak:
-                    raise LoadError(f"program {spec.name}: kernel symbol {ref.name!r} does not "
-                                    "exist in the vm")
-                ins.imm = 0
+                addr = ksym_address(ref.name)
+                if addr is None and not ref.weak:
+                    raise LoadError(f"program {spec.name}: kernel symbol {ref.name!r} is "
+                                    "neither a kernel BTF variable nor in /proc/kallsyms")
+                ins.imm = addr or 0
                 ins.src = 0
             elif isinstance(ref, KconfigReference):
                 kc = maps.get(".kconfig")
