@@ -894,3 +894,23 @@ def test_ksyms_vm(ksyms):
 @pytest.mark.kernel
 def test_ksyms_match_kernel(ksyms):
     assert _ksym_facts(ksyms, "kernel") == _ksym_facts(ksyms, "vm")
+
+
+def test_send_signal_never_kills_the_host_process():
+    """A signal whose default action ends the process (SIGHUP, SIGABRT, SIGKILL)
+    is not delivered to the Python process hosting the runtime."""
+    import subprocess
+    import sys
+
+    code = (
+        "import ebpf, signal\n"
+        "for sig in (signal.SIGHUP, signal.SIGABRT, signal.SIGKILL, signal.SIGSTOP):\n"
+        "    insns = ebpf.isa.assemble(f'r1 = {int(sig)}\\ncall 109\\nexit')\n"
+        "    spec = ebpf.ProgramSpec(name='sig', type=ebpf.ProgramType.SOCKET_FILTER,\n"
+        "                            instructions=insns)\n"
+        "    with ebpf.Program.load(spec, backend='vm') as p:\n"
+        "        assert p.test_run(bytes(64)).retval == 0\n"
+        "print('alive')\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "alive"

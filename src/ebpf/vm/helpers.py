@@ -1319,6 +1319,20 @@ def _send_signal(sig: int, thread: bool) -> int:
         return neg(errno.EINVAL)
     if os.getpid() == 1:
         return neg(errno.EPERM)  # the kernel never signals init
+    # The "current process" is the Python process hosting the runtime. Deliver
+    # only signals it handles (a Python handler) or ignores; one whose default
+    # action would kill or stop the host is not delivered, only logged, so a
+    # program under test can never take the interpreter down.
+    try:
+        disposition = signal.getsignal(sig)
+    except ValueError:  # a number Python cannot name (e.g. glibc-reserved RT)
+        disposition = None
+    if disposition is signal.SIG_IGN:
+        return 0
+    if not callable(disposition):
+        log.warning("bpf_send_signal(%d): not delivered to the host process "
+                    "(no Python handler; its default action would end or stop it)", sig)
+        return 0
     if thread:
         signal.pthread_kill(threading.get_ident(), sig)
     else:
