@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import functools
 import os
-import shutil
 from pathlib import Path
 
 import pytest
 
+import ebpf.toolchain
+
 REQUIRE_KERNEL = os.environ.get("EBPF_REQUIRE_KERNEL") == "1"
-ROOT = Path(__file__).resolve().parents[1]
-DATA = Path(__file__).resolve().parent / "data"
 
 
 @functools.cache
@@ -48,38 +47,10 @@ def pytest_runtest_makereport(item, call):
 
 
 @pytest.fixture(scope="session")
-def tmp_build(tmp_path_factory) -> Path:
-    """A session-wide directory for compiled test objects."""
-    return tmp_path_factory.mktemp("build")
-
-
-def have(tool: str) -> bool:
-    return shutil.which(tool) is not None
-
-
-def _fallback_compile(src: Path, out: Path, include_dirs=()) -> Path:
-    """Used only until ebpf.toolchain.compile exists: clang with system headers."""
-    import platform
-    import subprocess
-
-    cc = shutil.which("clang-19") or shutil.which("clang")
-    if cc is None:
-        pytest.skip("no C compiler for BPF")
-    arch = {"x86_64": "x86", "aarch64": "arm64"}.get(platform.machine(), "x86")
-    multiarch = f"/usr/include/{platform.machine()}-linux-gnu"
-    cmd = [cc, "-target", "bpf", "-g", "-O2", f"-D__TARGET_ARCH_{arch}", "-I", multiarch,
-           *[f"-I{d}" for d in include_dirs], "-c", str(src), "-o", str(out)]
-    r = subprocess.run(cmd, capture_output=True, text=True)
-    if r.returncode:
-        raise RuntimeError(f"compile failed: {' '.join(cmd)}\n{r.stderr}")
-    return out
-
-
-@pytest.fixture(scope="session")
 def bpf_compile(tmp_path_factory):
     """Compile C (a path or source text) to a BPF object; returns its path.
 
-    Uses ebpf.toolchain.compile; results are cached per source text.
+    Uses ebpf.toolchain.compile; results are cached per source text and options.
     """
     build = tmp_path_factory.mktemp("bpfobj")
     cache: dict[tuple, Path] = {}
@@ -97,14 +68,7 @@ def bpf_compile(tmp_path_factory):
         if key in cache:
             return cache[key]
         out = build / f"{name}_{len(cache)}.o"
-        try:
-            from ebpf.toolchain import compile as ebpf_compile
-        except ImportError:
-            ebpf_compile = None
-        if ebpf_compile is not None:
-            ebpf_compile(src, out, include_dirs=list(include_dirs), **kw)
-        else:
-            _fallback_compile(src, out, include_dirs)
+        ebpf.toolchain.compile(src, out, include_dirs=list(include_dirs), **kw)
         cache[key] = out
         return out
 

@@ -87,8 +87,6 @@ def decode(data: bytes, btf_type: Any = None) -> Any:
             v = int.from_bytes(data[: t.size], "little")
             v = (v >> t.offset) & ((1 << t.bits) - 1)
             return v
-        if t.name in ("char", "signed char", "unsigned char") and t.size == 1 and not getattr(t, "is_bool", False):
-            return int.from_bytes(data[:1], "little", signed=t.signed)
         return int.from_bytes(data[: t.size], "little", signed=t.signed)
     if isinstance(t, b.Enum):
         return int.from_bytes(data[: t.size], "little", signed=getattr(t, "signed", False))
