@@ -76,3 +76,18 @@ def test_not_supported_names_feature_and_version():
     e = errors.NotSupportedError("kprobes", "4.1", "this kernel was built without CONFIG_KPROBES")
     assert e.feature == "kprobes" and e.min_kernel == "4.1"
     assert "CONFIG_KPROBES" in str(e) and "4.1" in str(e)
+
+
+def test_version_flag_and_spdx_license():
+    """`ebpf --version` prints the package version; pyproject's license is an
+    SPDX string (the table form makes setuptools warn at install)."""
+    import subprocess
+    import sys
+    import tomllib
+    from pathlib import Path
+
+    r = subprocess.run([sys.executable, "-m", "ebpf", "--version"], capture_output=True,
+                       text=True, timeout=60)
+    assert r.returncode == 0 and r.stdout.strip() == f"ebpf {ebpf.__version__}"
+    meta = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())["project"]
+    assert meta["license"] == "Apache-2.0"

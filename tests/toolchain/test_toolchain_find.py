@@ -54,6 +54,19 @@ def test_asking_for_missing_clang_names_what_was_tried(no_clang_path):
         find_compiler("gcc")
 
 
+def test_missing_gcc_says_install_gcc_not_clang(tmp_path, monkeypatch):
+    """--cc gcc without GCC's BPF target, while clang is there: the hint names gcc-bpf."""
+    d = tmp_path / "bin"
+    d.mkdir()
+    (d / "clang").write_text("#!/bin/sh\necho 'clang version 17.0.0'\n")
+    (d / "clang").chmod(0o755)
+    monkeypatch.setenv("PATH", str(d))
+    with pytest.raises(CompileError) as e:
+        find_compiler("gcc")
+    assert "gcc-bpf" in str(e.value) and "install clang" not in str(e.value)
+    assert find_compiler("clang").kind == "clang"
+
+
 def test_compiler_by_path(tmp_path):
     with pytest.raises(CompileError, match="not found"):
         find_compiler(str(tmp_path / "nope"))

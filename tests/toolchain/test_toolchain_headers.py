@@ -288,3 +288,16 @@ def test_printk_without_global_data(tmp_path, cc):
     insns = ebpf.ObjectSpec.from_file(compile(src, cc=cc)).programs["tp"].instructions
     assert ebpf.HelperId.trace_printk in helper_calls(insns)
     assert all(i.reference is None for i in insns)
+
+
+def test_core_read_h_alone_gives_the_helpers(tmp_path):
+    """libbpf's bpf_core_read.h includes bpf_helpers.h (since 1.4): a program
+    including only it can call helpers and use SEC()."""
+    src = tmp_path / "core_only.bpf.c"
+    src.write_text("#include <linux/bpf.h>\n#include <bpf/bpf_core_read.h>\n"
+                   'SEC("tp/syscalls/sys_enter_write") int tp(void *ctx)\n'
+                   "{ long v = 0; bpf_probe_read_kernel(&v, sizeof(v), ctx);"
+                   " return (int)bpf_get_current_pid_tgid() + (int)v; }\n"
+                   'char LICENSE[] SEC("license") = "GPL";\n')
+    insns = ebpf.ObjectSpec.from_file(compile(src, cc="zig")).programs["tp"].instructions
+    assert ebpf.HelperId.probe_read_kernel in helper_calls(insns)

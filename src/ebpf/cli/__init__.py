@@ -23,12 +23,19 @@ VERB_MODULES = [
 ]
 
 
+def _version() -> str:
+    from .. import __version__
+
+    return __version__
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ebpf",
         description="eBPF from Python: compile, inspect, load, run and attach eBPF programs.",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log what is being done")
+    parser.add_argument("--version", action="version", version=f"ebpf {_version()}")
     sub = parser.add_subparsers(dest="verb", metavar="VERB")
     for name in VERB_MODULES:
         try:

@@ -159,8 +159,18 @@ def find_compiler(cc: str | None = None) -> Compiler:
             log.debug("compiler: %s", found[0])
             return found[0]
     tried = "; ".join(label for label, _ in groups)
-    raise CompileError(f"no C compiler for BPF found (tried: {tried}); "
-                       "install clang or the 'ziglang' Python package")
+    raise CompileError(f"no C compiler for BPF found (tried: {tried}); {_INSTALL_HINT[cc]}")
+
+
+#: what to install when the asked-for kind of compiler is missing
+_INSTALL_HINT = {
+    None: "install clang, GCC's BPF target (Debian: gcc-bpf) or the 'ziglang' Python package",
+    "clang": f"install clang {MIN_CLANG} or later (Debian: clang), or choose --cc gcc|zig",
+    "gcc": "install GCC's BPF target (Debian: gcc-bpf, which provides bpf-unknown-none-gcc), "
+           "or choose --cc clang|zig",
+    "zig": "install the 'ziglang' Python package (pip install ziglang) or put zig on PATH, "
+           "or choose --cc clang|gcc",
+}
 
 
 __all__ = ["Compiler", "available_compilers", "find_compiler"]

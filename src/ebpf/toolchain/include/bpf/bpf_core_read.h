@@ -6,6 +6,7 @@
 #ifndef __BPF_CORE_READ_H__
 #define __BPF_CORE_READ_H__
 
+#include "bpf_helpers.h"	/* as libbpf's has since 1.4: bpf_probe_read_kernel() ... */
 #include "ebpf_args.h"
 
 /* what __builtin_preserve_field_info() reports */
