@@ -27,6 +27,8 @@ from .errors import (
     LoadError,
     MapError,
     MapFullError,
+    MapIndexError,
+    MapTypeError,
     NotSupportedError,
     PrivilegeError,
     RuntimeFault,
@@ -91,6 +93,6 @@ def __dir__() -> list[str]:
 __all__ = [
     "AttachError", "AttachType", "BTFError", "CompileError", "ELFError", "Error",
     "HelperId", "InstructionError", "KeyExistsError", "LinkType", "LoadError", "MapError",
-    "MapFullError", "MapType", "NotSupportedError", "PrivilegeError", "ProgramType",
+    "MapFullError", "MapIndexError", "MapType", "MapTypeError", "NotSupportedError", "PrivilegeError", "ProgramType",
     "RuntimeFault", "SystemCallError", "VerifierError", "isa", *sorted(_LAZY),
 ]

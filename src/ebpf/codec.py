@@ -13,7 +13,7 @@ from __future__ import annotations
 import ctypes
 from typing import Any
 
-from .errors import MapError
+from .errors import MapError, MapTypeError
 
 
 class Struct:
@@ -151,12 +151,30 @@ def encode(value: Any, size: int, btf_type: Any = None, what: str = "value") -> 
     if isinstance(value, Struct):
         value = value._fields
     t = _strip(btf_type)
-    if t is not None and isinstance(value, (dict, list, tuple, str)):
+    b = _btf() if t is not None else None
+    if b is not None and isinstance(value, (dict, list, tuple, str)) and \
+            isinstance(t, (b.Struct, b.Union, b.Array)):
         buf = bytearray(size)
         _encode_into(buf, 0, value, t, what)
         return bytes(buf)
-    raise MapError(f"cannot encode {type(value).__name__} as a map {what} of {size} bytes "
-                   "(use int, bytes, a ctypes object, or a dict with BTF)")
+    raise MapTypeError(f"{what} {value!r} ({type(value).__name__}) does not fit: "
+                       f"expected {_expected(btf_type, size)}")
+
+
+def _expected(btf_type: Any, size: int) -> str:
+    """What a key/value must be, for error messages: ``__u16 (2 bytes): an int or 2 bytes``."""
+    if btf_type is None:
+        return f"{size} bytes: an int, bytes of that size or a ctypes object"
+    b = _btf()
+    t = _strip(btf_type)
+    name = b.type_name(btf_type)
+    if isinstance(t, (b.Int, b.Enum)):
+        return f"{name} ({size} bytes): an int or {size} bytes"
+    if isinstance(t, (b.Struct, b.Union)):
+        return f"{name} ({size} bytes): a dict of its fields, a Struct, bytes or a ctypes object"
+    if isinstance(t, b.Array):
+        return f"{name} ({size} bytes): a list, bytes or a str"
+    return f"{name} ({size} bytes): an int, bytes or a ctypes object"
 
 
 def _encode_into(buf: bytearray, start: int, value: Any, t: Any, what: str) -> None:

@@ -142,6 +142,15 @@ class MapError(SystemCallError):
     """A map operation failed."""
 
 
+class MapTypeError(MapError, TypeError):
+    """A key or value whose Python type cannot be laid out as the map's key or
+    value type (``str()`` names the type expected)."""
+
+
+class MapIndexError(MapError, IndexError):
+    """An array index at or past the map's ``max_entries`` (the kernel's E2BIG)."""
+
+
 class MapFullError(MapError):
     """No room left in the map (E2BIG / ENOSPC)."""
 
@@ -192,6 +201,8 @@ __all__ = [
     "LoadError",
     "MapError",
     "MapFullError",
+    "MapIndexError",
+    "MapTypeError",
     "NotSupportedError",
     "PrivilegeError",
     "RuntimeFault",

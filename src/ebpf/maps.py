@@ -20,7 +20,9 @@ from collections.abc import Iterator, MutableMapping
 from typing import Any
 
 from . import codec
-from .errors import MapError, NotSupportedError
+import errno as _errno
+
+from .errors import MapError, MapIndexError, MapTypeError, NotSupportedError
 from .spec import MapSpec
 from .uapi import MapType
 
@@ -116,7 +118,10 @@ class Map(MutableMapping):
     def encode_key(self, key: Any) -> bytes:
         if self.key_size == 0:
             return b""
-        return codec.encode(key, self.key_size, self.spec.key_type, "key")
+        try:
+            return codec.encode(key, self.key_size, self.spec.key_type, "key")
+        except MapTypeError as e:
+            raise MapTypeError(f"map {self.name}: {e}") from None
 
     def decode_key(self, raw: bytes) -> Any:
         if self.spec.key_type is None and self.key_size in (1, 2, 4, 8):
@@ -162,11 +167,24 @@ class Map(MutableMapping):
         return self.decode_value(raw)
 
     def __setitem__(self, key: Any, value: Any) -> None:
-        self.update_bytes(self.encode_key(key), self.encode_value(value), BPF_ANY)
+        self.put(key, value, BPF_ANY)
 
     def put(self, key: Any, value: Any, flags: int = BPF_ANY) -> None:
         """Update with explicit flags (BPF_ANY, BPF_NOEXIST, BPF_EXIST, BPF_F_LOCK)."""
-        self.update_bytes(self.encode_key(key), self.encode_value(value), flags)
+        raw = self.encode_key(key)
+        self.check_index(raw)
+        self.update_bytes(raw, self.encode_value(value), flags)
+
+    def check_index(self, raw_key: bytes) -> None:
+        """Raise :class:`MapIndexError` for an array index past ``max_entries``
+        (where the kernel answers a bare E2BIG)."""
+        if self.type in ARRAY_TYPES and len(raw_key) == 4:
+            index = int.from_bytes(raw_key, "little")
+            if index >= self.max_entries:
+                raise MapIndexError(
+                    f"map {self.name}: index {index} is out of range for {self.type.name} "
+                    f"map of {self.max_entries} entries (0..{self.max_entries - 1})",
+                    _errno.E2BIG)
 
     def __delitem__(self, key: Any) -> None:
         if not self.delete_bytes(self.encode_key(key)):

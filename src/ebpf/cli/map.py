@@ -209,6 +209,7 @@ def run_update(args: argparse.Namespace) -> int:
                             else m.value_size, "value")
         if m.per_cpu and len(value) == m.value_size:
             value = m.encode_value(value)
+        m.check_index(key)
         m.update_bytes(key, value)
     return 0
 
