@@ -16,12 +16,11 @@ for queues/stacks ``push_bytes``/``pop_bytes``).
 
 from __future__ import annotations
 
+import errno as _errno
 from collections.abc import Iterator, MutableMapping
 from typing import Any
 
 from . import codec
-import errno as _errno
-
 from .errors import MapError, MapIndexError, MapTypeError, NotSupportedError
 from .spec import MapSpec
 from .uapi import MapType
