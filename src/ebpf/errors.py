@@ -126,8 +126,17 @@ class VerifierError(LoadError):
 
 
 def summarize_verifier_log(log: str, context: int = 3) -> str:
-    """The lines of a verifier log that explain a rejection: the last few lines
-    before the end-of-log statistics."""
+    """The lines of a verifier log that explain a rejection: the source line the
+    kernel names for the failing instruction (``; if (...) @ prog.bpf.c:11``, when
+    the object has BTF line info) and the last few lines before the end-of-log
+    statistics.
+
+    >>> print(summarize_verifier_log("; x = *p; @ a.c:3\\n0: (71) r2 = *(u8 *)(r1 +0)\\n"
+    ...                              "invalid access\\nprocessed 1 insns"))
+    ; x = *p; @ a.c:3
+    0: (71) r2 = *(u8 *)(r1 +0)
+    invalid access
+    """
     lines = [ln for ln in log.splitlines() if ln.strip()]
     while lines and (
         lines[-1].startswith("processed ")
@@ -135,7 +144,13 @@ def summarize_verifier_log(log: str, context: int = 3) -> str:
         or lines[-1].startswith("stack depth")
     ):
         lines.pop()
-    return "\n".join(lines[-context:])
+    tail = lines[-context:]
+    if tail and not any(ln.startswith("; ") for ln in tail):
+        for ln in reversed(lines[:-context]):
+            if ln.startswith("; "):  # the kernel's line info: the source being verified
+                tail.insert(0, ln)
+                break
+    return "\n".join(tail)
 
 
 class MapError(SystemCallError):

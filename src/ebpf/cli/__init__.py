@@ -61,7 +61,13 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except Error as e:
+        log = getattr(e, "log", "")
+        if args.verbose and log:  # VerifierError: the whole log with -v
+            print(log.rstrip(), file=sys.stderr)
         print(f"ebpf {args.verb}: error: {e}", file=sys.stderr)
+        if log and not args.verbose:
+            print(f"ebpf {args.verb}: the whole verifier log: ebpf -v {args.verb} ...",
+                  file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130
