@@ -8,17 +8,19 @@
 
 from __future__ import annotations
 
+import copy
 import logging
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from . import codec
-from .errors import Error, MapError
+from .errors import Error, LoadError, MapError
 from .links import Link
 from .maps import Map
 from .programs import Program
-from .spec import ObjectSpec, VariableSpec
+from .spec import ObjectSpec, PinType, VariableSpec
 
 log = logging.getLogger("ebpf")
 
@@ -140,6 +142,34 @@ class Object:
                 f"maps={sorted(self.maps)}>")
 
 
+def with_pinning(spec: ObjectSpec, pinning: Mapping[str, PinType | int]) -> ObjectSpec:
+    """``spec`` with the maps named in ``pinning`` re-pinned (a copy when anything
+    changes); a pinning libbpf does not know left in place raises :class:`LoadError`."""
+    unknown = sorted(set(pinning) - set(spec.maps))
+    if unknown:
+        raise LoadError(f"pinning= names {', '.join(unknown)}: no such map (the object has "
+                        f"{', '.join(sorted(spec.maps)) or 'none'})")
+    if pinning:
+        spec = copy.copy(spec)
+        spec.maps = dict(spec.maps)
+        for name, how in pinning.items():
+            try:
+                how = PinType(how)
+            except ValueError:
+                raise LoadError(f"pinning={{{name!r}: {how!r}}}: use PinType.NONE or "
+                                "PinType.BY_NAME") from None
+            ms = spec.maps[name].copy()
+            ms.pinning = how
+            spec.maps[name] = ms
+    for ms in spec.maps.values():
+        if not isinstance(ms.pinning, PinType):
+            raise LoadError(
+                f"map {ms.name}: pinning value {ms.pinning} is not one libbpf knows "
+                "(0 = none, 1 = LIBBPF_PIN_BY_NAME); load with "
+                f"pinning={{{ms.name!r}: ebpf.PinType.NONE}} (or BY_NAME) to choose")
+    return spec
+
+
 def default_backend() -> str:
     """``"kernel"`` when bpf(2) is usable here (Linux, privileged), else ``"vm"``;
     the EBPF_BACKEND environment variable overrides."""
@@ -156,17 +186,21 @@ def default_backend() -> str:
 
 def load(source: str | os.PathLike | bytes | ObjectSpec, *, backend: str | None = None,
          constants: dict[str, Any] | None = None, pin_path: str | None = None,
+         pinning: Mapping[str, PinType | int] | None = None,
          **options: Any) -> Object:
     """Load an object (a path, ELF bytes or an :class:`ObjectSpec`) on a backend:
     ``"kernel"`` (bpf(2)) or ``"vm"`` (the in-process runtime); default
     :func:`default_backend`. ``constants`` set ``const volatile`` globals before
-    load; ``pin_path`` is where maps with ``pinning = LIBBPF_PIN_BY_NAME`` live."""
+    load; ``pin_path`` is where maps with ``pinning = LIBBPF_PIN_BY_NAME`` live.
+    ``pinning`` overrides maps' pinning by name (``{"m": PinType.NONE}``), e.g. for
+    objects written for cilium/ebpf, whose pinning values libbpf does not know."""
     if isinstance(source, ObjectSpec):
         spec = source
     elif isinstance(source, (bytes, bytearray)):
         spec = ObjectSpec.from_bytes(bytes(source))
     else:
         spec = ObjectSpec.from_file(Path(source))
+    spec = with_pinning(spec, pinning or {})
     backend = backend or default_backend()
     if backend == "kernel":
         from .kernel.objects import load_object

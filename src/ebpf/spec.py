@@ -86,7 +86,8 @@ class MapSpec:
     flags: int = 0
     numa_node: int = 0
     map_extra: int = 0
-    pinning: PinType = PinType.NONE
+    #: a :class:`PinType`, or the raw number an object wrote that libbpf does not know
+    pinning: PinType | int = PinType.NONE
     inner: MapSpec | None = None
     contents: list[tuple[Any, Any]] = field(default_factory=list)
     key_type: Any = None

@@ -126,7 +126,7 @@ def map_dict(m: S.MapSpec) -> dict[str, Any]:
         "value_size": m.value_size,
         "max_entries": m.max_entries,
         "flags": flag_names(m.flags, _MAP_FLAGS) if m.flags else "",
-        "pinning": m.pinning.name if m.pinning else "",
+        "pinning": _pin_name(m.pinning),
         "section": m.section,
         "key_type": _type_name(m.key_type),
         "value_type": _type_name(m.value_type),
@@ -384,3 +384,12 @@ def run_disasm(args: argparse.Namespace) -> int:
 
 
 __all__ = ["disassemble_program", "object_dict", "register"]
+
+
+def _pin_name(pinning: int) -> str:
+    """``BY_NAME``, ``""`` for none, or the raw number libbpf does not know."""
+    from ..spec import PinType
+
+    if not pinning:
+        return ""
+    return pinning.name if isinstance(pinning, PinType) else str(int(pinning))

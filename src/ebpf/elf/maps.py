@@ -165,12 +165,14 @@ def _map_type(mapname: str, value: int) -> MapType:
         raise ELFError(f"map {mapname!r}: unknown map type {value}") from None
 
 
-def _pinning(mapname: str, value: int) -> PinType:
+def _pinning(mapname: str, value: int) -> PinType | int:
+    """The ``pinning`` attribute as written: a :class:`PinType` when libbpf knows it,
+    else the raw number (cilium/ebpf and others use values of their own); loading
+    refuses those unless ``ebpf.load(..., pinning={name: ...})`` overrides them."""
     try:
         return PinType(value)
     except ValueError:
-        raise ELFError(f"map {mapname!r}: unsupported pinning value {value} "
-                       "(0 = none, 1 = LIBBPF_PIN_BY_NAME)") from None
+        return value
 
 
 def parse_btf_map_def(mapname: str, struct_t: Any, spec: Any) -> tuple[MapSpec, Any, int]:
