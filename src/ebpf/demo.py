@@ -9,13 +9,12 @@ packet capture this module generates.
     python -m ebpf.demo [--backend kernel|vm] [--duration S]
 
 It also holds small packet builders (``udp_frame``, ``tcp_frame``,
-``firewall_traffic``) and pcap writing, used by the examples and tests.
+``firewall_traffic``) and pcap writing, used by the tools and tests.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import logging
 import os
 import random
@@ -31,7 +30,6 @@ from types import ModuleType
 
 log = logging.getLogger(__name__)
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 ETH_P_IP = 0x0800
 
 
@@ -104,19 +102,13 @@ def write_pcap(path: str | os.PathLike, frames: Iterable[bytes]) -> Path:
     return Path(path)
 
 
-# ---- the examples --------------------------------------------------------------
+# ---- the tools -----------------------------------------------------------------
 def load_example(tool: str) -> ModuleType:
-    """Import ``examples/<tool>/<tool>.py`` (the front ends are scripts, not a package)."""
-    path = EXAMPLES / tool / f"{tool}.py"
-    if not path.exists():
-        from .errors import Error
+    """The module of tool ``tool`` (``ebpf.tools.<tool>``; the former examples/
+    front ends live in the package, so the demo works from an installed wheel)."""
+    from .tools import load_tool
 
-        raise Error(f"example {tool} not found at {path} (run from a clone of the project)")
-    spec = importlib.util.spec_from_file_location(f"ebpf_example_{tool}", path)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_tool(tool)
 
 
 def _activity(stop: threading.Event, delay: float = 0.6) -> None:
@@ -160,7 +152,7 @@ def _free_port_pair() -> int:
 
 
 def _step(title: str, tool: str, argv: list[str], failures: list[str]) -> None:
-    """Run one example tool; an ebpf error is reported and the demo goes on."""
+    """Run one tool; an ebpf error is reported and the demo goes on."""
     from .errors import Error
 
     _banner(title)
@@ -182,11 +174,11 @@ def demo_kernel(duration: float) -> list[str]:
     worker.start()
     try:
         _step(f"execsnoop: exec() calls for {duration:g}s (the demo starts a few processes)",
-              "execsnoop", ["--duration", d, "--backend", "kernel"], failures)
+              "execsnoop", ["--duration", d], failures)
         _step(f"syscount: top system calls, system-wide, for {duration:g}s",
-              "syscount", ["--duration", d, "--top", "8", "--backend", "kernel"], failures)
+              "syscount", ["--duration", d, "--top", "8"], failures)
         _step(f"sleeplat: clock_nanosleep() latency histogram for {duration:g}s",
-              "sleeplat", ["--duration", d, "--backend", "kernel"], failures)
+              "sleeplat", ["--duration", d], failures)
     finally:
         stop.set()
         worker.join(timeout=10)

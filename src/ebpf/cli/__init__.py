@@ -20,6 +20,7 @@ VERB_MODULES = [
     "map",          # ebpf map ...
     "trace",        # ebpf trace (trace_pipe)
     "conformance",  # ebpf conformance-plugin
+    "tool",         # ebpf tool list / ebpf tool NAME
 ]
 
 

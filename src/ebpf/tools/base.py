@@ -1,0 +1,313 @@
+"""What every tool shares: option conventions, compile-on-first-use, output.
+
+Option conventions (as the classic BCC / libbpf-tools tools spell them):
+``-p PID``, ``-T`` (timestamps), positional ``interval`` and ``count``,
+``-j/--json`` (one JSON object a line), ``--duration SECONDS``.
+
+A tool's BPF C source ships in the package (``ebpf/tools/bpf/NAME.bpf.c``); it
+is compiled the first time the tool runs and the object is cached in
+``$XDG_CACHE_HOME/ebpf/tools`` (or ``~/.cache``), keyed by the source (and the
+shared header), the compiler and the kernel's BTF identity, so a changed
+source or a new kernel gets a fresh object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import logging
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterable, Sequence
+from importlib import resources
+from pathlib import Path
+from typing import IO, Any
+
+from ..errors import Error, NotSupportedError
+
+log = logging.getLogger(__name__)
+
+#: called once the tool's programs are attached (tests drive their workload here)
+Ready = Callable[[], None] | None
+KERNEL_BTF = Path("/sys/kernel/btf/vmlinux")
+
+
+# ---- sources and the object cache ------------------------------------------------
+def source_path(name: str) -> Path:
+    """The packaged C source of tool ``name`` (``ebpf/tools/bpf/NAME.bpf.c``)."""
+    path = Path(str(resources.files(__package__).joinpath("bpf", f"{name}.bpf.c")))
+    if not path.is_file():
+        raise Error(f"tool {name}: no BPF source {path} in the package")
+    return path
+
+
+def cache_dir() -> Path:
+    """Where compiled tool objects are kept: ``$XDG_CACHE_HOME/ebpf/tools``."""
+    override = os.environ.get("EBPF_TOOLS_CACHE")
+    if override:
+        return Path(override)
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "ebpf" / "tools"
+
+
+def _kernel_identity() -> bytes:
+    """The running kernel's BTF identity: its size, mtime and release (cheap to
+    read; a new kernel build changes them), plus a hash of the BTF when readable."""
+    u = os.uname()
+    ident = f"{u.release}\0{u.version}\0{u.machine}".encode()
+    try:
+        ident += hashlib.sha256(KERNEL_BTF.read_bytes()).digest()
+    except OSError:
+        pass
+    return ident
+
+
+def object_path(name: str, cc: str | None = None) -> Path:
+    """Compile tool ``name`` on first use and return the cached object's path."""
+    from ..toolchain import find_compiler
+
+    src = source_path(name)
+    compiler = find_compiler(cc)
+    h = hashlib.sha256()
+    for f in sorted(src.parent.glob("*.h")) + [src]:
+        h.update(f.name.encode() + b"\0" + f.read_bytes())
+    h.update(" ".join(compiler.command).encode())
+    h.update(_kernel_identity())
+    key = h.hexdigest()[:20]
+    out = cache_dir() / f"{name}-{key}.bpf.o"
+    if out.is_file():
+        return out
+    log.info("compiling tool %s into %s", name, out)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=out.parent, prefix=f".{name}.") as tmp:
+            from ..toolchain import compile as compile_c
+
+            built = compile_c(src, Path(tmp) / out.name, cc=cc)
+            os.replace(built, out)
+    except OSError as e:  # an unwritable cache: compile into a private temp dir
+        fallback = Path(tempfile.gettempdir()) / f"ebpf-tools-{os.getuid()}"
+        log.warning("cannot write tool cache %s (%s); using %s", out.parent, e, fallback)
+        fallback.mkdir(parents=True, exist_ok=True)
+        from ..toolchain import compile as compile_c
+
+        out = compile_c(src, fallback / out.name, cc=cc)
+    return out
+
+
+def open_tool(name: str, constants: dict[str, Any] | None = None,
+              programs: Sequence[str] | None = None) -> Any:
+    """Load tool ``name``'s object into the kernel (compiling it on first use)."""
+    from ..objects import load
+
+    options: dict[str, Any] = {}
+    if programs is not None:
+        options["programs"] = list(programs)
+    return load(object_path(name), backend="kernel", constants=constants or {}, **options)
+
+
+def open_first(name: str, variants: Iterable[Sequence[str]],
+               constants: dict[str, Any] | None = None) -> tuple[Any, list[Any]]:
+    """Load and attach the first working set of programs of tool ``name``: the
+    classic hook first (e.g. ``tp_btf``), then fallbacks (raw tracepoints...).
+    Returns (object, links). Raises the last error, naming every attempt."""
+    errors = []
+    for progs in variants:
+        obj = None
+        try:
+            obj = open_tool(name, constants, progs)
+            return obj, obj.attach()
+        except Error as e:
+            if obj is not None:
+                obj.close()
+            errors.append(f"{'/'.join(progs)}: {e}")
+            log.info("tool %s: %s failed: %s", name, progs, e)
+    raise NotSupportedError(f"{name}: no hook works on this kernel ({'; '.join(errors)})")
+
+
+def require_kernel(name: str) -> None:
+    """Fail clearly when bpf(2) is not usable (the tools trace the live kernel)."""
+    from ..kernel.probes import bpf_usable
+
+    if not bpf_usable():
+        raise NotSupportedError(f"{name}: traces the running kernel and needs bpf(2) "
+                                "(root or CAP_BPF+CAP_PERFMON)")
+
+
+# ---- options ----------------------------------------------------------------------
+class ToolParser(argparse.ArgumentParser):
+    """argparse with the classic tools' option spellings as one-call helpers."""
+
+    def __init__(self, name: str, description: str, examples: str = "", **kw: Any):
+        epilog = ("examples:\n" + examples.strip("\n")) if examples else None
+        super().__init__(prog=name, description=description, epilog=epilog,
+                         formatter_class=argparse.RawDescriptionHelpFormatter, **kw)
+        self.add_argument("-j", "--json", action="store_true",
+                          help="print one JSON object a line (for scripts)")
+
+    def pid(self, what: str = "trace this PID only") -> None:
+        self.add_argument("-p", "--pid", type=int, default=0, help=what)
+
+    def timestamp(self, flag: str = "-T", what: str = "include a time column (HH:MM:SS)"
+                  ) -> None:
+        self.add_argument(flag, "--timestamp", dest="timestamp", action="store_true",
+                          help=what)
+
+    def duration(self, default: float | None = None) -> None:
+        self.add_argument("--duration", type=float, default=default,
+                          help="stop after this many seconds")
+
+    def interval(self, default: float = 99999999.0, count: bool = True) -> None:
+        self.add_argument("interval", nargs="?", type=float, default=default,
+                          help="output interval, in seconds")
+        if count:
+            self.add_argument("count", nargs="?", type=int, default=99999999,
+                              help="number of outputs")
+
+
+# ---- output -----------------------------------------------------------------------
+class Output:
+    """Rows as text columns or as JSON lines; stdout by default."""
+
+    def __init__(self, json_lines: bool = False, stream: IO[str] | None = None):
+        self.json = json_lines
+        self.stream = stream
+
+    def _out(self) -> IO[str]:
+        return self.stream or sys.stdout
+
+    def text(self, line: str = "") -> None:
+        """A human line (skipped in JSON mode)."""
+        if not self.json:
+            print(line, file=self._out(), flush=True)
+
+    def note(self, line: str) -> None:
+        """'Tracing... Hit Ctrl-C to end.' and similar: stderr in JSON mode."""
+        print(line, file=sys.stderr if self.json else self._out(), flush=True)
+
+    def row(self, record: dict[str, Any], line: str | None = None) -> None:
+        """One event or table row: ``line`` in text mode, ``record`` as JSON."""
+        if self.json:
+            print(json.dumps(record, default=str), file=self._out(), flush=True)
+        elif line is not None:
+            print(line, file=self._out(), flush=True)
+
+    def histogram(self, hist: Any, record: dict[str, Any] | None = None, **render: Any) -> None:
+        """A log2 or linear :class:`ebpf.Histogram`, rendered or as one JSON object
+        with its buckets."""
+        if self.json:
+            rec = dict(record or {})
+            rec.update(unit=hist.unit, total=hist.total,
+                       buckets=[{"low": b.low, "high": b.high, "count": b.count}
+                                for b in hist.buckets if b.count])
+            self.row(rec)
+        else:
+            print(hist.render(**render), file=self._out(), flush=True)
+
+
+def text(raw: bytes | str) -> str:
+    """A NUL-terminated C string as text."""
+    if isinstance(raw, str):
+        return raw
+    return bytes(raw).split(b"\0", 1)[0].decode("utf-8", "replace")
+
+
+def hms(t: float | None = None) -> str:
+    """HH:MM:SS of the local time, as the classic tools' -T column."""
+    return time.strftime("%H:%M:%S", time.localtime(t))
+
+
+def ipv4(addr: bytes | int) -> str:
+    """Dotted quad of 4 network-order bytes."""
+    import socket
+
+    if isinstance(addr, int):
+        addr = addr.to_bytes(4, "little")
+    return socket.inet_ntop(socket.AF_INET, bytes(addr)[:4])
+
+
+def ip_text(family: int, raw: bytes) -> str:
+    """An IPv4 (family 2) or IPv6 (10) address from its raw bytes."""
+    import socket
+
+    if family == socket.AF_INET6:
+        return socket.inet_ntop(socket.AF_INET6, bytes(raw)[:16])
+    return socket.inet_ntop(socket.AF_INET, bytes(raw)[:4])
+
+
+def boot_ns_to_epoch() -> float:
+    """Offset turning bpf_ktime_get_ns() (CLOCK_MONOTONIC) into wall time (s)."""
+    return time.time() - time.monotonic()
+
+
+# ---- running ----------------------------------------------------------------------
+def poll_events(rb: Any, handle: Callable[[Any], Any], duration: float | None,
+                stop: Callable[[], bool] | None = None) -> None:
+    """Feed ring/perf buffer records to ``handle`` until ``duration`` seconds pass
+    (forever when None), Ctrl-C, or ``stop()`` says so."""
+    deadline = None if duration is None else time.monotonic() + duration
+    try:
+        while deadline is None or time.monotonic() < deadline:
+            wait = 0.2 if deadline is None else max(0.0, min(0.2, deadline - time.monotonic()))
+            for ev in rb.poll(timeout=wait):
+                handle(ev)
+            if stop is not None and stop():
+                break
+        for ev in rb.poll(timeout=0):  # what arrived just before the end
+            handle(ev)
+    except KeyboardInterrupt:
+        pass
+
+
+def intervals(interval: float, count: int, duration: float | None,
+              tick: Callable[[bool], None]) -> None:
+    """Call ``tick(last)`` every ``interval`` seconds, ``count`` times at most,
+    until ``duration`` seconds pass or Ctrl-C (then a last tick)."""
+    start = time.monotonic()
+    end = None if duration is None else start + duration
+    n = 0
+    try:
+        while n < count:
+            nxt = start + (n + 1) * interval
+            last = n + 1 >= count
+            if end is not None and nxt >= end:
+                nxt, last = end, True
+            time.sleep(max(0.0, nxt - time.monotonic()))
+            n += 1
+            tick(last)
+            if last:
+                return
+    except KeyboardInterrupt:
+        tick(True)
+
+
+def sleep_for(duration: float | None) -> None:
+    """Sleep ``duration`` seconds (forever when None) or until Ctrl-C."""
+    try:
+        if duration is None:
+            while True:
+                time.sleep(3600)
+        time.sleep(duration)
+    except KeyboardInterrupt:
+        pass
+
+
+def run_main(main: Callable[[list[str] | None], int], argv: list[str] | None = None) -> None:
+    """``python -m ebpf.tools.NAME``: run, turn our errors into one line, exit."""
+    try:
+        code = main(argv)
+    except Error as e:
+        name = getattr(main, "__module__", "tool").rsplit(".", 1)[-1]
+        print(f"{name}: error: {e}", file=sys.stderr)
+        code = 1
+    except BrokenPipeError:
+        code = 0
+    sys.exit(code)
+
+
+__all__ = ["Output", "Ready", "ToolParser", "boot_ns_to_epoch", "cache_dir", "hms",
+           "intervals", "ip_text", "ipv4", "object_path", "open_first", "open_tool",
+           "poll_events", "require_kernel", "run_main", "sleep_for", "source_path", "text"]

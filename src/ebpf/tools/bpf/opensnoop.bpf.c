@@ -1,0 +1,79 @@
+// SPDX-License-Identifier: GPL-2.0
+/* opensnoop: trace openat() calls: who opened what, and the result. */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+
+#define TASK_COMM_LEN 16
+#define NAME_MAX 255
+
+struct args_t {
+	const char *fname;
+	__s32 flags;
+};
+
+struct event {
+	__u32 pid;
+	__u32 uid;
+	__s32 ret;
+	__s32 flags;
+	char comm[TASK_COMM_LEN];
+	char fname[NAME_MAX + 1];
+};
+
+const volatile __u32 target_pid = 0;
+
+/* puts struct event in the object's BTF, so front ends can decode records by name */
+const struct event *unused_event __attribute__((unused));
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 10240);
+	__type(key, __u32);
+	__type(value, struct args_t);
+} start SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 256 * 1024);
+} events SEC(".maps");
+
+SEC("tracepoint/syscalls/sys_enter_openat")
+int trace_enter_openat(struct trace_event_raw_sys_enter *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tid = (__u32)id;
+	struct args_t args = {};
+
+	if (target_pid && (id >> 32) != target_pid)
+		return 0;
+	args.fname = (const char *)ctx->args[1];
+	args.flags = (__s32)ctx->args[2];
+	bpf_map_update_elem(&start, &tid, &args, BPF_ANY);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_openat")
+int trace_exit_openat(struct trace_event_raw_sys_exit *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tid = (__u32)id;
+	struct args_t *ap = bpf_map_lookup_elem(&start, &tid);
+	struct event *e;
+
+	if (!ap)
+		return 0;
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (e) {
+		e->pid = id >> 32;
+		e->uid = (__u32)bpf_get_current_uid_gid();
+		e->ret = ctx->ret;
+		e->flags = ap->flags;
+		bpf_get_current_comm(e->comm, sizeof(e->comm));
+		bpf_probe_read_user_str(e->fname, sizeof(e->fname), ap->fname);
+		bpf_ringbuf_submit(e, 0);
+	}
+	bpf_map_delete_elem(&start, &tid);
+	return 0;
+}
+
+char LICENSE[] SEC("license") = "GPL";

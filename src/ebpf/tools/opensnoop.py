@@ -1,0 +1,82 @@
+"""opensnoop: trace openat() syscalls: who opened which file, and the result.
+
+Tracepoints syscalls/sys_enter_openat and sys_exit_openat; ``--name`` filters
+by process name (comm), as the classic tool does; ``-x`` shows failed opens only.
+"""
+
+from __future__ import annotations
+
+import time
+
+from .base import Output, Ready, ToolParser, hms, open_tool, poll_events, require_kernel, text
+
+EXAMPLES = """\
+    ebpf tool opensnoop              # trace all openat() syscalls
+    ebpf tool opensnoop -T           # include a time column
+    ebpf tool opensnoop -x           # only show failed opens
+    ebpf tool opensnoop -p 181       # only trace PID 181
+    ebpf tool opensnoop -n main      # only print process names containing "main"
+    ebpf tool opensnoop -e           # show extended fields (flags)
+"""
+
+
+def parser() -> ToolParser:
+    p = ToolParser("opensnoop", "Trace open() syscalls", EXAMPLES)
+    p.timestamp()
+    p.pid()
+    p.add_argument("-x", "--failed", action="store_true", help="only show failed opens")
+    p.add_argument("-n", "--name", help="only print process names containing this name")
+    p.add_argument("-U", "--print-uid", action="store_true", help="print UID column")
+    p.add_argument("-e", "--extended-fields", action="store_true",
+                   help="show extended fields (open flags)")
+    p.duration()
+    return p
+
+
+def main(argv: list[str] | None = None, ready: Ready = None) -> int:
+    args = parser().parse_args(argv)
+    require_kernel("opensnoop")
+    out = Output(args.json)
+    with open_tool("opensnoop", {"target_pid": args.pid}) as obj:
+        obj.attach()
+        import ebpf
+
+        rb = ebpf.RingBuffer(obj.maps["events"], decode="event")
+        head = f"{'TIME':<9}" if args.timestamp else ""
+        if args.print_uid:
+            head += f"{'UID':<6} "
+        head += f"{'PID':<7} {'COMM':<16} {'FD':>3} {'ERR':>3} "
+        if args.extended_fields:
+            head += f"{'FLAGS':<8} "
+        out.text(head + "PATH")
+
+        def handle(ev) -> None:
+            comm = text(ev.comm)
+            if args.name and args.name not in comm:
+                return
+            if args.failed and ev.ret >= 0:
+                return
+            fd, err = (ev.ret, 0) if ev.ret >= 0 else (-1, -ev.ret)
+            path = text(ev.fname)
+            line = f"{hms():<9}" if args.timestamp else ""
+            if args.print_uid:
+                line += f"{ev.uid:<6} "
+            line += f"{ev.pid:<7} {comm:<16} {fd:>3} {err:>3} "
+            if args.extended_fields:
+                line += f"{ev.flags:08o} "
+            out.row({"time": time.time(), "pid": ev.pid, "uid": ev.uid, "comm": comm,
+                     "fd": fd, "err": err, "flags": ev.flags, "path": path}, line + path)
+
+        try:
+            if ready:
+                ready()
+            poll_events(rb, handle, args.duration)
+        finally:
+            rb.close()
+    return 0
+
+
+if __name__ == "__main__":
+    from .base import run_main
+
+    run_main(main)

@@ -1,0 +1,103 @@
+"""The tool registry, `ebpf tool`, `python -m ebpf.tools.NAME`, the object cache, and
+the fixes made while moving the examples into the package."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+
+import pytest
+
+import ebpf.tools
+from ebpf.tools import base
+
+EBPF = [sys.executable, "-m", "ebpf"]
+
+
+def test_every_registered_tool_has_a_module_a_source_and_help():
+    for name in ebpf.tools.names():
+        mod = ebpf.tools.load_tool(name)
+        assert callable(mod.main), name
+        assert base.source_path(name).is_file(), name
+        with pytest.raises(SystemExit) as e:
+            mod.main(["--help"])
+        assert e.value.code == 0
+
+
+def test_unknown_tool_is_a_clear_error():
+    r = subprocess.run([*EBPF, "tool", "nosuchtool"], capture_output=True, text=True)
+    assert r.returncode == 1
+    assert "no tool named 'nosuchtool'" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_tool_list_names_every_tool():
+    r = subprocess.run([*EBPF, "tool", "list"], capture_output=True, text=True, check=True)
+    listed = [ln.split()[0] for ln in r.stdout.splitlines()]
+    assert listed == ebpf.tools.names()
+    assert "Trace new processes via exec() syscalls" in r.stdout
+
+
+def test_help_reads_like_the_classic_tool():
+    r = subprocess.run([*EBPF, "tool", "execsnoop", "--help"], capture_output=True, text=True)
+    assert r.returncode == 0
+    assert r.stdout.startswith("usage: execsnoop")
+    for opt in ("-x, --fails", "-T, --timestamp", "-j, --json", "examples:"):
+        assert opt in r.stdout
+
+
+@pytest.mark.kernel
+def test_object_cache_compiles_once(tmp_path, monkeypatch):
+    monkeypatch.setenv("EBPF_TOOLS_CACHE", str(tmp_path))
+    first = base.object_path("sleeplat")
+    assert first.parent == tmp_path and first.is_file()
+    stamp = first.stat().st_mtime_ns
+    assert base.object_path("sleeplat") == first and first.stat().st_mtime_ns == stamp
+
+
+@pytest.mark.kernel
+def test_python_dash_m_runs_a_tool():
+    r = subprocess.run([sys.executable, "-m", "ebpf.tools.execsnoop", "--duration", "0.2",
+                        "-P", str(os.getpid())], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["PCOMM", "PID", "PPID", "RET", "ARGS"]
+
+
+@pytest.mark.kernel
+def test_execsnoop_shows_failed_execs_only_with_x(run_tool, tmp_path):
+    missing = f"/tmp/no-such-program-{uuid.uuid4().hex[:6]}"
+    ok_marker = "ok-" + uuid.uuid4().hex[:8]
+
+    def workload():
+        subprocess.run(["/bin/echo", ok_marker], check=True, stdout=subprocess.DEVNULL)
+        with pytest.raises(FileNotFoundError):
+            subprocess.run([missing])
+
+    me = str(os.getpid())
+    plain = run_tool("execsnoop", "-P", me, "--duration", "0.3", workload=workload)
+    assert ok_marker in plain.out and missing not in plain.out
+    fails = run_tool("execsnoop", "-P", me, "-x", "-j", "--duration", "0.3",
+                     workload=workload)
+    recs = fails.records
+    bad = [r for r in recs if r["args"][:1] == [missing]]
+    good = [r for r in recs if ok_marker in r["args"]]
+    assert len(bad) == 1 and bad[0]["ret"] == -2  # ENOENT
+    assert len(good) == 1 and good[0]["ret"] == 0 and good[0]["comm"] == "echo"
+
+
+@pytest.mark.kernel
+def test_opensnoop_name_filters_by_process_name(run_tool, tmp_path):
+    target = tmp_path / "f.txt"
+    target.write_text("x")
+
+    def workload():
+        subprocess.run(["/bin/cat", str(target)], check=True, stdout=subprocess.DEVNULL)
+        subprocess.run(["/bin/head", "-c1", str(target)], check=True,
+                       stdout=subprocess.DEVNULL)
+
+    r = run_tool("opensnoop", "-n", "cat", "-j", "--duration", "0.3", workload=workload)
+    ours = [rec for rec in r.records if rec["path"] == str(target)]
+    assert [rec["comm"] for rec in ours] == ["cat"]
+    assert all("cat" in rec["comm"] for rec in r.records)
+    assert ours[0]["fd"] >= 0 and ours[0]["err"] == 0
