@@ -1,0 +1,107 @@
+"""The helper table: ids to functions, kfunc ids, and what every helper shares."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from ...errors import RuntimeFault
+from ...uapi import HelperId as H
+from ..memory import M64, MAP_HANDLES
+from ..run import Run
+
+log = logging.getLogger("ebpf.vm")
+
+HELPERS: dict[int, Callable[..., int]] = {}
+
+BPF_F_CURRENT_CPU = 0xFFFF_FFFF
+BPF_F_INGRESS = 1
+XDP_ABORTED, XDP_DROP, XDP_PASS, XDP_TX, XDP_REDIRECT = range(5)
+TC_ACT_SHOT = 2
+TC_ACT_REDIRECT = 7
+#: jiffies are counted at this rate (CONFIG_HZ of common distribution kernels)
+HZ = 250
+
+
+def helper(hid: H) -> Callable:
+    def deco(fn: Callable[..., int]) -> Callable[..., int]:
+        HELPERS[int(hid)] = fn
+        fn.helper_id = int(hid)
+        return fn
+    return deco
+
+
+def supported(hid: int) -> bool:
+    return hid in HELPERS
+
+
+#: kfuncs the runtime provides, by name: each runs as a helper with an id of
+#: the runtime's own (``KFUNC_BASE`` and up); the loader rewrites kfunc calls
+KFUNCS: dict[str, int] = {}
+KFUNC_BASE = 0x4000_0000
+
+
+#: where kfunc "addresses" (an lddw of a kfunc, as bpf_ksym_exists does) point
+KFUNC_ADDR_BASE = 0xFFFF_FFFF_8000_0000
+#: helper ids standing for calls to missing __weak kfuncs, by name
+_MISSING_KFUNCS: dict[str, int] = {}
+MISSING_KFUNC_BASE = 0x3000_0000
+
+
+def missing_kfunc(name: str) -> int:
+    """The helper id of a call to ``name``, a ``__weak`` kfunc the runtime does
+    not provide: the call faults if reached."""
+    hid = _MISSING_KFUNCS.get(name)
+    if hid is None:
+        hid = _MISSING_KFUNCS.setdefault(name, MISSING_KFUNC_BASE + len(_MISSING_KFUNCS))
+
+        def missing(run: Run, *_):
+            raise RuntimeFault(f"called kfunc {name}, which the vm does not provide (a __weak "
+                               "ksym: guard the call with bpf_ksym_exists())")
+        missing.__name__ = f"missing_{name}"
+        HELPERS[hid] = missing
+    return hid
+
+
+def kfunc(name: str) -> Callable:
+    """Register a kfunc (``fn(run, r1..r5) -> int`` like a helper)."""
+    def deco(fn: Callable[..., int]) -> Callable[..., int]:
+        hid = KFUNCS.setdefault(name, KFUNC_BASE + len(KFUNCS))
+        HELPERS[hid] = fn
+        fn.helper_id = hid
+        return fn
+    return deco
+
+
+def neg(e: int) -> int:
+    """-errno as the unsigned 64-bit value a program sees in r0."""
+    return -e & M64
+
+
+def s64(x: int) -> int:
+    return x - (1 << 64) if x >> 63 else x
+
+
+def get_map(run: Run, addr: int, what: str = "map"):
+    from ..maps import VMMap
+
+    m = MAP_HANDLES.get(addr)
+    if not isinstance(m, VMMap):
+        raise RuntimeFault(f"{what} argument {addr:#x} is not a map pointer")
+    if m._closed:
+        raise RuntimeFault(f"map {m.name} is closed")
+    return m
+
+
+#: the call CO-RE puts where a relocation could not be satisfied (libbpf's number)
+CORE_POISON = 0xBAD2310
+
+
+@helper(CORE_POISON)
+def core_poison(run: Run, *_):
+    """Reached an instruction whose CO-RE relocation failed: the kernel's verifier
+    refuses such a program when the path is reachable; the runtime faults here."""
+    reasons = [r.reason for r in getattr(run.program, "core_poisoned", [])]
+    detail = "; ".join(reasons[:3]) + (" ..." if len(reasons) > 3 else "")
+    raise RuntimeFault("reached an instruction whose CO-RE relocation could not be "
+                       f"satisfied{': ' + detail if detail else ''}")

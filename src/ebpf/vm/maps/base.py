@@ -1,0 +1,167 @@
+"""VMMap, the base of every runtime map, and what the families share (errors, fd-array refs)."""
+
+from __future__ import annotations
+
+import errno
+import itertools
+import logging
+import threading
+import weakref
+from typing import Any
+
+from ...errors import KeyExistsError, MapError, MapFullError
+from ...maps import ARRAY_TYPES, BPF_ANY, Map
+from ...spec import MapSpec
+from ...uapi import MapType
+from ..memory import MAP_HANDLES
+from .cpus import possible_cpus
+
+log = logging.getLogger("ebpf.vm")
+
+
+def _round8(n: int) -> int:
+    return (n + 7) & ~7
+
+
+def _err(what: str, map_: VMMap, code: int, detail: str = "") -> MapError:
+    msg = f"{what} of map {map_.name}" + (f": {detail}" if detail else "")
+    if code == errno.EEXIST:
+        return KeyExistsError(msg, code)
+    if code in (errno.E2BIG, errno.ENOSPC):
+        return MapFullError(msg, code)
+    return MapError(msg, code)
+
+
+class VMMap(Map):
+    """Base of the runtime's maps. Program-side operations return 0 or -errno,
+    user-side (``*_bytes``) ones raise :class:`ebpf.MapError` subclasses."""
+
+    backend = "vm"
+
+    def __init__(self, spec: MapSpec):
+        super().__init__(spec)
+        self._lock = threading.RLock()
+        self.handle = MAP_HANDLES.register(self)
+        self.frozen = False
+        self.ncpu = possible_cpus() if self.per_cpu else 1
+        self.stride = _round8(spec.value_size)
+
+    @property
+    def num_cpus(self) -> int:
+        return self.ncpu if self.per_cpu else possible_cpus()
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        super().close()
+        MAP_HANDLES.unregister(self.handle)
+        self._release()
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:  # noqa: BLE001 - never raise from a finalizer
+            pass
+
+    def _release(self) -> None:
+        """Unmap every value region."""
+
+    def freeze(self) -> None:
+        """Refuse further updates from user space (BPF_MAP_FREEZE)."""
+        self.frozen = True
+
+    # ---- program side (helpers) ------------------------------------------------
+    def prog_lookup(self, key: bytes, cpu: int) -> int:
+        """Address of the value for ``key`` (on ``cpu`` for per-CPU maps), or 0."""
+        return 0
+
+    def prog_update(self, key: bytes, value: bytes, flags: int, cpu: int) -> int:
+        return -errno.EINVAL
+
+    def prog_delete(self, key: bytes) -> int:
+        return -errno.EINVAL
+
+    def prog_push(self, value: bytes, flags: int) -> int:
+        return -errno.EINVAL
+
+    def prog_pop(self, peek: bool) -> bytes | int:
+        return -errno.EINVAL
+
+    def prog_lookup_cpu(self, key: bytes, cpu: int) -> int:
+        """bpf_map_lookup_percpu_elem: value on a given CPU (per-CPU maps only)."""
+        return 0
+
+    # ---- user side -------------------------------------------------------------
+    def _check_key(self, key: bytes, what: str) -> None:
+        if len(key) != self.key_size:
+            raise MapError(f"{what} of map {self.name}: key must be {self.key_size} bytes, "
+                           f"got {len(key)}", errno.EINVAL)
+
+    def _check_value(self, value: bytes, what: str) -> None:
+        want = self.stride * self.ncpu if self.per_cpu else self.value_size
+        if len(value) != want:
+            raise MapError(f"{what} of map {self.name}: value must be {want} bytes, "
+                           f"got {len(value)}", errno.EINVAL)
+
+    def update_bytes(self, key: bytes, value: bytes, flags: int = BPF_ANY) -> None:
+        self._check_key(key, "update")
+        self._check_value(value, "update")
+        if self.frozen:
+            raise MapError(f"update of map {self.name}: map is frozen", errno.EPERM)
+        rc = self._user_update(key, value, flags)
+        if rc:
+            raise _err("update", self, -rc, _detail(self, -rc, flags))
+
+    def _user_update(self, key: bytes, value: bytes, flags: int) -> int:
+        return -errno.EINVAL
+
+    def delete_bytes(self, key: bytes) -> bool:
+        self._check_key(key, "delete")
+        if self.frozen:
+            raise MapError(f"delete from map {self.name}: map is frozen", errno.EPERM)
+        rc = self.prog_delete(key)
+        if rc == -errno.ENOENT:
+            return False
+        if rc:
+            raise _err("delete", self, -rc, _detail(self, -rc, 0))
+        return True
+
+    def __repr__(self) -> str:
+        return super().__repr__().replace("<VM", "<vm.VM", 1)
+
+
+def _detail(m: VMMap, code: int, flags: int) -> str:
+    if code == errno.EEXIST:
+        return "key exists (BPF_NOEXIST)"
+    if code == errno.ENOENT:
+        return "no such key (BPF_EXIST)"
+    if code == errno.E2BIG and m.type in ARRAY_TYPES:
+        return f"index out of range (max_entries {m.max_entries})"
+    if code == errno.E2BIG:
+        return f"no room for a new key (max_entries {m.max_entries})"
+    if code == errno.EINVAL and m.type in (MapType.ARRAY, MapType.PERCPU_ARRAY):
+        return "array elements cannot be deleted"
+    return ""
+
+
+#: the kernel-internal "not supported" errno user-space lookups of some fd arrays get
+ENOTSUPP = 524
+
+
+# registry of vm objects stored in fd arrays (programs, maps): small int ids,
+# held weakly (the fd arrays themselves hold the objects they contain)
+_REFS: weakref.WeakValueDictionary[int, Any] = weakref.WeakValueDictionary()
+_REF_IDS: dict[int, int] = {}
+_REF_LOCK = threading.Lock()
+_next_ref = itertools.count(1000)
+
+
+def ref_id(obj: Any) -> int:
+    """A small id standing for a vm program or map in fd-array values (like an fd)."""
+    with _REF_LOCK:
+        rid = _REF_IDS.get(id(obj))
+        if rid is None or _REFS.get(rid) is not obj:
+            rid = next(_next_ref)
+            _REFS[rid] = obj
+            _REF_IDS[id(obj)] = rid
+        return rid
