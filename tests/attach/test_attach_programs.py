@@ -339,7 +339,7 @@ def test_usdt_arguments_through_usdt_bpf_h(build, target_binary):
         assert v["sum_const"].value == -7 * 4  # "-2@$-7"
         assert v["arg_count"].value == 3 and v["cookie"].value == 99
         # argument spec slots are taken while attached and given back on close
-        from ebpf.kernel.attach import _USDTSpecs
+        from ebpf.kernel.attach.usdt import USDTSpecs as _USDTSpecs
 
         with prog.attach(usdt=("demo", "args"), binary=target_binary):
             assert sum(map(len, _USDTSpecs._used.values())) == 1

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 import ebpf
 from ebpf.kernel import perf, uprobe
+from ebpf.kernel.attach import usdt_args
 from ebpf.trace import parse_line
 
 
@@ -68,8 +69,8 @@ def test_usdt_note_parsing(target_binary):
     p, q = probes
     assert p.args.startswith("-4@%") and q.args.endswith(" -2@$-7")
     assert q.semaphore == 0 and q.semaphore_offset == 0
-    assert [a.kind for a in uprobe.parse_usdt_args(q.args)] == [
-        uprobe.USDT_ARG_REG, uprobe.USDT_ARG_REG_DEREF, uprobe.USDT_ARG_CONST]
+    assert [a.kind for a in usdt_args.parse_usdt_args(q.args)] == [
+        usdt_args.USDT_ARG_REG, usdt_args.USDT_ARG_REG_DEREF, usdt_args.USDT_ARG_CONST]
     elf = uprobe.ELFFile(target_binary)
     assert elf.data[p.offset] == 0x90  # the nop the probe sits on
     assert p.semaphore == _nm(target_binary)["demo_tick_semaphore"]
@@ -137,25 +138,25 @@ def test_cpu_lists():
 
 
 def test_usdt_argument_specs():
-    args = uprobe.parse_usdt_args("-4@%edi 8@-16(%rbp) 4@$5 2@(%r12) 1@%r9b 8@0x10(%rsp)")
+    args = usdt_args.parse_usdt_args("-4@%edi 8@-16(%rbp) 4@$5 2@(%r12) 1@%r9b 8@0x10(%rsp)")
     assert [(a.kind, a.size, a.signed, a.val_off, a.reg_off) for a in args] == [
-        (uprobe.USDT_ARG_REG, 4, True, 0, 112),
-        (uprobe.USDT_ARG_REG_DEREF, 8, False, -16, 32),
-        (uprobe.USDT_ARG_CONST, 4, False, 5, 0),
-        (uprobe.USDT_ARG_REG_DEREF, 2, False, 0, 24),
-        (uprobe.USDT_ARG_REG, 1, False, 0, 64),
-        (uprobe.USDT_ARG_REG_DEREF, 8, False, 16, 152)]
+        (usdt_args.USDT_ARG_REG, 4, True, 0, 112),
+        (usdt_args.USDT_ARG_REG_DEREF, 8, False, -16, 32),
+        (usdt_args.USDT_ARG_CONST, 4, False, 5, 0),
+        (usdt_args.USDT_ARG_REG_DEREF, 2, False, 0, 24),
+        (usdt_args.USDT_ARG_REG, 1, False, 0, 64),
+        (usdt_args.USDT_ARG_REG_DEREF, 8, False, 16, 152)]
     assert args[0].pack() == bytes.fromhex("0000000000000000" "01000000" "7000" "01" "20")
-    spec = uprobe.pack_usdt_spec(args[:2], usdt_cookie=7)
+    spec = usdt_args.pack_usdt_spec(args[:2], usdt_cookie=7)
     assert len(spec) == 208 and spec[192:200] == (7).to_bytes(8, "little")
     assert spec[200:202] == (2).to_bytes(2, "little")
     for bad, why in [("4@%xmm0", "unknown x86-64 register"), ("3@%eax", "size 3"),
                      ("8@sym(%rip)", "not supported"), ("8@4(%rip)", "rip-relative"),
                      ("eax", "SIZE@LOCATION")]:
         with pytest.raises(ebpf.AttachError, match=why):
-            uprobe.parse_usdt_args(bad)
+            usdt_args.parse_usdt_args(bad)
     with pytest.raises(ebpf.AttachError, match="at most 12"):
-        uprobe.parse_usdt_args(" ".join(["4@%eax"] * 13))
+        usdt_args.parse_usdt_args(" ".join(["4@%eax"] * 13))
 
 
 @settings(max_examples=150, deadline=None,
