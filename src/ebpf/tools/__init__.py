@@ -30,6 +30,11 @@ TOOLS: dict[str, str] = {
     "xdpfw": "XDP firewall: drop TCP/UDP to blocked ports, count per port",
     "sockfilter": "Socket filter on a UDP socket: count per source, drop short or blocked",
     "mallocsize": "Summarize malloc() request sizes (uprobe on libc)",
+    # processes, files, signals
+    "killsnoop": "Trace signals issued by the kill() syscalls",
+    "exitsnoop": "Trace process termination (exit code, fatal signal, age)",
+    "statsnoop": "Trace stat() syscalls",
+    "syncsnoop": "Trace sync()-family syscalls",
 }
 
 

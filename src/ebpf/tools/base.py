@@ -262,6 +262,47 @@ def poll_events(rb: Any, handle: Callable[[Any], Any], duration: float | None,
         pass
 
 
+Row = tuple[dict[str, Any], str] | None
+
+
+def stream(name: str, args: argparse.Namespace, constants: dict[str, Any], header: str,
+           fmt: Callable[[Any], Row], ready: Ready = None,
+           variants: Iterable[Sequence[str]] | None = None, decode: Any = "event",
+           setup: Callable[[Any], None] | None = None) -> int:
+    """The body of an event tool: load and attach ``name`` (the first working set of
+    ``variants`` when given), print ``header``, then one row per ring buffer record
+    (``fmt(record)`` returns ``(json_record, text_line)`` or None to skip it) until
+    ``args.duration`` passes or Ctrl-C."""
+    from ..ringbuf import RingBuffer
+
+    require_kernel(name)
+    out = Output(args.json)
+    if variants is not None:
+        obj, _ = open_first(name, variants, constants)
+    else:
+        obj = open_tool(name, constants)
+    with obj:
+        if setup is not None:
+            setup(obj)
+        if variants is None:
+            obj.attach()
+        rb = RingBuffer(obj.maps["events"], decode=decode)
+        out.text(header)
+
+        def handle(ev: Any) -> None:
+            row = fmt(ev)
+            if row is not None:
+                out.row(*row)
+
+        try:
+            if ready:
+                ready()
+            poll_events(rb, handle, getattr(args, "duration", None))
+        finally:
+            rb.close()
+    return 0
+
+
 def intervals(interval: float, count: int, duration: float | None,
               tick: Callable[[bool], None]) -> None:
     """Call ``tick(last)`` every ``interval`` seconds, ``count`` times at most,
@@ -310,4 +351,5 @@ def run_main(main: Callable[[list[str] | None], int], argv: list[str] | None = N
 
 __all__ = ["Output", "Ready", "ToolParser", "boot_ns_to_epoch", "cache_dir", "hms",
            "intervals", "ip_text", "ipv4", "object_path", "open_first", "open_tool",
-           "poll_events", "require_kernel", "run_main", "sleep_for", "source_path", "text"]
+           "poll_events", "require_kernel", "run_main", "sleep_for", "source_path", "stream",
+           "text"]

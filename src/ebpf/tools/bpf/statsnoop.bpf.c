@@ -1,0 +1,96 @@
+// SPDX-License-Identifier: GPL-2.0
+/* statsnoop: stat()-family calls: who asked about which path, and the result. */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include "tools.h"
+
+#define PATH_LEN 256
+
+struct event {
+	__u32 pid;
+	__s32 ret;
+	__u32 call;	/* 0 statfs, 1 stat, 2 lstat, 3 fstatat, 4 statx */
+	char comm[TASK_COMM_LEN];
+	char path[PATH_LEN];
+};
+
+struct start_t {
+	const char *path;
+	__u32 call;
+};
+
+const volatile __u32 target_pid = 0;
+const volatile bool failed_only = 0;
+const struct event *unused_event __attribute__((unused));
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 10240);
+	__type(key, __u32);
+	__type(value, struct start_t);
+} start SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 256 * 1024);
+} events SEC(".maps");
+
+static __always_inline int enter(const char *path, __u32 call)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tid = (__u32)id;
+	struct start_t s = { .path = path, .call = call };
+
+	if (target_pid && (id >> 32) != target_pid)
+		return 0;
+	bpf_map_update_elem(&start, &tid, &s, BPF_ANY);
+	return 0;
+}
+
+static __always_inline int leave(long ret)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tid = (__u32)id;
+	struct start_t *s = bpf_map_lookup_elem(&start, &tid);
+	struct event *e;
+
+	if (!s)
+		return 0;
+	if (failed_only && ret >= 0)
+		goto out;
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e)
+		goto out;
+	e->pid = id >> 32;
+	e->ret = ret;
+	e->call = s->call;
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	bpf_probe_read_user_str(e->path, sizeof(e->path), s->path);
+	bpf_ringbuf_submit(e, 0);
+out:
+	bpf_map_delete_elem(&start, &tid);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_statfs")
+int statfs_entry(struct trace_event_raw_sys_enter *ctx) { return enter((const char *)ctx->args[0], 0); }
+SEC("tracepoint/syscalls/sys_exit_statfs")
+int statfs_exit(struct trace_event_raw_sys_exit *ctx) { return leave(ctx->ret); }
+SEC("tracepoint/syscalls/sys_enter_newstat")
+int stat_entry(struct trace_event_raw_sys_enter *ctx) { return enter((const char *)ctx->args[0], 1); }
+SEC("tracepoint/syscalls/sys_exit_newstat")
+int stat_exit(struct trace_event_raw_sys_exit *ctx) { return leave(ctx->ret); }
+SEC("tracepoint/syscalls/sys_enter_newlstat")
+int lstat_entry(struct trace_event_raw_sys_enter *ctx) { return enter((const char *)ctx->args[0], 2); }
+SEC("tracepoint/syscalls/sys_exit_newlstat")
+int lstat_exit(struct trace_event_raw_sys_exit *ctx) { return leave(ctx->ret); }
+SEC("tracepoint/syscalls/sys_enter_newfstatat")
+int fstatat_entry(struct trace_event_raw_sys_enter *ctx) { return enter((const char *)ctx->args[1], 3); }
+SEC("tracepoint/syscalls/sys_exit_newfstatat")
+int fstatat_exit(struct trace_event_raw_sys_exit *ctx) { return leave(ctx->ret); }
+SEC("tracepoint/syscalls/sys_enter_statx")
+int statx_entry(struct trace_event_raw_sys_enter *ctx) { return enter((const char *)ctx->args[1], 4); }
+SEC("tracepoint/syscalls/sys_exit_statx")
+int statx_exit(struct trace_event_raw_sys_exit *ctx) { return leave(ctx->ret); }
+
+char LICENSE[] SEC("license") = "GPL";
