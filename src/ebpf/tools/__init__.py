@@ -35,6 +35,9 @@ TOOLS: dict[str, str] = {
     "exitsnoop": "Trace process termination (exit code, fatal signal, age)",
     "statsnoop": "Trace stat() syscalls",
     "syncsnoop": "Trace sync()-family syscalls",
+    "mountsnoop": "Trace mount() and umount() syscalls",
+    "capable": "Trace security capability checks",
+    "oomkill": "Trace the out-of-memory killer",
 }
 
 

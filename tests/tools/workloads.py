@@ -1,0 +1,90 @@
+"""Workloads the tool tests start: private namespaces, cgroups, small C programs."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+CLONE_NEWNS = 0x00020000
+CLONE_NEWNET = 0x40000000
+
+# Python run in a child: unshare() through libc (os.unshare is Python 3.12+)
+UNSHARE = """
+import ctypes, os
+libc = ctypes.CDLL(None, use_errno=True)
+def unshare(flags):
+    if libc.unshare(flags) != 0:
+        raise OSError(ctypes.get_errno(), "unshare")
+"""
+
+
+def python_child(code: str, **kw) -> subprocess.Popen:
+    """A Python child running ``UNSHARE`` + ``code``; it waits for a line on stdin first
+    (so a tool can be attached, and the child's pid known, before it acts)."""
+    src = UNSHARE + "import sys\nsys.stdin.readline()\n" + code
+    return subprocess.Popen([sys.executable, "-c", src], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
+
+
+def go(child: subprocess.Popen, timeout: float = 60) -> tuple[str, str]:
+    """Let a ``python_child`` run to its end; returns (stdout, stderr)."""
+    return child.communicate("go\n", timeout=timeout)
+
+
+@contextlib.contextmanager
+def memory_cgroup(limit: int) -> Iterator[Path]:
+    """A fresh memory cgroup (v1 memory controller or v2) limited to ``limit`` bytes,
+    without swap; yields the file to write a pid into."""
+    name = "ebpf-test-" + uuid.uuid4().hex[:8]
+    v1 = Path("/sys/fs/cgroup/memory")
+    if (v1 / "memory.limit_in_bytes").exists():
+        d = v1 / name
+        d.mkdir()
+        try:
+            (d / "memory.limit_in_bytes").write_text(str(limit))
+            with contextlib.suppress(OSError):
+                (d / "memory.memsw.limit_in_bytes").write_text(str(limit))
+            yield d / "cgroup.procs"
+        finally:
+            _rmdir(d)
+        return
+    root = Path("/sys/fs/cgroup/unified") if Path("/sys/fs/cgroup/unified").is_dir() \
+        else Path("/sys/fs/cgroup")
+    d = root / name
+    d.mkdir()
+    try:
+        (d / "memory.max").write_text(str(limit))
+        with contextlib.suppress(OSError):
+            (d / "memory.swap.max").write_text("0")
+        yield d / "cgroup.procs"
+    finally:
+        _rmdir(d)
+
+
+def _rmdir(d: Path) -> None:
+    import time
+
+    for _ in range(50):
+        try:
+            d.rmdir()
+            return
+        except OSError:
+            time.sleep(0.1)
+
+
+def build_c(tmp: Path, name: str, source: str) -> Path:
+    """Compile a small C program with the zig C compiler the package depends on."""
+    src = tmp / f"{name}.c"
+    src.write_text(source)
+    exe = tmp / name
+    subprocess.run([sys.executable, "-m", "ziglang", "cc", "-O0", "-g", "-fno-inline",
+                    "-o", str(exe), str(src)], check=True, capture_output=True, timeout=300)
+    return exe
+
+
+__all__ = ["CLONE_NEWNET", "CLONE_NEWNS", "build_c", "go", "memory_cgroup", "python_child"]
