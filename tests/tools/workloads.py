@@ -23,17 +23,34 @@ def unshare(flags):
 """
 
 
-def python_child(code: str, **kw) -> subprocess.Popen:
+class Child:
+    """A started child waiting for :meth:`go`; ``out``/``err`` hold its output after."""
+
+    def __init__(self, popen: subprocess.Popen):
+        self.popen = popen
+        self.pid = popen.pid
+        self.out = self.err = ""
+
+    @property
+    def returncode(self) -> int | None:
+        return self.popen.returncode
+
+    def go(self, timeout: float = 60) -> None:
+        self.out, self.err = self.popen.communicate("go\n", timeout=timeout)
+
+
+def python_child(code: str, **kw) -> Child:
     """A Python child running ``UNSHARE`` + ``code``; it waits for a line on stdin first
     (so a tool can be attached, and the child's pid known, before it acts)."""
     src = UNSHARE + "import sys\nsys.stdin.readline()\n" + code
-    return subprocess.Popen([sys.executable, "-c", src], stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
+    return Child(subprocess.Popen([sys.executable, "-c", src], stdin=subprocess.PIPE,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                  **kw))
 
 
-def go(child: subprocess.Popen, timeout: float = 60) -> tuple[str, str]:
-    """Let a ``python_child`` run to its end; returns (stdout, stderr)."""
-    return child.communicate("go\n", timeout=timeout)
+def go(child: Child, timeout: float = 60) -> None:
+    """Let a ``python_child`` run to its end (its output lands in ``child.out``)."""
+    child.go(timeout)
 
 
 @contextlib.contextmanager
@@ -87,4 +104,4 @@ def build_c(tmp: Path, name: str, source: str) -> Path:
     return exe
 
 
-__all__ = ["CLONE_NEWNET", "CLONE_NEWNS", "build_c", "go", "memory_cgroup", "python_child"]
+__all__ = ["CLONE_NEWNET", "CLONE_NEWNS", "Child", "build_c", "go", "memory_cgroup", "python_child"]

@@ -38,6 +38,11 @@ TOOLS: dict[str, str] = {
     "mountsnoop": "Trace mount() and umount() syscalls",
     "capable": "Trace security capability checks",
     "oomkill": "Trace the out-of-memory killer",
+    # networking
+    "tcpstates": "Trace TCP session state changes and durations",
+    "tcplife": "Trace the lifespan of TCP sessions and summarize",
+    "tcpretrans": "Trace TCP retransmits",
+    "tcptop": "Summarize TCP send/recv throughput by host",
 }
 
 

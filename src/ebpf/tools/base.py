@@ -238,6 +238,12 @@ def ip_text(family: int, raw: bytes) -> str:
     return socket.inet_ntop(socket.AF_INET, bytes(raw)[:4])
 
 
+#: TCP states as the kernel numbers them (include/net/tcp_states.h)
+TCP_STATES = {1: "ESTABLISHED", 2: "SYN_SENT", 3: "SYN_RECV", 4: "FIN_WAIT1", 5: "FIN_WAIT2",
+              6: "TIME_WAIT", 7: "CLOSE", 8: "CLOSE_WAIT", 9: "LAST_ACK", 10: "LISTEN",
+              11: "CLOSING", 12: "NEW_SYN_RECV"}
+
+
 def boot_ns_to_epoch() -> float:
     """Offset turning bpf_ktime_get_ns() (CLOCK_MONOTONIC) into wall time (s)."""
     return time.time() - time.monotonic()
@@ -349,7 +355,7 @@ def run_main(main: Callable[[list[str] | None], int], argv: list[str] | None = N
     sys.exit(code)
 
 
-__all__ = ["Output", "Ready", "ToolParser", "boot_ns_to_epoch", "cache_dir", "hms",
+__all__ = ["Output", "Ready", "TCP_STATES", "ToolParser", "boot_ns_to_epoch", "cache_dir", "hms",
            "intervals", "ip_text", "ipv4", "object_path", "open_first", "open_tool",
            "poll_events", "require_kernel", "run_main", "sleep_for", "source_path", "stream",
            "text"]

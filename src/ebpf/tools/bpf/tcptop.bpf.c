@@ -1,0 +1,84 @@
+// SPDX-License-Identifier: GPL-2.0
+/* tcptop: TCP bytes sent and received per process and connection.
+ * sock/sock_send_length and sock/sock_recv_length (the classic tool's kprobes on
+ * tcp_sendmsg/tcp_cleanup_rbuf need kprobes); endpoints by CO-RE from the sock. */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include "tools.h"
+
+#define IPPROTO_TCP 6
+
+struct key_t {
+	__u32 pid;
+	__u16 family;
+	__u16 lport;
+	__u16 dport;
+	__u16 pad;
+	__u8 saddr[16];
+	__u8 daddr[16];
+	char comm[TASK_COMM_LEN];
+};
+
+struct traffic {
+	__u64 sent;
+	__u64 received;
+};
+
+const volatile __u32 target_pid = 0;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 10240);
+	__type(key, struct key_t);
+	__type(value, struct traffic);
+} ip_map SEC(".maps");
+
+static __always_inline int account(struct sock *sk, __u16 family, __u16 protocol, int ret,
+				   bool sending)
+{
+	struct key_t k = {};
+	struct traffic *t, zero = {};
+
+	if (protocol != IPPROTO_TCP || ret <= 0)
+		return 0;
+	k.pid = bpf_get_current_pid_tgid() >> 32;
+	if (target_pid && k.pid != target_pid)
+		return 0;
+	k.family = family;
+	k.lport = BPF_CORE_READ(sk, __sk_common.skc_num);
+	k.dport = __builtin_bswap16(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	if (family == 2) {
+		__u32 s4 = BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr);
+		__u32 d4 = BPF_CORE_READ(sk, __sk_common.skc_daddr);
+
+		__builtin_memcpy(k.saddr, &s4, 4);
+		__builtin_memcpy(k.daddr, &d4, 4);
+	} else {
+		BPF_CORE_READ_INTO(&k.saddr, sk, __sk_common.skc_v6_rcv_saddr);
+		BPF_CORE_READ_INTO(&k.daddr, sk, __sk_common.skc_v6_daddr);
+	}
+	bpf_get_current_comm(k.comm, sizeof(k.comm));
+	t = lookup_or_init(&ip_map, &k, &zero);
+	if (!t)
+		return 0;
+	if (sending)
+		__sync_fetch_and_add(&t->sent, ret);
+	else
+		__sync_fetch_and_add(&t->received, ret);
+	return 0;
+}
+
+SEC("tracepoint/sock/sock_send_length")
+int handle_send(struct trace_event_raw_sock_msg_length *ctx)
+{
+	return account(ctx->sk, ctx->family, ctx->protocol, ctx->ret, true);
+}
+
+SEC("tracepoint/sock/sock_recv_length")
+int handle_recv(struct trace_event_raw_sock_msg_length *ctx)
+{
+	return account(ctx->sk, ctx->family, ctx->protocol, ctx->ret, false);
+}
+
+char LICENSE[] SEC("license") = "GPL";

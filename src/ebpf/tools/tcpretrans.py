@@ -1,0 +1,94 @@
+"""tcpretrans: trace TCP retransmits, with endpoints and the connection state.
+
+Tracepoint tcp/tcp_retransmit_skb (as the classic tool on newer kernels). The
+classic tool's tail loss probe events (``-l``) need a kprobe on tcp_send_loss_probe:
+this kernel has no kprobes, so ``-l`` is refused.
+"""
+
+from __future__ import annotations
+
+from .base import (
+    TCP_STATES,
+    Ready,
+    ToolParser,
+    hms,
+    ip_text,
+    open_tool,
+    require_kernel,
+    sleep_for,
+    stream,
+)
+
+EXAMPLES = """\
+    ebpf tool tcpretrans          # trace TCP retransmits
+    ebpf tool tcpretrans -c       # count retransmits per flow
+    ebpf tool tcpretrans -4       # trace IPv4 family only
+"""
+
+
+def parser() -> ToolParser:
+    p = ToolParser("tcpretrans", "Trace TCP retransmits", EXAMPLES)
+    p.add_argument("-l", "--lossprobe", action="store_true",
+                   help="include tail loss probe attempts (needs kprobes)")
+    p.add_argument("-c", "--count", action="store_true", help="count occurred retransmits per flow")
+    fam = p.add_mutually_exclusive_group()
+    fam.add_argument("-4", "--ipv4", action="store_true", help="trace IPv4 family only")
+    fam.add_argument("-6", "--ipv6", action="store_true", help="trace IPv6 family only")
+    p.duration()
+    return p
+
+
+def main(argv: list[str] | None = None, ready: Ready = None) -> int:
+    args = parser().parse_args(argv)
+    if args.lossprobe:
+        from ..errors import NotSupportedError
+
+        raise NotSupportedError("tcpretrans -l: tail loss probes have no tracepoint; the "
+                                "classic hook is a kprobe on tcp_send_loss_probe and this "
+                                "kernel has no kprobes (CONFIG_KPROBES)")
+
+    def wanted(family: int) -> bool:
+        return not (args.ipv4 and family != 2 or args.ipv6 and family != 10)
+
+    if args.count:
+        from .base import Output
+
+        require_kernel("tcpretrans")
+        out = Output(args.json)
+        with open_tool("tcpretrans", {"count_only": True}) as obj:
+            obj.attach()
+            out.note("Tracing retransmits ... Hit Ctrl-C to end")
+            if ready:
+                ready()
+            sleep_for(args.duration)
+            rows = list(obj.maps["counts"].items())
+        out.text(f"{'LADDR:LPORT':<25} {'RADDR:RPORT':<25} RETRANSMITS")
+        for k, n in sorted(rows, key=lambda kv: -kv[1]):
+            if not wanted(k.family):
+                continue
+            la, ra = ip_text(k.family, k.saddr), ip_text(k.family, k.daddr)
+            out.row({"laddr": la, "lport": k.sport, "raddr": ra, "rport": k.dport,
+                     "retransmits": n},
+                    f"{la + ':' + str(k.sport):<25} {ra + ':' + str(k.dport):<25} {n}")
+        return 0
+
+    def fmt(ev):
+        if not wanted(ev.family):
+            return None
+        la, ra = ip_text(ev.family, ev.saddr), ip_text(ev.family, ev.daddr)
+        state = TCP_STATES.get(ev.state, str(ev.state))
+        ip = 4 if ev.family == 2 else 6
+        line = (f"{hms():<8} {ev.pid:<7} {ip:<2} {la + ':' + str(ev.sport):<20} R> "
+                f"{ra + ':' + str(ev.dport):<20} {state}")
+        return ({"pid": ev.pid, "ip": ip, "laddr": la, "lport": ev.sport, "raddr": ra,
+                 "rport": ev.dport, "type": "R", "state": state}, line)
+
+    head = (f"{'TIME':<8} {'PID':<7} {'IP':<2} {'LADDR:LPORT':<20} T> {'RADDR:RPORT':<20} "
+            "STATE")
+    return stream("tcpretrans", args, {}, head, fmt, ready)
+
+
+if __name__ == "__main__":
+    from .base import run_main
+
+    run_main(main)
