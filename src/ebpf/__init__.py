@@ -49,7 +49,7 @@ _LAZY = {
     "Object": ".objects",
     "Variable": ".objects",
     "load": ".objects",
-    "default_backend": ".objects",
+    "default_backend": ".backend",
     "Program": ".programs",
     "RunResult": ".programs",
     "Map": ".maps",
@@ -68,10 +68,11 @@ _LAZY = {
 
 if TYPE_CHECKING:  # pragma: no cover
     from . import btf, elf, kernel, toolchain, vm  # noqa: F401
+    from .backend import default_backend  # noqa: F401
     from .codec import Struct  # noqa: F401
     from .links import Link  # noqa: F401
     from .maps import Map  # noqa: F401
-    from .objects import Object, Variable, default_backend, load  # noqa: F401
+    from .objects import Object, Variable, load  # noqa: F401
     from .programs import Program, RunResult  # noqa: F401
     from .spec import MapSpec, ObjectSpec, PinType, ProgramSpec, VariableSpec  # noqa: F401
 

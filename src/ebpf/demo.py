@@ -202,8 +202,8 @@ def demo_vm(duration: float) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the demo; returns the exit code."""
+    from .backend import default_backend
     from .errors import Error
-    from .objects import default_backend
 
     p = argparse.ArgumentParser(prog="python -m ebpf.demo", description=__doc__.split("\n")[0])
     p.add_argument("--backend", choices=("kernel", "vm"), help="default: kernel when usable")

@@ -21,6 +21,7 @@ from collections.abc import Iterator, MutableMapping
 from typing import Any
 
 from . import codec
+from .backend import PIN_BACKEND, get_backend
 from .errors import MapError, MapIndexError, MapTypeError, NotSupportedError
 from .spec import MapSpec
 from .uapi import MapType
@@ -279,26 +280,14 @@ class Map(MutableMapping):
     @classmethod
     def create(cls, spec: MapSpec, backend: str = "kernel") -> Map:
         """Create a standalone map from a spec on the given backend."""
-        if backend == "kernel":
-            from .kernel.maps import create_map
-
-            return create_map(spec)
-        if backend == "vm":
-            from .vm.maps import create_map
-
-            return create_map(spec)
-        raise ValueError(f"unknown backend {backend!r} (use 'kernel' or 'vm')")
+        return get_backend(backend).create_map(spec)
 
     @classmethod
     def from_pin(cls, path: str) -> Map:
         """Open a map pinned in bpffs (kernel backend)."""
-        from .kernel.maps import open_pinned_map
-
-        return open_pinned_map(path)
+        return get_backend(PIN_BACKEND).open_pinned_map(path)
 
     @classmethod
     def from_id(cls, map_id: int) -> Map:
         """Open a kernel map by id."""
-        from .kernel.maps import open_map_by_id
-
-        return open_map_by_id(map_id)
+        return get_backend(PIN_BACKEND).open_map_by_id(map_id)

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from . import codec
+from .backend import default_backend, get_backend
 from .errors import Error, LoadError, MapError
 from .links import Link
 from .maps import Map
@@ -170,20 +171,6 @@ def with_pinning(spec: ObjectSpec, pinning: Mapping[str, PinType | int]) -> Obje
     return spec
 
 
-def default_backend() -> str:
-    """``"kernel"`` when bpf(2) is usable here (Linux, privileged), else ``"vm"``;
-    the EBPF_BACKEND environment variable overrides."""
-    forced = os.environ.get("EBPF_BACKEND")
-    if forced:
-        return forced
-    try:
-        from .kernel.probes import bpf_usable
-
-        return "kernel" if bpf_usable() else "vm"
-    except ImportError:
-        return "vm"
-
-
 def load(source: str | os.PathLike | bytes | ObjectSpec, *, backend: str | None = None,
          constants: dict[str, Any] | None = None, pin_path: str | None = None,
          pinning: Mapping[str, PinType | int] | None = None,
@@ -202,10 +189,5 @@ def load(source: str | os.PathLike | bytes | ObjectSpec, *, backend: str | None 
         spec = ObjectSpec.from_file(Path(source))
     spec = with_pinning(spec, pinning or {})
     backend = backend or default_backend()
-    if backend == "kernel":
-        from .kernel.objects import load_object
-    elif backend == "vm":
-        from .vm.objects import load_object
-    else:
-        raise ValueError(f"unknown backend {backend!r} (use 'kernel' or 'vm')")
-    return load_object(spec, constants=constants or {}, pin_path=pin_path, **options)
+    return get_backend(backend).load_object(spec, constants=constants or {}, pin_path=pin_path,
+                                            **options)

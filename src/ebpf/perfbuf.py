@@ -30,16 +30,12 @@ def perf_consumer(map: Any, page_count: int = 8) -> Any:
     """The consumer for perf event array ``map`` on whichever backend made it."""
     if getattr(map, "type", None) != MapType.PERF_EVENT_ARRAY:
         raise MapError(f"map {getattr(map, 'name', map)!r} is not a PERF_EVENT_ARRAY map")
-    if getattr(map, "backend", "") == "kernel":
-        from .kernel.perfbuf import KernelPerfConsumer
-
-        return KernelPerfConsumer(map, page_count)
     make = getattr(map, "_ring_consumer", None)
     if make is None:
         raise NotSupportedError("perf buffers", detail=f"map {getattr(map, 'name', map)!r} "
                                 f"of backend {getattr(map, 'backend', '?')!r} has no "
                                 "_ring_consumer()")
-    return make()
+    return make(page_count=page_count)
 
 
 class PerfBuffer(Poller):

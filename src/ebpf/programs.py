@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from .backend import get_backend
 from .errors import NotSupportedError
 from .spec import ProgramSpec
 from .uapi import ProgramType
@@ -76,12 +77,4 @@ class Program:
     @classmethod
     def load(cls, spec: ProgramSpec, backend: str = "kernel", **options: Any) -> Program:
         """Load a single program (its references must be resolvable without an object)."""
-        if backend == "kernel":
-            from .kernel.programs import load_program
-
-            return load_program(spec, **options)
-        if backend == "vm":
-            from .vm.programs import load_program
-
-            return load_program(spec, **options)
-        raise ValueError(f"unknown backend {backend!r} (use 'kernel' or 'vm')")
+        return get_backend(backend).load_program(spec, **options)

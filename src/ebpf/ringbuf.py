@@ -21,9 +21,9 @@ Several buffers can share one poller: ``rb.add(other_map, callback)``, or build 
 ``poll()`` waits on all of them through one epoll fd (``fileno()``), which also
 makes ``async for`` (asyncio) work.
 
-**The ring-consumer protocol.** The kernel backend's maps are read through mmap
-(:mod:`ebpf.kernel.ringbuf`, :mod:`ebpf.kernel.perfbuf`). A map of any other
-backend provides ``map._ring_consumer()`` returning an object with:
+**The ring-consumer protocol.** Every backend's maps provide
+``map._ring_consumer()`` (the kernel's read the rings through mmap, see
+:mod:`ebpf.kernel.ringbuf` and :mod:`ebpf.kernel.perfbuf`) returning an object with:
 
 ``fileno() -> int | None``
     an fd that polls readable when records may be there, or None (then we poll
@@ -145,19 +145,11 @@ class _Source:
     lost: int = 0
 
 
-def _is_kernel_map(m: Any) -> bool:
-    return getattr(m, "backend", "") == "kernel"
-
-
 def ring_consumer(m: Any) -> Any:
     """The consumer for ring buffer map ``m`` on whichever backend made it."""
     if getattr(m, "type", None) != MapType.RINGBUF:
         raise MapError(f"map {getattr(m, 'name', m)!r} is a "
                        f"{getattr(getattr(m, 'type', None), 'name', '?')} map, not RINGBUF")
-    if _is_kernel_map(m):
-        from .kernel.ringbuf import consumer_for
-
-        return consumer_for(m)
     make = getattr(m, "_ring_consumer", None)
     if make is None:
         raise NotSupportedError("ring buffers", detail=f"map {getattr(m, 'name', m)!r} of "

@@ -427,9 +427,10 @@ class KernelMap(Map):
 
         return attach_struct_ops(self)
 
-    def _ring_consumer(self):
+    def _ring_consumer(self, page_count: int = 8):
         """The ring-consumer protocol object (see :mod:`ebpf.ringbuf`) for a RINGBUF
-        or PERF_EVENT_ARRAY map, read through mmap."""
+        or PERF_EVENT_ARRAY map, read through mmap (``page_count`` pages per CPU
+        for a perf buffer)."""
         if self.type == MapType.RINGBUF:
             from .ringbuf import consumer_for
 
@@ -437,7 +438,7 @@ class KernelMap(Map):
         if self.type == MapType.PERF_EVENT_ARRAY:
             from .perfbuf import KernelPerfConsumer
 
-            return KernelPerfConsumer(self)
+            return KernelPerfConsumer(self, page_count)
         raise NotSupportedError("event consumers", detail=f"map {self.name} is a "
                                 f"{self.type.name} map")
 

@@ -108,7 +108,8 @@ class _RecordMap(VMMap):
         for c in list(self._consumers):
             c.notifier.notify()
 
-    def _ring_consumer(self) -> RecordConsumer:
+    def _ring_consumer(self, page_count: int = 8) -> RecordConsumer:
+        """The record consumer (``page_count``, the kernel's mmap size, means nothing here)."""
         return RecordConsumer(self)
 
     def _release(self) -> None:
