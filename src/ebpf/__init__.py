@@ -20,6 +20,7 @@ from .errors import (
     AttachError,
     BTFError,
     CompileError,
+    ConfigError,
     ELFError,
     Error,
     InstructionError,
@@ -92,7 +93,7 @@ def __dir__() -> list[str]:
 
 
 __all__ = [
-    "AttachError", "AttachType", "BTFError", "CompileError", "ELFError", "Error",
+    "AttachError", "AttachType", "BTFError", "CompileError", "ConfigError", "ELFError", "Error",
     "HelperId", "InstructionError", "KeyExistsError", "LinkType", "LoadError", "MapError",
     "MapFullError", "MapIndexError", "MapType", "MapTypeError", "NotSupportedError", "PrivilegeError", "ProgramType",
     "RuntimeFault", "SystemCallError", "VerifierError", "isa", *sorted(_LAZY),

@@ -70,6 +70,11 @@ class CompileError(Error):
         self.command = command or []
 
 
+class ConfigError(Error):
+    """A configuration file (e.g. an ``ebpf export`` YAML config) that cannot be used;
+    the message names the file and the setting."""
+
+
 class NotSupportedError(Error):
     """A feature this kernel (or backend) does not have.
 
@@ -209,6 +214,7 @@ __all__ = [
     "AttachError",
     "BTFError",
     "CompileError",
+    "ConfigError",
     "ELFError",
     "Error",
     "InstructionError",

@@ -21,6 +21,7 @@ VERB_MODULES = [
     "trace",        # ebpf trace (trace_pipe)
     "conformance",  # ebpf conformance-plugin
     "tool",         # ebpf tool list / ebpf tool NAME
+    "export",       # ebpf export (Prometheus exporter)
 ]
 
 
