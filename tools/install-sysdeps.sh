@@ -7,6 +7,7 @@ command -v clang-19 >/dev/null 2>&1 || need="$need clang-19"
 [ -x /usr/lib/llvm-19/bin/llvm-objdump ] || need="$need llvm-19"
 command -v bpftool >/dev/null 2>&1 || need="$need bpftool"
 command -v tmux >/dev/null 2>&1 || need="$need tmux"
+command -v prometheus >/dev/null 2>&1 || need="$need prometheus"  # ebpf export end-to-end test
 [ -z "$need" ] && exit 0
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "installing optional system tools:$need"
