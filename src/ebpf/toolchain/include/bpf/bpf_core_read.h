@@ -8,9 +8,6 @@
 
 #include "bpf_helpers.h"	/* as libbpf's has since 1.4: bpf_probe_read_kernel() ... */
 #include "ebpf_args.h"
-/* as libbpf's header does: sources that include only this one still get SEC(),
- * __always_inline, __kconfig/__ksym and the helper declarations */
-#include "bpf_helpers.h"
 
 /* what __builtin_preserve_field_info() reports */
 enum bpf_field_info_kind {
