@@ -82,7 +82,7 @@ class Exporter:
                  prefill: dict[str, dict[str, list[tuple[Any, Any]]]] | None = None,
                  decoders: DecoderSet | None = None, cc: str | None = None,
                  enable_stats: bool = True):
-        from ..objects import default_backend
+        from ..backend import default_backend
 
         self.backend = backend or default_backend()
         self.max_series = max_series
