@@ -13,6 +13,7 @@ import pytest
 from ebpf.errors import Error
 from ebpf.isa import assemble, encode
 from ebpf.vm.conformance import run_conformance
+from ebpf.vm.native import available as native_available
 
 SUITE = Path("/work/shared/conformance")
 if not SUITE.exists():  # a checkout with shared/ beside it
@@ -64,12 +65,15 @@ def test_suite_is_complete():
     assert len(CASES) == 313
 
 
-@pytest.mark.parametrize("jit", [True, False], ids=["translator", "interpreter"])
-def test_whole_suite(jit):
+EXECUTORS = ["translator", "interpreter"] + (["native"] if native_available() else [])
+
+
+@pytest.mark.parametrize("executor", EXECUTORS)
+def test_whole_suite(executor):
     failures = []
     for name, s in CASES:
         try:
-            r0 = run_conformance(program_bytes(s), memory(s), jit=jit)
+            r0 = run_conformance(program_bytes(s), memory(s), executor=executor)
         except Error as e:
             failures.append(f"{name}: {e}")
             continue

@@ -26,8 +26,10 @@ def register(sub) -> None:
     p.add_argument("--debug", action="store_true", help="accepted for compatibility; ignored")
     p.add_argument("--budget", type=int, default=10_000_000,
                    help="instruction budget (default %(default)s)")
+    p.add_argument("--executor", choices=["native", "translator", "interpreter"], default=None,
+                   help="the vm executor (default: the runtime's default)")
     p.add_argument("--interpret", action="store_true",
-                   help="use the reference interpreter instead of the translator")
+                   help="use the reference interpreter (same as --executor interpreter)")
     p.set_defaults(func=_main)
 
 
@@ -44,16 +46,17 @@ def parse_hex(text: str, what: str) -> bytes:
 
 
 def run_plugin(program: bytes, memory: bytes, *, budget: int = 10_000_000,
-               jit: bool = True) -> int:
+               jit: bool = True, executor: str | None = None) -> int:
     """Run raw program bytes the way the conformance suite wants; returns r0."""
     from ..vm.conformance import run_conformance
 
-    return run_conformance(program, memory, budget=budget, jit=jit)
+    return run_conformance(program, memory, budget=budget, jit=jit, executor=executor)
 
 
 def _main(args: argparse.Namespace) -> int:
     program = parse_hex(sys.stdin.read(), "program")
     memory = parse_hex(" ".join(args.memory), "memory") if args.memory else b""
-    r0 = run_plugin(program, memory, budget=args.budget, jit=not args.interpret)
+    executor = "interpreter" if args.interpret else args.executor
+    r0 = run_plugin(program, memory, budget=args.budget, executor=executor)
     sys.stdout.write(f"0x{r0:x}\n")
     return 0

@@ -549,7 +549,7 @@ def load_program(spec: ProgramSpec, maps: dict[str, Any] | None = None, *,
         spec.type = ptype
     if not spec.instructions:
         raise LoadError(f"program {spec.name} has no instructions")
-    unknown = set(options) - {"jit", "budget"}  # the vm backend's options are accepted
+    unknown = set(options) - {"jit", "executor", "budget"}  # the vm backend's options are accepted
     if unknown:
         raise LoadError(f"program {spec.name}: unknown load option(s) "
                         f"{', '.join(sorted(unknown))} for the kernel backend")

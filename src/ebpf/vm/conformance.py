@@ -32,26 +32,22 @@ class _Prog:
 
 
 def run_conformance(program: bytes, memory: bytes = b"", *, budget: int = 10_000_000,
-                    jit: bool = True) -> int:
+                    jit: bool = True, executor: str | None = None) -> int:
     """Decode ``program`` strictly, run it with r1 = a writable copy of
-    ``memory`` and r2 = its length; return r0."""
+    ``memory`` and r2 = its length; return r0. ``executor`` names the vm
+    executor (default: the runtime's; ``jit=False``: the interpreter)."""
+    from .executors import make_executor, resolve_executor
+
     insns = decode_raw(program)
     code = prepare(insns, "conformance", helper_known=HELPERS.__contains__)
-    if jit:
-        from .compiler import Translator
-
-        executor = Translator(HELPERS)
-    else:
-        from .interpreter import Interpreter
-
-        executor = Interpreter(HELPERS)
+    ex = make_executor(resolve_executor(executor, jit), HELPERS)
     mem = Memory()
     run = Run(mem, budget=budget)
     r1 = 0
     if memory:
         r1 = mem.add_local(Region(CTX_BASE, bytearray(memory), "memory")).base
-    run.program = _Prog(code, executor)
+    run.program = _Prog(code, ex)
     try:
-        return executor.call(run, code, 0, (r1, len(memory)), 0)
+        return ex.call(run, code, 0, (r1, len(memory)), 0)
     except StopProgram as stop:
         return stop.r0

@@ -77,7 +77,8 @@ def kconfig_data(spec: ObjectSpec, size: int) -> bytes:
 
 
 def load_object(spec: ObjectSpec, constants: dict[str, Any] | None = None,
-                pin_path: str | None = None, *, jit: bool = True,
+                pin_path: str | None = None, *, jit: bool | None = None,
+                executor: str | None = None,
                 budget: int = DEFAULT_BUDGET, programs: list[str] | None = None,
                 core_btf: Any = None, **options: Any) -> VMObject:
     """Create every map and load every program of ``spec`` in the runtime.
@@ -101,7 +102,7 @@ def load_object(spec: ObjectSpec, constants: dict[str, Any] | None = None,
     unknown = set(options) - _KERNEL_ONLY_OPTIONS
     if unknown:
         raise LoadError(f"unknown load option(s) {', '.join(sorted(unknown))} for the vm "
-                        "backend (known: jit, budget, programs, core_btf)")
+                        "backend (known: executor, jit, budget, programs, core_btf)")
     if programs is not None:
         missing = [n for n in programs if n not in spec.programs]
         if missing:
@@ -127,7 +128,7 @@ def load_object(spec: ObjectSpec, constants: dict[str, Any] | None = None,
                           spec.path or "object", name)
                 skipped.add(name)
                 continue
-            loaded[name] = load_program(ps, maps, jit=jit, budget=budget,
+            loaded[name] = load_program(ps, maps, jit=jit, executor=executor, budget=budget,
                                         kconfig_offsets=kconfig_offsets, core_btf=core_btf)
         for name, ms in spec.maps.items():
             _fill_references(ms, maps[name], maps, loaded, skipped)

@@ -1,0 +1,67 @@
+"""The contract between generated code and Python: the layout of a run's
+native state block, region-table entries, and the trampoline's operation codes.
+
+The state block is an array of 64-bit words (one per :class:`ebpf.vm.run.Run`);
+generated functions take a pointer to it as their first argument.
+"""
+
+from __future__ import annotations
+
+# ---- state words ---------------------------------------------------------------
+#: 0 = running; UNWIND = an exception is pending, every frame returns at once;
+#: RETURN = the current frame returns ``RETVAL`` (a tail call finished for it)
+STATUS = 0
+RETVAL = 1
+#: remaining instruction budget (signed)
+BUDGET = 2
+#: run-local region table (pointer, entries), searched linearly, in order
+LOCAL_TAB = 3
+LOCAL_N = 4
+#: global region table (pointer, entries), sorted by base, binary-searched
+GLOBAL_TAB = 5
+GLOBAL_N = 6
+#: address of the one Python trampoline
+TRAMPOLINE = 7
+#: simulated address of the top of the stack (r10 of frame 0)
+STACK_END = 8
+#: the run's virtual CPU
+CPU = 9
+#: the budget each repetition of a native test-run loop starts with
+BUDGET_INIT = 10
+#: r1 of each repetition of a native test-run loop
+CTX = 11
+#: runs the native loop completed
+DONE = 12
+WORDS = 16
+
+STATUS_UNWIND = 1
+STATUS_RETURN = 2
+
+# ---- region-table entries: four words ---------------------------------------------
+#: simulated base, simulated end (exclusive), host address minus simulated
+#: address, flags
+ENTRY_WORDS = 4
+#: plain stores may go straight to memory (writable, no per-field check)
+FLAG_WRITE = 1
+
+# ---- trampoline operation codes (its ``op`` argument) ------------------------------
+#: operations other than helper calls have the top bit set; a helper call
+#: passes the helper id (callx passes the target register)
+SPECIAL = 1 << 63
+#: a memory access the region table could not serve: aux = kind, r1 = address,
+#: r2 = size; returns the host address, or 0 (probe read of nothing, or fault)
+OP_MEMORY = SPECIAL | 1
+#: a fault found by generated code: aux = one of FAULT_*
+OP_FAULT = SPECIAL | 2
+#: LD_ABS / LD_IND: r1 = offset (signed), r2 = size
+OP_LDABS = SPECIAL | 3
+#: callx to something that is not a function of the program: aux = target
+OP_CALLX = SPECIAL | 4
+
+MEM_READ = 0
+MEM_WRITE = 1
+MEM_PROBE = 2
+
+FAULT_BUDGET = 0
+FAULT_DEPTH = 1
+FAULT_OFF_END = 2
