@@ -37,6 +37,7 @@ from ..isa.instruction import (
 )
 from ..programs import Program, RunResult
 from ..spec import ProgramSpec
+from ..symbols import kallsyms
 from ..uapi import AttachType, Command, ProgramType
 from . import probes
 from . import sys as bsys
@@ -257,25 +258,6 @@ class _FdArray:
             f.close()
 
 
-_kallsyms_cache: dict[str, int] | None = None
-
-
-def _kallsyms(name: str) -> int | None:
-    global _kallsyms_cache
-    if _kallsyms_cache is None:
-        table: dict[str, int] = {}
-        try:
-            with open("/proc/kallsyms") as f:
-                for line in f:
-                    parts = line.split()
-                    if len(parts) >= 3:
-                        table.setdefault(parts[2], int(parts[0], 16))
-        except OSError:
-            pass
-        _kallsyms_cache = table
-    return _kallsyms_cache.get(name)
-
-
 def _map_fd(maps: dict[str, Any], name: str, prog: str, slot: int) -> int:
     m = maps.get(name)
     if m is None:
@@ -365,7 +347,7 @@ def _resolve_ksym(spec: ProgramSpec, ins: Instruction, ref: KsymReference, slot:
             obj_fd = fd_array.fd_of(kt.module)
         ins.imm = (kt.type_id & 0xFFFFFFFF) | ((obj_fd & 0xFFFFFFFF) << 32)
         return
-    addr = _kallsyms(ref.name)
+    addr = kallsyms.address_of(ref.name)
     if addr is not None and addr != 0:
         ins.src = 0
         ins.imm = addr & 0xFFFFFFFFFFFFFFFF

@@ -23,6 +23,20 @@ import struct
 import subprocess
 from dataclasses import dataclass
 
+from ..elf.host import (  # noqa: F401  (re-exported: attach.py and tests use them here)
+    ET_DYN,
+    ET_EXEC,
+    PF_X,
+    PT_LOAD,
+    SHN_UNDEF,
+    STT_FUNC,
+    STT_GNU_IFUNC,
+    HostELF,
+    Segment,
+    USDTProbe,
+)
+from ..elf.host import HostSection as Section  # noqa: F401
+from ..elf.host import HostSymbol as Symbol  # noqa: F401
 from ..errors import AttachError
 
 log = logging.getLogger("ebpf.kernel.uprobe")
@@ -31,251 +45,11 @@ LIB_DIRS = ("/lib64", "/usr/lib64", "/lib", "/usr/lib", "/usr/local/lib",
             "/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu",
             "/lib/aarch64-linux-gnu", "/usr/lib/aarch64-linux-gnu")
 
-# ELF constants
-ET_EXEC, ET_DYN = 2, 3
-PT_LOAD = 1
-PF_X = 1
-SHT_SYMTAB, SHT_NOTE, SHT_DYNSYM = 2, 7, 11
-SHT_GNU_VERDEF, SHT_GNU_VERSYM = 0x6FFFFFFD, 0x6FFFFFFF
-STT_FUNC, STT_GNU_IFUNC = 2, 10
-SHN_UNDEF = 0
-VERSYM_HIDDEN = 0x8000
 
+class ELFFile(HostELF):
+    """The host ELF reader, raising :class:`AttachError` (what a uprobe caller expects)."""
 
-_MALFORMED = (struct.error, IndexError, ValueError, OverflowError, UnicodeDecodeError)
-
-
-def _guarded(method):
-    """Turn what a malformed ELF file makes the parser trip on into AttachError."""
-    @functools.wraps(method)
-    def wrapper(self, *args, **kwargs):
-        try:
-            return method(self, *args, **kwargs)
-        except _MALFORMED as e:
-            raise AttachError(f"{self.path}: malformed ELF file ({type(e).__name__}: {e})") \
-                from None
-    return wrapper
-
-
-@dataclass
-class Segment:
-    vaddr: int
-    memsz: int
-    offset: int
-    filesz: int
-    flags: int
-
-
-@dataclass
-class Section:
-    name: str
-    type: int
-    addr: int
-    offset: int
-    size: int
-    link: int
-    entsize: int
-
-
-@dataclass
-class Symbol:
-    name: str
-    value: int
-    size: int
-    type: int
-    bind: int
-    shndx: int
-    version: str = ""  # "" when unversioned
-    default_version: bool = True  # "@@" (True) versus "@" (hidden, False)
-    table: str = ".symtab"
-
-
-@dataclass
-class USDTProbe:
-    """A USDT probe from ``.note.stapsdt``: where it is and how to read its args."""
-
-    provider: str
-    name: str
-    address: int  # virtual address of the probe's nop, after .stapsdt.base adjustment
-    offset: int  # file offset for the uprobe
-    semaphore: int  # virtual address of the semaphore (0 = none)
-    semaphore_offset: int  # file offset of the semaphore (ref_ctr_offset), 0 = none
-    args: str  # e.g. "-4@%edi 8@%rsi"
-
-
-class ELFFile:
-    """A small read-only ELF reader: program headers, sections, symbols, notes."""
-
-    def __init__(self, path: str):
-        self.path = path
-        try:
-            with open(path, "rb") as f:
-                self.data = f.read()
-        except FileNotFoundError:
-            raise AttachError(f"no such file: {path}") from None
-        except OSError as e:
-            raise AttachError(f"reading {path}", e.errno) from None
-        d = self.data
-        if len(d) < 52 or d[:4] != b"\x7fELF":
-            raise AttachError(f"{path} is not an ELF file")
-        self.is64 = d[4] == 2
-        self.endian = "<" if d[5] == 1 else ">"
-        e = self.endian
-        try:
-            if self.is64:
-                (self.type, _m, _v, self.entry, phoff, shoff, _fl, _eh, phentsize, phnum,
-                 shentsize, shnum, shstrndx) = struct.unpack_from(e + "HHIQQQIHHHHHH", d, 16)
-            else:
-                (self.type, _m, _v, self.entry, phoff, shoff, _fl, _eh, phentsize, phnum,
-                 shentsize, shnum, shstrndx) = struct.unpack_from(e + "HHIIIIIHHHHHH", d, 16)
-            self.segments = [self._phdr(phoff + i * phentsize) for i in range(phnum)]
-            raw_sections = [self._shdr(shoff + i * shentsize) for i in range(shnum)]
-        except (struct.error, OverflowError):
-            raise AttachError(f"{path}: truncated or corrupt ELF headers") from None
-        names = raw_sections[shstrndx] if 0 <= shstrndx < len(raw_sections) else None
-        self.sections: list[Section] = []
-        for (name_off, typ, addr, off, size, link, entsize) in raw_sections:
-            try:
-                name = self._str(names[3] + name_off) if names else ""
-            except (ValueError, OverflowError):
-                name = ""
-            if link >= len(raw_sections):
-                link = 0  # corrupt link: treat as none
-            self.sections.append(Section(name, typ, addr, off, size, link, entsize))
-
-    # ---- raw headers -------------------------------------------------------
-    def _phdr(self, off: int) -> Segment:
-        e = self.endian
-        if self.is64:
-            typ, flags, offset, vaddr, _pa, filesz, memsz, _al = struct.unpack_from(
-                e + "IIQQQQQQ", self.data, off)
-        else:
-            typ, offset, vaddr, _pa, filesz, memsz, flags, _al = struct.unpack_from(
-                e + "IIIIIIII", self.data, off)
-        seg = Segment(vaddr, memsz, offset, filesz, flags)
-        seg.type = typ  # type: ignore[attr-defined]
-        return seg
-
-    def _shdr(self, off: int) -> tuple[int, int, int, int, int, int, int]:
-        e = self.endian
-        if self.is64:
-            name, typ, _fl, addr, offset, size, link, _info, _al, entsize = struct.unpack_from(
-                e + "IIQQQQIIQQ", self.data, off)
-        else:
-            name, typ, _fl, addr, offset, size, link, _info, _al, entsize = struct.unpack_from(
-                e + "IIIIIIIIII", self.data, off)
-        return name, typ, addr, offset, size, link, entsize
-
-    def _str(self, off: int) -> str:
-        end = self.data.find(b"\0", off)
-        if end < 0:
-            end = len(self.data)
-        return self.data[off:end].decode("utf-8", "replace")
-
-    def section(self, name: str) -> Section | None:
-        for s in self.sections:
-            if s.name == name:
-                return s
-        return None
-
-    # ---- symbols ----------------------------------------------------------
-    def _versions(self, dynsym_index: int) -> tuple[list[int], dict[int, str]]:
-        versym: list[int] = []
-        verdef: dict[int, str] = {}
-        for s in self.sections:
-            if s.type == SHT_GNU_VERSYM:
-                n = s.size // 2
-                versym = list(struct.unpack_from(f"{self.endian}{n}H", self.data, s.offset))
-            elif s.type == SHT_GNU_VERDEF:
-                strtab = self.sections[s.link]
-                off = s.offset
-                for _ in range(65536):  # bounded: a corrupt chain cannot loop forever
-                    (_ver, _flags, ndx, _cnt, _hash, aux, nxt) = struct.unpack_from(
-                        self.endian + "HHHHIII", self.data, off)
-                    (vname, _anext) = struct.unpack_from(self.endian + "II", self.data, off + aux)
-                    verdef[ndx] = self._str(strtab.offset + vname)
-                    if not nxt:
-                        break
-                    off += nxt
-        return versym, verdef
-
-    @_guarded
-    def symbols(self) -> list[Symbol]:
-        """Every symbol of .symtab and .dynsym (dynamic ones carry their version)."""
-        out: list[Symbol] = []
-        e = self.endian
-        for idx, s in enumerate(self.sections):
-            if s.type not in (SHT_SYMTAB, SHT_DYNSYM) or not s.entsize:
-                continue
-            strtab = self.sections[s.link]
-            versym, verdef = self._versions(idx) if s.type == SHT_DYNSYM else ([], {})
-            for i in range(s.size // s.entsize):
-                off = s.offset + i * s.entsize
-                if self.is64:
-                    name, info, _other, shndx, value, size = struct.unpack_from(
-                        e + "IBBHQQ", self.data, off)
-                else:
-                    name, value, size, info, _other, shndx = struct.unpack_from(
-                        e + "IIIBBH", self.data, off)
-                sym = Symbol(self._str(strtab.offset + name), value, size, info & 0xF,
-                             info >> 4, shndx, table=s.name)
-                if versym and i < len(versym):
-                    v = versym[i]
-                    sym.version = verdef.get(v & 0x7FFF, "") if (v & 0x7FFF) > 1 else ""
-                    sym.default_version = not (v & VERSYM_HIDDEN)
-                out.append(sym)
-        return out
-
-    def vaddr_to_offset(self, vaddr: int) -> int:
-        """File offset of virtual address ``vaddr`` (through a PT_LOAD segment)."""
-        best = None
-        for seg in self.segments:
-            if getattr(seg, "type", 0) != PT_LOAD:
-                continue
-            if seg.vaddr <= vaddr < seg.vaddr + max(seg.memsz, seg.filesz):
-                if best is None or (seg.flags & PF_X and not best.flags & PF_X):
-                    best = seg
-        if best is None:
-            raise AttachError(f"{self.path}: address {vaddr:#x} is in no loadable segment")
-        return vaddr - best.vaddr + best.offset
-
-    # ---- USDT -------------------------------------------------------------
-    @_guarded
-    def usdt_probes(self) -> list[USDTProbe]:
-        """Every probe of ``.note.stapsdt``."""
-        note = self.section(".note.stapsdt")
-        if note is None:
-            return []
-        base_sec = self.section(".stapsdt.base")
-        out: list[USDTProbe] = []
-        e = self.endian
-        addr_fmt = e + ("QQQ" if self.is64 else "III")
-        addr_size = 8 if self.is64 else 4
-        off, end = note.offset, note.offset + note.size
-        while off + 12 <= end:
-            namesz, descsz, ntype = struct.unpack_from(e + "III", self.data, off)
-            name_start = off + 12
-            desc_start = name_start + ((namesz + 3) & ~3)
-            nxt = desc_start + ((descsz + 3) & ~3)
-            owner = self.data[name_start:name_start + namesz].rstrip(b"\0")
-            if owner == b"stapsdt" and ntype == 3 and descsz >= 3 * addr_size:
-                pc, base, sem = struct.unpack_from(addr_fmt, self.data, desc_start)
-                strings = self.data[desc_start + 3 * addr_size:desc_start + descsz].split(b"\0")
-                provider, pname, args = (strings + [b"", b"", b""])[:3]
-                if base_sec is not None and base:
-                    pc += base_sec.addr - base
-                sem_off = 0
-                if sem:
-                    try:
-                        sem_off = self.vaddr_to_offset(sem)
-                    except AttachError:
-                        sem_off = 0
-                out.append(USDTProbe(provider.decode("utf-8", "replace"),
-                                     pname.decode("utf-8", "replace"), pc,
-                                     self.vaddr_to_offset(pc), sem, sem_off,
-                                     args.decode("utf-8", "replace")))
-            off = nxt
-        return out
+    error_type = AttachError
 
 
 @functools.lru_cache(maxsize=32)

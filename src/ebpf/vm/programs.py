@@ -31,6 +31,7 @@ from ..isa.instruction import (
 )
 from ..programs import Program, RunResult
 from ..spec import ProgramSpec
+from ..symbols import kallsyms
 from ..uapi import ProgramType
 from .code import CODE_BASE, Code, prepare, pseudo_func_offset
 from .contexts import make_context
@@ -256,7 +257,6 @@ def apply_core(spec: ProgramSpec, insns: list[Instruction], core_btf: Any = None
 
 
 _KSYMS: dict[str, int | None] = {}
-_KALLSYMS: dict[str, int] | None = None
 
 
 def ksym_address(name: str) -> int | None:
@@ -266,7 +266,6 @@ def ksym_address(name: str) -> int | None:
     PTR_TO_BTF_ID memory, and give 0); otherwise its /proc/kallsyms address
     (a number to compare or print; the runtime has nothing behind it); None
     when the kernel has no such symbol."""
-    global _KALLSYMS
     if name in _KSYMS:
         return _KSYMS[name]
     addr: int | None = None
@@ -283,18 +282,7 @@ def ksym_address(name: str) -> int | None:
         addr = GLOBAL.allocate(bytearray(size), f"ksym {name} (vm stand-in)",
                                writable=False).base
     else:
-        if _KALLSYMS is None:
-            table: dict[str, int] = {}
-            try:
-                with open("/proc/kallsyms") as f:
-                    for line in f:
-                        parts = line.split()
-                        if len(parts) >= 3:
-                            table.setdefault(parts[2], int(parts[0], 16))
-            except OSError:
-                pass
-            _KALLSYMS = table
-        addr = _KALLSYMS.get(name) or None
+        addr = kallsyms.address_of(name)
     _KSYMS[name] = addr
     return addr
 

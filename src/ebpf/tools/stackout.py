@@ -1,0 +1,83 @@
+"""What profile, offcputime and stackcount share: their output options
+(folded, flame graph, pprof, classic text), symbolizer options, and loading
+their BPF object."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import IO, Any
+
+from ..stacks import StackProfile, write_flame_graph, write_pprof
+from ..symbols import Symbolizer
+from ..symbols.debugfile import DEFAULT_DEBUG_DIRS
+
+
+def add_output_options(ap: argparse.ArgumentParser) -> None:
+    ap.add_argument("-f", "--folded", action="store_true",
+                    help="print folded stacks (one 'comm;root;...;leaf COUNT' line each)")
+    ap.add_argument("--flamegraph", metavar="FILE",
+                    help="write an interactive flame graph (.html, or .svg)")
+    ap.add_argument("--pprof", metavar="FILE", help="write a pprof profile (gzipped protobuf)")
+    ap.add_argument("--debug-dir", action="append", metavar="DIR",
+                    help="where separate debug files are (default /usr/lib/debug; repeatable)")
+    ap.add_argument("--no-demangle", action="store_true", help="show C++/Rust names raw")
+    ap.add_argument("--dwarf", action="store_true",
+                    help="file:line and inlined frames from DWARF (needs pyelftools)")
+
+
+def symbolizer_from(args: argparse.Namespace) -> Symbolizer:
+    return Symbolizer(debug_dirs=tuple(args.debug_dir or DEFAULT_DEBUG_DIRS),
+                      demangle=not args.no_demangle, dwarf=args.dwarf)
+
+
+def load_tool(name: str, constants: dict[str, Any]) -> Any:
+    """Load tool ``name``'s packaged BPF object into the kernel (compiled on first use)."""
+    import tempfile
+    from pathlib import Path
+
+    from ..objects import load
+    from ..toolchain import compile as compile_c
+
+    src = Path(__file__).resolve().with_name("bpf") / f"{name}.bpf.c"
+    with tempfile.TemporaryDirectory(prefix=f"ebpf-{name}-") as tmp:
+        obj = compile_c(src, Path(tmp) / f"{name}.bpf.o")
+        return load(obj, backend="kernel", constants=constants)
+
+
+def print_classic(profile: StackProfile, out: IO[str] = sys.stdout, *,
+                  value_label: str = "", limit: int | None = None) -> None:
+    """BCC style: kernel frames, ``--``, user frames, ``-  comm (pid)``, the value;
+    smallest first so the biggest ends next to the prompt."""
+    for stack, value in reversed(profile.top(limit)):
+        kernel = [f for f in stack.frames if f.kernel]
+        user = [f for f in stack.frames if not f.kernel]
+        for f in kernel:
+            out.write(f"    {f.label()}\n")
+        if kernel and user:
+            out.write("    --\n")
+        for f in user:
+            out.write(f"    {f.label()}\n")
+        if not stack.frames:
+            out.write("    [no stack]\n")
+        if stack.comm or stack.pid:
+            out.write(f"    -                {stack.comm} ({stack.pid})\n")
+        out.write(f"        {value}{value_label}\n\n")
+
+
+def write_outputs(profile: StackProfile, args: argparse.Namespace, title: str,
+                  out: IO[str] = sys.stdout, *, value_label: str = "") -> None:
+    """Print the profile as asked (folded or classic) and write the files asked for."""
+    if args.folded:
+        out.write(profile.folded())
+    else:
+        print_classic(profile, out, value_label=value_label)
+    if args.flamegraph:
+        write_flame_graph(profile, args.flamegraph, title=title)
+    if args.pprof:
+        write_pprof(profile, args.pprof)
+    out.flush()
+
+
+__all__ = ["add_output_options", "load_tool", "print_classic", "symbolizer_from",
+           "write_outputs"]
