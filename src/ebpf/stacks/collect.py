@@ -69,8 +69,9 @@ class StackCollector:
         return k + u
 
     def profile(self, rows: Iterable[tuple[Any, int]], *, unit: str = "samples",
-                per_thread: bool = False) -> StackProfile:
-        """A profile of ``(row, value)`` pairs."""
+                per_thread: bool = False, per_process: bool = True) -> StackProfile:
+        """A profile of ``(row, value)`` pairs (``per_process`` False: stacks of
+        different processes with the same frames merge)."""
         prof = StackProfile(unit=unit)
         for row, value in rows:
             pid = int(getattr(row, "pid", 0))
@@ -80,8 +81,8 @@ class StackCollector:
                 self.lost_user += 1
             frames = self.frames(pid, uid, kid)
             tid = int(getattr(row, "tid", pid)) if per_thread else 0
-            prof.add(Stack(frames, comm=_text(getattr(row, "comm", "")), pid=pid, tid=tid),
-                     int(value))
+            prof.add(Stack(frames, comm=_text(getattr(row, "comm", "")),
+                           pid=pid if per_process else 0, tid=tid), int(value))
         return prof
 
 

@@ -562,8 +562,9 @@ class _RustV0:
         return text
 
     def backref(self, fn):  # type: ignore[no-untyped-def]
-        pos = self.base62()
-        if pos >= self.i - 1:
+        here = self.i - 1
+        pos = self.base62() + 2  # relative to the text after "_R"
+        if pos >= here:
             raise _Fail("backref")
         self.depth += 1
         if self.depth > 64:

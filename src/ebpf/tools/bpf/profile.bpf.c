@@ -97,8 +97,9 @@ int do_sample(struct bpf_perf_event_data *ctx)
 	n = bpf_map_lookup_elem(&counts, &key);
 	if (n)
 		__sync_fetch_and_add(n, 1);
-	else
-		bpf_map_update_elem(&counts, &key, &one, BPF_NOEXIST);
+	else if (bpf_map_update_elem(&counts, &key, &one, BPF_NOEXIST))
+		if ((n = bpf_map_lookup_elem(&counts, &key)))	/* another CPU added it first */
+			__sync_fetch_and_add(n, 1);
 	return 0;
 }
 

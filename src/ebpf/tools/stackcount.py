@@ -1,0 +1,127 @@
+"""stackcount: count the stacks that lead to an event — a tracepoint or a
+uprobe — by user + kernel stack.
+
+    ebpf tool stackcount t:sched:sched_switch 5
+    ebpf tool stackcount -p 1234 u:/usr/lib/x86_64-linux-gnu/libc.so.6:malloc 5
+    ebpf tool stackcount -f u:c:write 5 > write.folded
+
+Event syntax (as BCC's): ``t:CATEGORY:NAME`` (tracepoint), ``u:BINARY:SYMBOL``
+(uprobe; BINARY a path or a library name such as ``c``), or ``CATEGORY:NAME``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import IO
+
+from ..errors import Error
+from ..stacks import StackProfile
+from ..stacks.collect import StackCollector, remember_pids
+from ..symbols import Symbolizer
+from .stackout import add_output_options, load_tool, symbolizer_from, write_outputs
+
+NAME = "stackcount"
+DESCRIPTION = "Count events (tracepoint or uprobe hits) and their stack traces."
+
+
+@dataclass(frozen=True)
+class Event:
+    kind: str  # "tracepoint" or "uprobe"
+    target: str  # "category/name", or the binary
+    symbol: str = ""
+
+    @property
+    def description(self) -> str:
+        return f"{self.target}:{self.symbol}" if self.symbol else self.target
+
+
+def parse_event(text: str) -> Event:
+    """``t:sched:sched_switch``, ``u:/bin/bash:readline``, ``u:c:malloc``, ``sched:sched_switch``."""
+    parts = text.split(":")
+    if parts[0] in ("t", "tracepoint") and len(parts) == 3 and all(parts[1:]):
+        return Event("tracepoint", f"{parts[1]}/{parts[2]}")
+    if parts[0] in ("u", "uprobe", "p") and len(parts) == 3 and all(parts[1:]):
+        if parts[0] == "p" and "/" not in parts[1]:
+            raise Error(f"event {text!r}: kprobes are not available here; use t: or u:")
+        return Event("uprobe", parts[1], parts[2])
+    if len(parts) == 2 and all(parts) and "/" not in parts[0]:
+        return Event("tracepoint", f"{parts[0]}/{parts[1]}")
+    raise Error(f"event {text!r}: expected t:CATEGORY:NAME (tracepoint) or "
+                "u:BINARY:SYMBOL (uprobe)")
+
+
+def record(event: Event | str, duration: float, *, pid: int | None = None,
+           user: bool = True, kernel: bool = True, per_pid: bool = False,
+           symbolizer: Symbolizer | None = None,
+           ready: Callable[[], None] | None = None) -> StackProfile:
+    """Count the stacks at ``event`` for ``duration`` seconds (values: calls).
+    ``ready`` runs once the probe is attached; recording stops ``duration``
+    seconds after it returns."""
+    ev = parse_event(event) if isinstance(event, str) else event
+    sym = symbolizer or Symbolizer()
+    consts = {"target_tgid": pid or 0, "user_stacks": user, "kernel_stacks": kernel,
+              "per_pid": per_pid}
+    with load_tool(NAME, consts) as obj:
+        if ev.kind == "uprobe":
+            target = {"binary": ev.target, "symbol": ev.symbol}
+            if pid:
+                target["pid"] = pid
+            link = obj.programs["stackcount_uprobe"].attach(**target)
+        else:
+            link = obj.programs["stackcount_tracepoint"].attach(tracepoint=ev.target)
+        seen: set[int] = set()
+        with link:
+            if ready is not None:
+                ready()
+            end = time.monotonic() + duration
+            while (left := end - time.monotonic()) > 0:
+                time.sleep(min(left, 0.5))
+                if user:
+                    remember_pids(sym, obj.maps["counts"].keys(), seen)
+        rows = list(obj.maps["counts"].items())
+        if user:
+            remember_pids(sym, (k for k, _ in rows), seen)
+        return StackCollector(sym, obj.maps["stacks"]).profile(rows, unit="calls",
+                                                                per_process=per_pid)
+
+
+def parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog=NAME, description=DESCRIPTION,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter,
+                                 epilog=__doc__.split("\n\n", 1)[1] if __doc__ else None)
+    ap.add_argument("-p", "--pid", type=int, help="trace this process only")
+    ap.add_argument("-P", "--perpid", action="store_true",
+                    help="one stack per process (with its name)")
+    ap.add_argument("-U", "--user-stacks-only", action="store_true", help="user stacks only")
+    ap.add_argument("-K", "--kernel-stacks-only", action="store_true",
+                    help="kernel stacks only")
+    ap.add_argument("-D", "--duration", type=float, default=5.0,
+                    help="seconds to trace (default 5)")
+    add_output_options(ap)
+    ap.add_argument("event", help="t:CATEGORY:NAME or u:BINARY:SYMBOL")
+    return ap
+
+
+def main(argv: Sequence[str] | None = None, out: IO[str] = sys.stdout,
+         ready: Callable[[], None] | None = None) -> int:
+    ap = parser()
+    args = ap.parse_args(argv)
+    if args.user_stacks_only and args.kernel_stacks_only:
+        ap.error("-U and -K exclude each other")
+    ev = parse_event(args.event)
+    if not args.folded:
+        out.write(f"Tracing {ev.kind} {ev.description} for {args.duration:g} secs.\n")
+        out.flush()
+    prof = record(ev, args.duration, pid=args.pid, user=not args.kernel_stacks_only,
+                  kernel=not args.user_stacks_only, per_pid=args.perpid,
+                  symbolizer=symbolizer_from(args), ready=ready)
+    write_outputs(prof, args, f"stackcount {ev.description}", out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
