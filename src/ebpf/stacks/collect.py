@@ -17,6 +17,23 @@ from .trace import BuildIdFrame, StackTraceMap
 
 log = logging.getLogger(__name__)
 
+#: kernel functions that are the tracing machinery calling the BPF program, not
+#: the traced code: trimmed from the innermost end of kernel stacks
+_GLUE_PREFIXES = ("bpf_prog_", "bpf_trace_run", "__traceiter_", "__bpf_trace_",
+                  "trace_call_bpf", "perf_trace_", "perf_tp_event", "perf_swevent_",
+                  "__perf_event_overflow", "perf_event_overflow", "bpf_overflow_handler",
+                  "uprobe_dispatcher", "handler_chain", "uprobe_notify_resume",
+                  "__uprobe_perf_func", "uprobe_perf_func", "perf_syscall_",
+                  "trace_event_raw_event_")
+
+
+def trim_glue(frames: list[Frame]) -> list[Frame]:
+    """``frames`` (innermost first) without the BPF/tracing frames at the top."""
+    i = 0
+    while i < len(frames) and frames[i].kernel and frames[i].name.startswith(_GLUE_PREFIXES):
+        i += 1
+    return frames[i:]
+
 
 def _text(value: Any) -> str:
     if isinstance(value, (bytes, bytearray)):
@@ -59,8 +76,8 @@ class StackCollector:
         if kernel_stack_id >= 0 and self.kernel is not None:
             k = self._kstacks.get(kernel_stack_id, ())
             if not k:
-                k = self._kstacks[kernel_stack_id] = tuple(self.symbolizer.kernel_stack(
-                    self.kernel.get(kernel_stack_id)))  # type: ignore[arg-type]
+                k = self._kstacks[kernel_stack_id] = tuple(trim_glue(
+                    self.symbolizer.kernel_stack(self.kernel.get(kernel_stack_id))))  # type: ignore[arg-type]
         if user_stack_id >= 0 and self.user is not None:
             u = self._ustacks.get((pid, user_stack_id), ())
             if not u:
@@ -96,4 +113,4 @@ def remember_pids(symbolizer: Symbolizer, rows: Iterable[Any], seen: set[int]) -
             symbolizer.remember(pid)
 
 
-__all__ = ["StackCollector", "remember_pids", "user_frames"]
+__all__ = ["StackCollector", "remember_pids", "trim_glue", "user_frames"]

@@ -49,7 +49,8 @@ class ElfSymbols:
             for s in elf.symbols():
                 if s.type in (STT_FUNC, STT_GNU_IFUNC) and s.shndx != SHN_UNDEF and s.value:
                     rank = (prio, s.table != ".symtab", s.bind not in (STB_GLOBAL, STB_WEAK))
-                    syms.append((s.value, rank, s.size, s.name))
+                    # "clock_nanosleep@@GLIBC_2.17" in a debug file's .symtab: show the name
+                    syms.append((s.value, rank, s.size, s.name.split("@", 1)[0] or s.name))
         syms.sort()
         # one symbol per address: the best ranked (sorted first)
         self._addrs: list[int] = []

@@ -89,13 +89,16 @@ class Symbolizer:
     def _process(self, pid: int, refresh: bool = False) -> ProcessMaps | None:
         if pid in self._procs and not refresh:
             return self._procs[pid]
+        known = self._procs.get(pid)
         try:
             pm: ProcessMaps | None = ProcessMaps.read(pid)
+            if pm is not None and not pm.entries and known is not None:
+                pm = known  # a zombie's maps read empty: keep what we knew
         except ProcessGoneError:
-            pm = self._procs.get(pid)  # keep what we knew
+            pm = known
         except Error as e:
             log.info("pid %d: %s", pid, e)
-            pm = self._procs.get(pid)
+            pm = known
         if pm is not None:
             for e in pm.entries:
                 if e.is_file:

@@ -44,6 +44,8 @@ def record(duration: float, *, pid: int | None = None, tid: int | None = None,
     with load_tool(NAME, consts) as obj:
         seen: set[int] = set()
         with obj.programs["sched_switch"].attach():
+            if pid:
+                sym.remember(pid)  # before it can exit
             if ready is not None:
                 ready()
             end = time.monotonic() + duration

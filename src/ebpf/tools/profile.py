@@ -52,6 +52,8 @@ def record(duration: float, *, frequency: int = 49, pid: int | None = None,
         # samples a second per busy CPU (frequency mode starts at period 1 and adapts)
         with prog.attach(perf_event={"type": "software", "config": "cpu_clock",
                                      "sample_period": max(1, 10**9 // frequency)}):
+            if pid:
+                sym.remember(pid)  # before it can exit
             if ready is not None:
                 ready()
             end = start + duration

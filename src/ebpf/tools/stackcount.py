@@ -42,13 +42,15 @@ class Event:
 def parse_event(text: str) -> Event:
     """``t:sched:sched_switch``, ``u:/bin/bash:readline``, ``u:c:malloc``, ``sched:sched_switch``."""
     parts = text.split(":")
-    if parts[0] in ("t", "tracepoint") and len(parts) == 3 and all(parts[1:]):
+    kind = parts[0] if len(parts[0]) == 1 or parts[0] in ("tracepoint", "uprobe") else ""
+    if kind in ("p", "k", "r") and len(parts) >= 2:
+        raise Error(f"event {text!r}: kprobes are not available on this kernel; "
+                    "use a tracepoint (t:CATEGORY:NAME) or a uprobe (u:BINARY:SYMBOL)")
+    if kind in ("t", "tracepoint") and len(parts) == 3 and all(parts[1:]):
         return Event("tracepoint", f"{parts[1]}/{parts[2]}")
-    if parts[0] in ("u", "uprobe", "p") and len(parts) == 3 and all(parts[1:]):
-        if parts[0] == "p" and "/" not in parts[1]:
-            raise Error(f"event {text!r}: kprobes are not available here; use t: or u:")
+    if kind in ("u", "uprobe") and len(parts) == 3 and all(parts[1:]):
         return Event("uprobe", parts[1], parts[2])
-    if len(parts) == 2 and all(parts) and "/" not in parts[0]:
+    if not kind and len(parts) == 2 and all(parts):
         return Event("tracepoint", f"{parts[0]}/{parts[1]}")
     raise Error(f"event {text!r}: expected t:CATEGORY:NAME (tracepoint) or "
                 "u:BINARY:SYMBOL (uprobe)")
@@ -75,6 +77,8 @@ def record(event: Event | str, duration: float, *, pid: int | None = None,
             link = obj.programs["stackcount_tracepoint"].attach(tracepoint=ev.target)
         seen: set[int] = set()
         with link:
+            if pid:
+                sym.remember(pid)  # before it can exit
             if ready is not None:
                 ready()
             end = time.monotonic() + duration
