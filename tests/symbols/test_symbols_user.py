@@ -159,7 +159,7 @@ def test_container_paths_go_through_proc_root(symlib):
     unshare = shutil.which("unshare")
     if unshare is None:
         pytest.fail("unshare (util-linux) is needed")
-    code = (f"import ctypes,sys; lib=ctypes.CDLL('/mnt/nsonly/libsymtest.so'); "
+    code = ("import ctypes,sys; lib=ctypes.CDLL('/mnt/nsonly/libsymtest.so'); "
             "print(ctypes.cast(lib.symtest_beta, ctypes.c_void_p).value, flush=True); "
             "sys.stdin.readline()")
     script = (f"mkdir -p /mnt/nsonly && mount -t tmpfs none /mnt/nsonly && "

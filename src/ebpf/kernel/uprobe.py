@@ -19,9 +19,7 @@ import logging
 import os
 import re
 import shutil
-import struct
 import subprocess
-from dataclasses import dataclass
 
 from ..elf.host import (  # noqa: F401  (re-exported: attach.py and tests use them here)
     ET_DYN,

@@ -43,6 +43,10 @@ TOOLS: dict[str, str] = {
     "tcplife": "Trace the lifespan of TCP sessions and summarize",
     "tcpretrans": "Trace TCP retransmits",
     "tcptop": "Summarize TCP send/recv throughput by host",
+    # stacks (docs/stacks.md)
+    "profile": "Profile CPU usage by sampling stack traces (perf events)",
+    "offcputime": "Summarize off-CPU (blocked) time by stack trace",
+    "stackcount": "Count events (tracepoint or uprobe hits) by stack trace",
 }
 
 

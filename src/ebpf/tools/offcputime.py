@@ -8,7 +8,6 @@ stack, from the scheduler's context switches (``tp_btf/sched_switch``).
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -17,8 +16,14 @@ from typing import IO
 from ..stacks import StackProfile, write_pprof
 from ..stacks.collect import StackCollector, remember_pids
 from ..symbols import Symbolizer
+from .base import ToolParser
 from .stackout import add_output_options, load_tool, symbolizer_from, write_outputs
 
+EXAMPLES = """\
+    ebpf tool offcputime 5                     # every thread, 5 seconds
+    ebpf tool offcputime -p 1234 -f 10 > offcpu.folded
+    ebpf tool offcputime -p 1234 -m 1000 --flamegraph offcpu.html 10
+"""
 NAME = "offcputime"
 DESCRIPTION = "Summarize off-CPU time by stack trace."
 
@@ -58,10 +63,8 @@ def record(duration: float, *, pid: int | None = None, tid: int | None = None,
             rows, unit="nanoseconds", per_thread=per_thread)
 
 
-def parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(prog=NAME, description=DESCRIPTION,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter,
-                                 epilog=__doc__.split("\n\n", 1)[1] if __doc__ else None)
+def parser() -> ToolParser:
+    ap = ToolParser(NAME, DESCRIPTION, EXAMPLES)
     ap.add_argument("-p", "--pid", type=int, help="trace this process only")
     ap.add_argument("-t", "--tid", type=int, help="trace this thread only")
     ap.add_argument("-u", "--user-threads-only", action="store_true",

@@ -8,7 +8,6 @@ CPU at ``-F`` Hz), counted in the kernel by (process, user stack, kernel stack).
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -18,8 +17,16 @@ from typing import IO
 from ..stacks import StackProfile
 from ..stacks.collect import StackCollector, remember_pids
 from ..symbols import Symbolizer
+from .base import ToolParser
 from .stackout import add_output_options, load_tool, symbolizer_from, write_outputs
 
+EXAMPLES = """\
+    ebpf tool profile 10                       # every process, 49 Hz, 10 seconds
+    ebpf tool profile -F 99 -p 1234 5          # one process at 99 Hz
+    ebpf tool profile -p 1234 -f 5 > out.folded
+    ebpf tool profile -p 1234 --flamegraph cpu.html --pprof cpu.pb.gz 5
+    ebpf tool profile -U --build-id 5          # user stacks as build-id frames
+"""
 NAME = "profile"
 DESCRIPTION = "Profile CPU usage by sampling stack traces at a timed interval."
 
@@ -73,10 +80,8 @@ def record(duration: float, *, frequency: int = 49, pid: int | None = None,
     return ProfileResult(prof, stats[0], stats[1], stats[2], elapsed)
 
 
-def parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(prog=NAME, description=DESCRIPTION,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter,
-                                 epilog=__doc__.split("\n\n", 1)[1] if __doc__ else None)
+def parser() -> ToolParser:
+    ap = ToolParser(NAME, DESCRIPTION, EXAMPLES)
     ap.add_argument("-p", "--pid", type=int, help="profile this process only")
     ap.add_argument("-L", "--tid", type=int, help="profile this thread only")
     ap.add_argument("-U", "--user-stacks-only", action="store_true", help="user stacks only")

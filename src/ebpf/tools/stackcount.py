@@ -11,7 +11,6 @@ Event syntax (as BCC's): ``t:CATEGORY:NAME`` (tracepoint), ``u:BINARY:SYMBOL``
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -22,8 +21,14 @@ from ..errors import Error
 from ..stacks import StackProfile
 from ..stacks.collect import StackCollector, remember_pids
 from ..symbols import Symbolizer
+from .base import ToolParser
 from .stackout import add_output_options, load_tool, symbolizer_from, write_outputs
 
+EXAMPLES = """\
+    ebpf tool stackcount t:sched:sched_switch          # kernel + user stacks, 5 s
+    ebpf tool stackcount -p 1234 u:c:malloc            # malloc() callers of one process
+    ebpf tool stackcount -f -D 10 u:/bin/bash:readline > readline.folded
+"""
 NAME = "stackcount"
 DESCRIPTION = "Count events (tracepoint or uprobe hits) and their stack traces."
 
@@ -93,10 +98,8 @@ def record(event: Event | str, duration: float, *, pid: int | None = None,
                                                                 per_process=per_pid)
 
 
-def parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(prog=NAME, description=DESCRIPTION,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter,
-                                 epilog=__doc__.split("\n\n", 1)[1] if __doc__ else None)
+def parser() -> ToolParser:
+    ap = ToolParser(NAME, DESCRIPTION, EXAMPLES)
     ap.add_argument("-p", "--pid", type=int, help="trace this process only")
     ap.add_argument("-P", "--perpid", action="store_true",
                     help="one stack per process (with its name)")

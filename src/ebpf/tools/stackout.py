@@ -5,6 +5,7 @@ their BPF object."""
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from typing import IO, Any
 
@@ -33,16 +34,10 @@ def symbolizer_from(args: argparse.Namespace) -> Symbolizer:
 
 def load_tool(name: str, constants: dict[str, Any]) -> Any:
     """Load tool ``name``'s packaged BPF object into the kernel (compiled on first use)."""
-    import tempfile
-    from pathlib import Path
+    from .base import open_tool, require_kernel
 
-    from ..objects import load
-    from ..toolchain import compile as compile_c
-
-    src = Path(__file__).resolve().with_name("bpf") / f"{name}.bpf.c"
-    with tempfile.TemporaryDirectory(prefix=f"ebpf-{name}-") as tmp:
-        obj = compile_c(src, Path(tmp) / f"{name}.bpf.o")
-        return load(obj, backend="kernel", constants=constants)
+    require_kernel(name)
+    return open_tool(name, constants)
 
 
 def print_classic(profile: StackProfile, out: IO[str] = sys.stdout, *,
@@ -67,8 +62,16 @@ def print_classic(profile: StackProfile, out: IO[str] = sys.stdout, *,
 
 def write_outputs(profile: StackProfile, args: argparse.Namespace, title: str,
                   out: IO[str] = sys.stdout, *, value_label: str = "") -> None:
-    """Print the profile as asked (folded or classic) and write the files asked for."""
-    if args.folded:
+    """Print the profile as asked (folded, JSON lines or classic) and write the
+    files asked for."""
+    if getattr(args, "json", False):
+        for stack, value in profile.top():
+            out.write(json.dumps({"comm": stack.comm, "pid": stack.pid, "value": value,
+                                  "unit": profile.unit,
+                                  "frames": [{"name": f.name, "module": f.module,
+                                              "address": f.address, "kernel": f.kernel}
+                                             for f in stack.frames]}) + "\n")
+    elif args.folded:
         out.write(profile.folded())
     else:
         print_classic(profile, out, value_label=value_label)
