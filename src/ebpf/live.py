@@ -518,6 +518,9 @@ class LiveView:
         self._screen = False
         #: True once the output's reader has gone away (nothing more is written)
         self.broken = False
+        #: symbolizes stack-trace maps (created when the object has one; caches persist)
+        self.symbolizer: Any = None
+        self._pids_seen: set[int] = set()
 
     # -- output helpers --
     def _write(self, text: str) -> None:
@@ -544,8 +547,30 @@ class LiveView:
         elif self.mode == "json":
             self._write(json.dumps(ev.to_json(), default=str) + "\n")
 
-    def snapshots(self) -> list[MapSnapshot]:
-        return [snapshot(m, self.unit) for m in shown_maps(self.obj)]
+    def snapshots(self) -> list[Any]:
+        """Map snapshots, and stacks (STACK_TRACE maps symbolized, joined with the
+        maps that count by stack id, which they replace)."""
+        views: list[Any] = []
+        joined: set[str] = set()
+        if self._stacks():
+            from .stacks.maps import stack_views
+
+            views, joined = stack_views(self.obj, self.symbolizer)
+        return [snapshot(m, self.unit) for m in shown_maps(self.obj)
+                if m.name not in joined] + views
+
+    def _stacks(self) -> bool:
+        """Whether the object has stack-trace maps; snapshots the processes seen in
+        them so far (their stacks resolve after they exit)."""
+        if not any(m.type == MapType.STACK_TRACE for m in self.obj.maps.values()):
+            return False
+        from .stacks.maps import remember_processes
+        from .symbols import Symbolizer
+
+        if self.symbolizer is None:
+            self.symbolizer = Symbolizer()
+        remember_processes(self.obj, self.symbolizer, self._pids_seen)
+        return True
 
     def globals_line(self) -> str:
         """Values of the object's writable globals (.data/.bss) as one line."""
@@ -628,6 +653,7 @@ class LiveView:
                         self._write(f"--- {self.elapsed:.1f}s ---\n")
                         self.print_tables()
                     next_draw = now + self.interval
+                    self._stacks()
                 wait = next_draw - time.monotonic()
                 if deadline is not None:
                     wait = min(wait, deadline - time.monotonic())

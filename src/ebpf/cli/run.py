@@ -70,6 +70,9 @@ def register(sub: Any) -> None:
     p.add_argument("-p", "--program", dest="programs", action="append", default=[],
                    metavar="NAME", help="attach only these programs (repeatable)")
     p.add_argument("--unit", default="value", help="label of histogram values (e.g. usecs)")
+    p.add_argument("--flamegraph", metavar="FILE",
+                   help="at the end, write a flame graph (.html or .svg) of the stacks in the "
+                        "object's STACK_TRACE maps (joined with the maps counting by stack id)")
     out = p.add_mutually_exclusive_group()
     out.add_argument("--json", action="store_true", help="JSON lines instead of a screen")
     out.add_argument("--plain", action="store_true",
@@ -474,12 +477,29 @@ def cmd_run(args: argparse.Namespace) -> int:
                     if detached:
                         print(f"ebpf run: detached {detached} link(s)", file=err)
                     view.summary()
+                    if args.flamegraph:
+                        _write_flamegraph(view, args.flamegraph, err)
                     if feeder is not None:
                         print(f"packets: {feeder.status()}",
                               file=sys.stdout if view.mode != "json" else err)
             finally:
                 obj.close()
     return 0
+
+
+def _write_flamegraph(view: Any, path: str, err: Any) -> None:
+    """The flame graph of the stacks the view shows (``--flamegraph``)."""
+    from ..stacks import write_flame_graph
+    from ..stacks.maps import StackView, profile_of
+
+    views = [s for s in view.snapshots() if isinstance(s, StackView)]
+    if not views:
+        print("ebpf run: no flame graph written: the object has no STACK_TRACE map",
+              file=err)
+        return
+    prof = profile_of(views)
+    write_flame_graph(prof, path, title=f"ebpf run: {', '.join(v.name for v in views)}")
+    print(f"ebpf run: flame graph of {prof.total} {prof.unit} written to {path}", file=err)
 
 
 def _describe(link: Any) -> str:

@@ -123,7 +123,7 @@ class Symbolizer:
             return None
         key = (st.st_dev, st.st_ino, st.st_mtime_ns)
         if key not in self._files:
-            root = f"/proc/{pm.pid}/root" if os.path.realpath(f"/proc/{pm.pid}/root") != "/" else ""
+            root = _container_root(pm.pid)
             try:
                 syms: ElfSymbols | None = ElfSymbols(path, display_path=entry.path.removesuffix(
                     " (deleted)"), debug_dirs=self.debug_dirs, root=root)
@@ -223,6 +223,17 @@ class Symbolizer:
 
     def _names_of(self, name: str) -> str:
         return _demangle(name) if self.demangle else name
+
+
+def _container_root(pid: int) -> str:
+    """``/proc/PID/root`` when the process sees another root than ours (a
+    container), else "" (also when it has gone)."""
+    path = f"/proc/{pid}/root"
+    try:
+        return path if os.stat(path).st_ino != os.stat("/").st_ino or \
+            os.stat(path).st_dev != os.stat("/").st_dev else ""
+    except OSError:
+        return ""
 
 
 __all__ = ["Symbolizer"]
