@@ -10,7 +10,7 @@ import re
 import shutil
 
 import pytest
-from conftest import Workload, chromium_dom
+from stack_workloads import Workload, chromium_dom
 
 from ebpf.elf.host import HostELF
 from ebpf.stacks import write_flame_graph

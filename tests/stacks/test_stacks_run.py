@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import Workload
+from stack_workloads import Workload
 
 pytestmark = pytest.mark.kernel
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 
 import pytest
-from conftest import Workload
+from stack_workloads import Workload
 
 from ebpf.errors import Error
 from ebpf.tools import offcputime, stackcount
