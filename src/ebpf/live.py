@@ -629,10 +629,11 @@ class LiveView:
         self._write("\x1b[H" + screen + "\x1b[K\x1b[J")
 
     # -- the loop --
-    def run(self, duration: float | None = None) -> float:
-        """Poll sources and refresh until ``duration`` seconds pass or Ctrl-C
-        (or SIGTERM); returns the seconds it ran. Always prints the final
-        summary (tables after the stream)."""
+    def run(self, duration: float | None = None,
+            until: Callable[[], bool] | None = None) -> float:
+        """Poll sources and refresh until ``duration`` seconds pass, ``until()``
+        says the input is over, or Ctrl-C (or SIGTERM); returns the seconds it ran.
+        Always prints the final summary (tables after the stream)."""
         self.started = time.monotonic()
         deadline = None if duration is None else self.started + duration
         next_draw = self.started
@@ -645,6 +646,8 @@ class LiveView:
                 now = time.monotonic()
                 self.elapsed = now - self.started
                 if deadline is not None and now >= deadline:
+                    break
+                if until is not None and until():
                     break
                 if now >= next_draw:
                     if self.mode == "tty":

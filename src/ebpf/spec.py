@@ -123,6 +123,14 @@ class VariableSpec:
     constant: bool = False
 
 
+#: attach kinds whose programs run only on events of the running kernel
+#: (syscalls, scheduler, functions, probes), which the vm backend never sees
+KERNEL_EVENT_KINDS = frozenset({
+    "tracepoint", "raw_tracepoint", "tracing", "lsm", "kprobe", "kprobe_multi",
+    "kprobe_session", "ksyscall", "uprobe", "uprobe_multi", "usdt", "iter",
+})
+
+
 @dataclass
 class ProgramSpec:
     """How to load a program.
@@ -151,6 +159,12 @@ class ProgramSpec:
     retprobe: bool = False
     #: False for SEC("?...") programs: libbpf loads them only when asked to
     autoload: bool = True
+
+    @property
+    def needs_kernel_events(self) -> bool:
+        """True for programs only kernel events run (tracepoints, probes, fentry,
+        LSM, iterators): on the vm backend they run only when Python fires their hook."""
+        return self.attach_kind in KERNEL_EVENT_KINDS
 
     def copy(self) -> ProgramSpec:
         import copy

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import re
+import shlex
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -29,3 +32,60 @@ def test_readme_lists_every_cli_verb():
     verbs = next(a for a in parser._actions if a.dest == "verb").choices
     for verb in verbs:
         assert f"`ebpf {verb}" in text, verb
+
+
+def _readme_commands() -> list[tuple[str, str]]:
+    """(command, comment) of each line of the README's examples block."""
+    text = (ROOT / "README.md").read_text()
+    block = re.search(r"\n```\n(sudo \.venv/bin/ebpf tool .*?)```", text, re.S).group(1)
+    return [(line.split("  #")[0].strip(), line.partition("  #")[2])
+            for line in block.splitlines() if line.strip()]
+
+
+@pytest.mark.kernel
+def test_readme_commands_run_as_written(tmp_path):
+    """Every command of the README's examples block runs from a fresh directory as
+    written (as root: `sudo` dropped; `.venv/bin/` is this interpreter's); the ones
+    that run until Ctrl-C get a SIGINT and must exit cleanly."""
+    import os
+    import shutil
+    import signal
+    import time
+
+    venv_bin = Path(sys.executable).parent
+    work = tmp_path / "repo"
+    work.mkdir()
+    (work / "src").symlink_to(ROOT / "src")
+    commands = _readme_commands()
+    assert any("--write-pcap traffic.pcap" in c for c, _ in commands)
+    for command, comment in commands:
+        argv = shlex.split(command.removeprefix("sudo "))
+        if argv[0].startswith(".venv/bin/"):
+            name = argv[0].removeprefix(".venv/bin/")
+            argv[0] = str(venv_bin / name) if (venv_bin / name).exists() else shutil.which(name)
+        p = subprocess.Popen(argv, cwd=work, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        try:
+            out, err = p.communicate(timeout=5 if "Ctrl-C" in comment else 120)
+        except subprocess.TimeoutExpired:
+            time.sleep(0.5)
+            p.send_signal(signal.SIGINT)   # the "Ctrl-C to stop" ones
+            out, err = p.communicate(timeout=30)
+        assert p.returncode == 0, f"{command}\n{err}"
+        assert "Traceback" not in err, f"{command}\n{err}"
+        assert out.strip(), command
+
+
+def test_front_end_errors_are_one_line(tmp_path):
+    for argv in (["ebpf", "tool", "xdpfw"], ["examples/xdpfw/xdpfw.py"]):
+        cmd = [sys.executable, "-m", *argv] if argv[0] == "ebpf" else \
+            [sys.executable, str(ROOT / argv[0])]
+        r = subprocess.run([*cmd, "--pcap", str(tmp_path / "missing.pcap"), "--backend", "vm"],
+                           capture_output=True, text=True, timeout=120)
+        assert r.returncode == 1 and "Traceback" not in r.stderr, r.stderr
+        assert "missing.pcap: no such file" in r.stderr and "--write-pcap" in r.stderr
+        (tmp_path / "bad.pcap").write_bytes(b"nope")
+        r = subprocess.run([*cmd, "--pcap", str(tmp_path / "bad.pcap"), "--backend", "vm"],
+                           capture_output=True, text=True, timeout=120)
+        assert r.returncode == 1 and "Traceback" not in r.stderr, r.stderr
+        assert "error: pcap: file shorter" in r.stderr.strip().splitlines()[-1]

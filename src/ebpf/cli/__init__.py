@@ -67,6 +67,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.verbose and log:  # VerifierError: the whole log with -v
             print(log.rstrip(), file=sys.stderr)
         print(f"ebpf {args.verb}: error: {e}", file=sys.stderr)
+        if getattr(e, "hint", ""):
+            print(f"ebpf {args.verb}: {e.hint}", file=sys.stderr)
         if log and not args.verbose:
             print(f"ebpf {args.verb}: the whole verifier log: ebpf -v {args.verb} ...",
                   file=sys.stderr)
@@ -75,6 +77,9 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except OSError as e:  # a file named on the command line, a socket...: no traceback
+        print(f"ebpf {args.verb}: error: {e}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

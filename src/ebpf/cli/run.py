@@ -19,6 +19,7 @@ import socket
 import sys
 import tempfile
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -60,7 +61,17 @@ def register(sub: Any) -> None:
     p.add_argument("--interval", type=float, default=1.0,
                    help="table refresh period in seconds (default 1)")
     p.add_argument("--pin", metavar="DIR",
-                   help="pin the maps in this bpffs directory (kept after exit)")
+                   help="pin the maps in this bpffs directory (kept after exit); a later "
+                        "run with the same DIR reuses them, entries included, as libbpf "
+                        "does with pinned maps")
+    p.add_argument("--pin-replace", action="store_true",
+                   help="with --pin: remove the maps an earlier run pinned in DIR first, "
+                        "so this run starts with fresh maps")
+    p.add_argument("--map-set", dest="map_sets", action="append", default=[], nargs=2,
+                   metavar=("MAP", "KEY=VALUE"),
+                   help="write an entry before the programs run (repeatable), e.g. "
+                        "--map-set blocked_ports 53=1; KEY and VALUE are integers or "
+                        "hex:BYTES")
     p.add_argument("-D", dest="defines", action="append", default=[], metavar="NAME[=VAL]",
                    help="preprocessor definition when compiling C")
     p.add_argument("-I", dest="include_dirs", action="append", default=[], metavar="DIR",
@@ -151,6 +162,11 @@ class PacketFeeder:
             if timeout:
                 time.sleep(min(timeout, 0.05))
         return []
+
+    @property
+    def done(self) -> bool:
+        """Every frame of the capture has been run."""
+        return self.position >= len(self.frames)
 
     def close(self) -> None:
         pass
@@ -392,6 +408,73 @@ def compiled(source: Path, args: argparse.Namespace, workdir: str) -> Path:
     return source
 
 
+def _entry_word(word: str, what: str) -> int | bytes:
+    """An integer (any base) or ``hex:BYTES`` from a --map-set KEY or VALUE."""
+    if word.startswith("hex:"):
+        try:
+            return bytes.fromhex(word[4:])
+        except ValueError:
+            raise Error(f"--map-set: bad {what} {word!r}: hex:BYTES needs hex digits") from None
+    try:
+        return int(word, 0)
+    except ValueError:
+        raise Error(f"--map-set: bad {what} {word!r}: use an integer or hex:BYTES") from None
+
+
+def parse_map_sets(items: list[list[str]]) -> list[tuple[str, int | bytes, int | bytes]]:
+    """``--map-set MAP KEY=VALUE`` options as (map, key, value).
+
+    >>> parse_map_sets([["blocked_ports", "53=1"], ["m", "0x10=hex:0100"]])
+    [('blocked_ports', 53, 1), ('m', 16, b'\\x01\\x00')]
+    """
+    out = []
+    for name, entry in items:
+        key, sep, value = entry.partition("=")
+        if not sep or not key or not value:
+            raise Error(f"--map-set {name} {entry!r}: expected KEY=VALUE (e.g. 53=1)")
+        out.append((name, _entry_word(key.strip(), "key"), _entry_word(value.strip(), "value")))
+    return out
+
+
+def _fill_maps(obj: Any, sets: list[tuple[str, int | bytes, int | bytes]]) -> None:
+    for name, key, value in sets:
+        if name not in obj.maps:
+            raise Error(f"--map-set {name}: no such map (the object has "
+                        f"{', '.join(sorted(obj.maps)) or 'none'})")
+        obj.maps[name][key] = value
+
+
+def _pinned_names(spec: Any) -> list[str]:
+    """The maps `--pin` pins: those shown as tables, and ring/perf buffers."""
+    from ..live import _GLOBAL_SECTIONS, _HIDDEN_TYPES
+    from ..uapi import MapType
+
+    return [name for name, m in spec.maps.items()
+            if m.type in (MapType.RINGBUF, MapType.PERF_EVENT_ARRAY)
+            or not (m.type in _HIDDEN_TYPES or name.startswith(_GLOBAL_SECTIONS)
+                    or m.section.startswith(_GLOBAL_SECTIONS))]
+
+
+def _prepare_pins(directory: str, names: list[str], replace: bool) -> list[str]:
+    """Make the pin directory; return the names already pinned there (removed
+    first with --pin-replace)."""
+    from ..kernel.pin import ensure_bpffs_dir
+
+    ensure_bpffs_dir(directory)
+    existing = [n for n in names if os.path.exists(os.path.join(directory, n))]
+    if replace:
+        for n in existing:
+            os.unlink(os.path.join(directory, n))
+        return []
+    return existing
+
+
+def _needs_kernel(spec: Any, args: argparse.Namespace) -> list[Any]:
+    """Selected programs that only kernel events can run."""
+    return [p for name, p in spec.programs.items()
+            if (not args.programs or name in args.programs) and p.needs_kernel_events]
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from .. import objects
     from ..live import BufferSource, LiveView, TraceSource
@@ -410,6 +493,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise Error("--freq must be positive")
     if args.pin and backend != "kernel":
         raise NotSupportedError("--pin", detail="pinning needs the kernel backend (bpffs)")
+    if args.pin_replace and not args.pin:
+        raise Error("--pin-replace goes with --pin DIR")
+    map_sets = parse_map_sets(args.map_sets)
     err = sys.stderr
     print(f"ebpf run: backend {backend} ({why})", file=err)
     frames = read_frames(args.pcap) if args.pcap else None
@@ -417,9 +503,48 @@ def cmd_run(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory(prefix="ebpf-run-") as work:
         path = compiled(Path(args.source), args, work)
         spec = ObjectSpec.from_file(path)
+        if not spec.programs:
+            raise Error(f"{args.source}: the object has no programs, nothing to run "
+                        "(ebpf inspect shows what it holds)")
+        tracing = _needs_kernel(spec, args)
+        if backend == "vm" and tracing and args.backend is None and \
+                not os.environ.get("EBPF_BACKEND"):
+            from ..errors import PrivilegeError
+
+            names = ", ".join(f"{p.name} (SEC(\"{p.section}\"))" for p in tracing)
+            plural = "s" if len(tracing) > 1 else ""
+            raise PrivilegeError(
+                f"program{plural} {names} need{'' if plural else 's'} kernel events, and bpf(2) "
+                "is not usable here: run ebpf as root "
+                "(or with CAP_BPF and CAP_PERFMON); or pass --backend vm to load it in the "
+                "in-process runtime, where only events Python fires (ebpf.vm.hooks.fire) "
+                "reach it", capability="CAP_BPF and CAP_PERFMON")
+        pinning: dict[str, Any] = {}
+        reused: list[str] = []
         if args.pin:
-            os.makedirs(args.pin, exist_ok=True)
-        obj = objects.load(spec, backend=backend, constants=constants, pin_path=args.pin)
+            from ..spec import PinType
+
+            names = _pinned_names(spec)
+            reused = _prepare_pins(args.pin, names, args.pin_replace)
+            pinning = dict.fromkeys(names, PinType.BY_NAME)
+        try:
+            obj = objects.load(spec, backend=backend, constants=constants, pin_path=args.pin,
+                               pinning=pinning)
+        except Error as e:
+            from ..errors import PrivilegeError
+
+            if reused:
+                e.hint = (f"{args.pin} holds maps pinned by an earlier run "  # type: ignore[attr-defined]
+                          f"({', '.join(reused)}); --pin-replace removes them first")
+            elif isinstance(e, PrivilegeError) and backend == "kernel":
+                vm_how = " --pcap FILE" if any(p.attach_kind in PACKET_KINDS
+                                               for p in spec.programs.values()) else ""
+                e.hint = ("or run it in the in-process runtime: "  # type: ignore[attr-defined]
+                          f"--backend vm{vm_how}")
+            raise
+        for name in reused:
+            print(f"ebpf run: reusing map {name} pinned at {os.path.join(args.pin, name)} "
+                  "(its entries are kept; --pin-replace starts afresh)", file=err)
         plan = Plan()
         sources: list[Any] = []
         view = None
@@ -434,9 +559,10 @@ def cmd_run(args: argparse.Namespace) -> int:
                     sources.append(TraceSource(backend))
                 except Error as e:
                     print(f"ebpf run: bpf_trace_printk output not shown: {e}", file=err)
-            plan = plan_and_attach(obj, args, backend)
-            if args.pin:
-                _pin_maps(obj, args.pin)
+            _fill_maps(obj, map_sets)
+            with warnings.catch_warnings():  # the notes below say it for the vm
+                warnings.simplefilter("ignore", RuntimeWarning)
+                plan = plan_and_attach(obj, args, backend)
             if plan.packet_programs:
                 assert frames is not None
                 feeder = PacketFeeder(plan.packet_programs, frames)
@@ -459,7 +585,10 @@ def cmd_run(args: argparse.Namespace) -> int:
                             status=feeder.status if feeder else None)
             if view.mode != "tty" and args.duration is None and sys.stdin.isatty():
                 print("ebpf run: Ctrl-C to stop", file=err)
-            view.run(args.duration)
+            if feeder is not None:  # a capture ends the run once every packet ran
+                view.run(args.duration, until=lambda: feeder.done)
+            else:
+                view.run(args.duration)
         finally:
             detached = plan.close()
             if view is not None:
@@ -507,14 +636,3 @@ def _describe(link: Any) -> str:
     name = getattr(prog, "name", "?")
     desc = getattr(link, "description", "")
     return f"{name} ({desc})" if desc else name
-
-
-def _pin_maps(obj: Any, directory: str) -> None:
-    from ..live import shown_maps
-
-    for m in shown_maps(obj) + [m for m in obj.maps.values()
-                                if m.type.name in ("RINGBUF", "PERF_EVENT_ARRAY")]:
-        target = os.path.join(directory, m.name)
-        if os.path.exists(target):
-            continue
-        m.pin(target)

@@ -346,12 +346,12 @@ def run_main(main: Callable[[list[str] | None], int], argv: list[str] | None = N
     """``python -m ebpf.tools.NAME``: run, turn our errors into one line, exit."""
     try:
         code = main(argv)
-    except Error as e:
+    except BrokenPipeError:
+        code = 0
+    except (Error, OSError) as e:  # ours, or a file/socket the options named
         name = getattr(main, "__module__", "tool").rsplit(".", 1)[-1]
         print(f"{name}: error: {e}", file=sys.stderr)
         code = 1
-    except BrokenPipeError:
-        code = 0
     sys.exit(code)
 
 

@@ -2,6 +2,7 @@
 counts what passed and what was dropped, per port.
 
     ebpf tool xdpfw --ifname lo --block 9999 --duration 10
+    ebpf tool xdpfw --write-pcap traffic.pcap   # sample traffic to try
     ebpf tool xdpfw --pcap traffic.pcap --block 22,8080 --backend vm   # any backend
 
 On an interface the program runs on real traffic (the kernel); with --pcap it
@@ -11,6 +12,7 @@ the in-process runtime (--backend vm).
 
 from __future__ import annotations
 
+import os
 import socket
 import sys
 import time
@@ -75,6 +77,9 @@ def main(argv: list[str] | None = None, ready: Ready = None) -> int:
     where = ap.add_mutually_exclusive_group(required=True)
     where.add_argument("--ifname", help="attach to this interface (kernel backend)")
     where.add_argument("--pcap", help="run over the packets of this capture (any backend)")
+    where.add_argument("--write-pcap", metavar="FILE",
+                       help="write a capture of sample TCP/UDP traffic (ports 22, 53, 80, "
+                            "443, 8080) to FILE for --pcap, and exit")
     ap.add_argument("--block", default="", help="ports to drop, comma-separated")
     ap.add_argument("--duration", type=float, default=5.0,
                     help="seconds to stay attached with --ifname (default 5)")
@@ -84,6 +89,16 @@ def main(argv: list[str] | None = None, ready: Ready = None) -> int:
                          "next one up, and report what arrived (instead of waiting)")
     args = ap.parse_args(argv)
     out = Output(args.json)
+    if args.write_pcap:
+        from ebpf.demo import firewall_traffic, write_pcap
+
+        write_pcap(args.write_pcap, firewall_traffic(seed=1, count=400))
+        out.note(f"xdpfw: wrote 400 packets to {args.write_pcap}")
+        return 0
+    if args.pcap and not os.path.isfile(args.pcap):
+        print(f"xdpfw: error: {args.pcap}: no such file (--write-pcap {args.pcap} writes "
+              "sample traffic)", file=sys.stderr)
+        return 1
     backend = args.backend or ebpf.default_backend()
     blocked = parse_ports(args.block)
     if args.ifname and backend != "kernel":

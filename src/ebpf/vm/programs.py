@@ -17,6 +17,7 @@ import logging
 import os
 import threading
 import time
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -191,6 +192,8 @@ class VMProgram(Program):
 
         link = attach(self, **target)
         self.links.append(link)
+        if self.spec.needs_kernel_events:
+            _warn_no_kernel_events(self)
         return link
 
     def close(self) -> None:
@@ -205,6 +208,23 @@ def _repeatable(ctx_obj: Any) -> bool:
     from .contexts import Context
 
     return type(ctx_obj).begin is Context.begin and type(ctx_obj).end is Context.end
+
+
+_warned_no_kernel_events = False
+
+
+def _warn_no_kernel_events(prog: VMProgram) -> None:
+    """Once per process: a tracing program attached on the vm waits for events
+    that only Python can fire (a reader of its maps would wait forever)."""
+    global _warned_no_kernel_events
+    if _warned_no_kernel_events:
+        return
+    _warned_no_kernel_events = True
+    warnings.warn(
+        f"program {prog.name} (SEC(\"{prog.spec.section}\")) is attached on the vm backend, "
+        "where kernel events never reach it: it runs only when Python fires its hook "
+        "(ebpf.vm.hooks.fire). To trace the system, load with backend=\"kernel\" as root "
+        "(or with CAP_BPF and CAP_PERFMON).", RuntimeWarning, stacklevel=3)
 
 
 # ---------------------------------------------------------------------------
