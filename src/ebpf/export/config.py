@@ -229,6 +229,13 @@ def parse_config(data: Any, name: str, path: Path | None = None) -> Config:
     return Config(name=name, counters=counters, histograms=hists, kaddrs=kaddrs, path=path)
 
 
+def yaml_load(text: str) -> Any:
+    """Parse YAML (or JSON) with PyYAML's C loader when it has one."""
+    import yaml  # lazy: PyYAML is only needed by the exporter
+
+    return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+
+
 def load_config(path: str | os.PathLike) -> Config:
     """Read ``NAME.yaml`` (name = the file name without ``.yaml``/``.yml``)."""
     import yaml  # lazy: PyYAML is only needed by the exporter
@@ -240,7 +247,7 @@ def load_config(path: str | os.PathLike) -> Config:
     except OSError as e:
         raise ConfigError(f"config {name}: cannot read {p}: {e.strerror or e}") from None
     try:
-        data = yaml.safe_load(text)
+        data = yaml_load(text)
     except yaml.YAMLError as e:
         raise ConfigError(f"config {name}: {p} is not valid YAML: {e}") from None
     return parse_config(data, name, p)

@@ -25,7 +25,7 @@ from typing import Any
 
 from ..errors import ConfigError
 from .collect import has_cpu_label
-from .config import Metric
+from .config import Metric, yaml_load
 
 
 def load_prefill(path: str | os.PathLike) -> dict[str, dict[str, list[tuple[Any, Any]]]]:
@@ -34,7 +34,7 @@ def load_prefill(path: str | os.PathLike) -> dict[str, dict[str, list[tuple[Any,
 
     p = Path(path)
     try:
-        data = yaml.safe_load(p.read_text())
+        data = yaml_load(p.read_text())
     except OSError as e:
         raise ConfigError(f"prefill {p}: {e.strerror or e}") from None
     except yaml.YAMLError as e:
