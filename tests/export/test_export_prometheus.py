@@ -268,3 +268,56 @@ def test_example_configs_on_the_kernel(tmp_path):
     finally:
         rc = stop(exporter)
     assert rc == 0
+
+
+def _rmdir(path: Path) -> bool:
+    try:
+        path.rmdir()  # fails while an exited child is still being reaped in it
+    except OSError:
+        return False
+    return True
+
+
+def test_uprobe_tp_btf_perf_event_hooks(tmp_path):
+    """ebpf_exporter's other hook kinds through the Python API: a libc uprobe counted
+    per cgroup (a cgroup this test makes) and command name, a BTF tracepoint, and a
+    ``perf_event/type=...,frequency=...`` section sampled per CPU."""
+    from ebpf.export import Exporter
+    from ebpf.vm.cgroups import cgroup2_mount
+
+    tag = "ebpfx" + secrets.token_hex(3)
+    root = cgroup2_mount()
+    assert root, "no cgroup v2 hierarchy mounted"
+    cg = Path(root) / f"{tag}-test"
+    exe = tmp_path / (tag + "b")
+    shutil.copy("/bin/true", exe)
+    with Exporter([CONFIGS / "hooks.yaml"], backend="kernel") as exp:
+        assert exp.failed == {}
+        cg.mkdir()
+        try:
+            child = ("import os, sys\n"
+                     f"open({str(cg / 'cgroup.procs')!r}, 'w').write(str(os.getpid()))\n"
+                     f"open('/proc/self/comm', 'w').write({tag + 'u'!r})\n"
+                     f"for _ in range({N_SYSCALL}):\n    os.getpid()\n")
+            subprocess.run([sys.executable, "-c", child], check=True)
+            for _ in range(N_EXEC):
+                subprocess.run([str(exe)], check=True)
+
+            def rendered():
+                text = exp.render().decode()
+                return text if f'comm="{tag}b"' in text and "cpu_clock" in text else None
+            text = wait_for("hook series", rendered, 30)
+        finally:
+            wait_for("the test cgroup to empty", lambda: _rmdir(cg), 30)
+    samples = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            name, _, value = line.rpartition(" ")
+            samples[name] = float(value)
+    assert samples[f'ebpf_exporter_libc_getpid_calls_total{{cgroup="{cg}",comm="{tag}u"}}'] \
+        == N_SYSCALL
+    assert samples[f'ebpf_exporter_btf_execs_total{{comm="{tag}b"}}'] == N_EXEC
+    per_cpu = {k: v for k, v in samples.items()
+               if k.startswith("ebpf_exporter_cpu_clock_samples_total{cpu=")}
+    assert len(per_cpu) == os.cpu_count()
+    assert sum(per_cpu.values()) > 0

@@ -104,9 +104,17 @@ def syscall_table(paths: Sequence[str] | None = None) -> dict[int, str]:
 
 
 class CgroupPaths:
-    """cgroup id (the cgroup directory's inode on cgroup v2) -> its path."""
+    """cgroup id (the cgroup directory's inode on cgroup v2) -> its path.
 
-    def __init__(self, root: str | os.PathLike = "/sys/fs/cgroup"):
+    ``root`` defaults to where cgroup v2 is mounted (``/sys/fs/cgroup``, or
+    ``/sys/fs/cgroup/unified`` on hybrid systems): ``bpf_get_current_cgroup_id()``
+    numbers v2 cgroups."""
+
+    def __init__(self, root: str | os.PathLike | None = None):
+        if root is None:
+            from ..vm.cgroups import cgroup2_mount
+
+            root = cgroup2_mount() or "/sys/fs/cgroup"
         self.root = Path(root)
         self._paths: dict[int, str] = {}
 
@@ -177,7 +185,7 @@ class DecoderSet:
     """
 
     def __init__(self, *, kallsyms: str | os.PathLike = "/proc/kallsyms",
-                 cgroup_root: str | os.PathLike = "/sys/fs/cgroup",
+                 cgroup_root: str | os.PathLike | None = None,
                  partitions: str | os.PathLike = "/proc/partitions",
                  unistd: Sequence[str] | None = None):
         self.kallsyms = Kallsyms(kallsyms)

@@ -67,8 +67,9 @@ def explain_load(config: str, spec: Any, err: Error) -> Error:
     section = m.group(1) if m else ""
     prog = next((p for p in spec.programs.values() if p.section == section), None)
     if prog is None:
-        prog = next((p for p in spec.programs.values()
-                     if getattr(err, "program", None) == p.name), None)
+        m = re.match(r"(?:loading )?program (\w+)", str(err))
+        name = getattr(err, "program", None) or (m.group(1) if m else None)
+        prog = spec.programs.get(name) if name else None
     if prog is None:
         return err
     return explain(config, prog.name, prog.section, err)
