@@ -71,7 +71,7 @@ def test_pip_install_then_compile_with_zig_and_load(tmp_path):
     assert "zig" in r.stderr  # the -v log names the compiler used
     obj = tmp_path / "only_v6.bpf.o"
     assert obj.is_file()
-    assert any((tmp_path / "cache" / "ebpf" / "vmlinux").glob("*/vmlinux.h"))
+    assert any((tmp_path / "cache" / "ebpf" / "btf").glob("*/vmlinux.h"))
     r = subprocess.run([str(py), "-c", LOADER, str(obj)], capture_output=True, text=True,
                        timeout=120, env=env, cwd=tmp_path)
     assert r.returncode == 0, r.stderr[-3000:]

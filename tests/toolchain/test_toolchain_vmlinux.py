@@ -55,7 +55,7 @@ def test_project_vmlinux_h_wins(tmp_path, monkeypatch):
                    "struct my_kernel_type g;\n"
                    'SEC("socket") int f(void *ctx) { return g.x; }\n')
     compile(src, cc="zig", btf=tmp_path / "does-not-exist")  # never read: not needed
-    assert not (tmp_path / "cache" / "ebpf" / "vmlinux").exists()
+    assert not vmlinux_mod.cache_dir().exists()
 
 
 def test_unreadable_btf_is_a_compile_error(tmp_path, monkeypatch):

@@ -95,9 +95,118 @@ def format_type(spec: Spec, tid: int) -> list[str]:
     return [f"{head}{kind} {_name(t)}"]
 
 
+_ENC = {0: "(none)", 1: "SIGNED", 2: "CHAR", 3: "CHAR", 4: "BOOL", 5: "BOOL", 6: "BOOL", 7: "BOOL"}
+_QUAL = {9: "VOLATILE", 10: "CONST", 11: "RESTRICT"}
+
+
+def _raw_lines(spec: Spec) -> Iterator[str]:
+    """Every own type of a parsed ``spec`` as bpftool lines, read straight from the
+    type words (no type objects): the fast path of :func:`dump_raw`."""
+    w = spec._words
+    string = spec.string
+    kind_of, name_of = spec.kind_of, spec.name_of
+    first = spec._base_count
+    for idx, i in enumerate(spec._offsets):
+        tid = first + idx
+        name_off, info, st = w[i], w[i + 1], w[i + 2]
+        kind = (info >> 24) & 0x1F
+        vlen = info & 0xFFFF
+        kflag = info >> 31
+        name = f"'{string(name_off)}'" if name_off else "'(anon)'"
+        if kind == 1:
+            enc = w[i + 3]
+            yield (f"[{tid}] INT {name} size={st} bits_offset={(enc >> 16) & 0xFF} "
+                   f"nr_bits={enc & 0xFF} encoding={_ENC[(enc >> 24) & 7]}")
+        elif kind == 2:
+            yield f"[{tid}] PTR '(anon)' type_id={st}"
+        elif kind == 3:
+            yield (f"[{tid}] ARRAY '(anon)' type_id={w[i + 3]} index_type_id={w[i + 4]} "
+                   f"nr_elems={w[i + 5]}")
+        elif kind == 4 or kind == 5:
+            yield f"[{tid}] {'STRUCT' if kind == 4 else 'UNION'} {name} size={st} vlen={vlen}"
+            j = i + 3
+            for _ in range(vlen):
+                mo = w[j]
+                mname = f"'{string(mo)}'" if mo else "'(anon)'"
+                off = w[j + 2]
+                if kflag and off >> 24:
+                    yield (f"\t{mname} type_id={w[j + 1]} bits_offset={off & 0xFFFFFF} "
+                           f"bitfield_size={off >> 24}")
+                else:
+                    bits = off & 0xFFFFFF if kflag else off
+                    yield f"\t{mname} type_id={w[j + 1]} bits_offset={bits}"
+                j += 3
+        elif kind == 6:
+            yield (f"[{tid}] ENUM {name} encoding={'SIGNED' if kflag else 'UNSIGNED'} "
+                   f"size={st} vlen={vlen}")
+            j = i + 3
+            for _ in range(vlen):
+                v = w[j + 1]
+                if kflag and v & 0x80000000:
+                    v -= 1 << 32
+                yield f"\t'{string(w[j])}' val={v}"
+                j += 2
+        elif kind == 19:
+            yield (f"[{tid}] ENUM64 {name} encoding={'SIGNED' if kflag else 'UNSIGNED'} "
+                   f"size={st} vlen={vlen}")
+            suffix = "LL" if kflag else "ULL"
+            j = i + 3
+            for _ in range(vlen):
+                v = w[j + 1] | (w[j + 2] << 32)
+                if kflag and v >> 63:
+                    v -= 1 << 64
+                yield f"\t'{string(w[j])}' val={v}{suffix}"
+                j += 3
+        elif kind == 7:
+            yield f"[{tid}] FWD {name} fwd_kind={'union' if kflag else 'struct'}"
+        elif kind == 8:
+            yield f"[{tid}] TYPEDEF {name} type_id={st}"
+        elif kind == 18:
+            yield f"[{tid}] TYPE_TAG {name} type_id={st}"
+        elif kind in _QUAL:
+            yield f"[{tid}] {_QUAL[kind]} '(anon)' type_id={st}"
+        elif kind == 12:
+            yield f"[{tid}] FUNC {name} type_id={st} linkage={_LINKAGE.get(vlen, vlen)}"
+        elif kind == 13:
+            yield f"[{tid}] FUNC_PROTO '(anon)' ret_type_id={st} vlen={vlen}"
+            j = i + 3
+            for _ in range(vlen):
+                po = w[j]
+                pname = f"'{string(po)}'" if po else "'(anon)'"
+                yield f"\t{pname} type_id={w[j + 1]}"
+                j += 2
+        elif kind == 14:
+            lk = w[i + 3]
+            yield f"[{tid}] VAR {name} type_id={st}, linkage={_LINKAGE.get(lk, lk)}"
+        elif kind == 15:
+            yield f"[{tid}] DATASEC {name} size={st} vlen={vlen}"
+            j = i + 3
+            for _ in range(vlen):
+                vid = w[j]
+                yield (f"\ttype_id={vid} offset={w[j + 1]} size={w[j + 2]} "
+                       f"({kind_of(vid).upper()} '{name_of(vid)}')")
+                j += 3
+        elif kind == 16:
+            yield f"[{tid}] FLOAT {name} size={st}"
+        elif kind == 17:
+            c = w[i + 3]
+            if c & 0x80000000:
+                c -= 1 << 32
+            yield f"[{tid}] DECL_TAG {name} type_id={st} component_idx={c}"
+        else:  # pragma: no cover - _scan refuses unknown kinds
+            yield from format_type(spec, tid)
+
+
 def dump_raw(spec: Spec, ids: Iterable[int] | None = None) -> Iterator[str]:
     """Lines describing every type of ``spec`` (or just ``ids``)."""
-    for tid in ids if ids is not None else spec.own_ids():
+    if ids is not None:
+        for tid in ids:
+            yield from format_type(spec, tid)
+        return
+    parsed = len(spec._offsets)
+    if parsed:
+        yield from _raw_lines(spec)
+    for tid in spec.own_ids()[parsed:]:  # types added by hand after parsing
         yield from format_type(spec, tid)
 
 

@@ -16,11 +16,8 @@ member elsewhere the struct gets explicit padding (unnamed bit-fields) or
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import os
 import sys
-import tempfile
 from pathlib import Path
 
 from ..errors import BTFError
@@ -656,37 +653,19 @@ def vmlinux_h(spec: Spec | None = None) -> str:
     return _HeaderWriter(spec).write()
 
 
-def _cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "ebpf"
-
-
 def vmlinux_h_path(spec: Spec | None = None, cache_dir: str | Path | None = None) -> Path:
-    """Path of a ``vmlinux.h`` for ``spec`` (default: the running kernel),
-    generated once and cached as ``~/.cache/ebpf/vmlinux-<sha of BTF>.h``.
+    """Path of a ``vmlinux.h`` for ``spec`` (default: the running kernel), generated
+    once and cached per BTF blob and renderer (:mod:`ebpf.btf.cache`).
 
     >>> from ebpf.btf import vmlinux_h_path
-    >>> vmlinux_h_path().name.startswith("vmlinux-")  # doctest: +SKIP
-    True
+    >>> vmlinux_h_path().name                      # doctest: +SKIP
+    'vmlinux.h'
     """
+    from .cache import cached_path
+
     if spec is None:
         from . import load_kernel_btf
 
         spec = load_kernel_btf()
-    raw = spec.raw if spec.raw is not None else spec.to_bytes()
-    digest = hashlib.sha256(raw).hexdigest()[:16]
-    d = Path(cache_dir) if cache_dir is not None else _cache_dir()
-    path = d / f"vmlinux-{digest}.h"
-    if path.exists():
-        return path
-    text = vmlinux_h(spec)
-    try:
-        d.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".vmlinux-", suffix=".h", dir=d)
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except OSError as e:
-        raise BTFError(f"cannot write vmlinux.h cache {path}: {e}") from None
-    log.info("wrote %s", path)
-    return path
+    s = spec
+    return cached_path(s, "vmlinux.h", lambda: vmlinux_h(s), cache_dir)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 
 
@@ -41,29 +42,59 @@ def _selected(spec, names: list[str]) -> list[int]:
     return ids
 
 
+def _raw_btf_file(name: str) -> bytes | None:
+    """The bytes of ``name`` when it is a raw BTF file of its own (the kernel's
+    ``vmlinux`` included), so a cached dump needs no parsing; None otherwise."""
+    from ..btf import KERNEL_BTF_DIR
+
+    path = os.path.join(KERNEL_BTF_DIR, "vmlinux") if name == "vmlinux" else name
+    if os.path.dirname(path) == KERNEL_BTF_DIR and os.path.basename(path) != "vmlinux":
+        return None  # a module: split BTF on top of vmlinux
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError:
+        return None
+    return data if data[:2] in (b"\x9f\xeb", b"\xeb\x9f") else None
+
+
 def run_dump(args: argparse.Namespace) -> int:
     from .. import btf
+    from ..btf.cache import cached_text
     from ..btf.dump import dump_raw, type_to_json
 
-    if args.base:
-        base = btf.load_spec(args.base)
-        spec = btf.Spec.from_file(args.file, base=base)
-    else:
-        spec = btf.load_spec(args.file)
-    ids = _selected(spec, args.type) if args.type else None
+    data = None if args.base or args.type else _raw_btf_file(args.file)
+    spec_memo: list[btf.Spec] = []
+
+    def spec() -> btf.Spec:
+        if not spec_memo:
+            if args.base:
+                spec_memo.append(btf.Spec.from_file(args.file, base=btf.load_spec(args.base)))
+            else:
+                spec_memo.append(btf.load_spec(args.file))
+        return spec_memo[0]
+
     out = sys.stdout
-    if args.format == "c":
-        if ids is None:
-            out.write(btf.vmlinux_h(spec))
-        else:
+    if args.type:
+        s = spec()
+        ids = _selected(s, args.type)
+        if args.format == "c":
             for tid in ids:
-                out.write(btf.render_c(spec[tid], spec) + "\n\n")
+                out.write(btf.render_c(s[tid], s) + "\n\n")
+        elif args.json:
+            out.write(json.dumps([type_to_json(s, tid) for tid in ids]) + "\n")
+        else:
+            for line in dump_raw(s, ids):
+                out.write(line + "\n")
         return 0
-    if args.json:
-        out.write(json.dumps([type_to_json(spec, tid)
-                              for tid in (ids if ids is not None else spec.own_ids())]))
-        out.write("\n")
-        return 0
-    for line in dump_raw(spec, ids):
-        out.write(line + "\n")
+
+    # whole-spec listings depend only on the BTF bytes: made once, then cached
+    if args.format == "c":
+        name, make = "vmlinux.h", lambda: btf.vmlinux_h(spec())
+    elif args.json:
+        name, make = "dump.json", lambda: json.dumps(
+            [type_to_json(spec(), tid) for tid in spec().own_ids()]) + "\n"
+    else:
+        name, make = "dump.txt", lambda: "".join(line + "\n" for line in dump_raw(spec()))
+    out.write(cached_text(data if data is not None else spec(), name, make))
     return 0
