@@ -65,10 +65,12 @@ _LAZY = {
     "toolchain": ".toolchain",
     "kernel": ".kernel",
     "vm": ".vm",
+    "verify": ".verifier",
+    "verifier": ".verifier",
 }
 
 if TYPE_CHECKING:  # pragma: no cover
-    from . import btf, elf, kernel, toolchain, vm  # noqa: F401
+    from . import btf, elf, kernel, toolchain, verifier, vm  # noqa: F401
     from .backend import default_backend  # noqa: F401
     from .codec import Struct  # noqa: F401
     from .links import Link  # noqa: F401
@@ -76,6 +78,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .objects import Object, Variable, load  # noqa: F401
     from .programs import Program, RunResult  # noqa: F401
     from .spec import MapSpec, ObjectSpec, PinType, ProgramSpec, VariableSpec  # noqa: F401
+    from .verifier import verify  # noqa: F401
 
 
 def __getattr__(name: str):

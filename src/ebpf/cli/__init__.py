@@ -22,6 +22,7 @@ VERB_MODULES = [
     "conformance",  # ebpf conformance-plugin
     "tool",         # ebpf tool list / ebpf tool NAME
     "export",       # ebpf export (Prometheus exporter)
+    "verify",       # ebpf verify
 ]
 
 
