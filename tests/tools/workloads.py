@@ -103,4 +103,38 @@ def build_c(tmp: Path, name: str, source: str) -> Path:
     return exe
 
 
-__all__ = ["CLONE_NEWNET", "CLONE_NEWNS", "Child", "build_c", "go", "memory_cgroup", "python_child"]
+
+
+@contextlib.contextmanager
+def loop_device(tmp: Path, size: int = 8 << 20) -> Iterator[str]:
+    """A loop device over a fresh file; yields its name (``loop3``)."""
+    backing = tmp / "disk.img"
+    with open(backing, "wb") as f:
+        f.truncate(size)
+    dev = subprocess.run(["losetup", "--find", "--show", str(backing)], check=True,
+                         capture_output=True, text=True).stdout.strip()
+    try:
+        yield Path(dev).name
+    finally:
+        subprocess.run(["losetup", "-d", dev], check=False)
+
+
+def direct_io(disk: str, reads: int, writes: int, size: int = 4096) -> None:
+    """``reads`` O_DIRECT reads then ``writes`` O_DIRECT writes of ``size`` bytes at
+    distinct offsets of /dev/``disk``: exactly that many block requests."""
+    import mmap
+    import os
+
+    buf = mmap.mmap(-1, size)  # page-aligned, as O_DIRECT wants
+    fd = os.open(f"/dev/{disk}", os.O_RDWR | os.O_DIRECT)
+    try:
+        for i in range(reads):
+            assert os.preadv(fd, [buf], i * 2 * size) == size
+        for i in range(writes):
+            assert os.pwritev(fd, [buf], (64 + i * 2) * size) == size
+    finally:
+        os.close(fd)
+
+
+__all__ = ["CLONE_NEWNET", "CLONE_NEWNS", "Child", "build_c", "direct_io", "go", "loop_device",
+           "memory_cgroup", "python_child"]

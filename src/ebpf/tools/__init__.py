@@ -38,6 +38,10 @@ TOOLS: dict[str, str] = {
     "mountsnoop": "Trace mount() and umount() syscalls",
     "capable": "Trace security capability checks",
     "oomkill": "Trace the out-of-memory killer",
+    # block I/O
+    "biolatency": "Summarize block device I/O latency as a histogram",
+    "biosnoop": "Trace block device I/O with PID and latency",
+    "biotop": "Block device (disk) I/O by process, top-style",
     # networking
     "tcpstates": "Trace TCP session state changes and durations",
     "tcplife": "Trace the lifespan of TCP sessions and summarize",
