@@ -38,6 +38,10 @@ TOOLS: dict[str, str] = {
     "mountsnoop": "Trace mount() and umount() syscalls",
     "capable": "Trace security capability checks",
     "oomkill": "Trace the out-of-memory killer",
+    # scheduler
+    "runqlat": "Summarize run queue (scheduler) latency as a histogram",
+    "runqlen": "Summarize scheduler run queue length as a histogram (sampled)",
+    "cpudist": "Summarize on- and off-CPU time per task as a histogram",
     # block I/O
     "biolatency": "Summarize block device I/O latency as a histogram",
     "biosnoop": "Trace block device I/O with PID and latency",
