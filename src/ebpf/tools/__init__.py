@@ -42,6 +42,10 @@ TOOLS: dict[str, str] = {
     "runqlat": "Summarize run queue (scheduler) latency as a histogram",
     "runqlen": "Summarize scheduler run queue length as a histogram (sampled)",
     "cpudist": "Summarize on- and off-CPU time per task as a histogram",
+    # interrupts, memory
+    "hardirqs": "Summarize hard irq event time (or counts, histograms)",
+    "softirqs": "Summarize soft irq event time (or counts, histograms)",
+    "drsnoop": "Trace direct (and memory cgroup) reclaim",
     # block I/O
     "biolatency": "Summarize block device I/O latency as a histogram",
     "biosnoop": "Trace block device I/O with PID and latency",

@@ -1,0 +1,84 @@
+// SPDX-License-Identifier: GPL-2.0
+/* hardirqs: hard interrupt handler time (or count, or latency histograms) per
+ * handler name: irq/irq_handler_entry and irq/irq_handler_exit. */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include "tools.h"
+
+#define NAME_LEN 32
+
+struct irq_key {
+	char name[NAME_LEN];
+};
+
+struct start_t {
+	__u64 ts;
+	struct irq_key key;
+};
+
+struct info {
+	__u64 count;
+	__u64 total_ns;
+	struct hist hist;
+};
+
+const volatile bool do_dist = 0;
+const volatile bool nanos = 0;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct start_t);
+} start SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 256);
+	__type(key, struct irq_key);
+	__type(value, struct info);
+} infos SEC(".maps");
+
+SEC("tracepoint/irq/irq_handler_entry")
+int handle_entry(struct trace_event_raw_irq_handler_entry *ctx)
+{
+	__u32 zero = 0;
+	struct start_t *s = bpf_map_lookup_elem(&start, &zero);
+	__u32 loc = ctx->__data_loc_name;
+
+	if (!s)
+		return 0;
+	__builtin_memset(&s->key, 0, sizeof(s->key));
+	bpf_probe_read_kernel_str(s->key.name, sizeof(s->key.name), (void *)ctx + (loc & 0xFFFF));
+	s->ts = bpf_ktime_get_ns();
+	return 0;
+}
+
+SEC("tracepoint/irq/irq_handler_exit")
+int handle_exit(void *ctx)
+{
+	__u32 zero = 0, slot;
+	struct start_t *s = bpf_map_lookup_elem(&start, &zero);
+	static const struct info empty;
+	struct info *i;
+	__u64 delta;
+
+	if (!s || !s->ts)
+		return 0;
+	delta = bpf_ktime_get_ns() - s->ts;
+	s->ts = 0;
+	i = lookup_or_init(&infos, &s->key, &empty);
+	if (!i)
+		return 0;
+	__sync_fetch_and_add(&i->count, 1);
+	__sync_fetch_and_add(&i->total_ns, delta);
+	if (do_dist) {
+		slot = log2_u64(nanos ? delta : delta / 1000);
+		if (slot >= MAX_SLOTS)
+			slot = MAX_SLOTS - 1;
+		__sync_fetch_and_add(&i->hist.slots[slot], 1);
+	}
+	return 0;
+}
+
+char LICENSE[] SEC("license") = "GPL";

@@ -1,0 +1,70 @@
+// SPDX-License-Identifier: GPL-2.0
+/* softirqs: soft interrupt time (or count, or latency histograms) per vector:
+ * irq/softirq_entry and irq/softirq_exit. */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include "tools.h"
+
+#define NR_VECS 10
+
+struct info {
+	__u64 count;
+	__u64 total_ns;
+	struct hist hist;
+};
+
+const volatile bool do_dist = 0;
+const volatile bool nanos = 0;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} start SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, NR_VECS);
+	__type(key, __u32);
+	__type(value, struct info);
+} infos SEC(".maps");
+
+SEC("tracepoint/irq/softirq_entry")
+int handle_entry(void *ctx)
+{
+	__u32 zero = 0;
+	__u64 *ts = bpf_map_lookup_elem(&start, &zero);
+
+	if (ts)
+		*ts = bpf_ktime_get_ns();
+	return 0;
+}
+
+SEC("tracepoint/irq/softirq_exit")
+int handle_exit(struct trace_event_raw_softirq *ctx)
+{
+	__u32 zero = 0, vec = ctx->vec, slot;
+	__u64 *ts = bpf_map_lookup_elem(&start, &zero), delta;
+	static const struct info empty;
+	struct info *i;
+
+	if (!ts || !*ts || vec >= NR_VECS)
+		return 0;
+	delta = bpf_ktime_get_ns() - *ts;
+	*ts = 0;
+	i = lookup_or_init(&infos, &vec, &empty);
+	if (!i)
+		return 0;
+	i->count++;
+	i->total_ns += delta;
+	if (do_dist) {
+		slot = log2_u64(nanos ? delta : delta / 1000);
+		if (slot >= MAX_SLOTS)
+			slot = MAX_SLOTS - 1;
+		i->hist.slots[slot]++;
+	}
+	return 0;
+}
+
+char LICENSE[] SEC("license") = "GPL";
