@@ -92,3 +92,26 @@ def test_syncsnoop(run_tool, tmp_path):
     r = run_tool("syncsnoop", "-p", ME, "--duration", "0.3", workload=workload)
     assert r.lines[0].split() == ["TIME(s)", "PID", "COMM", "CALL"]
     assert [ln.split()[-1] for ln in r.lines[1:]].count("fsync") == 3
+
+
+def test_filelife(run_tool, tmp_path):
+    import time
+
+    short, kept = tmp_path / "short-lived", tmp_path / "kept"
+
+    def workload():
+        short.write_text("x")
+        kept.write_text("y")
+        time.sleep(0.2)
+        os.unlink(short)
+        os.mknod(tmp_path / "node")
+        os.unlink(tmp_path / "node")
+
+    r = run_tool("filelife", "-p", ME, "-j", "--duration", "0.3", workload=workload)
+    got = {x["file"]: x["age"] for x in r.records if str(tmp_path) in x["file"]}
+    assert set(got) == {str(short), str(tmp_path / "node")}
+    assert 0.2 <= got[str(short)] < 2.0 and got[str(tmp_path / "node")] < 0.2
+    r = run_tool("filelife", "-p", ME, "--duration", "0.3",
+                 workload=lambda: (short.write_text("z"), short.unlink()))
+    assert r.lines[0].split() == ["TIME", "PID", "COMM", "AGE(s)", "FILE"]
+    assert [ln.split()[-1] for ln in r.lines[1:]] == ["short-lived"]

@@ -124,3 +124,36 @@ def test_tcpretrans(run_tool):
     assert f"127.0.0.1:{sport}" in r.out
     row = next(ln.split() for ln in r.lines if ln.startswith(f"127.0.0.1:{sport} "))
     assert row == [f"127.0.0.1:{sport}", f"127.0.0.1:{port}", "1"]
+
+
+def test_bindsnoop(run_tool):
+    import os
+    import socket
+
+    ports = {}
+
+    def workload():
+        with socket.socket() as t, socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u, \
+                socket.socket(socket.AF_INET6) as t6, socket.socket() as clash:
+            t.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            t.bind(("127.0.0.1", 0))
+            ports["tcp"] = t.getsockname()[1]
+            t.listen()
+            u.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+            u.bind(("0.0.0.0", ports["tcp"]))
+            t6.bind(("::1", 0))
+            try:
+                clash.bind(("127.0.0.1", ports["tcp"]))
+            except OSError:
+                pass
+
+    r = run_tool("bindsnoop", "-p", str(os.getpid()), "-j", "--duration", "0.3",
+                 workload=workload)
+    got = [(x["proto"], x["addr"], x["port"], x["opts"], x["ret"]) for x in r.records]
+    assert got == [("TCP", "127.0.0.1", 0, "R...", 0), ("UDP", "0.0.0.0", ports["tcp"], ".r..", 0),
+                   ("TCP", "::1", 0, "....", 0), ("TCP", "127.0.0.1", ports["tcp"], "....", -98)]
+    r = run_tool("bindsnoop", "-x", "-p", str(os.getpid()), "--duration", "0.3",
+                 workload=workload)
+    assert r.lines[0].split() == ["PID", "COMM", "RET", "PROTO", "OPTS", "IF", "PORT", "ADDR"]
+    (row,) = [ln.split() for ln in r.lines[1:]]
+    assert row[2:] == ["-98", "TCP", "....", "0", str(ports["tcp"]), "127.0.0.1"]

@@ -35,6 +35,7 @@ TOOLS: dict[str, str] = {
     "exitsnoop": "Trace process termination (exit code, fatal signal, age)",
     "statsnoop": "Trace stat() syscalls",
     "syncsnoop": "Trace sync()-family syscalls",
+    "filelife": "Trace the lifespan of short-lived files",
     "mountsnoop": "Trace mount() and umount() syscalls",
     "capable": "Trace security capability checks",
     "oomkill": "Trace the out-of-memory killer",
@@ -55,6 +56,7 @@ TOOLS: dict[str, str] = {
     "tcplife": "Trace the lifespan of TCP sessions and summarize",
     "tcpretrans": "Trace TCP retransmits",
     "tcptop": "Summarize TCP send/recv throughput by host",
+    "bindsnoop": "Trace bind() calls: address, port, protocol, options, result",
     # stacks (docs/stacks.md)
     "profile": "Profile CPU usage by sampling stack traces (perf events)",
     "offcputime": "Summarize off-CPU (blocked) time by stack trace",

@@ -1,0 +1,143 @@
+// SPDX-License-Identifier: GPL-2.0
+/* filelife: files created and then deleted, with their age. The classic hooks
+ * (vfs_create/vfs_unlink) need kprobes or fentry; here the path given to
+ * openat(O_CREAT)/creat()/mknodat() starts a file's life and the same path given
+ * to unlink()/unlinkat() ends it (syscall tracepoints). */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include "tools.h"
+
+#define PATH_LEN 256
+#define O_CREAT 0100
+
+struct path_key {
+	char path[PATH_LEN];
+};
+
+struct born {
+	__u64 ts;
+};
+
+struct pending {
+	const char *path;
+};
+
+struct event {
+	__u64 age_ns;
+	__u32 pid;
+	__u32 pad;
+	char comm[TASK_COMM_LEN];
+	char path[PATH_LEN];
+};
+
+const volatile __u32 target_pid = 0;
+const struct event *unused_event __attribute__((unused));
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 10240);
+	__type(key, __u32);
+	__type(value, struct pending);
+} creating SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 8192);
+	__type(key, struct path_key);
+	__type(value, struct born);
+} births SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct path_key);
+} scratch SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 256 * 1024);
+} events SEC(".maps");
+
+static __always_inline int create_enter(const char *path)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tid = (__u32)id;
+	struct pending p = { .path = path };
+
+	if (target_pid && (id >> 32) != target_pid)
+		return 0;
+	bpf_map_update_elem(&creating, &tid, &p, BPF_ANY);
+	return 0;
+}
+
+static __always_inline int create_exit(long ret)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid(), zero = 0;
+	struct pending *p = bpf_map_lookup_elem(&creating, &tid);
+	struct path_key *k;
+	struct born b;
+
+	if (!p)
+		return 0;
+	k = bpf_map_lookup_elem(&scratch, &zero);
+	if (k && ret >= 0) {
+		__builtin_memset(k, 0, sizeof(*k));
+		bpf_probe_read_user_str(k->path, sizeof(k->path), p->path);
+		b.ts = bpf_ktime_get_ns();
+		bpf_map_update_elem(&births, k, &b, BPF_ANY);
+	}
+	bpf_map_delete_elem(&creating, &tid);
+	return 0;
+}
+
+static __always_inline int unlink_enter(const char *path)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 zero = 0;
+	struct path_key *k = bpf_map_lookup_elem(&scratch, &zero);
+	struct born *b;
+	struct event *e;
+
+	if (!k)
+		return 0;
+	__builtin_memset(k, 0, sizeof(*k));
+	bpf_probe_read_user_str(k->path, sizeof(k->path), path);
+	b = bpf_map_lookup_elem(&births, k);
+	if (!b)
+		return 0;
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (e) {
+		e->age_ns = bpf_ktime_get_ns() - b->ts;
+		e->pid = id >> 32;
+		bpf_get_current_comm(e->comm, sizeof(e->comm));
+		__builtin_memcpy(e->path, k->path, PATH_LEN);
+		bpf_ringbuf_submit(e, 0);
+	}
+	bpf_map_delete_elem(&births, k);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_openat")
+int openat_entry(struct trace_event_raw_sys_enter *ctx)
+{
+	if (!(ctx->args[2] & O_CREAT))
+		return 0;
+	return create_enter((const char *)ctx->args[1]);
+}
+SEC("tracepoint/syscalls/sys_exit_openat")
+int openat_exit(struct trace_event_raw_sys_exit *ctx) { return create_exit(ctx->ret); }
+SEC("tracepoint/syscalls/sys_enter_creat")
+int creat_entry(struct trace_event_raw_sys_enter *ctx) { return create_enter((const char *)ctx->args[0]); }
+SEC("tracepoint/syscalls/sys_exit_creat")
+int creat_exit(struct trace_event_raw_sys_exit *ctx) { return create_exit(ctx->ret); }
+SEC("tracepoint/syscalls/sys_enter_mknodat")
+int mknodat_entry(struct trace_event_raw_sys_enter *ctx) { return create_enter((const char *)ctx->args[1]); }
+SEC("tracepoint/syscalls/sys_exit_mknodat")
+int mknodat_exit(struct trace_event_raw_sys_exit *ctx) { return create_exit(ctx->ret); }
+SEC("tracepoint/syscalls/sys_enter_unlink")
+int unlink_entry(struct trace_event_raw_sys_enter *ctx) { return unlink_enter((const char *)ctx->args[0]); }
+SEC("tracepoint/syscalls/sys_enter_unlinkat")
+int unlinkat_entry(struct trace_event_raw_sys_enter *ctx) { return unlink_enter((const char *)ctx->args[1]); }
+
+char LICENSE[] SEC("license") = "GPL";
