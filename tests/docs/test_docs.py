@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
 PAGES = ["index.md", "isa.md", "btf.md", "compile.md", "kernel.md", "attach.md", "vm.md",
          "errors.md", "export.md",
-         "verifier.md"]
+         "verifier.md", "stacks.md"]
 FENCE = re.compile(r"^```([\w-]*)[^\n]*\n(.*?)^```[ \t]*$", re.S | re.M)
 
 
