@@ -159,6 +159,7 @@ class Translator:
         if target >= CODE_BASE and (target - CODE_BASE) % 8 == 0:
             slot = (target - CODE_BASE) // 8
             if slot in code.functions:
+                run.call_pcs[depth] = pc
                 rv = self.call(run, code, slot, args, depth + 1)
                 run.depth = depth
                 return rv
@@ -171,6 +172,7 @@ class Translator:
     @staticmethod
     def _wrap(fn: Callable[..., int]) -> Callable[..., int]:
         def helper(run, pc, r1, r2, r3, r4, r5):
+            run.helper_pc = pc
             try:
                 return fn(run, r1, r2, r3, r4, r5) & M64
             except RuntimeFault as e:
@@ -383,7 +385,8 @@ class _FunctionWriter:
             return [f"r0 = _self._callx(run, _code, r{ins.dst}, (r1, r2, r3, r4, r5), depth, {pc})"]
         if ins.src == op.BPF_PSEUDO_CALL:
             target = pc + 1 + ins.imm
-            return ["try:",
+            return [f"run.call_pcs[depth] = {pc}",
+                    "try:",
                     f"    r0 = f{target}(run, r1, r2, r3, r4, r5, depth + 1)",
                     "except TailCall as _t:",
                     "    r0 = _self._tail(run, _t, depth + 1)",

@@ -251,6 +251,7 @@ class Interpreter:
                         target = r[dst]
                         r[0] = self._call_target(run, code, target, r, depth, pc)
                     elif ins.src == op.BPF_PSEUDO_CALL:
+                        run.call_pcs[depth] = pc
                         r[0] = self.call(run, code, pc + 1 + ins.imm, r[1:6], depth + 1)
                         run.depth = depth
                     else:
@@ -311,6 +312,7 @@ class Interpreter:
         fn = self.helpers.get(hid)
         if fn is None:
             raise RuntimeFault(f"call to unknown helper #{hid}", pc)
+        run.helper_pc = pc
         try:
             return fn(run, r[1], r[2], r[3], r[4], r[5]) & M64
         except RuntimeFault as e:
@@ -328,6 +330,7 @@ class Interpreter:
         if target >= CODE_BASE and (target - CODE_BASE) % 8 == 0:
             slot = (target - CODE_BASE) // 8
             if slot in code.functions:
+                run.call_pcs[depth] = pc
                 rv = self.call(run, code, slot, r[1:6], depth + 1)
                 run.depth = depth
                 return rv

@@ -71,6 +71,12 @@ class Run:
     stack: Region | None = None
     #: depth of the frame running now (executors keep it current for callbacks)
     depth: int = 0
+    #: slot of the helper call being made (set by the executors' helper dispatch)
+    helper_pc: int = -1
+    #: slot of the BPF-to-BPF call each frame made: call_pcs[d] is the call in frame d
+    #: that is running frame d + 1 (the interpreter and translator keep it; for
+    #: bpf_get_stack / bpf_get_stackid)
+    call_pcs: list[int] = field(default_factory=lambda: [-1] * MAX_FRAMES)
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:

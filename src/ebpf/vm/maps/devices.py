@@ -67,8 +67,23 @@ class DevHashMap(HashMap):
 
 
 class StackTraceMap(HashMap):
-    """STACK_TRACE: filled by bpf_get_stackid (the runtime has no stacks to
-    walk, so it stays empty); programs cannot update it."""
+    """STACK_TRACE: filled by bpf_get_stackid (with the program's call frames,
+    see :mod:`ebpf.vm.helpers.stacks`); programs cannot update it."""
 
     def prog_update(self, key: bytes, value: bytes, flags: int, cpu: int) -> int:
         return -errno.EINVAL
+
+    def store_stack(self, stack_id: int, value: bytes, reuse: bool) -> int:
+        """bpf_get_stackid's write of ``value`` under ``stack_id``: 0, or -EEXIST
+        when another stack holds the id and ``reuse`` is off."""
+        key = stack_id.to_bytes(4, "little")
+        value = value[:self.value_size].ljust(self.value_size, b"\0")
+        with self._lock:
+            slot = self.entries.get(key)
+            if slot is not None and self._value(slot, 0) != value and not reuse:
+                return -errno.EEXIST
+            slot, rc = self._insert(key, 0)
+            if slot is None:
+                return rc
+            self._write(slot, 0, value)
+            return 0
