@@ -300,7 +300,7 @@ def test_helper_gaps_match_kernel(helper_gaps):
     assert _helper_gap_facts(helper_gaps, "kernel") == _helper_gap_facts(helper_gaps, "vm")
 
 
-def test_task_stack_is_empty_on_vm(bpf_compile):
+def test_task_stack_is_the_call_chain_on_vm(bpf_compile):
     src = r"""
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -316,8 +316,15 @@ char LICENSE[] SEC("license") = "GPL";
 """
     with ebpf.load(bpf_compile(src, name="task_stack"), backend="vm") as obj:
         obj.programs["st"].test_run(ctx=bytes(16))
-        assert obj.variables["ret"].value == 0  # no call chain in the runtime: 0 bytes
-        assert obj.variables["buf"].value == [0] * 8
+        # the runtime's stack is the program's call chain: here the helper call alone
+        from ebpf.vm.code import CODE_BASE
+
+        assert obj.variables["ret"].value == 8
+        buf = obj.variables["buf"].value
+        slot = (buf[0] - CODE_BASE) // 8
+        ins = obj.programs["st"].code.slots[slot]
+        assert (ins.opcode, ins.imm) == (0x85, 141)  # call bpf_get_task_stack
+        assert buf[1:] == [0] * 7
 
 
 _IN_PIDNS = """
