@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
-"""Map operations per second on kernel maps: one bpf(2) call per element
-(``m[k] = v``, ``m[k]``, ``del m[k]``) against the batch commands
-(``update_batch``, ``lookup_batch``, ``delete_batch``), as ratios in one run.
+"""Map operations per second on kernel maps, against a C loop making the same bpf(2)
+calls (kernel_maps_baseline.c, built with gcc by this script) in the same run: one
+call per element, through the raw API (``update_bytes``...) and the dict API
+(``m[k] = v``, ``m[k]``, ``del m[k]``), and the batch commands. Goals (#17): single
+operations >= 0.25x C, batch >= 0.5x C.
 
     python benchmarks/kernel_maps.py [--entries N] [--json]
 """
@@ -11,8 +13,27 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
+import subprocess
 import sys
+import tempfile
 import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+
+def c_baseline(n: int) -> dict[str, float]:
+    """Ops/s of the C loop (built into a temporary directory)."""
+    gcc = shutil.which("gcc") or shutil.which("cc")
+    if gcc is None:
+        raise SystemExit("kernel_maps: gcc is needed to build the C baseline")
+    with tempfile.TemporaryDirectory() as d:
+        exe = Path(d) / "maps_baseline"
+        subprocess.run([gcc, "-O2", "-o", str(exe), str(HERE / "kernel_maps_baseline.c")],
+                       check=True)
+        out = subprocess.run([str(exe), str(n)], check=True, capture_output=True, text=True)
+    return json.loads(out.stdout)
 
 
 def bench(n: int) -> dict[str, float]:
@@ -36,6 +57,20 @@ def bench(n: int) -> dict[str, float]:
             m.delete_bytes(k)
         res["single_delete_ops"] = n / (time.perf_counter() - t0)
 
+        keys = [k for k in range(n)]
+        t0 = time.perf_counter()
+        for k in keys:
+            m[k] = k * 7
+        res["dict_update_ops"] = n / (time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        for k in keys:
+            m[k]
+        res["dict_lookup_ops"] = n / (time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        for k in keys:
+            del m[k]
+        res["dict_delete_ops"] = n / (time.perf_counter() - t0)
+
         items = {k: k * 7 for k in range(n)}
         t0 = time.perf_counter()
         m.update_batch(items)
@@ -47,8 +82,6 @@ def bench(n: int) -> dict[str, float]:
         t0 = time.perf_counter()
         m.delete_batch(range(n))
         res["batch_delete_ops"] = n / (time.perf_counter() - t0)
-    for op in ("update", "lookup", "delete"):
-        res[f"{op}_batch_over_single"] = res[f"batch_{op}_ops"] / res[f"single_{op}_ops"]
     return res
 
 
@@ -60,15 +93,31 @@ def main(argv: list[str] | None = None) -> int:
     if os.geteuid() != 0:
         print("kernel_maps: needs root for bpf(2)", file=sys.stderr)
         return 1
+    c = c_baseline(args.entries)
     res = bench(args.entries)
+    c_ops = {"raw": "single", "dict": "single", "batch": "batch"}
+    ratios = {f"{kind}_{op}_vs_c": res[f"{'single' if kind == 'raw' else kind}_{op}_ops"]
+              / c[f"{c_ops[kind]}_{op}_ops"]
+              for kind in ("raw", "dict", "batch") for op in ("update", "lookup", "delete")}
     if args.json:
-        print(json.dumps(res, indent=2))
+        print(json.dumps({"python": res, "c": c, "ratios": ratios}, indent=2))
         return 0
-    print(f"hash map, {args.entries} entries (4-byte keys, 8-byte values)")
-    print(f"{'op':<8} {'single ops/s':>14} {'batch ops/s':>14} {'batch/single':>13}")
+    print(f"hash map, {args.entries} entries (4-byte keys, 8-byte values); ops/s, and the "
+          "ratio to the C loop in this run")
+    print(f"{'op':<7} {'C single':>10} {'raw':>16} {'m[k]':>16} {'C batch':>10} {'batch':>16}")
+
+    def cell(kind: str, key: str, op: str) -> str:
+        return f"{res[key]:9,.0f} {ratios[f'{kind}_{op}_vs_c']:5.2f}x"
+
     for op in ("update", "lookup", "delete"):
-        print(f"{op:<8} {res[f'single_{op}_ops']:14,.0f} {res[f'batch_{op}_ops']:14,.0f} "
-              f"{res[f'{op}_batch_over_single']:12.1f}x")
+        print(f"{op:<7} {c[f'single_{op}_ops']:10,.0f} "
+              f"{cell('raw', f'single_{op}_ops', op):>16} "
+              f"{cell('dict', f'dict_{op}_ops', op):>16} {c[f'batch_{op}_ops']:10,.0f} "
+              f"{cell('batch', f'batch_{op}_ops', op):>16}")
+    single = min(ratios[f"dict_{op}_vs_c"] for op in ("update", "lookup", "delete"))
+    batch = min(ratios[f"batch_{op}_vs_c"] for op in ("update", "lookup", "delete"))
+    print(f"worst single (m[k]) {single:.2f}x C (goal >= 0.25); worst batch {batch:.2f}x C "
+          "(goal >= 0.5)")
     return 0
 
 

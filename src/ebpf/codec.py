@@ -125,6 +125,38 @@ def decode(data: bytes, btf_type: Any = None) -> Any:
     return bytes(data)
 
 
+def int_decoder(btf_type: Any, size: int, plain_ints: bool = True) -> Any:
+    """A ``bytes -> int`` function equal to :func:`decode` for types that decode as
+    one little-endian integer (BTF ints of full width, enums, pointers; with no type
+    and ``plain_ints``, sizes 1/2/4/8, as maps read them), or None. Made once per
+    map, it spares a per-call type walk."""
+    t = _strip(btf_type)
+    if t is None:
+        if plain_ints and size in (1, 2, 4, 8):
+            return lambda raw: int.from_bytes(raw, "little")
+        return None
+    b = _btf()
+    if isinstance(t, b.Int):
+        if t.bits and t.bits not in (8, 16, 32, 64, 128) and t.size * 8 != t.bits:
+            return None
+        n, signed = t.size, bool(t.signed)
+    elif isinstance(t, b.Enum):
+        n, signed = t.size, bool(getattr(t, "signed", False))
+    elif isinstance(t, b.Pointer):
+        n, signed = 8, False
+    else:
+        return None
+    if n == size:
+        return lambda raw: int.from_bytes(raw, "little", signed=signed)
+    return lambda raw: int.from_bytes(raw[:n], "little", signed=signed)
+
+
+def int_signed(btf_type: Any) -> bool:
+    """Whether :func:`encode` writes a non-negative int to ``btf_type`` as signed."""
+    t = _strip(btf_type)
+    return t is not None and isinstance(t, _btf().Int) and bool(t.signed)
+
+
 def encode(value: Any, size: int, btf_type: Any = None, what: str = "value") -> bytes:
     """Encode a Python value to exactly ``size`` bytes."""
     if isinstance(value, (bytes, bytearray, memoryview)):

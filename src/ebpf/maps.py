@@ -26,6 +26,10 @@ from .errors import MapError, MapIndexError, MapTypeError, NotSupportedError
 from .spec import MapSpec
 from .uapi import MapType
 
+#: map types whose values are file descriptors (programs, maps, perf events, cgroups)
+_FD_VALUE_TYPES = frozenset({MapType.PROG_ARRAY, MapType.ARRAY_OF_MAPS, MapType.HASH_OF_MAPS,
+                             MapType.PERF_EVENT_ARRAY, MapType.CGROUP_ARRAY})
+
 BPF_ANY = 0
 BPF_NOEXIST = 1
 BPF_EXIST = 2
@@ -54,6 +58,20 @@ class Map(MutableMapping):
     def __init__(self, spec: MapSpec):
         self.spec = spec
         self._closed = False
+        # (key signed, value decoder or None, plain int values: None or their signedness)
+        self._fast: tuple[bool, Any, bool | None] | None = None
+
+    def _fast_codec(self) -> tuple[bool, Any, bool | None]:
+        """What encoding ints and decoding values needs, worked out once per map."""
+        f = self._fast
+        if f is None:
+            dec = None
+            plain = not self.per_cpu and self.type not in _FD_VALUE_TYPES
+            if plain and self.type is not MapType.RINGBUF:
+                dec = codec.int_decoder(self.spec.value_type, self.value_size)
+            f = self._fast = (codec.int_signed(self.spec.key_type), dec,
+                              codec.int_signed(self.spec.value_type) if plain else None)
+        return f
 
     # ---- identity -------------------------------------------------------
     @property
@@ -116,6 +134,12 @@ class Map(MutableMapping):
 
     # ---- encoding ----------------------------------------------------------
     def encode_key(self, key: Any) -> bytes:
+        if type(key) is int and self.spec.key_size:
+            try:
+                return key.to_bytes(self.spec.key_size, "little",
+                                    signed=key < 0 or (self._fast or self._fast_codec())[0])
+            except OverflowError:
+                pass  # codec.encode says what does not fit
         if self.key_size == 0:
             return b""
         try:
@@ -129,8 +153,15 @@ class Map(MutableMapping):
         return codec.decode(raw, self.spec.key_type)
 
     def encode_value(self, value: Any) -> bytes:
-        if self.type in (MapType.PROG_ARRAY, MapType.ARRAY_OF_MAPS, MapType.HASH_OF_MAPS,
-                         MapType.PERF_EVENT_ARRAY, MapType.CGROUP_ARRAY):
+        if type(value) is int:
+            signed = (self._fast or self._fast_codec())[2]
+            if signed is not None:
+                try:
+                    return value.to_bytes(self.spec.value_size, "little",
+                                          signed=signed or value < 0)
+                except OverflowError:
+                    pass  # codec.encode says what does not fit
+        if self.type in _FD_VALUE_TYPES:
             fd = value if isinstance(value, int) else getattr(value, "fd", None)
             if fd is None:
                 raise MapError(f"map {self.name}: values must be file descriptors or objects with .fd")
@@ -147,6 +178,9 @@ class Map(MutableMapping):
         return codec.encode(value, self.value_size, self.spec.value_type, "value")
 
     def decode_value(self, raw: bytes) -> Any:
+        dec = (self._fast or self._fast_codec())[1]
+        if dec is not None:
+            return dec(raw)
         if self.per_cpu:
             stride = codec.per_cpu_stride(self.value_size)
             return [self._decode_one(raw[i * stride:i * stride + self.value_size])

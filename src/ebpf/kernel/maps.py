@@ -100,6 +100,66 @@ def _libc() -> Any:
     return _libc_handle
 
 
+_LOOKUP = int(Command.MAP_LOOKUP_ELEM)
+_UPDATE = int(Command.MAP_UPDATE_ELEM)
+_DELETE = int(Command.MAP_DELETE_ELEM)
+
+
+class _ElemOps:
+    """One map's single-element commands with everything prepared once: the attr, the
+    key and value buffers and the bound syscall, so a call costs a copy in, the
+    system call and a copy out (no ctypes objects made per call). A lock keeps the
+    shared buffers to one caller at a time (ctypes releases the GIL in the call)."""
+
+    __slots__ = ("nr", "fn", "fast", "ref", "dref", "size", "attr", "dattr", "kview", "vbuf",
+                 "vview", "vsize", "lock")
+
+    def __init__(self, fd: int, key_size: int, value_size: int) -> None:
+        import threading
+
+        self.nr, self.fn = bsys._get_syscall()
+        # the same syscall(2) without errno capture or argument conversion: several
+        # times cheaper through ctypes; a failure is run again through ``fn`` to learn
+        # its errno (every command here is idempotent when it fails)
+        self.fast = bsys.fast_syscall()
+        kbuf = ctypes.create_string_buffer(max(key_size, 1))
+        self.vbuf = ctypes.create_string_buffer(max(value_size, 1))
+        self.attr = bsys.MapElemAttr(map_fd=fd, key=ctypes.addressof(kbuf),
+                                     value=ctypes.addressof(self.vbuf))
+        self.ref = ctypes.byref(self.attr)
+        # DELETE_ELEM takes no value (the kernel refuses a non-zero one)
+        self.dattr = bsys.MapElemAttr(map_fd=fd, key=ctypes.addressof(kbuf))
+        self.dref = ctypes.byref(self.dattr)
+        self.size = ctypes.sizeof(self.attr)
+        self.kview = memoryview(kbuf).cast("B")[:key_size]
+        self.vview = memoryview(self.vbuf).cast("B")[:value_size]
+        self.vsize = value_size
+        self.lock = threading.Lock()
+
+    def call(self, cmd: int, key: bytes, flags: int = 0) -> int:
+        """Run ``cmd`` on ``key`` (value to/from :attr:`vbuf`); 0 or the errno."""
+        self.kview[:] = key
+        if cmd == _DELETE:
+            ref = self.dref
+        else:
+            self.attr.flags = flags
+            ref = self.ref
+        nr, size = self.nr, self.size
+        if self.fast(nr, cmd, ref, size) >= 0:
+            return 0
+        fn = self.fn
+        while True:
+            if fn(nr, cmd, ref, size) >= 0:
+                return 0
+            err = ctypes.get_errno()
+            if err != _errno.EINTR:
+                return err
+
+
+def _os_error(err: int, cmd: int) -> OSError:
+    return OSError(err, f"bpf({Command(cmd).name}): {os.strerror(err)}")
+
+
 class KernelMap(Map):
     """A map in the kernel, owned through its fd.
 
@@ -121,6 +181,19 @@ class KernelMap(Map):
         self._arena: tuple[int, int, Any] | None = None  # ARENA mapping: address, length, buffer
         #: where an object's arena globals start in an ARENA map (0 otherwise)
         self.arena_data_offset = 0
+        self._ops: _ElemOps | None = None  # made on the first element operation
+
+    def _elem_ops(self) -> _ElemOps | None:
+        """The prepared single-element path, for maps with plain keys and values."""
+        ops = self._ops
+        if ops is None:
+            if (self.key_size == 0 or self.type in KEYLESS_TYPES or self.type == MapType.ARENA
+                    or self.type in _FD_VALUE_TYPES):
+                return None
+            ops = self._ops = _ElemOps(self.fd, self.key_size, self._value_buf_size())
+        if self._fd.closed:
+            raise MapError(f"map {self.name} is closed")
+        return ops
 
     # ---- identity ----------------------------------------------------------
     @property
@@ -159,6 +232,15 @@ class KernelMap(Map):
 
     # ---- raw element operations ------------------------------------------
     def lookup_bytes(self, key: bytes) -> bytes | None:
+        ops = self._ops or self._elem_ops()
+        if ops is not None and len(key) == self.key_size and not self._fd.closed:
+            with ops.lock:
+                err = ops.call(_LOOKUP, key)
+                if not err:
+                    return ops.vview.tobytes()
+            if err == _errno.ENOENT:
+                return None
+            raise _map_error(_os_error(err, _LOOKUP), f"looking up a key in map {self.name}")
         if self.type == MapType.ARENA:
             return self._arena_lookup(key)
         kb, kaddr = self._key_arg(key)
@@ -199,6 +281,15 @@ class KernelMap(Map):
                 raise MapError(f"map {self.name}: an ARENA map has no elements (use .memory)")
             self._arena_globals(len(value))[:] = bytes(value)
             return
+        ops = self._ops or self._elem_ops()
+        if (ops is not None and len(key) == self.key_size and len(value) == ops.vsize
+                and not self._fd.closed):
+            with ops.lock:
+                ops.vview[:] = value
+                err = ops.call(_UPDATE, key, flags)
+            if err:
+                raise _map_error(_os_error(err, _UPDATE), f"updating map {self.name}")
+            return
         kb, kaddr = self._key_arg(key)
         want = self._value_buf_size() if self.type not in _FD_VALUE_TYPES else 4
         if len(value) != want:
@@ -211,6 +302,15 @@ class KernelMap(Map):
             raise _map_error(e, f"updating map {self.name}") from None
 
     def delete_bytes(self, key: bytes) -> bool:
+        ops = self._ops or self._elem_ops()
+        if ops is not None and len(key) == self.key_size and not self._fd.closed:
+            with ops.lock:
+                err = ops.call(_DELETE, key)
+            if not err:
+                return True
+            if err == _errno.ENOENT:
+                return False
+            return self._delete_failed(_os_error(err, _DELETE))
         kb, kaddr = self._key_arg(key)
         attr = bsys.MapElemAttr(map_fd=self.fd, key=kaddr)
         try:
@@ -218,11 +318,14 @@ class KernelMap(Map):
         except OSError as e:
             if e.errno == _errno.ENOENT:
                 return False
-            if e.errno == _errno.EINVAL and self.type in (MapType.ARRAY, MapType.PERCPU_ARRAY):
-                raise MapError(f"map {self.name}: entries of a {self.type.name} map cannot be "
-                               "deleted (set them to zero instead)", e.errno) from None
-            raise _map_error(e, f"deleting from map {self.name}") from None
+            return self._delete_failed(e)
         return True
+
+    def _delete_failed(self, e: OSError) -> bool:
+        if e.errno == _errno.EINVAL and self.type in (MapType.ARRAY, MapType.PERCPU_ARRAY):
+            raise MapError(f"map {self.name}: entries of a {self.type.name} map cannot be "
+                           "deleted (set them to zero instead)", e.errno) from None
+        raise _map_error(e, f"deleting from map {self.name}") from None
 
     def next_key_bytes(self, key: bytes | None) -> bytes | None:
         if self.key_size == 0:

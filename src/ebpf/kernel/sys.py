@@ -475,6 +475,23 @@ def _get_syscall():
     return _syscall
 
 
+_fast_syscall: Any = None
+
+
+def fast_syscall() -> Any:
+    """libc's ``syscall`` bound with no errno capture and no argument conversion:
+    call it as ``f(nr, cmd, ctypes.byref(attr), size)`` (small ints and a byref only)
+    on hot paths; it returns the raw result, and a caller that needs the errno of a
+    failure runs the call again through :func:`bpf`."""
+    global _fast_syscall
+    if _fast_syscall is None:
+        _get_syscall()
+        f = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").syscall
+        f.restype = ctypes.c_long
+        _fast_syscall = f
+    return _fast_syscall
+
+
 def libc() -> Any:
     """The C library (ctypes.CDLL, errno-aware)."""
     _get_syscall()
