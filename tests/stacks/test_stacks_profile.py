@@ -5,7 +5,9 @@ kernel frames checked against /proc/kallsyms."""
 
 from __future__ import annotations
 
+import gzip
 import io
+import json
 import re
 import shutil
 
@@ -119,15 +121,29 @@ def test_kernel_frames_are_names_from_kallsyms(workloads):
     assert any("write_lots" in u for u in users), users
 
 
-def test_cli_folded_output(workloads):
+def test_cli_folded_output_and_files(workloads, tmp_path):
     out = io.StringIO()
+    pb, html = tmp_path / "cpu.pb.gz", tmp_path / "cpu.html"
     with Workload(workloads["hot"], "3") as w:
-        assert profile.main(["-p", str(w.pid), "-F", "99", "-f", "1.5"], out=out,
-                            ready=w.go) == 0
+        assert profile.main(["-p", str(w.pid), "-F", "99", "-f", "--pprof", str(pb),
+                             "--flamegraph", str(html), "1.5"], out=out, ready=w.go) == 0
+    raw = gzip.decompress(pb.read_bytes())
+    assert b"spin_here" in raw and b"samples" in raw
+    assert '"n":"spin_here"' in html.read_text()
     lines = out.getvalue().splitlines()
     assert lines and all(re.fullmatch(r"\S.* \d+", line) for line in lines), lines[:5]
     hot = [line for line in lines if line.startswith("hot;") and ";main;outer;spin_here" in line]
     assert sum(int(line.rsplit(" ", 1)[1]) for line in hot) >= 10
+
+
+def test_json_lines(workloads):
+    out = io.StringIO()
+    with Workload(workloads["hot"], "3") as w:
+        assert profile.main(["-p", str(w.pid), "-j", "1"], out=out, ready=w.go) == 0
+    recs = [json.loads(line) for line in out.getvalue().splitlines() if line.startswith("{")]
+    assert recs and all(r["pid"] == w.pid and r["unit"] == "samples" for r in recs)
+    names = [f["name"] for f in max(recs, key=lambda r: r["value"])["frames"]]
+    assert names[:3] == ["spin_here", "outer", "main"], names
 
 
 def test_bad_options_are_clear_errors():

@@ -110,8 +110,8 @@ class HostELF:
                 self.data = f.read()
         except FileNotFoundError:
             raise self.error_type(f"no such file: {path}") from None
-        except OSError as e:
-            raise self.error_type(f"reading {path}: {e.strerror}") from None
+        except OSError as err:
+            raise self.error_type(f"reading {path}: {err.strerror}") from None
         d = self.data
         if len(d) < 52 or d[:4] != b"\x7fELF":
             raise self.error_type(f"{path} is not an ELF file")

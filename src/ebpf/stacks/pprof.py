@@ -113,8 +113,8 @@ def encode_profile(profile: StackProfile, *, period: int = 0,
     out = bytearray()
     out += _field_bytes(_P_SAMPLE_TYPE, _field_varint(1, strings(stype))
                         + _field_varint(2, strings(sunit)))
-    for s in samples:
-        out += _field_bytes(_P_SAMPLE, s)
+    for sample in samples:
+        out += _field_bytes(_P_SAMPLE, sample)
     for m in map_msgs:
         out += _field_bytes(_P_MAPPING, m)
     for loc in loc_msgs:
@@ -123,8 +123,8 @@ def encode_profile(profile: StackProfile, *, period: int = 0,
         out += _field_bytes(_P_FUNCTION, fn)
     period_type = _field_varint(1, strings("cpu" if profile.unit == "samples" else stype)) \
         + _field_varint(2, strings("nanoseconds" if profile.unit == "samples" else sunit))
-    for s in strings.table:
-        out += _field_bytes(_P_STRINGS, s.encode())
+    for text in strings.table:
+        out += _field_bytes(_P_STRINGS, text.encode())
     out += _field_varint(_P_TIME, time.time_ns())
     out += _field_varint(_P_DURATION, duration_ns)
     out += _field_bytes(_P_PERIOD_TYPE, period_type)

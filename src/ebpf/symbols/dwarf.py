@@ -151,10 +151,14 @@ class DwarfLines:
                 ranges = rl.get_range_list_at_offset(at["DW_AT_ranges"].value, cu=die.cu)
             except Exception:  # noqa: BLE001 - malformed DWARF: no match
                 return False
+            from elftools.dwarf.ranges import BaseAddressEntry, RangeEntry
+
             base = die.cu.get_top_DIE().attributes.get("DW_AT_low_pc")
             b = base.value if base else 0
             for r in ranges:
-                if hasattr(r, "begin_offset"):
+                if isinstance(r, BaseAddressEntry):
+                    b = r.base_address
+                elif isinstance(r, RangeEntry):
                     lo, hi = r.begin_offset, r.end_offset
                     if not getattr(r, "is_absolute", False):
                         lo, hi = lo + b, hi + b

@@ -100,9 +100,9 @@ class Symbolizer:
             log.info("pid %d: %s", pid, e)
             pm = known
         if pm is not None:
-            for e in pm.entries:
-                if e.is_file:
-                    self._file_for(pm, e)
+            for entry in pm.entries:
+                if entry.is_file:
+                    self._file_for(pm, entry)
         self._procs[pid] = pm
         if refresh or pid not in self._perf_maps:
             pmap = read_perf_map(pid, self.perf_map_dir)

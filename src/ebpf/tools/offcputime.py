@@ -17,7 +17,7 @@ from ..stacks import StackProfile, write_pprof
 from ..stacks.collect import StackCollector, remember_pids
 from ..symbols import Symbolizer
 from .base import ToolParser
-from .stackout import add_output_options, load_tool, symbolizer_from, write_outputs
+from .stackout import add_output_options, load_tool, note, symbolizer_from, write_outputs
 
 EXAMPLES = """\
     ebpf tool offcputime 5                     # every thread, 5 seconds
@@ -97,11 +97,9 @@ def main(argv: Sequence[str] | None = None, out: IO[str] = sys.stdout,
         ap.error("-u and -k exclude each other")
     if args.max_block_time is not None and args.max_block_time < args.min_block_time:
         ap.error(f"-M {args.max_block_time} is below -m {args.min_block_time}")
-    if not args.folded:
-        out.write(f"Tracing off-CPU time (us) of {f'PID {args.pid}' if args.pid else 'all threads'}"
-                  f" by {'user' if args.user_stacks_only else 'kernel' if args.kernel_stacks_only else 'user + kernel'}"
-                  f" stack for {args.duration:g} secs.\n")
-        out.flush()
+    note(args, out, f"Tracing off-CPU time (us) of {f'PID {args.pid}' if args.pid else 'all threads'}"
+              f" by {'user' if args.user_stacks_only else 'kernel' if args.kernel_stacks_only else 'user + kernel'}"
+              f" stack for {args.duration:g} secs.")
     prof = record(args.duration, pid=args.pid, tid=args.tid,
                   user=not args.kernel_stacks_only, kernel=not args.user_stacks_only,
                   user_threads_only=args.user_threads_only,

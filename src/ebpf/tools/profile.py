@@ -18,7 +18,7 @@ from ..stacks import StackProfile
 from ..stacks.collect import StackCollector, remember_pids
 from ..symbols import Symbolizer
 from .base import ToolParser
-from .stackout import add_output_options, load_tool, symbolizer_from, write_outputs
+from .stackout import add_output_options, load_tool, note, symbolizer_from, write_outputs
 
 EXAMPLES = """\
     ebpf tool profile 10                       # every process, 49 Hz, 10 seconds
@@ -107,12 +107,10 @@ def main(argv: Sequence[str] | None = None, out: IO[str] = sys.stdout,
         parser().error("-U and -K exclude each other")
     if args.frequency <= 0:
         parser().error(f"-F {args.frequency}: the frequency must be positive")
-    if not args.folded:
-        what = f"PID {args.pid}" if args.pid else "all threads"
-        out.write(f"Sampling at {args.frequency} Hz of {what} by "
-                  f"{'user' if args.user_stacks_only else 'kernel' if args.kernel_stacks_only else 'user + kernel'}"
-                  f" stack for {args.duration:g} secs.\n")
-        out.flush()
+    what = f"PID {args.pid}" if args.pid else "all threads"
+    note(args, out, f"Sampling at {args.frequency} Hz of {what} by "
+              f"{'user' if args.user_stacks_only else 'kernel' if args.kernel_stacks_only else 'user + kernel'}"
+              f" stack for {args.duration:g} secs.")
     res = record(args.duration, frequency=args.frequency, pid=args.pid, tid=args.tid,
                  user=not args.kernel_stacks_only, kernel=not args.user_stacks_only,
                  include_idle=args.include_idle, per_thread=args.per_thread,

@@ -15,14 +15,14 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import IO
+from typing import IO, Any
 
 from ..errors import Error
 from ..stacks import StackProfile
 from ..stacks.collect import StackCollector, remember_pids
 from ..symbols import Symbolizer
 from .base import ToolParser
-from .stackout import add_output_options, load_tool, symbolizer_from, write_outputs
+from .stackout import add_output_options, load_tool, note, symbolizer_from, write_outputs
 
 EXAMPLES = """\
     ebpf tool stackcount t:sched:sched_switch          # kernel + user stacks, 5 s
@@ -74,7 +74,7 @@ def record(event: Event | str, duration: float, *, pid: int | None = None,
               "per_pid": per_pid}
     with load_tool(NAME, consts) as obj:
         if ev.kind == "uprobe":
-            target = {"binary": ev.target, "symbol": ev.symbol}
+            target: dict[str, Any] = {"binary": ev.target, "symbol": ev.symbol}
             if pid:
                 target["pid"] = pid
             link = obj.programs["stackcount_uprobe"].attach(**target)
@@ -120,9 +120,7 @@ def main(argv: Sequence[str] | None = None, out: IO[str] = sys.stdout,
     if args.user_stacks_only and args.kernel_stacks_only:
         ap.error("-U and -K exclude each other")
     ev = parse_event(args.event)
-    if not args.folded:
-        out.write(f"Tracing {ev.kind} {ev.description} for {args.duration:g} secs.\n")
-        out.flush()
+    note(args, out, f"Tracing {ev.kind} {ev.description} for {args.duration:g} secs.")
     prof = record(ev, args.duration, pid=args.pid, user=not args.kernel_stacks_only,
                   kernel=not args.user_stacks_only, per_pid=args.perpid,
                   symbolizer=symbolizer_from(args), ready=ready)

@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from typing import IO, Any
 
+from ..errors import Error
 from ..stacks import StackProfile, write_flame_graph, write_pprof
 from ..symbols import Symbolizer
 from ..symbols.debugfile import DEFAULT_DEBUG_DIRS
@@ -38,6 +40,19 @@ def load_tool(name: str, constants: dict[str, Any]) -> Any:
 
     require_kernel(name)
     return open_tool(name, constants)
+
+
+def note(args: argparse.Namespace, out: IO[str], text: str) -> None:
+    """Check ``-p PID`` names a live process, then print the "Sampling at..." line: on ``out``, on stderr with ``-j``, not at all
+    with ``-f`` (folded output is for other programs)."""
+    pid = getattr(args, "pid", None)
+    if pid and not os.path.exists(f"/proc/{pid}"):
+        raise Error(f"-p {pid}: no such process")
+    if args.folded:
+        return
+    stream = sys.stderr if getattr(args, "json", False) else out
+    stream.write(text + "\n")
+    stream.flush()
 
 
 def print_classic(profile: StackProfile, out: IO[str] = sys.stdout, *,
@@ -82,5 +97,5 @@ def write_outputs(profile: StackProfile, args: argparse.Namespace, title: str,
     out.flush()
 
 
-__all__ = ["add_output_options", "load_tool", "print_classic", "symbolizer_from",
+__all__ = ["add_output_options", "load_tool", "note", "print_classic", "symbolizer_from",
            "write_outputs"]
