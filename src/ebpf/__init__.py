@@ -57,6 +57,7 @@ _LAZY = {
     "Link": ".links",
     "Struct": ".codec",
     "RingBuffer": ".ringbuf",
+    "RecordBatch": ".recordbatch",
     "PerfBuffer": ".perfbuf",
     "compile": ".toolchain",
     "Histogram": ".histogram",
@@ -77,6 +78,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .maps import Map  # noqa: F401
     from .objects import Object, Variable, load  # noqa: F401
     from .programs import Program, RunResult  # noqa: F401
+    from .recordbatch import RecordBatch  # noqa: F401
     from .spec import MapSpec, ObjectSpec, PinType, ProgramSpec, VariableSpec  # noqa: F401
     from .verifier import verify  # noqa: F401
 

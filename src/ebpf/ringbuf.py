@@ -50,6 +50,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .errors import MapError, NotSupportedError
+from .recordbatch import RecordBatch
 from .uapi import MapType
 
 log = logging.getLogger("ebpf.ringbuf")
@@ -210,19 +211,22 @@ class Poller:
             raise MapError(f"{type(self).__name__} is closed")
 
     # ---- reading ------------------------------------------------------------
+    def _count_lost(self, src: _Source) -> None:
+        take_lost = getattr(src.consumer, "take_lost", None)
+        if take_lost is not None:
+            lost = take_lost()
+            if lost:
+                src.lost += lost
+                if src.lost_callback is not None:
+                    src.lost_callback(lost)
+                else:
+                    log.warning("%s: %d events lost", src.name, lost)
+
     def _drain(self, sources: list[_Source]) -> list[Any]:
         out: list[Any] = []
         for src in sources:
             records = src.consumer.read()
-            take_lost = getattr(src.consumer, "take_lost", None)
-            if take_lost is not None:
-                lost = take_lost()
-                if lost:
-                    src.lost += lost
-                    if src.lost_callback is not None:
-                        src.lost_callback(lost)
-                    else:
-                        log.warning("%s: %d events lost", src.name, lost)
+            self._count_lost(src)
             if not records:
                 continue
             if src.decoder is not None:
@@ -237,6 +241,24 @@ class Poller:
         """Every record available now, without waiting."""
         self._check_open()
         return self._drain(self._sources)
+
+    def read_batch(self) -> RecordBatch:
+        """Every record available now, without waiting, as one
+        :class:`ebpf.RecordBatch`: raw records (no decoder, no callback) that share
+        one buffer; ``.numpy(dtype)`` and ``.tuples(fmt)`` read fixed layouts whole.
+        A kernel ring buffer fills it with one copy of its bytes."""
+        self._check_open()
+        batches = []
+        for src in self._sources:
+            native = getattr(src.consumer, "read_batch", None)
+            batch = native() if native is not None else \
+                RecordBatch.from_records(src.consumer.read())
+            self._count_lost(src)
+            if len(batch):
+                batches.append(batch)
+        if len(batches) == 1:
+            return batches[0]
+        return RecordBatch.from_records([r for b in batches for r in b.tolist()])
 
     def consume(self) -> list[Any]:
         """Every record available now, without waiting (same as :meth:`read`)."""

@@ -22,12 +22,14 @@ from __future__ import annotations
 import ctypes
 import logging
 import mmap
+import operator
 import os
 import select
 import struct
 import time
 
 from ..errors import MapError, SystemCallError
+from ..recordbatch import RecordBatch
 
 log = logging.getLogger("ebpf.kernel.ringbuf")
 
@@ -37,6 +39,21 @@ HDR_SIZE = 8
 PAGE_SIZE = mmap.PAGESIZE
 _FLAG_BITS = BUSY_BIT | DISCARD_BIT
 _U32 = struct.Struct("<I")
+
+
+_first = operator.itemgetter(0)
+
+
+def _cut(chunk: bytes, starts: range | list[int], length: int) -> list[bytes]:
+    """Records of one ``length`` out of ``chunk``; at a fixed stride, one
+    ``struct.iter_unpack`` makes them all (about twice as fast as slicing)."""
+    if isinstance(starts, range) and len(starts) > 1:
+        step = struct.Struct(f"{length}s{starts.step - length}x")
+        body = memoryview(chunk)[starts.start:starts.start + starts.step * (len(starts) - 1)]
+        out = list(map(_first, step.iter_unpack(body)))
+        out.append(chunk[starts[-1]:starts[-1] + length])
+        return out
+    return [chunk[s:s + length] for s in starts]
 
 
 class KernelRingConsumer:
@@ -104,38 +121,76 @@ class KernelRingConsumer:
         area is mapped twice, so the span is contiguous) and cut into records; a
         record still BUSY in that snapshot ends the batch and is read next time.
         """
+        if limit is None:
+            return self._take(False)  # type: ignore[return-value]
         out: list[bytes] = []
-        append = out.append
-        unpack = _U32.unpack_from
-        cons = self._cons.value
-        while True:
-            prod = self._prod_view[0]
-            if cons >= prod:
+        while len(out) < limit:
+            chunk, starts, lengths, used = self._span(limit - len(out))
+            if not starts:
                 break
-            base = cons & self._mask
-            chunk = self._hdr_view[base:base + (prod - cons)].tobytes()
-            pos, end = 0, len(chunk)
-            stop = False
-            while pos < end:
-                (length,) = unpack(chunk, pos)
-                if length & _FLAG_BITS:
-                    if length & BUSY_BIT:
-                        stop = True
-                        break
-                    real = length & ~_FLAG_BITS  # discarded: skip
-                else:
-                    real = length
-                    append(chunk[pos + HDR_SIZE:pos + HDR_SIZE + real])
-                pos += (real + HDR_SIZE + 7) & ~7
-                if limit is not None and len(out) >= limit:
-                    stop = True
-                    break
-            cons += pos
-            if stop:
-                break
-        if cons != self._cons.value:
-            self._cons.value = cons
+            if isinstance(lengths, int):
+                out += _cut(chunk, starts, lengths)
+            else:
+                out += [chunk[s:s + n] for s, n in zip(starts, lengths, strict=True)]
+            self._cons.value += used
         return out
+
+    def read_batch(self, limit: int | None = None) -> RecordBatch:
+        """Consume every committed record available now as one :class:`RecordBatch`
+        (one copy of the ring's bytes; records are views of it)."""
+        return self._take(True, limit)  # type: ignore[return-value]
+
+    def _take(self, batch: bool, limit: int | None = None) -> list[bytes] | RecordBatch:
+        chunk, starts, lengths, used = self._span(limit)
+        if used:
+            self._cons.value += used
+        if batch:
+            return RecordBatch(chunk, starts, lengths)
+        if isinstance(lengths, int):
+            return _cut(chunk, starts, lengths)
+        return [chunk[s:s + n] for s, n in zip(starts, lengths, strict=True)]
+
+    def _span(self, limit: int | None = None
+              ) -> tuple[bytes, range | list[int], int | list[int], int]:
+        """The committed records between consumer and producer, not yet consumed:
+        (bytes copied from the ring, record starts in them, record length (one int
+        when all are equal) or lengths, bytes of ring they use)."""
+        cons = self._cons.value
+        prod = self._prod_view[0]
+        if cons >= prod:
+            return b"", range(0), 0, 0
+        base = cons & self._mask
+        chunk = self._hdr_view[base:base + (prod - cons)].tobytes()
+        end = len(chunk)
+        (first,) = _U32.unpack_from(chunk, 0)
+        if not first & _FLAG_BITS:
+            # the common case: records of one size, all committed. Their headers sit
+            # at a fixed stride; one look at all of them confirms it.
+            slot = (first + HDR_SIZE + 7) & ~7
+            n = end // slot
+            if n * slot == end and (limit is None or n <= limit):
+                # each byte of the length word, across all headers, in one strided copy
+                hdr = chunk[:4]
+                if all(chunk[i::slot] == hdr[i:i + 1] * n for i in range(4)):
+                    return chunk, range(HDR_SIZE, end, slot), first, end
+        starts: list[int] = []
+        lengths: list[int] = []
+        unpack = _U32.unpack_from
+        pos = 0
+        while pos < end:
+            (length,) = unpack(chunk, pos)
+            if length & _FLAG_BITS:
+                if length & BUSY_BIT:
+                    break
+                real = length & ~_FLAG_BITS  # discarded: skip
+            else:
+                real = length
+                starts.append(pos + HDR_SIZE)
+                lengths.append(real)
+            pos += (real + HDR_SIZE + 7) & ~7
+            if limit is not None and len(starts) >= limit:
+                break
+        return chunk, starts, lengths, pos
 
     def available(self) -> int:
         """Bytes between consumer and producer (records not read yet)."""
