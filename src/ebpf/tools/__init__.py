@@ -43,6 +43,9 @@ TOOLS: dict[str, str] = {
     "runqlat": "Summarize run queue (scheduler) latency as a histogram",
     "runqlen": "Summarize scheduler run queue length as a histogram (sampled)",
     "cpudist": "Summarize on- and off-CPU time per task as a histogram",
+    # user functions (uprobes)
+    "funccount": "Count function calls (uprobes) and tracepoint hits",
+    "funclatency": "Time user functions and print latency as a histogram",
     # interrupts, memory
     "hardirqs": "Summarize hard irq event time (or counts, histograms)",
     "softirqs": "Summarize soft irq event time (or counts, histograms)",

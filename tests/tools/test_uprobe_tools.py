@@ -1,0 +1,111 @@
+"""funccount, funclatency (and memleak, gethostlatency, bashreadline) against a small
+C program and processes the tests start."""
+
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+
+from .workloads import build_c
+
+pytestmark = pytest.mark.kernel
+
+PROGRAM = r"""
+#include <stdlib.h>
+#include <unistd.h>
+
+__attribute__((noinline)) int work_a(int x) { return x + 1; }
+__attribute__((noinline)) int work_b(int x) { usleep(3000); return x * 2; }
+__attribute__((noinline)) void *grab(size_t n) { return malloc(n); }
+
+int main(void)
+{
+	char c;
+	void *p[7];
+	int s = 0, i;
+
+	if (read(0, &c, 1) != 1)	/* wait until the tool is attached */
+		return 2;
+	for (i = 0; i < 17; i++)
+		s += work_a(i);
+	for (i = 0; i < 5; i++)
+		s += work_b(i);
+	for (i = 0; i < 7; i++)
+		p[i] = grab(4242);
+	for (i = 0; i < 3; i++)
+		free(p[i]);
+	if (read(0, &c, 1) != 1)	/* keep the 4 others until told to exit */
+		return 3;
+	return s == 12345;
+}
+"""
+
+
+@pytest.fixture(scope="module")
+def program(tmp_path_factory):
+    return build_c(tmp_path_factory.mktemp("uprobe"), "workprog", PROGRAM)
+
+
+class Run:
+    """The program, started and waiting; ``step()`` lets it do its work."""
+
+    def __init__(self, exe):
+        self.p = subprocess.Popen([str(exe)], stdin=subprocess.PIPE)
+        self.pid = self.p.pid
+
+    def step(self):
+        self.p.stdin.write(b"g")
+        self.p.stdin.flush()
+
+    def finish(self):
+        self.p.stdin.write(b"x")
+        self.p.stdin.close()
+        return self.p.wait(timeout=30)
+
+
+def test_funccount_uprobe_glob_exact(run_tool, program):
+    run = Run(program)
+
+    def workload():
+        run.step()
+        run.finish()
+
+    r = run_tool("funccount", "-p", str(run.pid), "-j", "-d", "0.2", f"{program}:work_*",
+                 workload=workload)
+    assert {x["func"]: x["count"] for x in r.records} == {"work_a": 17, "work_b": 5}
+    run = Run(program)
+    r = run_tool("funccount", "-p", str(run.pid), "-d", "0.2", f"{program}:grab",
+                 workload=lambda: (run.step(), run.finish()))
+    assert ["FUNC", "COUNT"] in [ln.split() for ln in r.lines]
+    assert ["grab", "7"] in [ln.split() for ln in r.lines]
+
+
+def test_funccount_tracepoints(run_tool, program):
+    run = Run(program)
+    r = run_tool("funccount", "-p", str(run.pid), "-j", "-d", "0.2",
+                 "t:syscalls:sys_enter_*sleep",
+                 workload=lambda: (run.step(), run.finish()))
+    got = {x["func"]: x["count"] for x in r.records}
+    assert got == {"t:syscalls:sys_enter_clock_nanosleep": 5}  # usleep() x 5
+
+
+def test_funccount_kernel_function_says_why_not(run_tool):
+    from ebpf.errors import NotSupportedError
+
+    with pytest.raises(NotSupportedError, match="no kprobes"):
+        run_tool("funccount", "vfs_read")
+
+
+def test_funclatency(run_tool, program):
+    run = Run(program)
+    r = run_tool("funclatency", "-u", "-p", str(run.pid), "-j", "-d", "0.2",
+                 f"{program}:work_b", workload=lambda: (run.step(), run.finish()))
+    (h,) = r.records
+    assert h["unit"] == "usecs" and h["total"] == 5
+    assert sum(b["count"] for b in h["buckets"] if b["low"] >= 2048) == 5  # >= 3 ms each
+    run = Run(program)
+    r = run_tool("funclatency", "-p", str(run.pid), "-d", "0.2", f"{program}:work_a",
+                 workload=lambda: (run.step(), run.finish()))
+    assert "nsecs               : count    distribution" in r.out
+    assert "total: 17 calls" in r.out
