@@ -109,3 +109,26 @@ def test_funclatency(run_tool, program):
                  workload=lambda: (run.step(), run.finish()))
     assert "nsecs               : count    distribution" in r.out
     assert "total: 17 calls" in r.out
+
+
+def test_memleak_outstanding_allocations_by_stack(run_tool, program):
+    import time
+
+    run = Run(program)
+
+    def workload():
+        run.step()
+        time.sleep(0.2)  # the program has allocated 7 and freed 3
+
+    try:
+        r = run_tool("memleak", "-p", str(run.pid), "-o", "0", "-j", "0.3", "1",
+                     workload=workload)
+        txt = run_tool("memleak", "-p", str(run.pid), "-o", "0", "-a", "0.2", "1")
+    finally:
+        run.finish()
+    (rec,) = r.records
+    assert rec["bytes"] == 4 * 4242 and rec["allocations"] == 4
+    names = [f.split("+")[0] for f in rec["stack"]]
+    assert names[:2] == ["grab", "main"], rec["stack"]
+    assert "Top 10 stacks with outstanding allocations:" in txt.out
+    assert txt.out.count("size = 4242") == 0  # nothing new since attaching again

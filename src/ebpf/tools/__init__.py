@@ -46,6 +46,7 @@ TOOLS: dict[str, str] = {
     # user functions (uprobes)
     "funccount": "Count function calls (uprobes) and tracepoint hits",
     "funclatency": "Time user functions and print latency as a histogram",
+    "memleak": "Trace outstanding memory allocations of a process, by stack",
     # interrupts, memory
     "hardirqs": "Summarize hard irq event time (or counts, histograms)",
     "softirqs": "Summarize soft irq event time (or counts, histograms)",
