@@ -132,3 +132,53 @@ def test_memleak_outstanding_allocations_by_stack(run_tool, program):
     assert names[:2] == ["grab", "main"], rec["stack"]
     assert "Top 10 stacks with outstanding allocations:" in txt.out
     assert txt.out.count("size = 4242") == 0  # nothing new since attaching again
+
+
+def test_gethostlatency(run_tool):
+    from .workloads import go, python_child
+
+    child = python_child("import socket\nsocket.getaddrinfo('localhost', 80)\n"
+                         "socket.getaddrinfo('127.0.0.1', None)\n")
+    r = run_tool("gethostlatency", "-p", str(child.pid), "-j", "--duration", "0.3",
+                 workload=lambda: go(child))
+    assert child.returncode == 0, child.err
+    assert [x["host"] for x in r.records] == ["localhost", "127.0.0.1"]
+    assert all(x["pid"] == child.pid and x["lat_ms"] >= 0 for x in r.records)
+
+
+def test_bashreadline(run_tool, tmp_path):
+    import os
+    import pty
+    import shutil
+    import time
+    import uuid
+
+    marker = "echo marker-" + uuid.uuid4().hex[:8]
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(tmp_path),
+           "TERM": "dumb"}
+
+    def workload():
+        pid, fd = pty.fork()
+        if pid == 0:
+            os.execve(shutil.which("bash"), ["bash", "--norc", "--noprofile", "-i"], env)
+        try:
+            time.sleep(0.5)
+            os.write(fd, (marker + "\n").encode())
+            time.sleep(0.3)
+            os.write(fd, b"exit\n")
+            deadline = time.time() + 10
+            while time.time() < deadline:
+                try:
+                    if not os.read(fd, 4096):
+                        break
+                except OSError:
+                    break
+        finally:
+            os.waitpid(pid, 0)
+            os.close(fd)
+        workload.pid = pid
+
+    r = run_tool("bashreadline", "-j", "--duration", "0.3", workload=workload)
+    ours = [x["command"] for x in r.records if x["pid"] == workload.pid]
+    assert ours == [marker, "exit"]
+    assert r.lines[0].split() == ["TIME", "PID", "COMMAND"] or r.records

@@ -47,6 +47,8 @@ TOOLS: dict[str, str] = {
     "funccount": "Count function calls (uprobes) and tracepoint hits",
     "funclatency": "Time user functions and print latency as a histogram",
     "memleak": "Trace outstanding memory allocations of a process, by stack",
+    "gethostlatency": "Show latency of host name lookups (getaddrinfo, gethostbyname)",
+    "bashreadline": "Print bash commands entered, system-wide",
     # interrupts, memory
     "hardirqs": "Summarize hard irq event time (or counts, histograms)",
     "softirqs": "Summarize soft irq event time (or counts, histograms)",

@@ -1,0 +1,74 @@
+// SPDX-License-Identifier: GPL-2.0
+/* gethostlatency: host name lookups (getaddrinfo, gethostbyname, gethostbyname2)
+ * through uprobes on the C library: who asked for which host, how long it took. */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include "tools.h"
+
+#define HOST_LEN 80
+
+struct start_t {
+	__u64 ts;
+	const char *host;
+};
+
+struct event {
+	__u64 delta_ns;
+	__u32 pid;
+	__u32 pad;
+	char comm[TASK_COMM_LEN];
+	char host[HOST_LEN];
+};
+
+const volatile __u32 target_pid = 0;
+const struct event *unused_event __attribute__((unused));
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 10240);
+	__type(key, __u32);
+	__type(value, struct start_t);
+} start SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 256 * 1024);
+} events SEC(".maps");
+
+SEC("uprobe")
+int BPF_UPROBE(lookup_enter, const char *host)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tid = (__u32)id;
+	struct start_t s = { .ts = bpf_ktime_get_ns(), .host = host };
+
+	if (target_pid && (id >> 32) != target_pid)
+		return 0;
+	bpf_map_update_elem(&start, &tid, &s, BPF_ANY);
+	return 0;
+}
+
+SEC("uretprobe")
+int BPF_URETPROBE(lookup_return)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tid = (__u32)id;
+	struct start_t *s = bpf_map_lookup_elem(&start, &tid);
+	struct event *e;
+
+	if (!s)
+		return 0;
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (e) {
+		e->delta_ns = bpf_ktime_get_ns() - s->ts;
+		e->pid = id >> 32;
+		bpf_get_current_comm(e->comm, sizeof(e->comm));
+		bpf_probe_read_user_str(e->host, sizeof(e->host), s->host);
+		bpf_ringbuf_submit(e, 0);
+	}
+	bpf_map_delete_elem(&start, &tid);
+	return 0;
+}
+
+char LICENSE[] SEC("license") = "GPL";

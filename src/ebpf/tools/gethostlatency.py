@@ -1,0 +1,72 @@
+"""gethostlatency: show latency of host name lookups (getaddrinfo, gethostbyname,
+gethostbyname2) system-wide: uprobes and uretprobes on the C library.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+from ..errors import Error
+from .base import Output, Ready, ToolParser, hms, open_tool, poll_events, require_kernel, text
+
+EXAMPLES = """\
+    ebpf tool gethostlatency          # time getaddrinfo/gethostbyname[2] calls
+    ebpf tool gethostlatency -p 181   # only trace PID 181
+"""
+FUNCS = ("getaddrinfo", "gethostbyname", "gethostbyname2")
+
+
+def parser() -> ToolParser:
+    p = ToolParser("gethostlatency", "Show latency for getaddrinfo/gethostbyname[2] calls",
+                   EXAMPLES)
+    p.pid()
+    p.add_argument("-l", "--libc", default="c", help="the C library (path or name)")
+    p.duration()
+    return p
+
+
+def main(argv: list[str] | None = None, ready: Ready = None) -> int:
+    import ebpf
+
+    from ..kernel.uprobe import resolve_binary
+
+    args = parser().parse_args(argv)
+    require_kernel("gethostlatency")
+    out = Output(args.json)
+    lib = resolve_binary("libc.so.6" if args.libc in ("c", "libc") else args.libc,
+                         args.pid or None)
+    with open_tool("gethostlatency", {"target_pid": args.pid}) as obj, \
+            contextlib.ExitStack() as st:
+        where = {"binary": lib, **({"pid": args.pid} if args.pid else {})}
+        attached = 0
+        for func in FUNCS:
+            try:
+                st.enter_context(obj.programs["lookup_enter"].attach(symbol=func, **where))
+                st.enter_context(obj.programs["lookup_return"].attach(symbol=func,
+                                                                      retprobe=True, **where))
+                attached += 1
+            except Error as e:
+                out.note(f"gethostlatency: {func} not traced: {e}")
+        if not attached:
+            raise Error(f"gethostlatency: none of {', '.join(FUNCS)} could be probed in {lib}")
+        rb = ebpf.RingBuffer(obj.maps["events"], decode="event")
+        out.text(f"{'TIME':<9} {'PID':<7} {'COMM':<16} {'LATms':>10} HOST")
+
+        def handle(ev) -> None:
+            comm, host, ms = text(ev.comm), text(ev.host), ev.delta_ns / 1e6
+            out.row({"pid": ev.pid, "comm": comm, "lat_ms": ms, "host": host},
+                    f"{hms():<9} {ev.pid:<7} {comm:<16} {ms:>10.2f} {host}")
+
+        try:
+            if ready:
+                ready()
+            poll_events(rb, handle, args.duration)
+        finally:
+            rb.close()
+    return 0
+
+
+if __name__ == "__main__":
+    from .base import run_main
+
+    run_main(main)
