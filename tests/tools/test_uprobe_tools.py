@@ -182,3 +182,51 @@ def test_bashreadline(run_tool, tmp_path):
     ours = [x["command"] for x in r.records if x["pid"] == workload.pid]
     assert ours == [marker, "exit"]
     assert r.lines[0].split() == ["TIME", "PID", "COMMAND"] or r.records
+
+
+def test_trace_uprobes_and_return_values(run_tool, program):
+    run = Run(program)
+    r = run_tool("trace", "-p", str(run.pid), "-j", "--duration", "0.3",
+                 f'{program}:work_a "x=%d", arg1', f'r:{program}:work_b "ret=%d", retval',
+                 workload=lambda: (run.step(), run.finish()))
+    msgs = [(x["func"], x["message"]) for x in r.records]
+    assert [m for f, m in msgs if f == "work_a"] == [f"x={i}" for i in range(17)]
+    assert [m for f, m in msgs if f == "work_b"] == [f"ret={2 * i}" for i in range(5)]
+    assert {x["pid"] for x in r.records} == {run.pid}
+
+
+def test_trace_tracepoints_with_string_fields(run_tool, tmp_path):
+    import os
+    import subprocess
+
+    target = tmp_path / "traced-file"
+    target.write_text("x")
+    kids = []
+
+    def workload():
+        open(target).close()
+        kids.append(subprocess.Popen(["/bin/true"]))
+        kids[0].wait()
+
+    r = run_tool("trace", "--duration", "0.3",
+                 't:syscalls:sys_enter_openat "open %s", args->filename',
+                 't:sched:sched_process_exec "exec %s pid=%d", args->filename, args->pid',
+                 workload=workload)
+    lines = r.lines
+    assert lines[0].split() == ["PID", "TID", "COMM", "FUNC", "-"]
+    mine = [ln.split(None, 4) for ln in lines[1:]]
+    assert [os.getpid(), "sys_enter_openat", f"open {target}"] in \
+        [[int(m[0]), m[3], m[4]] for m in mine]
+    assert [kids[0].pid, "sched_process_exec", f"exec /bin/true pid={kids[0].pid}"] in \
+        [[int(m[0]), m[3], m[4]] for m in mine]
+
+
+def test_trace_bad_probes_are_clear_errors(run_tool):
+    from ebpf.errors import Error
+
+    with pytest.raises(Error, match="2 conversions but 1 arguments"):
+        run_tool("trace", 't:syscalls:sys_enter_openat "%s %d", args->filename')
+    with pytest.raises(Error, match="not a field of tracepoint syscalls/sys_enter_openat"):
+        run_tool("trace", 't:syscalls:sys_enter_openat "%d", args->nope')
+    with pytest.raises(Error, match="retval is only available at a return probe"):
+        run_tool("trace", 'c:malloc "%d", retval')

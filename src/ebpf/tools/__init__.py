@@ -49,10 +49,12 @@ TOOLS: dict[str, str] = {
     "memleak": "Trace outstanding memory allocations of a process, by stack",
     "gethostlatency": "Show latency of host name lookups (getaddrinfo, gethostbyname)",
     "bashreadline": "Print bash commands entered, system-wide",
+    "trace": "Trace functions and tracepoints, printing printf-style messages",
     # interrupts, memory
     "hardirqs": "Summarize hard irq event time (or counts, histograms)",
     "softirqs": "Summarize soft irq event time (or counts, histograms)",
     "drsnoop": "Trace direct (and memory cgroup) reclaim",
+    "llcstat": "Summarize last level cache references and misses (hardware counters)",
     # block I/O
     "biolatency": "Summarize block device I/O latency as a histogram",
     "biosnoop": "Trace block device I/O with PID and latency",

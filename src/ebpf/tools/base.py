@@ -98,6 +98,27 @@ def object_path(name: str, cc: str | None = None) -> Path:
     return out
 
 
+def object_for_text(name: str, text: str, cc: str | None = None) -> Path:
+    """Compile generated C ``text`` (``trace``'s probes) once, cached like the
+    packaged tools' objects."""
+    from ..toolchain import compile as compile_c
+    from ..toolchain import find_compiler
+
+    compiler = find_compiler(cc)
+    h = hashlib.sha256(text.encode() + " ".join(compiler.command).encode())
+    h.update(_kernel_identity())
+    out = cache_dir() / f"{name}-{h.hexdigest()[:20]}.bpf.o"
+    if out.is_file():
+        return out
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=out.parent, prefix=f".{name}.") as tmp:
+        src = Path(tmp) / f"{name}.bpf.c"
+        src.write_text(text)
+        built = compile_c(src, Path(tmp) / out.name, cc=cc)
+        os.replace(built, out)
+    return out
+
+
 def open_tool(name: str, constants: dict[str, Any] | None = None,
               programs: Sequence[str] | None = None) -> Any:
     """Load tool ``name``'s object into the kernel (compiling it on first use)."""
@@ -125,7 +146,8 @@ def open_first(name: str, variants: Iterable[Sequence[str]],
                 obj.close()
             errors.append(f"{'/'.join(progs)}: {e}")
             log.info("tool %s: %s failed: %s", name, progs, e)
-    raise NotSupportedError(f"{name}: no hook works on this kernel ({'; '.join(errors)})")
+    raise NotSupportedError(f"{name}'s hooks", detail="none of them works on this kernel: " +
+                            "; ".join(errors))
 
 
 def require_kernel(name: str) -> None:
@@ -133,8 +155,9 @@ def require_kernel(name: str) -> None:
     from ..kernel.probes import bpf_usable
 
     if not bpf_usable():
-        raise NotSupportedError(f"{name}: traces the running kernel and needs bpf(2) "
-                                "(root or CAP_BPF+CAP_PERFMON)")
+        raise NotSupportedError(f"{name} without bpf(2)",
+                                detail="the tools trace the running kernel: run as root "
+                                "(or with CAP_BPF and CAP_PERFMON)")
 
 
 # ---- options ----------------------------------------------------------------------
@@ -356,6 +379,6 @@ def run_main(main: Callable[[list[str] | None], int], argv: list[str] | None = N
 
 
 __all__ = ["Output", "Ready", "TCP_STATES", "ToolParser", "boot_ns_to_epoch", "cache_dir", "hms",
-           "intervals", "ip_text", "ipv4", "object_path", "open_first", "open_tool",
+           "intervals", "ip_text", "ipv4", "object_for_text", "object_path", "open_first", "open_tool",
            "poll_events", "require_kernel", "run_main", "sleep_for", "source_path", "stream",
            "text"]

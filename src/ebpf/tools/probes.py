@@ -40,9 +40,10 @@ def parse(spec: str, pid: int | None = None, kinds: str = "tpu") -> tuple[str, s
     elif len(parts) == 2:
         letter, (where, what) = "u", parts
     elif len(parts) == 1:
-        raise NotSupportedError(f"{spec!r}: a kernel function needs a kprobe (or fentry); "
-                                "this kernel has no kprobes (CONFIG_KPROBES) and its lockdown "
-                                "refuses fentry. Use t:category:event or lib:function")
+        raise NotSupportedError(
+            "kernel function probes", detail=f"{spec!r} is a kernel function, which needs a "
+            "kprobe (or fentry): this kernel has no kprobes (CONFIG_KPROBES) and its lockdown "
+            "refuses fentry; use t:category:event or lib:function")
     else:
         raise Error(f"cannot parse probe {spec!r} (t:category:event, [u:]lib:function, "
                     "r:lib:function)")

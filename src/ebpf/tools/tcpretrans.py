@@ -43,9 +43,10 @@ def main(argv: list[str] | None = None, ready: Ready = None) -> int:
     if args.lossprobe:
         from ..errors import NotSupportedError
 
-        raise NotSupportedError("tcpretrans -l: tail loss probes have no tracepoint; the "
-                                "classic hook is a kprobe on tcp_send_loss_probe and this "
-                                "kernel has no kprobes (CONFIG_KPROBES)")
+        raise NotSupportedError("tail loss probe tracing (tcpretrans -l)",
+                                detail="no tracepoint covers tcp_send_loss_probe; the classic "
+                                "hook is a kprobe and this kernel has no kprobes "
+                                "(CONFIG_KPROBES)")
 
     def wanted(family: int) -> bool:
         return not (args.ipv4 and family != 2 or args.ipv6 and family != 10)
