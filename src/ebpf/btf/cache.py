@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import json
 import logging
 import os
 import tempfile
@@ -40,15 +41,60 @@ def cache_root() -> Path:
 
 @functools.lru_cache(maxsize=1)
 def renderer_fingerprint() -> bytes:
-    """A hash of the ``ebpf.btf`` package's sources: changes whenever the code that
-    turns BTF into text changes, so a fixed renderer never serves an older result."""
+    """Identifies the ``ebpf.btf`` package's sources (each file's name, size and
+    modification time): changes whenever the code that turns BTF into text changes,
+    so a fixed renderer never serves an older result."""
     h = hashlib.sha256()
     for f in sorted(Path(__file__).parent.glob("*.py")):
         try:
-            h.update(f.name.encode() + b"\0" + f.read_bytes())
+            st = f.stat()
+            h.update(f"{f.name}:{st.st_size}:{st.st_mtime_ns}\0".encode())
         except OSError:  # pragma: no cover - a package file vanished under us
             h.update(f.name.encode())
     return h.digest()
+
+
+def file_identity(path: str | os.PathLike[str]) -> str | None:
+    """What identifies a BTF file without reading it: path, size, inode and times,
+    with the running kernel's build (``/sys/kernel/btf`` files change only with a
+    boot), and the renderer. None when it cannot be stat'ed."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    u = os.uname()
+    return (f"{os.path.realpath(path)}:{st.st_size}:{st.st_ino}:{st.st_mtime_ns}:"
+            f"{st.st_ctime_ns}:{u.release}:{u.version}:{renderer_fingerprint().hex()}")
+
+
+def known_key(identity: str) -> str | None:
+    """The key recorded for a file identity by :func:`remember_key`, if any."""
+    try:
+        index = json.loads((cache_root() / "index.json").read_text())
+    except (OSError, ValueError):
+        return None
+    k = index.get(identity) if isinstance(index, dict) else None
+    return k if isinstance(k, str) else None
+
+
+def remember_key(identity: str, k: str) -> None:
+    """Record that the file with ``identity`` has content key ``k`` (best effort)."""
+    root = cache_root()
+    try:
+        index = json.loads((root / "index.json").read_text())
+        if not isinstance(index, dict):
+            index = {}
+    except (OSError, ValueError):
+        index = {}
+    index[identity] = k
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=root, prefix=".index.")
+        with os.fdopen(fd, "w") as f:
+            json.dump(dict(list(index.items())[-64:]), f)
+        os.replace(tmp, root / "index.json")
+    except OSError as e:
+        log.info("cannot record BTF cache index in %s: %s", root, e)
 
 
 def blob(spec: Spec) -> bytes:
@@ -115,4 +161,5 @@ def _write(path: Path, text: str) -> None:
         raise
 
 
-__all__ = ["blob", "cache_root", "cached_path", "cached_text", "key", "renderer_fingerprint"]
+__all__ = ["blob", "cache_root", "cached_path", "cached_text", "file_identity", "key",
+           "known_key", "remember_key", "renderer_fingerprint"]

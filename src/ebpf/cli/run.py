@@ -404,7 +404,8 @@ def compiled(source: Path, args: argparse.Namespace, workdir: str) -> Path:
         out = Path(workdir) / (source.name[:-2] + ".o")
         defines = parse_assignments(args.defines, "-D", need_value=False)
         return cc(source, out, include_dirs=list(args.include_dirs),
-                  defines={k: ("1" if v is None else str(v)) for k, v in defines.items()})
+                  defines={k: ("1" if v is None else str(v)) for k, v in defines.items()},
+                  cache=True)
     return source
 
 

@@ -18,6 +18,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from ..errors import CompileError
+from . import objcache
 from .find import Compiler, find_compiler
 
 log = logging.getLogger(__name__)
@@ -157,7 +158,7 @@ def compile(src: str | os.PathLike, out: str | os.PathLike | None = None, cc: st
             include_dirs: Iterable[str | os.PathLike] = (),
             defines: Mapping[str, object] | None = None, opt: int = 2,
             extra_args: Iterable[str] = (), *, cpu: str = "v3", btf: str | os.PathLike | None = None,
-            timeout: float = 600.0) -> Path:
+            timeout: float = 600.0, cache: bool = False) -> Path:
     """Compile a libbpf-style C file to a BPF ELF object (with .BTF/.BTF.ext); return its path.
 
     ``cc``: ``None`` (best available: clang, gcc-bpf, zig), ``"clang"``, ``"gcc"``,
@@ -166,6 +167,10 @@ def compile(src: str | os.PathLike, out: str | os.PathLike | None = None, cc: st
     source includes ``vmlinux.h`` and no include dir has one, it is generated from
     the running kernel's BTF (or ``btf``) and cached per kernel build.
     Raises :class:`~ebpf.errors.CompileError` with the compiler's diagnostics.
+
+    ``cache=True`` reuses an object compiled before by the same command from files
+    that have not changed since (:mod:`ebpf.toolchain.objcache`; ``ebpf run`` and
+    ``ebpf tool`` use it): a repeated start costs no compiler run.
 
     >>> compile("xdp_pass.bpf.c", cc="zig")   # doctest: +SKIP
     PosixPath('xdp_pass.bpf.o')
@@ -200,6 +205,17 @@ def compile(src: str | os.PathLike, out: str | os.PathLike | None = None, cc: st
     while True:
         args = compiler_args(compiler, include_dirs=dirs, defines=defines, opt=opt, cpu=cpu)
         cmd = [*compiler.command, *args, *extra_args, "-c", str(src), "-o", str(out_path)]
+        entry: str | None = None
+        depfile: Path | None = None
+        if cache and objcache.enabled():
+            entry = objcache.key([*cmd[:-2], str(src.resolve())])
+            hit = objcache.lookup(entry)
+            if hit is not None:
+                log.info("compiling %s: unchanged since it was cached", src)
+                out_path.write_bytes(hit)
+                return out_path
+            depfile = out_path.with_name(out_path.name + ".d")
+            cmd += ["-MD", "-MF", str(depfile)]
         log.info("compiling %s with %s", src, compiler)
         log.debug("command: %s", " ".join(cmd))
         r = _run(cmd, src, compiler, timeout, env)
@@ -211,6 +227,8 @@ def compile(src: str | os.PathLike, out: str | os.PathLike | None = None, cc: st
             generated = True
             continue
         break
+    if depfile is not None and (r.returncode != 0 or entry is None):
+        depfile.unlink(missing_ok=True)
     if r.returncode != 0:
         out_path.unlink(missing_ok=True)
         diagnostics = r.stderr or r.stdout
@@ -226,6 +244,9 @@ def compile(src: str | os.PathLike, out: str | os.PathLike | None = None, cc: st
         log.warning("%s: compiler diagnostics:\n%s", src, r.stderr.rstrip())
     if not out_path.is_file():
         raise CompileError(f"compiler reported success but wrote no {out_path}", command=cmd)
+    if entry is not None and depfile is not None:
+        objcache.store(entry, out_path, depfile)
+        depfile.unlink(missing_ok=True)
     return out_path
 
 

@@ -66,16 +66,20 @@ def _clang_version(exe: str) -> int | None:
     return int(m.group(1)) if m else None
 
 
+_CLANG_NAME = re.compile(r"clang(?:-(\d+))?")
+
+
 def _clang_candidates() -> list[Compiler]:
     """Every clang on PATH, highest version first (duplicates removed)."""
     found: dict[str, Compiler] = {}
     for d in _path_dirs():
         try:
-            entries = list(d.iterdir())
+            names = [n for n in os.listdir(d) if n.startswith("clang")]
         except OSError:
             continue
-        for entry in entries:
-            m = re.fullmatch(r"clang(?:-(\d+))?", entry.name)
+        for name in names:
+            m = _CLANG_NAME.fullmatch(name)
+            entry = d / name
             if not m or not os.access(entry, os.X_OK) or entry.is_dir():
                 continue
             real = os.path.realpath(entry)

@@ -44,17 +44,25 @@ def vmlinux_h_dir(btf: str | os.PathLike | None = None) -> Path:
     ``/sys/kernel/btf/vmlinux``), generating it on first use. The cache key is a hash
     of the BTF itself (and of the renderer), so a new kernel build gets a new header;
     a cached header costs no BTF parsing."""
+    from ..btf import cache
+
     source = Path(btf) if btf is not None else KERNEL_BTF
+    ident = cache.file_identity(source)
+    if ident is not None:  # seen before: no need to read and hash the BTF again
+        k = cache.known_key(ident)
+        if k is not None and (cache.cache_root() / k / "vmlinux.h").is_file():
+            return cache.cache_root() / k
     try:
         data = source.read_bytes()
     except OSError as e:
         raise CompileError(f"vmlinux.h is needed but BTF {source} cannot be read: {e}") from e
-    from ..btf.cache import cached_path
-
     try:
-        return cached_path(data, "vmlinux.h", lambda: _render(data, source)).parent
+        d = cache.cached_path(data, "vmlinux.h", lambda: _render(data, source)).parent
     except BTFError as e:
         raise CompileError(f"cannot write generated vmlinux.h: {e}") from e
+    if ident is not None and d.parent == cache.cache_root():
+        cache.remember_key(ident, d.name)
+    return d
 
 
 __all__ = ["cache_dir", "vmlinux_h_dir"]
