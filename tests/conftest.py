@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import functools
 import os
+import subprocess
 from pathlib import Path
 
 import pytest
 
+import ebpf
 import ebpf.toolchain
 
 REQUIRE_KERNEL = os.environ.get("EBPF_REQUIRE_KERNEL") == "1"
@@ -27,6 +29,46 @@ def kernel_unavailable() -> str | None:
     except ImportError:
         return "kernel backend not built"
     return None if bpf_usable() else "bpf(2) not usable here"
+
+
+@functools.cache
+def kernel_lockdown() -> str:
+    """The kernel's lockdown mode read by the tests themselves (not through the
+    library they check): "none", "integrity", "confidentiality", or "" when unknown.
+    Mounts securityfs when it is missing and we are root, as the library does."""
+    path = Path("/sys/kernel/security/lockdown")
+    if not path.exists() and os.geteuid() == 0 and Path("/sys/kernel/security").is_dir():
+        subprocess.run(["mount", "-t", "securityfs", "securityfs", "/sys/kernel/security"],
+                       capture_output=True)
+    try:
+        text = path.read_text()
+    except OSError:
+        return ""
+    return text[text.find("[") + 1:text.find("]")] if "[" in text else ""
+
+
+LOCKDOWN_REFUSAL = "kernel lockdown ({}) refuses fentry/fexit/LSM/iter programs"
+
+
+def _assert_lockdown_refusal(excinfo, program: str) -> None:
+    e = excinfo.value
+    assert type(e) is ebpf.PrivilegeError, repr(e)
+    assert LOCKDOWN_REFUSAL.format(kernel_lockdown()) in str(e), str(e)
+    assert program in str(e) and "CAP_" not in str(e) and e.capability is None, str(e)
+
+
+@pytest.fixture
+def lockdown():
+    """The kernel's lockdown mode as the tests read it ("" when unknown)."""
+    return kernel_lockdown()
+
+
+@pytest.fixture
+def assert_lockdown_refusal():
+    """``check(excinfo, program)``: the error in ``excinfo`` (from pytest.raises) is the
+    truthful lockdown refusal of ``program``: a PrivilegeError naming the program
+    and the lockdown, and no capability."""
+    return _assert_lockdown_refusal
 
 
 def pytest_runtest_setup(item):

@@ -46,6 +46,15 @@ def test_privilege_error_names_capability():
     assert "CAP_BPF" in str(e)
 
 
+def test_privilege_error_with_a_reason_names_no_capability():
+    reason = "kernel lockdown (integrity) refuses fentry/fexit/LSM/iter programs"
+    e = errors.PrivilegeError("loading program p", errno.EPERM, reason=reason)
+    assert e.capability is None and e.reason == reason
+    assert str(e) == f"loading program p ({reason}): Operation not permitted (EPERM)"
+    again = pickle.loads(pickle.dumps(e))
+    assert str(again) == str(e) and again.capability is None
+
+
 def test_verifier_error_summary_and_log():
     log = "0: (b7) r0 = 0\n1: (95) exit\nR0 !read_ok\nprocessed 2 insns (limit 1000000)\n"
     e = errors.VerifierError("loading program p", log, errno.EACCES)

@@ -184,17 +184,27 @@ class AttachError(SystemCallError):
 
 
 class PrivilegeError(SystemCallError, PermissionError):
-    """Missing privileges; ``capability`` names the one needed (e.g. ``CAP_BPF``)."""
+    """Missing privileges; ``capability`` names the one needed (e.g. ``CAP_BPF``).
 
-    def __init__(self, message: str, errno: int | None = _errno.EPERM, capability: str = "CAP_BPF"):
-        self.capability = capability
-        hint = f"needs {capability}"
-        try:
-            with open("/proc/sys/kernel/unprivileged_bpf_disabled") as f:
-                setting = f.read().strip()
-            hint += f"; kernel.unprivileged_bpf_disabled={setting}"
-        except OSError:
-            pass
+    When no capability would help (``reason`` given, e.g. kernel lockdown refusing
+    a program type to root too), ``capability`` is ``None`` and the message gives
+    ``reason`` instead.
+    """
+
+    def __init__(self, message: str, errno: int | None = _errno.EPERM,
+                 capability: str | None = "CAP_BPF", *, reason: str = ""):
+        self.capability = None if reason else capability
+        self.reason = reason
+        if reason:
+            hint = reason
+        else:
+            hint = f"needs {capability}"
+            try:
+                with open("/proc/sys/kernel/unprivileged_bpf_disabled") as f:
+                    setting = f.read().strip()
+                hint += f"; kernel.unprivileged_bpf_disabled={setting}"
+            except OSError:
+                pass
         super().__init__(f"{message} ({hint})", errno)
 
 

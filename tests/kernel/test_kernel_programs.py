@@ -146,6 +146,10 @@ DROP_CAPS = textwrap.dedent("""
     spec2 = ebpf.ProgramSpec(name="t", type=ebpf.ProgramType.TRACEPOINT,
                              instructions=isa.assemble("r0 = 0\\nexit"))
     attempt("tracepoint", lambda: ebpf.Program.load(spec2))
+    spec3 = ebpf.ProgramSpec(name="f", type=ebpf.ProgramType.TRACING, section="fentry/do_nanosleep",
+                             attach_type=ebpf.AttachType.TRACE_FENTRY, attach_to="do_nanosleep",
+                             instructions=isa.assemble("r0 = 0\\nexit"))
+    attempt("fentry", lambda: ebpf.Program.load(spec3))
     attempt("list", lambda: list(ebpf.kernel.info.list_programs()))
     print(json.dumps(out))
 """)
@@ -165,6 +169,9 @@ def test_missing_privileges_raise_privilege_error():
         assert "needs CAP_BPF" in out["map"][3]
     assert out["xdp"][:2] == ["PrivilegeError", "CAP_NET_ADMIN"], out
     assert out["tracepoint"][:2] == ["PrivilegeError", "CAP_PERFMON"], out
+    # without capabilities, a missing capability is the answer even under lockdown
+    assert out["fentry"][:2] == ["PrivilegeError", "CAP_PERFMON"], out
+    assert "lockdown" not in out["fentry"][3], out
     assert out["list"][0] == "PrivilegeError", out
     assert issubclass(PrivilegeError, PermissionError)
 

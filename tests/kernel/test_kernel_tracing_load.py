@@ -16,14 +16,6 @@ pytestmark = pytest.mark.kernel
 PROGS = Path(__file__).parent / "progs"
 
 
-def lockdown() -> str:
-    try:
-        text = Path("/sys/kernel/security/lockdown").read_text()
-    except OSError:
-        return ""
-    return text[text.find("[") + 1:text.find("]")] if "[" in text else ""
-
-
 @pytest.fixture(scope="module")
 def spec(bpf_compile):
     return ebpf.ObjectSpec.from_file(bpf_compile(PROGS / "tracing.bpf.c"))
@@ -59,15 +51,15 @@ def test_iterator_and_classic_tracepoints(spec, no_leaks):
 
 
 @pytest.mark.parametrize("name", ["on_unlink", "on_open"])
-def test_trampoline_programs_load_or_name_lockdown(spec, name, no_leaks):
-    try:
-        obj = load_object(spec, programs=[name])
-    except ebpf.PrivilegeError as e:
+def test_trampoline_programs_load_or_name_lockdown(spec, name, no_leaks, lockdown,
+                                                   assert_lockdown_refusal):
+    if lockdown not in ("", "none"):
         # lockdown=integrity (this kernel's configuration) refuses trampolines
-        assert lockdown() not in ("", "none"), str(e)
-        assert name in str(e) and "lockdown" in str(e)
+        with pytest.raises(ebpf.Error) as ei:
+            load_object(spec, programs=[name])
+        assert_lockdown_refusal(ei, name)
         return
-    with obj:
+    with load_object(spec, programs=[name]) as obj:
         assert obj.programs[name].info().attach_btf_id > 0
 
 
@@ -91,7 +83,7 @@ def test_typeless_ksyms_resolve_to_kernel_addresses(bpf_compile, no_leaks):
         assert obj.variables["addr_missing"].value == 0
 
 
-def test_freplace_targets(bpf_compile, no_leaks):
+def test_freplace_targets(bpf_compile, no_leaks, lockdown, assert_lockdown_refusal):
     from ebpf.kernel.programs import _ext_target, load_program
 
     spec = ebpf.ObjectSpec.from_file(bpf_compile(PROGS / "freplace.bpf.c"))
@@ -109,10 +101,10 @@ def test_freplace_targets(bpf_compile, no_leaks):
         bad.attach_to = "nope"
         with pytest.raises(ebpf.LoadError, match="no function 'nope'"):
             load_program(bad, attach_target=target)
-    try:
-        obj = ebpf.load(spec, backend="kernel")  # target found in the same object
-    except ebpf.PrivilegeError as e:
-        assert lockdown() not in ("", "none") and "new_check" in str(e)
+    if lockdown not in ("", "none"):
+        with pytest.raises(ebpf.Error) as ei:
+            ebpf.load(spec, backend="kernel")  # target found in the same object
+        assert_lockdown_refusal(ei, "new_check")
         return
-    with obj:
+    with ebpf.load(spec, backend="kernel") as obj:
         assert obj.programs["new_check"].info().attach_btf_id > 0

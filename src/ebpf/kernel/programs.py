@@ -39,7 +39,7 @@ from ..programs import Program, RunResult
 from ..spec import ProgramSpec
 from ..symbols import kallsyms
 from ..uapi import AttachType, Command, ProgramType
-from . import probes
+from . import lockdown, probes
 from . import sys as bsys
 from .maps import ENOTSUPP, sanitize_name
 
@@ -690,18 +690,18 @@ def _prog_load(spec: ProgramSpec, raw: bytes, btf: Any, blob: bytes | None,
     raise _load_error(spec, err2 if err2 != _errno.ENOSPC else err, text)
 
 
-def _lockdown() -> str:
-    try:
-        with open("/sys/kernel/security/lockdown") as f:
-            text = f.read()
-    except OSError:
-        return ""
-    return text[text.find("[") + 1:text.find("]")] if "[" in text else ""
+# Program types a locked-down kernel refuses to load, root included (trampolines, LSM,
+# iterators); KPROBE is not here: kprobe refusals happen at attach, not at load.
+_LOCKDOWN_REFUSED = frozenset({ProgramType.TRACING, ProgramType.LSM, ProgramType.EXT})
 
 
 def _verifier_ran(text: str) -> bool:
-    """Whether the log shows the verifier at work (not a bare permission refusal)."""
-    return bool(text.strip())
+    """Whether the log shows the verifier at work (not a bare refusal: an empty log,
+    or only the end-of-log statistics of a check that processed no instruction)."""
+    lines = [ln for ln in text.splitlines() if ln.strip()]
+    if not lines:
+        return False
+    return not all(ln.startswith("processed 0 insns") for ln in lines)
 
 
 def _btf_complaint(text: str) -> bool:
@@ -713,10 +713,10 @@ def _btf_complaint(text: str) -> bool:
 def _load_error(spec: ProgramSpec, err: int, text: str) -> Error:
     what = f"loading program {spec.name} ({spec.type.name}, section {spec.section!r})"
     if err in (_errno.EPERM, _errno.EACCES) and not _verifier_ran(text):
-        lock = _lockdown()
-        if lock not in ("", "none") and spec.type in (ProgramType.TRACING, ProgramType.LSM,
-                                                      ProgramType.EXT, ProgramType.KPROBE):
-            what += f"; kernel lockdown={lock} may forbid this program type"
+        if spec.type in _LOCKDOWN_REFUSED:
+            reason = lockdown.refusal()
+            if reason:
+                return PrivilegeError(what, err, reason=reason)
         return PrivilegeError(what, err, capability=_capability_for(spec.type))
     if err in (_errno.EINVAL, _errno.EOPNOTSUPP, ENOTSUPP) and not text.strip() and \
             not probes.prog_type_supported(spec.type):
