@@ -14,8 +14,9 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q -e '.[test]'
 	touch $(STAMP)
 
-# Optional system tools: clang (second compiler), bpftool (benchmark comparison only).
-# Installed when we are root and apt is there; everything works without them.
+# System packages the tests use (compilers, LLVM tools, bpftool, bpftrace, prometheus,
+# tmux, iproute2...): installed with apt-get as root; fails when one is missing and
+# cannot be installed. `make run` and the library itself need none of them.
 sysdeps:
 	@sh tools/install-sysdeps.sh
 

@@ -1,6 +1,7 @@
 """Shared fixtures. Kernel tests carry the ``kernel`` marker; they skip where the
 kernel or privileges are missing, unless EBPF_REQUIRE_KERNEL=1 (as in CI): then
-any skip of a kernel test, wherever it comes from, is reported as a failure."""
+any skip of a kernel test, wherever it comes from, is reported as a failure. The
+same holds for ``conformance`` tests (the suite's data must be found in CI)."""
 
 from __future__ import annotations
 
@@ -82,10 +83,14 @@ def pytest_runtest_setup(item):
 def pytest_runtest_makereport(item, call):
     outcome = yield
     report = outcome.get_result()
-    if REQUIRE_KERNEL and report.skipped and item.get_closest_marker("kernel") is not None:
-        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
-        report.outcome = "failed"
-        report.longrepr = f"EBPF_REQUIRE_KERNEL=1 and a kernel test skipped: {reason}"
+    if REQUIRE_KERNEL and report.skipped:
+        for marker in ("kernel", "conformance"):  # CI must run these, never skip them
+            if item.get_closest_marker(marker) is not None:
+                reason = (report.longrepr[2] if isinstance(report.longrepr, tuple)
+                          else str(report.longrepr))
+                report.outcome = "failed"
+                report.longrepr = f"EBPF_REQUIRE_KERNEL=1 and a {marker} test skipped: {reason}"
+                break
 
 
 @pytest.fixture(scope="session")

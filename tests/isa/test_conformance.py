@@ -6,17 +6,16 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from suite_data import MISSING, conformance_dir
 
 import ebpf
 from ebpf.isa import assemble, decode, disassemble, encode
 
-SUITE = Path(__file__).resolve().parents[3] / "shared" / "conformance"  # shared/ beside the checkout
-if not SUITE.exists():
-    SUITE = Path("/work/shared/conformance")
+SUITE = conformance_dir() or Path("shared-conformance-not-found")
 TESTS = sorted((SUITE / "tests").glob("*.data"))
 NEGATIVE = sorted((SUITE / "negative").glob("*.data"))
 
-pytestmark = pytest.mark.skipif(not TESTS, reason="conformance suite data not present")
+pytestmark = [pytest.mark.conformance, pytest.mark.skipif(not TESTS, reason=MISSING)]
 
 
 def sections(path: Path) -> dict[str, str]:

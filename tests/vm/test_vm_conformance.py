@@ -9,19 +9,18 @@ import sys
 from pathlib import Path
 
 import pytest
+from suite_data import MISSING, conformance_dir
 
 from ebpf.errors import Error
 from ebpf.isa import assemble, encode
 from ebpf.vm.conformance import run_conformance
 from ebpf.vm.native import available as native_available
 
-SUITE = Path("/work/shared/conformance")
-if not SUITE.exists():  # a checkout with shared/ beside it
-    SUITE = Path(__file__).resolve().parents[3] / "shared" / "conformance"
+SUITE = conformance_dir() or Path("shared-conformance-not-found")
 TESTS = sorted((SUITE / "tests").glob("*.data"))
 NEGATIVE = sorted((SUITE / "negative").glob("*.data"))
 
-pytestmark = pytest.mark.skipif(not TESTS, reason="conformance suite data not found")
+pytestmark = [pytest.mark.conformance, pytest.mark.skipif(not TESTS, reason=MISSING)]
 
 
 def parse_data(path: Path) -> dict[str, str]:
