@@ -199,3 +199,15 @@ def test_big_endian() -> None:
     assert encode(decode(raw, byteorder="big"), byteorder="big") == raw
     with pytest.raises(ebpf.InstructionError, match="byteorder"):
         decode(raw, byteorder="middle")
+
+
+@pytest.mark.parametrize("text, what", [
+    ("lock *(u64 *)(r1 + 0) -= r2", r"'lock \.\.\. -=' is not an eBPF atomic operation"),
+    ("lock *(u32 *)(r1 - 8) -= w2", r"lock takes \+=, \|=, &=, \^="),
+])
+def test_unknown_lock_operation_is_an_instruction_error(text: str, what: str) -> None:
+    from ebpf.isa import assemble
+
+    with pytest.raises(ebpf.InstructionError, match=what) as info:
+        assemble(text)
+    assert info.value.line == 1

@@ -314,6 +314,9 @@ class _Assembler:
             sk, bits, base, sign, num, sym, reg = m.groups()
             if sk != "u" or bits not in ("32", "64"):
                 raise _Error(f"atomic operations need u32 or u64, got {sk}{bits}")
+            if sym not in _ATOMIC_OPS:
+                raise _Error(f"'lock ... {sym}' is not an eBPF atomic operation: lock takes "
+                             f"{', '.join(_ATOMIC_OPS)} (to subtract, add the negated value)")
             dst, off = _memop(sk, bits, base, sign, num)
             src, kind = _reg(reg)
             if bits == "64" and kind != "r":
