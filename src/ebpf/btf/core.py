@@ -237,9 +237,7 @@ def _access_size(f: _FieldSpec) -> tuple[int, T.Type | None]:
     """(bytes a load/store of the field moves, its element type); 0 for bit-fields."""
     if f.bitfield_size:
         return 0, None
-    t = _strip(f.field)
-    while isinstance(t, T.Array):
-        t = _strip(t.type)
+    t = T.follow(f.field, (T.Typedef, T.Qualifier, T.TypeTag, T.Array), "sizing a CO-RE field")
     try:
         return T.sizeof(t), t
     except BTFError:

@@ -101,10 +101,18 @@ class Spec:
 
     # -- construction -------------------------------------------------------
     @classmethod
-    def from_bytes(cls, data: bytes, base: Spec | None = None) -> Spec:
-        """Parse a BTF blob (the contents of a .BTF section or /sys/kernel/btf/*)."""
+    def from_bytes(cls, data: bytes, base: Spec | None = None, *, check: bool = True) -> Spec:
+        """Parse a BTF blob (the contents of a .BTF section or /sys/kernel/btf/*).
+
+        Reference loops C cannot express (a typedef of itself, an array of itself,
+        ...) raise :class:`BTFError` here (:mod:`ebpf.btf.loops`); ``check=False``
+        skips that pass for BTF the kernel has already checked (its own)."""
         spec = cls(base)
         spec._load(bytes(data))
+        if check:
+            from .loops import check_loops
+
+            check_loops(spec)
         return spec
 
     @classmethod

@@ -102,13 +102,7 @@ class Renderer:
     # -- layout -----------------------------------------------------------------
     def align(self, t: T.Type) -> int:
         """Alignment C gives the type as we write it."""
-        for _ in range(256):
-            t = T.resolve(t)
-            if not isinstance(t, T.Array):
-                break
-            t = t.type
-        else:
-            raise BTFError("type reference loop in an array type")
+        t = T.follow(t, (T.Typedef, T.Qualifier, T.TypeTag, T.Array), "computing an alignment for C")
         if isinstance(t, (T.Int, T.Float, T.Enum)):
             return t.size if t.size in (1, 2, 4, 8, 16) else 1
         if isinstance(t, T.Pointer):
@@ -235,9 +229,7 @@ class Renderer:
                 continue
             if isinstance(t, T.Qualifier):
                 q = t.kind
-                probe = t.type
-                while isinstance(probe, T.TypeTag):
-                    probe = probe.type
+                probe = T.follow(t.type, (T.TypeTag,), "rendering C")
                 if isinstance(probe, T.Pointer):
                     inner = f" {q} {inner}" if inner else f" {q}"
                     t = probe
@@ -332,11 +324,13 @@ class Renderer:
 
 def _requalify(cls: type, t: T.Type) -> T.Type:
     probe = t
-    while isinstance(probe, (T.Qualifier, T.TypeTag)):
+    for _ in range(T.MAX_CHAIN):
+        if not isinstance(probe, (T.Qualifier, T.TypeTag)):
+            return cls(t)
         if isinstance(probe, cls):
             return t  # already qualified that way
         probe = probe.type
-    return cls(t)
+    raise BTFError("type reference loop in a qualifier chain while rendering C")
 
 
 def _literal(v: int) -> str:
@@ -421,7 +415,7 @@ class _HeaderWriter:
     # A "strong" need means the complete type must be known (by-value use);
     # a "weak" need only a declaration (use through a pointer).
     def strong(self, t: T.Type) -> None:
-        for _ in range(512):
+        for _ in range(T.MAX_CHAIN):
             if isinstance(t, (T.Qualifier, T.TypeTag)):
                 t = t.type
             elif isinstance(t, T.Array):
@@ -505,9 +499,7 @@ class _HeaderWriter:
         target = t.type
         # what the typedef itself needs: named structs only declared; anonymous
         # ones (written inline) need their members; arrays need elements complete
-        probe = target
-        while isinstance(probe, (T.Qualifier, T.TypeTag)):
-            probe = probe.type
+        probe = T.skip_qualifiers(target)
         if isinstance(probe, T.Composite) and probe.name:
             self.weak(probe)
         else:
@@ -518,8 +510,7 @@ class _HeaderWriter:
         self._mark_inline(target)
 
     def _mark_inline(self, t: T.Type) -> None:
-        while isinstance(t, (T.Qualifier, T.TypeTag, T.Array)):
-            t = t.type
+        t = T.follow(t, (T.Qualifier, T.TypeTag, T.Array), "ordering types for C")
         if isinstance(t, (T.Composite, T.Enum)) and not t.name:
             if self.state.get(id(t)) == 2 and id(t) in self._inlined:
                 return

@@ -481,6 +481,21 @@ class Datasec(Type):
 
 _SKIP = (Typedef, Qualifier, TypeTag)
 
+#: longest chain of references a walk follows before calling it a loop
+MAX_CHAIN = 256
+
+
+def follow(t: Type, kinds: tuple[type, ...], what: str = "following a type chain") -> Type:
+    """Follow ``.type`` while ``t`` is one of ``kinds``; a chain longer than
+    :data:`MAX_CHAIN` is a reference loop (:class:`BTFError` saying ``what`` was
+    being done). Every walk along typedef/qualifier/array chains goes through
+    here, so hand-built or malformed types cannot make one run forever."""
+    for _ in range(MAX_CHAIN):
+        if not isinstance(t, kinds):
+            return t
+        t = t.type  # type: ignore[attr-defined]
+    raise BTFError(f"type reference loop while {what}")
+
 
 def resolve(t: Type) -> Type:
     """Strip typedefs, const/volatile/restrict and type tags.
@@ -490,22 +505,12 @@ def resolve(t: Type) -> Type:
     >>> resolve(Const(Typedef("s32", i))) is i
     True
     """
-    seen = 0
-    while isinstance(t, _SKIP):
-        t = t.type
-        seen += 1
-        if seen > 256:
-            raise BTFError("type reference loop while resolving a typedef/qualifier chain")
-    return t
+    return follow(t, _SKIP, "resolving a typedef/qualifier chain")
 
 
 def skip_qualifiers(t: Type) -> Type:
     """Strip const/volatile/restrict and type tags (keep typedefs)."""
-    for _ in range(256):
-        if not isinstance(t, (Qualifier, TypeTag)):
-            return t
-        t = t.type
-    raise BTFError("type reference loop in a qualifier chain")
+    return follow(t, (Qualifier, TypeTag), "skipping qualifiers")
 
 
 def sizeof(t: Type) -> int:
@@ -537,13 +542,7 @@ def sizeof(t: Type) -> int:
 
 def alignof(t: Type, _busy: frozenset[int] = frozenset()) -> int:
     """Natural alignment in bytes of type ``t`` (1 for a packed struct)."""
-    for _ in range(256):
-        t = resolve(t)
-        if not isinstance(t, Array):
-            break
-        t = t.type
-    else:
-        raise BTFError("type reference loop while computing an alignment")
+    t = follow(t, (*_SKIP, Array, Var), "computing an alignment")
     if isinstance(t, (Int, Float, Enum)):
         return max(1, min(t.size, 8))
     if isinstance(t, Pointer):
@@ -561,15 +560,15 @@ def alignof(t: Type, _busy: frozenset[int] = frozenset()) -> int:
         if t.size % align:
             return 1
         return align
-    if isinstance(t, Var):
-        return alignof(t.type, _busy)
     if isinstance(t, Datasec):
         return 1
     raise BTFError(f"{t!r} has no alignment")
 
 
-def type_name(t: Type) -> str:
+def type_name(t: Type, _depth: int = 0) -> str:
     """A short human name: ``struct task_struct``, ``int``, ``u32 *``."""
+    if _depth > MAX_CHAIN:
+        return "..."  # a reference loop: a name is still wanted (error messages use it)
     if isinstance(t, (Struct, Union, Enum)):
         return f"{t.kind} {t.name}" if t.name else f"{t.kind} (anon)"
     if isinstance(t, Fwd):
@@ -577,11 +576,11 @@ def type_name(t: Type) -> str:
     if isinstance(t, Void):
         return "void"
     if isinstance(t, Pointer):
-        return type_name(t.type) + " *"
+        return type_name(t.type, _depth + 1) + " *"
     if isinstance(t, Array):
-        return f"{type_name(t.type)}[{t.nelems}]"
+        return f"{type_name(t.type, _depth + 1)}[{t.nelems}]"
     if isinstance(t, Qualifier):
-        return f"{t.kind} {type_name(t.type)}"
+        return f"{t.kind} {type_name(t.type, _depth + 1)}"
     if getattr(t, "name", ""):
         return t.name
     return t.kind
