@@ -80,3 +80,73 @@ def test_dump_xlated_and_jited(structs_obj, no_leaks):
         assert len(code) == prog.info().jited_size and sum(lens) == len(code)
         text = info.dump_jited(prog)
         assert len(text.splitlines()) >= 5 and all(": " in ln for ln in text.splitlines())
+
+
+def test_listings_skip_objects_other_processes_are_creating_or_freeing(monkeypatch):
+    """An id listed by *_GET_NEXT_ID may be gone (ENOENT) or not settled yet (EAGAIN:
+    a link another process is still creating) when we open it: skip it."""
+    import errno
+
+    from ebpf.errors import SystemCallError
+    from ebpf.kernel import sys as bsys
+
+    real = bsys.get_fd_by_id
+    fail = {"others": 0, "ours": 0}  # errno for other processes' links / for ours
+    ours = []
+
+    def flaky(cmd, obj_id, *a, **kw):
+        err = fail["ours" if obj_id in ours else "others"]
+        if err:
+            raise SystemCallError(f"opening id {obj_id}", err)
+        return real(cmd, obj_id, *a, **kw)
+
+    monkeypatch.setattr(bsys, "get_fd_by_id", flaky)
+    with _raw_tp_prog() as prog, prog.attach() as link:
+        ours.append(link.id)
+        for err in (errno.EAGAIN, errno.ENOENT):
+            fail.update(others=err, ours=0)
+            assert [li.id for li in info.list_links()] == [link.id]
+            fail.update(ours=err)
+            assert list(info.list_links()) == []
+        fail.update(others=0, ours=errno.EACCES)  # anything else is still an error
+        with pytest.raises(SystemCallError, match="EACCES"):
+            list(info.list_links())
+
+
+def _raw_tp_prog():
+    spec = ebpf.ProgramSpec(name="listed", type=ebpf.ProgramType.RAW_TRACEPOINT,
+                            attach_to="sys_enter", section="raw_tracepoint/sys_enter",
+                            instructions=ebpf.isa.assemble("r0 = 0\nexit"))
+    return ebpf.Program.load(spec, backend="kernel")
+
+
+CHURN = """
+import sys, ebpf
+from ebpf import isa
+spec = ebpf.ProgramSpec(name="churn", type=ebpf.ProgramType.RAW_TRACEPOINT,
+                        attach_to="sys_enter", section="raw_tracepoint/sys_enter",
+                        instructions=isa.assemble("r0 = 0\\nexit"))
+with ebpf.Program.load(spec, backend="kernel") as p:
+    print("ready", flush=True)
+    while True:
+        p.attach().close()
+"""
+
+
+def test_listing_links_while_another_process_makes_and_drops_them():
+    import subprocess
+    import sys
+    import time
+
+    churn = subprocess.Popen([sys.executable, "-c", CHURN], stdout=subprocess.PIPE, text=True)
+    try:
+        assert churn.stdout.readline().strip() == "ready"
+        end = time.monotonic() + 2
+        listed = 0
+        while time.monotonic() < end:
+            listed += sum(1 for _ in info.list_links())
+            list(info.list_programs())
+        assert listed > 0
+    finally:
+        churn.kill()
+        churn.wait()

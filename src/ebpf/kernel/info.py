@@ -220,10 +220,13 @@ def link_info_from_fd(fd: int) -> LinkInfo:
 # ---- by id and listing ----------------------------------------------------------
 
 def _open(cmd: int, obj_id: int) -> bsys.FD | None:
+    """An fd for object ``obj_id``, or None when another process's object is not
+    there to open: it went away between listing and opening (ENOENT), or it is
+    still being created (EAGAIN: a link whose id is reserved but not settled)."""
     try:
         return bsys.get_fd_by_id(cmd, obj_id)
     except SystemCallError as e:
-        if e.errno == _errno.ENOENT:  # went away between listing and opening
+        if e.errno in (_errno.ENOENT, _errno.EAGAIN):
             return None
         raise
 
