@@ -5,6 +5,8 @@ same holds for ``conformance`` tests (the suite's data must be found in CI)."""
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import functools
 import os
 import subprocess
@@ -91,6 +93,66 @@ def pytest_runtest_makereport(item, call):
                 report.outcome = "failed"
                 report.longrepr = f"EBPF_REQUIRE_KERNEL=1 and a {marker} test skipped: {reason}"
                 break
+
+
+CLONE_NEWNET = 0x40000000
+
+
+@contextlib.contextmanager
+def private_netns():
+    """Run the calling thread, and every thread and process it starts, in a fresh
+    network namespace of its own with ``lo`` up: XDP/tc on ``lo``, veth pairs,
+    addresses and routes are then this test's alone (other test runs on the same
+    machine attach to the host's ``lo`` at the same time). Needs root."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    home = os.open("/proc/thread-self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        if libc.unshare(CLONE_NEWNET) != 0:
+            err = ctypes.get_errno()
+            pytest.fail(f"unshare(CLONE_NEWNET): {os.strerror(err)}")
+        try:
+            subprocess.run(["ip", "link", "set", "lo", "up"], check=True, capture_output=True)
+            yield
+        finally:
+            if libc.setns(home, CLONE_NEWNET) != 0:
+                raise OSError(ctypes.get_errno(), "setns back to the original network namespace")
+    finally:
+        os.close(home)
+
+
+@pytest.fixture
+def own_netns():
+    """The test runs in a network namespace of its own (see :func:`private_netns`)."""
+    if kernel_unavailable() is not None:
+        pytest.skip(f"kernel test: {kernel_unavailable()}")
+    with private_netns():
+        yield
+
+
+@pytest.fixture
+def own_cgroup():
+    """A fresh cgroup v2 directory of this test's own (unique name), removed after:
+    attach cgroup programs here, never to the root cgroup other runs share."""
+    import time
+    import uuid
+
+    from ebpf.vm.cgroups import cgroup2_mount
+
+    if kernel_unavailable() is not None:
+        pytest.skip(f"kernel test: {kernel_unavailable()}")
+    root = cgroup2_mount()
+    if root is None:
+        pytest.fail("no cgroup v2 hierarchy mounted")
+    path = Path(root) / f"ebpf_test_{uuid.uuid4().hex[:12]}"
+    path.mkdir()
+    yield path
+    for _ in range(100):  # processes moved in may still be leaving it
+        try:
+            path.rmdir()
+            return
+        except OSError:
+            time.sleep(0.05)
+    path.rmdir()
 
 
 @pytest.fixture(scope="session")

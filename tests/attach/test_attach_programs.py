@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,9 @@ import pytest
 import ebpf
 from ebpf.kernel import netlink
 
-pytestmark = pytest.mark.kernel
+# every test here runs in a network namespace of its own: XDP/tc on its private lo,
+# veth pairs and addresses nobody else (another test run) can collide with
+pytestmark = [pytest.mark.kernel, pytest.mark.usefixtures("own_netns")]
 
 PROGS = Path(__file__).parent / "progs"
 
@@ -119,11 +122,12 @@ def test_xdp_drops_one_udp_port_on_lo(build):
 
 @contextlib.contextmanager
 def veth_netns():
-    """A netns with one end of a veth pair in it: host 10.213.x.1 <-> ns 10.213.x.2."""
-    tag = f"{os.getpid() % 10000}"
+    """A netns with one end of a veth pair in it: host 10.213.1.1 <-> ns 10.213.1.2.
+    The "host" end is in the test's own netns (own_netns), so the addresses and
+    interface names cannot collide with other runs; the netns name is unique."""
+    tag = uuid.uuid4().hex[:8]
     ns, host_if, ns_if = f"ebpf_t{tag}", f"ebh{tag}", f"ebn{tag}"
-    sub = 10 + os.getpid() % 200
-    host_ip, ns_ip = f"10.213.{sub}.1", f"10.213.{sub}.2"
+    host_ip, ns_ip = "10.213.1.1", "10.213.1.2"
 
     def ip(*args, check=True):
         return subprocess.run(["ip", *args], check=check, capture_output=True, text=True)
@@ -395,11 +399,10 @@ def test_opensnoop_through_a_perf_buffer(build, tmp_path):
     assert not lost
 
 
-def test_cgroup_skb_egress_policy_for_a_child_cgroup(build):
+def test_cgroup_skb_egress_policy_for_a_child_cgroup(build, own_cgroup):
     """Only processes in the cgroup are policed: a child moved into a fresh cgroup
     cannot send to the blocked port, while we (outside it) still can."""
-    root = Path("/sys/fs/cgroup/unified")
-    cg = root / f"ebpf_attach_test_{os.getpid()}"
+    cg = own_cgroup
     srv = _udp_pair()
     port = srv.getsockname()[1]
     sender_code = ("import socket, sys\n"
@@ -414,7 +417,6 @@ def test_cgroup_skb_egress_policy_for_a_child_cgroup(build):
             (cg / "cgroup.procs").write_text(str(os.getpid()))
         return subprocess.run([sys.executable, "-c", sender_code, payload],
                               preexec_fn=enter, timeout=30).returncode
-    cg.mkdir()
     try:
         with ebpf.load(build("cgroup_egress"), backend="kernel",
                        constants={"blocked_port": port}) as obj:
@@ -434,9 +436,3 @@ def test_cgroup_skb_egress_policy_for_a_child_cgroup(build):
             assert _got(srv, b"after-detach")
     finally:
         srv.close()
-        for _ in range(50):  # the child may still be leaving the cgroup
-            try:
-                cg.rmdir()
-                break
-            except OSError:
-                time.sleep(0.05)

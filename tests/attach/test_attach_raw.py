@@ -9,6 +9,7 @@ import subprocess
 import sys
 import textwrap
 import time
+import uuid
 
 import pytest
 from attach_raw import count_into_array, exit_, load, mov64_imm, prog_exists
@@ -21,7 +22,7 @@ from ebpf.uapi import LinkType, ProgramType
 
 pytestmark = pytest.mark.kernel
 
-LO = socket.if_nametoindex("lo") if hasattr(socket, "if_nametoindex") else 1
+LO = 1  # lo's ifindex in every network namespace (tests on lo run in their own: own_netns)
 
 
 @pytest.fixture(scope="module")
@@ -280,7 +281,7 @@ def test_kprobes_not_supported_here():
         p.close()
 
 
-def test_tcx_ingress_egress_and_update():
+def test_tcx_ingress_egress_and_update(own_netns):
     a = load(_ret(0), ProgramType.SCHED_CLS, name="tc_a", section="tc")
     b = load(_ret(0), ProgramType.SCHED_CLS, name="tc_b", section="tc/egress")
     try:
@@ -298,7 +299,7 @@ def test_tcx_ingress_egress_and_update():
         b.close()
 
 
-def test_cgroup_skb_link_and_legacy(tmp_path):
+def test_cgroup_skb_link_and_legacy(tmp_path, own_cgroup):
     p = load(_ret(1), ProgramType.CGROUP_SKB, name="cg_egress", section="cgroup_skb/egress",
              expected_attach_type=1)
     try:
@@ -306,21 +307,21 @@ def test_cgroup_skb_link_and_legacy(tmp_path):
             p.attach()
         with pytest.raises(ebpf.AttachError, match="does not exist"):
             p.attach(cgroup=str(tmp_path / "nope"))
-        with p.attach(cgroup="/sys/fs/cgroup/unified") as link:
+        with p.attach(cgroup=str(own_cgroup)) as link:
             assert link.type == LinkType.CGROUP
-        legacy = p.attach(cgroup="/sys/fs/cgroup/unified", legacy=True)
+        legacy = p.attach(cgroup=str(own_cgroup), legacy=True)
         legacy.close()
         legacy.close()
     finally:
         p.close()
 
 
-def test_link_pin_keeps_attachment(tmp_path):
+def test_link_pin_keeps_attachment(tmp_path, own_netns):
     from ebpf.kernel.links import open_pinned_link
     from ebpf.kernel.tracefs import ensure_bpffs
 
     ensure_bpffs()
-    path = f"/sys/fs/bpf/ebpf_test_link_{os.getpid()}"
+    path = f"/sys/fs/bpf/ebpf_test_link_{uuid.uuid4().hex[:12]}"
     p = load(_ret(2), ProgramType.XDP, name="xdp_pin", section="xdp")
     try:
         link = p.attach(ifname="lo")
@@ -367,7 +368,7 @@ def test_uprobe_and_usdt_on_a_test_binary(counter, target_binary):
         p.close()
 
 
-def test_netns_netfilter_and_cgroup_sock_kinds():
+def test_netns_netfilter_and_cgroup_sock_kinds(own_netns, own_cgroup):
     made = []
 
     def mk(ptype, name, section, eat):
@@ -388,7 +389,7 @@ def test_netns_netfilter_and_cgroup_sock_kinds():
             assert int(link.type) == 10  # BPF_LINK_TYPE_NETFILTER
         for ptype, name, section, eat in [(ProgramType.SOCK_OPS, "so", "sockops", 3),
                                           (ProgramType.CGROUP_SOCK, "cs", "cgroup/sock_create", 2)]:
-            with mk(ptype, name, section, eat).attach(cgroup="/sys/fs/cgroup/unified") as link:
+            with mk(ptype, name, section, eat).attach(cgroup=str(own_cgroup)) as link:
                 assert link.type == LinkType.CGROUP
     finally:
         for p in made:
@@ -415,7 +416,7 @@ def test_perf_event_links_pin_but_do_not_update(counter, tmp_path):
         p.close()
 
 
-def test_no_fd_leaks_across_attach_cycles_and_errors(counter):
+def test_no_fd_leaks_across_attach_cycles_and_errors(counter, own_netns):
     tp = load(count_into_array(counter.fd), ProgramType.TRACEPOINT, name="tp",
               section="tracepoint/syscalls/sys_enter_getppid")
     xdp = load(_ret(2), ProgramType.XDP, name="xdp", section="xdp")

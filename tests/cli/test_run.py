@@ -13,6 +13,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from own_objects import attached_program_names
 
 from ebpf.cli.run import parse_assignments
 
@@ -87,14 +88,6 @@ def kernel_program_names() -> set[str]:
     return {p.name for p in list_programs()}
 
 
-def attached_program_names() -> set[str]:
-    """Names of the kernel programs that have a link (are attached)."""
-    from ebpf.kernel.info import list_links, list_programs
-
-    linked = {link.prog_id for link in list_links()}
-    return {p.name for p in list_programs() if p.id in linked}
-
-
 def run_ebpf(*args: str, timeout: float = 60, **kw) -> subprocess.CompletedProcess:
     return subprocess.run([*EBPF, *args], capture_output=True, text=True, timeout=timeout,
                           cwd=ROOT, **kw)
@@ -148,7 +141,7 @@ def test_plain_run_streams_events_and_detaches(tmp_path):
                             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 30
-        while progname[:15] not in attached_program_names():
+        while progname[:15] not in attached_program_names(proc.pid):
             assert proc.poll() is None, proc.communicate()[1]
             assert time.monotonic() < deadline, "program never attached"
             time.sleep(0.1)
@@ -192,7 +185,7 @@ def test_live_view_in_a_terminal_then_ctrl_c(tmp_path):
                    check=True)
     try:
         deadline = time.monotonic() + 30
-        while progname[:15] not in attached_program_names():
+        while progname[:15] not in attached_program_names(anyone=True):  # a unique name
             assert time.monotonic() < deadline, "program never attached"
             time.sleep(0.1)
         screen = ""
@@ -270,7 +263,7 @@ def test_json_perf_buffer_trace_printk_and_globals(tmp_path):
                                  "--const", f"target_pid={child.pid}"], cwd=ROOT,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         deadline = time.monotonic() + 30
-        while "on_getppid" not in attached_program_names():
+        while "on_getppid" not in attached_program_names(proc.pid):
             assert proc.poll() is None, proc.communicate()[1]
             assert time.monotonic() < deadline
             time.sleep(0.1)
@@ -294,7 +287,7 @@ def test_json_perf_buffer_trace_printk_and_globals(tmp_path):
 
 
 @pytest.mark.kernel
-def test_make_run_demo_on_the_kernel():
+def test_make_run_demo_on_the_kernel(own_netns):  # the demo's XDP goes on a private lo
     r = subprocess.run([sys.executable, "-m", "ebpf.demo", "--duration", "1.5"], cwd=ROOT,
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr

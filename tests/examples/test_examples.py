@@ -12,25 +12,19 @@ import time
 import uuid
 
 import pytest
+from own_objects import attached_program_names
 
 from ebpf.demo import firewall_traffic, load_example, write_pcap
 
 
-def attached_programs() -> set[str]:
-    """Names of the kernel programs that have a link (are attached)."""
-    from ebpf.kernel.info import list_links, list_programs
-
-    linked = {link.prog_id for link in list_links()}
-    return {p.name for p in list_programs() if p.id in linked}
-
-
 def when_attached(progname: str, action, timeout: float = 30.0) -> threading.Thread:
-    """Run ``action`` in a thread once a kernel program named ``progname`` is attached."""
+    """Run ``action`` in a thread once a kernel program named ``progname`` that this
+    process holds is attached (other test runs attach programs of the same names)."""
     progname = progname[:15]  # the kernel keeps 15 characters
 
     def worker():
         deadline = time.monotonic() + timeout
-        while progname not in attached_programs() and time.monotonic() < deadline:
+        while progname not in attached_program_names() and time.monotonic() < deadline:
             time.sleep(0.05)
         time.sleep(0.1)
         action()
@@ -105,13 +99,16 @@ def test_sleeplat_histogram(capsys):
     t.join()
     out = capsys.readouterr().out
     assert "     usecs               : count    distribution" in out
-    row = re.search(r"^\s+16384 -> 32767\s+: (\d+)\s+\|(\**)\s*\|$", out, re.M)
-    # (other threads of this process may sleep too: the 20 ms slot need not be the peak)
-    assert row and int(row.group(1)) >= 5 and row.group(2), out
+    rows = {int(lo): int(n) for lo, hi, n in
+            re.findall(r"^\s+(\d+) -> (\d+)\s+: (\d+)\s+\|\**\s*\|$", out, re.M)}
+    # a sleep never ends early, and a loaded machine may make it end late: the five
+    # 20 ms sleeps are in the 16384..32767 us slot or above (other threads of this
+    # process may sleep too, so at least five)
+    assert sum(n for lo, n in rows.items() if lo >= 16384) >= 5, out
 
 
 @pytest.mark.kernel
-def test_xdpfw_on_lo(capsys):
+def test_xdpfw_on_lo(capsys, own_netns):  # its own lo: other runs attach XDP to the host's
     port = 40000 + os.getpid() % 20000
     assert load_example("xdpfw").main(["--ifname", "lo", "--block", str(port),
                                        "--self-test"]) == 0
