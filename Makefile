@@ -4,7 +4,7 @@ PYTHON ?= python3
 PY      = $(VENV)/bin/python
 STAMP   = $(VENV)/.installed
 
-.PHONY: install run test bench lint clean sysdeps
+.PHONY: install run test bench lint clean sysdeps fuzz
 
 install: $(STAMP)
 
@@ -28,6 +28,13 @@ test: install
 
 bench: install
 	$(PY) benchmarks/run.py
+
+# Bounded coverage-guided fuzzing (a few minutes): ELF, BTF, decoder, assembler.
+# FUZZ_TIME seconds per target; crashes land in build/fuzz/crashes and fail the run.
+FUZZ_TIME ?= 45
+fuzz: install
+	$(PY) -m pip install -q -e '.[test,fuzz]'
+	$(PY) tools/fuzz.py --time $(FUZZ_TIME)
 
 lint: install
 	$(VENV)/bin/ruff check src tests benchmarks examples tools

@@ -147,16 +147,13 @@ def test_rule_table_covers_rfc_opcodes() -> None:
     assert len(jmp) == 2 * 22 + 1 + 1 + 1 + 1 + 1 + 1  # conds, ja, gotol, call, callx, exit, may_goto
 
 
-def test_decode_speed_100k() -> None:
-    import time
-
+def test_decode_100k() -> None:
+    # correctness at scale only: speed is measured by `make bench` (benchmarks/isa_codec.py),
+    # a time limit here fails whenever the machine is busy
     prog = (slot(0xB7, 0, imm=1) + slot(0x7B, 10, 1, off=-8) + slot(0x18, 1, imm=5) + slot(0)
             + slot(0x15, 1, off=2) + slot(0x85, imm=1)) * 20_000
-    t = time.perf_counter()
     insns = decode(prog)
-    elapsed = time.perf_counter() - t
     assert len(insns) == 100_000
-    assert elapsed < 2.0, elapsed
     assert encode(insns) == prog
 
 
