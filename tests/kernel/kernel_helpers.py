@@ -47,6 +47,9 @@ def held_by_other_processes() -> tuple[set[int], set[int]]:
                     progs.add(int(line.split()[1]))
                 elif line.startswith("map_id:"):
                     maps.add(int(line.split()[1]))
+    pinned_p, pinned_m = pinned_ids()
+    progs |= pinned_p
+    maps |= pinned_m
     from ebpf.kernel.info import program_info
 
     for prog_id in list(progs):  # and the maps their programs use
@@ -57,10 +60,40 @@ def held_by_other_processes() -> tuple[set[int], set[int]]:
     return progs, maps
 
 
-def settled_snapshot(before, timeout: float = 3.0):
+def pinned_ids(root: str = BPFFS, limit: int = 2000) -> tuple[set[int], set[int]]:
+    """(program ids, map ids) pinned on bpffs (links count for their program): other
+    runs pin objects (``ebpf run --pin``, tests of pinning) that no process holds."""
+    from ebpf.kernel import sys as ksys
+
+    progs: set[int] = set()
+    maps: set[int] = set()
+    seen = 0
+    for dirpath, _dirs, files in os.walk(root):
+        for name in files:
+            seen += 1
+            if seen > limit:
+                return progs, maps
+            try:
+                fd = ksys.obj_get(os.path.join(dirpath, name))
+            except OSError:
+                continue  # not a BPF object, or unpinned meanwhile
+            with fd:
+                try:
+                    with open(f"/proc/self/fdinfo/{fd.fd}") as f:
+                        for line in f:
+                            if line.startswith("prog_id:"):
+                                progs.add(int(line.split()[1]))
+                            elif line.startswith("map_id:"):
+                                maps.add(int(line.split()[1]))
+                except OSError:
+                    continue
+    return progs, maps
+
+
+def settled_snapshot(before, timeout: float = 10.0):
     """A snapshot taken once the kernel finished freeing what was closed (programs
-    and the maps they held are released after an RCU grace period); ids that
-    other processes hold are left out."""
+    and the maps they held are released after an RCU grace period, later on a busy
+    machine); ids that other processes hold or that are pinned are left out."""
     import gc
     import time
 

@@ -141,12 +141,14 @@ def test_listing_links_while_another_process_makes_and_drops_them():
     churn = subprocess.Popen([sys.executable, "-c", CHURN], stdout=subprocess.PIPE, text=True)
     try:
         assert churn.stdout.readline().strip() == "ready"
-        end = time.monotonic() + 2
-        listed = 0
-        while time.monotonic() < end:
-            listed += sum(1 for _ in info.list_links())
-            list(info.list_programs())
-        assert listed > 0
+        with _raw_tp_prog() as prog, prog.attach() as link:  # one link that stays
+            end = time.monotonic() + 2
+            rounds = 0
+            while time.monotonic() < end or rounds < 20:
+                assert link.id in {li.id for li in info.list_links()}
+                assert prog.id in {p.id for p in info.list_programs()}
+                rounds += 1
+        assert churn.poll() is None  # it kept making and dropping links all along
     finally:
         churn.kill()
         churn.wait()

@@ -14,7 +14,7 @@ from importlib import import_module as _import_module
 _SUBMODULES = {"sys", "probes", "maps", "programs", "objects", "info", "btf", "kconfig", "pin",
                "structops",
                "attach", "links", "perf", "tracefs", "uprobe", "ringbuf", "perfbuf", "netlink",
-               "lockdown"}
+               "lockdown", "backend"}
 
 
 def __getattr__(name: str):
