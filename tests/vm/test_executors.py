@@ -10,14 +10,25 @@ from hypothesis import strategies as st
 import ebpf
 from ebpf.isa import Instruction
 from ebpf.isa import opcodes as op
+from ebpf.vm.native import available as native_available
 from ebpf.vm.programs import load_program
 
 from .randprog import programs
 
 
+def _how(jit):
+    """``jit`` is an executor name or the old boolean alias."""
+    return {"executor": jit} if isinstance(jit, str) else {"jit": jit}
+
+
+#: every executor the corner-case tests run on
+EXECUTORS = ["native", "translator", "interpreter"] if native_available() else \
+    ["translator", "interpreter"]
+
+
 def xdp(insns, jit):
     return load_program(ebpf.ProgramSpec(name="t", type=ebpf.ProgramType.XDP,
-                                         instructions=insns), jit=jit)
+                                         instructions=insns), **_how(jit))
 
 
 def outcome(prog, frame):
@@ -31,7 +42,7 @@ def outcome(prog, frame):
 @settings(max_examples=300, deadline=None)
 @given(insns=programs(), frame=st.binary(min_size=64, max_size=80))
 def test_translator_matches_interpreter(insns, frame):
-    assert outcome(xdp(insns, True), frame) == outcome(xdp(insns, False), frame)
+    assert outcome(xdp(insns, "translator"), frame) == outcome(xdp(insns, "interpreter"), frame)
 
 
 def mov(dst, imm, cls=op.BPF_ALU64):
@@ -40,10 +51,10 @@ def mov(dst, imm, cls=op.BPF_ALU64):
 
 def run(insns, jit):
     return load_program(ebpf.ProgramSpec(name="t", type=ebpf.ProgramType.RAW_TRACEPOINT,
-                                         instructions=insns), jit=jit).run()
+                                         instructions=insns), **_how(jit)).run()
 
 
-@pytest.mark.parametrize("jit", [True, False])
+@pytest.mark.parametrize("jit", EXECUTORS)
 def test_division_by_zero_follows_the_isa(jit):
     # r0 = 7 / r1(0) -> 0 ; r2 = 9 % r1 -> 9 ; r0 += r2 -> 9
     prog = [mov(0, 7), mov(1, 0), mov(2, 9),
@@ -54,16 +65,16 @@ def test_division_by_zero_follows_the_isa(jit):
     assert run(prog, jit) == 9
 
 
-@pytest.mark.parametrize("jit", [True, False])
+@pytest.mark.parametrize("jit", EXECUTORS)
 def test_runaway_loop_hits_the_budget(jit):
     prog = [mov(0, 0), Instruction(op.JA, off=-1), Instruction(op.EXIT)]
     p = load_program(ebpf.ProgramSpec(name="spin", type=ebpf.ProgramType.XDP,
-                                      instructions=prog), jit=jit, budget=10_000)
+                                      instructions=prog), **_how(jit), budget=10_000)
     with pytest.raises(ebpf.RuntimeFault, match="budget"):
         p.test_run(bytes(64))
 
 
-@pytest.mark.parametrize("jit", [True, False])
+@pytest.mark.parametrize("jit", EXECUTORS)
 def test_out_of_bounds_is_a_clear_fault(jit):
     # r0 = *(u64 *)(r10 + 8): past the top of the stack
     prog = [Instruction(op.BPF_LDX | op.BPF_MEM | op.BPF_DW, dst=0, src=10, off=8),
@@ -73,7 +84,7 @@ def test_out_of_bounds_is_a_clear_fault(jit):
         run(prog, jit)
 
 
-@pytest.mark.parametrize("jit", [True, False])
+@pytest.mark.parametrize("jit", EXECUTORS)
 def test_null_dereference(jit):
     prog = [mov(1, 0), Instruction(op.BPF_ST | op.BPF_MEM | op.BPF_W, dst=1, off=0, imm=1),
             Instruction(op.EXIT)]
@@ -81,7 +92,7 @@ def test_null_dereference(jit):
         run(prog, jit)
 
 
-@pytest.mark.parametrize("jit", [True, False])
+@pytest.mark.parametrize("jit", EXECUTORS)
 def test_bpf_to_bpf_calls_have_frames(jit):
     # main: *(fp-8) = 11; call f; r0 += *(fp-8)   f: *(fp-8) = 5 (its own frame); r0 = 30
     prog = [Instruction(op.BPF_ST | op.BPF_MEM | op.BPF_DW, dst=10, off=-8, imm=11),
@@ -96,7 +107,7 @@ def test_bpf_to_bpf_calls_have_frames(jit):
     assert run(prog, jit) == 141
 
 
-@pytest.mark.parametrize("jit", [True, False])
+@pytest.mark.parametrize("jit", EXECUTORS)
 def test_unbounded_recursion_is_stopped(jit):
     prog = [Instruction(op.CALL, src=op.BPF_PSEUDO_CALL, imm=-1), Instruction(op.EXIT)]
     with pytest.raises(ebpf.RuntimeFault, match="call stack too deep"):
@@ -117,7 +128,7 @@ def test_malformed_jump_is_a_load_error():
         run([Instruction(op.JA, off=5), Instruction(op.EXIT)], True)
 
 
-@pytest.mark.parametrize("jit", [True, False])
+@pytest.mark.parametrize("jit", EXECUTORS)
 def test_bpf_loop_with_trivial_callback_hits_the_budget(jit):
     # bpf_loop(1 << 23, cb, 0, 0) where cb just returns 0: bounded by the budget
     prog = [Instruction(op.BPF_ALU64 | op.BPF_MOV, dst=1, imm=1 << 23),
@@ -129,6 +140,6 @@ def test_bpf_loop_with_trivial_callback_hits_the_budget(jit):
             Instruction(op.BPF_ALU64 | op.BPF_MOV, dst=0, imm=0),
             Instruction(op.EXIT)]
     p = load_program(ebpf.ProgramSpec(name="loop", type=ebpf.ProgramType.XDP, instructions=prog),
-                     jit=jit, budget=5_000)
+                     **_how(jit), budget=5_000)
     with pytest.raises(ebpf.RuntimeFault, match="budget"):
         p.test_run(bytes(14))

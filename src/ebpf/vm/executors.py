@@ -18,7 +18,7 @@ EXECUTORS = ("native", "translator", "interpreter")
 
 
 #: whether "native" is the default when llvmlite imports
-NATIVE_BY_DEFAULT = False
+NATIVE_BY_DEFAULT = True
 
 
 def default_executor() -> str:

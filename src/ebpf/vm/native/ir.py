@@ -21,12 +21,25 @@ entry, backward jumps and calls, as the translator does, so every loop ends.
 
 from __future__ import annotations
 
+import sys
+
 from ...isa import opcodes as op
 from ..code import CODE_BASE, Code
 from ..run import MAX_FRAMES, STACK_SIZE
 from . import layout as L
+from .maps import MIX, ArrayInfo, HashInfo
 
 SIZES = {op.BPF_B: 1, op.BPF_H: 2, op.BPF_W: 4, op.BPF_DW: 8}
+#: helpers done in generated code
+HELPER_LOOKUP = 1  # bpf_map_lookup_elem (maps that allow it)
+HELPER_KTIME = 5  # bpf_ktime_get_ns
+HELPER_CPU = 8  # bpf_get_smp_processor_id
+#: bpf_ktime_get_ns calls clock_gettime(CLOCK_MONOTONIC) directly on Linux, the
+#: clock time.monotonic_ns() reads there
+NATIVE_CLOCK = sys.platform.startswith("linux")
+CLOCK_MONOTONIC = 1
+#: a pseudo register holding a helper's key pointer (its own region cache)
+KEY_REG = 11
 M64 = (1 << 64) - 1
 
 def _signed(x: int, bits: int) -> int:
@@ -141,9 +154,12 @@ hit:
   %dp = getelementptr i64, ptr %ep, i64 2
   %d = load i64, ptr %dp
   %h = add i64 %a, %d
+  %span = sub i64 %hi, %lo
+  %lim0 = sub i64 %span, %size
+  %lim = add i64 %lim0, 1
   %r0 = insertvalue {{i64, i64, i64, i64}} undef, i64 %h, 0
   %r1 = insertvalue {{i64, i64, i64, i64}} %r0, i64 %lo, 1
-  %r2 = insertvalue {{i64, i64, i64, i64}} %r1, i64 %hi, 2
+  %r2 = insertvalue {{i64, i64, i64, i64}} %r1, i64 %lim, 2
   %r3 = insertvalue {{i64, i64, i64, i64}} %r2, i64 %d, 3
   ret {{i64, i64, i64, i64}} %r3
 slow:
@@ -153,22 +169,58 @@ slow:
   %hs = call i64 %fn(ptr %st, i64 {_signed(L.OP_MEMORY, 64)}, i64 %pc, i64 %depth, i64 %kind,
                      i64 %a, i64 %size, i64 0, i64 0, i64 0)
   %s0 = insertvalue {{i64, i64, i64, i64}} undef, i64 %hs, 0
-  %s1 = insertvalue {{i64, i64, i64, i64}} %s0, i64 1, 1
-  %s2 = insertvalue {{i64, i64, i64, i64}} %s1, i64 1, 2
+  %s1 = insertvalue {{i64, i64, i64, i64}} %s0, i64 0, 1
+  %s2 = insertvalue {{i64, i64, i64, i64}} %s1, i64 0, 2
   %s3 = insertvalue {{i64, i64, i64, i64}} %s2, i64 0, 3
   ret {{i64, i64, i64, i64}} %s3
 }}
 """
 
 
-def module_ir(code: Code, probe_loads: bool = False) -> str:
-    """The LLVM IR module for every BPF function of ``code``."""
+def module_ir(code: Code, probe_loads: bool = False,
+              maps: dict[int, ArrayInfo | HashInfo] | None = None) -> str:
+    """The LLVM IR module for every BPF function of ``code``; ``maps`` are the
+    maps whose lookups generated code does itself (see :mod:`.maps`)."""
     parts = [f"; BPF program {code.name}", RUNTIME]
+    if NATIVE_CLOCK:
+        parts.append("declare i32 @clock_gettime(i32, ptr)")
+    free = python_free(code)
     for entry in code.functions:
-        parts.append(_Function(code, entry, probe_loads).emit())
+        fn = _Function(code, entry, probe_loads, maps)
+        fn.python_free = free
+        text = fn.emit()
+        parts += fn.consts
+        parts.append(text)
     parts.append(_entry_points(code))
     parts.append(METADATA)
     return "\n".join(parts)
+
+
+def python_free(code: Code) -> set[int]:
+    """The functions (entry slots) that never call into Python helpers, even
+    through the functions they call: after calling one, region caches stay."""
+    calls: dict[int, set[int]] = {}
+    python: set[int] = set()
+    for entry in code.functions:
+        f = _Function(code, entry, False)
+        calls[entry] = set()
+        for pc in f.body:
+            ins = code.slots[pc]
+            opc = ins.opcode
+            if opc == op.CALLX or (opc & 7) == op.BPF_LD and opc != op.LD_IMM64:
+                python.add(entry)
+            elif opc == op.CALL and ins.src == op.BPF_PSEUDO_CALL:
+                calls[entry].add(pc + 1 + ins.imm)
+            elif opc == op.CALL and ins.imm not in (HELPER_CPU, HELPER_KTIME):
+                python.add(entry)
+    changed = True
+    while changed:
+        changed = False
+        for entry, callees in calls.items():
+            if entry not in python and callees & python:
+                python.add(entry)
+                changed = True
+    return set(code.functions) - python
 
 
 def _entry_points(code: Code) -> str:
@@ -211,7 +263,11 @@ out:
 class _Function:
     """IR for the BPF function starting at ``entry``."""
 
-    def __init__(self, code: Code, entry: int, probe_loads: bool):
+    def __init__(self, code: Code, entry: int, probe_loads: bool,
+                 maps: dict[int, ArrayInfo | HashInfo] | None = None):
+        self.maps = maps or {}
+        self.consts: list[str] = []
+        self.cur = "entry"
         self.code = code
         self.slots = code.slots
         self.entry = entry
@@ -222,6 +278,8 @@ class _Function:
         self.n = 0
         #: caches ("r3", "w10"...) some access uses
         self.cached: set[str] = set()
+        #: functions that never reach Python (set by module_ir)
+        self.python_free: set[int] = set()
 
     # ---- control flow ----------------------------------------------------------
     def _successors(self, pc: int) -> list[int]:
@@ -274,10 +332,15 @@ class _Function:
 
     def block(self, name: str) -> None:
         self.out.append(f"{name}:")
+        self.cur = name
 
     def reg(self, r: int) -> str:
         if r == 10:
             return "%fp"
+        if r == KEY_REG:
+            t = self.tmp()
+            self.e(f"{t} = load i64, ptr %kreg")
+            return t
         t = self.tmp()
         self.e(f"{t} = load i64, ptr %r{r}")
         return t
@@ -332,8 +395,29 @@ class _Function:
         self.e("br label %bail")
 
     def reset_caches(self) -> None:
-        # every cache is reset; those no access uses are removed by LLVM
+        # every cache is reset (the list is known once the function is emitted)
         self.out.append("  ;RESET")
+
+    def save_gen(self) -> None:
+        g = self.tmp()
+        self.e(f"{g} = load i64, ptr %genp")
+        self.e(f"store i64 {g}, ptr %gen")
+
+    def caches_after_call(self) -> None:
+        """Drop the region caches if Python rebuilt the region tables."""
+        g = self.tmp()
+        self.e(f"{g} = load i64, ptr %genp")
+        old = self.tmp()
+        self.e(f"{old} = load i64, ptr %gen")
+        same = self.tmp()
+        self.e(f"{same} = icmp eq i64 {g}, {old}")
+        rs, ok = self.label("rs"), self.label("ok")
+        self.e(f"br i1 {same}, label %{ok}, label %{rs}, !prof !0")
+        self.block(rs)
+        self.e(f"store i64 {g}, ptr %gen")
+        self.reset_caches()
+        self.e(f"br label %{ok}")
+        self.block(ok)
 
     # ---- budget ----------------------------------------------------------------
     def charge(self, cnt: int) -> None:
@@ -381,12 +465,16 @@ class _Function:
         for r in range(10):
             head.append(f"  %r{r} = alloca i64")
         head.append("  %n = alloca i64")
+        head.append("  %gen = alloca i64")
+        head.append("  %kreg = alloca i64")
         self.e(f"%stp = getelementptr i64, ptr %st, i64 {L.STATUS}")
         self.e(f"%rvp = getelementptr i64, ptr %st, i64 {L.RETVAL}")
         self.e(f"%bgp = getelementptr i64, ptr %st, i64 {L.BUDGET}")
         self.e(f"%trpp = getelementptr i64, ptr %st, i64 {L.TRAMPOLINE}")
         self.e("%trp = bitcast ptr %trpp to ptr")
         self.e(f"%cpup = getelementptr i64, ptr %st, i64 {L.CPU}")
+        self.e(f"%genp = getelementptr i64, ptr %st, i64 {L.GEN}")
+        self.save_gen()
         for r in (0, 6, 7, 8, 9):
             self.setreg(r, "0")
         for r in range(1, 6):
@@ -416,11 +504,13 @@ class _Function:
         self.out.append("}")
         caches = sorted(self.cached)
         for c in caches:
-            head += [f"  %{c[0]}lo{c[1:]} = alloca i64", f"  %{c[0]}hi{c[1:]} = alloca i64",
-                     f"  %{c[0]}d{c[1:]} = alloca i64"]
-        reset = "\n".join(f"  store i64 1, ptr %{c[0]}{x}{c[1:]}" for c in caches
-                          for x in ("lo", "hi"))
-        initd = "\n".join(f"  store i64 0, ptr %{c[0]}d{c[1:]}" for c in caches)
+            k, r = c.split("_")
+            head += [f"  %{k}lo_{r} = alloca i64", f"  %{k}lim_{r} = alloca i64",
+                     f"  %{k}d_{r} = alloca i64"]
+        reset = "\n".join(f"  store i64 0, ptr %{c.split('_')[0]}lim_{c.split('_')[1]}"
+                          for c in caches)
+        initd = "\n".join(f"  store i64 0, ptr %{c.split('_')[0]}{x}_{c.split('_')[1]}"
+                          for c in caches for x in ("lo", "d"))
         body = "\n".join(self.out).replace("  ;RESET", reset).replace("  ;INITD", initd)
         return "\n".join(head) + "\n" + body
 
@@ -455,7 +545,11 @@ class _Function:
                     self.save_budget()
                     self._call(ins, pc)
                     self.load_budget()
-                    self.reset_caches()
+                    if not (ins.src == op.BPF_PSEUDO_CALL and ins.opcode != op.CALLX
+                            and pc + 1 + ins.imm in self.python_free) \
+                            and not (ins.src == 0 and ins.opcode != op.CALLX
+                                     and ins.imm in (HELPER_CPU, HELPER_KTIME)):
+                        self.caches_after_call()
                 else:
                     c = self._cond(ins)
                     taken, cont = self.label("tk"), self.label("nt")
@@ -489,10 +583,207 @@ class _Function:
             self.check_status()
             self.setreg(0, r)
             return
+        hid = ins.imm & 0xFFFF_FFFF
+        if hid == HELPER_CPU:
+            c = self.tmp()
+            self.e(f"{c} = load i64, ptr %cpup")
+            self.setreg(0, c)
+            return
+        if hid == HELPER_KTIME and NATIVE_CLOCK:
+            ts = self.tmp()
+            self.e(f"{ts} = alloca [2 x i64]")
+            rc = self.tmp()
+            self.e(f"{rc} = call i32 @clock_gettime(i32 {CLOCK_MONOTONIC}, ptr {ts})")
+            sec = self.tmp()
+            self.e(f"{sec} = load i64, ptr {ts}")
+            np_ = self.tmp()
+            self.e(f"{np_} = getelementptr i64, ptr {ts}, i64 1")
+            ns = self.tmp()
+            self.e(f"{ns} = load i64, ptr {np_}")
+            m = self.tmp()
+            self.e(f"{m} = mul i64 {sec}, 1000000000")
+            t = self.tmp()
+            self.e(f"{t} = add i64 {m}, {ns}")
+            self.setreg(0, t)
+            return
         args = self._args()
-        r = self.tramp(ins.imm & 0xFFFF_FFFF, pc, "0", tuple(args))
+        if hid == HELPER_LOOKUP and self.maps:
+            self.setreg(0, self._map_lookup(args, pc))
+            return
+        r = self.tramp(hid, pc, "0", tuple(args))
         self.check_status(allow_return=True)
         self.setreg(0, r)
+
+    def _map_lookup(self, args: list[str], pc: int) -> str:
+        """bpf_map_lookup_elem in generated code for the maps that allow it;
+        any other map pointer takes the Python helper."""
+        done, generic = self.label("lkd"), self.label("lkg")
+        cases = [(h, info, self.label("lk")) for h, info in self.maps.items()]
+        self.e(f"switch i64 {args[0]}, label %{generic} [" +
+               " ".join(f"i64 {_signed(h, 64)}, label %{lab}" for h, _, lab in cases) + "]")
+        phis = []
+        for _h, info, lab in cases:
+            self.block(lab)
+            if isinstance(info, ArrayInfo):
+                v = self._array_lookup(info, args[1], pc)
+            else:
+                v = self._hash_lookup(info, args[1], pc)
+            phis.append((v, self.cur))
+            self.e(f"br label %{done}")
+        self.block(generic)
+        r = self.tramp(HELPER_LOOKUP, pc, "0", tuple(args))
+        self.check_status(allow_return=True)
+        phis.append((r, self.cur))
+        self.e(f"br label %{done}")
+        self.block(done)
+        res = self.tmp()
+        self.e(f"{res} = phi i64 " + ", ".join(f"[{v}, %{b}]" for v, b in phis))
+        return res
+
+    def _key_pointer(self, key: str, size: int, pc: int) -> str:
+        """Host pointer to ``size`` key bytes at simulated address ``key``."""
+        t = self.tmp()
+        self.e(f"store i64 {key}, ptr %kreg")
+        p, _ = self._host(KEY_REG, 0, size, L.MEM_READ, pc)
+        del t
+        return p
+
+    def _array_lookup(self, info: ArrayInfo, key: str, pc: int) -> str:
+        p = self._key_pointer(key, 4, pc)
+        i32 = self.tmp()
+        self.e(f"{i32} = load i32, ptr {p}, align 1")
+        i = self.tmp()
+        self.e(f"{i} = zext i32 {i32} to i64")
+        inb = self.tmp()
+        self.e(f"{inb} = icmp ult i64 {i}, {info.max_entries}")
+        if len(info.bases) == 1:
+            base = str(_signed(info.bases[0], 64))
+        else:
+            c = self.tmp()
+            self.e(f"{c} = load i64, ptr %cpup")
+            ci = self.tmp()
+            self.e(f"{ci} = urem i64 {c}, {len(info.bases)}")
+            bp = self.tmp()
+            self.e(f"{bp} = getelementptr [{len(info.bases)} x i64], ptr @{self.const_array(info.bases)}, "
+                   f"i64 0, i64 {ci}")
+            base = self.tmp()
+            self.e(f"{base} = load i64, ptr {bp}")
+        off = self.tmp()
+        self.e(f"{off} = mul i64 {i}, {info.stride}")
+        addr = self.tmp()
+        self.e(f"{addr} = add i64 {base}, {off}")
+        r = self.tmp()
+        self.e(f"{r} = select i1 {inb}, i64 {addr}, i64 0")
+        return r
+
+    def _hash_lookup(self, info: HashInfo, key: str, pc: int) -> str:
+        ks = info.key_size
+        idx = info.index
+        p = self._key_pointer(key, ks, pc)
+        words = self._key_words(p, ks)
+        h = str(ks)
+        for w in words:
+            x = self.tmp()
+            self.e(f"{x} = xor i64 {h}, {w}")
+            y = self.tmp()
+            self.e(f"{y} = mul i64 {x}, {_signed(MIX, 64)}")
+            h = y
+        sh = self.tmp()
+        self.e(f"{sh} = lshr i64 {h}, 29")
+        hx = self.tmp()
+        self.e(f"{hx} = xor i64 {h}, {sh}")
+        hv = self.tmp()
+        self.e(f"{hv} = or i64 {hx}, 2")
+        start = self.tmp()
+        self.e(f"{start} = and i64 {hv}, {idx.mask}")
+        pre = self.cur
+        loop, body, cmp, nxt, found, miss, out = (self.label(x) for x in (
+            "hl", "hb", "hc", "hn", "hf", "hm", "ho"))
+        self.e(f"br label %{loop}")
+        self.block(loop)
+        i = self.tmp()
+        i1 = self.tmp()
+        self.e(f"{i} = phi i64 [{start}, %{pre}], [{i1}, %{nxt}]")
+        w = self.tmp()
+        self.e(f"{w} = mul i64 {i}, {idx.entry_words}")
+        ep = self.tmp()
+        self.e(f"{ep} = getelementptr i64, ptr inttoptr (i64 {idx.address} to ptr), i64 {w}")
+        tag = self.tmp()
+        self.e(f"{tag} = load atomic i64, ptr {ep} acquire, align 8")
+        empty = self.tmp()
+        self.e(f"{empty} = icmp eq i64 {tag}, 0")
+        self.e(f"br i1 {empty}, label %{miss}, label %{body}")
+        self.block(body)
+        same = self.tmp()
+        self.e(f"{same} = icmp eq i64 {tag}, {hv}")
+        self.e(f"br i1 {same}, label %{cmp}, label %{nxt}")
+        self.block(cmp)
+        eq = "true"
+        for j, kw in enumerate(words):
+            kp = self.tmp()
+            self.e(f"{kp} = getelementptr i64, ptr {ep}, i64 {2 + j}")
+            kv = self.tmp()
+            self.e(f"{kv} = load i64, ptr {kp}")
+            e = self.tmp()
+            self.e(f"{e} = icmp eq i64 {kv}, {kw}")
+            e2 = self.tmp()
+            self.e(f"{e2} = and i1 {eq}, {e}")
+            eq = e2
+        self.e(f"br i1 {eq}, label %{found}, label %{nxt}")
+        self.block(nxt)
+        ii = self.tmp()
+        self.e(f"{ii} = add i64 {i}, 1")
+        self.e(f"{i1} = and i64 {ii}, {idx.mask}")
+        self.e(f"br label %{loop}")
+        self.block(found)
+        vp = self.tmp()
+        self.e(f"{vp} = getelementptr i64, ptr {ep}, i64 1")
+        v = self.tmp()
+        self.e(f"{v} = load i64, ptr {vp}")
+        self.e(f"br label %{out}")
+        self.block(miss)
+        self.e(f"br label %{out}")
+        self.block(out)
+        r = self.tmp()
+        self.e(f"{r} = phi i64 [{v}, %{found}], [0, %{miss}]")
+        return r
+
+    def _key_words(self, p: str, size: int) -> list[str]:
+        """The key's 8-byte little-endian words (the last zero-padded)."""
+        words = []
+        for off in range(0, size, 8):
+            n = min(8, size - off)
+            parts = []
+            o = 0
+            while o < n:
+                c = 8 if n - o >= 8 else 4 if n - o >= 4 else 2 if n - o >= 2 else 1
+                q = self.tmp()
+                self.e(f"{q} = getelementptr i8, ptr {p}, i64 {off + o}")
+                v = self.tmp()
+                self.e(f"{v} = load i{c * 8}, ptr {q}, align 1")
+                if c < 8:
+                    z = self.tmp()
+                    self.e(f"{z} = zext i{c * 8} {v} to i64")
+                    v = z
+                if o:
+                    s2 = self.tmp()
+                    self.e(f"{s2} = shl i64 {v}, {o * 8}")
+                    v = s2
+                parts.append(v)
+                o += c
+            w = parts[0]
+            for part in parts[1:]:
+                t = self.tmp()
+                self.e(f"{t} = or i64 {w}, {part}")
+                w = t
+            words.append(w)
+        return words
+
+    def const_array(self, values: list[int]) -> str:
+        name = f"bases{len(self.consts)}_{self.entry}"
+        self.consts.append(f"@{name} = internal constant [{len(values)} x i64] [" +
+                           ", ".join(f"i64 {_signed(v, 64)}" for v in values) + "]")
+        return name
 
     def _callx(self, ins, pc: int) -> None:
         target = self.reg(ins.dst)
@@ -694,20 +985,15 @@ class _Function:
         a0 = self.reg(base)
         a = self.tmp()
         self.e(f"{a} = add i64 {a0}, {off}")
-        c = "w" if kind == L.MEM_WRITE else "r"
-        self.cached.add(f"{c}{base}")
-        lo, hi = self.tmp(), self.tmp()
-        self.e(f"{lo} = load i64, ptr %{c}lo{base}")
-        self.e(f"{hi} = load i64, ptr %{c}hi{base}")
-        end = self.tmp()
-        self.e(f"{end} = add i64 {a}, {size}")
-        c1, c2, c3, ok = self.tmp(), self.tmp(), self.tmp(), self.tmp()
-        self.e(f"{c1} = icmp uge i64 {a}, {lo}")
-        self.e(f"{c2} = icmp ule i64 {end}, {hi}")
-        self.e(f"{c3} = icmp ugt i64 {end}, {a}")
-        ok2 = self.tmp()
-        self.e(f"{ok2} = and i1 {c1}, {c2}")
-        self.e(f"{ok} = and i1 {ok2}, {c3}")
+        c = ("w" if kind == L.MEM_WRITE else "r") + str(size)
+        self.cached.add(f"{c}_{base}")
+        lo, lim = self.tmp(), self.tmp()
+        self.e(f"{lo} = load i64, ptr %{c}lo_{base}")
+        self.e(f"{lim} = load i64, ptr %{c}lim_{base}")
+        dd = self.tmp()
+        self.e(f"{dd} = sub i64 {a}, {lo}")
+        ok = self.tmp()
+        self.e(f"{ok} = icmp ult i64 {dd}, {lim}")
         hit, miss, done = self.label("hit"), self.label("miss"), self.label("got")
         self.e(f"br i1 {ok}, label %{hit}, label %{miss}, !prof !0")
         self.block(miss)
@@ -719,9 +1005,9 @@ class _Function:
             v = self.tmp()
             self.e(f"{v} = extractvalue {{i64, i64, i64, i64}} {res}, {i}")
             vals.append(v)
-        self.e(f"store i64 {vals[1]}, ptr %{c}lo{base}")
-        self.e(f"store i64 {vals[2]}, ptr %{c}hi{base}")
-        self.e(f"store i64 {vals[3]}, ptr %{c}d{base}")
+        self.e(f"store i64 {vals[1]}, ptr %{c}lo_{base}")
+        self.e(f"store i64 {vals[2]}, ptr %{c}lim_{base}")
+        self.e(f"store i64 {vals[3]}, ptr %{c}d_{base}")
         if kind == L.MEM_PROBE:
             s = self.tmp()
             self.e(f"{s} = load i64, ptr %stp")
@@ -733,7 +1019,7 @@ class _Function:
         self.e(f"br i1 {bad}, label %bail, label %{done}")
         self.block(hit)
         d = self.tmp()
-        self.e(f"{d} = load i64, ptr %{c}d{base}")
+        self.e(f"{d} = load i64, ptr %{c}d_{base}")
         h1 = self.tmp()
         self.e(f"{h1} = add i64 {a}, {d}")
         self.e(f"br label %{done}")

@@ -32,6 +32,9 @@ BUDGET_INIT = 10
 CTX = 11
 #: runs the native loop completed
 DONE = 12
+#: bumped whenever Python rebuilds the region tables: generated code drops
+#: its per-register region caches when it changed across a call
+GEN = 13
 WORDS = 16
 
 STATUS_UNWIND = 1

@@ -27,6 +27,7 @@ from ..run import MAX_FRAMES, Run, StopProgram, TailCall
 from . import layout as L
 from .engine import Compiled, compile_module
 from .ir import module_ir
+from .maps import describe
 
 log = logging.getLogger("ebpf.vm")
 
@@ -106,6 +107,7 @@ class NativeState:
         w[L.GLOBAL_N] = gn
         w[L.STACK_END] = run.stack.end
         w[L.CPU] = run.cpu
+        w[L.GEN] = (w[L.GEN] + 1) & M64
 
     def fail(self, exc: BaseException) -> int:
         self.exc = exc
@@ -135,7 +137,7 @@ class NativeExecutor:
     def compiled(self, code: Code) -> Compiled:
         entry = self._compiled.get(id(code))
         if entry is None or entry[0] is not code:
-            ir = module_ir(code, self.probe_loads)
+            ir = module_ir(code, self.probe_loads, describe(code.slots))
             entry = (code, compile_module(ir, list(code.functions), code.name))
             self._compiled[id(code)] = entry
         return entry[1]
