@@ -116,6 +116,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     du = verbs.add_parser("dump", help="translated instructions or JITed code")
     du.add_argument("kind", choices=["xlated", "jited"])
     du.add_argument("target", nargs="+", metavar="PROG")
+    du.add_argument("--vm", metavar="OBJ",
+                    help="the program PROG (a name) of object OBJ, loaded in the vm: "
+                         "its native executor's machine code (jited) or instructions")
     du.add_argument("--json", action="store_true")
     du.set_defaults(func=run_dump)
     rn = verbs.add_parser("run", help="test-run a loaded program (BPF_PROG_TEST_RUN)")
@@ -177,6 +180,8 @@ def run_show(args: argparse.Namespace) -> int:
 def run_dump(args: argparse.Namespace) -> int:
     from ..kernel.info import dump_jited, dump_xlated, xlated_instructions
 
+    if getattr(args, "vm", None):
+        return _dump_vm(args)
     target, rest = parse_target(args.target, "program")
     if rest:
         raise TargetError(f"unexpected arguments {' '.join(rest)!r}")
@@ -192,6 +197,21 @@ def run_dump(args: argparse.Namespace) -> int:
                 print(dump_xlated(pid))
         else:
             text = dump_jited(pid)
+            print(json.dumps(text.splitlines()) if args.json else text)
+    return 0
+
+
+def _dump_vm(args: argparse.Namespace) -> int:
+    """``dump jited|xlated --vm OBJ NAME...``: a program loaded in the vm."""
+    from .. import load
+    from ..isa import disassemble
+
+    names = [t for t in args.target if t != "name"]
+    with load(args.vm, backend="vm", executor="native" if args.kind == "jited" else None,
+              programs=names) as obj:
+        for name in names:
+            prog = obj.programs[name]
+            text = prog.jited() if args.kind == "jited" else disassemble(prog.spec.instructions)
             print(json.dumps(text.splitlines()) if args.json else text)
     return 0
 

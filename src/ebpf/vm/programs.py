@@ -179,6 +179,21 @@ class VMProgram(Program):
         ctx_obj.end()
         return r0
 
+    def jited(self) -> str:
+        """The machine code of the native executor for this program,
+        disassembled with capstone (as :meth:`ebpf.kernel` programs show the
+        kernel JIT's)."""
+        if self.executor_name != "native":
+            from ..errors import NotSupportedError
+
+            raise NotSupportedError("machine code of a vm program",
+                                    detail=f"program {self.name} runs on the "
+                                           f"{self.executor_name} (load it with "
+                                           "executor='native')")
+        from .native.engine import disassemble
+
+        return disassemble(self.executor.compiled(self.code))
+
     def _check_open(self) -> None:
         if self._closed:
             raise RuntimeFault(f"program {self.name} is closed")

@@ -109,18 +109,63 @@ def compile_module(ir: str, entries: list[int], name: str) -> Compiled:
         return compiled
 
 
-def machine_code(compiled: Compiled) -> list[tuple[str, int, bytes]]:
-    """(symbol, address, bytes) of every function of ``compiled``, from an
-    object file of the same optimised IR (same target machine, same code)."""
+def machine_code(compiled: Compiled) -> list[tuple[str, bytes]]:
+    """(function name, machine code) of every function of ``compiled``: the
+    object code LLVM emits for the same optimised module (the bytes the engine
+    loaded, before relocation)."""
     import llvmlite.binding as llvm
 
-    from ...elf.reader import symbols_of_object
+    obj = target_machine().emit_object(llvm.parse_assembly(compiled.ir))
+    return _functions(obj)
 
-    tm = target_machine()
-    mod = llvm.parse_assembly(compiled.ir)
-    obj = tm.emit_object(mod)
+
+def _functions(obj: bytes) -> list[tuple[str, bytes]]:
+    """Function symbols of an ELF64 little-endian relocatable object and their bytes."""
+    import struct
+
+    shoff, = struct.unpack_from("<Q", obj, 0x28)
+    shentsize, shnum, _shstrndx = struct.unpack_from("<HHH", obj, 0x3A)
+    sections = [struct.unpack_from("<IIQQQQIIQQ", obj, shoff + i * shentsize)
+                for i in range(shnum)]
     out = []
-    for name, data in symbols_of_object(obj):
-        addr = compiled.engine.get_function_address(name)
-        out.append((name, addr, data))
+    for sh in sections:
+        if sh[1] != 2:  # SHT_SYMTAB
+            continue
+        strtab = sections[sh[6]]
+        for off in range(sh[4], sh[4] + sh[5], 24):
+            name_off, info, _other, shndx, value, size = struct.unpack_from("<IBBHQQ", obj, off)
+            if info & 0xF != 2 or not size:  # STT_FUNC
+                continue
+            end = obj.index(b"\0", strtab[4] + name_off)
+            name = obj[strtab[4] + name_off:end].decode()
+            text = sections[shndx]
+            out.append((name, obj[text[4] + value:text[4] + value + size]))
     return out
+
+
+def disassemble(compiled: Compiled) -> str:
+    """The machine code of ``compiled`` as capstone text, one block per function."""
+    import platform
+
+    from ...errors import NotSupportedError
+
+    try:
+        import capstone
+    except ImportError:
+        raise NotSupportedError("disassembling native code",
+                                detail="needs capstone (pip install 'ebpf[jit]')") from None
+    arch = platform.machine()
+    if arch in ("x86_64", "amd64", "AMD64"):
+        md = capstone.Cs(capstone.CS_ARCH_X86, capstone.CS_MODE_64)
+    elif arch in ("aarch64", "arm64"):
+        md = capstone.Cs(capstone.CS_ARCH_ARM64, capstone.CS_MODE_ARM)
+    else:
+        raise NotSupportedError("disassembling native code", detail=f"on {arch}")
+    lines: list[str] = []
+    for name, code in machine_code(compiled):
+        what = f"BPF function at slot {name[1:]}" if name[1:].isdigit() else "runtime"
+        lines.append(f"{name}: ({what}, {len(code)} bytes)")
+        for ins in md.disasm(code, 0):
+            lines.append(f"{ins.address:6x}: {ins.bytes.hex(' '):<30} "
+                         f"{ins.mnemonic} {ins.op_str}".rstrip())
+    return "\n".join(lines)
