@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """The user-space runtime's speed: instructions per second of the reference
-interpreter and of the translator (our "JIT"), and time per packet of a real XDP
+interpreter, the translator and the native executor, and time per packet of a real XDP
 object (maps, global data, subprogram, loop) against the kernel's
 BPF_PROG_TEST_RUN of the same object, as ratios in one run.
 
@@ -45,8 +45,8 @@ def bench_instructions(loops: int, kernel: bool) -> dict[str, float]:
                             instructions=loop_program(loops), license="GPL")
     res: dict[str, float] = {}
     retvals = set()
-    for name, jit in (("interpreter", False), ("translator", True)):
-        prog = ebpf.Program.load(spec, backend="vm", jit=jit)
+    for name in executors():
+        prog = ebpf.Program.load(spec, backend="vm", executor=name)
         prog.test_run(bytes(64))  # warm up (translation happens at load)
         dt = float("inf")
         for _ in range(3):  # best of three: the machine may be busy
@@ -68,7 +68,16 @@ def bench_instructions(loops: int, kernel: bool) -> dict[str, float]:
                                           / res["interpreter_insns_per_s"])
     if kernel:
         res["kernel_over_translator"] = res["kernel_insns_per_s"] / res["translator_insns_per_s"]
+        if "native_insns_per_s" in res:
+            res["native_over_kernel_speed"] = res["native_insns_per_s"] / res["kernel_insns_per_s"]
     return res
+
+
+def executors() -> list[str]:
+    """The executors to measure: the native one when llvmlite is there."""
+    from ebpf.vm.native import available
+
+    return ["interpreter", "translator"] + (["native"] if available() else [])
 
 
 def bench_packets(n: int, kernel: bool) -> dict[str, float]:
@@ -79,11 +88,11 @@ def bench_packets(n: int, kernel: bool) -> dict[str, float]:
     ip = bytes([0x45, 0, 0, 60, 0, 0, 0, 0, 64, 6, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2])
     frame = eth + ip + bytes(range(40))
     res: dict[str, float] = {}
-    backends = [("vm_interpreter", "vm", False), ("vm_translator", "vm", True)]
+    backends = [(f"vm_{ex}", "vm", ex) for ex in executors()]
     if kernel:
         backends.append(("kernel", "kernel", None))
-    for name, backend, jit in backends:
-        opts = {} if jit is None else {"jit": jit}
+    for name, backend, ex in backends:
+        opts = {} if ex is None else {"executor": ex}
         with ebpf.load(obj_path, backend=backend, constants={"drop_proto": 17}, **opts) as obj:
             obj.maps["jmp"][0] = obj.programs["xdp_tail"]
             prog = obj.programs["xdp_main"]
@@ -93,8 +102,10 @@ def bench_packets(n: int, kernel: bool) -> dict[str, float]:
     res["translator_speedup_over_interpreter"] = (res["vm_interpreter_ns_per_packet"]
                                                   / res["vm_translator_ns_per_packet"])
     if kernel:
-        res["vm_translator_over_kernel_time"] = (res["vm_translator_ns_per_packet"]
-                                                 / res["kernel_ns_per_packet"])
+        for ex in executors():
+            if ex != "interpreter":
+                res[f"vm_{ex}_over_kernel_time"] = (res[f"vm_{ex}_ns_per_packet"]
+                                                   / res["kernel_ns_per_packet"])
     return res
 
 

@@ -22,6 +22,7 @@ entry, backward jumps and calls, as the translator does, so every loop ends.
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 from ...isa import opcodes as op
 from ..code import CODE_BASE, Code
@@ -205,7 +206,7 @@ def python_free(code: Code) -> set[int]:
         f = _Function(code, entry, False)
         calls[entry] = set()
         for pc in f.body:
-            ins = code.slots[pc]
+            ins = f.slots[pc]
             opc = ins.opcode
             if opc == op.CALLX or (opc & 7) == op.BPF_LD and opc != op.LD_IMM64:
                 python.add(entry)
@@ -269,7 +270,8 @@ class _Function:
         self.consts: list[str] = []
         self.cur = "entry"
         self.code = code
-        self.slots = code.slots
+        #: validated slots (prepare() made every reachable one an instruction)
+        self.slots: list[Any] = code.slots
         self.entry = entry
         self.probe = probe_loads
         self.body = self._reachable()
@@ -504,9 +506,9 @@ class _Function:
         self.out.append("}")
         caches = sorted(self.cached)
         for c in caches:
-            k, r = c.split("_")
-            head += [f"  %{k}lo_{r} = alloca i64", f"  %{k}lim_{r} = alloca i64",
-                     f"  %{k}d_{r} = alloca i64"]
+            k, reg = c.split("_")
+            head += [f"  %{k}lo_{reg} = alloca i64", f"  %{k}lim_{reg} = alloca i64",
+                     f"  %{k}d_{reg} = alloca i64"]
         reset = "\n".join(f"  store i64 0, ptr %{c.split('_')[0]}lim_{c.split('_')[1]}"
                           for c in caches)
         initd = "\n".join(f"  store i64 0, ptr %{c.split('_')[0]}{x}_{c.split('_')[1]}"

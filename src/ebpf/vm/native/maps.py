@@ -237,5 +237,5 @@ def describe(slots: list[Any]) -> dict[int, ArrayInfo | HashInfo]:
         else:
             index = _hash_index(m)
             if index is not None:
-                out[handle] = HashInfo(index, m.key_size)
+                out[handle] = HashInfo(index, getattr(m, "key_size"))  # noqa: B009
     return out

@@ -105,6 +105,7 @@ class NativeState:
         self.globals, gn = gt.get(gm)
         w[L.GLOBAL_TAB] = ctypes.addressof(self.globals)
         w[L.GLOBAL_N] = gn
+        assert run.stack is not None  # Run makes one
         w[L.STACK_END] = run.stack.end
         w[L.CPU] = run.cpu
         w[L.GEN] = (w[L.GEN] + 1) & M64
@@ -272,6 +273,7 @@ def _trampoline(stp: int, opcode: int, pc: int, depth: int, aux: int, r1: int, r
         return 0
     try:
         ex = st.executor
+        assert ex is not None  # set by NativeExecutor.call
         if not opcode >> 63:
             hid = opcode - (1 << 32) if opcode >> 31 else opcode
             return ex._helper(st, hid, pc, depth, [0, r1, r2, r3, r4, r5]) & M64
