@@ -197,6 +197,21 @@ def module_ir(code: Code, probe_loads: bool = False,
     return "\n".join(parts)
 
 
+def entry_points(code: Code) -> set[int]:
+    """Functions Python may enter: the program (slot 0, also what a tail call
+    enters) and every function whose address the program takes (callbacks
+    for bpf_loop & co.); the others exist only inside the module (and usually
+    disappear into their callers)."""
+    out = {0}
+    funcs = set(code.functions)
+    for ins in code.slots:
+        if ins is not None and ins.opcode == op.LD_IMM64 and ins.imm >= CODE_BASE:
+            slot, rem = divmod(ins.imm - CODE_BASE, 8)
+            if not rem and slot in funcs:
+                out.add(slot)
+    return out
+
+
 def python_free(code: Code) -> set[int]:
     """The functions (entry slots) that never call into Python helpers, even
     through the functions they call: after calling one, region caches stay."""
@@ -462,7 +477,8 @@ class _Function:
 
     # ---- the function ----------------------------------------------------------
     def emit(self) -> str:
-        head = [f"define i64 @f{self.entry}(ptr %st, i64 %a1, i64 %a2, i64 %a3, "
+        linkage = "" if self.entry in entry_points(self.code) else "internal "
+        head = [f"define {linkage}i64 @f{self.entry}(ptr %st, i64 %a1, i64 %a2, i64 %a3, "
                 "i64 %a4, i64 %a5, i64 %depth) {", "entry:"]
         for r in range(10):
             head.append(f"  %r{r} = alloca i64")

@@ -26,7 +26,7 @@ from ..memory import M64, GlobalMemory, Region
 from ..run import MAX_FRAMES, Run, StopProgram, TailCall
 from . import layout as L
 from .engine import Compiled, compile_module
-from .ir import module_ir
+from .ir import entry_points, module_ir
 from .maps import describe
 
 log = logging.getLogger("ebpf.vm")
@@ -139,7 +139,7 @@ class NativeExecutor:
         entry = self._compiled.get(id(code))
         if entry is None or entry[0] is not code:
             ir = module_ir(code, self.probe_loads, describe(code.slots))
-            entry = (code, compile_module(ir, list(code.functions), code.name))
+            entry = (code, compile_module(ir, sorted(entry_points(code)), code.name))
             self._compiled[id(code)] = entry
         return entry[1]
 
