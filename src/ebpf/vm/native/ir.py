@@ -592,6 +592,7 @@ class _Function:
             return
         if ins.src == op.BPF_PSEUDO_CALL:
             target = pc + 1 + ins.imm
+            self._record_call(pc)
             args = self._args()
             d1 = self.tmp()
             self.e(f"{d1} = add i64 %depth, 1")
@@ -803,6 +804,14 @@ class _Function:
                            ", ".join(f"i64 {_signed(v, 64)}" for v in values) + "]")
         return name
 
+    def _record_call(self, pc: int) -> None:
+        """call_pcs[depth] = pc (depth < MAX_FRAMES here: checked at entry)."""
+        i = self.tmp()
+        self.e(f"{i} = add i64 %depth, {L.CALL_PCS}")
+        p = self.tmp()
+        self.e(f"{p} = getelementptr i64, ptr %st, i64 {i}")
+        self.e(f"store i64 {pc}, ptr {p}")
+
     def _callx(self, ins, pc: int) -> None:
         target = self.reg(ins.dst)
         args = self._args()
@@ -817,6 +826,7 @@ class _Function:
         phis = []
         for _addr, f, lab in cases:
             self.block(lab)
+            self._record_call(pc)
             d1 = self.tmp()
             self.e(f"{d1} = add i64 %depth, 1")
             r = self.tmp()

@@ -35,7 +35,10 @@ DONE = 12
 #: bumped whenever Python rebuilds the region tables: generated code drops
 #: its per-register region caches when it changed across a call
 GEN = 13
-WORDS = 16
+#: the slot of the BPF-to-BPF call each frame made (Run.call_pcs, for
+#: bpf_get_stack & co.): CALL_PCS + depth
+CALL_PCS = 16
+WORDS = 32
 
 STATUS_UNWIND = 1
 STATUS_RETURN = 2

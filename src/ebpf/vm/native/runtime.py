@@ -216,6 +216,8 @@ class NativeExecutor:
         run = st.run
         run.depth = depth
         run.budget = _s64(st.words[L.BUDGET])
+        w = st.words
+        run.call_pcs[:depth] = [_s64(w[L.CALL_PCS + d]) for d in range(depth)]
         try:
             return self._ref._helper(run, hid, r, pc)
         except TailCall as t:
