@@ -394,3 +394,52 @@ def test_project_example_configs_dry_run():
     s = _samples(r.stdout)
     assert s['ebpf_exporter_hist_bucket{le="+Inf"}'] == 0
     assert s['ebpf_exporter_enabled_configs{name="syscount"}'] == 1
+
+
+KADDR_C = """
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+const volatile __u64 kaddr_%(sym)s = 0;
+struct { __uint(type, BPF_MAP_TYPE_ARRAY); __uint(max_entries, 1);
+         __type(key, __u32); __type(value, __u64); } seen_total SEC(".maps");
+SEC("tracepoint/syscalls/sys_enter_getppid")
+int on_getppid(void *ctx)
+{
+	__u32 k = 0; __u64 *v = bpf_map_lookup_elem(&seen_total, &k);
+	if (v) *v = kaddr_%(sym)s;
+	return 0;
+}
+char LICENSE[] SEC("license") = "GPL";
+"""
+
+
+def test_kaddrs_set_constants(tmp_path):
+    from ebpf.export import Exporter
+
+    kallsyms = {}
+    with open("/proc/kallsyms") as f:
+        for line in f:
+            addr, _, name = line.split()[:3]
+            kallsyms.setdefault(name, int(addr, 16))
+    sym = next(s for s in ("jiffies", "init_task", "_stext") if s in kallsyms)
+    (tmp_path / "k.bpf.c").write_text(KADDR_C % {"sym": sym})
+    (tmp_path / "k.yaml").write_text(f"kaddrs: [{sym}]\nmetrics:\n  counters:\n"
+                                     "    - {name: seen_total, help: h}\n")
+    (tmp_path / "bad.bpf.c").write_text(KADDR_C % {"sym": sym})
+    (tmp_path / "bad.yaml").write_text("kaddrs: [no_such_symbol_here]\n")
+    with Exporter([tmp_path / "k.yaml", tmp_path / "bad.yaml"], backend="vm") as exp:
+        var = exp.running["k"].obj.variables[f"kaddr_{sym}"]
+        assert var.value == kallsyms[sym]
+        assert "kaddrs not in /proc/kallsyms: no_such_symbol_here" in exp.failed["bad"]
+
+
+def test_listen_address_in_use_is_a_clear_error():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        r = _run([str(CONFIGS / "execs.yaml"), "--backend", "vm", "--listen",
+                  f"127.0.0.1:{port}"])
+    assert r.returncode == 1
+    assert f"cannot listen on 127.0.0.1:{port}: Address already in use" in r.stderr
+    assert "Traceback" not in r.stderr

@@ -9,7 +9,7 @@ import signal
 import sys
 import threading
 
-from ..errors import ConfigError
+from ..errors import ConfigError, Error
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +69,11 @@ def run(args: argparse.Namespace) -> int:
                 return 1 if exp.failed else 0
             if not exp.running:
                 raise ConfigError("no config could be loaded; nothing to serve")
-            host, port = exp.serve(*args.listen)
+            try:
+                host, port = exp.serve(*args.listen)
+            except OSError as e:
+                raise Error(f"cannot listen on {args.listen[0]}:{args.listen[1]}: "
+                            f"{e.strerror or e}") from None
             print(f"ebpf export: {len(exp.running)} config(s) "
                   f"({', '.join(exp.running)}) on {exp.backend}; serving "
                   f"http://{host}:{port}/metrics", file=sys.stderr, flush=True)
