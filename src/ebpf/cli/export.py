@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
 import threading
@@ -37,8 +38,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--listen", type=parse_listen, default=parse_listen(DEFAULT_LISTEN),
                    metavar="HOST:PORT", help=f"where to serve /metrics (default {DEFAULT_LISTEN})")
     p.add_argument("--backend", choices=("kernel", "vm"),
-                   help="kernel (attach, default when usable) or vm (load and render only: "
-                        "a dry run without root)")
+                   help="kernel (load and attach; the default, also without privileges: "
+                        "an exporter must not silently export nothing) or vm (load and "
+                        "render only: a dry run without root); EBPF_BACKEND sets the default")
     p.add_argument("--prefill", metavar="FILE",
                    help="YAML/JSON map contents to write after load (config -> map -> rows)")
     p.add_argument("--max-series", type=int, default=None, metavar="N",
@@ -61,7 +63,8 @@ def run(args: argparse.Namespace) -> int:
     previous = {s: signal.signal(s, lambda *_: stop.set()) for s in (signal.SIGTERM,
                                                                    signal.SIGINT)}
     try:
-        with Exporter(args.configs, backend=args.backend, max_series=max_series,
+        backend = args.backend or os.environ.get("EBPF_BACKEND") or "kernel"
+        with Exporter(args.configs, backend=backend, max_series=max_series,
                       prefill=prefill, cc=args.cc) as exp:
             if args.once:
                 sys.stdout.write(exp.render().decode())
