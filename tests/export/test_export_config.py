@@ -52,8 +52,11 @@ def test_config_files_parse():
                                   "labels": [{"name": "b", "size": 8,
                                               "decoders": [{"name": "uint"}]}]}]}},
      "zero size"),
-    ({"metrics": {"counters": [{"name": "x", "perf_event_array": True}]}},
-     "perf_event_array"),
+    ({"metrics": {"histograms": [{"name": "x", "perf_event_array": True}]}},
+     "perf_event_array is for counters only"),
+    ({"metrics": {"counters": [{"name": "x", "perf_event_array": True,
+                               "flush_interval": "soon"}]}},
+     "flush_interval must be a duration"),
     ({"metrics": []}, "metrics must be a mapping"),
 ])
 def test_config_errors_name_the_setting(data, message):
@@ -68,6 +71,17 @@ def test_config_file_errors(tmp_path):
         load_config(bad)
     with pytest.raises(ebpf.ConfigError, match="cannot read"):
         load_config(tmp_path / "missing.yaml")
+
+
+def test_durations():
+    from ebpf.export.config import parse_duration
+
+    assert parse_duration("1m30s", "x", "c") == 90
+    assert parse_duration("250ms", "x", "c") == 0.25
+    assert parse_duration(5, "x", "c") == 5
+    cfg = parse_config({"metrics": {"counters": [{"name": "e_total", "perf_event_array": True,
+                                                  "flush_interval": "2h"}]}}, "d")
+    assert cfg.counters[0].perf_event_array and cfg.counters[0].flush_interval == 7200
 
 
 def test_static_map_keys_are_strings():

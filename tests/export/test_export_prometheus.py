@@ -321,3 +321,20 @@ def test_uprobe_tp_btf_perf_event_hooks(tmp_path):
                if k.startswith("ebpf_exporter_cpu_clock_samples_total{cpu=")}
     assert len(per_cpu) == os.cpu_count()
     assert sum(per_cpu.values()) > 0
+
+
+def test_perf_event_array_counter(tmp_path):
+    """``perf_event_array: true``: one event per getppid() from a child with this run's
+    command name, counted exactly."""
+    from ebpf.export import Exporter
+
+    tag = "ebpfx" + secrets.token_hex(3)
+    with Exporter([CONFIGS / "events.yaml"], backend="kernel") as exp:
+        assert exp.failed == {}
+        subprocess.run([sys.executable, "-c",
+                        f"import os\nopen('/proc/self/comm', 'w').write({tag + 'p'!r})\n"
+                        f"for _ in range({N_SYSCALL}):\n    os.getppid()\n"], check=True)
+        want = f'ebpf_exporter_getppid_events_total{{comm="{tag}p"}} {float(N_SYSCALL)}'
+        text = wait_for("the event counter", lambda: (lambda t: t if want in t else None)(
+            exp.render().decode()), 30)
+    assert "dropped_perf_event_map_events_getppid_events_total 0.0" in text

@@ -64,6 +64,10 @@ class Metric:
     bucket_max: int = 0
     bucket_keys: tuple[float, ...] = ()
     bucket_multiplier: float = 1.0
+    #: counted from events sent to a perf event array (one per event), not read from a map
+    perf_event_array: bool = False
+    #: seconds after which event counts start again from zero (0: every hour)
+    flush_interval: float = 0.0
 
     @property
     def key_size(self) -> int:
@@ -89,6 +93,22 @@ class Config:
         """(``NAME.bpf.o``, ``NAME.bpf.c``) beside the YAML file."""
         base = (self.path.parent if self.path else Path(".")) / self.name
         return base.with_name(self.name + ".bpf.o"), base.with_name(self.name + ".bpf.c")
+
+
+_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def parse_duration(v: Any, what: str, cfg: str) -> float:
+    """Seconds from a Go-style duration (``"1m30s"``, ``"500ms"``) or a number of seconds."""
+    import re
+
+    if isinstance(v, (int, float)) and not isinstance(v, bool):
+        return float(v)
+    text = str(v).strip()
+    parts = re.findall(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)", text)
+    if not parts or "".join(n + u for n, u in parts) != text:
+        raise ConfigError(_where(cfg, f"{what} must be a duration like 30s or 1m, not {v!r}"))
+    return sum(float(n) * _UNITS[u] for n, u in parts)
 
 
 def _where(name: str, *parts: object) -> str:
@@ -171,15 +191,18 @@ def _metric(raw: Any, kind: str, i: int, cfg: str) -> Metric:
     if not isinstance(name, str) or not name:
         raise ConfigError(_where(cfg, f"{where}: a metric needs a name (its map's name)"))
     where = f"{where} ({name})"
-    if d.get("perf_event_array"):
-        raise ConfigError(_where(cfg, f"{where}: perf_event_array counters are not supported; "
-                                      "count in a hash or array map"))
+    events = bool(d.get("perf_event_array"))
+    if events and kind != "counter":
+        raise ConfigError(_where(cfg, f"{where}: perf_event_array is for counters only"))
+    flush = parse_duration(d["flush_interval"], f"{where}.flush_interval", cfg) \
+        if d.get("flush_interval") else 0.0
     labels = tuple(_label(x, f"{where}.labels[{j}]", cfg)
                    for j, x in enumerate(_list(d.get("labels"), f"{where}.labels", cfg)))
     names = [lb.name for lb in labels]
     if len(set(names)) != len(names):
         raise ConfigError(_where(cfg, f"{where}: duplicate label names {names}"))
-    m = Metric(name=name, help=str(d.get("help") or name), labels=labels, kind=kind)
+    m = Metric(name=name, help=str(d.get("help") or name), labels=labels, kind=kind,
+               perf_event_array=events, flush_interval=flush)
     if kind == "counter":
         return m
     btype = d.get("bucket_type")

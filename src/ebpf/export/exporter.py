@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError, Error
+from ..uapi import MapType
 from .collect import (
     MetricState,
     aggregate,
@@ -32,6 +33,7 @@ from .collect import (
 )
 from .config import Config, load_config
 from .decoders import DecoderSet
+from .events import EventCounter
 
 log = logging.getLogger("ebpf.export")
 
@@ -47,10 +49,25 @@ class Running:
     obj: Any
     links: list[tuple[str, Any]] = field(default_factory=list)
     states: dict[str, MetricState] = field(default_factory=dict)
+    events: dict[str, Any] = field(default_factory=dict)  # metric -> EventCounter
 
     @property
     def decoder_errors(self) -> int:
         return sum(s.decoder_errors for s in self.states.values())
+
+
+def _close_run(run: Running) -> None:
+    """Stop event readers, detach every link, unload the object."""
+    for ev in run.events.values():
+        ev.close()
+    run.events.clear()
+    for pname, link in reversed(run.links):
+        try:
+            link.close()
+        except Error as e:
+            log.warning("config %s: detaching %s: %s", run.config.name, pname, e)
+    run.links.clear()
+    run.obj.close()
 
 
 def _kaddrs(names: list[str], path: str = "/proc/kallsyms") -> dict[str, int]:
@@ -156,7 +173,12 @@ class Exporter:
             if ms is None:
                 raise ConfigError(f"config {cfg.name}: metric {metric.name} has no map of "
                                   f"that name (maps: {', '.join(sorted(spec.maps)) or 'none'})")
-            if ms.value_size != 8:
+            if metric.perf_event_array:
+                if ms.type != MapType.PERF_EVENT_ARRAY:
+                    raise ConfigError(f"config {cfg.name}: metric {metric.name} has "
+                                      "perf_event_array: true but its map is "
+                                      f"{ms.type.name}, not PERF_EVENT_ARRAY")
+            elif ms.value_size != 8:
                 raise ConfigError(f"config {cfg.name}: map {metric.name} values are "
                                   f"{ms.value_size} bytes; metrics need u64 (8 bytes)")
         constants: dict[str, int] = {}
@@ -171,22 +193,29 @@ class Exporter:
             obj = load(spec, backend=self.backend, constants=constants)
         except Error as e:
             raise explain_load(cfg.name, spec, e) from None
+        run = Running(cfg, obj)
         try:
-            run = Running(cfg, obj)
             for metric in cfg.metrics:
                 m = obj.maps[metric.name]
+                run.states[metric.name] = MetricState(metric)
+                if metric.perf_event_array:
+                    continue
                 want = expected_key_size(metric, m.per_cpu)
                 if m.key_size != want:
                     raise ConfigError(
                         f"config {cfg.name}: map {metric.name} keys are {m.key_size} bytes "
                         f"but the labels of metric {metric.name} describe {want}")
-                run.states[metric.name] = MetricState(metric)
             self._fill(cfg, obj)
             if self.backend == "kernel":
                 run.links = attach_all(cfg.name, obj)
+            for metric in cfg.metrics:
+                if metric.perf_event_array and self.backend == "kernel":
+                    run.events[metric.name] = EventCounter(obj.maps[metric.name],
+                                                           run.states[metric.name],
+                                                           self.decoders)
             return run
         except BaseException:
-            obj.close()
+            _close_run(run)
             raise
 
     def _fill(self, cfg: Config, obj: Any) -> None:
@@ -234,6 +263,20 @@ class Exporter:
         for metric in run.config.metrics:
             state = run.states[metric.name]
             names = [lb.name for lb in metric.labels]
+            fq = f"{NAMESPACE}_{metric.name}"
+            if metric.perf_event_array:
+                events = run.events.get(metric.name)
+                seen = limit_series(state, events.snapshot() if events else {},
+                                    self.max_series)
+                fam = counter_cls(fq, metric.help, labels=names)
+                for labels, v in seen.items():
+                    fam.add_metric(list(labels), v)
+                yield fam
+                lost = counter_cls(f"dropped_perf_event_map_events_{metric.name}",
+                                   "Dropped perf map events")
+                lost.add_metric([], events.lost if events else 0)
+                yield lost
+                continue
             try:
                 values = aggregate(state, map_samples(run.obj.maps[metric.name], metric),
                                    self.decoders)
@@ -241,7 +284,6 @@ class Exporter:
                 state.decoder_errors += 1
                 log.warning("config %s: reading map %s: %s", run.config.name, metric.name, e)
                 continue
-            fq = f"{NAMESPACE}_{metric.name}"
             if metric.kind == "counter":
                 values = limit_series(state, values, self.max_series)
                 fam = counter_cls(fq, metric.help, labels=names)
@@ -378,14 +420,8 @@ class Exporter:
             self._server.shutdown()
             self._server.server_close()
             self._server = None
-        for name, run in self.running.items():
-            for pname, link in reversed(run.links):
-                try:
-                    link.close()
-                except Error as e:
-                    log.warning("config %s: detaching %s: %s", name, pname, e)
-            run.links.clear()
-            run.obj.close()
+        for run in self.running.values():
+            _close_run(run)
         if self._stats_fd is not None:
             self._stats_fd.close()
             self._stats_fd = None
