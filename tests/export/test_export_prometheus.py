@@ -62,7 +62,8 @@ def wait_for(what: str, check, timeout: float, proc: subprocess.Popen | None = N
 def start_exporter(tmp_path: Path, configs: list[str], port: int):
     log = tmp_path / "exporter.log"
     cmd = exporter_command(EBPF, configs, f"127.0.0.1:{port}")
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=open(log, "w"))
+    with open(log, "w") as err:  # the child has its own copy
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err)
     wait_for("the exporter to serve /metrics",
              lambda: b"ebpf_exporter_enabled_configs" in
              http_get(f"http://127.0.0.1:{port}/metrics"), 300, proc, log)
@@ -108,10 +109,12 @@ class Prometheus:
             "scrape_configs:\n  - job_name: ebpf-export\n    static_configs:\n"
             f"      - targets: ['127.0.0.1:{target_port}']\n")
         self.log = tmp_path / "prometheus.log"
-        self.proc = subprocess.Popen(
-            ["prometheus", f"--config.file={cfg}", f"--storage.tsdb.path={tmp_path / 'tsdb'}",
-             f"--web.listen-address=127.0.0.1:{self.port}", "--log.level=warn"],
-            stdout=subprocess.DEVNULL, stderr=open(self.log, "w"))
+        with open(self.log, "w") as err:
+            self.proc = subprocess.Popen(
+                ["prometheus", f"--config.file={cfg}",
+                 f"--storage.tsdb.path={tmp_path / 'tsdb'}",
+                 f"--web.listen-address=127.0.0.1:{self.port}", "--log.level=warn"],
+                stdout=subprocess.DEVNULL, stderr=err)
         wait_for("Prometheus to be ready",
                  lambda: http_get(f"http://127.0.0.1:{self.port}/-/ready") is not None,
                  60, self.proc, self.log)
