@@ -117,3 +117,34 @@ def test_unwritable_cache_falls_back_to_temp(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(blocker))
     path = cache.cached_path(every_kind(), "x.txt", lambda: "text")
     assert path.read_text() == "text" and not path.is_relative_to(blocker)
+
+
+def test_type_tables_are_kept_between_runs(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    raw = tmp_path / "every.btf"
+    raw.write_bytes(every_kind().to_bytes())
+    first = cache.parse_cached(raw, raw.read_bytes())
+
+    def no_scan(self):
+        raise AssertionError("scanned the type section again")
+
+    monkeypatch.setattr(btf.Spec, "_scan", no_scan)
+    again = cache.parse_cached(raw, raw.read_bytes())
+    assert list(dump_raw(again)) == list(dump_raw(first))
+    assert again.type_by_name("struct pair").size == 8
+    for f in (tmp_path / "cache").rglob("scan.bin"):
+        f.write_bytes(b"\xff" * 16)  # damaged tables are not trusted
+    monkeypatch.undo()
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    assert list(dump_raw(cache.parse_cached(raw, raw.read_bytes()))) == list(dump_raw(first))
+
+
+def test_given_type_tables_must_fit():
+    spec = every_kind()
+    offs, names = spec.scan_tables()
+    data = spec.to_bytes()
+    assert len(btf.Spec.from_bytes(data, scan=(offs, names))) == len(spec)
+    from array import array
+
+    with pytest.raises(btf.BTFError, match="do not fit"):
+        btf.Spec.from_bytes(data, scan=(array("I", [10**6]), array("I", [0])))

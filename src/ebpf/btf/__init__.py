@@ -109,8 +109,10 @@ def load_kernel_btf() -> Spec:
     >>> btf.load_kernel_btf().type_by_name("struct task_struct").size > 0  # doctest: +SKIP
     True
     """
+    from .cache import parse_cached
+
     path = os.path.join(KERNEL_BTF_DIR, "vmlinux")
-    spec = Spec.from_bytes(_read(path), check=False)  # the kernel checked its BTF
+    spec = parse_cached(path, _read(path), check=False)  # the kernel checked its BTF
     spec.path = path  # type: ignore[attr-defined]
     log.debug("kernel BTF: %d types", len(spec))
     return spec

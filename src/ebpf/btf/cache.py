@@ -9,6 +9,7 @@ private directory under the system's temporary directory.
 
 >>> from ebpf.btf import Spec, Int
 >>> import tempfile
+from array import array
 >>> s = Spec(); _ = s.add(Int("int", 4, signed=True))
 >>> d = tempfile.mkdtemp()
 >>> p = cached_path(s, "demo.txt", lambda: "hello\\n", cache_dir=d)
@@ -24,6 +25,7 @@ import json
 import logging
 import os
 import tempfile
+from array import array
 from collections.abc import Callable
 from pathlib import Path
 
@@ -149,6 +151,48 @@ def cached_text(btf: Spec | bytes, name: str, produce: Callable[[], str]) -> str
         raise BTFError(f"cannot read {path}: {e}") from None
 
 
+def parse_cached(path: str | os.PathLike[str], data: bytes, *, check: bool = True) -> Spec:
+    """``Spec.from_bytes(data)`` for the BTF file at ``path``, with its type tables
+    (where each type starts) kept in the cache between runs: the kernel's BTF then
+    parses without a pass over its tens of thousands of types."""
+    ident = file_identity(path)
+    k = known_key(ident) if ident is not None else None
+    if k is not None:
+        try:
+            raw = (cache_root() / k / "scan.bin").read_bytes()
+            n = int.from_bytes(raw[:8], "little")
+            offs, names = array("I"), array("I")
+            offs.frombytes(raw[8:8 + 4 * n])
+            names.frombytes(raw[8 + 4 * n:8 + 8 * n])
+            if len(names) == n:
+                return Spec.from_bytes(data, scan=(offs, names), check=check)
+        except (OSError, BTFError, ValueError):
+            pass
+    spec = Spec.from_bytes(data, check=check)
+    offs, names = spec.scan_tables()
+    k = key(data)
+    try:
+        _write_bytes(cache_root() / k / "scan.bin",
+                     len(offs).to_bytes(8, "little") + offs.tobytes() + names.tobytes())
+        if ident is not None:
+            remember_key(ident, k)
+    except OSError as e:
+        log.info("cannot keep BTF type tables in %s: %s", cache_root(), e)
+    return spec
+
+
+def _write_bytes(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
 def _write(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
@@ -162,4 +206,4 @@ def _write(path: Path, text: str) -> None:
 
 
 __all__ = ["blob", "cache_root", "cached_path", "cached_text", "file_identity", "key",
-           "known_key", "remember_key", "renderer_fingerprint"]
+           "known_key", "parse_cached", "remember_key", "renderer_fingerprint"]

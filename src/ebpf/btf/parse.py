@@ -101,19 +101,27 @@ class Spec:
 
     # -- construction -------------------------------------------------------
     @classmethod
-    def from_bytes(cls, data: bytes, base: Spec | None = None, *, check: bool = True) -> Spec:
+    def from_bytes(cls, data: bytes, base: Spec | None = None, *, check: bool = True,
+                   scan: tuple[array, array] | None = None) -> Spec:
         """Parse a BTF blob (the contents of a .BTF section or /sys/kernel/btf/*).
 
         Reference loops C cannot express (a typedef of itself, an array of itself,
         ...) raise :class:`BTFError` here (:mod:`ebpf.btf.loops`); ``check=False``
-        skips that pass for BTF the kernel has already checked (its own)."""
+        skips that pass for BTF the kernel has already checked (its own).
+        ``scan``: the (type offsets, name offsets) :meth:`scan_tables` gave for these
+        very bytes before, which spares the pass over the type section."""
         spec = cls(base)
-        spec._load(bytes(data))
+        spec._load(bytes(data), scan)
         if check:
             from .loops import check_loops
 
             check_loops(spec)
         return spec
+
+    def scan_tables(self) -> tuple[array, array]:
+        """Where each own type starts in the type section (in 4-byte words) and its
+        name offset: what :meth:`from_bytes` can take back as ``scan``."""
+        return self._offsets, self._names
 
     @classmethod
     def from_file(cls, path: str, base: Spec | None = None) -> Spec:
@@ -135,7 +143,7 @@ class Spec:
         except BTFError as e:
             raise BTFError(f"{path}: {e}") from None
 
-    def _load(self, data: bytes) -> None:
+    def _load(self, data: bytes, scan: tuple[array, array] | None = None) -> None:
         if len(data) < HEADER.size:
             raise BTFError(f"BTF too short for its header ({len(data)} bytes)")
         magic = int.from_bytes(data[:2], "little")
@@ -170,7 +178,14 @@ class Spec:
             words = array("I", data[ts:te])
             words.byteswap()
         self._words = words
-        self._scan()
+        if scan is None:
+            self._scan()
+            return
+        offs, names = scan
+        if len(offs) != len(names) or (len(offs) and max(offs) >= len(words)):
+            raise BTFError("the given type tables do not fit this BTF")
+        self._offsets, self._names = offs, names
+        self._cache = [None] * len(offs)
 
     def _scan(self) -> None:
         """One pass over the type section: each type's start and name offset."""

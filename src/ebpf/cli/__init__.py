@@ -26,13 +26,32 @@ VERB_MODULES = [
 ]
 
 
+#: verbs whose module is named otherwise
+VERB_ALIASES = {"disasm": "inspect", "test-run": "testrun", "conformance-plugin": "conformance"}
+
+
+def _verb_module(argv: list[str]) -> str | None:
+    """The module of the verb ``argv`` names (its first word that is not one of the
+    global options), or None when it names none we know (help, typos: all load)."""
+    for word in argv:
+        if word in ("-v", "--verbose"):
+            continue
+        if word.startswith("-"):
+            return None
+        module = VERB_ALIASES.get(word, word)
+        return module if module in VERB_MODULES else None
+    return None
+
+
 def _version() -> str:
     from .. import __version__
 
     return __version__
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The whole ``ebpf`` parser; with ``only``, just that verb module's verbs (a
+    command starts without importing every other verb's code)."""
     parser = argparse.ArgumentParser(
         prog="ebpf",
         description="eBPF from Python: compile, inspect, load, run and attach eBPF programs.",
@@ -40,7 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="log what is being done")
     parser.add_argument("--version", action="version", version=f"ebpf {_version()}")
     sub = parser.add_subparsers(dest="verb", metavar="VERB")
-    for name in VERB_MODULES:
+    for name in [only] if only is not None else VERB_MODULES:
         try:
             module = importlib.import_module(f"{__name__}.{name}")
         except ModuleNotFoundError as e:
@@ -54,8 +73,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     from ..errors import Error
 
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    words = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(_verb_module(words))
+    args = parser.parse_args(words)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
     if not getattr(args, "func", None):
