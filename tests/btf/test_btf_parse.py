@@ -282,13 +282,13 @@ def test_object_btf(bpf_compile):
 
 
 @needs_vmlinux
-def test_kernel_btf_lazy_and_fast():
-    code = ("import time; t=time.perf_counter(); from ebpf import btf; s=btf.load_kernel_btf(); "
+def test_kernel_btf_lazy():
+    """Only what is touched is decoded (the time it takes is benchmarks/btf_lookup.py's)."""
+    code = ("from ebpf import btf; s=btf.load_kernel_btf(); "
             "ts=s.type_by_name('task_struct','struct'); m=ts.member('pid'); "
-            "print(time.perf_counter()-t, sum(x is not None for x in s._cache), ts.size, m.offset)")
+            "print(sum(x is not None for x in s._cache), ts.size, m.offset)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    elapsed, decoded, size, off = out.stdout.split()
-    assert float(elapsed) < 1.0
+    decoded, size, off = out.stdout.split()
     assert int(decoded) < 100  # only what was touched is decoded
     assert int(size) > 1000 and int(off) > 0
 
