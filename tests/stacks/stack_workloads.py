@@ -126,8 +126,9 @@ class Workload:
             self.proc.stdin.close()
 
 
-def chromium_dom(html: Path, tmp: Path) -> str:
-    """The DOM of ``html`` after its scripts ran, from headless Chromium."""
+def chromium_dom(html: Path, tmp: Path, fragment: str = "") -> str:
+    """The DOM of ``html`` (with ``#fragment``) after its scripts ran, from
+    headless Chromium."""
     exe = shutil.which("chromium") or shutil.which("chromium-browser")
     if exe is None:
         pytest.fail("chromium is needed (tools/install-sysdeps.sh installs it)")
@@ -138,7 +139,7 @@ def chromium_dom(html: Path, tmp: Path) -> str:
                         "--disable-background-networking", "--no-first-run",
                         "--disable-component-update", "--disable-sync",
                         f"--user-data-dir={profile}", "--virtual-time-budget=3000",
-                        "--dump-dom", html.as_uri()],
+                        "--dump-dom", html.as_uri() + (f"#{fragment}" if fragment else "")],
                        capture_output=True, text=True, timeout=120, env=env)
     assert r.returncode == 0, r.stderr[-2000:]
     return r.stdout

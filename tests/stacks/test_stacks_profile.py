@@ -40,7 +40,7 @@ def _user_share(prof, pid: int) -> tuple[float, list[str], int]:
 
 def _profile(exe, sym=None, **kw):
     with Workload(exe, "3") as w:
-        res = profile.record(2.0, frequency=99, pid=w.pid, symbolizer=sym or Symbolizer(),
+        res = profile.record(2.0, frequency=499, pid=w.pid, symbolizer=sym or Symbolizer(),
                              ready=w.go, **kw)
     return res, w.pid
 
@@ -60,6 +60,15 @@ def test_hot_path_is_the_top_stack(workloads, tmp_path):
     texts = re.findall(r"<text[^>]*>([^<]*)</text>", dom)
     for name in HOT_PATH:
         assert name in texts, (name, texts[:40])
+    # search and zoom, through the link's fragment
+    dom = chromium_dom(html, tmp_path, fragment="q=spin_h.re")
+    matched = re.search(r'id="fg-matched"[^>]*>Matched: ([\d.]+)%<', dom)
+    assert matched and float(matched.group(1)) >= 80.0, dom[-3000:]
+    purple = re.findall(r'<rect [^>]*fill="rgb\(230,0,230\)"', dom)
+    assert len(purple) == 1  # the one spin_here frame
+    dom = chromium_dom(html, tmp_path, fragment="zoom=outer")
+    outer = re.search(r"<title>outer \(.*?</title><rect ([^>]*)>", dom)
+    assert outer and 'width="1179.5"' in outer.group(1), outer  # full width once zoomed
     svg = write_flame_graph(res.profile, tmp_path / "cpu.svg", title="hot path")
     dom = chromium_dom(svg, tmp_path)
     texts = re.findall(r"<text[^>]*>([^<]*)</text>", dom)
@@ -110,7 +119,7 @@ def test_kernel_frames_are_names_from_kallsyms(workloads):
             parts = line.split()
             names.add(parts[2])
     with Workload(workloads["syscaller"], "3") as w:
-        res = profile.record(2.0, frequency=99, pid=w.pid, ready=w.go)
+        res = profile.record(2.0, frequency=499, pid=w.pid, ready=w.go)
     kernel = [f for s, _ in res.profile.top(pid=w.pid) for f in s.frames if f.kernel]
     assert len(kernel) >= 10
     assert all(f.name in names for f in kernel), [f.name for f in kernel if f.name not in names]
@@ -125,7 +134,7 @@ def test_cli_folded_output_and_files(workloads, tmp_path):
     out = io.StringIO()
     pb, html = tmp_path / "cpu.pb.gz", tmp_path / "cpu.html"
     with Workload(workloads["hot"], "3") as w:
-        assert profile.main(["-p", str(w.pid), "-F", "99", "-f", "--pprof", str(pb),
+        assert profile.main(["-p", str(w.pid), "-F", "499", "-f", "--pprof", str(pb),
                              "--flamegraph", str(html), "1.5"], out=out, ready=w.go) == 0
     raw = gzip.decompress(pb.read_bytes())
     assert b"spin_here" in raw and b"samples" in raw
@@ -139,7 +148,7 @@ def test_cli_folded_output_and_files(workloads, tmp_path):
 def test_json_lines(workloads):
     out = io.StringIO()
     with Workload(workloads["hot"], "3") as w:
-        assert profile.main(["-p", str(w.pid), "-j", "1"], out=out, ready=w.go) == 0
+        assert profile.main(["-p", str(w.pid), "-F", "499", "-j", "1"], out=out, ready=w.go) == 0
     recs = [json.loads(line) for line in out.getvalue().splitlines() if line.startswith("{")]
     assert recs and all(r["pid"] == w.pid and r["unit"] == "samples" for r in recs)
     names = [f["name"] for f in max(recs, key=lambda r: r["value"])["frames"]]

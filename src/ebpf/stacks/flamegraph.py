@@ -3,8 +3,9 @@
 The stacks travel as JSON inside the file; a small script draws the frames as
 SVG rectangles, zooms into a frame on click (its ancestors stay, greyed),
 resets on a click of the root, and searches by substring or regular expression
-(matching frames turn purple; the matched share of the total is shown).
-No network, no external files.
+(matching frames turn purple; the matched share of the total is shown). A link
+can carry the view: ``page.html#q=REGEXP&zoom=FRAME``. No network, no external
+files.
 
 >>> html = flame_graph_html({"main;outer;spin_here": 9, "main;other": 1}, title="demo")
 >>> "spin_here" in html and html.startswith("<!DOCTYPE html>")
@@ -150,7 +151,13 @@ _SCRIPT = r"""
   window.flamegraph = { search: search, zoom: function (name) {
     for (var i = 0; i < nodes.length; i++) { if (nodes[i].n === name) { focus = nodes[i]; break; } } draw(); },
     reset: function () { focus = data; draw(); } };
-  draw();
+  // a link can carry the view: #q=REGEXP (search) and/or #zoom=FRAME (zoomed in)
+  var params = {};
+  (window.location.hash || "").replace(/^#/, "").split("&").forEach(function (kv) {
+    var i = kv.indexOf("="); if (i > 0) { params[kv.slice(0, i)] = decodeURIComponent(kv.slice(i + 1)); }
+  });
+  if (params.zoom) { for (var i = 0; i < nodes.length; i++) { if (nodes[i].n === params.zoom) { focus = nodes[i]; break; } } }
+  if (params.q) { if (box) { box.value = params.q; } search(params.q); } else { draw(); }
 })();
 """
 
