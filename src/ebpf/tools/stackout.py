@@ -58,8 +58,15 @@ def note(args: argparse.Namespace, out: IO[str], text: str) -> None:
 def print_classic(profile: StackProfile, out: IO[str] = sys.stdout, *,
                   value_label: str = "", limit: int | None = None) -> None:
     """BCC style: kernel frames, ``--``, user frames, ``-  comm (pid)``, the value;
-    smallest first so the biggest ends next to the prompt."""
-    for stack, value in reversed(profile.top(limit)):
+    smallest first so the biggest ends next to the prompt. Stacks whose frames
+    have the same names are printed once, with their values added."""
+    merged: dict[tuple, tuple[Any, int]] = {}
+    for stack, value in profile.top():
+        key = (tuple(f.label() for f in stack.frames), stack.comm, stack.pid)
+        first, total = merged.get(key, (stack, 0))
+        merged[key] = (first, total + value)
+    ordered = sorted(merged.values(), key=lambda sv: -sv[1])
+    for stack, value in reversed(ordered[:limit] if limit is not None else ordered):
         kernel = [f for f in stack.frames if f.kernel]
         user = [f for f in stack.frames if not f.kernel]
         for f in kernel:
