@@ -142,7 +142,7 @@ def test_cli_folded_output_and_files(workloads, tmp_path):
     lines = out.getvalue().splitlines()
     assert lines and all(re.fullmatch(r"\S.* \d+", line) for line in lines), lines[:5]
     hot = [line for line in lines if line.startswith("hot;") and ";main;outer;spin_here" in line]
-    assert sum(int(line.rsplit(" ", 1)[1]) for line in hot) >= 10
+    assert sum(int(line.rsplit(" ", 1)[1]) for line in hot) >= 10, lines
 
 
 def test_json_lines(workloads):

@@ -54,7 +54,6 @@ def record(duration: float, *, frequency: int = 49, pid: int | None = None,
     with load_tool(NAME, consts) as obj:
         prog = obj.programs["do_sample"]
         seen: set[int] = set()
-        start = time.monotonic()
         # cpu-clock counts nanoseconds: a fixed period gives exactly ``frequency``
         # samples a second per busy CPU (frequency mode starts at period 1 and adapts)
         with prog.attach(perf_event={"type": "software", "config": "cpu_clock",
@@ -63,6 +62,7 @@ def record(duration: float, *, frequency: int = 49, pid: int | None = None,
                 sym.remember(pid)  # before it can exit
             if ready is not None:
                 ready()
+            start = time.monotonic()  # the duration counts from here, once attached
             end = start + duration
             while True:
                 left = end - time.monotonic()
