@@ -35,7 +35,7 @@ def _run(args: list[str], w: Workload, delay: float = 3.0) -> subprocess.Complet
 def test_run_shows_symbolized_stacks_and_writes_a_flame_graph(workloads, tmp_path):
     html = tmp_path / "sleeps.html"
     with Workload(workloads["sleeper"], "50") as w:  # 50 sleeps of 10 ms, then exits
-        r = _run(["--duration", "3", "--plain", "--flamegraph", str(html)], w)
+        r = _run(["--duration", "6", "--plain", "--flamegraph", str(html)], w)
     assert r.returncode == 0, r.stderr
     out = r.stdout
     assert "stacks by sleeps: 1 distinct, total 50" in out, out
@@ -51,7 +51,7 @@ def test_run_shows_symbolized_stacks_and_writes_a_flame_graph(workloads, tmp_pat
 
 def test_run_json_lines_carry_stacks(workloads):
     with Workload(workloads["sleeper"], "20") as w:
-        r = _run(["--duration", "2", "--json"], w)
+        r = _run(["--duration", "5", "--json"], w)
     assert r.returncode == 0, r.stderr
     recs = [json.loads(ln) for ln in r.stdout.splitlines() if ln.startswith("{")]
     stacks = [x for x in recs if x.get("type") == "stacks"]
