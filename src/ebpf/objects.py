@@ -96,12 +96,10 @@ class Object:
     def attach(self) -> list[Link]:
         """Attach every program whose section fully says where; returns the links
         (also kept on the object and closed with it)."""
-        from .elf.sections import needs_target
-
         new = []
         try:
             for prog in self.programs.values():
-                if needs_target(prog.spec):
+                if prog.spec.needs_target:
                     continue
                 new.append(prog.attach())
         except Error:

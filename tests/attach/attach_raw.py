@@ -81,7 +81,7 @@ def load(code: bytes, ptype: ProgramType, *, name: str = "raw", section: str = "
         raise AssertionError(f"load failed: {e}\n{log.value.decode()}") from None
     spec = ProgramSpec(name=name, type=ptype, section=section, **spec_kw)
     if section and not spec.attach_kind:
-        from ebpf.elf.sections import classify
+        from ebpf.spec.sections import classify
 
         info = classify(section)
         spec.attach_kind = info.attach_kind

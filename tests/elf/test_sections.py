@@ -7,8 +7,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ebpf import AttachType, ProgramType
-from ebpf.elf.sections import classify, needs_target
 from ebpf.spec import BPF_F_SLEEPABLE, BPF_F_XDP_HAS_FRAGS, ProgramSpec
+from ebpf.spec.sections import classify, needs_target
 
 CASES = [
     # section, program type, attach type (name or None), kind, attach_to

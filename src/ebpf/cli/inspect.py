@@ -93,7 +93,7 @@ def _attach(p: S.ProgramSpec) -> str:
 
 
 def program_dict(p: S.ProgramSpec) -> dict[str, Any]:
-    from ..elf.sections import classify, needs_target
+    from ..spec.sections import classify, needs_target
 
     info = classify(p.section) if p.section else None
     ptype = p.type.name

@@ -260,7 +260,7 @@ def _section_hint(prog: Any) -> str:
 def plan_and_attach(obj: Any, args: argparse.Namespace, backend: str) -> Plan:
     """Attach every program; packet programs go to --ifname or --pcap.
     On an error, what was attached is detached again."""
-    from ..elf.sections import needs_target
+    from ..spec.sections import needs_target
 
     plan = Plan()
     wanted = set(args.programs)

@@ -13,7 +13,7 @@ variables; relocations stay symbolic on the instructions
 
 from __future__ import annotations
 
+from ..spec.sections import SectionInfo, classify, needs_target
 from .reader import read_bytes, read_file
-from .sections import SectionInfo, classify, needs_target
 
 __all__ = ["SectionInfo", "classify", "needs_target", "read_bytes", "read_file"]

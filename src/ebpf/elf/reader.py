@@ -27,6 +27,7 @@ from ..isa.instruction import (
     MapReference,
 )
 from ..spec import FuncInfo, LineInfo, ObjectSpec, ProgramSpec
+from ..spec.sections import classify
 from ..uapi import MapType, ProgramType
 from . import maps as M
 from .file import (
@@ -38,7 +39,6 @@ from .file import (
     Section,
     Symbol,
 )
-from .sections import classify
 
 log = logging.getLogger(__name__)
 

@@ -602,12 +602,9 @@ def _expected_attach_type(spec: ProgramSpec) -> int:
     the section name gives when ``ebpf.uapi.AttachType`` has no member for it."""
     if spec.attach_type is not None:
         return int(spec.attach_type)
-    if spec.section:
-        from ..elf.sections import classify
-
-        value = classify(spec.section).attach_type_value
-        if value is not None:
-            return int(value)
+    info = spec.section_info
+    if info is not None and info.attach_type_value is not None:
+        return int(info.attach_type_value)
     return 0
 
 

@@ -30,19 +30,13 @@ def _kind_of(prog: Any) -> tuple[str, str, Any, bool]:
     attach_to = spec.attach_to or ""
     atype = int(spec.attach_type) if spec.attach_type is not None else None
     retprobe = bool(spec.retprobe)
-    if spec.section:
-        try:
-            from ...elf.sections import classify
-
-            info = classify(spec.section)
-        except ImportError:
-            info = None
-        if info is not None and info.known:
-            kind = kind or info.attach_kind
-            attach_to = attach_to or info.attach_to
-            if atype is None and info.attach_type_value is not None:
-                atype = info.attach_type_value
-            retprobe = retprobe or info.retprobe
+    info = spec.section_info
+    if info is not None and info.known:
+        kind = kind or info.attach_kind
+        attach_to = attach_to or info.attach_to
+        if atype is None and info.attach_type_value is not None:
+            atype = info.attach_type_value
+        retprobe = retprobe or info.retprobe
     if not kind:
         kind = _KIND_BY_TYPE.get(spec.type, "")
     return kind, attach_to, atype, retprobe

@@ -4,7 +4,7 @@ libbpf-style objects say what each program is through the name of the section it
 lives in: ``SEC("xdp")``, ``SEC("tracepoint/syscalls/sys_enter_openat")``,
 ``SEC("uprobe//usr/lib/libc.so.6:malloc")``... :func:`classify` reads such a name.
 
->>> from ebpf.elf.sections import classify
+>>> from ebpf.spec.sections import classify
 >>> info = classify("tracepoint/syscalls/sys_enter_openat")
 >>> info.program_type.name, info.attach_to, info.attach_kind
 ('TRACEPOINT', 'syscalls/sys_enter_openat', 'tracepoint')
@@ -25,10 +25,13 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from ..spec import BPF_F_SLEEPABLE, BPF_F_XDP_HAS_FRAGS
 from ..uapi import AttachType, ProgramType
 
 log = logging.getLogger(__name__)
+
+# Program flags (prog_flags) a section name can imply
+BPF_F_SLEEPABLE = 1 << 4
+BPF_F_XDP_HAS_FRAGS = 1 << 5
 
 # Kernel numbers of enum members that older UAPI headers lack (linux/bpf.h facts).
 _PROGRAM_TYPE_NUMBERS = {"NETFILTER": 32}
@@ -361,10 +364,12 @@ def needs_target(program_spec: Any) -> bool:
     attach_to = getattr(program_spec, "attach_to", "") or ""
     attach_type = getattr(program_spec, "attach_type", None)
     if not kind:
-        section = getattr(program_spec, "section", "") or ""
-        if not section:
-            return True
-        info = classify(section)
+        info = getattr(program_spec, "section_info", None)
+        if info is None:
+            section = getattr(program_spec, "section", "") or ""
+            if not section:
+                return True
+            info = classify(section)
         return _needs_target(info.attach_kind, attach_to or info.attach_to, attach_type)
     return _needs_target(kind, attach_to, attach_type)
 

@@ -18,8 +18,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .isa.instruction import Instruction
-from .uapi import AttachType, MapType, ProgramType
+from ..isa.instruction import Instruction
+from ..uapi import AttachType, MapType, ProgramType
+from .sections import BPF_F_SLEEPABLE as BPF_F_SLEEPABLE
+from .sections import BPF_F_XDP_HAS_FRAGS as BPF_F_XDP_HAS_FRAGS
+from .sections import SectionInfo, classify
 
 # Map flags (BPF_F_*) most often met in objects
 BPF_F_NO_PREALLOC = 1 << 0
@@ -36,8 +39,6 @@ BPF_F_INNER_MAP = 1 << 12
 # Program flags (prog_flags)
 BPF_F_STRICT_ALIGNMENT = 1 << 0
 BPF_F_ANY_ALIGNMENT = 1 << 1
-BPF_F_SLEEPABLE = 1 << 4
-BPF_F_XDP_HAS_FRAGS = 1 << 5
 
 
 class PinType(enum.IntEnum):
@@ -159,6 +160,21 @@ class ProgramSpec:
     retprobe: bool = False
     #: False for SEC("?...") programs: libbpf loads them only when asked to
     autoload: bool = True
+    #: what the section name says, parsed once (see :mod:`ebpf.spec.sections`);
+    #: filled from ``section`` when not given
+    section_info: SectionInfo | None = None
+
+    def __post_init__(self) -> None:
+        if self.section_info is None and self.section:
+            self.section_info = classify(self.section)
+
+    @property
+    def needs_target(self) -> bool:
+        """True when attaching needs a target from the user (an interface, a
+        socket, a cgroup...) whatever the section says."""
+        from .sections import needs_target
+
+        return needs_target(self)
 
     @property
     def needs_kernel_events(self) -> bool:
@@ -198,13 +214,13 @@ class ObjectSpec:
     @classmethod
     def from_file(cls, path: str | Path) -> ObjectSpec:
         """Read an eBPF ELF object file."""
-        from .elf import read_file
+        from ..elf import read_file
 
         return read_file(path)
 
     @classmethod
     def from_bytes(cls, data: bytes, name: str = "<bytes>") -> ObjectSpec:
         """Read an eBPF ELF object from memory."""
-        from .elf import read_bytes
+        from ..elf import read_bytes
 
         return read_bytes(data, name=name)
