@@ -9,7 +9,7 @@ import pytest
 
 MODULES = ["ebpf.kernel.sys", "ebpf.kernel.probes", "ebpf.kernel.maps", "ebpf.kernel.programs",
            "ebpf.kernel.structops",
-           "ebpf.kernel.objects", "ebpf.kernel.info", "ebpf.kernel.btf", "ebpf.kernel.kconfig",
+           "ebpf.kernel.objects", "ebpf.kernel.info", "ebpf.kernel.btf", "ebpf.loader.kconfig",
            "ebpf.kernel.pin"]
 
 

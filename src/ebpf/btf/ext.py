@@ -15,8 +15,8 @@ import struct
 from dataclasses import dataclass, field
 
 from ..errors import BTFError
-from ..spec import FuncInfo, LineInfo
 from .parse import Spec
+from .records import FuncInfo, LineInfo
 
 __all__ = ["BTFExt", "CORERelocation", "CoreKind", "FuncInfo", "LineInfo", "parse_btf_ext"]
 

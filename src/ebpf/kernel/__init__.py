@@ -3,7 +3,8 @@
 Modules: :mod:`.sys` (the system call and attr layouts), :mod:`.probes` (feature
 probes), :mod:`.maps`, :mod:`.programs`, :mod:`.objects` (whole ELF objects, as
 libbpf loads them), :mod:`.btf` (object BTF into the kernel, kernel type lookup),
-:mod:`.kconfig`, :mod:`.structops`, :mod:`.pin` (bpffs), :mod:`.lockdown`, :mod:`.info`
+:mod:`.backend` (the factories ebpf.backend names), :mod:`.structops`, :mod:`.pin` (bpffs),
+:mod:`.lockdown`, :mod:`.info`
 (introspection); attach kinds (:mod:`.attach`, :mod:`.netlink` for tc/XDP over
 rtnetlink), links, ring and perf buffers live next to them.
 Nothing here touches the kernel at import time.
@@ -11,10 +12,10 @@ Nothing here touches the kernel at import time.
 
 from importlib import import_module as _import_module
 
-_SUBMODULES = {"sys", "probes", "maps", "programs", "objects", "info", "btf", "kconfig", "pin",
+_SUBMODULES = {"sys", "probes", "maps", "programs", "objects", "info", "btf", "backend", "pin",
                "structops",
                "attach", "links", "perf", "tracefs", "uprobe", "ringbuf", "perfbuf", "netlink",
-               "lockdown", "backend"}
+               "lockdown"}
 
 
 def __getattr__(name: str):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ctypes
 import errno as _errno
+import functools
 import logging
 import mmap
 import os
@@ -19,6 +20,7 @@ import re
 from typing import Any
 
 from .. import codec
+from .._internal.libc import function
 from ..errors import (
     KeyExistsError,
     LoadError,
@@ -83,21 +85,19 @@ def _round_ringbuf(size: int) -> int:
 
 
 _MAP_FIXED = 0x10
-_libc_handle: Any = None
+class _MMap:
+    """mmap/munmap with prototypes (arena mappings need an address hint)."""
+
+    def __init__(self) -> None:
+        self.mmap = function("mmap", ctypes.c_void_p, [ctypes.c_void_p, ctypes.c_size_t,
+                                                       ctypes.c_int, ctypes.c_int, ctypes.c_int,
+                                                       ctypes.c_long])
+        self.munmap = function("munmap", ctypes.c_int, [ctypes.c_void_p, ctypes.c_size_t])
 
 
-def _libc() -> Any:
-    """libc with mmap/munmap prototypes (arena mappings need an address hint)."""
-    global _libc_handle
-    if _libc_handle is None:
-        lib = ctypes.CDLL(None, use_errno=True)
-        lib.mmap.restype = ctypes.c_void_p
-        lib.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int,
-                             ctypes.c_int, ctypes.c_long]
-        lib.munmap.restype = ctypes.c_int
-        lib.munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
-        _libc_handle = lib
-    return _libc_handle
+@functools.cache
+def _libc() -> _MMap:
+    return _MMap()
 
 
 _LOOKUP = int(Command.MAP_LOOKUP_ELEM)

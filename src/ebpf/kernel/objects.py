@@ -367,7 +367,7 @@ def _initialise(m: KernelMap, ms: MapSpec, spec: ObjectSpec, blobs: dict[str, by
     if ms.type == MapType.STRUCT_OPS:
         return  # its value is built once the programs are loaded, written at attach
     if ms.name == ".kconfig":
-        from .kconfig import fill_kconfig_data
+        from ..loader.kconfig import fill_kconfig_data
 
         data, offs = fill_kconfig_data(spec.variables, ms.value_size)
         kconfig_offsets.update(offs)

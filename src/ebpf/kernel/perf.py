@@ -21,7 +21,12 @@ import fcntl
 import functools
 import os
 import platform
+from typing import Any
 
+from .._internal.host import online_cpus as online_cpus
+from .._internal.host import parse_cpu_list as _parse_cpu_list  # noqa: F401
+from .._internal.host import possible_cpus as possible_cpus
+from .._internal.libc import function
 from ..errors import AttachError, NotSupportedError, PrivilegeError
 
 # perf_type_id
@@ -161,10 +166,8 @@ assert ctypes.sizeof(PerfEventAttr) == 136
 
 
 @functools.cache
-def _libc() -> ctypes.CDLL:
-    lib = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-    lib.syscall.restype = ctypes.c_long
-    return lib
+def _syscall() -> Any:
+    return function("syscall", ctypes.c_long)
 
 
 def _syscall_nr() -> int:
@@ -179,8 +182,8 @@ def perf_event_open(attr: PerfEventAttr, pid: int = -1, cpu: int = 0, group_fd: 
     """perf_event_open(2); returns a new fd (the caller owns it). ``what`` names the
     event in error messages."""
     nr = _syscall_nr()
-    fd = _libc().syscall(ctypes.c_long(nr), ctypes.byref(attr), ctypes.c_int(pid),
-                         ctypes.c_int(cpu), ctypes.c_int(group_fd), ctypes.c_ulong(flags))
+    fd = _syscall()(ctypes.c_long(nr), ctypes.byref(attr), ctypes.c_int(pid),
+                    ctypes.c_int(cpu), ctypes.c_int(group_fd), ctypes.c_ulong(flags))
     if fd < 0:
         err = ctypes.get_errno()
         where = f"perf_event_open for {what} (type={attr.type} config={attr.config:#x} pid={pid} cpu={cpu})"
@@ -213,37 +216,6 @@ def disable(fd: int) -> None:
 def set_bpf(fd: int, prog_fd: int) -> None:
     """PERF_EVENT_IOC_SET_BPF: run ``prog_fd`` on each event (legacy attach)."""
     ioctl(fd, IOC_SET_BPF, prog_fd, "attaching BPF program to perf event (PERF_EVENT_IOC_SET_BPF)")
-
-
-def _parse_cpu_list(text: str) -> list[int]:
-    cpus: list[int] = []
-    for part in text.strip().split(","):
-        if not part:
-            continue
-        if "-" in part:
-            lo, hi = part.split("-")
-            cpus.extend(range(int(lo), int(hi) + 1))
-        else:
-            cpus.append(int(part))
-    return cpus
-
-
-def online_cpus() -> list[int]:
-    """CPUs currently online (/sys/devices/system/cpu/online)."""
-    try:
-        with open("/sys/devices/system/cpu/online") as f:
-            return _parse_cpu_list(f.read())
-    except OSError:
-        return list(range(os.cpu_count() or 1))
-
-
-def possible_cpus() -> list[int]:
-    """CPUs that may ever exist (/sys/devices/system/cpu/possible)."""
-    try:
-        with open("/sys/devices/system/cpu/possible") as f:
-            return _parse_cpu_list(f.read())
-    except OSError:
-        return online_cpus()
 
 
 def parse_event_type(value: int | str) -> int:

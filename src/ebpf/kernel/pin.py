@@ -12,6 +12,7 @@ import errno as _errno
 import logging
 import os
 
+from .._internal.libc import function
 from ..errors import PrivilegeError, SystemCallError
 
 log = logging.getLogger("ebpf.kernel")
@@ -28,12 +29,8 @@ class _Statfs(ctypes.Structure):
 
 
 def _fs_type(path: str) -> int | None:
-    from .sys import libc
-
     st = _Statfs()
-    fn = libc().statfs
-    fn.argtypes = [ctypes.c_char_p, ctypes.POINTER(_Statfs)]
-    fn.restype = ctypes.c_int
+    fn = function("statfs", ctypes.c_int, [ctypes.c_char_p, ctypes.POINTER(_Statfs)])
     if fn(os.fsencode(path), ctypes.byref(st)) != 0:
         return None
     return st.f_type & 0xFFFFFFFF
@@ -46,13 +43,9 @@ def is_bpffs(path: str) -> bool:
 
 def mount_bpffs(path: str = DEFAULT_PIN_PATH) -> None:
     """Mount bpffs at ``path`` (needs CAP_SYS_ADMIN)."""
-    from .sys import libc
-
     os.makedirs(path, exist_ok=True)
-    fn = libc().mount
-    fn.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong,
-                   ctypes.c_char_p]
-    fn.restype = ctypes.c_int
+    fn = function("mount", ctypes.c_int, [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p,
+                                          ctypes.c_ulong, ctypes.c_char_p])
     if fn(b"bpf", os.fsencode(path), b"bpf", 0, b"mode=0700") != 0:
         err = ctypes.get_errno()
         if err in (_errno.EPERM, _errno.EACCES):

@@ -15,8 +15,9 @@ import errno as _errno
 import functools
 import logging
 import os
-import re
 
+from .._internal.host import kernel_version, kernel_version_code
+from .._internal.host import possible_cpu_count as possible_cpus
 from ..uapi import AttachType, Command, HelperId, MapType, ProgramType
 from . import sys as bsys
 
@@ -25,39 +26,6 @@ log = logging.getLogger("ebpf.kernel")
 __all__ = ["bpf_usable", "kernel_version", "kernel_version_code", "map_type_supported",
            "prog_type_supported", "helper_supported", "possible_cpus", "bump_memlock",
            "memlock_charged"]
-
-
-@functools.cache
-def kernel_version() -> tuple[int, int, int]:
-    """The running kernel's (major, minor, patch) from uname."""
-    release = os.uname().release
-    m = re.match(r"(\d+)\.(\d+)(?:\.(\d+))?", release)
-    if not m:
-        return (0, 0, 0)
-    return (int(m.group(1)), int(m.group(2)), int(m.group(3) or 0))
-
-
-def kernel_version_code() -> int:
-    """LINUX_VERSION_CODE of the running kernel (patch clamped to 255)."""
-    a, b, c = kernel_version()
-    return (a << 16) + (b << 8) + min(c, 255)
-
-
-@functools.cache
-def possible_cpus() -> int:
-    """Number of possible CPUs (from /sys/devices/system/cpu/possible)."""
-    try:
-        with open("/sys/devices/system/cpu/possible") as f:
-            text = f.read().strip()
-    except OSError:
-        return os.cpu_count() or 1
-    highest = 0
-    for part in text.split(","):
-        if not part:
-            continue
-        hi = part.split("-")[-1]
-        highest = max(highest, int(hi))
-    return highest + 1
 
 
 def memlock_charged() -> bool:

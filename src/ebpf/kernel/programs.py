@@ -357,7 +357,7 @@ def _resolve_ksym(spec: ProgramSpec, ins: Instruction, ref: KsymReference, slot:
         ins.imm = 0
         return
     hint = ""
-    from .kconfig import kernel_config
+    from .._internal.host import kernel_config
 
     if kernel_config().get("CONFIG_KALLSYMS_ALL") in (None, "n"):
         hint = " (this kernel lists only functions there: CONFIG_KALLSYMS_ALL is off)"

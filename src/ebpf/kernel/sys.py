@@ -28,6 +28,8 @@ import os
 import platform
 from typing import Any
 
+from .._internal.libc import function as libc_function
+from .._internal.libc import libc as _libc
 from ..errors import PrivilegeError, SystemCallError
 from ..uapi import Command, ProgramType
 
@@ -455,22 +457,19 @@ _SYSCALL_NR = {
     "ppc64le": 361, "ppc64": 361, "s390x": 351, "mips64": 5315,
 }
 
-_libc: Any = None
 _syscall: Any = None
 
 
 def _get_syscall():
-    global _libc, _syscall
+    global _syscall
     if _syscall is None:
         nr = _SYSCALL_NR.get(platform.machine())
         if nr is None:
             from ..errors import NotSupportedError
 
             raise NotSupportedError("bpf(2)", detail=f"unknown syscall number on {platform.machine()}")
-        _libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-        fn = _libc.syscall
-        fn.restype = ctypes.c_long
-        fn.argtypes = [ctypes.c_long, ctypes.c_int, ctypes.c_void_p, ctypes.c_uint]
+        fn = libc_function("syscall", ctypes.c_long,
+                           [ctypes.c_long, ctypes.c_int, ctypes.c_void_p, ctypes.c_uint])
         _syscall = (nr, fn)
     return _syscall
 
@@ -494,8 +493,7 @@ def fast_syscall() -> Any:
 
 def libc() -> Any:
     """The C library (ctypes.CDLL, errno-aware)."""
-    _get_syscall()
-    return _libc
+    return _libc()
 
 
 _PERFMON_PROG_TYPES = frozenset({

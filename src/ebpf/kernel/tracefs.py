@@ -21,7 +21,9 @@ import functools
 import logging
 import os
 import re
+from typing import Any
 
+from .._internal.libc import function
 from ..errors import AttachError, NotSupportedError, PrivilegeError, SystemCallError
 
 log = logging.getLogger("ebpf.kernel.tracefs")
@@ -38,8 +40,8 @@ _NAME_RE = re.compile(r"^[A-Za-z0-9_.\-]+$")
 
 
 @functools.cache
-def _libc() -> ctypes.CDLL:
-    return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+def _mount() -> Any:
+    return function("mount")
 
 
 def _mounts() -> dict[str, str]:
@@ -59,7 +61,7 @@ def _mounts() -> dict[str, str]:
 def mount_fs(fstype: str, target: str, source: str = "nodev") -> None:
     """mount(2) ``fstype`` at ``target`` (creating the directory). Needs root."""
     os.makedirs(target, exist_ok=True)
-    rc = _libc().mount(source.encode(), target.encode(), fstype.encode(), 0, None)
+    rc = _mount()(source.encode(), target.encode(), fstype.encode(), 0, None)
     if rc != 0:
         err = ctypes.get_errno()
         if err == _errno.EBUSY and _mounts().get(target) == fstype:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..btf.records import FuncInfo, LineInfo
 from ..isa.instruction import Instruction
 from ..uapi import AttachType, MapType, ProgramType
 from .sections import BPF_F_SLEEPABLE as BPF_F_SLEEPABLE
@@ -46,26 +47,6 @@ class PinType(enum.IntEnum):
 
     NONE = 0
     BY_NAME = 1
-
-
-@dataclass
-class LineInfo:
-    """Source location of an instruction (from .BTF.ext line info)."""
-
-    insn_off: int  # slot offset within the program
-    file_name: str
-    line_text: str
-    line: int
-    column: int
-
-
-@dataclass
-class FuncInfo:
-    """A function start within a program (from .BTF.ext func info)."""
-
-    insn_off: int  # slot offset within the program
-    type_id: int  # BTF id of the FUNC type in the object's BTF
-    name: str = ""
 
 
 @dataclass

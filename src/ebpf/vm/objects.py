@@ -9,8 +9,6 @@
 from __future__ import annotations
 
 import logging
-import os
-import re
 from typing import Any
 
 from .. import codec
@@ -29,15 +27,6 @@ class VMObject(Object):
     """An object loaded into the runtime (same API as the kernel backend's)."""
 
     backend = "vm"
-
-
-def kernel_version_code() -> int:
-    """LINUX_KERNEL_VERSION of the host (KERNEL_VERSION(a, b, c))."""
-    m = re.match(r"(\d+)\.(\d+)(?:\.(\d+))?", os.uname().release)
-    if not m:
-        return 0
-    a, b, c = (int(x or 0) for x in m.groups())
-    return (a << 16) + (b << 8) + min(c, 255)
 
 
 def _apply_constants(spec: ObjectSpec, constants: dict[str, Any]) -> dict[str, bytes]:
@@ -64,14 +53,8 @@ def _apply_constants(spec: ObjectSpec, constants: dict[str, Any]) -> dict[str, b
 def kconfig_data(spec: ObjectSpec, size: int) -> bytes:
     """``.kconfig`` externs get the host kernel's configuration (the runtime
     stands in for the machine it runs on); unknown ones read as 0."""
-    try:
-        from ..kernel.kconfig import fill_kconfig_data
-    except ImportError:  # pragma: no cover - kernel package not built
-        buf = bytearray(size)
-        for v in spec.variables.values():
-            if v.map == ".kconfig" and v.name == "LINUX_KERNEL_VERSION":
-                buf[v.offset:v.offset + v.size] = kernel_version_code().to_bytes(v.size, "little")
-        return bytes(buf)
+    from ..loader.kconfig import fill_kconfig_data
+
     data, _ = fill_kconfig_data(spec.variables, size)
     return data
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 
+from ..._internal.host import possible_cpu_count
+
 _num_cpus: int | None = None
 
 
@@ -16,7 +18,7 @@ def possible_cpus() -> int:
         if env:
             _num_cpus = max(1, int(env))
         else:
-            _num_cpus = _read_possible() or os.cpu_count() or 1
+            _num_cpus = possible_cpu_count() or os.cpu_count() or 1
     return _num_cpus
 
 
@@ -27,18 +29,3 @@ def set_num_cpus(n: int) -> None:
         raise ValueError("at least one CPU")
     _num_cpus = n
 
-
-def _read_possible() -> int | None:
-    try:
-        with open("/sys/devices/system/cpu/possible") as f:
-            text = f.read().strip()
-    except OSError:
-        return None
-    count = 0
-    for part in text.split(","):
-        if "-" in part:
-            lo, hi = part.split("-")
-            count += int(hi) - int(lo) + 1
-        elif part:
-            count += 1
-    return count or None

@@ -1,67 +1,33 @@
-"""Kernel configuration for ``.kconfig`` externs (``extern int CONFIG_HZ __kconfig;``).
+"""``.kconfig`` externs (``extern int CONFIG_HZ __kconfig;``): their values, the
+same for every backend (the runtime stands in for the machine it runs on).
 
-Values come from /proc/config.gz or /boot/config-$(uname -r): ``y`` → 1,
+Values come from the host's kernel config (:func:`ebpf._internal.host.kernel_config`,
+/proc/config.gz or /boot/config-$(uname -r)): ``y`` → 1,
 ``m`` → 2, ``n`` (or "is not set") → 0, numbers as numbers, strings as bytes.
 ``LINUX_KERNEL_VERSION`` and the other ``LINUX_*`` externs libbpf defines are
 computed here.
 
->>> from ebpf.kernel.kconfig import kernel_config  # doctest: +SKIP
->>> kernel_config()["CONFIG_BPF"]  # doctest: +SKIP
-'y'
+>>> from ebpf.loader.kconfig import encode_kconfig
+>>> encode_kconfig("CONFIG_HZ", "250", 4)
+b'\\xfa\\x00\\x00\\x00'
 """
 
 from __future__ import annotations
 
-import functools
-import gzip
 import logging
-import os
 import platform
 from typing import Any
 
+from .._internal.host import kernel_config, kernel_version_code
 from ..errors import LoadError
 
-log = logging.getLogger("ebpf.kernel")
+log = logging.getLogger("ebpf.loader")
 
-__all__ = ["kernel_config", "kconfig_value", "encode_kconfig", "fill_kconfig_data"]
-
-
-@functools.cache
-def kernel_config() -> dict[str, str]:
-    """The running kernel's config as NAME → raw value ("y", "m", "n", "250",
-    '"text"'); empty when no config file is readable."""
-    text = None
-    try:
-        with gzip.open("/proc/config.gz", "rt") as f:
-            text = f.read()
-    except OSError:
-        path = f"/boot/config-{os.uname().release}"
-        try:
-            with open(path) as f:
-                text = f.read()
-        except OSError:
-            log.debug("no kernel config found (/proc/config.gz, %s)", path)
-            return {}
-    return parse_config(text)
-
-
-def parse_config(text: str) -> dict[str, str]:
-    """Parse Kconfig ``.config`` text."""
-    out: dict[str, str] = {}
-    for line in text.splitlines():
-        line = line.strip()
-        if line.startswith("# CONFIG_") and line.endswith(" is not set"):
-            out[line[2:-len(" is not set")]] = "n"
-        elif line.startswith("CONFIG_") and "=" in line:
-            k, _, v = line.partition("=")
-            out[k] = v
-    return out
+__all__ = ["kconfig_value", "encode_kconfig", "fill_kconfig_data"]
 
 
 def kconfig_value(name: str) -> str | int | None:
     """Raw value of ``name``: kernel config entries and the LINUX_* specials."""
-    from .probes import kernel_version_code
-
     if name == "LINUX_KERNEL_VERSION":
         return kernel_version_code()
     if name == "LINUX_HAS_BPF_COOKIE":

@@ -1,0 +1,4 @@
+"""What every backend does before its first syscall, once for all backends.
+
+:mod:`.kconfig` the values of ``.kconfig`` externs.
+"""
