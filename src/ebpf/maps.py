@@ -22,7 +22,14 @@ from typing import Any
 
 from . import codec
 from .backend import PIN_BACKEND, get_backend
-from .errors import MapError, MapIndexError, MapTypeError, NotSupportedError
+from .errors import (
+    KeyExistsError,
+    MapError,
+    MapFullError,
+    MapIndexError,
+    MapTypeError,
+    NotSupportedError,
+)
 from .spec import MapSpec
 from .uapi import MapType
 
@@ -44,6 +51,35 @@ ARRAY_TYPES = frozenset({
     MapType.ARRAY_OF_MAPS, MapType.CGROUP_ARRAY,
 })
 KEYLESS_TYPES = frozenset({MapType.QUEUE, MapType.STACK, MapType.BLOOM_FILTER, MapType.RINGBUF})
+
+
+def element_error(m: Any, op: str, code: int) -> MapError:
+    """The error of element operation ``op`` ("update", "delete", "lookup") on
+    map ``m`` failing with errno ``code``, worded the same for every backend:
+    what was done, to which map, why (when the errno says), then the errno."""
+    array = m.type in ARRAY_TYPES
+    detail = ""
+    if code == _errno.EEXIST:
+        detail = "key exists (BPF_NOEXIST)"
+    elif code == _errno.ENOENT:
+        detail = "no such key (BPF_EXIST)"
+    elif code == _errno.E2BIG and array:
+        detail = f"index out of range (max_entries {m.max_entries})"
+    elif code in (_errno.E2BIG, _errno.ENOSPC):
+        detail = f"no room for a new key (max_entries {m.max_entries})"
+    elif code == _errno.EINVAL and op == "delete" and m.type in (MapType.ARRAY,
+                                                                  MapType.PERCPU_ARRAY):
+        detail = "array elements cannot be deleted (set them to zero instead)"
+    elif code in (_errno.EPERM, _errno.EACCES):
+        # element operations go through a handle we already hold: EPERM means the
+        # map is frozen or opened read-only, not a missing capability
+        detail = "map frozen, or opened read-only"
+    msg = f"{op} of map {m.name}" + (f": {detail}" if detail else "")
+    if code == _errno.EEXIST:
+        return KeyExistsError(msg, code)
+    if code in (_errno.E2BIG, _errno.ENOSPC):
+        return MapFullError(msg, code)
+    return MapError(msg, code)
 
 
 class Map(MutableMapping):

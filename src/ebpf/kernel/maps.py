@@ -29,7 +29,8 @@ from ..errors import (
     NotSupportedError,
     PrivilegeError,
 )
-from ..maps import BPF_ANY, KEYLESS_TYPES, Map
+from ..loader.maps import map_spec_error, map_spec_problem
+from ..maps import BPF_ANY, KEYLESS_TYPES, Map, element_error
 from ..spec import BPF_F_MMAPABLE, BPF_F_NO_PREALLOC, BPF_F_RDONLY_PROG, MapSpec
 from ..uapi import Command, MapType
 from . import probes
@@ -288,7 +289,7 @@ class KernelMap(Map):
                 ops.vview[:] = value
                 err = ops.call(_UPDATE, key, flags)
             if err:
-                raise _map_error(_os_error(err, _UPDATE), f"updating map {self.name}")
+                raise element_error(self, "update", err)
             return
         kb, kaddr = self._key_arg(key)
         want = self._value_buf_size() if self.type not in _FD_VALUE_TYPES else 4
@@ -299,7 +300,7 @@ class KernelMap(Map):
         try:
             bsys.bpf(Command.MAP_UPDATE_ELEM, attr, raw=True)
         except OSError as e:
-            raise _map_error(e, f"updating map {self.name}") from None
+            raise element_error(self, "update", e.errno or 0) from None
 
     def delete_bytes(self, key: bytes) -> bool:
         ops = self._ops or self._elem_ops()
@@ -322,10 +323,7 @@ class KernelMap(Map):
         return True
 
     def _delete_failed(self, e: OSError) -> bool:
-        if e.errno == _errno.EINVAL and self.type in (MapType.ARRAY, MapType.PERCPU_ARRAY):
-            raise MapError(f"map {self.name}: entries of a {self.type.name} map cannot be "
-                           "deleted (set them to zero instead)", e.errno) from None
-        raise _map_error(e, f"deleting from map {self.name}") from None
+        raise element_error(self, "delete", e.errno or 0) from None
 
     def next_key_bytes(self, key: bytes | None) -> bytes | None:
         if self.key_size == 0:
@@ -354,7 +352,7 @@ class KernelMap(Map):
         try:
             bsys.bpf(Command.MAP_UPDATE_ELEM, attr, raw=True)
         except OSError as e:
-            raise _map_error(e, f"pushing onto map {self.name}") from None
+            raise element_error(self, "push", e.errno or 0) from None
 
     def pop_bytes(self, peek: bool = False) -> bytes | None:
         if self.type not in (MapType.QUEUE, MapType.STACK):
@@ -798,6 +796,9 @@ def _map_create(s: MapSpec, name: str, btf_fd: int, inner_fd: int) -> bsys.FD:
             err = e2.errno or err
     if err in (_errno.EINVAL, _errno.EOPNOTSUPP, ENOTSUPP) and not probes.map_type_supported(s.type):
         raise NotSupportedError(f"map type {s.type.name}", detail=f"map {s.name!r}")
+    problem = map_spec_problem(s) if err == _errno.EINVAL else ""
+    if problem and not any(getattr(s, f) == 0 for f in ("max_entries", "value_size")):
+        raise map_spec_error(s, problem)
     if err == _errno.EINVAL:
         unset = [f for f in ("max_entries", "value_size") if getattr(s, f) == 0
                  and s.type not in _STORAGE_TYPES and s.type != MapType.RINGBUF]

@@ -14,8 +14,9 @@ import logging
 import os
 from typing import Any
 
-from .. import codec
 from ..errors import Error, LoadError, MapError
+from ..loader.constants import apply_constants
+from ..loader.selection import select_programs
 from ..objects import Object
 from ..spec import BPF_F_RDONLY_PROG, MapSpec, ObjectSpec, PinType
 from ..uapi import MapType, ProgramType
@@ -98,41 +99,6 @@ def _is_internal(ms: MapSpec) -> bool:
     return n.startswith(".") and (n.startswith((".data", ".rodata", ".bss", ".kconfig")))
 
 
-def _apply_constants(spec: ObjectSpec, constants: dict[str, Any]) -> dict[str, bytes]:
-    """New initial bytes of the global-data maps with ``constants`` written in."""
-    blobs: dict[str, bytearray] = {}
-    settable = sorted(n for n, v in spec.variables.items() if v.map != ".kconfig")
-    for name, value in constants.items():
-        v = spec.variables.get(name)
-        if v is None or v.map == ".kconfig":
-            raise LoadError(f"constants: no global variable {name!r} in "
-                            f"{spec.path or 'the object'} (settable: {', '.join(settable) or 'none'})")
-        ms = spec.maps.get(v.map)
-        if ms is None:
-            raise LoadError(f"constants: variable {name} lives in {v.map}, which is not a map")
-        blob = blobs.get(v.map)
-        if blob is None:
-            blob = bytearray((ms.data or b"").ljust(ms.value_size, b"\0"))
-            blobs[v.map] = blob
-        if isinstance(value, (str, bytes, bytearray)) and _is_array(v.type):
-            data = value.encode() if isinstance(value, str) else bytes(value)
-            if len(data) > v.size:
-                raise LoadError(f"constants: {name} holds {v.size} bytes, got {len(data)}")
-            value = data.ljust(v.size, b"\0")  # a C string: zero-padded
-        try:
-            raw = codec.encode(value, v.size, v.type, f"constant {name}")
-        except MapError as e:
-            raise LoadError(f"constants: {e}") from None
-        blob[v.offset:v.offset + v.size] = raw
-    return {k: bytes(b) for k, b in blobs.items()}
-
-
-def _is_array(t: Any) -> bool:
-    if t is None:
-        return False
-    from .. import btf
-
-    return isinstance(btf.resolve(t), btf.Array)
 
 
 def _check_compatible(m: KernelMap, ms: MapSpec, path: str) -> None:
@@ -182,7 +148,8 @@ def load_object(spec: ObjectSpec, constants: dict[str, Any] | None = None,
                         "backend (known: log_level, log_size, programs, attach_targets)")
     probes.bump_memlock()
     constants = constants or {}
-    blobs = _apply_constants(spec, constants)
+    selection = select_programs(spec, programs)
+    blobs = apply_constants(spec, constants)
     maps: dict[str, KernelMap] = {}
     progs: dict[str, KernelProgram] = {}
     kbtf = None
@@ -217,15 +184,8 @@ def load_object(spec: ObjectSpec, constants: dict[str, Any] | None = None,
                                if v.map == ".kconfig"}
 
         struct_ops_targets = _struct_ops_targets(spec, maps)
-        # freplace programs last: their target may be a program of this object
-        ordered = sorted(spec.programs.items(), key=lambda kv: kv[1].type == ProgramType.EXT)
-        for name, ps in ordered:
-            if programs is not None and name not in programs:
-                continue
-            if programs is None and not getattr(ps, "autoload", True):
-                log.debug("%s: program %s not loaded (autoload is off)", spec.path or "object",
-                          name)
-                continue
+        for name in selection.order:
+            ps = spec.programs[name]
             if ps.type == ProgramType.UNSPEC:
                 log.warning("%s: program %s (section %r) skipped: unknown section type",
                             spec.path or "object", name, ps.section)
@@ -244,11 +204,8 @@ def load_object(spec: ObjectSpec, constants: dict[str, Any] | None = None,
                                        log_level=log_level, log_size=log_size,
                                        attach_target=target, struct_ops=so)
 
-        not_requested = {n for n, ps in spec.programs.items()
-                         if (programs is not None and n not in programs)
-                         or (programs is None and not getattr(ps, "autoload", True))}
         for ms in spec.maps.values():
-            _fill_fd_contents(maps[ms.name], ms, progs, maps, not_requested)
+            _fill_fd_contents(maps[ms.name], ms, progs, maps, selection.skipped)
         for ms in spec.maps.values():
             m = maps[ms.name]
             if ms.type == MapType.STRUCT_OPS and m._struct_ops is not None:

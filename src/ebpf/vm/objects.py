@@ -11,8 +11,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from .. import codec
 from ..errors import LoadError
+from ..loader.constants import apply_constants
+from ..loader.selection import select_programs
 from ..objects import Object
 from ..spec import MapSpec, ObjectSpec
 from ..uapi import MapType
@@ -31,23 +32,11 @@ class VMObject(Object):
 
 def _apply_constants(spec: ObjectSpec, constants: dict[str, Any]) -> dict[str, bytes]:
     """Initial data of global-data maps with ``constants`` written in."""
-    datas: dict[str, bytearray] = {}
-    for name, value in constants.items():
-        var = spec.variables.get(name)
-        if var is None:
-            raise LoadError(f"constant {name!r}: no such global variable in the object")
-        if not var.constant and not var.readonly:
-            log.debug("constant %s is not const volatile; setting it anyway", name)
-        ms = spec.maps.get(var.map)
-        if ms is None:
-            raise LoadError(f"constant {name!r}: its map {var.map!r} is missing")
-        buf = datas.setdefault(var.map, bytearray((ms.data or b"").ljust(ms.value_size, b"\0")))
-        buf[var.offset:var.offset + var.size] = codec.encode(value, var.size, var.type,
-                                                             f"constant {name}")
+    datas = apply_constants(spec, constants)
     kc = spec.maps.get(".kconfig")
     if kc is not None:
-        datas[".kconfig"] = bytearray(kconfig_data(spec, kc.value_size))
-    return {k: bytes(v) for k, v in datas.items()}
+        datas[".kconfig"] = kconfig_data(spec, kc.value_size)
+    return datas
 
 
 def kconfig_data(spec: ObjectSpec, size: int) -> bytes:
@@ -86,11 +75,7 @@ def load_object(spec: ObjectSpec, constants: dict[str, Any] | None = None,
     if unknown:
         raise LoadError(f"unknown load option(s) {', '.join(sorted(unknown))} for the vm "
                         "backend (known: executor, jit, budget, programs, core_btf)")
-    if programs is not None:
-        missing = [n for n in programs if n not in spec.programs]
-        if missing:
-            raise LoadError(f"programs={programs!r}: no program named "
-                            f"{', '.join(map(repr, missing))} in the object")
+    selection = select_programs(spec, programs)
     loaded: dict[str, VMProgram] = {}
     maps: dict[str, VMMap] = {}
     kconfig_offsets = {v.name: v.offset for v in spec.variables.values() if v.map == ".kconfig"}
@@ -101,16 +86,9 @@ def load_object(spec: ObjectSpec, constants: dict[str, Any] | None = None,
                 ms = ms.copy()
                 ms.data = datas[name]
             maps[name] = create_map(_inner_ready(ms))
-        skipped: set[str] = set()
-        for name, ps in spec.programs.items():
-            if programs is not None and name not in programs:
-                skipped.add(name)
-                continue
-            if programs is None and not getattr(ps, "autoload", True):
-                log.debug("%s: program %s not loaded (autoload is off)",
-                          spec.path or "object", name)
-                skipped.add(name)
-                continue
+        skipped = selection.skipped
+        for name in selection.order:
+            ps = spec.programs[name]
             loaded[name] = load_program(ps, maps, jit=jit, executor=executor, budget=budget,
                                         kconfig_offsets=kconfig_offsets, core_btf=core_btf)
         for name, ms in spec.maps.items():

@@ -9,10 +9,9 @@ import threading
 import weakref
 from typing import Any
 
-from ...errors import KeyExistsError, MapError, MapFullError
-from ...maps import ARRAY_TYPES, BPF_ANY, Map
+from ...errors import MapError
+from ...maps import BPF_ANY, Map, element_error
 from ...spec import MapSpec
-from ...uapi import MapType
 from ..memory import MAP_HANDLES
 from .cpus import possible_cpus
 
@@ -21,15 +20,6 @@ log = logging.getLogger("ebpf.vm")
 
 def _round8(n: int) -> int:
     return (n + 7) & ~7
-
-
-def _err(what: str, map_: VMMap, code: int, detail: str = "") -> MapError:
-    msg = f"{what} of map {map_.name}" + (f": {detail}" if detail else "")
-    if code == errno.EEXIST:
-        return KeyExistsError(msg, code)
-    if code in (errno.E2BIG, errno.ENOSPC):
-        return MapFullError(msg, code)
-    return MapError(msg, code)
 
 
 class VMMap(Map):
@@ -110,7 +100,7 @@ class VMMap(Map):
             raise MapError(f"update of map {self.name}: map is frozen", errno.EPERM)
         rc = self._user_update(key, value, flags)
         if rc:
-            raise _err("update", self, -rc, _detail(self, -rc, flags))
+            raise element_error(self, "update", -rc)
 
     def _user_update(self, key: bytes, value: bytes, flags: int) -> int:
         return -errno.EINVAL
@@ -123,25 +113,11 @@ class VMMap(Map):
         if rc == -errno.ENOENT:
             return False
         if rc:
-            raise _err("delete", self, -rc, _detail(self, -rc, 0))
+            raise element_error(self, "delete", -rc)
         return True
 
     def __repr__(self) -> str:
         return super().__repr__().replace("<VM", "<vm.VM", 1)
-
-
-def _detail(m: VMMap, code: int, flags: int) -> str:
-    if code == errno.EEXIST:
-        return "key exists (BPF_NOEXIST)"
-    if code == errno.ENOENT:
-        return "no such key (BPF_EXIST)"
-    if code == errno.E2BIG and m.type in ARRAY_TYPES:
-        return f"index out of range (max_entries {m.max_entries})"
-    if code == errno.E2BIG:
-        return f"no room for a new key (max_entries {m.max_entries})"
-    if code == errno.EINVAL and m.type in (MapType.ARRAY, MapType.PERCPU_ARRAY):
-        return "array elements cannot be deleted"
-    return ""
 
 
 #: the kernel-internal "not supported" errno user-space lookups of some fd arrays get

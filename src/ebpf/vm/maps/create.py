@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import errno
-
-from ...errors import LoadError, NotSupportedError
+from ...errors import NotSupportedError
+from ...loader.maps import map_spec_error, map_spec_problem
 from ...spec import MapSpec
 from ...uapi import MapType
 from .arrays import ArrayMap, ArrayOfMapsMap, CgroupArrayMap, ProgArrayMap
@@ -16,44 +15,6 @@ from .lpm import LpmTrieMap
 from .queues import BloomFilterMap, QueueStackMap
 from .records import PerfEventArrayMap, RingBufMap
 from .storage import LocalStorageMap
-
-
-# ---------------------------------------------------------------------------
-def _validate(spec: MapSpec) -> None:
-    t = spec.type
-
-    def bad(msg: str) -> LoadError:
-        return LoadError(f"creating map {spec.name!r} ({t.name}): {msg}", errno.EINVAL)
-
-    storage = t in (MapType.TASK_STORAGE, MapType.SK_STORAGE, MapType.INODE_STORAGE,
-                    MapType.CGRP_STORAGE)
-    if storage:
-        if spec.key_size != 4:
-            raise bad(f"key_size must be 4, an fd (is {spec.key_size})")
-        if spec.max_entries:
-            raise bad(f"max_entries must be 0 (is {spec.max_entries})")
-    if spec.max_entries <= 0 and t not in (MapType.RINGBUF,) and not storage:
-        raise bad("max_entries must be positive")
-    if t in (MapType.ARRAY, MapType.PERCPU_ARRAY, MapType.PROG_ARRAY, MapType.ARRAY_OF_MAPS,
-             MapType.PERF_EVENT_ARRAY, MapType.CGROUP_ARRAY) and spec.key_size != 4:
-        raise bad(f"key_size must be 4 (is {spec.key_size})")
-    if t in (MapType.QUEUE, MapType.STACK, MapType.BLOOM_FILTER) and spec.key_size != 0:
-        raise bad(f"key_size must be 0 (is {spec.key_size})")
-    if t in (MapType.HASH, MapType.PERCPU_HASH, MapType.LRU_HASH, MapType.LRU_PERCPU_HASH,
-             MapType.HASH_OF_MAPS) and spec.key_size <= 0:
-        raise bad("key_size must be positive")
-    if t == MapType.CGROUP_ARRAY and spec.value_size != 4:
-        raise bad(f"value_size must be 4, a cgroup fd (is {spec.value_size})")
-    if t == MapType.LPM_TRIE and not 5 <= spec.key_size <= 4 + 256:
-        raise bad(f"key_size must be 4 + 1..256 bytes (is {spec.key_size})")
-    if t == MapType.RINGBUF:
-        n = spec.max_entries
-        if n <= 0 or n & (n - 1) or n % 4096:
-            raise bad(f"max_entries must be a power of 2 and a multiple of the page size (is {n})")
-    if t not in (MapType.RINGBUF, MapType.PROG_ARRAY, MapType.ARRAY_OF_MAPS,
-                 MapType.HASH_OF_MAPS, MapType.PERF_EVENT_ARRAY) and spec.value_size <= 0:
-        raise bad("value_size must be positive")
-
 
 _TYPES: dict[MapType, type[VMMap]] = {
     MapType.ARRAY: ArrayMap,
@@ -99,7 +60,9 @@ def create_map(spec: MapSpec) -> VMMap:
         spec = spec.copy()  # values are cgroup fds: u32, as the kernel backend sizes them
         spec.key_size = spec.key_size or 4
         spec.value_size = spec.value_size or 4
-    _validate(spec)
+    problem = map_spec_problem(spec)
+    if problem:
+        raise map_spec_error(spec, problem)
     m = cls(spec)
     try:
         for key, value in spec.contents:

@@ -6,10 +6,10 @@ import errno
 from collections import deque
 
 from ...errors import MapError
-from ...maps import BPF_ANY, BPF_EXIST
+from ...maps import BPF_ANY, BPF_EXIST, element_error
 from ...spec import MapSpec
 from ...uapi import MapType
-from .base import VMMap, _detail, _err
+from .base import VMMap
 
 
 # ---------------------------------------------------------------------------
@@ -48,7 +48,7 @@ class QueueStackMap(VMMap):
                            errno.EINVAL)
         rc = self.prog_push(value, flags)
         if rc:
-            raise _err("push", self, -rc, _detail(self, -rc, flags))
+            raise element_error(self, "push", -rc)
 
     def pop_bytes(self, peek: bool = False) -> bytes | None:
         v = self.prog_pop(peek)
@@ -88,7 +88,7 @@ class BloomFilterMap(VMMap):
     def push_bytes(self, value: bytes, flags: int = BPF_ANY) -> None:
         rc = self.prog_push(value, flags)
         if rc:
-            raise _err("push", self, -rc)
+            raise element_error(self, "push", -rc)
 
     def __contains__(self, value: object) -> bool:
         from ... import codec
