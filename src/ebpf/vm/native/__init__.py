@@ -14,10 +14,10 @@ from functools import cache
 
 @cache
 def available() -> bool:
-    """Whether llvmlite imports (the native executor can run)."""
+    """Whether llvmlite imports and its LLVM library loads (the native executor can run)."""
     try:
         import llvmlite.binding  # noqa: F401
-    except ImportError:
+    except (ImportError, OSError):  # not installed, or libllvmlite unloadable here
         return False
     return True
 
