@@ -488,6 +488,26 @@ class FlowDissectorContext(Context):
         return bytes(self.keys), self.ctx_in
 
 
+def context_kind(prog_type: PT) -> str:
+    """What :func:`make_context` gives a program of ``prog_type`` (for the parity
+    table): the context it sees and where its data comes from."""
+    if prog_type == PT.XDP:
+        return "`xdp_md`: packet data (XDP test_run semantics)"
+    if prog_type in PACKET_SKB_TYPES:
+        return "`__sk_buff`: packet data (skb test_run semantics)"
+    if prog_type == PT.FLOW_DISSECTOR:
+        return "`__sk_buff` + `bpf_flow_keys`: packet data"
+    if prog_type in (PT.RAW_TRACEPOINT, PT.RAW_TRACEPOINT_WRITABLE, PT.TRACING, PT.LSM):
+        return "raw u64 arguments given by the caller"
+    if prog_type == PT.KPROBE:
+        return "`pt_regs` given by the caller"
+    if prog_type == PT.PERF_EVENT:
+        return "`bpf_perf_event_data` given by the caller (or a timer)"
+    if prog_type == PT.TRACEPOINT:
+        return "the tracepoint record given by the caller"
+    return "context bytes given by the caller"
+
+
 def make_context(mem: Memory, prog_type: PT, data: bytes = b"", ctx: bytes | None = None,
                  args: Sequence[int] | None = None) -> Context:
     """Build the context a program of ``prog_type`` gets for a run."""
@@ -528,4 +548,4 @@ def pt_regs(**regs: int) -> bytes:
 
 
 __all__ = ["Context", "FlowDissectorContext", "Packet", "RawContext", "SkbContext", "XdpContext",
-           "make_context", "pt_regs"]
+           "context_kind", "make_context", "pt_regs"]
