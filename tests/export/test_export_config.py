@@ -457,3 +457,39 @@ def test_listen_address_in_use_is_a_clear_error():
     assert r.returncode == 1
     assert f"cannot listen on 127.0.0.1:{port}: Address already in use" in r.stderr
     assert "Traceback" not in r.stderr
+
+
+UNSAFE_C = """
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+struct { __uint(type, BPF_MAP_TYPE_ARRAY); __uint(max_entries, 1);
+         __type(key, __u32); __type(value, __u64); } calls_total SEC(".maps");
+SEC("tracepoint/syscalls/sys_enter_getppid")
+int on_getppid(void *ctx)
+{
+	__u32 k = 0;
+	__u64 *v = bpf_map_lookup_elem(&calls_total, &k);
+	*v += 1;   /* no NULL check: the kernel's verifier refuses this */
+	return 0;
+}
+char LICENSE[] SEC("license") = "GPL";
+"""
+
+
+def test_vm_dry_run_verifies_programs(tmp_path):
+    (tmp_path / "unsafe.bpf.c").write_text(UNSAFE_C)
+    (tmp_path / "unsafe.yaml").write_text("metrics:\n  counters:\n"
+                                          "    - {name: calls_total, help: h}\n")
+    args = [str(tmp_path / "unsafe.yaml"), str(CONFIGS / "execs.yaml"), "--backend", "vm",
+            "--once"]
+    r = _run(args)  # warn: reported, still rendered
+    assert r.returncode == 0, r.stderr
+    assert "config unsafe: ebpf's verifier rejects program on_getppid" in r.stderr
+    assert 'ebpf_exporter_enabled_configs{name="unsafe"}' in r.stdout
+    r = _run([*args, "--verify", "strict"])
+    assert r.returncode == 1
+    assert "config unsafe skipped: config unsafe: ebpf's verifier rejects program " \
+           "on_getppid" in r.stderr
+    s = _samples(r.stdout)
+    assert s['ebpf_exporter_failed_configs{name="unsafe"}'] == 1
+    assert s['ebpf_exporter_enabled_configs{name="execs"}'] == 1

@@ -49,6 +49,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--once", action="store_true",
                    help="print one scrape (OpenMetrics) on stdout and exit; exit 1 if a "
                         "config failed")
+    p.add_argument("--verify", choices=("warn", "strict", "off"), default="warn",
+                   help="vm backend: check every program with ebpf's own verifier; a "
+                        "rejection is a warning (default) or fails the config (strict)")
     p.add_argument("--cc", help="compiler for configs that have only NAME.bpf.c")
     p.set_defaults(func=run)
 
@@ -65,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         backend = args.backend or os.environ.get("EBPF_BACKEND") or "kernel"
         with Exporter(args.configs, backend=backend, max_series=max_series,
-                      prefill=prefill, cc=args.cc) as exp:
+                      prefill=prefill, cc=args.cc, verify=args.verify) as exp:
             if args.once:
                 sys.stdout.write(exp.render().decode())
                 sys.stdout.flush()

@@ -98,10 +98,15 @@ class Exporter:
                  backend: str | None = None, max_series: int = DEFAULT_MAX_SERIES,
                  prefill: dict[str, dict[str, list[tuple[Any, Any]]]] | None = None,
                  decoders: DecoderSet | None = None, cc: str | None = None,
-                 enable_stats: bool = True):
+                 enable_stats: bool = True, verify: str = "warn"):
         from ..backend import default_backend
 
         self.backend = backend or default_backend()
+        if verify not in ("warn", "strict", "off"):
+            raise ValueError(f"verify must be 'warn', 'strict' or 'off', not {verify!r}")
+        self.verify = verify
+        #: config name -> warnings (our verifier's rejections in warn mode)
+        self.warnings: dict[str, list[str]] = {}
         self.max_series = max_series
         self.decoders = decoders or DecoderSet()
         self.running: dict[str, Running] = {}
@@ -189,6 +194,8 @@ class Exporter:
                 raise ConfigError(f"config {cfg.name}: kaddrs not in /proc/kallsyms: "
                                   f"{', '.join(missing)}")
             constants = {f"kaddr_{k}": v for k, v in found.items()}
+        if self.backend == "vm" and self.verify != "off":
+            self._verify(cfg, spec)
         try:
             obj = load(spec, backend=self.backend, constants=constants)
         except Error as e:
@@ -217,6 +224,26 @@ class Exporter:
         except BaseException:
             _close_run(run)
             raise
+
+    def _verify(self, cfg: Config, spec: Any) -> None:
+        """Dry runs: our static verifier checks every program (the kernel's verifier
+        does on the kernel backend). ``strict``: a rejection fails the config;
+        ``warn``: it is logged and kept in :attr:`warnings`."""
+        from ..errors import VerifierError
+        from ..verifier import verify
+
+        for name in spec.programs:
+            try:
+                verify(spec, program=name, check=True)
+            except Exception as e:  # noqa: BLE001 - a verifier bug must not stop a dry run
+                msg = f"config {cfg.name}: ebpf's verifier rejects program {name}: {e}"
+                if self.verify == "strict":
+                    if isinstance(e, VerifierError):
+                        raise VerifierError(msg, e.log) from None
+                    raise Error(msg) from None
+                self.warnings.setdefault(cfg.name, []).append(msg)
+                log.warning("%s (the kernel may still accept it; --verify strict fails the "
+                            "config)", msg.splitlines()[0])
 
     def _fill(self, cfg: Config, obj: Any) -> None:
         from .prefill import fill_map
