@@ -4,7 +4,7 @@ PYTHON ?= python3
 PY      = $(VENV)/bin/python
 STAMP   = $(VENV)/.installed
 
-.PHONY: install run test bench lint clean sysdeps fuzz
+.PHONY: install run test bench lint clean sysdeps fuzz compat
 
 install: $(STAMP)
 
@@ -25,6 +25,11 @@ run: install
 
 test: install
 	$(PY) -m pytest -q
+
+# Our tools side by side with Debian's bpftrace tools on the same workloads (root,
+# bpftrace from `make sysdeps`); reports what each saw. Not part of CI.
+compat: install
+	$(PY) tools/compat.py
 
 bench: install
 	$(PY) benchmarks/run.py

@@ -16,7 +16,8 @@
 #   prometheus           scraping `ebpf export` end to end
 #   tmux                 driving `ebpf run` in a real terminal
 #   iproute2             ip/tc: the tests' private network namespaces and veth pairs
-#   util-linux, mount    unshare (private mount namespaces), mount
+#   util-linux, mount    unshare (private mount namespaces), mount, losetup (loop devices
+#                        for the block I/O tool tests)
 #   linux-libc-dev       linux/bpf.h: drift tests of the generated UAPI constants
 set -eu
 
@@ -41,6 +42,7 @@ ip iproute2
 tc iproute2
 unshare util-linux
 mount mount
+losetup mount
 /usr/include/linux/bpf.h linux-libc-dev
 "
 

@@ -20,7 +20,8 @@ def test_every_registered_tool_has_a_module_a_source_and_help():
     for name in ebpf.tools.names():
         mod = ebpf.tools.load_tool(name)
         assert callable(mod.main), name
-        assert base.source_path(name).is_file(), name
+        if name != "trace":  # trace generates its C from the probes it is given
+            assert base.source_path(name).is_file(), name
         with pytest.raises(SystemExit) as e:
             mod.main(["--help"])
         assert e.value.code == 0
