@@ -27,6 +27,7 @@ from . import (  # noqa: F401
     strings,
     system,
     tasks,
+    tunnels,
     xdp,
 )
 from .locks import release_locks

@@ -49,6 +49,15 @@ def get_smp_processor_id(run: Run, *_):
     return run.cpu
 
 
+@helper(H.get_branch_snapshot)
+def get_branch_snapshot(run: Run, entries, size, flags, *_):
+    """Last branch records of the CPU: the runtime has none to give (as a kernel on
+    hardware without LBR, or in a VM): -EINVAL for flags, else -ENOENT."""
+    if flags:
+        return neg(errno.EINVAL)
+    return neg(errno.ENOENT)
+
+
 @helper(H.get_numa_node_id)
 def get_numa_node_id(run: Run, *_):
     return 0
