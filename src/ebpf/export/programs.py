@@ -111,7 +111,7 @@ def perf_event_target(section: str) -> dict[str, Any]:
 def attach_target(prog: Any) -> dict[str, Any] | None:
     """Options for ``prog.attach(...)``; ``{}`` when the section says it all, None when
     the program is not attached by the exporter (e.g. a tail-call target)."""
-    from ..elf.sections import needs_target
+    from ..spec.sections import needs_target
 
     section = prog.spec.section or ""
     if section.startswith("perf_event"):
