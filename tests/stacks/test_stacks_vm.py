@@ -1,5 +1,6 @@
 """The vm's bpf_get_stack / bpf_get_stackid: the program's own call chain, innermost
-first, as code addresses; the same on the interpreter and the translator."""
+first, as code addresses; the same on the three executors; shown by ebpf run's
+live view as instruction slots."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ def obj_path(tmp_path_factory):
     return ebpf.compile(PROG, tmp_path_factory.mktemp("vmstacks") / "vmstacks.bpf.o")
 
 
-@pytest.mark.parametrize("executor", ["interpreter", "translator"])
+@pytest.mark.parametrize("executor", ["interpreter", "translator", "native"])
 def test_stack_is_the_call_chain(obj_path, executor):
     with ebpf.load(obj_path, backend="vm", executor=executor) as obj:
         prog = obj.programs["top"]
@@ -69,12 +70,26 @@ def _distance(code, helper_slot: int) -> int:
 
 def test_executors_agree(obj_path):
     out = {}
-    for executor in ("interpreter", "translator"):
+    for executor in ("interpreter", "translator", "native"):
         with ebpf.load(obj_path, backend="vm", executor=executor) as obj:
             obj.programs["top"].run([0])
             out[executor] = (list(obj.variables["frames"].value),
                              obj.variables["stack_id"].value)
-    assert out["interpreter"] == out["translator"]
+    assert out["interpreter"] == out["translator"] == out["native"]
+
+
+def test_live_view_names_instruction_slots(obj_path):
+    import io
+
+    from ebpf.live import LiveView
+
+    with ebpf.load(obj_path, backend="vm") as obj:
+        obj.programs["top"].run([0])
+        out = io.StringIO()
+        LiveView(obj, out=out, mode="plain").print_tables(final=True)
+    text = out.getvalue()
+    assert "stacks: 2 distinct, total 2" in text, text
+    assert text.count("bpf insn ") == 3 + 2, text  # the two stackid chains
 
 
 def test_stackid_collisions_follow_the_kernel_rules(obj_path):

@@ -23,7 +23,7 @@ from ..symbols import Frame, Symbolizer
 from ..uapi import MapType
 from .collect import trim_glue, user_frames
 from .profile import Stack, StackProfile
-from .trace import StackTraceMap
+from .trace import BuildIdFrame, StackTraceMap
 
 log = logging.getLogger(__name__)
 
@@ -102,6 +102,16 @@ class _Resolver:
 
     def frames(self, smap: StackTraceMap, stack_id: int, pid: int) -> list[Frame]:
         stack = smap.get(stack_id)
+        if getattr(smap.map, "backend", "") == "vm":
+            # the runtime's stacks are BPF call chains in its code space, not host
+            # addresses (docs/vm.md): name the instruction slots
+            from ..vm.code import CODE_BASE
+
+            out = []
+            for a in stack:
+                ip = a.offset if isinstance(a, BuildIdFrame) else int(a)
+                out.append(Frame(ip, f"bpf insn {(ip - CODE_BASE) // 8}", "vm"))
+            return out
         if smap.build_id:
             return user_frames(self.sym, pid, stack)
         ips = [int(a) for a in stack]  # type: ignore[arg-type]

@@ -6,9 +6,8 @@ chain, innermost first: the address of the helper call, then of each
 ``call`` instruction that led to it, as addresses in the runtime's code space
 (``CODE_BASE + 8 * slot``, the same addresses ``callx`` takes). Kernel and user
 requests (``BPF_F_USER_STACK``) see the same frames; build-id requests get
-``BPF_STACK_BUILD_ID_IP`` entries (no file to name). The interpreter and the
-translator record every call; the native executor records the helper call
-only, so under it the stack is that one frame.
+``BPF_STACK_BUILD_ID_IP`` entries (no file to name). Every executor records
+the call sites (``Run.call_pcs``) and the helper call (``Run.helper_pc``).
 """
 
 from __future__ import annotations
@@ -37,10 +36,7 @@ BPF_STACK_BUILD_ID_IP = 2
 def call_frames(run: Run) -> list[int]:
     """The program's call chain at the helper call being made, innermost first,
     as code addresses."""
-    pcs = [run.helper_pc]
-    executor = getattr(getattr(run.program, "executor", None), "name", "")
-    if executor != "native":
-        pcs += [run.call_pcs[d] for d in range(run.depth - 1, -1, -1)]
+    pcs = [run.helper_pc] + [run.call_pcs[d] for d in range(run.depth - 1, -1, -1)]
     return [CODE_BASE + 8 * pc for pc in pcs if pc >= 0]
 
 
