@@ -22,6 +22,8 @@ def facts(path, backend: str) -> dict:
     with ebpf.load(path, backend=backend) as obj:
         obj.programs["branches_prog"].test_run(ctx=bytes(16))
         tunnel = obj.programs["tunnel_prog"].test_run(PACKET)
+        obj.programs["xdp_mtu"].test_run(PACKET)
+        obj.programs["skb_mtu"].test_run(PACKET)
         v = obj.variables
         return {
             "branch": (v["branch_ret"].value, v["branch_bad_flags"].value),
@@ -29,6 +31,8 @@ def facts(path, backend: str) -> dict:
                        v["opt_ret"].value),
             "key_cleared": bytes(v["key"].raw) == bytes(len(v["key"].raw)),
             "opts": list(v["opts"].value),
+            "xdp_mtu": (list(v["xdp_mtu_ret"].value), list(v["xdp_mtu_len"].value)),
+            "skb_mtu": (list(v["skb_mtu_ret"].value), list(v["skb_mtu_len"].value)),
         }
 
 
@@ -37,6 +41,9 @@ def test_vm(obj_path):
     assert f["branch"] == (-2, -22)  # no branch records: -ENOENT; flags: -EINVAL
     assert f["tunnel"] == (0, -22, -22, -2)  # no tunnel metadata on a test-run skb
     assert f["key_cleared"] and f["opts"] == [0] * 8
+    # fits; too long by a length change; a given L3 length; bad flags; no such device
+    assert f["xdp_mtu"] == ([0, 1, 0, -22, -19], [65536, 65536, 65536, 5, 5])
+    assert f["skb_mtu"] == ([0, 1, 1, -22, -19], [65536, 65536, 65536, 5, 5])
 
 
 @pytest.mark.kernel

@@ -30,3 +30,36 @@ int tunnel_prog(struct __sk_buff *skb)
 }
 
 char LICENSE[] SEC("license") = "GPL";
+
+/* bpf_check_mtu on the test-run device (ifindex 0), another ifindex, bad flags,
+ * a given L3 length and a length change, from XDP and from tc */
+long xdp_mtu_ret[5] = {9, 9, 9, 9, 9};
+__u32 xdp_mtu_len[5] = {7, 7, 7, 7, 7};
+long skb_mtu_ret[5] = {9, 9, 9, 9, 9};
+__u32 skb_mtu_len[5] = {7, 7, 7, 7, 7};
+
+SEC("xdp")
+int xdp_mtu(struct xdp_md *ctx)
+{
+	__u32 l;
+
+	l = 0; xdp_mtu_ret[0] = bpf_check_mtu(ctx, 0, &l, 0, 0); xdp_mtu_len[0] = l;
+	l = 0; xdp_mtu_ret[1] = bpf_check_mtu(ctx, 0, &l, 70000, 0); xdp_mtu_len[1] = l;
+	l = 1500; xdp_mtu_ret[2] = bpf_check_mtu(ctx, 0, &l, 0, 0); xdp_mtu_len[2] = l;
+	l = 5; xdp_mtu_ret[3] = bpf_check_mtu(ctx, 0, &l, 0, 1); xdp_mtu_len[3] = l;
+	l = 5; xdp_mtu_ret[4] = bpf_check_mtu(ctx, 0x7fffff00, &l, 0, 0); xdp_mtu_len[4] = l;
+	return XDP_PASS;
+}
+
+SEC("tc")
+int skb_mtu(struct __sk_buff *skb)
+{
+	__u32 l;
+
+	l = 0; skb_mtu_ret[0] = bpf_check_mtu(skb, 0, &l, 0, 0); skb_mtu_len[0] = l;
+	l = 0; skb_mtu_ret[1] = bpf_check_mtu(skb, 0, &l, 70000, 0); skb_mtu_len[1] = l;
+	l = 65600; skb_mtu_ret[2] = bpf_check_mtu(skb, 0, &l, 0, 0); skb_mtu_len[2] = l;
+	l = 5; skb_mtu_ret[3] = bpf_check_mtu(skb, 0, &l, 0, BPF_MTU_CHK_SEGS); skb_mtu_len[3] = l;
+	l = 5; skb_mtu_ret[4] = bpf_check_mtu(skb, 0x7fffff00, &l, 0, 0); skb_mtu_len[4] = l;
+	return 0;
+}

@@ -17,6 +17,7 @@ from . import (  # noqa: F401
     kfuncs,
     locks,
     maps,
+    netdev,
     packets,
     printing,
     probe,
@@ -27,7 +28,6 @@ from . import (  # noqa: F401
     strings,
     system,
     tasks,
-    tunnels,
     xdp,
 )
 from .locks import release_locks
