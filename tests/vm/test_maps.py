@@ -225,3 +225,11 @@ def test_dict_api_on_every_map_type(mtype, key, value):
     assert m.get(b"\0" * key if key not in (0, 4) else 0, "d") in ("d", 0)
     assert len(m) >= 0
     m.close()
+
+
+def test_local_storage_values_is_the_map_method():
+    # the map's per-owner table once shadowed Map.values(): calling it raised TypeError
+    m = create_map(ebpf.MapSpec(name="ts", type=ebpf.MapType.TASK_STORAGE, key_size=4,
+                                value_size=8, max_entries=0, flags=1))
+    with pytest.raises(ebpf.MapError, match="no keys to walk"):
+        m.values()

@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Set as AbstractSet
 from typing import Any
 
 from ..errors import LoadError
@@ -117,7 +118,7 @@ def _inner_ready(ms: MapSpec) -> MapSpec:
 
 
 def _fill_references(ms: MapSpec, m: VMMap, maps: dict[str, VMMap],
-                     programs: dict[str, VMProgram], skipped: set[str] = frozenset()) -> None:
+                     programs: dict[str, VMProgram], skipped: AbstractSet[str] = frozenset()) -> None:
     for key, value in ms.contents:
         if ms.type == MapType.PROG_ARRAY:
             name = value if isinstance(value, str) else getattr(value, "name", None)

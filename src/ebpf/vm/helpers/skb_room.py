@@ -68,13 +68,13 @@ SKB_PROTOCOL_OFF = 16
 
 
 def _skb_protocol(run: Run) -> int:
-    r = run.mem.find(run.ctx + SKB_PROTOCOL_OFF, 4)
+    r = run.mem.region(run.ctx + SKB_PROTOCOL_OFF, 4, what="read of __sk_buff.protocol")
     at = r.off + run.ctx + SKB_PROTOCOL_OFF - r.base
     return int.from_bytes(r.buf[at:at + 2], "big")
 
 
 def _skb_set_protocol(run: Run, proto: int) -> None:
-    r = run.mem.find(run.ctx + SKB_PROTOCOL_OFF, 4)
+    r = run.mem.region(run.ctx + SKB_PROTOCOL_OFF, 4, what="write of __sk_buff.protocol")
     at = r.off + run.ctx + SKB_PROTOCOL_OFF - r.base
     r.buf[at:at + 2] = proto.to_bytes(2, "big")
 

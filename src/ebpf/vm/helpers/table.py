@@ -23,10 +23,10 @@ TC_ACT_REDIRECT = 7
 HZ = 250
 
 
-def helper(hid: H) -> Callable:
+def helper(hid: H | int) -> Callable:
     def deco(fn: Callable[..., int]) -> Callable[..., int]:
         HELPERS[int(hid)] = fn
-        fn.helper_id = int(hid)
+        setattr(fn, "helper_id", int(hid))  # noqa: B010 - a function attribute
         return fn
     return deco
 
@@ -68,7 +68,7 @@ def kfunc(name: str) -> Callable:
     def deco(fn: Callable[..., int]) -> Callable[..., int]:
         hid = KFUNCS.setdefault(name, KFUNC_BASE + len(KFUNCS))
         HELPERS[hid] = fn
-        fn.helper_id = hid
+        setattr(fn, "helper_id", hid)  # noqa: B010 - a function attribute
         return fn
     return deco
 

@@ -188,12 +188,12 @@ class RingBufMap(_RecordMap):
             return False
 
     def take(self) -> list[bytes]:
-        out = []
+        out: list[bytes] = []
         with self._lock:
             while self.slots and self.slots[0].state != RingSlot.BUSY:
                 slot = self.slots.popleft()
                 self.cons_pos += slot.cost
-                if slot.state == RingSlot.SUBMITTED:
+                if slot.state == RingSlot.SUBMITTED and slot.data is not None:
                     out.append(slot.data)
         return out
 

@@ -27,31 +27,31 @@ class LocalStorageMap(VMMap):
 
     def __init__(self, spec: MapSpec):
         super().__init__(spec)
-        self.values: dict[Any, Region] = {}
+        self._by_owner: dict[Any, Region] = {}
 
     def _release(self) -> None:
-        for r in self.values.values():
+        for r in self._by_owner.values():
             GLOBAL.free(r)
-        self.values.clear()
+        self._by_owner.clear()
 
     # program side
     def storage_get(self, owner: Any, init: bytes | None, flags: int) -> int:
         if owner is None or flags & ~LOCAL_STORAGE_F_CREATE:
             return 0
         with self._lock:
-            r = self.values.get(owner)
+            r = self._by_owner.get(owner)
             if r is None:
                 if not flags & LOCAL_STORAGE_F_CREATE:
                     return 0
                 buf = bytearray(init if init is not None else bytes(self.value_size))
-                r = self.values[owner] = GLOBAL.allocate(buf, f"map {self.name} value")
+                r = self._by_owner[owner] = GLOBAL.allocate(buf, f"map {self.name} value")
             return r.base
 
     def storage_delete(self, owner: Any) -> int:
         if owner is None:
             return -errno.EINVAL
         with self._lock:
-            r = self.values.pop(owner, None)
+            r = self._by_owner.pop(owner, None)
         if r is None:
             return -errno.ENOENT
         GLOBAL.free(r)
@@ -75,19 +75,19 @@ class LocalStorageMap(VMMap):
 
     def lookup_bytes(self, key: bytes) -> bytes | None:
         self._check_key(key, "lookup")
-        r = self.values.get(self._owner_of_fd(key, "lookup"))
+        r = self._by_owner.get(self._owner_of_fd(key, "lookup"))
         return None if r is None else bytes(r.buf[:self.value_size])
 
     def _user_update(self, key: bytes, value: bytes, flags: int) -> int:
         owner = self._owner_of_fd(key, "update")
         with self._lock:
-            r = self.values.get(owner)
+            r = self._by_owner.get(owner)
             if flags & 3 == BPF_NOEXIST and r is not None:
                 return -errno.EEXIST
             if flags & 3 == BPF_EXIST and r is None:
                 return -errno.ENOENT
             if r is None:
-                self.values[owner] = GLOBAL.allocate(bytearray(value), f"map {self.name} value")
+                self._by_owner[owner] = GLOBAL.allocate(bytearray(value), f"map {self.name} value")
             else:
                 r.buf[:self.value_size] = value
         return 0
