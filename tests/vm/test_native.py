@@ -275,12 +275,12 @@ def test_jited_shows_machine_code(bpf_compile):
     obj_path = bpf_compile(XDP_MAPS, "native_maps")
     with ebpf.load(obj_path, backend="vm", executor="native") as obj:
         text = obj.programs["count"].jited()
-    assert "f0: (BPF function at slot 0" in text
+    assert "e0: (entry of the BPF function at slot 0" in text
     assert "ret" in text
     r = subprocess.run([sys.executable, "-m", "ebpf", "prog", "dump", "jited", "--vm",
                         str(obj_path), "count"], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
-    assert "f0: (BPF function at slot 0" in r.stdout
+    assert "e0: (entry of the BPF function at slot 0" in r.stdout
     with ebpf.load(obj_path, backend="vm", executor="translator") as obj:
         with pytest.raises(ebpf.NotSupportedError, match="executor='native'"):
             obj.programs["count"].jited()

@@ -95,7 +95,7 @@ def compile_module(ir: str, entries: list[int], name: str) -> Compiled:
         engine.finalize_object()
         functions, addresses = {}, {}
         for slot in entries:
-            addr = engine.get_function_address(f"f{slot}")
+            addr = engine.get_function_address(f"e{slot}")
             if addr:
                 addresses[slot] = addr
                 functions[slot] = FUNCTION(addr)
@@ -163,7 +163,11 @@ def disassemble(compiled: Compiled) -> str:
         raise NotSupportedError("disassembling native code", detail=f"on {arch}")
     lines: list[str] = []
     for name, code in machine_code(compiled):
-        what = f"BPF function at slot {name[1:]}" if name[1:].isdigit() else "runtime"
+        if name[1:].isdigit():
+            what = (f"entry of the BPF function at slot {name[1:]}" if name[0] == "e"
+                    else f"BPF function at slot {name[1:]}")
+        else:
+            what = "runtime" if name.startswith("rt_") else "test_run loop"
         lines.append(f"{name}: ({what}, {len(code)} bytes)")
         for ins in md.disasm(code, 0):
             lines.append(f"{ins.address:6x}: {ins.bytes.hex(' '):<30} "

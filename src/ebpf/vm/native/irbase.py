@@ -1,0 +1,214 @@
+"""The emitter every part of the IR generator builds on: SSA names, blocks,
+registers, the trampoline, budget and unwinding conventions.
+
+A BPF function is ``{i64, i64, i1} @f<slot>(ptr %st, i64 r1..r5, i64 %depth,
+i64 %n)``: it returns r0, the instruction budget left, and whether the run is
+unwinding (a Python exception is pending; every frame returns at once).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import layout as L
+
+#: what a BPF function returns: r0, the budget left, and whether to unwind
+RET = "{i64, i64, i1}"
+#: a pseudo register holding a helper's key pointer (its own region cache)
+KEY_REG = 11
+
+
+def signed(x: int, bits: int) -> int:
+    x &= (1 << bits) - 1
+    return x - (1 << bits) if x >> (bits - 1) else x
+
+
+class Emitter:
+    """Text of one LLVM function under construction."""
+
+    code: Any
+    entry: int
+
+    def __init__(self) -> None:
+        self.out: list[str] = []
+        self.n = 0
+        self.cur = "entry"
+        #: region caches ("r4_3": reads of 4 bytes through r3...) some access uses
+        self.cached: set[str] = set()
+
+    def tmp(self) -> str:
+        self.n += 1
+        return f"%t{self.n}"
+
+    def label(self, stem: str) -> str:
+        self.n += 1
+        return f"{stem}{self.n}"
+
+    def e(self, line: str) -> None:
+        self.out.append("  " + line)
+
+    def block(self, name: str) -> None:
+        self.out.append(f"{name}:")
+        self.cur = name
+
+    def reg(self, r: int) -> str:
+        if r == 10:
+            return "%fp"
+        if r == KEY_REG:
+            t = self.tmp()
+            self.e(f"{t} = load i64, ptr %kreg")
+            return t
+        t = self.tmp()
+        self.e(f"{t} = load i64, ptr %r{r}")
+        return t
+
+    def setreg(self, r: int, value: str) -> None:
+        self.e(f"store i64 {value}, ptr %r{r}")
+
+    def word(self, index: int) -> str:
+        p = self.tmp()
+        self.e(f"{p} = getelementptr i64, ptr %st, i64 {index}")
+        return p
+
+    def tramp(self, opcode: int, pc: int, aux: str = "0", args: tuple[str, ...] = ()) -> str:
+        """Call the Python trampoline; returns its i64 result."""
+        a = list(args) + ["0"] * (5 - len(args))
+        tp = self.tmp()
+        self.e(f"{tp} = load i64, ptr %trp")
+        fn = self.tmp()
+        self.e(f"{fn} = inttoptr i64 {tp} to ptr")
+        r = self.tmp()
+        self.e(f"{r} = call i64 {fn}(ptr %st, i64 {signed(opcode, 64)}, i64 {pc}, i64 %depth, "
+               f"i64 {aux}, " + ", ".join(f"i64 {x}" for x in a) + ")")
+        return r
+
+    def check_status(self, allow_return: bool = False) -> None:
+        """After a call into Python or another function: leave if unwinding."""
+        s = self.tmp()
+        self.e(f"{s} = load i64, ptr %stp")
+        bad = self.tmp()
+        self.e(f"{bad} = icmp ne i64 {s}, 0")
+        ok = self.label("ok")
+        if allow_return:
+            ret = self.label("st")
+            self.e(f"br i1 {bad}, label %{ret}, label %{ok}")
+            self.block(ret)
+            is_ret = self.tmp()
+            self.e(f"{is_ret} = icmp eq i64 {s}, {L.STATUS_RETURN}")
+            fr = self.label("fr")
+            self.e(f"br i1 {is_ret}, label %{fr}, label %bail")
+            self.block(fr)
+            self.e("store i64 0, ptr %stp")
+            rv = self.tmp()
+            self.e(f"{rv} = load i64, ptr %rvp")
+            nv = self.tmp()
+            self.e(f"{nv} = load i64, ptr %bgp")
+            self.ret(rv, nv)
+        else:
+            self.e(f"br i1 {bad}, label %bail, label %{ok}")
+        self.block(ok)
+
+    def fault(self, kind: int, pc: int) -> None:
+        """Raise a fault found by generated code (the block ends)."""
+        self.tramp(L.OP_FAULT, pc, str(kind))
+        self.e("br label %bail")
+
+    def reset_caches(self) -> None:
+        # every cache is reset (the list is known once the function is emitted)
+        self.out.append("  ;RESET")
+
+    def save_gen(self) -> None:
+        g = self.tmp()
+        self.e(f"{g} = load i64, ptr %genp")
+        self.e(f"store i64 {g}, ptr %gen")
+
+    def caches_after_call(self) -> None:
+        """Drop the region caches if Python rebuilt the region tables."""
+        g = self.tmp()
+        self.e(f"{g} = load i64, ptr %genp")
+        old = self.tmp()
+        self.e(f"{old} = load i64, ptr %gen")
+        same = self.tmp()
+        self.e(f"{same} = icmp eq i64 {g}, {old}")
+        rs, ok = self.label("rs"), self.label("ok")
+        self.e(f"br i1 {same}, label %{ok}, label %{rs}, !prof !0")
+        self.block(rs)
+        self.e(f"store i64 {g}, ptr %gen")
+        self.reset_caches()
+        self.e(f"br label %{ok}")
+        self.block(ok)
+
+    def charge(self, cnt: int) -> None:
+        if cnt:
+            v = self.tmp()
+            self.e(f"{v} = load i64, ptr %n")
+            w = self.tmp()
+            self.e(f"{w} = sub i64 {v}, {cnt}")
+            self.e(f"store i64 {w}, ptr %n")
+
+    def check_budget(self, pc: int) -> None:
+        v = self.tmp()
+        self.e(f"{v} = load i64, ptr %n")
+        neg = self.tmp()
+        self.e(f"{neg} = icmp slt i64 {v}, 0")
+        bad, ok = self.label("bud"), self.label("ok")
+        self.e(f"br i1 {neg}, label %{bad}, label %{ok}")
+        self.block(bad)
+        self.fault(L.FAULT_BUDGET, pc)
+        self.block(ok)
+
+    def budget(self) -> str:
+        v = self.tmp()
+        self.e(f"{v} = load i64, ptr %n")
+        return v
+
+    def ret(self, r0: str, n: str) -> None:
+        """Return r0 and the budget left (no unwinding)."""
+        a, b = self.tmp(), self.tmp()
+        self.e(f"{a} = insertvalue {RET} {{i64 0, i64 0, i1 false}}, i64 {r0}, 0")
+        self.e(f"{b} = insertvalue {RET} {a}, i64 {n}, 1")
+        self.e(f"ret {RET} {b}")
+
+    def call_function(self, target: int, args: list[str]) -> str:
+        """Call the BPF function at ``target`` (the budget goes along); leave
+        if it unwinds. Returns its r0."""
+        d1 = self.tmp()
+        self.e(f"{d1} = add i64 %depth, 1")
+        n = self.budget()
+        res = self.tmp()
+        self.e(f"{res} = call {RET} @f{target}(ptr %st, " + ", ".join(f"i64 {a}" for a in args)
+               + f", i64 {d1}, i64 {n})")
+        r, n1, u = self.tmp(), self.tmp(), self.tmp()
+        self.e(f"{r} = extractvalue {RET} {res}, 0")
+        self.e(f"{n1} = extractvalue {RET} {res}, 1")
+        self.e(f"{u} = extractvalue {RET} {res}, 2")
+        self.e(f"store i64 {n1}, ptr %n")
+        ok = self.label("fok")
+        self.e(f"br i1 {u}, label %bail, label %{ok}")
+        self.block(ok)
+        return r
+
+    def save_budget(self) -> None:
+        v = self.tmp()
+        self.e(f"{v} = load i64, ptr %n")
+        self.e(f"store i64 {v}, ptr %bgp")
+
+    def load_budget(self) -> None:
+        v = self.tmp()
+        self.e(f"{v} = load i64, ptr %bgp")
+        self.e(f"store i64 {v}, ptr %n")
+
+    def _trunc32(self, v: str) -> str:
+        t = self.tmp()
+        self.e(f"{t} = trunc i64 {v} to i32")
+        return t
+
+    def _zext(self, v: str) -> str:
+        t = self.tmp()
+        self.e(f"{t} = zext i32 {v} to i64")
+        return t
+
+    def _zext32(self, v: str) -> str:
+        t = self.tmp()
+        self.e(f"{t} = and i64 {v}, 4294967295")
+        return t
