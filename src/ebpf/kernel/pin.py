@@ -18,9 +18,10 @@ from ..errors import PrivilegeError, SystemCallError
 log = logging.getLogger("ebpf.kernel")
 
 BPF_FS_MAGIC = 0xCAFE4A11
+CGROUP2_SUPER_MAGIC = 0x63677270
 DEFAULT_PIN_PATH = "/sys/fs/bpf"
 
-__all__ = ["BPF_FS_MAGIC", "DEFAULT_PIN_PATH", "is_bpffs", "mount_bpffs", "ensure_bpffs_dir"]
+__all__ = ["BPF_FS_MAGIC", "CGROUP2_SUPER_MAGIC", "DEFAULT_PIN_PATH", "fs_type", "is_bpffs", "mount_bpffs", "ensure_bpffs_dir"]
 
 
 class _Statfs(ctypes.Structure):
@@ -28,7 +29,8 @@ class _Statfs(ctypes.Structure):
     _fields_ = [("f_type", ctypes.c_long), ("_rest", ctypes.c_byte * 112)]
 
 
-def _fs_type(path: str) -> int | None:
+def fs_type(path: str) -> int | None:
+    """The filesystem magic number of ``path`` (statfs ``f_type``), None if it fails."""
     st = _Statfs()
     fn = function("statfs", ctypes.c_int, [ctypes.c_char_p, ctypes.POINTER(_Statfs)])
     if fn(os.fsencode(path), ctypes.byref(st)) != 0:
@@ -38,7 +40,7 @@ def _fs_type(path: str) -> int | None:
 
 def is_bpffs(path: str) -> bool:
     """Whether ``path`` lies on a BPF filesystem."""
-    return _fs_type(path) == BPF_FS_MAGIC
+    return fs_type(path) == BPF_FS_MAGIC
 
 
 def mount_bpffs(path: str = DEFAULT_PIN_PATH) -> None:

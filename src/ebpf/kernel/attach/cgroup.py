@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import errno
+
 from ...errors import AttachError
 from ...uapi import Command
 from .. import sys as bsys
 from ..links import FDLink, ProgAttachLink, is_unsupported, link_fd_create
+from ..pin import CGROUP2_SUPER_MAGIC, fs_type
 from .common import attach_name, log, no_extra, open_dir_fd, prog_name
 
 
@@ -21,6 +24,12 @@ def attach_cgroup(prog, attach_to, atype, retprobe, target):
         raise AttachError(f"cgroup program {prog_name(prog)} needs attach_type= (its section "
                           f"{prog.spec.section!r} does not say which hook)")
     cgfd, where = open_dir_fd(cg, "cgroup")
+    kind = fs_type(f"/proc/self/fd/{cgfd.fd}")
+    if kind is not None and kind != CGROUP2_SUPER_MAGIC:  # the kernel would say EBADF
+        cgfd.close()
+        raise AttachError(f"attaching {prog_name(prog)}: {where} is not a cgroup v2 directory "
+                          "(a directory of the cgroup2 filesystem, such as /sys/fs/cgroup "
+                          "or one under it)", errno.EBADF)
     desc = f"cgroup {where} ({attach_name(atype)})"
     try:
         if not legacy:
