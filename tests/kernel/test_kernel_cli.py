@@ -90,6 +90,11 @@ def test_map_commands(capsys, loaded, pin_dir):
     assert entries == {64: 3, 5: 77, 6: 9, 7: 8}
     rc, out, _ = run(capsys, "map", "dump", mid)
     assert "Found 4 elements" in out
+    dumped = next(ln for ln in out.splitlines() if ln.startswith("key: 6 "))
+    rc, out, _ = run(capsys, "map", "lookup", mid, "6")   # one formatting for both
+    assert out.strip() == dumped.strip(), (out, dumped)
+    rc, out, _ = run(capsys, "map", "lookup", mid, "6", "--json")
+    assert json.loads(out)["key"] == 6
     rc, _, _ = run(capsys, "map", "delete", mid, "5")
     assert rc == 0 and 5 not in sizes
     rc, _, err = run(capsys, "map", "delete", mid, "5")

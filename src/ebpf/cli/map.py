@@ -192,10 +192,11 @@ def run_lookup(args: argparse.Namespace) -> int:
         if raw is None:
             raise TargetError(f"map {m.name}: no entry for key {_text(key)}")
         value = m.decode_value(raw)
+        shown = m.decode_key(key)  # as `map dump` shows keys
         if args.json:
-            print(json.dumps({"key": key.hex(), "value": _jsonable(value)}))
+            print(json.dumps({"key": _jsonable(shown), "value": _jsonable(value)}))
         else:
-            print(f"key: {_text(key)}  value: {_text(value)}")
+            print(f"key: {_text(shown)}  value: {_text(value)}")
     return 0
 
 
