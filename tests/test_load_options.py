@@ -47,3 +47,19 @@ def test_unknown_pinning_parses_refuses_at_load_and_can_be_overridden(bpf_compil
     assert spec.maps["own_pinned"].pinning == 16           # the caller's spec is untouched
     with pytest.raises(ebpf.LoadError, match="no such map"):
         ebpf.load(spec, backend=backend, pinning={"nope": 0})
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_program_and_map_keep_their_object_alive(bpf_compile, backend):
+    """`ebpf.load(...).programs["p"].test_run(...)` in one expression: the
+    temporary Object must not be closed under the program (or map)."""
+    import gc
+
+    obj_file = bpf_compile(CILIUM_PINNING, name="cilium_pinning")
+    pin = {"own_pinned": ebpf.PinType.NONE}
+    r = ebpf.load(obj_file, backend=backend, pinning=pin).programs["count"].test_run(bytes(64))
+    assert r.retval == 0
+    m = ebpf.load(obj_file, backend=backend, pinning=pin).maps["own_pinned"]
+    gc.collect()
+    m[2] = 5
+    assert m[2] == 5

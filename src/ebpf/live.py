@@ -232,7 +232,7 @@ def snapshot(m: Any, unit: str = "value") -> MapSnapshot:
     """Read a map now: a histogram when it looks like one, else a table sorted
     by counter (largest first; by key when the values are not counters)."""
     try:
-        items = m.items()
+        items = list(m.items())
     except Error as e:
         return MapSnapshot(m.name, "error", error=str(e))
     if getattr(m, "per_cpu", False):

@@ -17,7 +17,7 @@ for queues/stacks ``push_bytes``/``pop_bytes``).
 from __future__ import annotations
 
 import errno as _errno
-from collections.abc import Iterator, MutableMapping
+from collections.abc import ItemsView, Iterator, KeysView, MutableMapping, ValuesView
 from typing import Any
 
 from . import codec
@@ -292,16 +292,25 @@ class Map(MutableMapping):
     def __len__(self) -> int:
         return sum(1 for _ in self.raw_keys())
 
-    def items(self):  # one lookup per key, skipping keys deleted meanwhile
-        out = []
+    def iter_items(self) -> Iterator[tuple[Any, Any]]:
+        """(key, value) pairs, one lookup per key, skipping keys deleted meanwhile.
+        Backends with a faster way (batch reads) override this."""
         for raw in self.raw_keys():
             val = self.lookup_bytes(raw)
             if val is not None:
-                out.append((self.decode_key(raw), self.decode_value(val)))
-        return out
+                yield self.decode_key(raw), self.decode_value(val)
 
-    def values(self):
-        return [v for _, v in self.items()]
+    def keys(self) -> KeysView[Any]:
+        """A live view of the keys (as ``dict.keys()``)."""
+        return KeysView(self)
+
+    def items(self) -> ItemsView[Any, Any]:
+        """A live view of (key, value) pairs; each iteration reads the map again."""
+        return _ItemsView(self)
+
+    def values(self) -> ValuesView[Any]:
+        """A live view of the values; each iteration reads the map again."""
+        return _ValuesView(self)
 
     def clear(self) -> None:
         for raw in list(self.raw_keys()):
@@ -361,3 +370,23 @@ class Map(MutableMapping):
     def from_id(cls, map_id: int) -> Map:
         """Open a kernel map by id."""
         return get_backend(PIN_BACKEND).open_map_by_id(map_id)
+
+
+class _ItemsView(ItemsView):
+    """``Map.items()``: iterates with the map's :meth:`Map.iter_items` (batched
+    where the backend can), membership and length as for any mapping."""
+
+    _mapping: Map
+
+    def __iter__(self) -> Iterator[tuple[Any, Any]]:
+        return self._mapping.iter_items()
+
+
+class _ValuesView(ValuesView):
+    """``Map.values()``: the values of :meth:`Map.iter_items`."""
+
+    _mapping: Map
+
+    def __iter__(self) -> Iterator[Any]:
+        for _, value in self._mapping.iter_items():
+            yield value

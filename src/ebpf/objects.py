@@ -92,6 +92,10 @@ class Object:
         }
         self.links: list[Link] = []
         self._closed = False
+        # each program and map keeps its object alive, so that
+        # ebpf.load(...).programs["p"].test_run(...) works in one expression
+        for member in (*programs.values(), *maps.values()):
+            member._object = self
 
     def attach(self) -> list[Link]:
         """Attach every program whose section fully says where; returns the links

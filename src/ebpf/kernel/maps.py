@@ -17,6 +17,7 @@ import logging
 import mmap
 import os
 import re
+from collections.abc import Iterator
 from typing import Any
 
 from .. import codec
@@ -454,11 +455,12 @@ class KernelMap(Map):
         return [(self.decode_key(k), self.decode_value(v))
                 for k, v in self.lookup_batch_bytes(delete=delete)]
 
-    def items(self):  # type: ignore[override]
-        """Every (key, value), read with the batch commands where the kernel has them."""
+    def iter_items(self) -> Iterator[tuple[Any, Any]]:
+        """Every (key, value), read with the batch commands where the kernel has them
+        (what ``items()`` and ``values()`` iterate)."""
         if self.key_size == 0 or self.type in _FD_VALUE_TYPES:
-            return super().items()
-        return self.lookup_batch()
+            return super().iter_items()
+        return iter(self.lookup_batch())
 
     def update_batch(self, items: Any, flags: int = BPF_ANY) -> int:
         """Write many entries in one system call (BPF_MAP_UPDATE_BATCH); ``items``

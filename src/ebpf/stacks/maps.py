@@ -161,7 +161,7 @@ def stack_views(obj: Any, symbolizer: Symbolizer | None = None) -> tuple[list[St
                           MapType.LRU_PERCPU_HASH):
             continue
         try:
-            items = m.items()
+            items = list(m.items())
         except Error as e:
             log.debug("map %s: %s", name, e)
             continue

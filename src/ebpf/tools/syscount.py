@@ -101,7 +101,7 @@ def main(argv: list[str] | None = None, ready: Ready = None) -> int:
             ready()
 
         def tick(last: bool) -> None:
-            counts = obj.maps["counts"].items()
+            counts = list(obj.maps["counts"].items())  # read before clear()
             lat = dict(obj.maps["latency"].items()) if args.latency else {}
             if args.interval:
                 obj.maps["counts"].clear()
