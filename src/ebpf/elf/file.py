@@ -48,6 +48,9 @@ SHN_XINDEX = 0xFFFF
 STB_LOCAL = 0
 STB_GLOBAL = 1
 STB_WEAK = 2
+#: symbol visibility (st_other & 3): hidden and internal ones stay inside the object
+STV_INTERNAL = 1
+STV_HIDDEN = 2
 
 STT_NOTYPE = 0
 STT_OBJECT = 1

@@ -34,6 +34,8 @@ from .file import (
     SHN_LORESERVE,
     STB_LOCAL,
     STT_FUNC,
+    STV_HIDDEN,
+    STV_INTERNAL,
     ELFFile,
     Relocation,
     Section,
@@ -147,6 +149,7 @@ class _Reader:
         obj.license = self._license()
         obj.kernel_version = self._version()
         self._read_btf()
+        self._hidden_functions_static()
         obj.btf = self.btf
 
         # relocation sections by target section index
@@ -368,6 +371,26 @@ class _Reader:
         if self._gas_addends and not sym.is_section:
             return imm - sym.value
         return imm
+
+    def _hidden_functions_static(self) -> None:
+        """Global functions with hidden (or internal) visibility, as
+        ``__weak __hidden`` in libbpf's usdt.bpf.h, cannot be called from outside
+        the object: as libbpf does, give their BTF FUNC static linkage, so the
+        verifier checks them as static subprograms (with their callers' argument
+        types) instead of as global functions (verified alone)."""
+        if self.btf is None:
+            return
+        from .. import btf as B
+
+        hidden = {s.name for s in self.elf.symbols
+                  if s.type == STT_FUNC and s.bind != STB_LOCAL
+                  and s.visibility in (STV_HIDDEN, STV_INTERNAL)}
+        if not hidden:
+            return
+        for t in self.btf:
+            if isinstance(t, B.Func) and t.name in hidden and t.linkage == B.Linkage.GLOBAL:
+                t.linkage = B.Linkage.STATIC
+                log.debug("%s: hidden function %s: BTF linkage made static", self.name, t.name)
 
     # ------------------------------------------------------------------
     def _split(self, cs: _CodeSection) -> None:
