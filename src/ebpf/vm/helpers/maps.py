@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 
 from ...errors import RuntimeFault
+from ...spec import BPF_F_RDONLY_PROG
 from ...uapi import HelperId as H
 from ..code import CODE_BASE
 from ..memory import SCRATCH_BASE, Region
@@ -13,6 +14,16 @@ from .table import get_map, helper, neg
 
 
 # ---- maps ---------------------------------------------------------------------
+def _writable(m):
+    """A map the program may change: the kernel's verifier refuses update, delete,
+    push and pop on a BPF_F_RDONLY_PROG map ("write into map forbidden"); the vm,
+    without a static verifier, stops the program at the call."""
+    if m.spec.flags & BPF_F_RDONLY_PROG:
+        raise RuntimeFault(f"write into map forbidden: map {m.name} was created with "
+                           "BPF_F_RDONLY_PROG (the kernel's verifier refuses this program)")
+    return m
+
+
 @helper(H.map_lookup_elem)
 def map_lookup_elem(run: Run, map_, key, *_):
     m = get_map(run, map_)
@@ -21,20 +32,20 @@ def map_lookup_elem(run: Run, map_, key, *_):
 
 @helper(H.map_update_elem)
 def map_update_elem(run: Run, map_, key, value, flags, *_):
-    m = get_map(run, map_)
+    m = _writable(get_map(run, map_))
     return neg(-m.prog_update(run.mem.read(key, m.key_size), run.mem.read(value, m.value_size),
                               flags, run.cpu))
 
 
 @helper(H.map_delete_elem)
 def map_delete_elem(run: Run, map_, key, *_):
-    m = get_map(run, map_)
+    m = _writable(get_map(run, map_))
     return neg(-m.prog_delete(run.mem.read(key, m.key_size)))
 
 
 @helper(H.map_push_elem)
 def map_push_elem(run: Run, map_, value, flags, *_):
-    m = get_map(run, map_)
+    m = _writable(get_map(run, map_))
     return neg(-m.prog_push(run.mem.read(value, m.value_size), flags))
 
 
@@ -42,6 +53,8 @@ def _pop(run: Run, map_: int, value: int, peek: bool) -> int:
     from ..maps import BloomFilterMap
 
     m = get_map(run, map_)
+    if not peek:
+        _writable(m)
     if isinstance(m, BloomFilterMap):
         if not peek:
             return neg(errno.EOPNOTSUPP)

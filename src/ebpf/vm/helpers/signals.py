@@ -30,9 +30,12 @@ def _send_signal(sig: int, thread: bool) -> int:
         disposition = None
     if disposition is signal.SIG_IGN:
         return 0
-    if not callable(disposition):
+    if not callable(disposition) or disposition is signal.default_int_handler:
+        # default_int_handler (SIGINT's default in Python) raises KeyboardInterrupt
+        # in the main thread, whatever it is doing: it ends the host's work too
         log.warning("bpf_send_signal(%d): not delivered to the host process "
-                    "(no Python handler; its default action would end or stop it)", sig)
+                    "(no Python handler of its own; its default action would end, "
+                    "interrupt or stop it)", sig)
         return 0
     if thread:
         signal.pthread_kill(threading.get_ident(), sig)
