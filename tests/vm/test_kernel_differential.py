@@ -290,3 +290,41 @@ def test_skb_change_tail_and_head(bpf_compile, grow, head):
         with ebpf.load(path, backend=backend, constants={"grow": grow, "head": head}) as obj:
             out[backend] = (outcome(obj.programs["resize"], bytes(range(40))), snapshot(obj))
     assert out["vm"] == out["kernel"]
+
+
+# ---- redirects, devmaps/cpumaps, broadcast, tail-call chains ---------------------
+def redirects_setup(obj):
+    for key in (3, 5):
+        obj.maps["dev_hash"][key] = 1            # lo: present in every network namespace
+    obj.maps["dev_array"][1] = 1
+    obj.maps["cpus"][1] = {"qsize": 192}
+    obj.maps["chain"][1] = obj.programs["chain_1"]
+    obj.maps["chain"][2] = obj.programs["chain_2"]
+
+
+def _cases(values: list[int]) -> list[tuple[bytes, None]]:
+    frame = ipv4(17)
+    return [(frame[:14] + bytes([v]) + frame[15:], None) for v in values]
+
+
+@pytest.mark.parametrize("prog,values", [
+    ("bcast_hash", [0, 1, 2, 3, 4, 6, 8, 24, 40, 0x78]),
+    ("by_key", [0, 1, 2, 3, 0x10, 0x20, 0x40, 0x41, 0x43, 0x80, 0xFF]),
+    ("chain_0", [0, 1, 3, 5, 6, 7]),
+])
+def test_redirects_broadcast_cpumap_and_tail_call_chains(bpf_compile, prog, values):
+    """DEVMAP_HASH broadcast (+ EXCLUDE_INGRESS) is XDP_REDIRECT on both, whatever
+    the key; flags a map does not take abort; tail-call chains redirect the same."""
+    path = bpf_compile(PROGS / "redirects.c")
+    inputs = _cases(values)
+    kernel, vm = run_both(path, prog, inputs, setup=redirects_setup)
+    assert_same(kernel, vm, inputs)
+
+
+@pytest.mark.parametrize("prog", ["on_devmap", "on_cpumap"])
+def test_devmap_and_cpumap_programs_cannot_be_test_run(bpf_compile, prog):
+    path = bpf_compile(PROGS / "redirects.c")
+    inputs = _cases([0])
+    kernel, vm = run_both(path, prog, inputs)
+    assert kernel[0][0][0] == ("error", 22)   # EINVAL, as the kernel refuses them
+    assert_same(kernel, vm, inputs)

@@ -33,7 +33,7 @@ from ..isa.instruction import (
 from ..programs import Program, RunResult
 from ..spec import ProgramSpec
 from ..symbols import kallsyms
-from ..uapi import ProgramType
+from ..uapi import AttachType, ProgramType
 from .code import CODE_BASE, Code, prepare, pseudo_func_offset
 from .contexts import make_context
 from .executors import make_executor, resolve_executor
@@ -133,6 +133,11 @@ class VMProgram(Program):
         run, the context after the run (when ``ctx`` was given) and the mean
         duration. As in the kernel, repeated runs share the packet buffer."""
         self._check_open()
+        if self.spec.attach_type in (AttachType.XDP_DEVMAP, AttachType.XDP_CPUMAP):
+            # as the kernel's bpf_prog_test_run_xdp: these run only from a devmap/cpumap
+            raise SystemCallError(f"test run of program {self.name}: xdp/devmap and xdp/cpumap "
+                                  "programs cannot be test-run (the kernel refuses them)",
+                                  errno.EINVAL)
         repeat = max(1, repeat)
         mem = Memory()
         ctx_obj = make_context(mem, self.type, bytes(data), None if ctx is None else bytes(ctx))

@@ -6,9 +6,13 @@ import errno
 
 from ...errors import RuntimeFault
 from ...uapi import HelperId as H
+from ...uapi import MapType
 from ..run import Redirect, Run
 from .packets import _packet, s32
-from .table import XDP_REDIRECT, get_map, helper, neg
+from .table import XDP_ABORTED, XDP_REDIRECT, get_map, helper, neg
+
+BPF_F_BROADCAST = 1 << 3
+BPF_F_EXCLUDE_INGRESS = 1 << 4
 
 
 @helper(H.xdp_adjust_head)
@@ -57,8 +61,20 @@ def redirect_map(run: Run, map_, key, flags, *_):
     if present is None:
         raise RuntimeFault(f"bpf_redirect_map on map {m.name} ({m.type.name}), which is not a "
                            "DEVMAP/DEVMAP_HASH/CPUMAP/XSKMAP")
+    # as the kernel's __bpf_xdp_redirect_map: the two low bits are the action when
+    # the key is missing; devmaps also take BPF_F_BROADCAST / BPF_F_EXCLUDE_INGRESS
+    # (a broadcast goes to every entry, so a missing key does not matter); any
+    # other bit aborts
+    devmap = m.type in (MapType.DEVMAP, MapType.DEVMAP_HASH)
+    allowed = 3 | (BPF_F_BROADCAST | BPF_F_EXCLUDE_INGRESS if devmap else 0)
+    flags &= 0xFFFF_FFFF_FFFF_FFFF
+    if flags & ~allowed:
+        return XDP_ABORTED
     target = present((key & 0xFFFF_FFFF).to_bytes(4, "little")[:m.key_size])
+    if flags & BPF_F_BROADCAST:
+        run.redirect = Redirect(0, flags, m.name)  # ifindex 0: every entry of the map
+        return XDP_REDIRECT
     if target is None:
-        return flags & 3  # the lower bits of flags are the action when the key is missing
+        return flags & 3
     run.redirect = Redirect(target, flags, m.name)
     return XDP_REDIRECT
