@@ -63,3 +63,47 @@ def test_program_and_map_keep_their_object_alive(bpf_compile, backend):
     gc.collect()
     m[2] = 5
     assert m[2] == 5
+
+
+UNKNOWN_SECTION = r"""
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+
+SEC("my_custom_hook")
+int custom(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *end = (void *)(long)ctx->data_end;
+
+	return data + 20 <= end ? XDP_DROP : XDP_PASS;
+}
+
+SEC("xdp")
+int known(struct xdp_md *ctx)
+{
+	return XDP_PASS;
+}
+char LICENSE[] SEC("license") = "GPL";
+"""
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_unknown_section_same_on_both_backends_and_type_can_be_given(bpf_compile, backend,
+                                                                       caplog):
+    """A program whose section names no type is left out with a warning on both
+    backends (the vm used to load it as UNSPEC); program_types= gives the type."""
+    obj_file = bpf_compile(UNKNOWN_SECTION, name="unknown_section")
+    with caplog.at_level("WARNING", logger="ebpf"):
+        with ebpf.load(obj_file, backend=backend) as obj:
+            assert sorted(obj.programs) == ["known"]
+    assert "custom" in caplog.text and "program_types=" in caplog.text
+    with pytest.raises(ebpf.LoadError, match="program_types="):
+        ebpf.load(obj_file, backend=backend, programs=["custom"])
+    with ebpf.load(obj_file, backend=backend,
+                   program_types={"custom": ebpf.ProgramType.XDP}) as obj:
+        prog = obj.programs["custom"]
+        assert prog.type == ebpf.ProgramType.XDP
+        assert prog.test_run(bytes(64)).retval == 1      # XDP_DROP: ctx access works
+        assert prog.test_run(bytes(14)).retval == 2
+    with pytest.raises(ebpf.LoadError, match="no such program"):
+        ebpf.load(obj_file, backend=backend, program_types={"nope": ebpf.ProgramType.XDP})

@@ -22,6 +22,7 @@ from .links import Link
 from .maps import Map
 from .programs import Program
 from .spec import ObjectSpec, PinType, VariableSpec
+from .uapi import ProgramType
 
 log = logging.getLogger("ebpf")
 
@@ -173,16 +174,66 @@ def with_pinning(spec: ObjectSpec, pinning: Mapping[str, PinType | int]) -> Obje
     return spec
 
 
+def with_program_types(spec: ObjectSpec, types: Mapping[str, ProgramType],
+                       wanted: Any = None) -> ObjectSpec:
+    """``spec`` with the programs named in ``types`` given that type (attach type and
+    kind as its plainest section says); programs whose section names no known type
+    and that got none are left out with a warning (a copy when anything changes).
+    Asking for such a program by name (``programs=[...]``) is a :class:`LoadError`."""
+    from .elf.sections import section_for_type
+
+    unknown = sorted(set(types) - set(spec.programs))
+    if unknown:
+        raise LoadError(f"program_types= names {', '.join(unknown)}: no such program (the "
+                        f"object has {', '.join(sorted(spec.programs)) or 'none'})")
+    untyped = [n for n, ps in spec.programs.items()
+               if ps.type == ProgramType.UNSPEC and n not in types]
+    if not types and not untyped:
+        return spec
+    spec = copy.copy(spec)
+    spec.programs = dict(spec.programs)
+    for name, ptype in types.items():
+        try:
+            ptype = ProgramType(ptype)
+        except ValueError:
+            raise LoadError(f"program_types={{{name!r}: {ptype!r}}}: not an "
+                            "ebpf.ProgramType") from None
+        info = section_for_type(ptype)
+        ps = spec.programs[name].copy()
+        ps.type = ptype
+        ps.attach_type = info.attach_type if ps.attach_type is None else ps.attach_type
+        ps.attach_kind = info.attach_kind
+        spec.programs[name] = ps
+    for name in untyped:
+        ps = spec.programs[name]
+        hint = (f"give its type with ebpf.load(..., program_types={{{name!r}: "
+                "ebpf.ProgramType.XDP}) (or the type it has)")
+        if wanted is not None and name in wanted:
+            raise LoadError(f"program {name} (section {ps.section!r}): the section names no "
+                            f"program type; {hint}")
+        if ps.autoload:
+            log.warning("%s: program %s (section %r) not loaded: the section names no program "
+                        "type; %s", spec.path or "object", name, ps.section, hint)
+        ps = ps.copy()
+        ps.autoload = False
+        spec.programs[name] = ps
+    return spec
+
+
 def load(source: str | os.PathLike | bytes | ObjectSpec, *, backend: str | None = None,
          constants: dict[str, Any] | None = None, pin_path: str | None = None,
          pinning: Mapping[str, PinType | int] | None = None,
+         program_types: Mapping[str, ProgramType] | None = None,
          **options: Any) -> Object:
     """Load an object (a path, ELF bytes or an :class:`ObjectSpec`) on a backend:
     ``"kernel"`` (bpf(2)) or ``"vm"`` (the in-process runtime); default
     :func:`default_backend`. ``constants`` set ``const volatile`` globals before
     load; ``pin_path`` is where maps with ``pinning = LIBBPF_PIN_BY_NAME`` live.
     ``pinning`` overrides maps' pinning by name (``{"m": PinType.NONE}``), e.g. for
-    objects written for cilium/ebpf, whose pinning values libbpf does not know."""
+    objects written for cilium/ebpf, whose pinning values libbpf does not know.
+    ``program_types`` gives programs their type by name (``{"p": ProgramType.XDP}``):
+    a program whose section names no known type is otherwise not loaded, with a
+    warning, on every backend."""
     if isinstance(source, ObjectSpec):
         spec = source
     elif isinstance(source, (bytes, bytearray)):
@@ -190,6 +241,7 @@ def load(source: str | os.PathLike | bytes | ObjectSpec, *, backend: str | None 
     else:
         spec = ObjectSpec.from_file(Path(source))
     spec = with_pinning(spec, pinning or {})
+    spec = with_program_types(spec, program_types or {}, options.get("programs"))
     backend = backend or default_backend()
     return get_backend(backend).load_object(spec, constants=constants or {}, pin_path=pin_path,
                                             **options)

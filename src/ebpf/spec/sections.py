@@ -345,6 +345,22 @@ def _needs_target(kind: str, attach_to: str, attach_type: AttachType | None) -> 
     return not attach_to
 
 
+def section_for_type(ptype: ProgramType) -> SectionInfo:
+    """What the plainest section of program type ``ptype`` says (``XDP`` → ``xdp``,
+    ``SCHED_CLS`` → ``tc``): how a program whose section names no type is loaded
+    when the caller gives the type.
+
+    >>> section_for_type(ProgramType.SCHED_CLS).attach_kind
+    'tc'
+    """
+    for pattern in sorted((e[0] for e in _TABLE if e[1] == ptype.name), key=len):
+        info = classify(pattern.rstrip("+"))  # the shortest name: "xdp", not "xdp/devmap"
+        if info.known and info.program_type == ptype:
+            return info
+    return SectionInfo(section="", program_type=ptype, attach_type=None, attach_kind="",
+                       known=True, program_type_value=int(ptype))
+
+
 def needs_target(program_spec: Any) -> bool:
     """True when attaching ``program_spec`` needs a target from the user (an
     interface for XDP/tc, a socket, a cgroup, a binary/symbol for a bare uprobe,
@@ -374,5 +390,5 @@ def needs_target(program_spec: Any) -> bool:
     return _needs_target(kind, attach_to, attach_type)
 
 
-__all__ = ["SectionInfo", "attach_type_by_name", "classify", "needs_target",
+__all__ = ["SectionInfo", "attach_type_by_name", "classify", "needs_target", "section_for_type",
            "program_type_by_name"]
