@@ -362,12 +362,27 @@ def _format(ins: Any) -> str:
 
 
 def dump_xlated(prog: int | Any, *, by_fd: bool = False) -> str:
-    """Translated instructions as text, one per line, numbered by slot."""
+    """Translated instructions as text, one per line, numbered by slot, annotated
+    as bpftool does: helper names on calls, map ids and names on map loads, and
+    the source line (``; ... @ file.c:N``) before the instructions it made."""
     from ..isa.instruction import slot_offsets
+    from .xlated import annotate, annotations
 
-    insns = xlated_instructions(prog, by_fd=by_fd)
-    return "\n".join(f"{s:4d}: {_format(ins)}"
-                     for s, ins in zip(slot_offsets(insns), insns, strict=True))
+    owned, fd = _prog_fd(prog, by_fd)
+    try:
+        insns = xlated_instructions(fd, by_fd=True)
+        ann = annotations(fd)
+    finally:
+        if owned is not None:
+            owned.close()
+    lines: list[str] = []
+    last = ""
+    for s, ins in zip(slot_offsets(insns), insns, strict=True):
+        if s in ann.lines and ann.lines[s] != last:
+            last = ann.lines[s]
+            lines.append(last)
+        lines.append(f"{s:4d}: {annotate(s, ins, _format(ins), ann)}")
+    return "\n".join(lines)
 
 
 def jited_bytes(prog: int | Any, *, by_fd: bool = False) -> tuple[bytes, list[int], list[int]]:
