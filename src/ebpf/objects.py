@@ -180,7 +180,7 @@ def with_program_types(spec: ObjectSpec, types: Mapping[str, ProgramType],
     kind as its plainest section says); programs whose section names no known type
     and that got none are left out with a warning (a copy when anything changes).
     Asking for such a program by name (``programs=[...]``) is a :class:`LoadError`."""
-    from .elf.sections import section_for_type
+    from .spec.sections import section_for_type
 
     unknown = sorted(set(types) - set(spec.programs))
     if unknown:
@@ -203,6 +203,7 @@ def with_program_types(spec: ObjectSpec, types: Mapping[str, ProgramType],
         ps.type = ptype
         ps.attach_type = info.attach_type if ps.attach_type is None else ps.attach_type
         ps.attach_kind = info.attach_kind
+        ps.section_info = info  # attach dispatch reads the parsed section facts
         spec.programs[name] = ps
     for name in untyped:
         ps = spec.programs[name]
