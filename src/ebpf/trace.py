@@ -5,8 +5,12 @@ Lines of ``trace_pipe`` look like::
     python3-4242    [001] d..31  1523.123456: bpf_trace_printk: hello 7
 
 :class:`TracePipe` reads them without blocking (or waiting up to a timeout) and
-parses each into a :class:`TraceEvent`. Reading consumes: two readers of the same
-pipe each see only part of the lines.
+parses each into a :class:`TraceEvent`. Reading ``trace_pipe`` consumes lines, so
+two readers of the same pipe would each see only part of them: by default a
+:class:`TracePipe` reads a tracefs instance of its own (``instances/ebpf-PID-N``)
+with the ``bpf_trace/bpf_trace_printk`` event enabled, which gets every
+``bpf_printk`` line whoever else reads; the instance is removed on close. Where
+that cannot be made (no such event, no permission) it reads the global pipe.
 
 >>> import ebpf.trace  # doctest: +SKIP
 >>> with ebpf.trace.TracePipe() as tp:  # doctest: +SKIP
@@ -17,6 +21,8 @@ pipe each see only part of the lines.
 from __future__ import annotations
 
 import errno as _errno
+import itertools
+import logging
 import os
 import re
 import select
@@ -25,6 +31,8 @@ from collections.abc import Iterator
 from typing import NamedTuple
 
 from .errors import NotSupportedError, PrivilegeError, SystemCallError
+
+log = logging.getLogger("ebpf.trace")
 
 _LINE_RE = re.compile(
     r"^\s*(?P<task>.*?)-(?P<pid>\d+)\s+"
@@ -71,13 +79,17 @@ class TracePipe:
     seconds for the first one; iterating yields events forever (blocking).
     """
 
-    def __init__(self, path: str | None = None):
+    def __init__(self, path: str | None = None, *, private: bool = True):
+        self._fd = -1
+        self._instance: str | None = None
         if path is None:
             from .kernel.tracefs import tracefs_path
 
             base = tracefs_path()
-            self._enable_tracing(base)
-            path = os.path.join(base, "trace_pipe")
+            self._instance = _private_instance(base) if private else None
+            if self._instance is None:
+                self._enable_tracing(base)
+            path = os.path.join(self._instance or base, "trace_pipe")
         self.path = path
         try:
             self._fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
@@ -162,6 +174,9 @@ class TracePipe:
         if self._fd >= 0:
             os.close(self._fd)
             self._fd = -1
+        if self._instance is not None:
+            _remove_instance(self._instance)
+            self._instance = None
 
     def __enter__(self) -> TracePipe:
         return self
@@ -174,6 +189,55 @@ class TracePipe:
             self.close()
         except Exception:  # noqa: BLE001
             pass
+
+
+_INSTANCE_PREFIX = "ebpf-"
+_PRINTK_EVENT = ("events", "bpf_trace", "bpf_trace_printk", "enable")
+_instances = itertools.count()
+
+
+def _private_instance(base: str) -> str | None:
+    """Make a tracefs instance of this process's own that records bpf_printk lines
+    (the bpf_trace_printk event); None when it cannot (old kernel, no permission)."""
+    root = os.path.join(base, "instances")
+    if not os.path.exists(os.path.join(base, *_PRINTK_EVENT)):
+        return None
+    _remove_stale_instances(root)
+    path = os.path.join(root, f"{_INSTANCE_PREFIX}{os.getpid()}-{next(_instances)}")
+    try:
+        os.mkdir(path)
+    except OSError as e:
+        log.debug("no private tracefs instance (%s): reading the global trace_pipe", e)
+        return None
+    try:
+        with open(os.path.join(path, *_PRINTK_EVENT), "w") as f:
+            f.write("1")
+    except OSError as e:
+        log.debug("cannot enable bpf_trace_printk in %s (%s)", path, e)
+        _remove_instance(path)
+        return None
+    return path
+
+
+def _remove_instance(path: str) -> None:
+    try:
+        os.rmdir(path)
+    except OSError as e:
+        log.debug("cannot remove tracefs instance %s: %s", path, e)
+
+
+def _remove_stale_instances(root: str) -> None:
+    """Remove instances left by processes of ours that died without closing."""
+    try:
+        names = os.listdir(root)
+    except OSError:
+        return
+    for name in names:
+        if not name.startswith(_INSTANCE_PREFIX):
+            continue
+        pid = name[len(_INSTANCE_PREFIX):].split("-", 1)[0]
+        if pid.isdigit() and not os.path.exists(f"/proc/{pid}"):
+            _remove_instance(os.path.join(root, name))
 
 
 def trace_lines(timeout: float | None = 1.0, path: str | None = None) -> Iterator[TraceEvent]:

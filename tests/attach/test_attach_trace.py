@@ -59,13 +59,21 @@ def test_cli_trace_json():
 
     marker = f"cli{os.getpid() % 100000}"
     p = load(printk(marker.encode()), ProgramType.XDP, name="printk")
+    done = threading.Event()
+
+    def keep_printing():  # until the CLI stops: it starts reading at a moment of its own
+        while not done.wait(0.1):
+            run_prog(p)
     try:
-        timer = threading.Timer(0.2, run_prog, (p,))
-        timer.start()
+        printer = threading.Thread(target=keep_printing)
+        printer.start()
         buf = io.StringIO()
-        with redirect_stdout(buf):
-            rc = main(["trace", "--duration", "1.0", "--json"])
-        timer.join()
+        try:
+            with redirect_stdout(buf):
+                rc = main(["trace", "--duration", "2.0", "--json"])
+        finally:
+            done.set()
+            printer.join()
         assert rc == 0
         events = [json.loads(line) for line in buf.getvalue().splitlines()]
         mine = [e for e in events if marker in e["message"]]
@@ -116,3 +124,18 @@ def test_mount_fs_mounts_tracefs_and_bpffs(tmp_path):
             assert libc.umount2(str(target).encode(), 0) == 0, ctypes.get_errno()
     with pytest.raises(ebpf.SystemCallError, match="mounting nosuchfs"):
         tracefs.mount_fs("nosuchfs", str(tmp_path / "x"))
+
+
+def test_two_readers_each_see_every_line():
+    """Another run reading bpf_printk output at the same time takes nothing from us."""
+    marker = f"two{os.getpid() % 100000}"
+    p = load(printk(marker.encode()), ProgramType.XDP, name="printk2")
+    try:
+        with TracePipe() as a, TracePipe() as b:
+            assert a.path != b.path  # each its own tracefs instance
+            run_prog(p)
+            assert _wait_for(a, marker) is not None
+            assert _wait_for(b, marker) is not None
+        assert not os.path.exists(os.path.dirname(a.path))  # instances removed on close
+    finally:
+        p.close()
