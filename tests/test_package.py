@@ -14,14 +14,15 @@ from ebpf import errors
 
 
 def test_import_is_cheap_and_side_effect_free():
-    code = ("import sys, time; t=time.perf_counter(); import ebpf; "
-            "print(time.perf_counter()-t); "
-            "print(any(m.startswith(('ebpf.kernel', 'ebpf.btf', 'ebpf.vm', 'elftools')) "
-            "for m in sys.modules))")
+    # what is imported, not how long it takes (that is `make bench`'s: a time limit
+    # fails whenever the machine is busy)
+    code = ("import sys; import ebpf; "
+            "print(sorted(m for m in sys.modules if m.startswith(('ebpf.kernel', 'ebpf.btf', "
+            "'ebpf.vm', 'elftools', 'llvmlite', 'numpy', 'yaml', 'prometheus_client', 'z3', "
+            "'capstone'))))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    elapsed, heavy = out.stdout.split()
-    assert heavy == "False", "import ebpf must not import backends, BTF or pyelftools"
-    assert float(elapsed) < 0.5
+    heavy = out.stdout.strip()
+    assert heavy == "[]", f"import ebpf must not import backends, BTF or heavy deps: {heavy}"
 
 
 def test_public_names_resolve():

@@ -136,7 +136,7 @@ def test_reader_going_away_stops_quietly():
     view = LiveView(FakeObj([FakeMap("counts", {1: 1}, type=MapType.HASH)]),
                     sources=[ListSource("rb", [[b"x\0"]] * 100)], out=Closed(), mode="plain",
                     interval=0.05)
-    assert view.run(duration=5) < 1
+    assert view.run(duration=5) < 4  # stopped early, not after the 5 s asked
     assert view.broken
     view.summary()  # nothing written, no error
 
