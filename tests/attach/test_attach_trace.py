@@ -108,9 +108,10 @@ def test_mount_fs_mounts_tracefs_and_bpffs(tmp_path):
     directories (a second tracefs/bpffs instance) that are unmounted again."""
     import ctypes
 
+    from ebpf._internal.libc import libc as _libc
     from ebpf.kernel import tracefs
 
-    libc = tracefs._libc()
+    libc = _libc()
     for fstype, source, probe in (("tracefs", "nodev", "events"), ("bpf", "bpf", None)):
         target = tmp_path / fstype
         tracefs.mount_fs(fstype, str(target), source=source)

@@ -137,7 +137,7 @@ def test_vm_backend_over_pcap(tmp_path):
 @pytest.mark.kernel
 def test_plain_run_streams_events_and_detaches(tmp_path):
     src, progname = watch_source(tmp_path)
-    proc = subprocess.Popen([*EBPF, "run", str(src), "--duration", "6", "--plain"],
+    proc = subprocess.Popen([*EBPF, "run", str(src), "--duration", "15", "--plain"],
                             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 30
@@ -259,7 +259,7 @@ def test_json_perf_buffer_trace_printk_and_globals(tmp_path):
                               f"while not os.path.exists({str(marker)!r}): time.sleep(0.05)\n"
                               "[os.getppid() for _ in range(4)]\n"])
     try:
-        proc = subprocess.Popen([*EBPF, "run", str(src), "--json", "--duration", "5",
+        proc = subprocess.Popen([*EBPF, "run", str(src), "--json", "--duration", "15",
                                  "--const", f"target_pid={child.pid}"], cwd=ROOT,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         deadline = time.monotonic() + 30
