@@ -4,9 +4,6 @@ translator agrees with the interpreter on which."""
 
 from __future__ import annotations
 
-import doctest
-import importlib
-
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -69,14 +66,6 @@ def test_bad_helper_arguments_fault_cleanly():
     p = load_program(ebpf.ProgramSpec(name="bad", type=ebpf.ProgramType.XDP, instructions=prog))
     with pytest.raises(ebpf.RuntimeFault, match="at instruction 1: .*not a map pointer"):
         p.test_run(bytes(14))
-
-
-@pytest.mark.parametrize("module", ["memory", "interpreter", "compiler", "maps", "hooks",
-                                    "conformance", "programs", "contexts"])
-def test_doctests(module):
-    mod = importlib.import_module(f"ebpf.vm.{module}")
-    result = doctest.testmod(mod, optionflags=doctest.ELLIPSIS)
-    assert result.failed == 0
 
 
 def _helper_prog(hid, args):

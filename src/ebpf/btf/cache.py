@@ -9,7 +9,6 @@ private directory under the system's temporary directory.
 
 >>> from ebpf.btf import Spec, Int
 >>> import tempfile
-from array import array
 >>> s = Spec(); _ = s.add(Int("int", 4, signed=True))
 >>> d = tempfile.mkdtemp()
 >>> p = cached_path(s, "demo.txt", lambda: "hello\\n", cache_dir=d)
