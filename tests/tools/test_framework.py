@@ -102,3 +102,18 @@ def test_opensnoop_name_filters_by_process_name(run_tool, tmp_path):
     assert [rec["comm"] for rec in ours] == ["cat"]
     assert all("cat" in rec["comm"] for rec in r.records)
     assert ours[0]["fd"] >= 0 and ours[0]["err"] == 0
+
+
+def test_every_tool_is_run_by_a_test():
+    """Each registered tool is driven by some test (tests/tools, tests/examples, or its
+    owner's directory, e.g. tests/stacks for profile/offcputime/stackcount)."""
+    import re
+    from pathlib import Path
+
+    tests = Path(__file__).resolve().parents[1]
+    text = "".join(p.read_text() for p in tests.rglob("test_*.py"))
+    run = set(re.findall(r'(?:run_tool|load_example)\(\s*"(\w+)"', text))
+    for names in re.findall(r"from ebpf\.tools import ([\w, ]+)", text):
+        run |= {n.strip() for n in names.split(",")}
+    run |= set(re.findall(r'"tool", "(\w+)"', text))
+    assert set(ebpf.tools.names()) - run == set()

@@ -85,7 +85,7 @@ def main(argv: list[str] | None = None, ready: Ready = None) -> int:
                     out.note(f"memleak: {func} not traced: {e}")
             sym.remember(pid)
             out.note(f"Attaching to pid {pid}, Ctrl+C to quit.")
-            if child is not None:
+            if child is not None and child.stdin is not None:
                 child.stdin.write(b"go\n")
                 child.stdin.flush()
             if ready:
