@@ -80,9 +80,13 @@ class Bpftrace:
         return "\n".join(self.lines)
 
     @property
+    def errors(self) -> list[str]:
+        """bpftrace's ERROR lines, leaving out its RLIMIT_MEMLOCK warning."""
+        return [ln for ln in self.lines if "ERROR" in ln and "RLIMIT_MEMLOCK" not in ln]
+
+    @property
     def failed(self) -> bool:
-        return self.p.poll() not in (None, 0) or not any(
-            ln.startswith("Attaching") for ln in self.lines)
+        return bool(self.errors) or not any(ln.startswith("Attaching") for ln in self.lines)
 
 
 def side_by_side(case: Case) -> tuple[Counter | None, Counter | None, str]:
@@ -119,8 +123,8 @@ def side_by_side(case: Case) -> tuple[Counter | None, Counter | None, str]:
         note += f"ours failed: {errors[0]}; "
     theirs_c = None
     if bt.failed:
-        err = next((ln for ln in bt.lines if "ERROR" in ln or "rror" in ln), "")
-        note += f"{case.script}.bt cannot run here: {err or their_out[-200:]}"
+        err = bt.errors[-1] if bt.errors else their_out[-200:]
+        note += f"{case.script}.bt cannot run here: {err}"
     else:
         theirs_c = case.theirs(their_out, ctx)
     return ours_c, theirs_c, note
