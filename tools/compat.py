@@ -169,7 +169,7 @@ def syncs(ctx: dict) -> None:
 
 
 def syscalls(ctx: dict) -> None:
-    child = python_child("import os\nfor _ in range(1000): os.getppid()\n")
+    child = python_child("import os\nfor _ in range(20000): os.getppid()\n")
     ctx["pid"] = child.pid
     child.go()
 
@@ -237,8 +237,14 @@ CASES = [
     Case("syncsnoop", [], "syncsnoop", syncs,
          count_lines(r"^\S+\s+{pid}\s+\S+\s+(\w+)$"),
          count_lines(r"^\S+\s+{pid}\s+\S+\s+tracepoint:syscalls:sys_enter_(\w+)$")),
-    Case("syscount", ["-P"], "syscount", syscalls,
-         count_lines(r"^{pid}\s+(\S+)"), count_lines(r"^@\[?(?:\w+\W+)?(python)")),
+    # system-wide counts: did each see the child's 20000 getppid() calls (x86-64 nr 110)?
+    Case("syscount", ["-T", "50"], "syscount", syscalls,
+         lambda out, ctx: Counter(f"getppid>={20000}" for m in
+                                  re.finditer(r"^getppid\s+(\d+)$", out, re.M)
+                                  if int(m.group(1)) >= 20000),
+         lambda out, ctx: Counter(f"getppid>={20000}" for m in
+                                  re.finditer(r"^@syscall\[110\]: (\d+)$", out, re.M)
+                                  if int(m.group(1)) >= 20000)),
     Case("biolatency", [], "biolatency", block_io, hist_total, hist_total),
     Case("runqlat", ["-p", "0"], "runqlat", wakeups, hist_total, hist_total),
     Case("tcplife", [], "tcplife", tcp_session,
