@@ -562,7 +562,11 @@ def test_core_flavors_vm(core_flavors):
 
 def test_core_unsatisfied_relocation_faults_only_when_reached(core_flavors):
     spec = ebpf.ObjectSpec.from_file(core_flavors)
-    with ebpf.load(spec, backend="vm") as obj:
+    # the verifier refuses the reachable poisoned instruction at load, as the kernel's
+    with pytest.raises(ebpf.VerifierError, match="invalid func unknown#195896080"):
+        ebpf.load(spec, backend="vm", programs=["unguarded"])
+    # unverified, the runtime faults only when the path is taken
+    with ebpf.load(spec, backend="vm", verify=False) as obj:
         with pytest.raises(ebpf.RuntimeFault, match="vm_test_no_such_field"):
             obj.programs["unguarded"].test_run(ctx=bytes(16))
 
@@ -915,7 +919,15 @@ def test_send_signal_never_kills_the_host_process():
         "    insns = ebpf.isa.assemble(f'r1 = {int(sig)}\\ncall 109\\nexit')\n"
         "    spec = ebpf.ProgramSpec(name='sig', type=ebpf.ProgramType.SOCKET_FILTER,\n"
         "                            instructions=insns)\n"
-        "    with ebpf.Program.load(spec, backend='vm') as p:\n"
+        "    # a socket filter may not call bpf_send_signal: the verifier says so at load;\n"
+        "    # the runtime must still contain it when loaded unverified\n"
+        "    try:\n"
+        "        ebpf.Program.load(spec, backend='vm')\n"
+        "    except ebpf.VerifierError as e:\n"
+        "        assert 'cannot use helper bpf_send_signal' in str(e)\n"
+        "    else:\n"
+        "        raise AssertionError('verifier accepted send_signal in a socket filter')\n"
+        "    with ebpf.Program.load(spec, backend='vm', verify=False) as p:\n"
         "        assert p.test_run(bytes(64)).retval == 0\n"
         "print('alive')\n")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)

@@ -227,7 +227,7 @@ def load_object(spec: ObjectSpec, constants: dict[str, Any] | None = None,
 
 
 #: options of the vm backend's loader, accepted (and unused) so one call fits both
-_VM_ONLY_OPTIONS = frozenset({"jit", "executor", "budget"})
+_VM_ONLY_OPTIONS = frozenset({"jit", "executor", "budget", "verify"})
 
 
 def _struct_ops_targets(spec: ObjectSpec, maps: dict[str, KernelMap]

@@ -70,7 +70,8 @@ class View:
     def tighten(self) -> View:
         """Let tnum, unsigned and signed bounds refine one another."""
         bits = self.bits
-        for _ in range(2):
+        for _ in range(3):
+            before = (self.t, self.smin, self.smax, self.umin, self.umax)
             t = self.t
             # tnum -> bounds
             self.umin = max(self.umin, t.value)
@@ -101,6 +102,8 @@ class View:
             if (t.value ^ rt.value) & ~(t.mask | rt.mask) & smask(bits):
                 raise Infeasible
             self.t = tn.cast(tn.intersect(t, rt), bits // 8)
+            if before == (self.t, self.smin, self.smax, self.umin, self.umax):
+                break
         return self
 
 
@@ -125,7 +128,11 @@ class Scalar:
 
     @staticmethod
     def const(v: int) -> Scalar:
-        return Scalar.from_views(View.const(v, 64), View.const(v, 32))
+        v &= U64
+        lo = v & U32
+        s64 = v - (1 << 64) if v >> 63 else v
+        s32 = lo - (1 << 32) if lo >> 31 else lo
+        return Scalar(Tnum(v, 0), s64, s64, v, v, s32, s32, lo, lo)
 
     @staticmethod
     def urange(lo: int, hi: int) -> Scalar:
@@ -181,6 +188,16 @@ class Scalar:
 
     def sync(self) -> Scalar:
         """Propagate between components (raises :class:`Infeasible` when empty)."""
+        if self.var.mask == 0:  # a constant: every bound follows from the value
+            c = Scalar.const(self.var.value)
+            if not (self.umin <= c.umin <= self.umax and self.smin <= c.smin <= self.smax
+                    and self.u32min <= c.u32min <= self.u32max
+                    and self.s32min <= c.s32min <= self.s32max):
+                raise Infeasible
+            (self.smin, self.smax, self.umin, self.umax, self.s32min, self.s32max,
+             self.u32min, self.u32max) = (c.smin, c.smax, c.umin, c.umax, c.s32min, c.s32max,
+                                          c.u32min, c.u32max)
+            return self
         for _ in range(2):
             v64 = self.view(64).tighten()
             self.set_view(v64)

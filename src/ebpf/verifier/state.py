@@ -17,7 +17,7 @@ INVALID = "iiiiiiii"
 SPILLED = "ssssssss"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class Slot:
     bytes_: str = INVALID
     spill: Reg | None = None
@@ -139,7 +139,7 @@ def reg_covers(old: Reg, new: Reg, ids: _IdMap, exact: bool = False) -> bool:
 
 
 def _slot_covers(old: Slot, new: Slot, ids: _IdMap, exact: bool) -> bool:
-    if old == new:
+    if old.bytes_ == new.bytes_ and old.spill is new.spill:
         return True
     if exact:
         if old.bytes_ != new.bytes_:
@@ -203,8 +203,10 @@ def covers(old: State, new: State, live: int, exact: bool = False) -> bool:
                 continue
             if not reg_covers(ro, rn, ids, exact):
                 return False
+        if fo.stack == fn.stack:  # the common case, compared in C
+            continue
         for so, sn in zip(fo.stack, fn.stack, strict=True):
-            if so is sn:
+            if so is sn or so is EMPTY:
                 continue
             if not _slot_covers(so, sn, ids, exact):
                 return False

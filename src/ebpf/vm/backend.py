@@ -24,6 +24,7 @@ class VMBackend:
     def load_program(self, spec: Any, **options: Any) -> Any:
         from .programs import load_program
 
+        options.setdefault("verify", True)
         return load_program(spec, **options)
 
     def create_map(self, spec: Any) -> Any:

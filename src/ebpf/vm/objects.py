@@ -53,7 +53,7 @@ def load_object(spec: ObjectSpec, constants: dict[str, Any] | None = None,
                 pin_path: str | None = None, *, jit: bool | None = None,
                 executor: str | None = None,
                 budget: int = DEFAULT_BUDGET, programs: list[str] | None = None,
-                core_btf: Any = None, **options: Any) -> VMObject:
+                core_btf: Any = None, verify: bool = True, **options: Any) -> VMObject:
     """Create every map and load every program of ``spec`` in the runtime.
 
     ``constants`` set ``const volatile`` globals; program arrays and map-in-maps
@@ -61,6 +61,10 @@ def load_object(spec: ObjectSpec, constants: dict[str, Any] | None = None,
     symmetry (the runtime has no bpffs). CO-RE relocations resolve against
     ``core_btf`` (default: the running kernel's BTF when it has one, as the
     kernel backend; see :func:`ebpf.vm.programs.core_targets`).
+
+    Every program is checked by :func:`ebpf.verify` first (the kernel's rules;
+    a rejection raises :class:`ebpf.VerifierError` with the log, as on the
+    kernel backend); ``verify=False`` skips that, with a warning.
 
     As the kernel backend (and libbpf): a program whose ``ProgramSpec.autoload``
     is False (``SEC("?...")``, or set by the caller) is not loaded and is absent
@@ -75,21 +79,24 @@ def load_object(spec: ObjectSpec, constants: dict[str, Any] | None = None,
     unknown = set(options) - _KERNEL_ONLY_OPTIONS
     if unknown:
         raise LoadError(f"unknown load option(s) {', '.join(sorted(unknown))} for the vm "
-                        "backend (known: executor, jit, budget, programs, core_btf)")
+                        "backend (known: executor, jit, budget, programs, core_btf, verify)")
     selection = select_programs(spec, programs)
     loaded: dict[str, VMProgram] = {}
     maps: dict[str, VMMap] = {}
     kconfig_offsets = {v.name: v.offset for v in spec.variables.values() if v.map == ".kconfig"}
+    map_specs: dict[str, MapSpec] = {}
     try:
         datas = _apply_constants(spec, constants or {})
         for name, ms in spec.maps.items():
             if name in datas:
                 ms = ms.copy()
                 ms.data = datas[name]
+            map_specs[name] = ms
             maps[name] = create_map(_inner_ready(ms))
         skipped = selection.skipped
         for name in selection.order:
             ps = spec.programs[name]
+            verify_at_load(ps, map_specs, verify, core_btf)
             loaded[name] = load_program(ps, maps, jit=jit, executor=executor, budget=budget,
                                         kconfig_offsets=kconfig_offsets, core_btf=core_btf)
         for name, ms in spec.maps.items():
@@ -101,6 +108,18 @@ def load_object(spec: ObjectSpec, constants: dict[str, Any] | None = None,
             m.close()
         raise
     return VMObject(spec, loaded, maps)
+
+
+def verify_at_load(ps: Any, map_specs: dict[str, MapSpec], verify: bool,
+                   core_btf: Any = None) -> None:
+    """The load-time hook: our verifier's verdict on ``ps`` (raises VerifierError)."""
+    if not verify:
+        log.warning("program %s: loaded WITHOUT verification (verify=False); only the "
+                    "runtime's checks stand between it and a fault", ps.name)
+        return
+    from ..verifier import verify_program
+
+    verify_program(ps, map_specs, log_level=1, core_btf=core_btf).raise_for_status()
 
 
 #: options only the kernel backend uses, accepted so one call fits both backends

@@ -394,13 +394,18 @@ def load_program(spec: ProgramSpec, maps: Mapping[str, VMMap] | None = None, *,
                  jit: bool | None = None, executor: str | None = None,
                  budget: int = DEFAULT_BUDGET,
                  kconfig_offsets: Mapping[str, int] | None = None, core_btf: Any = None,
-                 **_: Any) -> VMProgram:
+                 verify: bool | None = None, **_: Any) -> VMProgram:
     """Load ``spec`` into the runtime. ``maps`` resolves the program's map
     references by name; CO-RE relocations resolve against ``core_btf`` (default:
     the running kernel's BTF, see :func:`core_targets`). Unknown helpers, kfuncs
     and malformed instructions are load-time errors (:class:`ebpf.LoadError` /
-    :class:`ebpf.InstructionError`)."""
+    :class:`ebpf.InstructionError`). ``verify`` (True or False) runs our verifier
+    first, as :func:`ebpf.vm.objects.load_object` does for every program."""
     maps = maps or {}
+    if verify is not None:  # a standalone load (ebpf.Program.load): verify here
+        from .objects import verify_at_load
+
+        verify_at_load(spec, {n: m.spec for n, m in maps.items()}, verify, core_btf)
     relocated = [i.copy() for i in spec.instructions]
     poisoned, layout_btf = apply_core(spec, relocated, core_btf)
     insns = resolve(spec, maps, kconfig_offsets, relocated)
