@@ -111,6 +111,32 @@ SEC("tc") int sk_no_null_check(struct __sk_buff *skb)
 	return family;
 }
 
+struct loop_ctx { __u32 i; __u8 buf[8]; };
+
+/* every bpf_loop iteration moves the index: the second one already writes past buf */
+static long step_unchecked(__u32 idx, struct loop_ctx *c) { c->buf[c->i] = 1; c->i++; return 0; }
+static long step_checked(__u32 idx, struct loop_ctx *c)
+{
+	if (c->i < 8)
+		c->buf[c->i] = 1;
+	c->i++;
+	return 0;
+}
+
+SEC("tc") int loop_index_grows(struct __sk_buff *skb)
+{
+	struct loop_ctx c = {};
+	bpf_loop(16, step_unchecked, &c, 0);
+	return c.buf[0];
+}
+
+SEC("tc") int loop_index_checked(struct __sk_buff *skb)
+{
+	struct loop_ctx c = {};
+	bpf_loop(16, step_checked, &c, 0);
+	return c.buf[0];
+}
+
 char LICENSE[] SEC("license") = "GPL";
 """
 
@@ -122,8 +148,9 @@ REJECT = {
     "lock_direct_access": "bpf_spin_lock cannot be accessed directly by load/store",
     "sk_leak": "Unreleased reference",
     "sk_no_null_check": "invalid mem access 'sock_or_null'",
+    "loop_index_grows": "variable-offset write to stack",
 }
-ACCEPT = ["lock_ok", "sk_ok"]
+ACCEPT = ["lock_ok", "sk_ok", "loop_index_checked"]
 
 
 @pytest.fixture(scope="module")

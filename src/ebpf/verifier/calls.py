@@ -442,12 +442,24 @@ class CallRules(MemoryRules):
         self.note_call(st.cur.subprog, sub)
         cbst = st.copy()
         cbst.frames.append(Frame(regs, [EMPTY] * SLOTS, callsite=slot, subprog=sub,
-                                 callback_of=hid))
+                                 callback_of=hid, entry=tuple(regs)))
         cbst.insn = target
+        self.callback_starts.add(target)
         return [cbst, skip]
 
     def exit_frame(self, st: State, slot: int) -> list[State]:
-        """``exit`` in a subprogram or callback: back to the caller."""
+        """``exit`` in a subprogram or callback: back to the caller (and, after a
+        callback, also into its next iteration, with what this one left behind)."""
+        again: list[State] = []
+        cb = st.cur
+        if cb.callback_of is not None and cb.entry is not None:
+            nxt = st.copy()
+            f = nxt.frames[-1]
+            f.regs = list(cb.entry)
+            f.stack = [EMPTY] * SLOTS
+            nxt.iter_depth += 1
+            nxt.insn = self.cfg.subprogs[f.subprog].start
+            again.append(nxt)
         callee = st.frames.pop()
         r0 = callee.regs[0]
         if r0.kind is Kind.NOT_INIT:
@@ -470,7 +482,7 @@ class CallRules(MemoryRules):
         gone = len(st.frames)
         st.map_regs(lambda r: scalar() if r.kind is Kind.STACK and r.frame >= gone else r)
         st.insn = callee.callsite + 1
-        return [st]
+        return [st] + again
 
     def new_frame_state(self) -> Scalar:
         return Scalar.unknown()

@@ -193,6 +193,7 @@ def build(instructions: list[Instruction]) -> CFG:
             prune.update(t for t in succs[slot])
             if ins.is_call:
                 prune.add(slot)
+    prune.update(sp.start for sp in subprogs)
     _check_recursion(subprogs)
     return CFG(insns, subprogs, succs, back, prune, _liveness(insns, succs))
 

@@ -85,6 +85,8 @@ class Verifier(CallRules):
         self.explored: dict[int, list[Node]] = {}
         self.depth: dict[int, int] = {}
         self.calls: dict[int, set[int]] = {}
+        #: first instructions of callbacks: loop heads bounded at run time (widened)
+        self.callback_starts: set[int] = set()
 
     # ---- the walk ----------------------------------------------------------------------------
     def run(self) -> None:
@@ -147,7 +149,7 @@ class Verifier(CallRules):
         """At a prune point: None when an explored state covers ``st`` (stop here)."""
         live = self.cfg.live_in[slot]
         nodes = self.explored.setdefault(slot, [])
-        iter_next = self._is_iter_next(slot)
+        iter_next = self._is_iter_next(slot) or slot in self.callback_starts
         for old in nodes:
             if old.branches > 0:
                 # still being explored: ``st`` descends from it (a loop)
@@ -193,7 +195,9 @@ class Verifier(CallRules):
                     if (so.spill is not None and sn.spill is not None
                             and so.spill.kind is Kind.SCALAR and sn.spill.kind is Kind.SCALAR
                             and so.spill.var != sn.spill.var):
-                        fn.stack[i] = type(sn)(sn.bytes_, scalar())
+                        n = sn.bytes_.count("s")
+                        wide = Scalar.unknown() if n >= 8 else Scalar.urange(0, (1 << (8 * n)) - 1)
+                        fn.stack[i] = type(sn)(sn.bytes_, scalar(wide))
 
     def _check_stack_depth(self) -> None:
         def rounded(sp: int) -> int:

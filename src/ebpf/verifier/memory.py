@@ -60,6 +60,7 @@ class RuleBase:
     _next_id: int
     depth: dict[int, int]
     calls: dict[int, set[int]]
+    callback_starts: set[int]
 
     def new_id(self) -> int:
         self._next_id += 1

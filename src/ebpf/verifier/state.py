@@ -35,10 +35,12 @@ class Frame:
     depth: int = 0            # deepest stack byte used (positive)
     #: a callback frame: where its result goes (helper id), None for bpf-to-bpf calls
     callback_of: int | None = None
+    #: a callback frame's registers on entry (to verify the next iteration)
+    entry: tuple[Reg, ...] | None = None
 
     def copy(self) -> Frame:
         return Frame(list(self.regs), list(self.stack), self.callsite, self.subprog,
-                     self.depth, self.callback_of)
+                     self.depth, self.callback_of, self.entry)
 
 
 @dataclass(slots=True)
