@@ -322,18 +322,25 @@ class CallRules(MemoryRules):
         st.map_regs(lambda r: scalar() if r.kind in (Kind.PACKET, Kind.PACKET_META,
                                                       Kind.PACKET_END) else r)
 
-    def kfunc_arity(self, name: str) -> int:
+    def kfunc_info(self, name: str) -> tuple[int, bool]:
+        """(number of parameters, returns a pointer) from the object's BTF."""
         btf = self.btf
         if btf is None:
-            return 0
+            return 0, False
         try:
-            for t in btf.types:
-                if getattr(t, "name", None) == name and type(t).__name__ == "Func":
+            for t in btf.types_by_name(name):
+                if type(t).__name__ == "Func":
                     proto = t.type
-                    return len(getattr(proto, "params", ()) or ())
-        except Exception:  # noqa: BLE001 - arity is a best-effort check
-            return 0
-        return 0
+                    ret = getattr(proto, "return_type", None) or getattr(proto, "type", None)
+                    for _ in range(8):  # through typedefs/qualifiers
+                        if ret is None or type(ret).__name__ == "Pointer":
+                            break
+                        ret = getattr(ret, "type", None)
+                    n = len(getattr(proto, "params", ()) or ())
+                    return n, ret is not None and type(ret).__name__ == "Pointer"
+        except Exception:  # noqa: BLE001 - best effort: BTF shapes vary
+            return 0, False
+        return 0, False
 
     # ---- kfuncs ---------------------------------------------------------------------------
     def call_kfunc(self, st: State, ins: Instruction, slot: int) -> list[State]:
@@ -345,11 +352,12 @@ class CallRules(MemoryRules):
         regs = st.regs
         if proto is None:
             # unknown kfunc: arguments must be initialised up to its BTF arity
-            n = self.kfunc_arity(name)
+            n, returns_ptr = self.kfunc_info(name)
             for i in range(1, n + 1):
                 if regs[i].kind is Kind.NOT_INIT:
                     raise Reject(f"R{i} !read_ok")
-            ret = scalar()
+            # a kernel object: read with probe semantics, as an untrusted BTF pointer
+            ret = pointer(Kind.BTF_ID, var=Scalar.unknown()) if returns_ptr else scalar()
         else:
             for i, kind in enumerate(proto.args):
                 r = regs[i + 1]

@@ -219,6 +219,8 @@ KFUNCS: dict[str, KfuncProto] = {
     "bpf_cgroup_acquire": KfuncProto("btf?:cgroup", ("btf",), acquire=True),
     "bpf_cgroup_release": KfuncProto("void", ("btf",), release=0),
     "bpf_rcu_read_lock": KfuncProto("void", ()),
+    "bpf_rdonly_cast": KfuncProto("btf", ("any", "scalar")),
+    "bpf_cast_to_kern_ctx": KfuncProto("btf", ("any",)),
     "bpf_rcu_read_unlock": KfuncProto("void", ()),
     "bpf_iter_num_new": KfuncProto("int", ("iter", "scalar", "scalar"), iter="new"),
     "bpf_iter_num_next": KfuncProto("mem?:4", ("iter",), iter="next"),
