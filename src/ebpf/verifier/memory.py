@@ -381,9 +381,17 @@ def stack_check_init(frame, lo: int, hi: int, regno: int, uninit_ok: bool = Fals
                          f"size {hi - lo}")
 
 
+_LOAD_RANGES: dict[int, Scalar] = {}
+
+
 def _load_range(size: int) -> Scalar:
+    """What a load of ``size`` bytes of unknown memory yields (shared: scalars held
+    by registers are never changed in place)."""
     if size >= 8:
         return Scalar.unknown()
-    return Scalar.urange(0, (1 << (8 * size)) - 1)
+    r = _LOAD_RANGES.get(size)
+    if r is None:
+        r = _LOAD_RANGES[size] = Scalar.urange(0, (1 << (8 * size)) - 1)
+    return r
 
 
