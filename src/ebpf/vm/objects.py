@@ -119,7 +119,9 @@ def verify_at_load(ps: Any, map_specs: dict[str, MapSpec], verify: bool,
         return
     from ..verifier import verify_program
 
-    verify_program(ps, map_specs, log_level=1, core_btf=core_btf).raise_for_status()
+    res = verify_program(ps, map_specs, log_level=0, core_btf=core_btf)
+    if not res.accepted:  # again with the instruction log, for the error
+        verify_program(ps, map_specs, log_level=1, core_btf=core_btf).raise_for_status()
 
 
 #: options only the kernel backend uses, accepted so one call fits both backends
