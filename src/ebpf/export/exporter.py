@@ -196,8 +196,10 @@ class Exporter:
             constants = {f"kaddr_{k}": v for k, v in found.items()}
         if self.backend == "vm" and self.verify != "off":
             self._verify(cfg, spec)
+        # the vm verifies at load; here _verify already did (warn/strict/off decide)
+        opts = {"verify": False} if self.backend == "vm" else {}
         try:
-            obj = load(spec, backend=self.backend, constants=constants)
+            obj = load(spec, backend=self.backend, constants=constants, **opts)
         except Error as e:
             raise explain_load(cfg.name, spec, e) from None
         run = Running(cfg, obj)
