@@ -290,3 +290,47 @@ def test_compiled_code_is_cached_by_program():
     prog = [mov(0, 3), Instruction(op.EXIT)]
     a, b = raw(prog), raw(prog)
     assert a.executor.compiled(a.code) is b.executor.compiled(b.code)
+
+
+THREADS = r"""
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+struct { __uint(type, BPF_MAP_TYPE_ARRAY); __uint(max_entries, 1);
+         __type(key, __u32); __type(value, __u64); } total SEC(".maps");
+struct { __uint(type, BPF_MAP_TYPE_HASH); __uint(max_entries, 64);
+         __type(key, __u32); __type(value, __u64); } seen SEC(".maps");
+SEC("xdp") int count(struct xdp_md *ctx)
+{
+    __u32 z = 0, k = bpf_get_prandom_u32() & 63;
+    __u64 one = 1;
+    __u64 *t = bpf_map_lookup_elem(&total, &z);
+    if (t) __sync_fetch_and_add(t, 1);
+    bpf_map_update_elem(&seen, &k, &one, BPF_ANY);   /* through the trampoline */
+    return 1;
+}
+"""
+
+
+def test_runs_on_several_threads_share_code_and_maps(bpf_compile):
+    import threading
+
+    obj_path = bpf_compile(THREADS, "native_threads")
+    with ebpf.load(obj_path, backend="vm", executor="native") as obj:
+        prog = obj.programs["count"]
+        errors = []
+
+        def worker():
+            try:
+                for _ in range(40):
+                    assert prog.test_run(bytes(64), repeat=5).retval == 1
+            except Exception as e:  # noqa: BLE001 - reported below
+                errors.append(e)
+
+        threads = [threading.Thread(target=worker) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert not errors
+        assert obj.maps["total"][0] == 4 * 40 * 5
+        assert 0 < len(obj.maps["seen"]) <= 64
