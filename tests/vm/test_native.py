@@ -334,3 +334,14 @@ def test_runs_on_several_threads_share_code_and_maps(bpf_compile):
         assert not errors
         assert obj.maps["total"][0] == 4 * 40 * 5
         assert 0 < len(obj.maps["seen"]) <= 64
+
+
+def test_hash_map_filled_before_the_program_compiles(bpf_compile):
+    import struct
+
+    obj_path = bpf_compile(HASH_AND_PERCPU, "native_hash")
+    spec = ebpf.ObjectSpec.from_file(obj_path)
+    with ebpf.load(spec, backend="vm", executor="translator") as obj:
+        obj.maps["h"][struct.pack("<IHBx", 7, 9, 1)] = 33
+        native = load_program(spec.programs["look"], obj.maps, executor="native")
+        assert native.test_run(bytes(64)).retval == 33

@@ -154,11 +154,12 @@ class IndexedEntries(OrderedDict):
     """A hash map's key -> slot dictionary that keeps a :class:`NativeIndex`
     in step (value addresses on CPU 0)."""
 
-    def attach(self, owner: Any, index: NativeIndex) -> None:
+    def attach(self, owner: Any, index: NativeIndex, items: Any) -> None:
+        """Index ``items`` (the map's current key -> slot pairs), in order."""
         self._owner = owner
         self._index = index
-        for k, slot in self.items():
-            index.put(k, owner._addr(slot, 0))
+        for k, slot in items:
+            self[k] = slot
 
     def __setitem__(self, key, slot) -> None:
         super().__setitem__(key, slot)
@@ -211,8 +212,8 @@ def _hash_index(m: Any) -> NativeIndex | None:
         entries = m.entries
         if not isinstance(entries, IndexedEntries):
             with m._lock:
-                new = IndexedEntries(entries)
-                new.attach(m, NativeIndex(m.key_size, m.max_entries))
+                new = IndexedEntries()
+                new.attach(m, NativeIndex(m.key_size, m.max_entries), list(entries.items()))
                 m.entries = new
                 entries = new
         return entries._index
