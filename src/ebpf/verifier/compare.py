@@ -46,7 +46,8 @@ def kernel_verdict(spec: Any, program: str) -> KernelVerdict:
     spec = copy.copy(spec)
     spec.maps = {n: _unpinned(ms) for n, ms in spec.maps.items()}
     try:
-        obj = load(spec, backend="kernel", programs=[program], log_level=1,
+        # level 1 (the error) | 4 (BPF_LOG_STATS: "verification time")
+        obj = load(spec, backend="kernel", programs=[program], log_level=5,
                    log_size=16 << 20)
     except VerifierError as e:
         log = e.log or ""
