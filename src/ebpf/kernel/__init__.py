@@ -5,7 +5,7 @@ probes), :mod:`.maps`, :mod:`.programs`, :mod:`.objects` (whole ELF objects, as
 libbpf loads them), :mod:`.btf` (object BTF into the kernel, kernel type lookup),
 :mod:`.backend` (the factories ebpf.backend names), :mod:`.structops`, :mod:`.pin` (bpffs),
 :mod:`.lockdown`, :mod:`.info`
-(introspection); attach kinds (:mod:`.attach`, :mod:`.netlink` for tc/XDP over
+(introspection), :mod:`.xlated` (bpftool-style annotations of translated code); attach kinds (:mod:`.attach`, :mod:`.netlink` for tc/XDP over
 rtnetlink), links, ring and perf buffers live next to them.
 Nothing here touches the kernel at import time.
 """
@@ -15,7 +15,7 @@ from importlib import import_module as _import_module
 _SUBMODULES = {"sys", "probes", "maps", "programs", "objects", "info", "btf", "backend", "pin",
                "structops",
                "attach", "links", "perf", "tracefs", "uprobe", "ringbuf", "perfbuf", "netlink",
-               "lockdown"}
+               "lockdown", "xlated"}
 
 
 def __getattr__(name: str):
