@@ -114,12 +114,17 @@ def test_build_id_stacks(workloads):
 
 def test_kernel_frames_are_names_from_kallsyms(workloads):
     names = set()
-    with open("/proc/kallsyms") as f:
-        for line in f:
-            parts = line.split()
-            names.add(parts[2])
+
+    def read_kallsyms_then_go() -> None:
+        # read once the profiler is attached: its own JIT-compiled program
+        # (bpf_prog_<tag>_do_sample) is listed in kallsyms only while loaded
+        with open("/proc/kallsyms") as f:
+            for line in f:
+                names.add(line.split()[2])
+        w.go()
+
     with Workload(workloads["syscaller"], "3") as w:
-        res = profile.record(2.0, frequency=499, pid=w.pid, ready=w.go)
+        res = profile.record(2.0, frequency=499, pid=w.pid, ready=read_kallsyms_then_go)
     kernel = [f for s, _ in res.profile.top(pid=w.pid) for f in s.frames if f.kernel]
     assert len(kernel) >= 10
     assert all(f.name in names for f in kernel), [f.name for f in kernel if f.name not in names]

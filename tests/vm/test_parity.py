@@ -40,8 +40,10 @@ def test_what_is_missing_is_refused_as_the_page_says():
         hid = missing_helpers[0]
         spec = ebpf.ProgramSpec(name="p", type=ProgramType.SOCKET_FILTER, license="GPL",
                                 instructions=assemble(f"call {hid}\nr0 = 0\nexit"))
+        # the runtime's own refusal (our verifier, on by default, may refuse first
+        # for a helper the program type cannot call)
         with pytest.raises(ebpf.LoadError, match="not supported by the vm"):
-            ebpf.Program.load(spec, backend="vm")
+            ebpf.Program.load(spec, backend="vm", verify=False)
     if missing_maps:
         t = MapType(missing_maps[0])
         with pytest.raises(ebpf.NotSupportedError):
