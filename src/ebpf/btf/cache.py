@@ -28,6 +28,7 @@ from array import array
 from collections.abc import Callable
 from pathlib import Path
 
+from .._internal.files import atomic_write
 from ..errors import BTFError
 from .parse import Spec
 
@@ -89,11 +90,7 @@ def remember_key(identity: str, k: str) -> None:
         index = {}
     index[identity] = k
     try:
-        root.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=root, prefix=".index.")
-        with os.fdopen(fd, "w") as f:
-            json.dump(dict(list(index.items())[-64:]), f)
-        os.replace(tmp, root / "index.json")
+        atomic_write(root / "index.json", json.dumps(dict(list(index.items())[-64:])))
     except OSError as e:
         log.info("cannot record BTF cache index in %s: %s", root, e)
 
@@ -128,12 +125,12 @@ def cached_path(btf: Spec | bytes, name: str, produce: Callable[[], str],
         return path
     text = produce()
     try:
-        _write(path, text)
+        atomic_write(path, text)
     except OSError as e:
         fallback = Path(tempfile.gettempdir()) / f"ebpf-btf-{os.getuid()}" / k / name
         log.warning("cannot write BTF cache %s (%s); using %s", path, e, fallback)
         try:
-            _write(fallback, text)
+            atomic_write(fallback, text)
         except OSError as e2:
             raise BTFError(f"cannot write {name} to {path} or {fallback}: {e2}") from None
         path = fallback
@@ -171,37 +168,13 @@ def parse_cached(path: str | os.PathLike[str], data: bytes, *, check: bool = Tru
     offs, names = spec.scan_tables()
     k = key(data)
     try:
-        _write_bytes(cache_root() / k / "scan.bin",
+        atomic_write(cache_root() / k / "scan.bin",
                      len(offs).to_bytes(8, "little") + offs.tobytes() + names.tobytes())
         if ident is not None:
             remember_key(ident, k)
     except OSError as e:
         log.info("cannot keep BTF type tables in %s: %s", cache_root(), e)
     return spec
-
-
-def _write_bytes(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 __all__ = ["blob", "cache_root", "cached_path", "cached_text", "file_identity", "key",

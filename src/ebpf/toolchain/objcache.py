@@ -18,9 +18,10 @@ import json
 import logging
 import os
 import shutil
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+
+from .._internal.files import atomic_write
 
 log = logging.getLogger(__name__)
 
@@ -152,22 +153,11 @@ def store(entry: str, obj: Path, depfile: Path, cwd: Path | None = None) -> None
         obj_name = f"{hashlib.sha256(data).hexdigest()[:32]}.o"
         d.mkdir(parents=True, exist_ok=True)
         if not (d / obj_name).is_file():
-            _atomic_write(d / obj_name, data)
-        _atomic_write(d / f"{entry}.json",
+            atomic_write(d / obj_name, data)
+        atomic_write(d / f"{entry}.json",
                       json.dumps({"deps": digests, "object": obj_name}).encode())
     except OSError as e:
         log.info("compile cache: cannot write %s (%s)", d, e)
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 __all__ = ["cache_dir", "enabled", "key", "lookup", "parse_depfile", "store"]
