@@ -57,6 +57,7 @@ _LAZY = {
     "Link": ".links",
     "Struct": ".codec",
     "RingBuffer": ".ringbuf",
+    "UserRingBuffer": ".userringbuf",
     "RecordBatch": ".recordbatch",
     "PerfBuffer": ".perfbuf",
     "compile": ".toolchain",
@@ -80,6 +81,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .programs import Program, RunResult  # noqa: F401
     from .recordbatch import RecordBatch  # noqa: F401
     from .spec import MapSpec, ObjectSpec, PinType, ProgramSpec, VariableSpec  # noqa: F401
+    from .userringbuf import UserRingBuffer  # noqa: F401
     from .verifier import verify  # noqa: F401
 
 

@@ -545,6 +545,12 @@ class KernelMap(Map):
         raise NotSupportedError("event consumers", detail=f"map {self.name} is a "
                                 f"{self.type.name} map")
 
+    def _user_ring(self):
+        """The producer protocol object (see :mod:`ebpf.userringbuf`) of a USER_RINGBUF map."""
+        from .ringbuf import user_ring_for
+
+        return user_ring_for(self)
+
     # ---- map-wide operations ---------------------------------------------
     def freeze(self) -> None:
         """Make the map read-only from user space (BPF_MAP_FREEZE)."""

@@ -225,3 +225,31 @@ def consumer_for(m) -> KernelRingConsumer:
     except OSError as e:
         raise MapError(f"ring buffer {m.name}: its fd {fd} is not open", e.errno) from None
     return KernelRingConsumer(fd, m.max_entries, m.name)
+
+
+def user_ring_for(m):
+    """The producer's view (:class:`ebpf.userringbuf.UserRingMemory`) of kernel
+    USER_RINGBUF map ``m``: the consumer page mapped read-only at offset 0, the
+    producer page and the data area (mapped twice in a row) read-write after it."""
+    from ..userringbuf import UserRingMemory
+
+    fd, size = m.fd, m.max_entries
+    try:
+        cons = mmap.mmap(fd, PAGE_SIZE, mmap.MAP_SHARED, mmap.PROT_READ, offset=0)
+    except OSError as e:
+        raise SystemCallError(f"mmap of user ring buffer {m.name} consumer page", e.errno) from None
+    try:
+        prod = mmap.mmap(fd, PAGE_SIZE + 2 * size, mmap.MAP_SHARED,
+                         mmap.PROT_READ | mmap.PROT_WRITE, offset=PAGE_SIZE)
+    except OSError as e:
+        cons.close()
+        raise SystemCallError(f"mmap of user ring buffer {m.name} data", e.errno) from None
+    view = memoryview(prod)
+
+    def close() -> None:
+        view.release()
+        prod.close()
+        cons.close()
+
+    return UserRingMemory(size, memoryview(cons), view[:8], view[PAGE_SIZE:],
+                          fileno=lambda: fd, on_close=close)

@@ -25,6 +25,13 @@ def map_spec_problem(spec: MapSpec) -> str:
             return f"key_size must be 4, an fd (is {spec.key_size})"
         if spec.max_entries:
             return f"max_entries must be 0 (is {spec.max_entries})"
+    if t in (MapType.CGROUP_STORAGE, MapType.PERCPU_CGROUP_STORAGE):
+        if spec.key_size not in (8, 12):
+            return ("key_size must be 8 (a cgroup id) or 12 (struct bpf_cgroup_storage_key) "
+                    f"(is {spec.key_size})")
+        if spec.max_entries:
+            return f"max_entries must be 0 (is {spec.max_entries})"
+        storage = True
     if spec.max_entries <= 0 and t not in (MapType.RINGBUF,) and not storage:
         return "max_entries must be positive"
     if t in (MapType.ARRAY, MapType.PERCPU_ARRAY, MapType.PROG_ARRAY, MapType.ARRAY_OF_MAPS,
@@ -39,11 +46,13 @@ def map_spec_problem(spec: MapSpec) -> str:
         return f"value_size must be 4, a cgroup fd (is {spec.value_size})"
     if t == MapType.LPM_TRIE and not 5 <= spec.key_size <= 4 + 256:
         return f"key_size must be 4 + 1..256 bytes (is {spec.key_size})"
-    if t == MapType.RINGBUF:
+    if t in (MapType.RINGBUF, MapType.USER_RINGBUF):
+        if t == MapType.USER_RINGBUF and (spec.key_size or spec.value_size):
+            return "key_size and value_size must be 0"
         n = spec.max_entries
         if n <= 0 or n & (n - 1) or n % 4096:
             return f"max_entries must be a power of 2 and a multiple of the page size (is {n})"
-    if t not in (MapType.RINGBUF, MapType.PROG_ARRAY, MapType.ARRAY_OF_MAPS,
+    if t not in (MapType.RINGBUF, MapType.USER_RINGBUF, MapType.PROG_ARRAY, MapType.ARRAY_OF_MAPS,
                  MapType.HASH_OF_MAPS, MapType.PERF_EVENT_ARRAY) and spec.value_size <= 0:
         return "value_size must be positive"
     return ""

@@ -30,9 +30,10 @@ from .lpm import LpmTrieMap
 from .queues import BloomFilterMap, QueueStackMap
 from .records import PerfEventArrayMap, RecordConsumer, RingBufMap, RingSlot
 from .storage import LocalStorageMap
+from .userring import UserRingBufMap
 
 __all__ = ["ArrayMap", "ArrayOfMapsMap", "BloomFilterMap", "CgroupArrayMap", "DevArrayMap",
            "DevHashMap", "HashMap", "HashOfMapsMap", "LocalStorageMap", "LpmTrieMap",
            "PerfEventArrayMap", "ProgArrayMap", "QueueStackMap", "RecordConsumer", "RingBufMap",
-           "RingSlot", "StackTraceMap", "VMMap", "_TYPES", "create_map", "possible_cpus", "ref_id",
+           "RingSlot", "StackTraceMap", "UserRingBufMap", "VMMap", "_TYPES", "create_map", "possible_cpus", "ref_id",
            "set_num_cpus"]

@@ -15,6 +15,7 @@ from .lpm import LpmTrieMap
 from .queues import BloomFilterMap, QueueStackMap
 from .records import PerfEventArrayMap, RingBufMap
 from .storage import LocalStorageMap
+from .userring import UserRingBufMap
 
 _TYPES: dict[MapType, type[VMMap]] = {
     MapType.ARRAY: ArrayMap,
@@ -31,6 +32,7 @@ _TYPES: dict[MapType, type[VMMap]] = {
     MapType.STACK: QueueStackMap,
     MapType.BLOOM_FILTER: BloomFilterMap,
     MapType.RINGBUF: RingBufMap,
+    MapType.USER_RINGBUF: UserRingBufMap,
     MapType.PERF_EVENT_ARRAY: PerfEventArrayMap,
     MapType.DEVMAP: DevArrayMap,
     MapType.CPUMAP: DevArrayMap,
