@@ -34,7 +34,7 @@ from .spec import MapSpec
 from .uapi import MapType
 
 #: map types whose values are file descriptors (programs, maps, perf events, cgroups)
-_FD_VALUE_TYPES = frozenset({MapType.PROG_ARRAY, MapType.ARRAY_OF_MAPS, MapType.HASH_OF_MAPS,
+FD_VALUE_TYPES = frozenset({MapType.PROG_ARRAY, MapType.ARRAY_OF_MAPS, MapType.HASH_OF_MAPS,
                              MapType.PERF_EVENT_ARRAY, MapType.CGROUP_ARRAY})
 
 BPF_ANY = 0
@@ -102,7 +102,7 @@ class Map(MutableMapping):
         f = self._fast
         if f is None:
             dec = None
-            plain = not self.per_cpu and self.type not in _FD_VALUE_TYPES
+            plain = not self.per_cpu and self.type not in FD_VALUE_TYPES
             if plain and self.type is not MapType.RINGBUF:
                 dec = codec.int_decoder(self.spec.value_type, self.value_size)
             f = self._fast = (codec.int_signed(self.spec.key_type), dec,
@@ -197,7 +197,7 @@ class Map(MutableMapping):
                                           signed=signed or value < 0)
                 except OverflowError:
                     pass  # codec.encode says what does not fit
-        if self.type in _FD_VALUE_TYPES:
+        if self.type in FD_VALUE_TYPES:
             fd = value if isinstance(value, int) else getattr(value, "fd", None)
             if fd is None:
                 raise MapError(f"map {self.name}: values must be file descriptors or objects with .fd")

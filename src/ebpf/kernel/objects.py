@@ -265,11 +265,11 @@ def _make_map(ms: MapSpec, spec: ObjectSpec, obj_name: str, btf_fd: int, pin_pat
         s = s.copy()
         s.max_entries = probes.possible_cpus()
     if s.type == MapType.RINGBUF:
-        from .maps import _round_ringbuf
+        from .maps.create import round_ringbuf
 
-        if s.max_entries != _round_ringbuf(s.max_entries):
+        if s.max_entries != round_ringbuf(s.max_entries):
             s = s.copy()
-            s.max_entries = _round_ringbuf(s.max_entries)
+            s.max_entries = round_ringbuf(s.max_entries)
     pin_at = ""
     if s.pinning == PinType.BY_NAME:
         # iproute2-style objects (maps in a "maps" section, pinning PIN_GLOBAL_NS)
@@ -302,9 +302,9 @@ def _make_map(ms: MapSpec, spec: ObjectSpec, obj_name: str, btf_fd: int, pin_pat
 
 
 def _expected(s: MapSpec) -> MapSpec:
-    from .maps import _normalize
+    from .maps.create import normalize
 
-    return _normalize(s)
+    return normalize(s)
 
 
 def _merge_spec(live: MapSpec, want: MapSpec) -> MapSpec:
