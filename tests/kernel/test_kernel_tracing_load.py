@@ -84,7 +84,8 @@ def test_typeless_ksyms_resolve_to_kernel_addresses(bpf_compile, no_leaks):
 
 
 def test_freplace_targets(bpf_compile, no_leaks, lockdown, assert_lockdown_refusal):
-    from ebpf.kernel.programs import _ext_target, load_program
+    from ebpf.kernel.program_btf import ext_target as _ext_target
+    from ebpf.kernel.programs import load_program
 
     spec = ebpf.ObjectSpec.from_file(bpf_compile(PROGS / "freplace.bpf.c"))
     ext = spec.programs["new_check"]

@@ -1,5 +1,6 @@
-"""Kernel programs: relocate a :class:`~ebpf.spec.ProgramSpec`, load it with
-BPF_PROG_LOAD, run it with BPF_PROG_TEST_RUN.
+"""Kernel programs: load a :class:`~ebpf.spec.ProgramSpec` with BPF_PROG_LOAD
+(relocated by :mod:`.relocate`, its BTF facts from :mod:`.program_btf`), run it
+with BPF_PROG_TEST_RUN, open pinned programs or programs by id.
 
 >>> import ebpf
 >>> spec = ebpf.ProgramSpec(name="ret2", type=ebpf.ProgramType.XDP,
@@ -15,11 +16,9 @@ import ctypes
 import errno as _errno
 import logging
 import os
-import struct
 from typing import Any
 
 from ..errors import (
-    BTFError,
     Error,
     LoadError,
     NotSupportedError,
@@ -27,21 +26,15 @@ from ..errors import (
     SystemCallError,
     VerifierError,
 )
-from ..isa import opcodes as op
-from ..isa.instruction import (
-    FunctionReference,
-    Instruction,
-    KconfigReference,
-    KsymReference,
-    MapReference,
-)
+from ..isa import encode
 from ..programs import Program, RunResult
 from ..spec import ProgramSpec
-from ..symbols import kallsyms
-from ..uapi import AttachType, Command, ProgramType
+from ..uapi import Command, ProgramType
 from . import lockdown, probes
 from . import sys as bsys
 from .maps import ENOTSUPP, sanitize_name
+from .program_btf import attach_btf_target, ext_target, func_line_info
+from .relocate import FdArray, relocate
 
 log = logging.getLogger("ebpf.kernel")
 
@@ -125,8 +118,11 @@ class KernelProgram(Program):
         data = bytes(data or b"")
         din = ctypes.create_string_buffer(data, max(len(data), 1))
         out_size = data_size_out if data_size_out is not None else (len(data) + 256 if data else 0)
-        cin = ctypes.create_string_buffer(bytes(ctx), max(len(ctx), 1)) if ctx is not None else None
-        cout = ctypes.create_string_buffer(max(len(ctx), 1)) if ctx is not None else None
+        ctx_in = bytes(ctx) if ctx is not None else None
+        cin = cout = None
+        if ctx_in is not None:
+            cin = ctypes.create_string_buffer(ctx_in, max(len(ctx_in), 1))
+            cout = ctypes.create_string_buffer(max(len(ctx_in), 1))
         for _ in range(6):
             dout = ctypes.create_string_buffer(max(out_size, 1)) if out_size else None
             attr = bsys.ProgTestRunAttr(
@@ -137,11 +133,11 @@ class KernelProgram(Program):
             if dout is not None:
                 attr.data_out = ctypes.addressof(dout)
                 attr.data_size_out = out_size
-            if cin is not None:
+            if ctx_in is not None and cin is not None and cout is not None:
                 attr.ctx_in = ctypes.addressof(cin)
-                attr.ctx_size_in = len(ctx)  # type: ignore[arg-type]
+                attr.ctx_size_in = len(ctx_in)
                 attr.ctx_out = ctypes.addressof(cout)
-                attr.ctx_size_out = len(ctx)  # type: ignore[arg-type]
+                attr.ctx_size_out = len(ctx_in)
             try:
                 bsys.bpf(Command.PROG_TEST_RUN, attr, raw=True)
             except OSError as e:
@@ -224,279 +220,6 @@ class KernelProgram(Program):
         return f"<KernelProgram {self.name!r} {self.type.name} section={self.section!r}{state}>"
 
 
-# ---- relocation ----------------------------------------------------------------
-
-class _FdArray:
-    """fd_array for kfunc calls into modules: index 0 stays unused (off=0 means vmlinux)."""
-
-    def __init__(self) -> None:
-        self.fds: list[bsys.FD] = []
-        self.index: dict[str, int] = {}
-
-    def slot(self, module: str) -> int:
-        if module not in self.index:
-            from .btf import module_btf_fd
-
-            self.fds.append(module_btf_fd(module))
-            self.index[module] = len(self.fds)
-        return self.index[module]
-
-    def fd_of(self, module: str) -> int:
-        return self.fds[self.slot(module) - 1].fd
-
-    def buffer(self) -> ctypes.Array | None:
-        if not self.fds:
-            return None
-        arr = (ctypes.c_int32 * (len(self.fds) + 1))()
-        arr[0] = -1
-        for i, f in enumerate(self.fds, 1):
-            arr[i] = f.fd
-        return arr
-
-    def close(self) -> None:
-        for f in self.fds:
-            f.close()
-
-
-def _map_fd(maps: dict[str, Any], name: str, prog: str, slot: int) -> int:
-    m = maps.get(name)
-    if m is None:
-        raise LoadError(f"program {prog}: instruction {slot} refers to map {name!r}, "
-                        f"which was not created (maps: {', '.join(sorted(maps)) or 'none'})")
-    return m.fd
-
-
-def relocate(spec: ProgramSpec, maps: dict[str, Any] | None = None, *,
-             kconfig_offsets: dict[str, int] | None = None,
-             fd_array: _FdArray | None = None,
-             core_poisoned: list[Any] | None = None) -> list[Instruction]:
-    """The program's instructions with every reference patched for this kernel:
-    CO-RE relocations resolved against kernel BTF, map fds and global-data
-    addresses, kconfig values, ksyms and kfuncs."""
-    maps = maps or {}
-    insns = [i.copy() for i in spec.instructions]
-    if any(i.core is not None for i in insns):
-        insns = _apply_core(spec, insns, core_poisoned)
-    slot = 0
-    for ins in insns:
-        ref = ins.reference
-        here = slot
-        slot += ins.size
-        if ref is None or isinstance(ref, FunctionReference):
-            continue
-        if isinstance(ref, MapReference):
-            if not ins.is_lddw:
-                raise LoadError(f"program {spec.name}: map reference on a non-lddw at slot {here}")
-            fd = _map_fd(maps, ref.map, spec.name, here)
-            if ref.value:
-                # arena globals sit in the arena's last pages (see KernelMap.arena_data_offset)
-                off = ref.offset + getattr(maps[ref.map], "arena_data_offset", 0)
-                ins.src = op.BPF_PSEUDO_MAP_VALUE
-                ins.imm = (fd & 0xFFFFFFFF) | ((off & 0xFFFFFFFF) << 32)
-            else:
-                ins.src = op.BPF_PSEUDO_MAP_FD
-                ins.imm = fd & 0xFFFFFFFF
-        elif isinstance(ref, KconfigReference):
-            offs = kconfig_offsets or {}
-            if ref.name not in offs:
-                raise LoadError(f"program {spec.name}: kconfig extern {ref.name!r} has no "
-                                "place in a .kconfig map")
-            fd = _map_fd(maps, ".kconfig", spec.name, here)
-            addend = ins.imm & 0xFFFFFFFF
-            addend = addend - (1 << 32) if addend & 0x80000000 else addend
-            ins.src = op.BPF_PSEUDO_MAP_VALUE
-            ins.imm = (fd & 0xFFFFFFFF) | (((offs[ref.name] + addend) & 0xFFFFFFFF) << 32)
-        elif isinstance(ref, KsymReference):
-            _resolve_ksym(spec, ins, ref, here, fd_array)
-    return insns
-
-
-def _resolve_ksym(spec: ProgramSpec, ins: Instruction, ref: KsymReference, slot: int,
-                  fd_array: _FdArray | None) -> None:
-    from .btf import find_kernel_type
-
-    if ins.is_call:  # kfunc
-        try:
-            kt = find_kernel_type(ref.name, "func")
-        except BTFError:
-            if ref.weak:
-                ins.src, ins.imm, ins.off = op.BPF_PSEUDO_KFUNC_CALL, 0, 0
-                return
-            raise LoadError(f"program {spec.name}: kfunc {ref.name!r} (slot {slot}) is not in "
-                            "the kernel's BTF") from None
-        ins.src = op.BPF_PSEUDO_KFUNC_CALL
-        ins.imm = kt.type_id
-        ins.off = 0
-        if kt.in_module:
-            if fd_array is None:
-                raise LoadError(f"program {spec.name}: kfunc {ref.name} lives in module "
-                                f"{kt.module}; no fd_array to reference it")
-            ins.off = fd_array.slot(kt.module)
-        return
-    # a __ksym variable: BTF id (typed), else its address (typeless)
-    try:
-        kt = find_kernel_type(ref.name, "var")
-    except BTFError:
-        kt = None
-    if kt is not None:
-        ins.src = op.BPF_PSEUDO_BTF_ID
-        obj_fd = 0
-        if kt.in_module:
-            if fd_array is None:
-                raise LoadError(f"program {spec.name}: ksym {ref.name} lives in a module")
-            obj_fd = fd_array.fd_of(kt.module)
-        ins.imm = (kt.type_id & 0xFFFFFFFF) | ((obj_fd & 0xFFFFFFFF) << 32)
-        return
-    addr = kallsyms.address_of(ref.name)
-    if addr is not None and addr != 0:
-        ins.src = 0
-        ins.imm = addr & 0xFFFFFFFFFFFFFFFF
-        return
-    if ref.weak:
-        ins.src = 0
-        ins.imm = 0
-        return
-    hint = ""
-    from .._internal.host import kernel_config
-
-    if kernel_config().get("CONFIG_KALLSYMS_ALL") in (None, "n"):
-        hint = " (this kernel lists only functions there: CONFIG_KALLSYMS_ALL is off)"
-    raise LoadError(f"program {spec.name}: kernel symbol {ref.name!r} (slot {slot}) not found "
-                    f"in kernel BTF or /proc/kallsyms{hint}")
-
-
-def _apply_core(spec: ProgramSpec, insns: list[Instruction],
-                poisoned: list[Any] | None) -> list[Instruction]:
-    try:
-        from ..btf import load_kernel_specs
-        from ..btf.core import apply_core_relocations
-    except ImportError as e:
-        # Without the resolver the compiled values stay: right when the object was
-        # built against this kernel's own vmlinux.h, which is the common case here.
-        log.warning("program %s: CO-RE relocations left as compiled (%s)", spec.name, e)
-        return insns
-    if spec.btf is None:
-        raise LoadError(f"program {spec.name} has CO-RE relocations but the object has no BTF")
-    try:
-        results = apply_core_relocations(insns, spec.btf, load_kernel_specs())
-    except BTFError as e:
-        hint = ""
-        text = str(e)
-        if "cannot be relocated" in text or ("instruction" in text and "expected" in text):
-            hint = (" (the record does not point at an instruction holding the compiled value: "
-                    "a misplaced compiler record, as bpf-gcc 12 emits and libbpf refuses too; "
-                    "build with clang)")
-        raise LoadError(f"program {spec.name}: CO-RE relocation failed: {e}{hint}") from None
-    for r in results:
-        if r.poisoned:
-            log.debug("program %s: CO-RE relocation poisoned at instruction %d: %s",
-                      spec.name, r.index, r.reason)
-            if poisoned is not None:
-                poisoned.append(r)
-    return insns
-
-
-# ---- attach targets in kernel BTF --------------------------------------------------
-
-def attach_btf_target(spec: ProgramSpec) -> tuple[int, str] | None:
-    """(BTF type id, module name) of the kernel function/type a tracing, LSM or
-    iterator program attaches to, or None for other programs."""
-    from .btf import find_kernel_type
-
-    at = spec.attach_type
-    target = spec.attach_to
-    if spec.type not in (ProgramType.TRACING, ProgramType.LSM) or at is None:
-        return None
-    if not target:
-        raise LoadError(f"program {spec.name} ({spec.section!r}) needs an attach target "
-                        "in its section name")
-    module = None
-    if ":" in target and at != AttachType.TRACE_ITER:
-        module, target = target.split(":", 1)
-    if at == AttachType.TRACE_RAW_TP:
-        name, kind = "btf_trace_" + target, "typedef"
-    elif at == AttachType.TRACE_ITER:
-        name, kind = "bpf_iter_" + target, "func"
-    elif spec.type == ProgramType.LSM:
-        name, kind = "bpf_lsm_" + target, "func"
-    else:
-        name, kind = target, "func"
-    try:
-        kt = find_kernel_type(name, kind)
-    except BTFError:
-        raise LoadError(f"program {spec.name}: attach target {name!r} ({kind}) is not in the "
-                        f"kernel's BTF", _errno.ESRCH) from None
-    if module and kt.module != module:
-        raise LoadError(f"program {spec.name}: {name} is not in module {module}")
-    return kt.type_id, kt.module
-
-
-def _ext_target(spec: ProgramSpec, attach_target: Any) -> tuple[tuple[int, str], int]:
-    """(BTF id of the replaced function in the target's BTF, target fd)."""
-    from .btf import btf_spec_by_id
-    from .info import prog_info_from_fd
-
-    if attach_target is None:
-        raise LoadError(f"program {spec.name} ({spec.section!r}) replaces function "
-                        f"{spec.attach_to!r} of another program: pass attach_target=PROGRAM")
-    fd = attach_target if isinstance(attach_target, int) else attach_target.fd
-    info = prog_info_from_fd(fd)
-    if not info.btf_id:
-        raise LoadError(f"program {spec.name}: target program {info.name!r} has no BTF, "
-                        "so its functions cannot be replaced")
-    tbtf = btf_spec_by_id(info.btf_id)
-    try:
-        func = tbtf.type_by_name(spec.attach_to, kind="func")
-    except BTFError:
-        raise LoadError(f"program {spec.name}: target program {info.name!r} has no "
-                        f"function {spec.attach_to!r}") from None
-    return (tbtf.type_id(func), "target"), fd
-
-
-# ---- BTF func/line info ------------------------------------------------------------
-
-def _btf_strings(blob: bytes) -> dict[str, int]:
-    """String → first offset in a raw BTF blob's string section."""
-    if len(blob) < 24:
-        return {}
-    _magic, _ver, _flags, hdr_len, _toff, _tlen, soff, slen = struct.unpack_from("<HBBIIIII", blob)
-    start = hdr_len + soff
-    strs = blob[start:start + slen]
-    out: dict[str, int] = {}
-    pos = 0
-    for piece in strs.split(b"\0"):
-        s = piece.decode(errors="replace")
-        out.setdefault(s, pos)
-        pos += len(piece) + 1
-    return out
-
-
-def _func_line_info(spec: ProgramSpec, blob: bytes | None) -> tuple[Any, int, Any, int]:
-    funcs = sorted(spec.func_infos, key=lambda f: f.insn_off)
-    fbuf = None
-    if funcs:
-        fbuf = ctypes.create_string_buffer(
-            b"".join(struct.pack("<II", f.insn_off, f.type_id) for f in funcs), 8 * len(funcs))
-    lbuf = None
-    lines = sorted(spec.line_infos, key=lambda li: li.insn_off)
-    if lines and blob is not None:
-        strings = _btf_strings(blob)
-        recs = []
-        for li in lines:
-            fo = strings.get(li.file_name)
-            lo = strings.get(li.line_text)
-            if fo is None or lo is None:
-                recs = []
-                break
-            recs.append(struct.pack("<IIII", li.insn_off, fo, lo,
-                                    (li.line << 10) | (li.column & 0x3FF)))
-        if recs:
-            lbuf = ctypes.create_string_buffer(b"".join(recs), 16 * len(recs))
-        else:
-            lines = []
-    return fbuf, len(funcs), lbuf, len(lines) if lbuf is not None else 0
-
-
 # ---- loading ----------------------------------------------------------------------
 
 def _capability_for(ptype: ProgramType) -> str:
@@ -536,11 +259,12 @@ def load_program(spec: ProgramSpec, maps: dict[str, Any] | None = None, *,
         raise LoadError(f"program {spec.name}: unknown load option(s) "
                         f"{', '.join(sorted(unknown))} for the kernel backend")
     probes.bump_memlock()
-    fd_array = _FdArray()
+    fd_array = FdArray()
     own_btf = None
+    target: tuple[int, str] | None
     try:
         if spec.type == ProgramType.EXT:
-            target, attach_prog_fd = _ext_target(spec, attach_target)
+            target, attach_prog_fd = ext_target(spec, attach_target)
         elif spec.type == ProgramType.STRUCT_OPS:
             if struct_ops is None:
                 raise LoadError(f"program {spec.name} is a struct_ops callback: load it with "
@@ -551,7 +275,7 @@ def load_program(spec: ProgramSpec, maps: dict[str, Any] | None = None, *,
         poisoned: list[Any] = []
         insns = relocate(spec, maps, kconfig_offsets=kconfig_offsets, fd_array=fd_array,
                          core_poisoned=poisoned)
-        from ..isa import encode
+
 
         raw = encode(insns)
         if btf is None and spec.btf is not None and spec.func_infos:
@@ -609,7 +333,7 @@ def _expected_attach_type(spec: ProgramSpec) -> int:
 
 
 def _prog_load(spec: ProgramSpec, raw: bytes, btf: Any, blob: bytes | None,
-               target: tuple[int, str] | None, attach_fd: int, fd_array: _FdArray,
+               target: tuple[int, str] | None, attach_fd: int, fd_array: FdArray,
                log_level: int, log_size: int, ifindex: int,
                expected_attach_type: int | None = None) -> tuple[bsys.FD, str]:
     insns = ctypes.create_string_buffer(raw, len(raw))
@@ -620,7 +344,7 @@ def _prog_load(spec: ProgramSpec, raw: bytes, btf: Any, blob: bytes | None,
     fbuf = lbuf = None
     nf = nl = 0
     if with_btf:
-        fbuf, nf, lbuf, nl = _func_line_info(spec, blob)
+        fbuf, nf, lbuf, nl = func_line_info(spec, blob)
 
     def attr_for(level: int, buf: ctypes.Array | None, size: int, btf_on: bool) -> bsys.ProgLoadAttr:
         a = bsys.ProgLoadAttr(
@@ -669,6 +393,7 @@ def _prog_load(spec: ProgramSpec, raw: bytes, btf: Any, blob: bytes | None,
     # Reload with a log, growing the buffer until the whole log fits.
     level = log_level or 1
     size = min(max(log_size, FIRST_LOG_SIZE), MAX_LOG_SIZE)
+    err2 = err
     while True:
         fd, err2, text = attempt(level, size, with_btf)
         if fd >= 0:  # a transient failure went away
