@@ -692,7 +692,7 @@ def get_next_id(cmd: int, start: int = 0) -> int | None:
     except OSError as e:
         if e.errno == _errno.ENOENT:
             return None
-        raise error_for(e.errno, f"listing ids ({Command(cmd).name})", cmd) from None
+        raise error_for(e.errno or 0, f"listing ids ({Command(cmd).name})", cmd) from None
     return attr.next_id
 
 
