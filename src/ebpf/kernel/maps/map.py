@@ -1,14 +1,7 @@
 """A kernel map owned through its fd: :class:`KernelMap`, the single-element
 commands (with a prepared fast path for plain keys and values) and the map-wide
 ones (freeze, pin, info); batch operations are in :mod:`.batch`, shared memory in
-:mod:`.memory`.
-
->>> import ebpf
->>> m = ebpf.Map.create(ebpf.MapSpec(name="c", type=ebpf.MapType.HASH, key_size=4,
-...                                  value_size=8, max_entries=8))
->>> m[1] = 10; m[1]
-10
->>> m.close()
+:mod:`.memory` (example in :mod:`ebpf.kernel.maps`).
 """
 
 from __future__ import annotations
