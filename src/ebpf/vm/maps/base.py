@@ -7,6 +7,7 @@ import itertools
 import logging
 import threading
 import weakref
+from collections.abc import Callable
 from typing import Any
 
 from ...errors import MapError
@@ -35,6 +36,9 @@ class VMMap(Map):
         self.frozen = False
         self.ncpu = possible_cpus() if self.per_cpu else 1
         self.stride = _round8(spec.value_size)
+        #: called once when the map closes, before its memory is released (the
+        #: native executor's map headers stop generated code using it)
+        self._close_hooks: list[Callable[[], None]] = []
 
     @property
     def num_cpus(self) -> int:
@@ -45,6 +49,8 @@ class VMMap(Map):
             return
         super().close()
         MAP_HANDLES.unregister(self.handle)
+        for hook in self._close_hooks:
+            hook()
         self._release()
 
     def __del__(self) -> None:

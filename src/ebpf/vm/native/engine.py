@@ -46,6 +46,9 @@ class Compiled:
     ir: str
     compile_ns: int = 0
     sizes: dict[int, int] = field(default_factory=dict)
+    #: native memory the code reads by address (map headers and indexes):
+    #: alive as long as the code
+    keep: list[Any] = field(default_factory=list)
 
 
 def target_machine(fresh: bool = False) -> Any:
@@ -67,9 +70,11 @@ def target_machine(fresh: bool = False) -> Any:
     return _TM
 
 
-def compile_module(ir: str, entries: list[int], name: str) -> Compiled:
+def compile_module(ir: str, entries: list[int], name: str,
+                   keep: list[Any] | None = None) -> Compiled:
     """Compile ``ir`` (or take it from the cache); ``entries`` are the slots of
-    the BPF functions ``@f<slot>``."""
+    the BPF functions ``@f<slot>``; ``keep``: objects owning native memory the
+    IR names by address."""
     key = hashlib.sha256(ir.encode()).hexdigest()
     with _LOCK:
         hit = _CACHE.get(key)
@@ -101,7 +106,7 @@ def compile_module(ir: str, entries: list[int], name: str) -> Compiled:
                 functions[slot] = FUNCTION(addr)
         loop = LOOP(engine.get_function_address("run_loop"))
         compiled = Compiled(key, functions, addresses, loop, engine, opt_ir,
-                            time.perf_counter_ns() - t0)
+                            time.perf_counter_ns() - t0, keep=list(keep or ()))
         log.debug("native: compiled %s in %.1f ms", name, compiled.compile_ns / 1e6)
         _CACHE[key] = compiled
         while len(_CACHE) > CACHE_SIZE:

@@ -23,7 +23,7 @@ from ..run import MAX_FRAMES, STACK_SIZE
 from . import layout as L
 from .iralu import AluEmitter
 from .irbase import RET, signed
-from .irmaps import HELPER_LOOKUP, MapEmitter
+from .irmaps import HELPER_LOOKUP, HELPER_UPDATE, MapEmitter
 from .irmemory import RUNTIME
 from .maps import ArrayInfo, HashInfo
 
@@ -31,6 +31,11 @@ SIZES = {op.BPF_B: 1, op.BPF_H: 2, op.BPF_W: 4, op.BPF_DW: 8}
 #: helpers done in generated code (and bpf_map_lookup_elem, see .irmaps)
 HELPER_KTIME = 5  # bpf_ktime_get_ns
 HELPER_CPU = 8  # bpf_get_smp_processor_id
+HELPER_PRANDOM = 7  # bpf_get_prandom_u32
+#: helpers that never reach Python (those of .irmaps may, for what they leave to it)
+PURE_HELPERS = frozenset({HELPER_CPU, HELPER_KTIME, HELPER_PRANDOM})
+#: xorshift64* multiplier of bpf_get_prandom_u32
+PRANDOM_MUL = 0x2545_F491_4F6C_DD1D
 #: bpf_ktime_get_ns calls clock_gettime(CLOCK_MONOTONIC) directly on Linux, the
 #: clock time.monotonic_ns() reads there
 NATIVE_CLOCK = sys.platform.startswith("linux")
@@ -89,7 +94,7 @@ def python_free(code: Code) -> set[int]:
                 python.add(entry)
             elif opc == op.CALL and ins.src == op.BPF_PSEUDO_CALL:
                 calls[entry].add(pc + 1 + ins.imm)
-            elif opc == op.CALL and ins.imm not in (HELPER_CPU, HELPER_KTIME):
+            elif opc == op.CALL and ins.imm not in PURE_HELPERS:
                 python.add(entry)
     changed = True
     while changed:
@@ -228,6 +233,7 @@ class _Function(MapEmitter, AluEmitter):
         head.append("  %n = alloca i64")
         head.append("  %gen = alloca i64")
         head.append("  %kreg = alloca i64")
+        head.append("  %vreg = alloca i64")
         self.e(f"%stp = getelementptr i64, ptr %st, i64 {L.STATUS}")
         self.e(f"%rvp = getelementptr i64, ptr %st, i64 {L.RETVAL}")
         self.e(f"%bgp = getelementptr i64, ptr %st, i64 {L.BUDGET}")
@@ -310,7 +316,7 @@ class _Function(MapEmitter, AluEmitter):
                     if not (ins.src == op.BPF_PSEUDO_CALL and ins.opcode != op.CALLX
                             and pc + 1 + ins.imm in self.python_free) \
                             and not (ins.src == 0 and ins.opcode != op.CALLX
-                                     and ins.imm in (HELPER_CPU, HELPER_KTIME)):
+                                     and ins.imm in PURE_HELPERS):
                         self.caches_after_call()
                 else:
                     c = self._cond(ins)
@@ -362,13 +368,35 @@ class _Function(MapEmitter, AluEmitter):
             self.e(f"{t} = add i64 {m}, {ns}")
             self.setreg(0, t)
             return
+        if hid == HELPER_PRANDOM:
+            self.setreg(0, self._prandom())
+            return
         args = self._args()
-        if hid == HELPER_LOOKUP and self.maps:
-            self.setreg(0, self._map_lookup(args, pc))
+        if hid in (HELPER_LOOKUP, HELPER_UPDATE) and self.maps:
+            self.setreg(0, self._map_helper(hid, args, pc))
             return
         r = self.tramp(hid, pc, "0", tuple(args))
         self.check_status(allow_return=True)
         self.setreg(0, r)
+
+    def _prandom(self) -> str:
+        """bpf_get_prandom_u32: xorshift64* on the run state's RNG word (the
+        high 32 bits of the product)."""
+        p = self.word(L.RNG)
+        x = self.tmp()
+        self.e(f"{x} = load i64, ptr {p}")
+        for sh, d in ((12, "lshr"), (25, "shl"), (27, "lshr")):
+            t = self.tmp()
+            self.e(f"{t} = {d} i64 {x}, {sh}")
+            y = self.tmp()
+            self.e(f"{y} = xor i64 {x}, {t}")
+            x = y
+        self.e(f"store i64 {x}, ptr {p}")
+        m = self.tmp()
+        self.e(f"{m} = mul i64 {x}, {signed(PRANDOM_MUL, 64)}")
+        r = self.tmp()
+        self.e(f"{r} = lshr i64 {m}, 32")
+        return r
 
     def _record_call(self, pc: int) -> None:
         """call_pcs[depth] = pc (depth < MAX_FRAMES here: checked at entry),

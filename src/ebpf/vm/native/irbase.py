@@ -14,8 +14,11 @@ from . import layout as L
 
 #: what a BPF function returns: r0, the budget left, and whether to unwind
 RET = "{i64, i64, i1}"
-#: a pseudo register holding a helper's key pointer (its own region cache)
+#: pseudo registers holding a helper's key and value pointers (their own region caches)
 KEY_REG = 11
+VALUE_REG = 12
+#: their allocas
+PSEUDO = {KEY_REG: "%kreg", VALUE_REG: "%vreg"}
 
 
 def signed(x: int, bits: int) -> int:
@@ -54,9 +57,9 @@ class Emitter:
     def reg(self, r: int) -> str:
         if r == 10:
             return "%fp"
-        if r == KEY_REG:
+        if r in PSEUDO:
             t = self.tmp()
-            self.e(f"{t} = load i64, ptr %kreg")
+            self.e(f"{t} = load i64, ptr {PSEUDO[r]}")
             return t
         t = self.tmp()
         self.e(f"{t} = load i64, ptr %r{r}")

@@ -1,16 +1,17 @@
-"""IR for the helpers generated code does itself: bpf_map_lookup_elem on the
-maps :mod:`.maps` describes (arrays, per-CPU arrays, hash maps through their
-native index)."""
+"""IR for the map helpers generated code does itself on the maps :mod:`.maps`
+describes (arrays, per-CPU arrays, hash maps through their native index):
+bpf_map_lookup_elem, and bpf_map_update_elem of an element that exists."""
 
 from __future__ import annotations
 
 from . import layout as L
-from .irbase import KEY_REG, signed
+from .irbase import KEY_REG, VALUE_REG, signed
 from .irmemory import MemoryEmitter
 from .maps import MIX, ArrayInfo, HashInfo
 
-#: bpf_map_lookup_elem
+#: bpf_map_lookup_elem, bpf_map_update_elem
 HELPER_LOOKUP = 1
+HELPER_UPDATE = 2
 
 
 class MapEmitter(MemoryEmitter):
@@ -20,24 +21,38 @@ class MapEmitter(MemoryEmitter):
     #: module-level constants the function needs (per-CPU base tables)
     consts: list[str]
 
-    def _map_lookup(self, args: list[str], pc: int) -> str:
-        """bpf_map_lookup_elem in generated code for the maps that allow it;
-        any other map pointer takes the Python helper."""
-        done, generic = self.label("lkd"), self.label("lkg")
-        cases = [(h, info, self.label("lk")) for h, info in self.maps.items()]
+    def _map_helper(self, hid: int, args: list[str], pc: int) -> str:
+        """bpf_map_lookup_elem / bpf_map_update_elem in generated code for the
+        maps that allow it; any other map pointer, a closed map, or a case
+        generated code leaves to Python (an update that inserts, unusual flags)
+        takes the Python helper."""
+        done, generic = self.label("mhd"), self.label("mhg")
+        cases = [(h, info, self.label("mh")) for h, info in self.maps.items()
+                 if hid == HELPER_LOOKUP or info.writable]
         self.e(f"switch i64 {args[0]}, label %{generic} [" +
                " ".join(f"i64 {signed(h, 64)}, label %{lab}" for h, _, lab in cases) + "]")
         phis = []
         for _h, info, lab in cases:
             self.block(lab)
-            if isinstance(info, ArrayInfo):
-                v = self._array_lookup(info, args[1], pc)
+            live = self.tmp()
+            self.e(f"{live} = load atomic i64, ptr {self._ptr(info.header.address)} acquire, "
+                   "align 8")
+            isopen = self.tmp()
+            self.e(f"{isopen} = icmp ne i64 {live}, 0")
+            go = self.label("mho")
+            self.e(f"br i1 {isopen}, label %{go}, label %{generic}")
+            self.block(go)
+            if hid == HELPER_LOOKUP:
+                if isinstance(info, ArrayInfo):
+                    v = self._array_lookup(info, args[1], pc)
+                else:
+                    v = self._hash_find(info, args[1], pc)[0]
             else:
-                v = self._hash_lookup(info, args[1], pc)
+                v = self._update(info, args, pc, generic)
             phis.append((v, self.cur))
             self.e(f"br label %{done}")
         self.block(generic)
-        r = self.tramp(HELPER_LOOKUP, pc, "0", tuple(args))
+        r = self.tramp(hid, pc, "0", tuple(args))
         self.check_status(allow_return=True)
         phis.append((r, self.cur))
         self.e(f"br label %{done}")
@@ -45,6 +60,42 @@ class MapEmitter(MemoryEmitter):
         res = self.tmp()
         self.e(f"{res} = phi i64 " + ", ".join(f"[{v}, %{b}]" for v, b in phis))
         return res
+
+    @staticmethod
+    def _ptr(address: int) -> str:
+        return f"inttoptr (i64 {address} to ptr)"
+
+    def _update(self, info: ArrayInfo | HashInfo, args: list[str], pc: int, generic: str) -> str:
+        """Update in place: an array element, or a hash element that exists,
+        with flags BPF_ANY or BPF_EXIST; r0 = 0. Anything else goes to
+        ``generic`` (the Python helper)."""
+        flags = args[3]
+        fl = self.tmp()
+        self.e(f"{fl} = and i64 {flags}, -3")  # BPF_ANY (0) or BPF_EXIST (2)
+        plain = self.tmp()
+        self.e(f"{plain} = icmp eq i64 {fl}, 0")
+        ok = self.label("upf")
+        self.e(f"br i1 {plain}, label %{ok}, label %{generic}")
+        self.block(ok)
+        if isinstance(info, ArrayInfo):
+            dst = self._array_host(info, args[1], pc, generic)
+        else:
+            _, dst = self._hash_find(info, args[1], pc)
+            found = self.tmp()
+            self.e(f"{found} = icmp ne i64 {dst}, 0")
+            hit = self.label("uph")
+            self.e(f"br i1 {found}, label %{hit}, label %{generic}")
+            self.block(hit)
+        self.e(f"store i64 {args[2]}, ptr %vreg")
+        src, _ = self._host(VALUE_REG, 0, info.value_size, L.MEM_READ, pc)
+        self.e(f"call void @llvm.memmove.p0.p0.i64(ptr {self._ptr_of(dst)}, ptr {src}, "
+               f"i64 {info.value_size}, i1 false)")
+        return "0"
+
+    def _ptr_of(self, value: str) -> str:
+        p = self.tmp()
+        self.e(f"{p} = inttoptr i64 {value} to ptr")
+        return p
 
     def _key_pointer(self, key: str, size: int, pc: int) -> str:
         """Host pointer to ``size`` key bytes at simulated address ``key``."""
@@ -54,7 +105,8 @@ class MapEmitter(MemoryEmitter):
         del t
         return p
 
-    def _array_lookup(self, info: ArrayInfo, key: str, pc: int) -> str:
+    def _array_index(self, info: ArrayInfo, key: str, pc: int) -> tuple[str, str, str]:
+        """(index, in bounds, CPU index) of an array lookup."""
         p = self._key_pointer(key, 4, pc)
         i32 = self.tmp()
         self.e(f"{i32} = load i32, ptr {p}, align 1")
@@ -62,18 +114,17 @@ class MapEmitter(MemoryEmitter):
         self.e(f"{i} = zext i32 {i32} to i64")
         inb = self.tmp()
         self.e(f"{inb} = icmp ult i64 {i}, {info.max_entries}")
-        if len(info.bases) == 1:
-            base = str(signed(info.bases[0], 64))
-        else:
+        ci = "0"
+        if len(info.bases) > 1:
             c = self.tmp()
             self.e(f"{c} = load i64, ptr %cpup")
             ci = self.tmp()
             self.e(f"{ci} = urem i64 {c}, {len(info.bases)}")
-            bp = self.tmp()
-            self.e(f"{bp} = getelementptr [{len(info.bases)} x i64], ptr @{self.const_array(info.bases)}, "
-                   f"i64 0, i64 {ci}")
-            base = self.tmp()
-            self.e(f"{base} = load i64, ptr {bp}")
+        return i, inb, ci
+
+    def _array_lookup(self, info: ArrayInfo, key: str, pc: int) -> str:
+        i, inb, ci = self._array_index(info, key, pc)
+        base = self._pick(info.bases, ci)
         off = self.tmp()
         self.e(f"{off} = mul i64 {i}, {info.stride}")
         addr = self.tmp()
@@ -82,7 +133,33 @@ class MapEmitter(MemoryEmitter):
         self.e(f"{r} = select i1 {inb}, i64 {addr}, i64 0")
         return r
 
-    def _hash_lookup(self, info: HashInfo, key: str, pc: int) -> str:
+    def _array_host(self, info: ArrayInfo, key: str, pc: int, bad: str) -> str:
+        """Host address of the element (this CPU's); an index out of bounds goes to ``bad``."""
+        i, inb, ci = self._array_index(info, key, pc)
+        ok = self.label("aok")
+        self.e(f"br i1 {inb}, label %{ok}, label %{bad}")
+        self.block(ok)
+        base = self._pick(info.hosts, ci)
+        off = self.tmp()
+        self.e(f"{off} = mul i64 {i}, {info.stride}")
+        addr = self.tmp()
+        self.e(f"{addr} = add i64 {base}, {off}")
+        return addr
+
+    def _pick(self, values: list[int], ci: str) -> str:
+        """values[ci] (a constant when there is one value)."""
+        if len(values) == 1:
+            return str(signed(values[0], 64))
+        bp = self.tmp()
+        self.e(f"{bp} = getelementptr [{len(values)} x i64], ptr @{self.const_array(values)}, "
+               f"i64 0, i64 {ci}")
+        v = self.tmp()
+        self.e(f"{v} = load i64, ptr {bp}")
+        return v
+
+    def _hash_find(self, info: HashInfo, key: str, pc: int) -> tuple[str, str]:
+        """Look ``key`` up in the native index: (value address on this CPU or
+        0, its host address or 0). In an LRU map the entry is marked referenced."""
         ks = info.key_size
         idx = info.index
         p = self._key_pointer(key, ks, pc)
@@ -127,7 +204,7 @@ class MapEmitter(MemoryEmitter):
         eq = "true"
         for j, kw in enumerate(words):
             kp = self.tmp()
-            self.e(f"{kp} = getelementptr i64, ptr {ep}, i64 {2 + j}")
+            self.e(f"{kp} = getelementptr i64, ptr {ep}, i64 {idx.key + j}")
             kv = self.tmp()
             self.e(f"{kv} = load i64, ptr {kp}")
             e = self.tmp()
@@ -142,17 +219,33 @@ class MapEmitter(MemoryEmitter):
         self.e(f"{i1} = and i64 {ii}, {idx.mask}")
         self.e(f"br label %{loop}")
         self.block(found)
-        vp = self.tmp()
-        self.e(f"{vp} = getelementptr i64, ptr {ep}, i64 1")
-        v = self.tmp()
-        self.e(f"{v} = load i64, ptr {vp}")
+        if info.lru:
+            rp = self.tmp()
+            self.e(f"{rp} = getelementptr i64, ptr {ep}, i64 {idx.REF}")
+            self.e(f"store atomic i64 1, ptr {rp} monotonic, align 8")
+        ci = "0"
+        if idx.ncpu > 1:
+            c = self.tmp()
+            self.e(f"{c} = load i64, ptr %cpup")
+            ci = self.tmp()
+            self.e(f"{ci} = urem i64 {c}, {idx.ncpu}")
+        vals = []
+        for first in (idx.VALUES, idx.host):
+            w0 = self.tmp()
+            self.e(f"{w0} = add i64 {ci}, {first}")
+            vp = self.tmp()
+            self.e(f"{vp} = getelementptr i64, ptr {ep}, i64 {w0}")
+            v = self.tmp()
+            self.e(f"{v} = load i64, ptr {vp}")
+            vals.append(v)
         self.e(f"br label %{out}")
         self.block(miss)
         self.e(f"br label %{out}")
         self.block(out)
-        r = self.tmp()
-        self.e(f"{r} = phi i64 [{v}, %{found}], [0, %{miss}]")
-        return r
+        r, hr = self.tmp(), self.tmp()
+        self.e(f"{r} = phi i64 [{vals[0]}, %{found}], [0, %{miss}]")
+        self.e(f"{hr} = phi i64 [{vals[1]}, %{found}], [0, %{miss}]")
+        return r, hr
 
     def _key_words(self, p: str, size: int) -> list[str]:
         """The key's 8-byte little-endian words (the last zero-padded)."""

@@ -35,6 +35,8 @@ DONE = 12
 #: bumped whenever Python rebuilds the region tables: generated code drops
 #: its per-register region caches when it changed across a call
 GEN = 13
+#: xorshift64* state of bpf_get_prandom_u32 in generated code (seeded per run state)
+RNG = 14
 #: the slot of the BPF-to-BPF call each frame made (Run.call_pcs, for
 #: bpf_get_stack & co.): CALL_PCS + depth
 CALL_PCS = 16
@@ -42,6 +44,12 @@ WORDS = 32
 
 STATUS_UNWIND = 1
 STATUS_RETURN = 2
+
+# ---- map headers: a few words per map generated code reads ----------------------
+#: 1 while the map is open; generated code takes the Python helper (which
+#: faults on a closed map) once it is 0
+MAP_LIVE = 0
+MAP_WORDS = 4
 
 # ---- region-table entries: four words ---------------------------------------------
 #: simulated base, simulated end (exclusive), host address minus simulated

@@ -1,16 +1,27 @@
-"""Map lookups generated code does itself: arrays, per-CPU arrays, and hash maps
-through a native index kept in step with the map.
+"""Maps generated code works on itself: arrays, per-CPU arrays, and hash maps
+(plain, per-CPU, LRU) through a native index kept in step with the map.
 
 :func:`describe` looks at the maps a program references (``lddw rX, map``) and
-says which ones generated code may look up without calling Python:
+says which ones generated code may look up (and update in place) without
+calling Python:
 
 * ``ARRAY`` / ``PERCPU_ARRAY``: a bounds check on the index, then the value's
   address in the map's (per-CPU) value region;
-* ``HASH`` (not LRU: a lookup there changes the eviction order; not per-CPU):
-  a :class:`NativeIndex`, an open-addressing table in native memory mapping
-  key bytes to the value's address, updated by the map's own key dictionary
-  whenever an element is added or removed (whatever adds it: a program, Python,
-  another thread).
+* ``HASH``, ``PERCPU_HASH``, ``LRU_HASH``, ``LRU_PERCPU_HASH``: a
+  :class:`NativeIndex`, an open-addressing table in native memory mapping key
+  bytes to the value's addresses (one per CPU), updated by the map's own key
+  dictionary whenever an element is added or removed (whatever adds it: a
+  program, Python, another thread). A native lookup in an LRU map sets the
+  entry's reference word; the map's eviction gives referenced keys a second
+  chance (:class:`IndexedEntries`), so what generated code uses is not evicted
+  first.
+
+Every such map has a :class:`MapHeader` (native words generated code reads
+before touching the map: :data:`~.layout.MAP_LIVE`); closing the map clears
+it and empties the index, so a program still holding the map takes the Python
+helper, which faults (``map ... is closed``), instead of reading freed
+memory. Headers and indexes live as long as any compiled code naming them
+(:attr:`~.engine.Compiled.keep`).
 
 The hash is :func:`key_hash`; generated code computes the same one.
 """
@@ -24,6 +35,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..memory import MAP_HANDLES
+from . import layout as L
 
 M64 = (1 << 64) - 1
 #: the multiplier of :func:`key_hash`
@@ -46,27 +58,65 @@ def key_hash(key: bytes) -> int:
     return h | 2
 
 
+def host_address(buf: bytearray) -> int:
+    """Address of the first byte of ``buf`` (valid while it is not resized)."""
+    view = (ctypes.c_char * 0).from_buffer(buf)
+    return ctypes.addressof(view)
+
+
+class MapHeader:
+    """The native words of one map generated code reads (:data:`~.layout.MAP_WORDS`)."""
+
+    def __init__(self, m: Any) -> None:
+        self.words = (ctypes.c_uint64 * L.MAP_WORDS)()
+        self.address = ctypes.addressof(self.words)
+        self.words[L.MAP_LIVE] = 0 if m._closed else 1
+        self.index: NativeIndex | None = None
+        m._close_hooks.append(self.closed)
+
+    def closed(self) -> None:
+        """The map is closed: generated code stops using it (then the index empties)."""
+        self.words[L.MAP_LIVE] = 0
+        if self.index is not None:
+            self.index.clear()
+
+
 @dataclass
 class ArrayInfo:
+    header: MapHeader
     bases: list[int]  # value region base per CPU (one for a plain array)
+    hosts: list[int]  # host address of each
     max_entries: int
     stride: int
+    value_size: int
+    #: generated code may update values in place (not BPF_F_RDONLY_PROG)
+    writable: bool
 
 
 @dataclass
 class HashInfo:
+    header: MapHeader
     index: NativeIndex
     key_size: int
+    value_size: int
+    lru: bool
+    writable: bool
 
 
 class NativeIndex:
-    """An open-addressing table: entries of ``[tag, value address, key words...]``
-    (8-byte words), capacity a power of two at least twice ``max_entries``;
-    the header word pair ``[table address, mask]`` stays at one address."""
+    """An open-addressing table: entries of ``[tag, referenced, value address
+    per CPU..., host address per CPU..., key words...]`` (8-byte words),
+    capacity a power of two at least twice ``max_entries``."""
 
-    def __init__(self, key_size: int, max_entries: int):
+    #: word offsets in an entry
+    TAG, REF, VALUES = 0, 1, 2
+
+    def __init__(self, key_size: int, max_entries: int, ncpu: int = 1):
         self.key_words = (key_size + 7) // 8
-        self.entry_words = 2 + self.key_words
+        self.ncpu = ncpu
+        self.host = self.VALUES + ncpu
+        self.key = self.host + ncpu
+        self.entry_words = self.key + self.key_words
         cap = 16
         while cap < 2 * max_entries:
             cap *= 2
@@ -85,7 +135,7 @@ class NativeIndex:
         """(entry index holding ``key`` or -1, first free index on its probe path)."""
         h = key_hash(key)
         words = self._words(key)
-        t, ew = self.table, self.entry_words
+        t, ew, ko = self.table, self.entry_words, self.key
         i = h & self.mask
         free = -1
         for _ in range(self.cap):
@@ -96,27 +146,31 @@ class NativeIndex:
             if tag == TAG_DEAD:
                 if free < 0:
                     free = i
-            elif tag == h and list(t[base + 2:base + ew]) == words:
+            elif tag == h and list(t[base + ko:base + ew]) == words:
                 return i, free
             i = (i + 1) & self.mask
         return -1, free
 
-    def put(self, key: bytes, value_addr: int) -> None:
+    def put(self, key: bytes, addrs: list[int], hosts: list[int]) -> None:
+        """Map ``key`` to its value's addresses (simulated and host, per CPU)."""
         with self.lock:
             i, free = self._find(key)
             t, ew = self.table, self.entry_words
-            if i >= 0:
-                t[i * ew + 1] = value_addr
-                return
-            if free < 0 or self.used + 1 > self.cap * 3 // 4:
-                self._rebuild()
-                i, free = self._find(key)
-            base = free * ew
-            if t[base] == TAG_EMPTY:
-                self.used += 1
-            for j, w in enumerate(self._words(key)):
-                t[base + 2 + j] = w
-            t[base + 1] = value_addr
+            if i < 0:
+                if free < 0 or self.used + 1 > self.cap * 3 // 4:
+                    self._rebuild()
+                    i, free = self._find(key)
+                i = free
+                base = i * ew
+                if t[base] == TAG_EMPTY:
+                    self.used += 1
+                for j, w in enumerate(self._words(key)):
+                    t[base + self.key + j] = w
+            base = i * ew
+            t[base + self.REF] = 0
+            for c in range(self.ncpu):
+                t[base + self.VALUES + c] = addrs[c]
+                t[base + self.host + c] = hosts[c]
             t[base] = key_hash(key)  # last: a concurrent reader sees a whole entry
 
     def remove(self, key: bytes) -> None:
@@ -124,6 +178,15 @@ class NativeIndex:
             i, _ = self._find(key)
             if i >= 0:
                 self.table[i * self.entry_words] = TAG_DEAD
+
+    def referenced(self, key: bytes) -> bool:
+        """Whether generated code looked ``key`` up since the last call (which clears it)."""
+        with self.lock:
+            i, _ = self._find(key)
+            if i < 0 or not self.table[i * self.entry_words + self.REF]:
+                return False
+            self.table[i * self.entry_words + self.REF] = 0
+            return True
 
     def clear(self) -> None:
         with self.lock:
@@ -152,7 +215,9 @@ class NativeIndex:
 
 class IndexedEntries(OrderedDict):
     """A hash map's key -> slot dictionary that keeps a :class:`NativeIndex`
-    in step (value addresses on CPU 0)."""
+    in step. In an LRU map, eviction (``popitem(last=False)``) skips, once,
+    keys generated code looked up since they were last considered (the
+    second-chance approximation of LRU order the native lookups allow)."""
 
     def attach(self, owner: Any, index: NativeIndex, items: Any) -> None:
         """Index ``items`` (the map's current key -> slot pairs), in order."""
@@ -163,7 +228,13 @@ class IndexedEntries(OrderedDict):
 
     def __setitem__(self, key, slot) -> None:
         super().__setitem__(key, slot)
-        self._index.put(key, self._owner._addr(slot, 0))
+        o = self._owner
+        addrs, hosts = [], []
+        for c in range(self._index.ncpu):
+            buf, off = o._view(slot, c)
+            addrs.append(o._addr(slot, c))
+            hosts.append(host_address(buf) + off)
+        self._index.put(key, addrs, hosts)
 
     def __delitem__(self, key) -> None:
         super().__delitem__(key)
@@ -181,6 +252,12 @@ class IndexedEntries(OrderedDict):
         return default
 
     def popitem(self, last: bool = True):
+        if not last and self._owner.lru:
+            for _ in range(len(self)):
+                key = next(iter(self))
+                if not self._index.referenced(key):
+                    break
+                self.move_to_end(key)
         key, value = super().popitem(last)
         self._index.remove(key)
         return key, value
@@ -200,27 +277,40 @@ class IndexedEntries(OrderedDict):
 
 
 _ATTACH_LOCK = threading.Lock()
+#: map types whose lookups generated code does through a native index
+INDEXED = ("HASH", "PERCPU_HASH", "LRU_HASH", "LRU_PERCPU_HASH")
 
 
-def _hash_index(m: Any) -> NativeIndex | None:
-    from ...uapi import MapType
+def header(m: Any) -> MapHeader:
+    """The map's native header (made once)."""
+    with _ATTACH_LOCK:
+        h = m.__dict__.get("_native_header")
+        if h is None:
+            h = m._native_header = MapHeader(m)
+        return h
+
+
+def _hash_index(m: Any, hdr: MapHeader) -> NativeIndex | None:
     from ..maps.hashes import HashMap
 
-    if type(m) is not HashMap or m.type != MapType.HASH or m.max_entries > MAX_NATIVE_HASH:
+    if type(m) is not HashMap or m.type.name not in INDEXED or m.max_entries > MAX_NATIVE_HASH:
         return None
     with _ATTACH_LOCK:
         entries = m.entries
         if not isinstance(entries, IndexedEntries):
             with m._lock:
                 new = IndexedEntries()
-                new.attach(m, NativeIndex(m.key_size, m.max_entries), list(entries.items()))
+                new.attach(m, NativeIndex(m.key_size, m.max_entries, m.ncpu),
+                           list(entries.items()))
                 m.entries = new
                 entries = new
+        hdr.index = entries._index
         return entries._index
 
 
 def describe(slots: list[Any]) -> dict[int, ArrayInfo | HashInfo]:
-    """Native lookup facts for every map handle ``slots`` load with lddw."""
+    """Native facts for every open map whose handle ``slots`` load with lddw."""
+    from ...spec import BPF_F_RDONLY_PROG
     from ..maps.arrays import ArrayMap
 
     out: dict[int, ArrayInfo | HashInfo] = {}
@@ -230,13 +320,17 @@ def describe(slots: list[Any]) -> dict[int, ArrayInfo | HashInfo]:
         handle = ins.imm & M64
         if handle in out:
             continue
-        m = MAP_HANDLES.get(handle)
-        if m is None:
+        m: Any = MAP_HANDLES.get(handle)
+        if m is None or m._closed:
             continue
+        writable = not m.spec.flags & BPF_F_RDONLY_PROG
         if type(m) is ArrayMap:
-            out[handle] = ArrayInfo([r.base for r in m.regions], m.max_entries, m.stride)
+            out[handle] = ArrayInfo(header(m), [r.base for r in m.regions],
+                                    [host_address(b) for b in m.bufs], m.max_entries,
+                                    m.stride, m.value_size, writable)
         else:
-            index = _hash_index(m)
+            hdr = header(m)
+            index = _hash_index(m, hdr)
             if index is not None:
-                out[handle] = HashInfo(index, getattr(m, "key_size"))  # noqa: B009
+                out[handle] = HashInfo(hdr, index, m.key_size, m.value_size, m.lru, writable)
     return out

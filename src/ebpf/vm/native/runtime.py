@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ctypes
 import logging
+import random
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -27,7 +28,7 @@ from ..run import MAX_FRAMES, Run, StopProgram, TailCall
 from . import layout as L
 from .engine import Compiled, compile_module
 from .ir import entry_points, module_ir
-from .maps import describe
+from .maps import describe, host_address
 
 log = logging.getLogger("ebpf.vm")
 
@@ -36,12 +37,6 @@ TRAMPOLINE_TYPE = ctypes.CFUNCTYPE(_U64, ctypes.c_void_p, _U64, _U64, _U64, _U64
                                    _U64, _U64, _U64, _U64, _U64)
 #: live states by address (the trampoline's way back to a run)
 _STATES: dict[int, NativeState] = {}
-
-
-def host_address(buf: bytearray) -> int:
-    """Address of the first byte of ``buf`` (valid while it is not resized)."""
-    view = (ctypes.c_char * 0).from_buffer(buf)
-    return ctypes.addressof(view)
 
 
 def _entries(regions: Sequence[Region]) -> tuple[Any, int]:
@@ -84,6 +79,8 @@ class NativeState:
         self.words = (_U64 * L.WORDS)()
         self.addr = ctypes.addressof(self.words)
         self.words[L.TRAMPOLINE] = ctypes.cast(_TRAMPOLINE, ctypes.c_void_p).value or 0
+        # xorshift64* must not start at 0
+        self.words[L.RNG] = random.getrandbits(64) | 1
         self.exc: BaseException | None = None
         self.executor: NativeExecutor | None = None
         self.local: Any = None
@@ -138,8 +135,10 @@ class NativeExecutor:
     def compiled(self, code: Code) -> Compiled:
         entry = self._compiled.get(id(code))
         if entry is None or entry[0] is not code:
-            ir = module_ir(code, self.probe_loads, describe(code.slots))
-            entry = (code, compile_module(ir, sorted(entry_points(code)), code.name))
+            maps = describe(code.slots)
+            ir = module_ir(code, self.probe_loads, maps)
+            entry = (code, compile_module(ir, sorted(entry_points(code)), code.name,
+                                          keep=[i.header for i in maps.values()]))
             self._compiled[id(code)] = entry
         return entry[1]
 
