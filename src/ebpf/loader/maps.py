@@ -26,8 +26,8 @@ def map_spec_problem(spec: MapSpec) -> str:
         if spec.max_entries:
             return f"max_entries must be 0 (is {spec.max_entries})"
     if t in (MapType.CGROUP_STORAGE, MapType.PERCPU_CGROUP_STORAGE):
-        if spec.key_size not in (8, 12):
-            return ("key_size must be 8 (a cgroup id) or 12 (struct bpf_cgroup_storage_key) "
+        if spec.key_size not in (8, 16):
+            return ("key_size must be 8 (a cgroup id) or 16 (struct bpf_cgroup_storage_key) "
                     f"(is {spec.key_size})")
         if spec.max_entries:
             return f"max_entries must be 0 (is {spec.max_entries})"

@@ -289,6 +289,9 @@ class CallRules(MemoryRules):
                     raise Reject(f"map '{mp.map.name}' has no inner map description")
                 return pointer(Kind.MAP_PTR, nullable=True, id=self.new_id(), map=mp.map.inner)
             return pointer(Kind.MAP_VALUE, nullable=True, id=self.new_id(), map=mp.map)
+        if ret == "map_value":  # bpf_get_local_storage: the program's storage, never NULL
+            assert mp is not None
+            return pointer(Kind.MAP_VALUE, map=mp.map)
         if ret == "ringbuf?":
             size_reg = args[1]
             if not size_reg.is_const():

@@ -58,6 +58,7 @@ _RD = ("out", "size0", "any")
 HELPERS: dict[str, Proto] = {
     "map_lookup_elem": _P("map_value?", ("map", "key")),
     "map_update_elem": _P("int", ("map", "key", "value", "scalar")),
+    "get_local_storage": _P("map_value", ("map", "scalar")),
     "map_delete_elem": _P("int", ("map", "key")),
     "map_push_elem": _P("int", ("map", "value", "scalar")),
     "map_pop_elem": _P("int", ("map", "value_out")),

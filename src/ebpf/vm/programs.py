@@ -98,11 +98,13 @@ class VMProgram(Program):
 
     # ---- running ---------------------------------------------------------------
     def _execute(self, ctx_obj, mem: Memory, cpu: int, budget: int | None,
-                 repeat: int = 0) -> tuple[int, Run, int]:
+                 repeat: int = 0, storage: dict | None = None) -> tuple[int, Run, int]:
         """One run (or, with ``repeat``, the native executor's loop of runs);
-        returns (r0, the run, ns per run in the native loop)."""
+        returns (r0, the run, ns per run in the native loop). ``storage`` is the
+        test run's cgroup storage, shared by its repetitions."""
         run = Run(mem, program=self, budget=self.budget if budget is None else budget,
-                  ctx=ctx_obj.addr, cpu=cpu, packet=ctx_obj.packet)
+                  ctx=ctx_obj.addr, cpu=cpu, packet=ctx_obj.packet,
+                  cgroup_storage={} if storage is None else storage)
         per_run = 0
         GLOBAL.enter()
         try:
@@ -144,15 +146,16 @@ class VMProgram(Program):
         start = time.perf_counter_ns()
         r0 = 0
         run = None
+        storage: dict = {}  # cgroup storage: one for the whole test run, as the kernel's
         if repeat > 1 and hasattr(self.executor, "run_loop") and _repeatable(ctx_obj):
             # the native executor loops in machine code: a duration comparable
             # to the kernel's BPF_PROG_TEST_RUN
-            r0, run, per_run = self._execute(ctx_obj, mem, cpu, budget, repeat)
+            r0, run, per_run = self._execute(ctx_obj, mem, cpu, budget, repeat, storage)
             elapsed = per_run * repeat
         else:
             for _ in range(repeat):
                 ctx_obj.begin()
-                r0, run, _ = self._execute(ctx_obj, mem, cpu, budget)
+                r0, run, _ = self._execute(ctx_obj, mem, cpu, budget, storage=storage)
                 ctx_obj.end()
             elapsed = time.perf_counter_ns() - start
         if ctx_obj.short_ctx:

@@ -77,6 +77,8 @@ class Run:
     #: that is running frame d + 1 (the interpreter and translator keep it; for
     #: bpf_get_stack / bpf_get_stackid)
     call_pcs: list[int] = field(default_factory=lambda: [-1] * MAX_FRAMES)
+    #: cgroup storage of this (test) run: map handle -> its value region
+    cgroup_storage: dict[int, Region] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:

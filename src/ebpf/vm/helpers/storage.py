@@ -80,3 +80,16 @@ def cgrp_storage_get(run: Run, map_, cgrp, value, flags, *_):
 @helper(H.cgrp_storage_delete)
 def cgrp_storage_delete(run: Run, map_, cgrp, *_):
     return _storage_delete(run, map_, cgrp, "bpf_cgrp_storage_delete")
+
+
+@helper(H.get_local_storage)
+def get_local_storage(run: Run, map_, flags, *_):
+    """The storage of the running cgroup program in ``map_`` (this CPU's value for
+    the per-CPU kind); the verifier has made sure ``flags`` is 0."""
+    from ..maps import CgroupStorageMap
+
+    m = get_map(run, map_)
+    if not isinstance(m, CgroupStorageMap):
+        raise RuntimeFault(f"bpf_get_local_storage on map {m.name} ({m.type.name}), which is "
+                           "not a cgroup storage map")
+    return m.value_address(m.run_storage(run.mem, run.cgroup_storage), run.cpu)

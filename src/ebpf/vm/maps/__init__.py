@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from .arrays import ArrayMap, ArrayOfMapsMap, CgroupArrayMap, ProgArrayMap
 from .base import VMMap, ref_id
+from .cgroup_storage import CgroupStorageMap
 from .cpus import possible_cpus, set_num_cpus
 from .create import _TYPES, create_map
 from .devices import DevArrayMap, DevHashMap, StackTraceMap
@@ -32,7 +33,7 @@ from .records import PerfEventArrayMap, RecordConsumer, RingBufMap, RingSlot
 from .storage import LocalStorageMap
 from .userring import UserRingBufMap
 
-__all__ = ["ArrayMap", "ArrayOfMapsMap", "BloomFilterMap", "CgroupArrayMap", "DevArrayMap",
+__all__ = ["ArrayMap", "ArrayOfMapsMap", "BloomFilterMap", "CgroupArrayMap", "CgroupStorageMap", "DevArrayMap",
            "DevHashMap", "HashMap", "HashOfMapsMap", "LocalStorageMap", "LpmTrieMap",
            "PerfEventArrayMap", "ProgArrayMap", "QueueStackMap", "RecordConsumer", "RingBufMap",
            "RingSlot", "StackTraceMap", "UserRingBufMap", "VMMap", "_TYPES", "create_map", "possible_cpus", "ref_id",

@@ -8,6 +8,7 @@ from ...spec import MapSpec
 from ...uapi import MapType
 from .arrays import ArrayMap, ArrayOfMapsMap, CgroupArrayMap, ProgArrayMap
 from .base import VMMap, log
+from .cgroup_storage import CgroupStorageMap
 from .cpus import possible_cpus
 from .devices import DevArrayMap, DevHashMap, StackTraceMap
 from .hashes import HashMap, HashOfMapsMap
@@ -44,6 +45,8 @@ _TYPES: dict[MapType, type[VMMap]] = {
     MapType.SK_STORAGE: LocalStorageMap,
     MapType.INODE_STORAGE: LocalStorageMap,
     MapType.CGRP_STORAGE: LocalStorageMap,
+    MapType.CGROUP_STORAGE: CgroupStorageMap,
+    MapType.PERCPU_CGROUP_STORAGE: CgroupStorageMap,
 }
 
 
