@@ -18,7 +18,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from ..errors import CompileError
-from . import objcache
+from . import objcache, trim
 from .find import Compiler, find_compiler
 
 log = logging.getLogger(__name__)
@@ -192,12 +192,13 @@ def compile(src: str | os.PathLike, out: str | os.PathLike | None = None, cc: st
         raise CompileError(f"output {out_path} would overwrite the source")
     compiler = find_compiler(cc)
     dirs = [Path(d) for d in include_dirs]
-    generated = False
+    user_dirs = list(dirs)
+    generated: Path | None = None  # the generated vmlinux.h's directory, in dirs
     if _needs_vmlinux_h(src, [src.parent, *dirs]):
         from .vmlinux import vmlinux_h_dir
 
-        dirs.append(vmlinux_h_dir(btf))
-        generated = True
+        generated = vmlinux_h_dir(btf)
+        dirs.append(generated)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ)
     if compiler.kind == "zig" and "ZIG_GLOBAL_CACHE_DIR" not in env:
@@ -217,14 +218,16 @@ def compile(src: str | os.PathLike, out: str | os.PathLike | None = None, cc: st
             depfile = out_path.with_name(out_path.name + ".d")
             cmd += ["-MD", "-MF", str(depfile)]
         log.info("compiling %s with %s", src, compiler)
-        log.debug("command: %s", " ".join(cmd))
-        r = _run(cmd, src, compiler, timeout, env)
+        r = _run_trimmed(cmd, src, compiler, timeout, env, generated, user_dirs)
+        if r is None:
+            log.debug("command: %s", " ".join(cmd))
+            r = _run(cmd, src, compiler, timeout, env)
         # vmlinux.h included from a project header rather than the source itself
-        if r.returncode != 0 and not generated and _VMLINUX_MISSING.search(r.stderr or ""):
+        if r.returncode != 0 and generated is None and _VMLINUX_MISSING.search(r.stderr or ""):
             from .vmlinux import vmlinux_h_dir
 
-            dirs.append(vmlinux_h_dir(btf))
-            generated = True
+            generated = vmlinux_h_dir(btf)
+            dirs.append(generated)
             continue
         break
     if depfile is not None and (r.returncode != 0 or entry is None):
@@ -250,8 +253,34 @@ def compile(src: str | os.PathLike, out: str | os.PathLike | None = None, cc: st
     return out_path
 
 
+# errors a type missing from a trimmed vmlinux.h can cause (others do not retry)
+_TYPE_TROUBLE = re.compile(r"incomplete|undeclared|unknown type name|no member named|"
+                           r"implicit declaration|vmlinux\.h")
 _UAPI_MISSING = re.compile(r"['\"<]((?:linux|asm|asm-generic)/[\w./-]+\.h)['\">] file not found")
 _VMLINUX_MISSING = re.compile(r"['\"]vmlinux\.h['\"] file not found|vmlinux\.h: No such file")
+
+
+def _run_trimmed(cmd: list[str], src: Path, compiler: Compiler, timeout: float,
+                 env: dict[str, str], generated: Path | None, user_dirs: list[Path]
+                 ) -> subprocess.CompletedProcess | None:
+    """Run ``cmd`` against a ``vmlinux.h`` trimmed to what ``src`` uses
+    (:mod:`ebpf.toolchain.trim`) in place of the full generated one in
+    ``generated``; ``None`` when there is none to trim or the trimmed header
+    fails (the caller then compiles against the full header)."""
+    if generated is None or not trim.enabled():
+        return None
+    small = trim.trimmed_dir(generated, src, user_dirs, INCLUDE_DIR)
+    if small is None:
+        return None
+    full_arg = f"-I{generated}"
+    cmd = [f"-I{small}" if a == full_arg else a for a in cmd]
+    log.debug("command: %s", " ".join(cmd))
+    r = _run(cmd, src, compiler, timeout, env)
+    if r.returncode != 0 and _TYPE_TROUBLE.search(r.stderr or ""):
+        log.info("%s: the trimmed vmlinux.h in %s did not compile; using the full header",
+                 src, small)
+        return None
+    return r
 
 
 def _run(cmd: list[str], src: Path, compiler: Compiler, timeout: float,
