@@ -16,12 +16,14 @@ def _spec(t: T) -> ebpf.MapSpec:
     key, value, n = 4, 8, 4
     if t in (T.QUEUE, T.STACK, T.BLOOM_FILTER):
         key = 0
-    if t == T.RINGBUF:
+    if t in (T.RINGBUF, T.USER_RINGBUF):
         key, value, n = 0, 0, 4096
     if t in (T.TASK_STORAGE, T.SK_STORAGE, T.INODE_STORAGE, T.CGRP_STORAGE):
         n = 0
     if t == T.LPM_TRIE:
         key = 8
+    if t in (T.CGROUP_STORAGE, T.PERCPU_CGROUP_STORAGE):
+        key, n = 16, 0  # struct bpf_cgroup_storage_key; no max_entries
     if t in (T.PROG_ARRAY, T.ARRAY_OF_MAPS, T.HASH_OF_MAPS, T.PERF_EVENT_ARRAY, T.CGROUP_ARRAY,
              T.DEVMAP, T.DEVMAP_HASH, T.CPUMAP, T.XSKMAP):
         value = 4

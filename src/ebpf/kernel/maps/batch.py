@@ -56,10 +56,10 @@ def lookup_batch_bytes(m: KernelMap, *, delete: bool = False,
                 continue
             else:
                 raise map_error(e, f"batch lookup in map {m.name}") from None
-        kr, vr = keys.raw, vals.raw
-        for i in range(attr.count):
-            out.append((kr[i * m.key_size:(i + 1) * m.key_size],
-                        vr[i * vsize:(i + 1) * vsize]))
+        cnt, ks = attr.count, m.key_size
+        kr, vr = keys.raw[:cnt * ks], vals.raw[:cnt * vsize]
+        out.extend(zip([kr[i:i + ks] for i in range(0, cnt * ks, ks)],
+                       [vr[j:j + vsize] for j in range(0, cnt * vsize, vsize)]))
         if done:
             return out
         ctypes.memmove(tok_in, tok_out, tok_size)
@@ -77,20 +77,26 @@ def _lookup_loop(m: KernelMap, delete: bool) -> list[tuple[bytes, bytes]]:
     return out
 
 
+def _keys_raw(m: KernelMap, keys: list[Any]) -> bytes:
+    """``keys`` encoded back to back; plain non-negative ints (the common case)
+    without the codec's per-key checks."""
+    ks = m.key_size
+    if m.spec.key_type is None and all(type(k) is int and k >= 0 for k in keys):
+        try:
+            return b"".join([k.to_bytes(ks, "little") for k in keys])
+        except OverflowError:
+            pass  # the codec names the key that does not fit
+    return b"".join([m.encode_key(k) for k in keys])
+
+
 def update_batch(m: KernelMap, items: Any, flags: int = BPF_ANY) -> int:
     """Write ``items`` (a mapping or (key, value) pairs) into ``m`` in one system
     call; returns how many were written."""
     pairs = list(items.items()) if hasattr(items, "items") else list(items)
     if not pairs:
         return 0
-    ks, vs = m.key_size, m.value_size
-    if m.spec.key_type is None and all(type(k) is int for k, _ in pairs):
-        try:  # the common case, without the codec's per-item checks
-            kraw = b"".join([k.to_bytes(ks, "little") for k, _ in pairs])
-        except OverflowError:
-            kraw = b"".join(m.encode_key(k) for k, _ in pairs)
-    else:
-        kraw = b"".join(m.encode_key(k) for k, _ in pairs)
+    vs = m.value_size
+    kraw = _keys_raw(m, [k for k, _ in pairs])
     if (m.spec.value_type is None and not m.per_cpu and m.type not in FD_VALUE_TYPES
             and all(type(v) is int and v >= 0 for _, v in pairs)):
         try:
@@ -121,7 +127,7 @@ def delete_batch(m: KernelMap, keys: Any) -> int:
     ks = list(keys)
     if not ks:
         return 0
-    kraw = b"".join(m.encode_key(k) for k in ks)
+    kraw = _keys_raw(m, ks)
     kb = ctypes.create_string_buffer(kraw, len(kraw))
     attr = bsys.MapBatchAttr(keys=ctypes.addressof(kb), count=len(ks), map_fd=m.fd)
     try:
