@@ -59,7 +59,7 @@ def lookup_batch_bytes(m: KernelMap, *, delete: bool = False,
         cnt, ks = attr.count, m.key_size
         kr, vr = keys.raw[:cnt * ks], vals.raw[:cnt * vsize]
         out.extend(zip([kr[i:i + ks] for i in range(0, cnt * ks, ks)],
-                       [vr[j:j + vsize] for j in range(0, cnt * vsize, vsize)]))
+                       [vr[j:j + vsize] for j in range(0, cnt * vsize, vsize)], strict=True))
         if done:
             return out
         ctypes.memmove(tok_in, tok_out, tok_size)
