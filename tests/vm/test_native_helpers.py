@@ -164,3 +164,58 @@ def test_native_index_outlives_a_collected_map(bpf_compile):
     with pytest.raises(ebpf.RuntimeFault):
         look.test_run(bytes(64))
     obj.close()
+
+
+TAIL = r"""
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+struct { __uint(type, BPF_MAP_TYPE_PROG_ARRAY); __uint(max_entries, 4);
+         __type(key, __u32); __type(value, __u32); } jmp SEC(".maps");
+
+static long add(__u32 i, void *sum) { *(__u64 *)sum += i; return 0; }
+
+/* a callback through Python's bpf_loop: Run.program must be this program */
+SEC("xdp") int looper(struct xdp_md *ctx)
+{
+    __u64 sum = 0;
+    bpf_loop(5, add, &sum, 0);
+    return sum;
+}
+
+SEC("xdp") int entry(struct xdp_md *ctx)
+{
+    bpf_tail_call(ctx, &jmp, 0);
+    bpf_tail_call(ctx, &jmp, 9);   /* out of range: -ENOENT, execution goes on */
+    return 77;
+}
+"""
+
+
+def test_tail_calls_run_natively(bpf_compile, no_python):
+    obj_path = bpf_compile(TAIL, "native_tail")
+    with ebpf.load(obj_path, backend="vm", executor="native") as obj:
+        no_python(H.tail_call)
+        entry, jmp = obj.programs["entry"], obj.maps["jmp"]
+        assert entry.test_run(bytes(64)).retval == 77  # empty slot
+        jmp[0] = obj.programs["looper"]
+        assert entry.test_run(bytes(64)).retval == 10
+        assert entry.test_run(bytes(64), repeat=40).retval == 10  # a count per run
+        del jmp[0]
+        assert entry.test_run(bytes(64)).retval == 77
+
+
+def test_tail_call_into_a_program_of_another_executor(bpf_compile):
+    obj_path = bpf_compile(TAIL, "native_tail")
+    with ebpf.load(obj_path, backend="vm", executor="native") as obj, \
+            ebpf.load(obj_path, backend="vm", executor="interpreter") as other:
+        obj.maps["jmp"][0] = other.programs["looper"]
+        assert obj.programs["entry"].test_run(bytes(64)).retval == 10
+
+
+def test_tail_call_through_a_closed_program_array_faults(bpf_compile):
+    obj_path = bpf_compile(TAIL, "native_tail")
+    with ebpf.load(obj_path, backend="vm", executor="native") as obj:
+        obj.maps["jmp"][0] = obj.programs["looper"]
+        obj.maps["jmp"].close()
+        with pytest.raises(ebpf.RuntimeFault, match="not a map pointer"):
+            obj.programs["entry"].test_run(bytes(64))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+from collections.abc import Callable
 from typing import Any
 
 from ...errors import MapError
@@ -105,6 +106,13 @@ class _FdArray(VMMap):
     def __init__(self, spec: MapSpec):
         super().__init__(spec)
         self.slots: list[Any] = [None] * spec.max_entries
+        #: called with the index of a slot after it changed (the native
+        #: executor's tail-call table follows a program array)
+        self._change_hooks: list[Callable[[int], None]] = []
+
+    def _changed(self, i: int) -> None:
+        for hook in self._change_hooks:
+            hook(i)
 
     def _index(self, key: bytes) -> int | None:
         i = int.from_bytes(key[:4], "little")
@@ -137,6 +145,7 @@ class _FdArray(VMMap):
             if flags & 3 == BPF_EXIST and self.slots[i] is None:
                 return -errno.ENOENT
             self.slots[i] = obj
+        self._changed(i)
         return 0
 
     def _check_value(self, value: bytes, what: str) -> None:
@@ -151,6 +160,7 @@ class _FdArray(VMMap):
         if i is None or self.slots[i] is None:
             return -errno.ENOENT
         self.slots[i] = None
+        self._changed(i)
         return 0
 
     def lookup_bytes(self, key: bytes) -> bytes | None:

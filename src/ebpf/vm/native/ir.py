@@ -23,9 +23,9 @@ from ..run import MAX_FRAMES, STACK_SIZE
 from . import layout as L
 from .iralu import AluEmitter
 from .irbase import RET, signed
-from .irmaps import HELPER_LOOKUP, HELPER_UPDATE, MapEmitter
+from .irmaps import HELPER_LOOKUP, HELPER_TAIL_CALL, HELPER_UPDATE, MapEmitter
 from .irmemory import RUNTIME
-from .maps import ArrayInfo, HashInfo
+from .maps import Info
 
 SIZES = {op.BPF_B: 1, op.BPF_H: 2, op.BPF_W: 4, op.BPF_DW: 8}
 #: helpers done in generated code (and bpf_map_lookup_elem, see .irmaps)
@@ -46,7 +46,7 @@ STACK_HELPERS = frozenset({27, 67, 141})
 
 
 def module_ir(code: Code, probe_loads: bool = False,
-              maps: dict[int, ArrayInfo | HashInfo] | None = None) -> str:
+              maps: dict[int, Info] | None = None) -> str:
     """The LLVM IR module for every BPF function of ``code``; ``maps`` are the
     maps whose lookups generated code does itself (see :mod:`.maps`)."""
     parts = [f"; BPF program {code.name}", RUNTIME]
@@ -133,6 +133,7 @@ entry:
   %bp = getelementptr i64, ptr %st, i64 {L.BUDGET}
   %sp = getelementptr i64, ptr %st, i64 {L.STATUS}
   %dp = getelementptr i64, ptr %st, i64 {L.DONE}
+  %tcp = getelementptr i64, ptr %st, i64 {L.TAILS}
   br label %loop
 loop:
   %i = phi i64 [0, %entry], [%i1, %ok]
@@ -141,6 +142,7 @@ loop:
   br i1 %more, label %body, label %out
 body:
   store i64 %binit, ptr %bp
+  store i64 0, ptr %tcp
   %res = call {RET} {f0}(ptr %st, i64 %ctx, i64 0, i64 0, i64 0, i64 0, i64 0, i64 %binit)
   %r0 = extractvalue {RET} %res, 0
   %nl = extractvalue {RET} %res, 1
@@ -163,7 +165,7 @@ class _Function(MapEmitter, AluEmitter):
     """IR for the BPF function starting at ``entry``."""
 
     def __init__(self, code: Code, entry: int, probe_loads: bool,
-                 maps: dict[int, ArrayInfo | HashInfo] | None = None):
+                 maps: dict[int, Info] | None = None):
         super().__init__()
         self.maps = maps or {}
         self.consts: list[str] = []
@@ -374,6 +376,9 @@ class _Function(MapEmitter, AluEmitter):
         args = self._args()
         if hid in (HELPER_LOOKUP, HELPER_UPDATE) and self.maps:
             self.setreg(0, self._map_helper(hid, args, pc))
+            return
+        if hid == HELPER_TAIL_CALL and self.maps:
+            self.setreg(0, self._tail_call(args, pc))
             return
         r = self.tramp(hid, pc, "0", tuple(args))
         self.check_status(allow_return=True)

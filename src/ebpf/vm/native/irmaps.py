@@ -1,23 +1,28 @@
 """IR for the map helpers generated code does itself on the maps :mod:`.maps`
 describes (arrays, per-CPU arrays, hash maps through their native index):
-bpf_map_lookup_elem, and bpf_map_update_elem of an element that exists."""
+bpf_map_lookup_elem, bpf_map_update_elem of an element that exists, and
+bpf_tail_call through program arrays."""
 
 from __future__ import annotations
 
+from ..run import MAX_TAIL_CALLS
 from . import layout as L
 from .irbase import KEY_REG, VALUE_REG, signed
 from .irmemory import MemoryEmitter
-from .maps import MIX, ArrayInfo, HashInfo
+from .maps import MIX, ArrayInfo, HashInfo, Info, ProgInfo
 
 #: bpf_map_lookup_elem, bpf_map_update_elem
 HELPER_LOOKUP = 1
 HELPER_UPDATE = 2
+#: bpf_tail_call
+HELPER_TAIL_CALL = 12
+ENOENT = 2
 
 
 class MapEmitter(MemoryEmitter):
     """Native map lookups."""
 
-    maps: dict[int, ArrayInfo | HashInfo]
+    maps: dict[int, Info]
     #: module-level constants the function needs (per-CPU base tables)
     consts: list[str]
 
@@ -28,20 +33,14 @@ class MapEmitter(MemoryEmitter):
         takes the Python helper."""
         done, generic = self.label("mhd"), self.label("mhg")
         cases = [(h, info, self.label("mh")) for h, info in self.maps.items()
-                 if hid == HELPER_LOOKUP or info.writable]
+                 if not isinstance(info, ProgInfo)
+                 and (hid == HELPER_LOOKUP or info.writable)]
         self.e(f"switch i64 {args[0]}, label %{generic} [" +
                " ".join(f"i64 {signed(h, 64)}, label %{lab}" for h, _, lab in cases) + "]")
         phis = []
         for _h, info, lab in cases:
             self.block(lab)
-            live = self.tmp()
-            self.e(f"{live} = load atomic i64, ptr {self._ptr(info.header.address)} acquire, "
-                   "align 8")
-            isopen = self.tmp()
-            self.e(f"{isopen} = icmp ne i64 {live}, 0")
-            go = self.label("mho")
-            self.e(f"br i1 {isopen}, label %{go}, label %{generic}")
-            self.block(go)
+            self._live_or(info.header, generic)
             if hid == HELPER_LOOKUP:
                 if isinstance(info, ArrayInfo):
                     v = self._array_lookup(info, args[1], pc)
@@ -60,6 +59,92 @@ class MapEmitter(MemoryEmitter):
         res = self.tmp()
         self.e(f"{res} = phi i64 " + ", ".join(f"[{v}, %{b}]" for v, b in phis))
         return res
+
+    def _tail_call(self, args: list[str], pc: int) -> str:
+        """bpf_tail_call(ctx, prog_array, index) in generated code: the
+        program in the slot runs natively in this frame (same depth and stack)
+        and this function returns what it returns; an empty slot, an index out
+        of range or the 34th tail call give -ENOENT and execution goes on. A
+        program that does not run natively, another map, or a closed one take
+        the Python helper."""
+        ctx, mp, index = args[0], args[1], args[2]
+        cases = [(h, info, self.label("tc")) for h, info in self.maps.items()
+                 if isinstance(info, ProgInfo)]
+        generic, miss, done = self.label("tcg"), self.label("tcm"), self.label("tcd")
+        self.e(f"switch i64 {mp}, label %{generic} [" +
+               " ".join(f"i64 {signed(h, 64)}, label %{lab}" for h, _, lab in cases) + "]")
+        for _h, info, lab in cases:
+            self.block(lab)
+            self._live_or(info.header, generic)
+            tab = info.table
+            i = self.tmp()
+            self.e(f"{i} = and i64 {index}, 4294967295")
+            inb = self.tmp()
+            self.e(f"{inb} = icmp ult i64 {i}, {tab.max_entries}")
+            got = self.label("tci")
+            self.e(f"br i1 {inb}, label %{got}, label %{miss}")
+            self.block(got)
+            ep = self.tmp()
+            self.e(f"{ep} = getelementptr i64, ptr {self._ptr(tab.address)}, i64 {i}")
+            fn = self.tmp()
+            self.e(f"{fn} = load atomic i64, ptr {ep} acquire, align 8")
+            kind = self.label("tcn")
+            self.e(f"switch i64 {fn}, label %{kind} [i64 0, label %{miss} "
+                   f"i64 {tab.NOT_NATIVE}, label %{generic}]")
+            self.block(kind)
+            tp = self.word(L.TAILS)
+            tails = self.tmp()
+            self.e(f"{tails} = load i64, ptr {tp}")
+            over = self.tmp()
+            self.e(f"{over} = icmp uge i64 {tails}, {MAX_TAIL_CALLS}")
+            go = self.label("tcgo")
+            self.e(f"br i1 {over}, label %{miss}, label %{go}")
+            self.block(go)
+            t1 = self.tmp()
+            self.e(f"{t1} = add i64 {tails}, 1")
+            self.e(f"store i64 {t1}, ptr {tp}")
+            pp = self.word(L.PROG)
+            old = self.tmp()
+            self.e(f"{old} = load i64, ptr {pp}")
+            idp = self.tmp()
+            self.e(f"{idp} = getelementptr i64, ptr {self._ptr(tab.ids_address)}, i64 {i}")
+            pid = self.tmp()
+            self.e(f"{pid} = load i64, ptr {idp}")
+            self.e(f"store i64 {pid}, ptr {pp}")
+            self.save_budget()
+            f = self._ptr_of(fn)
+            r = self.tmp()
+            self.e(f"{r} = call i64 {f}(ptr %st, i64 {ctx}, i64 0, i64 0, i64 0, i64 0, "
+                   "i64 %depth)")
+            self.e(f"store i64 {old}, ptr {pp}")
+            self.check_status()
+            self.ret(r, self._state_budget())
+        self.block(miss)
+        self.e(f"br label %{done}")
+        self.block(generic)
+        r = self.tramp(HELPER_TAIL_CALL, pc, "0", tuple(args))
+        self.check_status(allow_return=True)
+        gen_end = self.cur
+        self.e(f"br label %{done}")
+        self.block(done)
+        res = self.tmp()
+        self.e(f"{res} = phi i64 [{signed(-ENOENT, 64)}, %{miss}], [{r}, %{gen_end}]")
+        return res
+
+    def _state_budget(self) -> str:
+        v = self.tmp()
+        self.e(f"{v} = load i64, ptr %bgp")
+        return v
+
+    def _live_or(self, hdr, closed: str) -> None:
+        """Go on if the map is open, else to ``closed``."""
+        live = self.tmp()
+        self.e(f"{live} = load atomic i64, ptr {self._ptr(hdr.address)} acquire, align 8")
+        isopen = self.tmp()
+        self.e(f"{isopen} = icmp ne i64 {live}, 0")
+        go = self.label("mho")
+        self.e(f"br i1 {isopen}, label %{go}, label %{closed}")
+        self.block(go)
 
     @staticmethod
     def _ptr(address: int) -> str:

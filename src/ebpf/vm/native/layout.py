@@ -35,11 +35,17 @@ DONE = 12
 #: bumped whenever Python rebuilds the region tables: generated code drops
 #: its per-register region caches when it changed across a call
 GEN = 13
+#: tail calls made in this run (the kernel's limit is MAX_TAIL_CALLS)
+TAILS = 15
 #: xorshift64* state of bpf_get_prandom_u32 in generated code (seeded per run state)
 RNG = 14
 #: the slot of the BPF-to-BPF call each frame made (Run.call_pcs, for
 #: bpf_get_stack & co.): CALL_PCS + depth
 CALL_PCS = 16
+#: the ref id (:func:`ebpf.vm.maps.base.ref_id`) of the program a native tail
+#: call entered, 0 while the program Python started runs (the trampoline sets
+#: ``Run.program`` from it)
+PROG = 24
 WORDS = 32
 
 STATUS_UNWIND = 1

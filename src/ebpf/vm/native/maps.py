@@ -72,6 +72,7 @@ class MapHeader:
         self.address = ctypes.addressof(self.words)
         self.words[L.MAP_LIVE] = 0 if m._closed else 1
         self.index: NativeIndex | None = None
+        self.table: ProgTable | None = None
         m._close_hooks.append(self.closed)
 
     def closed(self) -> None:
@@ -101,6 +102,55 @@ class HashInfo:
     value_size: int
     lru: bool
     writable: bool
+
+
+@dataclass
+class ProgInfo:
+    header: MapHeader
+    table: ProgTable
+
+
+class ProgTable:
+    """A program array as generated code sees it: per slot, the address of
+    the program's native entry (``@e0``; 0 for an empty slot, 1 for a program
+    that does not run natively: the Python helper tail-calls it) and its ref
+    id (for the trampoline's ``Run.program``). Follows the map's changes."""
+
+    NOT_NATIVE = 1
+
+    def __init__(self, m: Any) -> None:
+        n = max(1, m.max_entries)
+        self.entries = (ctypes.c_uint64 * n)()
+        self.ids = (ctypes.c_uint64 * n)()
+        self.address = ctypes.addressof(self.entries)
+        self.ids_address = ctypes.addressof(self.ids)
+        self.max_entries = m.max_entries
+        #: the compiled code each slot points into (kept alive with the table)
+        self.code: dict[int, Any] = {}
+        self._map = m
+        m._change_hooks.append(self.changed)
+        for i in range(m.max_entries):
+            if m.slots[i] is not None:
+                self.changed(i)
+
+    def changed(self, i: int) -> None:
+        from ..maps.base import ref_id
+
+        prog = self._map.slots[i]
+        addr, pid, comp = 0, 0, None
+        if prog is not None:
+            pid = ref_id(prog)
+            addr = self.NOT_NATIVE
+            # programs compile at load; one not compiled yet (or compiling
+            # now, as a program whose array holds itself) is tail-called by Python
+            if prog.executor_name == "native":
+                entry = prog.executor._compiled.get(id(prog.code))
+                if entry is not None and entry[0] is prog.code:
+                    comp = entry[1]
+                    addr = comp.addresses.get(0, self.NOT_NATIVE)
+        self.ids[i] = pid
+        self.code[i] = comp
+        self.entries[i] = addr
 
 
 class NativeIndex:
@@ -308,12 +358,22 @@ def _hash_index(m: Any, hdr: MapHeader) -> NativeIndex | None:
         return entries._index
 
 
-def describe(slots: list[Any]) -> dict[int, ArrayInfo | HashInfo]:
+def _prog_table(m: Any, hdr: MapHeader) -> ProgTable:
+    with _ATTACH_LOCK:
+        if hdr.table is None:
+            hdr.table = ProgTable(m)
+        return hdr.table
+
+
+Info = ArrayInfo | HashInfo | ProgInfo
+
+
+def describe(slots: list[Any]) -> dict[int, Info]:
     """Native facts for every open map whose handle ``slots`` load with lddw."""
     from ...spec import BPF_F_RDONLY_PROG
-    from ..maps.arrays import ArrayMap
+    from ..maps.arrays import ArrayMap, ProgArrayMap
 
-    out: dict[int, ArrayInfo | HashInfo] = {}
+    out: dict[int, Info] = {}
     for ins in slots:
         if ins is None or ins.opcode != 0x18:
             continue
@@ -328,6 +388,9 @@ def describe(slots: list[Any]) -> dict[int, ArrayInfo | HashInfo]:
             out[handle] = ArrayInfo(header(m), [r.base for r in m.regions],
                                     [host_address(b) for b in m.bufs], m.max_entries,
                                     m.stride, m.value_size, writable)
+        elif type(m) is ProgArrayMap:
+            hdr = header(m)
+            out[handle] = ProgInfo(hdr, _prog_table(m, hdr))
         else:
             hdr = header(m)
             index = _hash_index(m, hdr)

@@ -23,6 +23,7 @@ from typing import Any
 from ...errors import RuntimeFault
 from ..code import CODE_BASE, Code
 from ..interpreter import Interpreter, load_packet_abs
+from ..maps.base import _REFS
 from ..memory import M64, GlobalMemory, Region
 from ..run import MAX_FRAMES, Run, StopProgram, TailCall
 from . import layout as L
@@ -158,6 +159,10 @@ class NativeExecutor:
         st.refresh()
         w = st.words
         w[L.BUDGET] = run.budget & M64
+        # Python says which program runs (a native tail call says it in PROG)
+        saved_prog = w[L.PROG]
+        w[L.PROG] = 0
+        w[L.TAILS] = run.tail_calls
         st.active += 1
         _STATES[st.addr] = st
         try:
@@ -165,6 +170,8 @@ class NativeExecutor:
         finally:
             st.active -= 1
             run.program, run.depth, st.executor = saved
+            run.tail_calls = w[L.TAILS]
+            w[L.PROG] = saved_prog
             budget = w[L.BUDGET]
             run.budget = budget - (1 << 64) if budget >> 63 else budget
             if not st.active:
@@ -192,6 +199,7 @@ class NativeExecutor:
         w[L.BUDGET] = run.budget & M64
         w[L.CTX] = ctx
         w[L.DONE] = 0
+        w[L.PROG] = 0
         st.active += 1
         _STATES[st.addr] = st
         saved = run.program, run.depth
@@ -219,6 +227,10 @@ class NativeExecutor:
         run.budget = _s64(st.words[L.BUDGET])
         w = st.words
         run.call_pcs[:depth] = [_s64(w[L.CALL_PCS + d]) for d in range(depth)]
+        run.tail_calls = w[L.TAILS]
+        program = run.program
+        if w[L.PROG]:  # a native tail call entered this program
+            run.program = _REFS.get(w[L.PROG], program)
         try:
             return self._ref._helper(run, hid, r, pc)
         except TailCall as t:
@@ -235,8 +247,10 @@ class NativeExecutor:
             st.words[L.STATUS] = L.STATUS_RETURN
             return rv
         finally:
-            st.words[L.BUDGET] = run.budget & M64
-            if not st.words[L.STATUS] or st.words[L.STATUS] == L.STATUS_RETURN:
+            run.program = program
+            w[L.TAILS] = run.tail_calls
+            w[L.BUDGET] = run.budget & M64
+            if not w[L.STATUS] or w[L.STATUS] == L.STATUS_RETURN:
                 st.refresh()
 
     def _callx(self, st: NativeState, target: int, pc: int, depth: int, r: list[int]) -> int:
