@@ -29,6 +29,15 @@ from ..errors import BTFError
 from ..isa import opcodes as op
 from ..isa.instruction import Instruction
 from . import types as T
+from .core_fields import FieldSpec, access_size, field_value, local_field, match_field, parse_access
+from .core_types import (
+    candidates,
+    describe,
+    essential_name,
+    tag_kind,
+    types_compatible,
+    types_match,
+)
 from .ext import CoreKind, CORERelocation
 from .parse import Spec
 
@@ -36,39 +45,6 @@ log = logging.getLogger(__name__)
 
 #: helper id clang/libbpf use to mark an instruction whose relocation failed
 POISON_HELPER = 0xBAD2310
-
-
-def essential_name(name: str) -> str:
-    """``name`` without a trailing ``___flavour``."""
-    i = name.rfind("___")
-    while i > 0:
-        if name[i - 1] != "_" and i + 3 < len(name) and name[i + 3] != "_":
-            return name[:i]
-        i = name.rfind("___", 0, i)
-    return name
-
-
-@dataclass
-class _Access:
-    """One step of a resolved accessor path."""
-
-    kind: str  # "member" or "index"
-    name: str = ""
-    index: int = 0
-
-
-@dataclass
-class _FieldSpec:
-    """Where an accessor path leads in one BTF."""
-
-    spec: Spec
-    root: T.Type
-    root_id: int
-    field: T.Type  # type of the field reached
-    bit_offset: int
-    bitfield_size: int
-    path: list[_Access]
-    description: str = ""
 
 
 @dataclass
@@ -87,326 +63,6 @@ class CoreResult:
     reason: str = ""
     target_type_id: int = 0
     description: str = ""
-
-
-# --- accessor paths -----------------------------------------------------------
-
-def _strip(t: T.Type) -> T.Type:
-    return T.resolve(t)
-
-
-def _parse_access(s: str, where: str) -> list[int]:
-    try:
-        out = [int(x) for x in s.split(":")]
-    except ValueError:
-        raise BTFError(f"{where}: bad CO-RE access string {s!r}") from None
-    if not out or any(x < 0 for x in out):
-        raise BTFError(f"{where}: bad CO-RE access string {s!r}")
-    return out
-
-
-def _local_field(spec: Spec, tid: int, access: list[int], where: str) -> _FieldSpec:
-    root = spec[tid]
-    t = root
-    try:
-        bit = access[0] * T.sizeof(root) * 8 if access[0] else 0
-    except BTFError:
-        raise BTFError(f"{where}: CO-RE root type {T.type_name(root)} has no size") from None
-    path: list[_Access] = [_Access("index", index=access[0])]
-    bf = 0
-    desc = [T.type_name(_strip(root))]
-    for idx in access[1:]:
-        r = _strip(t)
-        if isinstance(r, T.Composite):
-            if idx >= len(r.members):
-                raise BTFError(f"{where}: access string member #{idx} beyond "
-                               f"{T.type_name(r)} ({len(r.members)} members)")
-            m = r.members[idx]
-            bit += m.offset
-            bf = m.bitfield_size
-            if m.name:
-                path.append(_Access("member", m.name, idx))
-                desc.append("." + m.name)
-            t = m.type
-        elif isinstance(r, T.Array):
-            esz = T.sizeof(r.type)
-            bit += idx * esz * 8
-            bf = 0
-            path.append(_Access("index", index=idx))
-            desc.append(f"[{idx}]")
-            t = r.type
-        else:
-            raise BTFError(f"{where}: access string {':'.join(map(str, access))} steps into "
-                           f"{T.type_name(r)}, which has no members")
-    return _FieldSpec(spec, root, tid, t, bit, bf, path, "".join(desc))
-
-
-def _find_member(t: T.Composite, name: str, depth: int = 0) -> tuple[T.Member, int] | None:
-    """Member called ``name`` (through anonymous members), with its bit offset."""
-    if depth > 64:
-        raise BTFError(f"{T.type_name(t)}: anonymous members nested too deep (a loop?)")
-    for m in t.members:
-        if m.name == name:
-            return m, m.offset
-    for m in t.members:
-        if not m.name:
-            inner = _strip(m.type)
-            if isinstance(inner, T.Composite):
-                found = _find_member(inner, name, depth + 1)
-                if found is not None:
-                    return found[0], m.offset + found[1]
-    return None
-
-
-def _fields_compatible(local: T.Type, target: T.Type, depth: int = 0) -> bool:
-    if depth > 32:
-        return False
-    a, b = _strip(local), _strip(target)
-    if isinstance(a, T.Composite) and isinstance(b, T.Composite):
-        return True
-    if isinstance(a, (T.Enum, T.Fwd)) and type(a) is type(b):
-        # enum and enum64 alike; named ones must keep their (essential) name
-        return not a.name or essential_name(a.name) == essential_name(b.name)
-    if type(a) is not type(b):
-        return False
-    if isinstance(a, (T.Pointer, T.Float)):
-        return True
-    if isinstance(a, T.Int):
-        return a.offset == 0 and b.offset == 0
-    if isinstance(a, T.Array):
-        return _fields_compatible(a.type, b.type, depth + 1)
-    return False
-
-
-def _match_field(local: _FieldSpec, spec: Spec, cand_id: int) -> tuple[_FieldSpec | None, str]:
-    """Replay ``local``'s path on target type ``cand_id``: (match, why not)."""
-    root = spec[cand_id]
-    t: T.Type = root
-    first = local.path[0].index
-    bit = first * T.sizeof(root) * 8 if first else 0
-    bf = 0
-    ltypes = _local_types_along(local)
-    for step, ltype in zip(local.path[1:], ltypes, strict=True):
-        r = _strip(t)
-        if step.kind == "member":
-            if not isinstance(r, T.Composite):
-                return None, f"{T.type_name(r)} has no member {step.name!r}"
-            found = _find_member(r, step.name)
-            if found is None:
-                return None, f"{T.type_name(r)} has no field {step.name!r}"
-            m, off = found
-            if not _fields_compatible(ltype, m.type):
-                return None, (f"field {step.name!r} of {T.type_name(r)} is "
-                              f"{T.type_name(m.type)}, incompatible with local "
-                              f"{T.type_name(ltype)}")
-            bit += off
-            bf = m.bitfield_size
-            t = m.type
-        else:
-            if not isinstance(r, T.Array):
-                return None, f"{T.type_name(r)} is not an array"
-            if step.index >= r.nelems and not (r.nelems == 0):
-                return None, f"index {step.index} beyond {T.type_name(r)}"
-            bit += step.index * T.sizeof(r.type) * 8
-            bf = 0
-            t = r.type
-    return _FieldSpec(spec, root, cand_id, t, bit, bf, local.path, local.description), ""
-
-
-def _local_types_along(local: _FieldSpec) -> list[T.Type]:
-    """Local type reached after each step of ``local.path[1:]``."""
-    out = []
-    t = local.root
-    names = iter(local.path[1:])
-    step = next(names, None)
-    while step is not None:
-        r = _strip(t)
-        if step.kind == "member":
-            found = _find_member(r, step.name) if isinstance(r, T.Composite) else None
-            if found is None:
-                raise BTFError(f"local type {T.type_name(r)} lost member {step.name!r}")
-            t = found[0].type
-        else:
-            t = r.type  # type: ignore[union-attr]
-        out.append(t)
-        step = next(names, None)
-    return out
-
-
-def _access_size(f: _FieldSpec) -> tuple[int, T.Type | None]:
-    """(bytes a load/store of the field moves, its element type); 0 for bit-fields."""
-    if f.bitfield_size:
-        return 0, None
-    t = T.follow(f.field, (T.Typedef, T.Qualifier, T.TypeTag, T.Array), "sizing a CO-RE field")
-    try:
-        return T.sizeof(t), t
-    except BTFError:
-        return 0, t
-
-
-def _field_value(f: _FieldSpec, kind: CoreKind) -> int:
-    """Value of a field relocation of ``kind`` for field spec ``f``."""
-    if kind == CoreKind.FIELD_EXISTS:
-        return 1
-    mt = _strip(f.field)
-    bit_off = f.bit_offset
-    if f.bitfield_size:
-        bit_sz = f.bitfield_size
-        byte_sz = T.sizeof(mt)
-        byte_off = bit_off // 8 // byte_sz * byte_sz
-        while bit_off + bit_sz - byte_off * 8 > byte_sz * 8:
-            if byte_sz >= 8:
-                raise BTFError(f"bit-field {f.description} does not fit a 64-bit load")
-            byte_sz *= 2
-            byte_off = bit_off // 8 // byte_sz * byte_sz
-    else:
-        byte_sz = T.sizeof(mt)
-        byte_off = bit_off // 8
-        bit_sz = byte_sz * 8
-    if kind == CoreKind.FIELD_BYTE_OFFSET:
-        return byte_off
-    if kind == CoreKind.FIELD_BYTE_SIZE:
-        return byte_sz
-    if kind == CoreKind.FIELD_SIGNED:
-        return int((isinstance(mt, T.Enum) and mt.signed) or (isinstance(mt, T.Int) and mt.signed))
-    if kind == CoreKind.FIELD_LSHIFT_U64:
-        return 64 - (bit_off + bit_sz - byte_off * 8)
-    if kind == CoreKind.FIELD_RSHIFT_U64:
-        return 64 - bit_sz
-    raise BTFError(f"{kind.name} is not a field relocation")
-
-
-# --- type and enum relocations -------------------------------------------------
-
-def _types_compatible(a: T.Type, b: T.Type, depth: int = 0) -> bool:
-    """libbpf's notion of compatible types for TYPE_* relocations."""
-    if depth > 32:
-        return False
-    a, b = _strip(a), _strip(b)
-    if isinstance(a, T.Enum) and isinstance(b, T.Enum):
-        return True
-    if type(a) is not type(b):
-        return False
-    if isinstance(a, (T.Composite, T.Fwd, T.Float, T.Void)):
-        return True  # by kind only (a struct's name was matched when choosing candidates)
-    if isinstance(a, T.Int):
-        return a.offset == 0 and b.offset == 0
-    if isinstance(a, T.Pointer):
-        return _types_compatible(a.type, b.type, depth + 1)
-    if isinstance(a, T.Array):
-        return _types_compatible(a.type, b.type, depth + 1)
-    if isinstance(a, T.FuncProto):
-        if len(a.params) != len(b.params):
-            return False
-        return _types_compatible(a.return_type, b.return_type, depth + 1) and all(
-            _types_compatible(p.type, q.type, depth + 1) for p, q in zip(a.params, b.params, strict=True))
-    return False
-
-
-def _describe(t: T.Type) -> str:
-    """``struct foo___v1``, ``typedef u32``, ... for messages."""
-    name = getattr(t, "name", "")
-    if not name:
-        return T.type_name(_strip(t))
-    kind = _tag_kind(t) if isinstance(t, (T.Composite, T.Fwd, T.Enum)) else t.kind
-    return f"{kind} {name}"
-
-
-def _tag_kind(t: T.Type) -> str:
-    if isinstance(t, T.Fwd):
-        return "union" if t.is_union else "struct"
-    return t.kind
-
-
-def _skip_typedefs(t: T.Type) -> T.Type:
-    for _ in range(256):
-        t = T.skip_qualifiers(t)
-        if not isinstance(t, T.Typedef):
-            return t
-        t = t.type
-    raise BTFError("type reference loop in a typedef chain")
-
-
-def _types_match(a: T.Type, b: T.Type, behind_ptr: bool = False, depth: int = 0) -> bool:
-    """The TYPE_MATCHES relation (``bpf_core_type_matches``): names (when the local
-    type has one) and kinds equal after typedefs; ints of the same size and
-    signedness; enums whose local enumerators all exist in the target, same size;
-    structs/unions whose named local members all exist in the target with matching
-    types (only name and kind behind a pointer); pointers, arrays and function
-    prototypes matched recursively."""
-    if depth > 32:
-        return False
-    a, b = _skip_typedefs(a), _skip_typedefs(b)
-    lname = getattr(a, "name", "") or ""
-    if lname and essential_name(lname) != essential_name(getattr(b, "name", "") or ""):
-        return False
-    if isinstance(a, (T.Composite, T.Fwd)) or isinstance(b, (T.Composite, T.Fwd)):
-        if not isinstance(a, (T.Composite, T.Fwd)) or not isinstance(b, (T.Composite, T.Fwd)):
-            return False
-        if _tag_kind(a) != _tag_kind(b):
-            return False
-        if isinstance(a, T.Fwd) or isinstance(b, T.Fwd):
-            # a forward declaration stands in for the struct only behind a pointer
-            return behind_ptr or (isinstance(a, T.Fwd) and isinstance(b, T.Fwd))
-        if behind_ptr:
-            return True
-        if len(a.members) > len(b.members):
-            return False
-        for m in a.members:
-            found = next((x for x in b.members if x.name and x.name == m.name), None)
-            if found is None or not _types_match(m.type, found.type, False, depth + 1):
-                return False
-        return True
-    if isinstance(a, T.Enum) and isinstance(b, T.Enum):
-        if a.size != b.size:
-            return False
-        names = {essential_name(v.name) for v in b.values if v.name}
-        return all(essential_name(v.name) in names for v in a.values)
-    if type(a) is not type(b):
-        return False
-    if isinstance(a, T.Int):
-        return a.size == b.size and a.signed == b.signed
-    if isinstance(a, T.Float):
-        return a.size == b.size
-    if isinstance(a, T.Void):
-        return True
-    if isinstance(a, T.Pointer):
-        return _types_match(a.type, b.type, True, depth + 1)
-    if isinstance(a, T.Array):
-        return a.nelems == b.nelems and _types_match(a.type, b.type, behind_ptr, depth + 1)
-    if isinstance(a, T.FuncProto):
-        if len(a.params) != len(b.params):
-            return False
-        return _types_match(a.return_type, b.return_type, behind_ptr, depth + 1) and all(
-            _types_match(p.type, q.type, behind_ptr, depth + 1)
-            for p, q in zip(a.params, b.params, strict=True))
-    return False
-
-
-# --- candidates ------------------------------------------------------------------
-
-def _candidates(local_t: T.Type, targets: Sequence[Spec]) -> list[tuple[Spec, int]]:
-    """Target (spec, type id) pairs with the local type's essential name and kind."""
-    name = essential_name(getattr(local_t, "name", "") or "")
-    if not name:
-        return []
-    want = _tag_kind(local_t) if isinstance(local_t, T.Fwd) else local_t.kind
-    out = []
-    seen: set[tuple[int, int]] = set()
-    for spec in targets:
-        for t in spec.types_by_name(name):
-            kind = t.kind
-            if isinstance(t, T.Fwd):
-                continue  # a forward declaration says nothing about layout
-            if kind != want and not (want in ("struct", "union") and isinstance(t, T.Composite)
-                                     and isinstance(local_t, T.Fwd)):
-                continue
-            tid = spec.type_id(t)
-            key = (id(t._spec), tid)
-            if key not in seen:
-                seen.add(key)
-                out.append((spec, tid))
-    return out
 
 
 # --- resolution --------------------------------------------------------------------
@@ -449,8 +105,8 @@ def resolve_relocation(relo: CORERelocation, local: Spec,
         local_t = local[relo.type_id]
     except BTFError:
         raise BTFError(f"{where}: no local BTF type {relo.type_id}") from None
-    access = _parse_access(relo.access_str, where)
-    lname = _describe(local_t)
+    access = parse_access(relo.access_str, where)
+    lname = describe(local_t)
 
     if kind == CoreKind.TYPE_ID_LOCAL:
         return Resolution(relo.type_id, relo.type_id, True, description=lname)
@@ -463,24 +119,24 @@ def resolve_relocation(relo: CORERelocation, local: Spec,
         return r
 
     if kind.is_field:
-        lf = _local_field(local, relo.type_id, access, where)
-        lval = _field_value(lf, kind)
-        lsize, ltype = _access_size(lf)
+        lf = local_field(local, relo.type_id, access, where)
+        lval = field_value(lf, kind)
+        lsize, ltype = access_size(lf)
         check = not lf.bitfield_size or kind == CoreKind.FIELD_SIGNED
-        results: list[tuple[int, _FieldSpec]] = []
+        results: list[tuple[int, FieldSpec]] = []
         reasons = []
-        for spec, cid in _candidates(local_t, targets):
-            m, why = _match_field(lf, spec, cid)
+        for spec, cid in candidates(local_t, targets):
+            m, why = match_field(lf, spec, cid)
             if m is None:
                 reasons.append(why)
                 continue
-            results.append((_field_value(m, kind), m))
+            results.append((field_value(m, kind), m))
         desc = lf.description
         if not results:
             if reasons:
                 why = reasons[0]
             else:
-                tag = _tag_kind(local_t) if isinstance(local_t, (T.Composite, T.Fwd)) else local_t.kind
+                tag = tag_kind(local_t) if isinstance(local_t, (T.Composite, T.Fwd)) else local_t.kind
                 why = f"target BTF has no {tag} {essential_name(getattr(local_t, 'name', ''))}"
             if kind == CoreKind.FIELD_EXISTS:
                 return Resolution(lval, 0, True, why, validate=check, description=desc)
@@ -490,7 +146,7 @@ def resolve_relocation(relo: CORERelocation, local: Spec,
             raise BTFError(f"{where} ({desc}): ambiguous, {len(results)} target candidates "
                            f"give different values {sorted(vals)}")
         val, m = results[0]
-        tsize, ttype = _access_size(m)
+        tsize, ttype = access_size(m)
         adjustable = lsize == tsize or (
             isinstance(ltype, T.Pointer) and isinstance(ttype, T.Pointer)) or (
             isinstance(ltype, T.Int) and isinstance(ttype, T.Int)
@@ -500,7 +156,7 @@ def resolve_relocation(relo: CORERelocation, local: Spec,
                           validate=check, description=desc)
 
     if kind.is_enumval:
-        le = _strip(local_t)
+        le = T.resolve(local_t)
         if not isinstance(le, T.Enum):
             raise BTFError(f"{where}: local type {lname} is not an enum")
         if len(access) != 1 or access[0] >= len(le.values):
@@ -509,8 +165,8 @@ def resolve_relocation(relo: CORERelocation, local: Spec,
         desc = f"{lname}::{lv.name}"
         want = essential_name(lv.name)
         found: list[tuple[int, int]] = []
-        for spec, cid in _candidates(local_t, targets):
-            te = _strip(spec[cid])
+        for spec, cid in candidates(local_t, targets):
+            te = T.resolve(spec[cid])
             if not isinstance(te, T.Enum):
                 continue
             for v in te.values:
@@ -533,9 +189,9 @@ def resolve_relocation(relo: CORERelocation, local: Spec,
     if access != [0]:
         raise BTFError(f"{where}: type relocation with access string {relo.access_str!r}")
     matches: list[tuple[Spec, int]] = []
-    for spec, cid in _candidates(local_t, targets):
-        ok = _types_match(local_t, spec[cid]) if kind == CoreKind.TYPE_MATCHES else \
-            _types_compatible(local_t, spec[cid])
+    for spec, cid in candidates(local_t, targets):
+        ok = types_match(local_t, spec[cid]) if kind == CoreKind.TYPE_MATCHES else \
+            types_compatible(local_t, spec[cid])
         if ok:
             matches.append((spec, cid))
     lsize = 0
