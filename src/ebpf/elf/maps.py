@@ -1,6 +1,8 @@
-"""Maps an object defines: BTF-defined maps (``.maps``), legacy ``maps`` section
-definitions (``struct bpf_map_def``), global data (``.data``, ``.rodata*``,
-``.bss``) and the ``.kconfig`` extern area, plus the global variables in them.
+"""Maps an object defines: BTF-defined maps (``.maps``) and legacy ``maps``
+section definitions (``struct bpf_map_def``), where each sits in its section (to
+resolve relocations), and the BTF helpers the other map kinds share. Global data
+is :mod:`.datasec`, struct_ops maps :mod:`.struct_ops`, the ``.kconfig`` area
+and other externs :mod:`.externs`.
 """
 
 from __future__ import annotations
@@ -12,18 +14,13 @@ from typing import Any
 
 from ..errors import BTFError, ELFError
 from ..spec import (
-    BPF_F_MMAPABLE,
-    BPF_F_RDONLY_PROG,
     MapSpec,
     PinType,
     VariableSpec,
 )
 from ..uapi import MapType
 from .file import (
-    SHF_EXECINSTR,
-    SHT_NOBITS,
     SHT_PROGBITS,
-    STB_WEAK,
     STT_FUNC,
     STT_SECTION,
     ELFFile,
@@ -45,24 +42,6 @@ _NO_BTF_IDS = frozenset(
         "DEVMAP", "DEVMAP_HASH", "CPUMAP", "XSKMAP", "SOCKMAP", "SOCKHASH", "QUEUE", "STACK",
         "ARENA", "PROG_ARRAY", "RINGBUF", "USER_RINGBUF", "REUSEPORT_SOCKARRAY"))
     if t is not None)
-
-#: Largest global-data section we accept (the kernel refuses array values of more
-#: than a few MiB anyway).
-MAX_DATA_SIZE = 64 << 20
-
-
-def is_data_section(sec: Section) -> bool:
-    """Sections that become global-data maps: .data, .data.*, .rodata, .rodata.*,
-    .bss, .bss.* (non-executable PROGBITS/NOBITS)."""
-    if sec.type not in (SHT_PROGBITS, SHT_NOBITS) or sec.flags & SHF_EXECINSTR:
-        return False
-    n = sec.name
-    return any(n == p or n.startswith(p + ".") for p in (".data", ".rodata", ".bss"))
-
-
-def is_readonly_section(name: str) -> bool:
-    return name == ".rodata" or name.startswith(".rodata.") or name == ".kconfig"
-
 
 @dataclass
 class MapPlacement:
@@ -92,28 +71,28 @@ class MapsResult:
 # helpers over the BTF model (ebpf.btf)
 
 
-def _btf():
+def btf_model():
     from .. import btf
 
     return btf
 
 
-def _symbols_in(elf: ELFFile, sec: Section) -> list[Symbol]:
+def symbols_in(elf: ELFFile, sec: Section) -> list[Symbol]:
     return [s for s in elf.symbols if s.shndx == sec.index and s.type != STT_SECTION
             and s.name]
 
 
-def _find_datasec(spec: Any, name: str) -> Any:
+def find_datasec(spec: Any, name: str) -> Any:
     if spec is None:
         return None
-    B = _btf()
+    B = btf_model()
     found = [t for t in spec.types_by_name(name) if isinstance(t, B.Datasec)]
     return found[0] if found else None
 
 
 def _uint_member(mapname: str, member: Any) -> int:
     """``__uint(name, val)`` is ``int (*name)[val]``: the value is the array length."""
-    B = _btf()
+    B = btf_model()
     t = B.resolve(member.type)
     if isinstance(t, B.Enum):
         # __ulong(name, val): an anonymous enum whose only value is val
@@ -133,7 +112,7 @@ def _uint_member(mapname: str, member: Any) -> int:
 
 def _type_member(mapname: str, member: Any) -> Any:
     """``__type(name, T)`` is ``T *name``: the pointed-to type."""
-    B = _btf()
+    B = btf_model()
     t = B.resolve(member.type)
     if not isinstance(t, B.Pointer):
         raise ELFError(f"map {mapname!r}: {member.name!r} is not declared with __type() "
@@ -141,15 +120,15 @@ def _type_member(mapname: str, member: Any) -> Any:
     return t.type
 
 
-def _sizeof(mapname: str, what: str, t: Any) -> int:
-    B = _btf()
+def sized(mapname: str, what: str, t: Any) -> int:
+    B = btf_model()
     try:
         return B.sizeof(t)
     except BTFError as e:
         raise ELFError(f"map {mapname!r}: cannot size the {what} type: {e}") from None
 
 
-def _btf_id(spec: Any, t: Any) -> int:
+def btf_type_id(spec: Any, t: Any) -> int:
     if spec is None or t is None:
         return 0
     try:
@@ -180,7 +159,7 @@ def parse_btf_map_def(mapname: str, struct_t: Any, spec: Any) -> tuple[MapSpec, 
 
     Returns (spec, the `values` member's pointee type or None, `values` byte offset).
     """
-    B = _btf()
+    B = btf_model()
     st = B.resolve(struct_t)
     if not isinstance(st, B.Struct):
         raise ELFError(f"map {mapname!r}: definition is not a struct but {st!r}")
@@ -214,13 +193,13 @@ def parse_btf_map_def(mapname: str, struct_t: Any, spec: Any) -> tuple[MapSpec, 
     key_size = ints.get("key_size", 0)
     value_size = ints.get("value_size", 0)
     if key_type is not None:
-        ks = _sizeof(mapname, "key", key_type)
+        ks = sized(mapname, "key", key_type)
         if key_size and key_size != ks:
             raise ELFError(f"map {mapname!r}: key_size {key_size} disagrees with the key "
                            f"type's size {ks}")
         key_size = ks
     if value_type is not None:
-        vs = _sizeof(mapname, "value", value_type)
+        vs = sized(mapname, "value", value_type)
         if value_size and value_size != vs:
             raise ELFError(f"map {mapname!r}: value_size {value_size} disagrees with the "
                            f"value type's size {vs}")
@@ -257,21 +236,21 @@ def parse_btf_map_def(mapname: str, struct_t: Any, spec: Any) -> tuple[MapSpec, 
         numa_node=ints.get("numa_node", 0), map_extra=ints.get("map_extra", 0),
         pinning=_pinning(mapname, ints.get("pinning", 0)), inner=inner,
         key_type=key_type, value_type=value_type,
-        btf_key_type_id=0 if mtype in _NO_BTF_IDS else _btf_id(spec, key_type),
-        btf_value_type_id=0 if mtype in _NO_BTF_IDS else _btf_id(spec, value_type),
+        btf_key_type_id=0 if mtype in _NO_BTF_IDS else btf_type_id(spec, key_type),
+        btf_value_type_id=0 if mtype in _NO_BTF_IDS else btf_type_id(spec, value_type),
         btf=spec, section=".maps",
     )
     return ms, values_type, values_off
 
 
-def _fix_datasec(elf: ELFFile, sec: Section, datasec: Any) -> None:
+def fix_datasec(elf: ELFFile, sec: Section, datasec: Any) -> None:
     """Fill in what clang may leave at zero: the DATASEC size and variable
     offsets/sizes, from the ELF symbols."""
     if datasec is None:
         return
     if datasec.size != sec.size:
         datasec.size = sec.size
-    by_name = {s.name: s for s in _symbols_in(elf, sec)}
+    by_name = {s.name: s for s in symbols_in(elf, sec)}
     for vsi in datasec.vars:
         var = vsi.type
         sym = by_name.get(getattr(var, "name", ""))
@@ -288,13 +267,13 @@ def read_btf_maps(elf: ELFFile, sec: Section, spec: Any, result: MapsResult,
     if spec is None:
         raise ELFError(f"{elf.name}: section {sec.name!r} defines maps but the object has "
                        "no BTF (compile with -g)")
-    datasec = _find_datasec(spec, sec.name)
+    datasec = find_datasec(spec, sec.name)
     if datasec is None:
         raise ELFError(f"{elf.name}: section {sec.name!r} has no BTF DATASEC describing it")
-    _fix_datasec(elf, sec, datasec)
+    fix_datasec(elf, sec, datasec)
     placements: list[MapPlacement] = []
     values_at: list[tuple[str, int, int, Any]] = []  # name, start, end, values pointee
-    B = _btf()
+    B = btf_model()
     for vsi in datasec.vars:
         var = vsi.type
         if not isinstance(var, B.Var):
@@ -355,61 +334,6 @@ def read_btf_maps(elf: ELFFile, sec: Section, spec: Any, result: MapsResult,
         ms.contents.sort(key=lambda kv: kv[0])
 
 
-#: map_flags of a struct_ops map in ".struct_ops.link" (BPF_F_LINK)
-BPF_F_LINK = 1 << 13
-
-
-def is_struct_ops_section(sec: Section) -> bool:
-    n = sec.name
-    return (n in (".struct_ops", ".struct_ops.link") or n.startswith(".struct_ops.")) \
-        and sec.type == SHT_PROGBITS and not sec.flags & SHF_EXECINSTR
-
-
-def read_struct_ops(elf: ELFFile, sec: Section, spec: Any, result: MapsResult,
-                    rels: list | None) -> None:
-    """struct_ops maps: each variable of ``.struct_ops[.link]`` is a one-entry map
-    whose value is the kernel struct (e.g. ``struct sched_ext_ops``) with its
-    function pointers set to programs of this object. ``contents`` holds
-    ``(member name, program name)`` pairs; ``data`` the initial struct bytes."""
-    if spec is None:
-        raise ELFError(f"{elf.name}: section {sec.name!r} (struct_ops) needs BTF")
-    datasec = _find_datasec(spec, sec.name)
-    if datasec is None:
-        raise ELFError(f"{elf.name}: section {sec.name!r} has no BTF DATASEC describing it")
-    _fix_datasec(elf, sec, datasec)
-    B = _btf()
-    placed = []
-    for vsi in datasec.vars:
-        var = vsi.type
-        if not isinstance(var, B.Var) or not var.name:
-            raise ELFError(f"{elf.name}: {sec.name!r} DATASEC entry is not a named variable")
-        st = B.resolve(var.type)
-        if not isinstance(st, B.Struct):
-            raise ELFError(f"{elf.name}: struct_ops map {var.name!r} is not a struct but {st!r}")
-        size = _sizeof(var.name, "struct_ops value", st)
-        if vsi.offset + size > sec.size:
-            raise ELFError(f"{elf.name}: struct_ops map {var.name!r} lies outside {sec.name!r}")
-        if var.name in result.maps:
-            raise ELFError(f"{elf.name}: map {var.name!r} defined twice")
-        result.maps[var.name] = MapSpec(
-            name=var.name, type=MapType.STRUCT_OPS, key_size=4, value_size=size, max_entries=1,
-            flags=BPF_F_LINK if sec.name.endswith(".link") else 0, value_type=st,
-            btf_value_type_id=_btf_id(spec, st), btf=spec, section=sec.name,
-            data=sec.data[vsi.offset:vsi.offset + size])
-        placed.append((var.name, vsi.offset, size, st))
-    result.placements[sec.index] = [MapPlacement(n, o, sz) for n, o, sz, _ in placed]
-    for rel in rels or ():
-        for name, off, size, st in placed:
-            if off <= rel.offset < off + size:
-                member = next((m for m in st.members if m.offset == 8 * (rel.offset - off)),
-                              None)
-                if member is None or rel.symbol.type != STT_FUNC:
-                    raise ELFError(f"{elf.name}: struct_ops map {name!r}: relocation at offset "
-                                   f"{rel.offset - off} is not a function pointer member")
-                result.struct_ops_values.append((name, member.name, rel.symbol))
-                break
-
-
 def _map_at(elf: ELFFile, result: MapsResult, sym: Symbol, addend: int) -> str | None:
     """Name of the map a symbol (+ addend) designates in a map section."""
     placements = result.placements.get(sym.shndx)
@@ -442,7 +366,7 @@ def read_legacy_maps(elf: ELFFile, sec: Section, spec: Any, result: MapsResult) 
     if sec.type != SHT_PROGBITS:
         raise ELFError(f"{elf.name}: legacy map section {sec.name!r} has no contents "
                        f"(section type {sec.type})")
-    syms = sorted(_symbols_in(elf, sec), key=lambda s: s.value)
+    syms = sorted(symbols_in(elf, sec), key=lambda s: s.value)
     if not syms:
         if sec.size:
             raise ELFError(f"{elf.name}: section {sec.name!r} has map definitions but no "
@@ -451,7 +375,7 @@ def read_legacy_maps(elf: ELFFile, sec: Section, spec: Any, result: MapsResult) 
     default_size = sec.size // len(syms)
     placements = []
     inner_idx: dict[str, int] = {}
-    datasec = _find_datasec(spec, sec.name)
+    datasec = find_datasec(spec, sec.name)
     for i, sym in enumerate(syms):
         size = sym.size or default_size
         if i + 1 < len(syms) and not sym.size:
@@ -496,207 +420,10 @@ def read_legacy_maps(elf: ELFFile, sec: Section, spec: Any, result: MapsResult) 
             ms.inner = result.maps[names[idx]].copy()
     result.placements[sec.index] = placements
     if datasec is not None:
-        _fix_datasec(elf, sec, datasec)
+        fix_datasec(elf, sec, datasec)
 
 
-def _qualifiers(t: Any) -> set[str]:
-    B = _btf()
-    out = set()
-    for _ in range(64):
-        if isinstance(t, B.Const):
-            out.add("const")
-        elif isinstance(t, B.Volatile):
-            out.add("volatile")
-        elif not isinstance(t, (B.Typedef, B.Restrict, B.TypeTag, B.Array)):
-            break
-        t = t.type
-    return out
 
 
-def read_data_maps(elf: ELFFile, spec: Any, result: MapsResult) -> None:
-    """Global-data maps and their variables."""
-    for sec in elf.sections:
-        if not is_data_section(sec):
-            continue
-        if sec.size == 0:
-            continue
-        name = sec.name
-        if sec.size > MAX_DATA_SIZE:
-            raise ELFError(f"{elf.name}: global data section {name!r} is {sec.size} bytes "
-                           f"(more than {MAX_DATA_SIZE})")
-        readonly = is_readonly_section(name)
-        datasec = _find_datasec(spec, name)
-        _fix_datasec(elf, sec, datasec)
-        flags = BPF_F_MMAPABLE | (BPF_F_RDONLY_PROG if readonly else 0)
-        data = bytes(sec.size) if sec.type == SHT_NOBITS else sec.data
-        if name in result.maps:
-            raise ELFError(f"{elf.name}: a map named {name!r} exists already")
-        result.maps[name] = MapSpec(
-            name=name, type=MapType.ARRAY, key_size=4, value_size=sec.size, max_entries=1,
-            flags=flags, value_type=datasec, btf_value_type_id=_btf_id(spec, datasec),
-            btf=spec if datasec is not None else None, section=name, data=data,
-            freeze=readonly,
-        )
-        result.data_sections[sec.index] = name
-        _variables(elf, sec, name, datasec, readonly, result)
-
-
-def _variables(elf: ELFFile, sec: Section, mapname: str, datasec: Any, readonly: bool,
-               result: MapsResult) -> None:
-    B = _btf() if datasec is not None else None
-    if datasec is not None:
-        for vsi in datasec.vars:
-            var = vsi.type
-            if not isinstance(var, B.Var) or not var.name:
-                continue
-            if var.name in result.variables:
-                log.debug("%s: variable %r appears twice; keeping the first", elf.name,
-                          var.name)
-                continue
-            size = vsi.size
-            if not size:
-                try:
-                    size = B.sizeof(var.type)
-                except BTFError:
-                    size = 0
-            if vsi.offset + size > sec.size:
-                raise ELFError(f"{elf.name}: variable {var.name!r} ({size} bytes at "
-                               f"{vsi.offset}) lies outside {sec.name!r} ({sec.size} bytes)")
-            quals = _qualifiers(var.type)
-            result.variables[var.name] = VariableSpec(
-                name=var.name, map=mapname, offset=vsi.offset, size=size, type=var.type,
-                readonly=readonly, constant=readonly and {"const", "volatile"} <= quals)
-        return
-    # no BTF: ELF object symbols
-    for sym in _symbols_in(elf, sec):
-        if sym.name.startswith(".L") or sym.name in result.variables:
-            continue
-        if sym.value + sym.size > sec.size:
-            raise ELFError(f"{elf.name}: variable {sym.name!r} lies outside {sec.name!r}")
-        result.variables[sym.name] = VariableSpec(
-            name=sym.name, map=mapname, offset=sym.value, size=sym.size, readonly=readonly,
-            constant=readonly)
-
-
-def read_arena_globals(elf: ELFFile, spec: Any, result: MapsResult) -> None:
-    """Globals in ``.addr_space.1`` (``__arena``) live in the object's ARENA map:
-    references become offsets into that map's value area, the section's bytes its
-    initial contents (``MapSpec.data``)."""
-    secs = [s for s in elf.sections if s.name.startswith(".addr_space.") and s.size
-            and s.type in (SHT_PROGBITS, SHT_NOBITS)]
-    if not secs:
-        return
-    arena_type = getattr(MapType, "ARENA", None)
-    arenas = [m for m in result.maps.values() if arena_type is not None and m.type == arena_type]
-    if len(arenas) != 1:
-        raise ELFError(f"{elf.name}: section {secs[0].name!r} holds arena globals but the object "
-                       f"defines {len(arenas)} arena maps (needs exactly one)")
-    if len(secs) > 1:
-        raise ELFError(f"{elf.name}: more than one arena data section "
-                       f"({', '.join(s.name for s in secs)})")
-    sec, arena = secs[0], arenas[0]
-    if sec.size > MAX_DATA_SIZE:
-        raise ELFError(f"{elf.name}: arena data section {sec.name!r} is {sec.size} bytes")
-    arena.data = bytes(sec.size) if sec.type == SHT_NOBITS else sec.data
-    result.data_sections[sec.index] = arena.name
-    datasec = _find_datasec(spec, sec.name)
-    _fix_datasec(elf, sec, datasec)
-    _variables(elf, sec, arena.name, datasec, False, result)
-
-
-@dataclass
-class Extern:
-    """An undefined symbol the object uses: a .kconfig value or a kernel symbol."""
-
-    name: str
-    kind: str  # "kconfig", "ksym" (variable) or "kfunc"
-    weak: bool
-    type: Any = None
-
-
-def classify_externs(elf: ELFFile, spec: Any) -> dict[str, Extern]:
-    """Every extern (undefined, named symbol), classified through the BTF DATASECs
-    ``.kconfig`` and ``.ksyms`` (by name when the object has no BTF)."""
-    B = _btf() if spec is not None else None
-    where: dict[str, tuple[str, Any]] = {}
-    if spec is not None:
-        for secname, kind in ((".kconfig", "kconfig"), (".ksyms", "ksym")):
-            ds = _find_datasec(spec, secname)
-            if ds is None:
-                continue
-            for vsi in ds.vars:
-                t = vsi.type
-                if isinstance(t, B.Func):
-                    where[t.name] = ("kfunc", t)
-                elif isinstance(t, B.Var):
-                    where[t.name] = (kind, t)
-        # extern functions may also appear only as FUNC with extern linkage
-    out: dict[str, Extern] = {}
-    for sym in elf.symbols:
-        if sym.shndx != 0 or not sym.name or sym.index == 0:
-            continue
-        kind, t = where.get(sym.name, ("", None))
-        if not kind:
-            if spec is not None:
-                funcs = [f for f in spec.types_by_name(sym.name) if isinstance(f, B.Func)]
-                if funcs:
-                    kind, t = "kfunc", funcs[0]
-            if not kind:
-                if sym.name.startswith(("CONFIG_", "LINUX_")):
-                    kind = "kconfig"
-                elif sym.type == STT_FUNC:
-                    kind = "kfunc"
-                else:
-                    kind = "ksym"
-        out[sym.name] = Extern(sym.name, kind, sym.bind == STB_WEAK, t)
-    return out
-
-
-def build_kconfig_map(elf: ELFFile, spec: Any, externs: dict[str, Extern],
-                      result: MapsResult) -> None:
-    """The ``.kconfig`` map: every kconfig extern laid out by alignment, as a
-    read-only, frozen one-element array (the backend fills in the values)."""
-    kconf = [e for e in externs.values() if e.kind == "kconfig"]
-    if not kconf:
-        return
-    if spec is None:
-        raise ELFError(f"{elf.name}: .kconfig externs ({', '.join(e.name for e in kconf)}) "
-                       "need BTF (compile with -g)")
-    B = _btf()
-    laid = []
-    for e in kconf:
-        if e.type is None:
-            raise ELFError(f"{elf.name}: kconfig extern {e.name!r} has no BTF description")
-        size = B.sizeof(e.type.type)
-        align = B.alignof(e.type.type)
-        laid.append((-align, e.name, size, align, e))
-    laid.sort(key=lambda x: (x[0], x[1]))
-    off = 0
-    layout = []
-    for _, name, size, align, e in laid:
-        off = (off + align - 1) // align * align
-        layout.append((name, off, size, e))
-        off += size
-    total = max(8, (off + 7) // 8 * 8)
-    if total > MAX_DATA_SIZE:
-        raise ELFError(f"{elf.name}: .kconfig externs need {total} bytes")
-    datasec = _find_datasec(spec, ".kconfig")
-    if datasec is not None:
-        datasec.size = total
-        pos = {name: (o, s) for name, o, s, _ in layout}
-        for vsi in datasec.vars:
-            p = pos.get(getattr(vsi.type, "name", ""))
-            if p is not None:
-                vsi.offset, vsi.size = p
-    result.maps[".kconfig"] = MapSpec(
-        name=".kconfig", type=MapType.ARRAY, key_size=4, value_size=total, max_entries=1,
-        flags=BPF_F_MMAPABLE | BPF_F_RDONLY_PROG, value_type=datasec,
-        btf_value_type_id=_btf_id(spec, datasec), btf=spec if datasec is not None else None,
-        section=".kconfig", data=bytes(total), freeze=True)
-    for name, o, s, e in layout:
-        result.variables.setdefault(name, VariableSpec(
-            name=name, map=".kconfig", offset=o, size=s, type=e.type.type, readonly=True))
-
-
-__all__ = ["Extern", "MapsResult", "read_arena_globals", "build_kconfig_map", "classify_externs", "is_data_section",
-           "map_for_reference", "read_btf_maps", "read_data_maps", "read_legacy_maps"]
+__all__ = ["MapPlacement", "MapsResult", "map_for_reference", "parse_btf_map_def", "read_btf_maps",
+           "read_legacy_maps"]
