@@ -43,6 +43,10 @@ enum pid_type {
 \tPIDTYPE_MAX = 1
 };
 
+enum {
+\tTASK_COMM_LEN = 16
+};
+
 struct task_struct {
 \tpid_t pid;
 \tstruct list_head tasks;
@@ -93,6 +97,8 @@ def test_enumerators_and_kfuncs_by_name():
     out = trim.trim(HEADER, trim.build_index(HEADER), {"PIDTYPE_MAX", "bpf_task_acquire"})
     assert "enum pid_type {" in out
     assert "bpf_task_acquire" in out and "bpf_other" not in out
+    assert "TASK_COMM_LEN" not in out
+    assert "TASK_COMM_LEN = 16" in trim.trim(HEADER, trim.build_index(HEADER), {"TASK_COMM_LEN"})
     assert "struct task_struct;" in out  # the prototype's pointer type, declared
 
 
@@ -138,12 +144,14 @@ needs_clang = pytest.mark.skipif(shutil.which("clang") is None and
     "src/ebpf/tools/bpf/tcplife.bpf.c",
     "src/ebpf/tools/bpf/biotop.bpf.c",
 ])
-def test_same_program_as_with_the_full_header(source, tmp_path, monkeypatch):
+def test_same_program_as_with_the_full_header(source, tmp_path, monkeypatch, caplog):
     src = ROOT / source
     monkeypatch.setenv("EBPF_TRIM_VMLINUX", "0")
     full = compile(src, tmp_path / "full.o", cc="clang")
     monkeypatch.setenv("EBPF_TRIM_VMLINUX", "1")
-    small = compile(src, tmp_path / "small.o", cc="clang")
+    with caplog.at_level(logging.INFO, logger="ebpf.toolchain.driver"):
+        small = compile(src, tmp_path / "small.o", cc="clang")
+    assert "using the full header" not in caplog.text  # the trimmed one compiled
     assert _program(small) == _program(full)
     assert _program(small)[1], "expected CO-RE relocations to compare"
     assert small.stat().st_size < full.stat().st_size  # less BTF: only the types used

@@ -29,13 +29,14 @@ import hashlib
 import marshal
 import os
 import re
+from array import array
 from collections.abc import Iterable
 from pathlib import Path
 
 from .._internal.files import atomic_write
 
 #: the index format; a new value makes old cached indexes be rebuilt
-_INDEX_VERSION = 1
+_INDEX_VERSION = 3
 _FIRST_DECL = "typedef "  # the head (macros, pragmas) ends where declarations start
 _KFUNC_START = "\n#ifndef BPF_NO_KFUNC_PROTOTYPES\n"
 _ID = re.compile(r"[A-Za-z_]\w*")
@@ -51,12 +52,11 @@ _C_KEYWORDS = frozenset(
     "if inline int long register restrict return short signed sizeof static struct switch "
     "typedef union unsigned void volatile while _Bool __attribute__ packed aligned".split())
 
-# An index: (version, declarations, tag owners, name owners, kfuncs)
-#   declarations: list of (start, end, strong tags, strong names, weak tags, pointer members)
-#   pointer members: list of (member name, tag) pairs
-#   tag owners: tag -> declaration number; name owners: typedef/enumerator -> number
-#   kfuncs: list of (line, function name, strong tags, strong names, weak tags)
-_Decl = tuple[int, int, list[str], list[str], list[str], list[tuple[str, str]]]
+# An index: (version, body start, body end, declaration offsets, tag owners, name owners)
+#   declaration offsets: array("I") of (start, end) pairs, as bytes (fast to load)
+#   tag owners: struct/union/enum tag -> declaration number
+#   name owners: typedef name or enumerator -> declaration number
+# What each declaration needs is read from its text when a trim reaches it.
 
 
 def _typedef_name(decl: str) -> str | None:
@@ -92,6 +92,25 @@ def _refs(line: str, strong_tags: set[str], names: set[str], weak_tags: set[str]
             names.add(m.group())
 
 
+def _needs(chunk: str) -> tuple[set[str], set[str], set[str], list[tuple[str, str]]]:
+    """What declaration ``chunk`` needs: (complete tags, names, declared-only tags,
+    pointer members as (member, tag))."""
+    st: set[str] = set()
+    nm: set[str] = set()
+    wk: set[str] = set()
+    members: list[tuple[str, str]] = []
+    if chunk.startswith("typedef"):
+        for line in chunk.splitlines():
+            _refs(line, st, nm, wk, None)
+        nm.discard(_typedef_name(chunk) or "")
+    elif not chunk.startswith("enum"):
+        for line in chunk.splitlines()[1:]:
+            _refs(line, st, nm, wk, members)
+        if m := _TAG_DEF.match(chunk):
+            st.discard(m.group(2))
+    return st, nm, wk, members
+
+
 def build_index(text: str) -> tuple:
     """Index the declarations of a full ``vmlinux.h`` (see the module docstring)."""
     start = text.find(_FIRST_DECL)
@@ -99,7 +118,7 @@ def build_index(text: str) -> tuple:
     body_end = kf if kf >= 0 else text.rfind("\n#ifndef BPF_NO_PRESERVE_ACCESS_INDEX")
     if start < 0 or body_end < start:
         raise ValueError("not a vmlinux.h written by ebpf.btf.render")
-    decls: list[_Decl] = []
+    offsets = array("I")
     tag_owner: dict[str, int] = {}
     name_owner: dict[str, int] = {}
     pos = start
@@ -107,50 +126,26 @@ def build_index(text: str) -> tuple:
         end = text.find("\n\n", pos, body_end)
         if end < 0:
             end = body_end
-        chunk = text[pos:end]
-        if chunk.strip():
-            n = len(decls)
-            st: set[str] = set()
-            nm: set[str] = set()
-            wk: set[str] = set()
-            members: list[tuple[str, str]] = []
-            if chunk.startswith("typedef"):
-                name = _typedef_name(chunk)
-                if name:
-                    name_owner.setdefault(name, n)
-                lines = chunk.splitlines()
-                for line in lines:
-                    _refs(line, st, nm, wk, None)
-                nm.discard(name or "")
-            else:
-                m = _TAG_DEF.match(chunk)
-                is_def = "{" in chunk
-                if m and is_def:
-                    tag_owner.setdefault(m.group(2), n)
-                if chunk.startswith("enum"):
-                    for e in _ENUMERATOR.findall(chunk):
-                        name_owner.setdefault(e, n)
-                elif is_def:
-                    for line in chunk.splitlines()[1:]:
-                        _refs(line, st, nm, wk, members)
-                else:
-                    pos = end + 2
-                    continue  # a forward declaration: trimmed headers write their own
-            if m := _TAG_DEF.match(chunk):
-                st.discard(m.group(2))
-            decls.append((pos, end, sorted(st), sorted(nm), sorted(wk), members))
+        head = text[pos:min(end, pos + 200)]
+        n = len(offsets) // 2
+        if head.startswith("typedef"):
+            name = _typedef_name(text[pos:end])
+            if name:
+                name_owner.setdefault(name, n)
+        elif head.startswith("enum") and "{" in head:  # named or anonymous
+            if m := _TAG_DEF.match(head):
+                tag_owner.setdefault(m.group(2), n)
+            for e in _ENUMERATOR.findall(text, pos, end):
+                name_owner.setdefault(e, n)
+        else:
+            m = _TAG_DEF.match(head)
+            if m is None or "{" not in head:
+                pos = end + 2
+                continue  # blank, or a forward declaration: trims write their own
+            tag_owner.setdefault(m.group(2), n)
+        offsets.extend((pos, end))
         pos = end + 2
-    kfuncs = []
-    if kf >= 0:
-        kend = text.find("\n#endif", kf + len(_KFUNC_START))
-        for line in text[kf + len(_KFUNC_START):kend].splitlines():
-            fm = _FUNC_NAME.search(line)
-            if not line.startswith("extern") or not fm:
-                continue
-            st, nm, wk = set(), set(), set()
-            _refs(line, st, nm, wk, None)
-            kfuncs.append((line, fm.group(1), sorted(st), sorted(nm), sorted(wk)))
-    return (_INDEX_VERSION, start, body_end, decls, tag_owner, name_owner, kfuncs)
+    return (_INDEX_VERSION, start, body_end, offsets.tobytes(), tag_owner, name_owner)
 
 
 def load_index(full: Path, text: str) -> tuple:
@@ -172,59 +167,61 @@ def load_index(full: Path, text: str) -> tuple:
 
 def trim(text: str, index: tuple, identifiers: Iterable[str]) -> str:
     """The part of the full header ``text`` that ``identifiers`` reach."""
-    _, start, body_end, decls, tag_owner, name_owner, kfuncs = index
+    _, start, body_end, raw_offsets, tag_owner, name_owner = index
+    offsets = array("I")
+    offsets.frombytes(raw_offsets)
     want = set(identifiers)
     keep: set[int] = set()
     declared: set[str] = set()
     todo: list[int] = []
 
-    def need_tag(tag: str) -> None:
-        n = tag_owner.get(tag)
+    def need(owner: dict[str, int], name: str) -> None:
+        n = owner.get(name)
         if n is not None and n not in keep:
             keep.add(n)
             todo.append(n)
 
-    def need_name(name: str) -> None:
-        n = name_owner.get(name)
-        if n is not None and n not in keep:
-            keep.add(n)
-            todo.append(n)
+    def take(st: Iterable[str], nm: Iterable[str], wk: Iterable[str]) -> None:
+        for t in st:
+            need(tag_owner, t)
+        for x in nm:
+            need(name_owner, x)
+        declared.update(wk)
 
     for ident in want:
-        need_tag(ident)
-        need_name(ident)
+        need(tag_owner, ident)
+        need(name_owner, ident)
     kept_kfuncs = []
-    for line, fname, st, nm, wk in kfuncs:
-        if fname in want:
-            kept_kfuncs.append(line)
-            for t in st:
-                need_tag(t)
-            for x in nm:
-                need_name(x)
-            declared.update(wk)
+    kfunc_end = -1
+    if text.startswith(_KFUNC_START, body_end):
+        kfunc_end = text.find("\n#endif", body_end + len(_KFUNC_START))
+        for line in text[body_end + len(_KFUNC_START):kfunc_end].splitlines():
+            fm = _FUNC_NAME.search(line)
+            if line.startswith("extern") and fm and fm.group(1) in want:
+                kept_kfuncs.append(line + "\n")
+                st: set[str] = set()
+                nm: set[str] = set()
+                wk: set[str] = set()
+                _refs(line, st, nm, wk, None)
+                take(st, nm, wk)
     while todo:
-        _, _, st, nm, wk, members = decls[todo.pop()]
-        for t in st:
-            need_tag(t)
-        for x in nm:
-            need_name(x)
-        declared.update(wk)
+        n = todo.pop()
+        st, nm, wk, members = _needs(text[offsets[2 * n]:offsets[2 * n + 1]])
+        take(st, nm, wk)
         for member, tag in members:
             if member in want:
-                need_tag(tag)
+                need(tag_owner, tag)
     forward = []
     for tag in sorted(declared):
         n = tag_owner.get(tag)
-        if n is None:
-            continue  # not a kernel type: the program declares it
-        kind = text[decls[n][0]:decls[n][0] + 6]
-        forward.append(f"{'union' if kind.startswith('union') else 'struct'} {tag};\n")
-    body = "\n".join(text[decls[n][0]:decls[n][1]] + "\n" for n in sorted(keep))
+        if n is None or text.startswith("enum", offsets[2 * n]):
+            continue  # not a kernel struct: the program declares it
+        kind = "union" if text.startswith("union", offsets[2 * n]) else "struct"
+        forward.append(f"{kind} {tag};\n")
+    body = "\n".join(text[offsets[2 * n]:offsets[2 * n + 1]] + "\n" for n in sorted(keep))
     tail = text[body_end:]
-    if kfuncs:
-        kend = tail.find("\n#endif", len(_KFUNC_START))
-        tail = tail[:len(_KFUNC_START)] + "".join(line + "\n" for line in kept_kfuncs) \
-            + tail[kend + 1:]
+    if kfunc_end >= 0:
+        tail = _KFUNC_START + "".join(kept_kfuncs) + text[kfunc_end + 1:]
     return text[:start] + "".join(forward) + "\n" + body + tail
 
 
