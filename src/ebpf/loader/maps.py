@@ -52,7 +52,7 @@ def map_spec_problem(spec: MapSpec) -> str:
         n = spec.max_entries
         if n <= 0 or n & (n - 1) or n % 4096:
             return f"max_entries must be a power of 2 and a multiple of the page size (is {n})"
-    if t not in (MapType.RINGBUF, MapType.USER_RINGBUF, MapType.PROG_ARRAY, MapType.ARRAY_OF_MAPS,
+    if t not in (MapType.RINGBUF, MapType.USER_RINGBUF, MapType.ARENA, MapType.PROG_ARRAY, MapType.ARRAY_OF_MAPS,
                  MapType.HASH_OF_MAPS, MapType.PERF_EVENT_ARRAY) and spec.value_size <= 0:
         return "value_size must be positive"
     return ""

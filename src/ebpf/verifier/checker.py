@@ -346,6 +346,17 @@ class Verifier(CallRules):
             self.write_reg(st, dst, const(v))
             return
         src = self.read(st, ins.src)
+        if ins.off == 1 and is64:  # addr_space_cast
+            if ins.imm not in (1, 1 << 16):
+                raise Reject("addr_space_cast insn can only convert between address space 1 "
+                             "and 0")
+            if not any(ms.type == MapType.ARENA for ms in self.maps.values()):
+                raise Reject("addr_space_cast insn can only be used in a program that has an "
+                             "associated arena")
+            # to the kernel's address space: arena memory; to the user's: a number
+            self.write_reg(st, dst, pointer(Kind.ARENA, var=Scalar.unknown()) if ins.imm == 1
+                           else scalar())
+            return
         if ins.off in (8, 16, 32):  # movsx
             if src.kind is not Kind.SCALAR:
                 raise Reject(f"R{ins.src} sign-extension mov of a pointer")
@@ -366,6 +377,10 @@ class Verifier(CallRules):
     def _ptr_alu(self, st: State, dst: int, d: Reg, s: Reg, name: str, is64: bool,
                  ins: Instruction) -> None:
         sym = _ALU_SYMBOL[name]
+        if Kind.ARENA in (d.kind, s.kind):
+            # arena pointers are 32-bit offsets to the kernel: any arithmetic keeps them so
+            self.write_reg(st, dst, pointer(Kind.ARENA, var=Scalar.unknown()))
+            return
         if d.kind is Kind.BTF_ID and d.var is not None and not d.nullable and s.is_scalar \
                 or s.kind is Kind.BTF_ID and d.is_scalar:
             # untyped kernel values (tracing args) take scalar arithmetic, stay probe-read only
@@ -484,9 +499,8 @@ class Verifier(CallRules):
             if ms is None:
                 raise Reject(f"map '{ref.map}' is not part of the object")
             if ms.type == MapType.ARENA:
-                # arena memory: pages of the map, reached through user/kernel addresses
-                self.write_reg(st, ins.dst, pointer(Kind.MEM, size=max(ms.max_entries, 1) * 4096,
-                                                    off=ref.offset))
+                # an __arena global: an address-space-1 pointer, a number until cast
+                self.write_reg(st, ins.dst, scalar())
                 return
             if ref.value or src in (op.BPF_PSEUDO_MAP_VALUE, op.BPF_PSEUDO_MAP_IDX_VALUE):
                 if not 0 <= ref.offset < max(ms.value_size, 1):

@@ -100,6 +100,9 @@ class MemoryRules(RuleBase):
         if reg.nullable or kind in (Kind.SCALAR, Kind.PACKET_END, Kind.MAP_PTR, Kind.FUNC,
                                     Kind.CONST_STR):
             raise Reject(f"R{regno} invalid mem access '{reg.type_name()}'")
+        if kind is Kind.ARENA:
+            # the kernel JIT makes these PROBE_MEM32 accesses: any offset, a fault reads 0
+            return scalar(_load_range(size))
         if atomic and kind not in (Kind.STACK, Kind.MAP_VALUE, Kind.MEM):
             raise Reject(f"BPF_ATOMIC stores into R{regno} {reg.type_name()} is not allowed")
         if kind is Kind.STACK:

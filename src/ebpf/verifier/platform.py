@@ -223,6 +223,10 @@ KFUNCS: dict[str, KfuncProto] = {
     "bpf_rdonly_cast": KfuncProto("btf", ("any", "scalar")),
     "bpf_cast_to_kern_ctx": KfuncProto("btf", ("any",)),
     "bpf_rcu_read_unlock": KfuncProto("void", ()),
+    # arena pages come back as address-space-1 pointers: scalars until addr_space_cast
+    "bpf_arena_alloc_pages": KfuncProto("int", ("map", "any", "scalar", "scalar", "scalar")),
+    "bpf_arena_free_pages": KfuncProto("void", ("map", "any", "scalar")),
+    "bpf_arena_reserve_pages": KfuncProto("int", ("map", "any", "scalar")),
     "bpf_iter_num_new": KfuncProto("int", ("iter", "scalar", "scalar"), iter="new"),
     "bpf_iter_num_next": KfuncProto("mem?:4", ("iter",), iter="next"),
     "bpf_iter_num_destroy": KfuncProto("void", ("iter",), iter="destroy"),

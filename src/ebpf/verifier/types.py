@@ -33,15 +33,16 @@ class Kind(enum.Enum):
     TCP_SOCK = "tcp_sock"
     FUNC = "func"
     CONST_STR = "const_str"
+    ARENA = "arena"        # arena memory (after addr_space_cast): any offset, faults read 0
 
 
 #: kinds a program may dereference
 DEREF_KINDS = {Kind.CTX, Kind.STACK, Kind.PACKET, Kind.PACKET_META, Kind.MAP_VALUE,
                Kind.MAP_KEY, Kind.MEM, Kind.BTF_ID, Kind.SOCKET, Kind.SOCK_COMMON,
-               Kind.TCP_SOCK}
+               Kind.TCP_SOCK, Kind.ARENA}
 #: kinds a program may add a scalar to
 ARITH_KINDS = {Kind.CTX, Kind.STACK, Kind.PACKET, Kind.PACKET_META, Kind.MAP_VALUE,
-               Kind.MAP_KEY, Kind.MEM, Kind.BTF_ID}
+               Kind.MAP_KEY, Kind.MEM, Kind.BTF_ID, Kind.ARENA}
 
 
 _ZERO = Scalar.const(0)

@@ -27,6 +27,12 @@ ATOMIC_OPS = {op.BPF_ADD, op.BPF_OR, op.BPF_AND, op.BPF_XOR,
 #: simulated address of the code: ``lddw rX, func`` (BPF_PSEUDO_FUNC) gives
 #: CODE_BASE + 8 * slot, which bpf_loop & co. take as a callback
 CODE_BASE = 0xFFFF_FFFF_C000_0000
+#: ``off`` of an ALU64 MOV X that is an ``addr_space_cast``: the loader sets its imm to
+#: ``CAST_RESOLVED | hi``, hi the upper 32 bits of the program's arena's addresses
+#: (below 2**31), and every executor computes ``dst = (hi << 32 | (u32)src) if
+#: (u32)src else 0`` (both cast directions)
+ADDR_SPACE_CAST = 1
+CAST_RESOLVED = 0x8000_0000
 
 
 @dataclass
@@ -87,6 +93,8 @@ def check_instruction(ins: Instruction, slot: int) -> None:
                 allowed_off = (0, 1)
             elif aop == op.BPF_MOV and srcbit:
                 allowed_off = (0, 8, 16, 32) if cls == op.BPF_ALU64 else (0, 8, 16)
+                if cls == op.BPF_ALU64 and off == ADDR_SPACE_CAST and imm & CAST_RESOLVED:
+                    return  # a cast the loader resolved against the program's arena
             else:
                 allowed_off = (0,)
             if off not in allowed_off:

@@ -29,7 +29,7 @@ from collections.abc import Callable, Sequence
 
 from ..errors import Error, RuntimeFault
 from ..isa import opcodes as op
-from .code import CODE_BASE, Code
+from .code import ADDR_SPACE_CAST, CODE_BASE, Code
 from .interpreter import ATOMIC_LOCK, SIZES, load_packet_abs
 from .memory import M64
 from .run import MAX_FRAMES, STACK_SIZE, Run, StopProgram, TailCall
@@ -519,6 +519,9 @@ class _FunctionWriter:
         is_x = bool(opc & op.BPF_X)
         b = f"r{ins.src}" if is_x else str(ins.imm & M64)
         if aop == op.BPF_MOV:
+            if is_x and ins.off == ADDR_SPACE_CAST:  # the arena address of the low 32 bits
+                hi = (ins.imm & 0x7FFF_FFFF) << 32
+                return f"{d} = ({hi} | ({b} & 0xFFFFFFFF)) if {b} & 0xFFFFFFFF else 0"
             if is_x and ins.off:
                 bits = ins.off
                 sign = 1 << (bits - 1)

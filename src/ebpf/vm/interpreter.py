@@ -24,7 +24,7 @@ from collections.abc import Callable, Sequence
 from ..errors import Error, RuntimeFault
 from ..isa import opcodes as op
 from ..isa.instruction import Instruction
-from .code import CODE_BASE, Code, prepare
+from .code import ADDR_SPACE_CAST, CODE_BASE, Code, prepare
 from .memory import M64, Memory
 from .run import MAX_FRAMES, Run, StopProgram, TailCall
 
@@ -239,6 +239,12 @@ class Interpreter:
                     if not is64:
                         a &= M32
                         b &= M32
+                    elif aop == op.BPF_MOV and ins.off == ADDR_SPACE_CAST and opc & op.BPF_X:
+                        # addr_space_cast: the arena address of the low 32 bits (0 stays 0)
+                        b &= M32
+                        r[dst] = (ins.imm & 0x7FFF_FFFF) << 32 | b if b else 0
+                        pc += 1
+                        continue
                     r[dst] = alu(aop, a, b, is64, ins.off)
                 pc += 1
             elif cls == op.BPF_JMP or cls == op.BPF_JMP32:

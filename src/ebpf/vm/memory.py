@@ -207,7 +207,7 @@ class GlobalMemory:
 
     def __init__(self, base: int = GLOBAL_BASE):
         self._lock = threading.Lock()
-        self._next = base
+        self._start = self._next = base
         #: (bases, regions), replaced as a whole so readers see a consistent pair
         self._table: tuple[tuple[int, ...], tuple[Region, ...]] = ((), ())
         self._active = 0
@@ -221,9 +221,25 @@ class GlobalMemory:
             base = self._next
             self._next = (base + n + 64 + 4095) & ~4095
             region = Region(base, buf, name, size=n, off=off, writable=writable)
-            # addresses only grow, so appending keeps the table sorted
+            # allocated addresses only grow and sit above fixed mappings (arenas,
+            # below where allocation starts), so appending keeps the table sorted
             bases, regions = self._table
             self._table = ((*bases, base), (*regions, region))
+        return region
+
+    def map_at(self, base: int, buf, name: str) -> Region | None:
+        """Map ``buf`` (any writable buffer) at the fixed address ``base``; None
+        when the range overlaps a region already mapped (an ARENA at its user
+        address)."""
+        n = len(buf)
+        with self._lock:
+            bases, regions = self._table
+            i = bisect_right(bases, base)
+            if (i and regions[i - 1].end > base) or (i < len(bases) and bases[i] < base + n) \
+                    or base + n > self._start:
+                return None
+            region = Region(base, buf, name, size=n)
+            self._table = ((*bases[:i], base, *bases[i:]), (*regions[:i], region, *regions[i:]))
         return region
 
     def free(self, region: Region) -> None:

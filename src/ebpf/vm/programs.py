@@ -34,11 +34,11 @@ from ..programs import Program, RunResult
 from ..spec import ProgramSpec
 from ..symbols import kallsyms
 from ..uapi import AttachType, ProgramType
-from .code import CODE_BASE, Code, prepare, pseudo_func_offset
+from .code import ADDR_SPACE_CAST, CAST_RESOLVED, CODE_BASE, Code, prepare, pseudo_func_offset
 from .contexts import make_context
 from .executors import make_executor, resolve_executor
 from .helpers import HELPERS, KFUNC_ADDR_BASE, KFUNCS, missing_kfunc, release_locks, supported
-from .maps import ArrayMap, VMMap
+from .maps import ArenaMap, ArrayMap, VMMap
 from .memory import GLOBAL, Memory
 from .run import DEFAULT_BUDGET, Redirect, Run, StopProgram
 
@@ -330,6 +330,18 @@ def ksym_address(name: str) -> int | None:
     return addr
 
 
+def _arena_of(spec: ProgramSpec, insns: list[Instruction],
+              maps: Mapping[str, VMMap]) -> ArenaMap | None:
+    """The arena a program works in: the ARENA map it refers to, else the
+    object's only one."""
+    for ins in insns:
+        ref = ins.reference
+        if isinstance(ref, MapReference) and isinstance(maps.get(ref.map), ArenaMap):
+            return maps[ref.map]  # type: ignore[return-value]
+    arenas = [m for m in maps.values() if isinstance(m, ArenaMap)]
+    return arenas[0] if len(arenas) == 1 else None
+
+
 def resolve(spec: ProgramSpec, maps: Mapping[str, VMMap],
             kconfig_offsets: Mapping[str, int] | None = None,
             insns: list[Instruction] | None = None) -> list[Instruction]:
@@ -338,15 +350,28 @@ def resolve(spec: ProgramSpec, maps: Mapping[str, VMMap],
     ``.kconfig`` externs), function addresses. ``insns`` are the instructions
     to use instead of the spec's (after CO-RE, see :func:`apply_core`)."""
     out = []
-    for ins in spec.instructions if insns is None else insns:
+    source = spec.instructions if insns is None else insns
+    arena = _arena_of(spec, source, maps)
+    for ins in source:
         ins = ins.copy()
         ref = ins.reference
-        if ins.opcode == op.LD_IMM64:
+        if ins.opcode == op.BPF_ALU64 | op.BPF_MOV | op.BPF_X and ins.off == ADDR_SPACE_CAST:
+            if arena is None:
+                raise LoadError(f"program {spec.name}: addr_space_cast in a program that uses "
+                                "no arena map")
+            if ins.imm not in (1, 1 << 16):
+                raise LoadError(f"program {spec.name}: addr_space_cast can only convert "
+                                f"between address spaces 1 and 0 (imm {ins.imm:#x})")
+            ins.imm = CAST_RESOLVED | arena.hi
+        elif ins.opcode == op.LD_IMM64:
             if isinstance(ref, MapReference):
                 m = maps.get(ref.map)
                 if m is None:
                     raise LoadError(f"program {spec.name}: map {ref.map!r} is not loaded")
-                if ref.value or ins.src == op.BPF_PSEUDO_MAP_VALUE:
+                if isinstance(m, ArenaMap) and (ref.value or ins.src == op.BPF_PSEUDO_MAP_VALUE):
+                    # __arena globals: user addresses in the arena's last pages
+                    ins.imm = m.address(m.arena_data_offset + ref.offset)
+                elif ref.value or ins.src == op.BPF_PSEUDO_MAP_VALUE:
                     if not isinstance(m, ArrayMap):
                         raise LoadError(f"program {spec.name}: direct value access to map "
                                         f"{ref.map!r}, which is not an array")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 # importing the domain modules registers their helpers in the table
 from . import (  # noqa: F401
+    arena,
     dynptr,
     events,
     kfuncs,

@@ -20,6 +20,7 @@ ebpf.errors.MapFullError: update of map h: no room for a new key (max_entries 2)
 
 from __future__ import annotations
 
+from .arena import ArenaMap
 from .arrays import ArrayMap, ArrayOfMapsMap, CgroupArrayMap, ProgArrayMap
 from .base import VMMap, ref_id
 from .cgroup_storage import CgroupStorageMap
@@ -33,7 +34,7 @@ from .records import PerfEventArrayMap, RecordConsumer, RingBufMap, RingSlot
 from .storage import LocalStorageMap
 from .userring import UserRingBufMap
 
-__all__ = ["ArrayMap", "ArrayOfMapsMap", "BloomFilterMap", "CgroupArrayMap", "CgroupStorageMap", "DevArrayMap",
+__all__ = ["ArenaMap", "ArrayMap", "ArrayOfMapsMap", "BloomFilterMap", "CgroupArrayMap", "CgroupStorageMap", "DevArrayMap",
            "DevHashMap", "HashMap", "HashOfMapsMap", "LocalStorageMap", "LpmTrieMap",
            "PerfEventArrayMap", "ProgArrayMap", "QueueStackMap", "RecordConsumer", "RingBufMap",
            "RingSlot", "StackTraceMap", "UserRingBufMap", "VMMap", "_TYPES", "create_map", "possible_cpus", "ref_id",

@@ -6,6 +6,7 @@ from ...errors import NotSupportedError
 from ...loader.maps import map_spec_error, map_spec_problem
 from ...spec import MapSpec
 from ...uapi import MapType
+from .arena import ArenaMap
 from .arrays import ArrayMap, ArrayOfMapsMap, CgroupArrayMap, ProgArrayMap
 from .base import VMMap, log
 from .cgroup_storage import CgroupStorageMap
@@ -46,6 +47,7 @@ _TYPES: dict[MapType, type[VMMap]] = {
     MapType.INODE_STORAGE: LocalStorageMap,
     MapType.CGRP_STORAGE: LocalStorageMap,
     MapType.CGROUP_STORAGE: CgroupStorageMap,
+    MapType.ARENA: ArenaMap,
     MapType.PERCPU_CGROUP_STORAGE: CgroupStorageMap,
 }
 

@@ -5,6 +5,7 @@ results zero-extended, shift amounts masked, ``x / 0 = 0``, ``x % 0 = x``,
 from __future__ import annotations
 
 from ...isa import opcodes as op
+from ..code import ADDR_SPACE_CAST
 from .irbase import Emitter, signed
 
 
@@ -53,6 +54,19 @@ class AluEmitter(Emitter):
             self._end(ins, is64)
             return
         if aop == op.BPF_MOV:
+            if opc & op.BPF_X and is64 and ins.off == ADDR_SPACE_CAST:
+                # the arena address of the low 32 bits (0 stays 0), see vm.code
+                v = self.reg(ins.src)
+                lo = self.tmp()
+                self.e(f"{lo} = and i64 {v}, 4294967295")
+                full = self.tmp()
+                self.e(f"{full} = or i64 {lo}, {signed((ins.imm & 0x7FFF_FFFF) << 32, 64)}")
+                nz = self.tmp()
+                self.e(f"{nz} = icmp ne i64 {lo}, 0")
+                sel = self.tmp()
+                self.e(f"{sel} = select i1 {nz}, i64 {full}, i64 0")
+                self.setreg(d, sel)
+                return
             if opc & op.BPF_X:
                 v = self.reg(ins.src)
                 if ins.off:
