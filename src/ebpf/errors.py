@@ -20,13 +20,16 @@ import os
 class Error(Exception):
     """Base of every error raised by ebpf."""
 
+    #: one more line the ``ebpf`` command prints under the error (how to get past it)
+    hint: str = ""
+
     def __reduce__(self):
         # Subclasses take different constructor arguments; rebuild from the
         # exception args plus the attributes, so errors cross process boundaries.
         return (_restore, (type(self), self.args, dict(self.__dict__)))
 
 
-def _restore(cls: type, args: tuple, state: dict) -> Error:
+def _restore(cls: type[Error], args: tuple, state: dict) -> Error:
     obj = cls.__new__(cls)
     base = OSError if issubclass(cls, OSError) else Exception
     base.__init__(obj, *args)

@@ -37,7 +37,8 @@ class Bucket(NamedTuple):
 
     low: int
     high: int
-    count: int
+    # the field shadows tuple.count (a method) on purpose: it is the public name
+    count: int  # type: ignore[assignment]
 
 
 def slot_of(value: int) -> int:

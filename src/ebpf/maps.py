@@ -90,6 +90,8 @@ class Map(MutableMapping):
     """
 
     backend: str = ""
+    #: the Object this map was loaded with, kept alive by the map (see Object)
+    _object: object | None = None
 
     def __init__(self, spec: MapSpec):
         self.spec = spec

@@ -84,10 +84,12 @@ class Object:
 
     backend: str = ""
 
-    def __init__(self, spec: ObjectSpec, programs: dict[str, Program], maps: dict[str, Map]):
+    def __init__(self, spec: ObjectSpec, programs: Mapping[str, Program],
+                 maps: Mapping[str, Map]):
         self.spec = spec
-        self.programs = programs
-        self.maps = maps
+        # read-only views for users; each backend's object narrows the value types
+        self.programs: Mapping[str, Program] = programs
+        self.maps: Mapping[str, Map] = maps
         self.variables: dict[str, Variable] = {
             name: Variable(v, maps[v.map]) for name, v in spec.variables.items() if v.map in maps
         }
@@ -95,8 +97,10 @@ class Object:
         self._closed = False
         # each program and map keeps its object alive, so that
         # ebpf.load(...).programs["p"].test_run(...) works in one expression
-        for member in (*programs.values(), *maps.values()):
-            member._object = self
+        for prog in programs.values():
+            prog._object = self
+        for m in maps.values():
+            m._object = self
 
     def attach(self) -> list[Link]:
         """Attach every program whose section fully says where; returns the links

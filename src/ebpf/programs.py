@@ -27,6 +27,8 @@ class Program:
     """A loaded program. Backends implement :meth:`test_run` and :meth:`attach`."""
 
     backend: str = ""
+    #: the Object this program was loaded with, kept alive by the program (see Object)
+    _object: object | None = None
 
     def __init__(self, spec: ProgramSpec):
         self.spec = spec
@@ -54,6 +56,11 @@ class Program:
         """Attach to the event the section names, plus ``target`` (ifname=,
         sock=, cgroup=, binary=/symbol=/pid=, ...). Returns a :class:`ebpf.Link`."""
         raise NotSupportedError("attach", detail=f"on the {self.backend} backend")
+
+    def jited(self) -> str:
+        """The machine code the program runs as, disassembled (the kernel's JIT;
+        the vm's native executor)."""
+        raise NotSupportedError("machine code", detail=f"on the {self.backend} backend")
 
     @property
     def fd(self) -> int:

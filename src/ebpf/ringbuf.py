@@ -47,17 +47,26 @@ import select
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import MapError, NotSupportedError
 from .recordbatch import RecordBatch
 from .uapi import MapType
+
+if TYPE_CHECKING:
+    import asyncio
 
 log = logging.getLogger("ebpf.ringbuf")
 
 Decoder = Callable[[bytes], Any]
 #: how often a poller without an fd for some consumer looks at it again (s)
 _FALLBACK_TICK = 0.005
+
+
+def _wake(fut: asyncio.Future) -> None:
+    """Reader callback of :meth:`Poller.poll_async`: the fd became readable."""
+    if not fut.done():
+        fut.set_result(None)
 
 
 def _btf_struct(btf: Any, name: str) -> Any:
@@ -330,7 +339,7 @@ class Poller:
                 return self._drain(self._sources)
             fut = loop.create_future()
             fd = self.fileno()
-            loop.add_reader(fd, lambda f=fut: f.done() or f.set_result(None))
+            loop.add_reader(fd, _wake, fut)
             try:
                 wait = remaining
                 if have_fdless:

@@ -150,6 +150,9 @@ def test_ids_and_lookup_errors():
         s.type_by_name("nope", kind="struct")
     with pytest.raises(BTFError, match="unknown BTF kind"):
         s.type_by_name("s", kind="klass")
+    # a class that is not a BTF type (was an AttributeError)
+    with pytest.raises(BTFError, match="unknown BTF kind int"):
+        s.type_by_name("s", kind=int)
     with pytest.raises(BTFError, match="no BTF type with id"):
         s[10_000]
     with pytest.raises(BTFError, match="not a type of this BTF spec"):

@@ -78,3 +78,17 @@ def test_register_use_unregister(spec, no_leaks):
 def test_struct_ops_program_alone_is_refused(spec):
     with pytest.raises(ebpf.LoadError, match="struct_ops"):
         ebpf.Program.load(spec.programs["cc_init"])
+
+
+def test_value_type_that_is_not_a_struct_is_refused():
+    # a typedef named like the kernel struct, of an int: a LoadError naming the
+    # map and the type (the value builder used to fail on int.members)
+    from ebpf.btf import Int, Typedef
+    from ebpf.spec import MapSpec
+    from ebpf.uapi import MapType
+
+    ms = MapSpec("cc", MapType.STRUCT_OPS, key_size=4, value_size=4, max_entries=1,
+                 value_type=Typedef("tcp_congestion_ops", Int("int", 4, signed=True)))
+    with pytest.raises(ebpf.LoadError, match=r"struct_ops map cc: its value type "
+                       r"'tcp_congestion_ops' is a int, not a struct"):
+        resolve_struct_ops(ms)

@@ -91,14 +91,14 @@ def marshal(spec: Spec, byteorder: str = "little") -> bytes:
                 parts.append(three(strings.add(m.name), ref(m.type, where), off))
             out.append(b"".join(parts))
         elif isinstance(t, T.Enum):
-            kflag = int(t.signed)
+            sign_bit = int(t.signed)
             if t.is64:
-                parts = [three(name, T.KIND_ENUM64 << 24 | kflag << 31 | len(t.values), t.size)]
+                parts = [three(name, T.KIND_ENUM64 << 24 | sign_bit << 31 | len(t.values), t.size)]
                 for v in t.values:
                     u = v.value & 0xFFFFFFFFFFFFFFFF
                     parts.append(three(strings.add(v.name), u & 0xFFFFFFFF, u >> 32))
             else:
-                parts = [three(name, T.KIND_ENUM << 24 | kflag << 31 | len(t.values), t.size)]
+                parts = [three(name, T.KIND_ENUM << 24 | sign_bit << 31 | len(t.values), t.size)]
                 for v in t.values:
                     if not -(1 << 31) <= v.value < 1 << 32:
                         raise BTFError(f"{where}: value {v.name}={v.value} needs a 64-bit enum")
@@ -121,8 +121,8 @@ def marshal(spec: Spec, byteorder: str = "little") -> bytes:
             out.append(three(name, k << 24, ref(t.type, where)) + one(int(t.linkage)))
         elif isinstance(t, T.Datasec):
             parts = [three(name, k << 24 | len(t.vars), t.size)]
-            for v in t.vars:
-                parts.append(three(ref(v.type, where), v.offset, v.size))
+            for sec_var in t.vars:
+                parts.append(three(ref(sec_var.type, where), sec_var.offset, sec_var.size))
             out.append(b"".join(parts))
         elif isinstance(t, T.DeclTag):
             out.append(three(name, k << 24, ref(t.type, where))

@@ -58,6 +58,8 @@ def _kind_key(kind: str | type | None) -> str | None:
     if kind is None:
         return None
     if isinstance(kind, type):
+        if not issubclass(kind, T.Type):
+            raise BTFError(f"unknown BTF kind {kind.__name__} (not a BTF type class)")
         return kind.kind
     k = kind.lower()
     k = _KIND_ALIASES.get(k, k)
@@ -172,6 +174,7 @@ class Spec:
         if self.base is None and str_len and self._strings[:1] != b"\0":
             raise BTFError("BTF string section does not start with an empty string")
         host_little = sys.byteorder == "little"
+        words: memoryview | array[int]
         if little == host_little:
             words = memoryview(data)[ts:te].cast("I")
         else:
@@ -306,7 +309,7 @@ class Spec:
         if spec is not None:
             s: Spec | None = self
             while s is not None:
-                if s is spec:
+                if s is spec and t._id is not None:
                     return t._id
                 s = s.base
         raise BTFError(f"{t!r} is not a type of this BTF spec")
@@ -438,6 +441,7 @@ class Spec:
         vlen = info & 0xFFFF
         kflag = info >> 31
         new = object.__new__
+        t: T.Type
         try:
             name = self.string(name_off) if name_off else ""
             if kind == T.KIND_INT:

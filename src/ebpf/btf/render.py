@@ -530,7 +530,8 @@ class _HeaderWriter:
             if spec.kind_of(tid) != "decl_tag":
                 continue
             tag = spec[tid]
-            if tag.component_idx != -1 or not isinstance(tag.type, T.Func):
+            if (not isinstance(tag, T.DeclTag) or tag.component_idx != -1
+                    or not isinstance(tag.type, T.Func)):
                 continue
             fn = tag.type
             if id(fn) not in tags:

@@ -19,9 +19,12 @@ as two BTF ids are).
 from __future__ import annotations
 
 import enum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import BTFError
+
+if TYPE_CHECKING:
+    from .parse import Spec
 
 # BTF_KIND_* numbers (linux/btf.h)
 KIND_UNKN = 0
@@ -94,6 +97,8 @@ class Type:
     ``name`` is "" for anonymous types."""
 
     __slots__ = ("_spec", "_id", "__weakref__")
+    _spec: Spec | None  # the Spec it was decoded from or added to
+    _id: int | None  # its id there
     kind: str = "?"
     kind_id: int = -1
     name: str = ""
@@ -160,6 +165,7 @@ class Pointer(Type):
     """A pointer to ``type``."""
 
     __slots__ = ("_type",)
+    _type: Type | int  # a type id until first read (see _Ref)
     kind = "ptr"
     kind_id = KIND_PTR
     type = _Ref()
@@ -173,6 +179,8 @@ class Array(Type):
     """``nelems`` elements of ``type``; ``index_type`` is usually an int."""
 
     __slots__ = ("_type", "_index_type", "nelems")
+    _type: Type | int  # a type id until first read (see _Ref)
+    _index_type: Type | int
     kind = "array"
     kind_id = KIND_ARRAY
     type = _Ref()
@@ -190,6 +198,8 @@ class Member:
     non-bitfield member. ``name`` is "" for an anonymous struct/union member."""
 
     __slots__ = ("name", "_type", "offset", "bitfield_size", "_spec")
+    _type: Type | int  # a type id until first read (see _Ref)
+    _spec: Spec | None
     type = _Ref()
 
     def __init__(self, name: str, type: Type, offset: int = 0, bitfield_size: int = 0) -> None:
@@ -313,6 +323,7 @@ class Fwd(Type):
 
 class Typedef(Type):
     __slots__ = ("name", "_type")
+    _type: Type | int  # a type id until first read (see _Ref)
     kind = "typedef"
     kind_id = KIND_TYPEDEF
     type = _Ref()
@@ -327,6 +338,7 @@ class Qualifier(Type):
     """Common part of :class:`Volatile`, :class:`Const`, :class:`Restrict`."""
 
     __slots__ = ("_type",)
+    _type: Type | int  # a type id until first read (see _Ref)
     type = _Ref()
 
     def __init__(self, type: Type) -> None:
@@ -356,6 +368,7 @@ class TypeTag(Type):
     """``__attribute__((btf_type_tag(name)))`` on ``type``."""
 
     __slots__ = ("name", "_type")
+    _type: Type | int  # a type id until first read (see _Ref)
     kind = "type_tag"
     kind_id = KIND_TYPE_TAG
     type = _Ref()
@@ -371,6 +384,7 @@ class DeclTag(Type):
     when ``component_idx`` >= 0, the declaration itself when -1)."""
 
     __slots__ = ("name", "_type", "component_idx")
+    _type: Type | int  # a type id until first read (see _Ref)
     kind = "decl_tag"
     kind_id = KIND_DECL_TAG
     type = _Ref()
@@ -387,6 +401,8 @@ class FuncParam:
     Void with no name means ``...``."""
 
     __slots__ = ("name", "_type", "_spec")
+    _type: Type | int  # a type id until first read (see _Ref)
+    _spec: Spec | None
     type = _Ref()
 
     def __init__(self, name: str, type: Type) -> None:
@@ -402,6 +418,7 @@ class FuncProto(Type):
     """A function signature."""
 
     __slots__ = ("_return_type", "params")
+    _return_type: Type | int  # a type id until first read (see _Ref)
     kind = "func_proto"
     kind_id = KIND_FUNC_PROTO
     return_type = _Ref()
@@ -420,6 +437,7 @@ class Func(Type):
     """A function: ``type`` is its FuncProto."""
 
     __slots__ = ("name", "_type", "linkage")
+    _type: Type | int  # a type id until first read (see _Ref)
     kind = "func"
     kind_id = KIND_FUNC
     type = _Ref()
@@ -435,6 +453,7 @@ class Var(Type):
     """A global variable (its place is given by a Datasec)."""
 
     __slots__ = ("name", "_type", "linkage")
+    _type: Type | int  # a type id until first read (see _Ref)
     kind = "var"
     kind_id = KIND_VAR
     type = _Ref()
@@ -451,6 +470,8 @@ class VarSecinfo:
     (the ELF reader fixes up what the compiler left at zero)."""
 
     __slots__ = ("_type", "offset", "size", "_spec")
+    _type: Type | int  # a type id until first read (see _Ref)
+    _spec: Spec | None
     type = _Ref()
 
     def __init__(self, type: Type, offset: int = 0, size: int = 0) -> None:

@@ -512,10 +512,10 @@ def cmd_run(args: argparse.Namespace) -> int:
                 not os.environ.get("EBPF_BACKEND"):
             from ..errors import PrivilegeError
 
-            names = ", ".join(f"{p.name} (SEC(\"{p.section}\"))" for p in tracing)
+            listed = ", ".join(f"{p.name} (SEC(\"{p.section}\"))" for p in tracing)
             plural = "s" if len(tracing) > 1 else ""
             raise PrivilegeError(
-                f"program{plural} {names} need{'' if plural else 's'} kernel events, and bpf(2) "
+                f"program{plural} {listed} need{'' if plural else 's'} kernel events, and bpf(2) "
                 "is not usable here: run ebpf as root "
                 "(or with CAP_BPF and CAP_PERFMON); or pass --backend vm to load it in the "
                 "in-process runtime, where only events Python fires (ebpf.vm.hooks.fire) "
@@ -535,12 +535,12 @@ def cmd_run(args: argparse.Namespace) -> int:
             from ..errors import PrivilegeError
 
             if reused:
-                e.hint = (f"{args.pin} holds maps pinned by an earlier run "  # type: ignore[attr-defined]
+                e.hint = (f"{args.pin} holds maps pinned by an earlier run "
                           f"({', '.join(reused)}); --pin-replace removes them first")
             elif isinstance(e, PrivilegeError) and backend == "kernel":
                 vm_how = " --pcap FILE" if any(p.attach_kind in PACKET_KINDS
                                                for p in spec.programs.values()) else ""
-                e.hint = ("or run it in the in-process runtime: "  # type: ignore[attr-defined]
+                e.hint = ("or run it in the in-process runtime: "
                           f"--backend vm{vm_how}")
             raise
         for name in reused:

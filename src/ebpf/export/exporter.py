@@ -197,7 +197,7 @@ class Exporter:
         if self.backend == "vm" and self.verify != "off":
             self._verify(cfg, spec)
         # the vm verifies at load; here _verify already did (warn/strict/off decide)
-        opts = {"verify": False} if self.backend == "vm" else {}
+        opts: dict[str, Any] = {"verify": False} if self.backend == "vm" else {}
         try:
             obj = load(spec, backend=self.backend, constants=constants, **opts)
         except Error as e:

@@ -164,7 +164,8 @@ def map_info_from_fd(fd: int) -> MapInfo:
 
 def _prog_info_raw(fd: int, **bufs: Any) -> bsys.ProgInfo:
     info = bsys.ProgInfo(**bufs)
-    return bsys.get_info_by_fd(fd, info, what=f"getting info of program fd {fd}")
+    bsys.get_info_by_fd(fd, info, what=f"getting info of program fd {fd}")
+    return info
 
 
 def prog_info_from_fd(fd: int) -> ProgramInfo:
@@ -366,12 +367,12 @@ def dump_xlated(prog: int | Any, *, by_fd: bool = False) -> str:
     as bpftool does: helper names on calls, map ids and names on map loads, and
     the source line (``; ... @ file.c:N``) before the instructions it made."""
     from ..isa.instruction import slot_offsets
-    from .xlated import annotate, annotations
+    from .xlated import annotate, read_annotations
 
     owned, fd = _prog_fd(prog, by_fd)
     try:
         insns = xlated_instructions(fd, by_fd=True)
-        ann = annotations(fd)
+        ann = read_annotations(fd)
     finally:
         if owned is not None:
             owned.close()

@@ -125,7 +125,9 @@ class FDLink(KernelLink):
 
     def info(self) -> bsys.LinkInfo:
         """struct bpf_link_info of this link (``.id``, ``.prog_id``, ``.type``...)."""
-        return bsys.get_info_by_fd(self.fd, bsys.LinkInfo(), what=f"link info of {self.description}")
+        info = bsys.LinkInfo()
+        bsys.get_info_by_fd(self.fd, info, what=f"link info of {self.description}")
+        return info
 
     @property
     def id(self) -> int:

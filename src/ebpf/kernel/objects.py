@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Mapping
+from collections.abc import Set as AbstractSet
 from typing import Any
 
 from ..errors import Error, LoadError, MapError
@@ -35,10 +37,12 @@ class KernelObject(Object):
     map, link and the object's BTF."""
 
     backend = "kernel"
+    programs: Mapping[str, KernelProgram]
+    maps: Mapping[str, KernelMap]
 
     def __init__(self, spec: ObjectSpec, programs: dict[str, KernelProgram],
                  maps: dict[str, KernelMap], btf: Any = None):
-        super().__init__(spec, programs, maps)  # type: ignore[arg-type]
+        super().__init__(spec, programs, maps)
         self.btf = btf
 
     def close(self) -> None:
@@ -332,9 +336,9 @@ def _initialise(m: KernelMap, ms: MapSpec, spec: ObjectSpec, blobs: dict[str, by
     elif ms.type == MapType.ARENA:
         _initialise_arena(m, ms, blobs.get(ms.name, ms.data))
     elif _is_internal(ms) or ms.data is not None:
-        data = blobs.get(ms.name, ms.data)
-        if data is not None and any(data):
-            m.update_bytes(key0, bytes(data).ljust(ms.value_size, b"\0")[: ms.value_size])
+        initial = blobs.get(ms.name, ms.data)
+        if initial is not None and any(initial):
+            m.update_bytes(key0, bytes(initial).ljust(ms.value_size, b"\0")[: ms.value_size])
     for k, v in ms.contents:
         if ms.type in (MapType.PROG_ARRAY, MapType.ARRAY_OF_MAPS, MapType.HASH_OF_MAPS):
             continue  # after programs load / all maps exist
@@ -363,7 +367,8 @@ def _initialise_arena(m: KernelMap, ms: MapSpec, data: bytes | None) -> None:
 
 
 def _fill_fd_contents(m: KernelMap, ms: MapSpec, progs: dict[str, KernelProgram],
-                      maps: dict[str, KernelMap], not_requested: set[str] = frozenset()) -> None:
+                      maps: dict[str, KernelMap],
+                      not_requested: AbstractSet[str] = frozenset()) -> None:
     if ms.type == MapType.PROG_ARRAY:
         for k, v in ms.contents:
             name = v if isinstance(v, str) else getattr(v, "name", v)

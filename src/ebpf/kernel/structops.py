@@ -19,13 +19,16 @@ from __future__ import annotations
 import errno as _errno
 import logging
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import AttachError, BTFError, LoadError, MapError
 from ..links import Link
 from ..spec import MapSpec
 from ..uapi import Command
 from . import sys as bsys
+
+if TYPE_CHECKING:
+    from ..btf import Struct
 
 log = logging.getLogger("ebpf.kernel")
 
@@ -66,10 +69,7 @@ def resolve_struct_ops(ms: MapSpec) -> KernelStructOps:
     """Find the kernel struct and its ``bpf_struct_ops_`` wrapper for map ``ms``."""
     from .btf import find_kernel_type
 
-    local = ms.value_type
-    if local is None or not getattr(local, "name", ""):
-        raise LoadError(f"struct_ops map {ms.name}: no named struct type for its value")
-    name = essential_name(local.name)
+    name = essential_name(_local_struct(ms).name)
     try:
         kt = find_kernel_type(name, "struct")
         wrapper = find_kernel_type("bpf_struct_ops_" + name, "struct")
@@ -82,6 +82,21 @@ def resolve_struct_ops(ms: MapSpec) -> KernelStructOps:
         raise LoadError(f"struct bpf_struct_ops_{name} has no 'data' member")
     return KernelStructOps(name, kt.type_id, kt.type, wrapper.type_id, wrapper.type,
                            data.offset // 8, wrapper.module)
+
+
+def _local_struct(ms: MapSpec) -> Struct:
+    """The object's own struct behind a struct_ops map's value (typedefs and
+    qualifiers stripped); LoadError when the value is not a named struct."""
+    from .. import btf as B
+
+    local = ms.value_type
+    if local is None or not local.name:
+        raise LoadError(f"struct_ops map {ms.name}: no named struct type for its value")
+    resolved = B.resolve(local)
+    if not isinstance(resolved, B.Struct):
+        raise LoadError(f"struct_ops map {ms.name}: its value type {local.name!r} is "
+                        f"a {resolved.kind}, not a struct")
+    return resolved
 
 
 def _is_func_ptr(t: Any) -> bool:
@@ -109,7 +124,7 @@ def struct_ops_value(ms: MapSpec, kst: KernelStructOps, prog_fds: dict[str, int]
 
     size = B.sizeof(kst.wrapper)
     buf = bytearray(size)
-    local = B.resolve(ms.value_type)
+    local = _local_struct(ms)
     data = (ms.data or b"").ljust(ms.value_size, b"\0")
     kmembers = {m.name: m for m in kst.type.members}
     progs = dict(ms.contents)

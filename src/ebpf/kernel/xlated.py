@@ -40,7 +40,7 @@ def format_line_info(file: str, line: int, source: str) -> str:
     return f"; {source.strip()} @ {file.rsplit('/', 1)[-1]}:{line}"
 
 
-def annotations(fd: int) -> Annotations:
+def read_annotations(fd: int) -> Annotations:
     """Map names, line info and the helper call base for the program behind ``fd``;
     what cannot be read (no BTF, kptr_restrict) is left out."""
     from .info import _prog_info_raw, map_info
@@ -97,9 +97,9 @@ def call_target(ins: Any, ann: Annotations) -> str:
 def annotate(slot: int, ins: Any, text: str, ann: Annotations) -> str:
     """``text`` (the formatted instruction) with what bpftool adds to it."""
     if ins.opcode == 0x85:  # call
-        name = call_target(ins, ann)
-        if name:
-            return f"call {name}#{ins.imm}"
+        target = call_target(ins, ann)
+        if target:
+            return f"call {target}#{ins.imm}"
     if ins.opcode == 0x18 and ins.src in (BPF_PSEUDO_MAP_FD, BPF_PSEUDO_MAP_VALUE):
         map_id = ins.imm & 0xFFFF_FFFF
         name = ann.maps.get(map_id)
@@ -111,4 +111,4 @@ def annotate(slot: int, ins: Any, text: str, ann: Annotations) -> str:
     return text
 
 
-__all__ = ["Annotations", "annotate", "annotations", "call_target", "format_line_info"]
+__all__ = ["Annotations", "annotate", "call_target", "format_line_info", "read_annotations"]

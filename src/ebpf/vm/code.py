@@ -89,6 +89,7 @@ def check_instruction(ins: Instruction, slot: int) -> None:
             if imm not in (16, 32, 64):
                 raise _fail(f"byte swap width must be 16, 32 or 64 (is {imm})", slot)
         else:
+            allowed_off: tuple[int, ...]
             if aop in (op.BPF_DIV, op.BPF_MOD):
                 allowed_off = (0, 1)
             elif aop == op.BPF_MOV and srcbit:
@@ -216,9 +217,9 @@ def prepare(insns: Iterable[Instruction], name: str = "prog",
     """
     insns = list(insns)
     slots: list[Instruction | None] = []
-    for ins in insns:
-        slots.append(ins)
-        if ins.opcode == op.LD_IMM64:
+    for given in insns:
+        slots.append(given)
+        if given.opcode == op.LD_IMM64:
             slots.append(None)
     if not slots:
         raise LoadError(f"program {name}: no instructions")

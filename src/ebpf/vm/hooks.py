@@ -176,7 +176,7 @@ def attach(prog, *, pcap: str | Path | None = None, packets: Iterable[bytes] | N
                           f"{', '.join(f'{k}={v!r}' for k, v in target.items())}; use pcap=, "
                           "packets=, interval= or event=")
     if pcap is not None or packets is not None:
-        frames = (p for _, p in read_pcap(pcap)) if pcap is not None else iter(packets)
+        frames = (p for _, p in read_pcap(pcap)) if pcap is not None else iter(packets or ())
         link = VMLink(prog, f"pcap {pcap}" if pcap is not None else "packets")
         if background:
             link._start(lambda: _run_packets(link, frames, cpu))

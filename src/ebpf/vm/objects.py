@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from collections.abc import Set as AbstractSet
 from typing import Any
 
@@ -29,6 +30,8 @@ class VMObject(Object):
     """An object loaded into the runtime (same API as the kernel backend's)."""
 
     backend = "vm"
+    programs: Mapping[str, VMProgram]
+    maps: Mapping[str, VMMap]
 
 
 def _apply_constants(spec: ObjectSpec, constants: dict[str, Any]) -> dict[str, bytes]:

@@ -144,8 +144,6 @@ class VMProgram(Program):
         mem = Memory()
         ctx_obj = make_context(mem, self.type, bytes(data), None if ctx is None else bytes(ctx))
         start = time.perf_counter_ns()
-        r0 = 0
-        run = None
         storage: dict = {}  # cgroup storage: one for the whole test run, as the kernel's
         if repeat > 1 and hasattr(self.executor, "run_loop") and _repeatable(ctx_obj):
             # the native executor loops in machine code: a duration comparable
@@ -160,7 +158,7 @@ class VMProgram(Program):
             elapsed = time.perf_counter_ns() - start
         if ctx_obj.short_ctx:
             raise SystemCallError(f"test run of program {self.name}: the context out does not "
-                                  f"fit in {len(ctx)} bytes", errno.ENOSPC)
+                                  f"fit in {len(ctx or b'')} bytes", errno.ENOSPC)
         out, ctx_out = ctx_obj.finish()
         if data_size_out is not None:
             out = out[:data_size_out]
@@ -313,10 +311,10 @@ def ksym_address(name: str) -> int | None:
         return _KSYMS[name]
     addr: int | None = None
     try:
-        from ..btf import load_kernel_btf, sizeof
+        from ..btf import Var, load_kernel_btf, sizeof
 
         var = load_kernel_btf().type_by_name(name, "var")
-        size = max(sizeof(var.type), 1)
+        size = max(sizeof(var.type), 1) if isinstance(var, Var) else 0
     except (BTFError, OSError):
         size = 0
     if size:

@@ -68,7 +68,8 @@ class Run:
     reserved: dict[int, Any] = field(default_factory=dict)
     #: spin locks held: addresses
     locks: set[int] = field(default_factory=set)
-    stack: Region | None = None
+    #: the stack region (set by __post_init__: one per Memory, reused by repeated runs)
+    stack: Region = field(init=False)
     #: depth of the frame running now (executors keep it current for callbacks)
     depth: int = 0
     #: slot of the helper call being made (set by the executors' helper dispatch)
@@ -82,15 +83,14 @@ class Run:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if self.stack is None:
-            # one stack per Memory: repeated runs on the same memory reuse it
-            for r in self.mem.local:
-                if r.base == STACK_BASE:
-                    self.stack = r
-                    break
-            else:
-                self.stack = self.mem.add_local(
-                    Region(STACK_BASE, bytearray(STACK_SIZE * MAX_FRAMES), "stack"))
+        # one stack per Memory: repeated runs on the same memory reuse it
+        for r in self.mem.local:
+            if r.base == STACK_BASE:
+                self.stack = r
+                break
+        else:
+            self.stack = self.mem.add_local(
+                Region(STACK_BASE, bytearray(STACK_SIZE * MAX_FRAMES), "stack"))
 
     def frame_pointer(self, depth: int) -> int:
         """r10 of the frame at ``depth`` (0 = the program's own frame)."""

@@ -103,7 +103,6 @@ class NativeState:
         self.globals, gn = gt.get(gm)
         w[L.GLOBAL_TAB] = ctypes.addressof(self.globals)
         w[L.GLOBAL_N] = gn
-        assert run.stack is not None  # Run makes one
         w[L.STACK_END] = run.stack.end
         w[L.CPU] = run.cpu
         w[L.GEN] = (w[L.GEN] + 1) & M64
