@@ -171,7 +171,7 @@ class FDLink(KernelLink):
             if e.errno in (_errno.EOPNOTSUPP, _errno.ENOTSUPP if hasattr(_errno, "ENOTSUPP") else 524):
                 raise NotSupportedError(f"updating a {self.description} link",
                                         detail="the kernel cannot swap programs on this link type") from None
-            raise bsys.error_for(e.errno, f"updating link {self.description} to "
+            raise bsys.error_for(e.errno or 0, f"updating link {self.description} to "
                                  f"{getattr(new_prog, 'name', new_prog)}", Command.LINK_UPDATE,
                                  error=AttachError) from None
         self.program = new_prog if not isinstance(new_prog, int) else self.program
@@ -411,7 +411,7 @@ def attach_socket_filter(prog: Any, sock: Any, *, reuseport: bool = False) -> So
         if e.errno == _errno.ENOTSOCK:
             raise AttachError(f"attaching {what} {name}: fd {fd} is not a socket",
                               e.errno) from None
-        raise bsys.error_for(e.errno, f"attaching {what} {name} to socket fd {fd}",
+        raise bsys.error_for(e.errno or 0, f"attaching {what} {name} to socket fd {fd}",
                              error=AttachError, capability="CAP_NET_RAW") from None
     return SocketFilterLink(prog, sock, f"{what} on fd {fd}", detach_opt=detach_opt)
 

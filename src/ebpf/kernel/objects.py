@@ -64,10 +64,10 @@ class KernelObject(Object):
                     self.links.append(link)
                     new.append(link)
         except Error:
-            for link in new:
-                link.close()
-                if link in self.links:
-                    self.links.remove(link)
+            for made in new:
+                made.close()
+                if made in self.links:
+                    self.links.remove(made)
             raise
         return new
 
