@@ -15,7 +15,6 @@ from __future__ import annotations
 from importlib import import_module
 from typing import TYPE_CHECKING
 
-from . import isa
 from .errors import (
     AttachError,
     BTFError,
@@ -36,7 +35,6 @@ from .errors import (
     SystemCallError,
     VerifierError,
 )
-from .uapi import AttachType, HelperId, LinkType, MapType, ProgramType
 
 __version__ = "0.1.0"
 
@@ -69,10 +67,16 @@ _LAZY = {
     "vm": ".vm",
     "verify": ".verifier",
     "verifier": ".verifier",
+    "isa": ".isa",
+    "AttachType": ".uapi",
+    "HelperId": ".uapi",
+    "LinkType": ".uapi",
+    "MapType": ".uapi",
+    "ProgramType": ".uapi",
 }
 
 if TYPE_CHECKING:  # pragma: no cover
-    from . import btf, elf, kernel, toolchain, verifier, vm  # noqa: F401
+    from . import btf, elf, isa, kernel, toolchain, verifier, vm  # noqa: F401
     from .backend import default_backend  # noqa: F401
     from .codec import Struct  # noqa: F401
     from .links import Link  # noqa: F401
@@ -81,6 +85,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .programs import Program, RunResult  # noqa: F401
     from .recordbatch import RecordBatch  # noqa: F401
     from .spec import MapSpec, ObjectSpec, PinType, ProgramSpec, VariableSpec  # noqa: F401
+    from .uapi import AttachType, HelperId, LinkType, MapType, ProgramType  # noqa: F401
     from .userringbuf import UserRingBuffer  # noqa: F401
     from .verifier import verify  # noqa: F401
 
@@ -100,8 +105,8 @@ def __dir__() -> list[str]:
 
 
 __all__ = [
-    "AttachError", "AttachType", "BTFError", "CompileError", "ConfigError", "ELFError", "Error",
-    "HelperId", "InstructionError", "KeyExistsError", "LinkType", "LoadError", "MapError",
-    "MapFullError", "MapIndexError", "MapType", "MapTypeError", "NotSupportedError", "PrivilegeError", "ProgramType",
-    "RuntimeFault", "SystemCallError", "VerifierError", "isa", *sorted(_LAZY),
+    "AttachError", "BTFError", "CompileError", "ConfigError", "ELFError", "Error",
+    "InstructionError", "KeyExistsError", "LoadError", "MapError", "MapFullError",
+    "MapIndexError", "MapTypeError", "NotSupportedError", "PrivilegeError", "RuntimeFault",
+    "SystemCallError", "VerifierError", *sorted(_LAZY),
 ]
