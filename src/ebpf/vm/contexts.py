@@ -13,7 +13,9 @@ Mirrored kernel facts (checked against BPF_PROG_TEST_RUN in tests/vm):
   and room for ``skb_shared_info`` at the end; ``bpf_xdp_adjust_head`` may move
   ``data`` down to just past a ``struct xdp_frame`` (40 bytes) and up to
   ``data_end - 14``; data out starts at ``data_meta``; an input ``xdp_md``
-  gives metadata length in ``data``.
+  gives metadata length in ``data``. Data past the linear frame (past
+  ``xdp_md.data_end`` when given) goes in page-sized fragments, at most 17: a
+  multi-buffer frame, whatever the program's ``xdp.frags`` flag, as the kernel's.
 * tc (SCHED_CLS/SCHED_ACT): ``skb->data`` is the Ethernet header, ``len`` the
   frame length, ``protocol`` the frame's ethertype (network order).
 * socket filters: the program sees the packet without its 14-byte Ethernet
@@ -27,7 +29,7 @@ import errno
 import struct
 from collections.abc import Sequence
 
-from ..errors import NotSupportedError, SystemCallError
+from ..errors import SystemCallError
 from ..uapi import ProgramType as PT
 from .memory import CTX_BASE, PACKET_BASE, Memory, Region
 
@@ -45,6 +47,8 @@ SKB_MAX_ALLOC = (PAGE_SIZE << 2) - SKB_SHINFO_SIZE
 SKF_NET_OFF = -0x100000
 SKF_LL_OFF = -0x200000
 LOOPBACK_IFINDEX = 1
+#: the most fragments a multi-buffer frame has (MAX_SKB_FRAGS)
+MAX_SKB_FRAGS = 17
 
 SK_BUFF_SIZE = 192
 XDP_MD_SIZE = 24
@@ -103,6 +107,8 @@ class Packet:
         self.region = mem.add_local(Region(PACKET_BASE + self.meta, self.buf, "packet",
                                            size=self.end - self.meta, off=self.meta))
         self.on_change: list = []
+        #: an XDP multi-buffer frame's fragments (one page at most each), after ``end``
+        self.frags: list[bytearray] = []
 
     def addr(self, off: int) -> int:
         return PACKET_BASE + off
@@ -267,23 +273,26 @@ class XdpContext(Context):
             if any(md[XDP_MD_SIZE:]):
                 raise _einval("xdp_md has non-zero bytes past its end")
             d, d_end, d_meta, ingress, rxq, egress = struct.unpack_from("<6I", md)
-            if d_end < len(data) and not d_meta and not egress:
-                raise NotSupportedError("XDP multi-buffer test runs", detail=(
-                    f"xdp_md.data_end {d_end} < data size {len(data)} puts the rest in "
-                    "fragments, which the vm does not model"))
-            if d_meta or d_end != len(data) or d > d_end or d & 3 or d > 32 or egress:
-                raise _einval("xdp_md: data_meta and egress_ifindex must be 0, data_end the "
-                              "data size, data the metadata length (multiple of 4, <= 32)")
+            if d_meta or d_end > len(data) or d > d_end or d & 3 or d > 32 or egress:
+                raise _einval("xdp_md: data_meta and egress_ifindex must be 0, data_end at most "
+                              "the data size, data the metadata length (multiple of 4, <= 32)")
             if rxq:
                 raise _einval(f"xdp_md.rx_queue_index {rxq}: the device has one rx queue")
             meta_len = d
-        max_data = PAGE_SIZE - XDP_PACKET_HEADROOM - SKB_SHINFO_SIZE
-        if len(data) < ETH_HLEN:
-            raise _einval(f"XDP data must be at least {ETH_HLEN} bytes (got {len(data)})")
-        if len(data) > max_data:
-            raise NotSupportedError("XDP multi-buffer test runs", detail=(
-                f"{len(data)} bytes exceed the {max_data}-byte linear frame; the kernel "
-                "puts the rest in fragments, which the vm does not model"))
+            linear = d_end
+        else:
+            linear = len(data)
+        # what does not fit the linear frame (or lies past xdp_md.data_end) goes in
+        # page-sized fragments, as the kernel builds a multi-buffer frame
+        linear = min(linear, PAGE_SIZE - (XDP_PACKET_HEADROOM - meta_len) - SKB_SHINFO_SIZE)
+        if linear < ETH_HLEN:
+            raise _einval(f"XDP data must be at least {ETH_HLEN} bytes in the linear frame "
+                          f"(got {linear})")
+        frags = [bytearray(data[i:i + PAGE_SIZE]) for i in range(linear, len(data), PAGE_SIZE)]
+        if len(frags) > MAX_SKB_FRAGS:
+            raise SystemCallError(f"test run: {len(data)} bytes need {len(frags)} fragments, "
+                                  f"more than MAX_SKB_FRAGS ({MAX_SKB_FRAGS})", errno.ENOMEM)
+        data = data[:linear]
         self.ingress, self.rxq = ingress, rxq
         self.has_ctx = ctx_in is not None
         self.short_ctx = ctx_in is not None and len(ctx_in) < XDP_MD_SIZE
@@ -291,6 +300,7 @@ class XdpContext(Context):
         self.packet = Packet(mem, data, headroom, PAGE_SIZE, min_head=XDP_FRAME_SIZE,
                              max_end=PAGE_SIZE - SKB_SHINFO_SIZE, meta_len=meta_len,
                              mac_off=0, net_off=ETH_HLEN)
+        self.packet.frags = frags
         self.buf = bytearray(XDP_MD_SIZE)
         self.region = _ctx_region(mem, self.buf, "xdp_md", writable=False)
         self.addr = self.region.base
@@ -304,7 +314,8 @@ class XdpContext(Context):
 
     def finish(self) -> tuple[bytes, bytes | None]:
         p = self.packet
-        out = bytes(p.buf[p.meta:p.end])
+        assert p is not None
+        out = bytes(p.buf[p.meta:p.end]) + b"".join(p.frags)
         ctx = None
         if self.has_ctx:
             ctx = struct.pack("<6I", p.data - p.meta, p.end - p.meta, 0, self.ingress, self.rxq, 0)
