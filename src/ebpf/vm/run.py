@@ -64,7 +64,7 @@ class Run:
     tail_calls: int = 0
     redirect: Redirect | None = None
     trace: list[str] = field(default_factory=list)
-    #: ring-buffer records reserved and not yet submitted: addr -> (map, region)
+    #: ring-buffer records reserved and not yet submitted: addr -> (map, None, position)
     reserved: dict[int, Any] = field(default_factory=dict)
     #: spin locks held: addresses
     locks: set[int] = field(default_factory=set)

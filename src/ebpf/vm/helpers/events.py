@@ -6,7 +6,6 @@ import errno
 
 from ...errors import RuntimeFault
 from ...uapi import HelperId as H
-from ..memory import SCRATCH_BASE, Region
 from ..run import Run
 from .table import BPF_F_CURRENT_CPU, HELPERS, get_map, helper, neg
 
@@ -26,15 +25,12 @@ def ringbuf_reserve(run: Run, map_, size, flags, *_):
     m = _ringbuf(run, map_)
     if flags:
         return 0
-    slot = m.reserve(size)
-    if slot is None:
+    pos = m.reserve(size)
+    if pos is None:
         return 0
-    base = run.extra.get("rb_next", SCRATCH_BASE)
-    run.extra["rb_next"] = base + ((size + 4095 + 64) & ~4095)
-    region = run.mem.add_local(Region(base, bytearray(max(size, 1)), f"ringbuf {m.name} record",
-                                      size=size))
-    run.reserved[base] = (m, region, slot)
-    return base
+    addr = m.record_address(pos)
+    run.reserved[addr] = (m, None, pos)
+    return addr
 
 
 def _commit(run: Run, data: int, flags: int, submit: bool) -> int:
@@ -42,9 +38,8 @@ def _commit(run: Run, data: int, flags: int, submit: bool) -> int:
     if entry is None:
         raise RuntimeFault(f"{'submit' if submit else 'discard'} of {data:#x}, which is not a "
                            "reserved ring buffer record")
-    m, region, slot = entry
-    run.mem.remove_local(region)
-    m.commit(slot, bytes(region.buf[:region.size]) if submit else None, flags)
+    m, _, pos = entry
+    m.commit(pos, submit, flags)
     return 0
 
 
@@ -64,11 +59,7 @@ def ringbuf_output(run: Run, map_, data, size, flags, *_):
     payload = run.mem.read(data, size)
     if flags & ~3:
         return neg(errno.EINVAL)
-    slot = m.reserve(size)
-    if slot is None:
-        return neg(errno.EAGAIN)
-    m.commit(slot, payload, flags)
-    return 0
+    return 0 if m.output(payload, flags) else neg(errno.EAGAIN)
 
 
 @helper(H.ringbuf_query)

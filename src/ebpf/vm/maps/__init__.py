@@ -30,12 +30,13 @@ from .devices import DevArrayMap, DevHashMap, StackTraceMap
 from .hashes import HashMap, HashOfMapsMap
 from .lpm import LpmTrieMap
 from .queues import BloomFilterMap, QueueStackMap
-from .records import PerfEventArrayMap, RecordConsumer, RingBufMap, RingSlot
+from .records import PerfEventArrayMap, RecordConsumer
+from .ringbuf import RingBufMap
 from .storage import LocalStorageMap
 from .userring import UserRingBufMap
 
 __all__ = ["ArenaMap", "ArrayMap", "ArrayOfMapsMap", "BloomFilterMap", "CgroupArrayMap", "CgroupStorageMap", "DevArrayMap",
            "DevHashMap", "HashMap", "HashOfMapsMap", "LocalStorageMap", "LpmTrieMap",
            "PerfEventArrayMap", "ProgArrayMap", "QueueStackMap", "RecordConsumer", "RingBufMap",
-           "RingSlot", "StackTraceMap", "UserRingBufMap", "VMMap", "_TYPES", "create_map", "possible_cpus", "ref_id",
+           "StackTraceMap", "UserRingBufMap", "VMMap", "_TYPES", "create_map", "possible_cpus", "ref_id",
            "set_num_cpus"]

@@ -15,7 +15,8 @@ from .devices import DevArrayMap, DevHashMap, StackTraceMap
 from .hashes import HashMap, HashOfMapsMap
 from .lpm import LpmTrieMap
 from .queues import BloomFilterMap, QueueStackMap
-from .records import PerfEventArrayMap, RingBufMap
+from .records import PerfEventArrayMap
+from .ringbuf import RingBufMap
 from .storage import LocalStorageMap
 from .userring import UserRingBufMap
 

@@ -1,4 +1,5 @@
-"""RINGBUF and PERF_EVENT_ARRAY: records for user space."""
+"""Records for user space: what RINGBUF and PERF_EVENT_ARRAY share (consumers,
+wakeups), and PERF_EVENT_ARRAY."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from typing import Any
 
 from ...errors import MapError
 from ...spec import MapSpec
-from .base import ENOTSUPP, VMMap, _round8
+from .base import ENOTSUPP, VMMap
 
 
 # ---------------------------------------------------------------------------
@@ -121,85 +122,6 @@ class _RecordMap(VMMap):
 
     def next_key_bytes(self, key: bytes | None) -> bytes | None:
         return None
-
-
-#: BPF_RB_* flags and ringbuf_query selectors
-BPF_RB_NO_WAKEUP = 1
-BPF_RB_FORCE_WAKEUP = 2
-RB_HDR = 8
-
-
-class RingSlot:
-    """One record of a ring buffer: reserved (busy), then submitted or discarded."""
-
-    __slots__ = ("size", "cost", "data", "state")
-    BUSY, SUBMITTED, DISCARDED = range(3)
-
-    def __init__(self, size: int, cost: int):
-        self.size = size
-        self.cost = cost
-        self.data: bytes | None = None
-        self.state = RingSlot.BUSY
-
-
-class RingBufMap(_RecordMap):
-    """RINGBUF: records reserved/submitted by programs, read by ebpf.RingBuffer.
-
-    Positions and space are counted as the kernel does (8-byte header + data
-    rounded to 8 per record): a reservation fails when the producer would get a
-    whole buffer ahead of the consumer; discarded records keep their space until
-    the consumer passes them; readers stop at a record still reserved."""
-
-    def __init__(self, spec: MapSpec):
-        super().__init__(spec)
-        self.slots: deque[RingSlot] = deque()
-        self.cons_pos = 0
-        self.prod_pos = 0
-
-    @staticmethod
-    def cost(size: int) -> int:
-        return RB_HDR + _round8(size)
-
-    def reserve(self, size: int) -> RingSlot | None:
-        with self._lock:
-            c = self.cost(size)
-            if c > self.max_entries or self.prod_pos + c - self.cons_pos > self.max_entries - 1:
-                return None
-            self.prod_pos += c
-            slot = RingSlot(size, c)
-            self.slots.append(slot)
-            return slot
-
-    def commit(self, slot: RingSlot, data: bytes | None, flags: int) -> None:
-        """Submit (``data``) or discard (None) a reserved record."""
-        with self._lock:
-            slot.data = data
-            slot.state = RingSlot.DISCARDED if data is None else RingSlot.SUBMITTED
-        if data is not None and not flags & BPF_RB_NO_WAKEUP:
-            self._wake()
-
-    def pending(self) -> bool:
-        with self._lock:
-            for slot in self.slots:
-                if slot.state == RingSlot.BUSY:
-                    return False
-                if slot.state == RingSlot.SUBMITTED:
-                    return True
-            return False
-
-    def take(self) -> list[bytes]:
-        out: list[bytes] = []
-        with self._lock:
-            while self.slots and self.slots[0].state != RingSlot.BUSY:
-                slot = self.slots.popleft()
-                self.cons_pos += slot.cost
-                if slot.state == RingSlot.SUBMITTED and slot.data is not None:
-                    out.append(slot.data)
-        return out
-
-    def avail_data(self) -> int:
-        with self._lock:
-            return self.prod_pos - self.cons_pos
 
 
 class PerfEventArrayMap(_RecordMap):

@@ -114,6 +114,31 @@ def compile_module(ir: str, entries: list[int], name: str,
         return compiled
 
 
+_SUPPORT: Any = None
+
+
+def support() -> tuple[Any, Any]:
+    """The ring buffers' spin lock (``lock(addr)``, ``unlock(addr)``) as
+    functions Python calls: the code generated modules carry, compiled once."""
+    global _SUPPORT
+    with _LOCK:
+        if _SUPPORT is None:
+            import llvmlite.binding as llvm
+
+            from .irring import spin
+
+            tm = target_machine()
+            mod = llvm.parse_assembly(spin(""))
+            mod.triple = tm.triple
+            mod.data_layout = str(tm.target_data)
+            engine = llvm.create_mcjit_compiler(mod, target_machine(fresh=True))
+            engine.finalize_object()
+            fn = ctypes.CFUNCTYPE(None, ctypes.c_void_p)
+            _SUPPORT = (engine, fn(engine.get_function_address("rt_spin_lock")),
+                        fn(engine.get_function_address("rt_spin_unlock")))
+        return _SUPPORT[1], _SUPPORT[2]
+
+
 def machine_code(compiled: Compiled) -> list[tuple[str, bytes]]:
     """(function name, machine code) of every function of ``compiled``: the
     object code LLVM emits for the same optimised module (the bytes the engine

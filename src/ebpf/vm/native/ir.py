@@ -23,8 +23,9 @@ from ..run import MAX_FRAMES, STACK_SIZE
 from . import layout as L
 from .iralu import AluEmitter
 from .irbase import RET, signed
-from .irmaps import HELPER_LOOKUP, HELPER_TAIL_CALL, HELPER_UPDATE, MapEmitter
+from .irmaps import HELPER_LOOKUP, HELPER_TAIL_CALL, HELPER_UPDATE
 from .irmemory import RUNTIME
+from .irring import HELPER_DISCARD, HELPER_SUBMIT, RING_HELPERS, SPIN, RingEmitter
 from .maps import Info
 
 SIZES = {op.BPF_B: 1, op.BPF_H: 2, op.BPF_W: 4, op.BPF_DW: 8}
@@ -49,7 +50,7 @@ def module_ir(code: Code, probe_loads: bool = False,
               maps: dict[int, Info] | None = None) -> str:
     """The LLVM IR module for every BPF function of ``code``; ``maps`` are the
     maps whose lookups generated code does itself (see :mod:`.maps`)."""
-    parts = [f"; BPF program {code.name}", RUNTIME]
+    parts = [f"; BPF program {code.name}", RUNTIME, SPIN]
     if NATIVE_CLOCK:
         parts.append("declare i32 @clock_gettime(i32, ptr)")
     free = python_free(code)
@@ -161,7 +162,7 @@ out:
 """
 
 
-class _Function(MapEmitter, AluEmitter):
+class _Function(RingEmitter, AluEmitter):
     """IR for the BPF function starting at ``entry``."""
 
     def __init__(self, code: Code, entry: int, probe_loads: bool,
@@ -379,6 +380,9 @@ class _Function(MapEmitter, AluEmitter):
             return
         if hid == HELPER_TAIL_CALL and self.maps:
             self.setreg(0, self._tail_call(args, pc))
+            return
+        if hid in RING_HELPERS and (self._rings() or hid in (HELPER_SUBMIT, HELPER_DISCARD)):
+            self.setreg(0, self._ring_helper(hid, args, pc))
             return
         r = self.tramp(hid, pc, "0", tuple(args))
         self.check_status(allow_return=True)

@@ -33,7 +33,7 @@ class MapEmitter(MemoryEmitter):
         takes the Python helper."""
         done, generic = self.label("mhd"), self.label("mhg")
         cases = [(h, info, self.label("mh")) for h, info in self.maps.items()
-                 if not isinstance(info, ProgInfo)
+                 if isinstance(info, ArrayInfo | HashInfo)
                  and (hid == HELPER_LOOKUP or info.writable)]
         self.e(f"switch i64 {args[0]}, label %{generic} [" +
                " ".join(f"i64 {signed(h, 64)}, label %{lab}" for h, _, lab in cases) + "]")

@@ -46,7 +46,17 @@ CALL_PCS = 16
 #: call entered, 0 while the program Python started runs (the trampoline sets
 #: ``Run.program`` from it)
 PROG = 24
-WORDS = 32
+#: set by generated code that submitted a ring-buffer record asking for a
+#: wakeup; Python wakes the rings' consumers when the run returns
+WAKE = 25
+#: ring-buffer records generated code reserved and has not submitted yet, in
+#: RB_SLOTS slots: data address (0 = free slot), host address of the header,
+#: map handle
+RB_SLOTS = 4
+RB_ADDR = 32
+RB_HOST = RB_ADDR + RB_SLOTS
+RB_MAP = RB_HOST + RB_SLOTS
+WORDS = 48
 
 STATUS_UNWIND = 1
 STATUS_RETURN = 2

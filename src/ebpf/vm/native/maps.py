@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import ctypes
 import threading
+import weakref
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
@@ -73,6 +74,7 @@ class MapHeader:
         self.words[L.MAP_LIVE] = 0 if m._closed else 1
         self.index: NativeIndex | None = None
         self.table: ProgTable | None = None
+        self.keep: Any = None
         m._close_hooks.append(self.closed)
 
     def closed(self) -> None:
@@ -151,6 +153,32 @@ class ProgTable:
         self.ids[i] = pid
         self.code[i] = comp
         self.entries[i] = addr
+
+
+@dataclass
+class RingInfo:
+    header: MapHeader
+    #: host addresses of the ring's positions (and lock) and of its data area
+    ctl: int
+    data: int
+    #: the data area's simulated address and the ring's size
+    base: int
+    size: int
+
+
+#: rings generated code produces into (their consumers are woken after a run)
+RINGS: weakref.WeakValueDictionary[int, Any] = weakref.WeakValueDictionary()
+
+
+def _ring(m: Any, hdr: MapHeader) -> RingInfo:
+    from .engine import support
+
+    with m._lock:
+        if m.spin is None:
+            m.spin = support()
+        RINGS[m.handle] = m
+    hdr.keep = (m.ctl, m.data)  # the code may hold addresses in them past a close
+    return RingInfo(hdr, ctypes.addressof(m.ctl), host_address(m.data), m.region.base, m.size)
 
 
 class NativeIndex:
@@ -365,13 +393,14 @@ def _prog_table(m: Any, hdr: MapHeader) -> ProgTable:
         return hdr.table
 
 
-Info = ArrayInfo | HashInfo | ProgInfo
+Info = ArrayInfo | HashInfo | ProgInfo | RingInfo
 
 
 def describe(slots: list[Any]) -> dict[int, Info]:
     """Native facts for every open map whose handle ``slots`` load with lddw."""
     from ...spec import BPF_F_RDONLY_PROG
     from ..maps.arrays import ArrayMap, ProgArrayMap
+    from ..maps.ringbuf import RingBufMap
 
     out: dict[int, Info] = {}
     for ins in slots:
@@ -388,6 +417,8 @@ def describe(slots: list[Any]) -> dict[int, Info]:
             out[handle] = ArrayInfo(header(m), [r.base for r in m.regions],
                                     [host_address(b) for b in m.bufs], m.max_entries,
                                     m.stride, m.value_size, writable)
+        elif type(m) is RingBufMap:
+            out[handle] = _ring(m, header(m))
         elif type(m) is ProgArrayMap:
             hdr = header(m)
             out[handle] = ProgInfo(hdr, _prog_table(m, hdr))

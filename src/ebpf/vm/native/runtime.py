@@ -24,12 +24,13 @@ from ...errors import RuntimeFault
 from ..code import CODE_BASE, Code
 from ..interpreter import Interpreter, load_packet_abs
 from ..maps.base import _REFS
-from ..memory import M64, GlobalMemory, Region
+from ..maps.ringbuf import RB_HDR
+from ..memory import M64, MAP_HANDLES, GlobalMemory, Region
 from ..run import MAX_FRAMES, Run, StopProgram, TailCall
 from . import layout as L
 from .engine import Compiled, compile_module
 from .ir import entry_points, module_ir
-from .maps import describe, host_address
+from .maps import RINGS, describe, host_address
 
 log = logging.getLogger("ebpf.vm")
 
@@ -107,6 +108,28 @@ class NativeState:
         w[L.CPU] = run.cpu
         w[L.GEN] = (w[L.GEN] + 1) & M64
 
+    def records_to_python(self) -> None:
+        """Hand the ring-buffer records generated code reserved (and holds) to
+        ``Run.reserved``, where the Python helpers and the end-of-run check
+        look."""
+        w = self.words
+        for k in range(L.RB_SLOTS):
+            addr = w[L.RB_ADDR + k]
+            if addr:
+                w[L.RB_ADDR + k] = 0
+                m: Any = MAP_HANDLES.get(w[L.RB_MAP + k])
+                if m is not None:
+                    self.run.reserved[addr] = (m, None, addr - m.region.base - RB_HDR)
+
+    def settle(self) -> None:
+        """After generated code returns: records to Python, consumers woken."""
+        self.records_to_python()
+        if self.words[L.WAKE]:
+            self.words[L.WAKE] = 0
+            for ring in list(RINGS.values()):
+                if ring._consumers:
+                    ring._wake()
+
     def fail(self, exc: BaseException) -> int:
         self.exc = exc
         self.words[L.STATUS] = L.STATUS_UNWIND
@@ -171,6 +194,7 @@ class NativeExecutor:
             run.program, run.depth, st.executor = saved
             run.tail_calls = w[L.TAILS]
             w[L.PROG] = saved_prog
+            st.settle()
             budget = w[L.BUDGET]
             run.budget = budget - (1 << 64) if budget >> 63 else budget
             if not st.active:
@@ -207,6 +231,7 @@ class NativeExecutor:
             r0 = comp.loop(st.addr, repeat)
             dt = time.thread_time_ns() - t0
         finally:
+            st.settle()
             st.active -= 1
             run.program, run.depth = saved
             budget = w[L.BUDGET]
@@ -227,6 +252,7 @@ class NativeExecutor:
         w = st.words
         run.call_pcs[:depth] = [_s64(w[L.CALL_PCS + d]) for d in range(depth)]
         run.tail_calls = w[L.TAILS]
+        st.records_to_python()
         program = run.program
         if w[L.PROG]:  # a native tail call entered this program
             run.program = _REFS.get(w[L.PROG], program)
