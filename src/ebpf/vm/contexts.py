@@ -109,6 +109,9 @@ class Packet:
         self.on_change: list = []
         #: an XDP multi-buffer frame's fragments (one page at most each), after ``end``
         self.frags: list[bytearray] = []
+        #: tunnel metadata a program attached (bpf_skb_set_tunnel_key): it stays on
+        #: the skb for the test run's later repetitions, as the kernel's dst does
+        self.tunnel: object | None = None
 
     def addr(self, off: int) -> int:
         return PACKET_BASE + off

@@ -1,5 +1,5 @@
-"""What a packet's device and tunnel say: ``bpf_check_mtu`` and tunnel metadata
-(``bpf_skb_get_tunnel_key``/``_opt``).
+"""What a packet's device and tunnel say: ``bpf_check_mtu``, ``bpf_clone_redirect``
+and tunnel metadata (``bpf_skb_get/set_tunnel_key``/``_opt``).
 
 The runtime has one device, the loopback a ``BPF_PROG_TEST_RUN`` uses (ifindex 1,
 MTU 65536, a 14-byte link header); ``bpf_check_mtu`` measures against it (ifindex 0
@@ -8,19 +8,26 @@ or 1) and finds no other (``-ENODEV``).
 A packet a program runs on in the runtime (a test run, a capture, bytes from
 Python) arrived on no tunnel device, so it carries no tunnel metadata, as a
 ``BPF_PROG_TEST_RUN`` skb on the kernel carries none: the getters fail as the
-kernel's do then, and clear the buffer they were given.
+kernel's do then, and clear the buffer they were given. A program can attach
+metadata for transmit (``bpf_skb_set_tunnel_key``/``_opt``, as an encapsulating
+program does before redirecting to a tunnel device); the getters then read it back
+as the kernel's do (the key seen from the receiving side: its remote address is the
+metadata's source, the local one its destination), and it stays for the test run's
+later repetitions.
 """
 
 from __future__ import annotations
 
 import errno
+import struct
+from dataclasses import dataclass
 
 from ...uapi import HelperId as H
 from ...uapi import ProgramType
 from ..contexts import LOOPBACK_IFINDEX
 from ..run import Run
 from .packets import _packet, s32
-from .table import helper, neg
+from .table import BPF_F_INGRESS, helper, neg
 
 #: the runtime's one device (the loopback): its MTU and link-layer header length
 LOOPBACK_MTU = 65536
@@ -60,20 +67,154 @@ def check_mtu(run: Run, ctx, ifindex, mtu_len, len_diff, flags):
     run.mem.write(mtu_len, LOOPBACK_MTU.to_bytes(4, "little"))
     return ret
 
-#: the flags bpf_skb_get_tunnel_key accepts (BPF_F_TUNINFO_IPV6, BPF_F_TUNINFO_FLAGS)
-_GET_KEY_FLAGS = (1 << 0) | (1 << 4)
+@helper(H.clone_redirect)
+def clone_redirect(run: Run, skb, ifindex, flags, *_):
+    """A copy of the packet out of (or, with BPF_F_INGRESS, into) a device; the
+    program's own packet goes on. The runtime's one device is the loopback, up: the
+    copy is delivered (0), as the kernel's on a test run's ``lo``; another ifindex
+    is no device (-EINVAL); a packet without a link-layer header before its network
+    header cannot be redirected (-ERANGE)."""
+    p = _packet(run, "bpf_clone_redirect")
+    if flags & ~BPF_F_INGRESS:
+        return neg(errno.EINVAL)
+    if ifindex & 0xFFFF_FFFF != LOOPBACK_IFINDEX:
+        return neg(errno.EINVAL)
+    if p.mac >= p.net or p.end == p.data:
+        return neg(errno.ERANGE)
+    return 0
+
+
+# ---- tunnel metadata -----------------------------------------------------------------
+# struct bpf_tunnel_key: tunnel_id u32 @0, remote_ipv4/ipv6 @4, tos @20, ttl @21,
+# tunnel_ext/flags u16 @22, tunnel_label u32 @24, local_ipv4/ipv6 @28; 44 bytes
+TUNNEL_KEY_SIZE = 44
+#: the shorter layouts older programs pass (offsets of local_ipv4, tunnel_label,
+#: tunnel_ext, remote_ipv6[1])
+_SET_COMPAT = (28, 24, 22, 8)
+_GET_COMPAT = (28, 24, 22)
+BPF_F_TUNINFO_IPV6 = 1 << 0
+BPF_F_ZERO_CSUM_TX = 1 << 1
+BPF_F_DONT_FRAGMENT = 1 << 2
+BPF_F_SEQ_NUMBER = 1 << 3
+BPF_F_NO_TUNNEL_KEY = 1 << 4
+BPF_F_TUNINFO_FLAGS = 1 << 4
+_SET_KEY_FLAGS = (BPF_F_TUNINFO_IPV6 | BPF_F_ZERO_CSUM_TX | BPF_F_DONT_FRAGMENT
+                  | BPF_F_SEQ_NUMBER | BPF_F_NO_TUNNEL_KEY)
+_GET_KEY_FLAGS = BPF_F_TUNINFO_IPV6 | BPF_F_TUNINFO_FLAGS
+#: IP_TUNNEL_*_BIT numbers of the key's flags
+TUN_CSUM, TUN_KEY, TUN_SEQ, TUN_DONT_FRAGMENT, TUN_NOCACHE = 0, 2, 3, 8, 13
+#: the option-present bits (GENEVE, VXLAN, ERSPAN, GTP, PFCP)
+TUN_OPTIONS = (1 << 11) | (1 << 12) | (1 << 14) | (1 << 15) | (1 << 16)
+#: IP_TUNNEL_OPTS_MAX
+TUNNEL_OPTS_MAX = 255
+IPV6_FLOWLABEL_MASK = 0x000F_FFFF
+
+
+@dataclass
+class TunnelInfo:
+    """The ``ip_tunnel_info`` a program attached to its packet (for transmit)."""
+
+    tun_id: int = 0
+    tos: int = 0
+    ttl: int = 0
+    flags: int = 0
+    ipv6: bool = False
+    src: bytes = bytes(16)
+    dst: bytes = bytes(16)
+    label: int = 0
+    opts: bytes = b""
+
+
+@helper(H.skb_set_tunnel_key)
+def skb_set_tunnel_key(run: Run, skb, frm, size, flags, *_):
+    p = _packet(run, "bpf_skb_set_tunnel_key")
+    size &= 0xFFFF_FFFF
+    if flags & ~_SET_KEY_FLAGS:
+        return neg(errno.EINVAL)
+    if size != TUNNEL_KEY_SIZE and size not in _SET_COMPAT:
+        return neg(errno.EINVAL)
+    key = run.mem.read(frm, size).ljust(TUNNEL_KEY_SIZE, b"\0")
+    tun_id, = struct.unpack_from("<I", key, 0)
+    tos, ttl, ext, label = struct.unpack_from("<BBHI", key, 20)
+    v6 = bool(flags & BPF_F_TUNINFO_IPV6)
+    if (not v6 and label) or ext:
+        return neg(errno.EINVAL)
+    bits = (1 << TUN_NOCACHE) | (0 if flags & BPF_F_ZERO_CSUM_TX else 1 << TUN_CSUM)
+    bits |= (1 << TUN_DONT_FRAGMENT if flags & BPF_F_DONT_FRAGMENT else 0)
+    bits |= (1 << TUN_SEQ if flags & BPF_F_SEQ_NUMBER else 0)
+    bits |= (0 if flags & BPF_F_NO_TUNNEL_KEY else 1 << TUN_KEY)
+    if v6:  # addresses as the program's byte arrays
+        dst, src, lab = key[4:20], key[28:44], label & IPV6_FLOWLABEL_MASK
+    else:   # u32s in host order, kept in network order
+        dst = struct.pack(">I", struct.unpack_from("<I", key, 4)[0]).ljust(16, b"\0")
+        src = struct.pack(">I", struct.unpack_from("<I", key, 28)[0]).ljust(16, b"\0")
+        lab = 0
+    p.tunnel = TunnelInfo(tun_id, tos, ttl, bits, v6, src, dst, lab)
+    return 0
+
+
+@helper(H.skb_set_tunnel_opt)
+def skb_set_tunnel_opt(run: Run, skb, frm, size, *_):
+    p = _packet(run, "bpf_skb_set_tunnel_opt")
+    size &= 0xFFFF_FFFF
+    info = p.tunnel
+    if not isinstance(info, TunnelInfo) or size & 3:
+        return neg(errno.EINVAL)
+    if size > TUNNEL_OPTS_MAX:
+        return neg(errno.ENOMEM)
+    info.opts = run.mem.read(frm, size)
+    info.flags = info.flags | TUN_OPTIONS if size else info.flags & ~TUN_OPTIONS
+    return 0
+
+
+def _be16_flags(bits: int) -> int:
+    """ip_tunnel_flags_to_be16: the low 16 flag bits, as a __be16 read on little endian."""
+    return int.from_bytes((bits & 0xFFFF).to_bytes(2, "big"), "little")
 
 
 @helper(H.skb_get_tunnel_key)
 def skb_get_tunnel_key(run: Run, skb, to, size, flags, *_):
-    # no tunnel info (or flags it does not know): -EINVAL, the key cleared
-    del flags  # both outcomes are -EINVAL without tunnel metadata
-    run.mem.zero(to, size & 0xFFFF_FFFF)
-    return neg(errno.EINVAL)
+    p = _packet(run, "bpf_skb_get_tunnel_key")
+    size &= 0xFFFF_FFFF
+    info = p.tunnel
+    err = 0
+    if not isinstance(info, TunnelInfo) or flags & ~_GET_KEY_FLAGS:
+        err = errno.EINVAL
+    elif info.ipv6 != bool(flags & BPF_F_TUNINFO_IPV6):
+        err = errno.EPROTO
+    elif size != TUNNEL_KEY_SIZE and (size not in (*_GET_COMPAT, 8) or size == 8 and info.ipv6):
+        err = errno.EINVAL
+    if err:
+        run.mem.zero(to, size)
+        return neg(err)
+    assert isinstance(info, TunnelInfo)
+    key = bytearray(TUNNEL_KEY_SIZE)
+    struct.pack_into("<IBB", key, 0, info.tun_id & 0xFFFF_FFFF, 0, 0)
+    struct.pack_into("<BB", key, 20, info.tos, info.ttl)
+    if flags & BPF_F_TUNINFO_FLAGS:
+        struct.pack_into("<H", key, 22, _be16_flags(info.flags))
+    # received-side view: the remote end is the source, the local one the destination
+    if info.ipv6:
+        key[4:20], key[28:44] = info.src, info.dst
+        struct.pack_into("<I", key, 24, info.label)
+    else:
+        struct.pack_into("<I", key, 4, int.from_bytes(info.src[:4], "big"))
+        struct.pack_into("<I", key, 28, int.from_bytes(info.dst[:4], "big"))
+    run.mem.write(to, bytes(key[:size]))
+    return 0
 
 
 @helper(H.skb_get_tunnel_opt)
 def skb_get_tunnel_opt(run: Run, skb, to, size, *_):
-    # no tunnel info, so no options: -ENOENT, the buffer cleared
-    run.mem.zero(to, size & 0xFFFF_FFFF)
-    return neg(errno.ENOENT)
+    p = _packet(run, "bpf_skb_get_tunnel_opt")
+    size &= 0xFFFF_FFFF
+    info = p.tunnel
+    if not isinstance(info, TunnelInfo) or not info.flags & TUN_OPTIONS:
+        err = errno.ENOENT
+    elif size < len(info.opts):
+        err = errno.ENOMEM
+    else:
+        run.mem.write(to, info.opts.ljust(size, b"\0"))
+        return len(info.opts)
+    run.mem.zero(to, size)
+    return neg(err)
