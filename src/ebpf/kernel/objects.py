@@ -13,12 +13,13 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Mapping
-from collections.abc import Set as AbstractSet
 from typing import Any
 
 from ..errors import Error, LoadError, MapError
-from ..loader.constants import apply_constants
+from ..loader.constants import initial_data
+from ..loader.kconfig import kconfig_offsets
 from ..loader.selection import select_programs
+from ..loader.slots import SLOT_TYPES, fill_slots
 from ..objects import Object
 from ..spec import BPF_F_RDONLY_PROG, MapSpec, ObjectSpec, PinType
 from ..uapi import MapType, ProgramType
@@ -153,7 +154,7 @@ def load_object(spec: ObjectSpec, constants: dict[str, Any] | None = None,
     probes.bump_memlock()
     constants = constants or {}
     selection = select_programs(spec, programs)
-    blobs = apply_constants(spec, constants)
+    blobs = initial_data(spec, constants)
     maps: dict[str, KernelMap] = {}
     progs: dict[str, KernelProgram] = {}
     kbtf = None
@@ -171,7 +172,6 @@ def load_object(spec: ObjectSpec, constants: dict[str, Any] | None = None,
                             "without it", spec.path or "object", e)
         btf_fd = kbtf.fd if kbtf is not None else 0
         obj_name = _object_name(spec)
-        kconfig_offsets: dict[str, int] = {}
 
         order = sorted(spec.maps.values(),
                        key=lambda s: s.type in (MapType.ARRAY_OF_MAPS, MapType.HASH_OF_MAPS))
@@ -180,12 +180,10 @@ def load_object(spec: ObjectSpec, constants: dict[str, Any] | None = None,
             maps[ms.name] = m
             if reused:
                 continue
-            _initialise(m, ms, spec, blobs, kconfig_offsets)
+            _initialise(m, ms, blobs)
             if pin_at:
                 to_pin.append((m, pin_at))
-        if ".kconfig" in spec.maps and not kconfig_offsets:
-            kconfig_offsets = {v.name: v.offset for v in spec.variables.values()
-                               if v.map == ".kconfig"}
+        kconfig = kconfig_offsets(spec.variables)
 
         struct_ops_targets = _struct_ops_targets(spec, maps)
         for name in selection.order:
@@ -204,12 +202,11 @@ def load_object(spec: ObjectSpec, constants: dict[str, Any] | None = None,
             target = None
             if ps.type == ProgramType.EXT:
                 target = (attach_targets or {}).get(name) or _same_object_target(ps, progs)
-            progs[name] = load_program(ps, maps, btf=kbtf, kconfig_offsets=kconfig_offsets,
+            progs[name] = load_program(ps, maps, btf=kbtf, kconfig_offsets=kconfig,
                                        log_level=log_level, log_size=log_size,
                                        attach_target=target, struct_ops=so)
 
-        for ms in spec.maps.values():
-            _fill_fd_contents(maps[ms.name], ms, progs, maps, selection.skipped)
+        fill_slots(spec.maps, maps, progs, selection.skipped, create_inner=create_map)
         for ms in spec.maps.values():
             m = maps[ms.name]
             if ms.type == MapType.STRUCT_OPS and m._struct_ops is not None:
@@ -322,27 +319,21 @@ def _merge_spec(live: MapSpec, want: MapSpec) -> MapSpec:
     return out
 
 
-def _initialise(m: KernelMap, ms: MapSpec, spec: ObjectSpec, blobs: dict[str, bytes],
-                kconfig_offsets: dict[str, int]) -> None:
+def _initialise(m: KernelMap, ms: MapSpec, blobs: dict[str, bytes]) -> None:
     key0 = b"\0\0\0\0"
     if ms.type == MapType.STRUCT_OPS:
         return  # its value is built once the programs are loaded, written at attach
     if ms.name == ".kconfig":
-        from ..loader.kconfig import fill_kconfig_data
-
-        data, offs = fill_kconfig_data(spec.variables, ms.value_size)
-        kconfig_offsets.update(offs)
-        m.update_bytes(key0, data)
+        m.update_bytes(key0, blobs[".kconfig"])
     elif ms.type == MapType.ARENA:
         _initialise_arena(m, ms, blobs.get(ms.name, ms.data))
     elif _is_internal(ms) or ms.data is not None:
         initial = blobs.get(ms.name, ms.data)
         if initial is not None and any(initial):
             m.update_bytes(key0, bytes(initial).ljust(ms.value_size, b"\0")[: ms.value_size])
-    for k, v in ms.contents:
-        if ms.type in (MapType.PROG_ARRAY, MapType.ARRAY_OF_MAPS, MapType.HASH_OF_MAPS):
-            continue  # after programs load / all maps exist
-        m[k] = v
+    if ms.type not in SLOT_TYPES:  # those are filled after programs load / all maps exist
+        for k, v in ms.contents:
+            m[k] = v
     if ms.freeze:
         m.freeze()
 
@@ -364,30 +355,3 @@ def _initialise_arena(m: KernelMap, ms: MapSpec, data: bytes | None) -> None:
     m.arena_data_offset = size - need
     memory[m.arena_data_offset:m.arena_data_offset + len(data)] = bytes(data)  # faults pages in
     del memory
-
-
-def _fill_fd_contents(m: KernelMap, ms: MapSpec, progs: dict[str, KernelProgram],
-                      maps: dict[str, KernelMap],
-                      not_requested: AbstractSet[str] = frozenset()) -> None:
-    if ms.type == MapType.PROG_ARRAY:
-        for k, v in ms.contents:
-            name = v if isinstance(v, str) else getattr(v, "name", v)
-            p = progs.get(name) if isinstance(name, str) else None
-            if p is None and name in not_requested:
-                log.debug("program array %s: slot %s left empty (%s not loaded)", ms.name, k, name)
-                continue
-            if p is None:
-                if isinstance(v, int):
-                    m[k] = v
-                    continue
-                raise LoadError(f"program array {ms.name}: slot {k} names program {name!r}, "
-                                "which was not loaded")
-            m[k] = p
-    elif ms.type in (MapType.ARRAY_OF_MAPS, MapType.HASH_OF_MAPS):
-        for k, v in ms.contents:
-            name = v if isinstance(v, str) else getattr(v, "name", v)
-            inner = maps.get(name) if isinstance(name, str) else None
-            if inner is None:
-                raise LoadError(f"map-in-map {ms.name}: slot {k} names map {name!r}, "
-                                "which was not created")
-            m[k] = inner

@@ -11,13 +11,9 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import BTFError, LoadError
 from ..isa import opcodes as op
-from ..isa.instruction import (
-    FunctionReference,
-    Instruction,
-    KconfigReference,
-    KsymReference,
-    MapReference,
-)
+from ..isa.instruction import Instruction, KsymReference
+from ..loader.core import relocate_core
+from ..loader.relocate import relocate_references
 from ..spec import ProgramSpec
 from ..symbols import kallsyms
 from . import sys as bsys
@@ -62,12 +58,32 @@ class FdArray:
             f.close()
 
 
-def _map_fd(maps: dict[str, Any], name: str, prog: str, slot: int) -> int:
-    m = maps.get(name)
-    if m is None:
-        raise LoadError(f"program {prog}: instruction {slot} refers to map {name!r}, "
-                        f"which was not created (maps: {', '.join(sorted(maps)) or 'none'})")
-    return m.fd
+class _KernelRelocator:
+    """The kernel's half of :func:`ebpf.loader.relocate.relocate_references`: map
+    fds (``BPF_PSEUDO_MAP_FD``/``_VALUE``), ksyms and kfuncs by kernel BTF id."""
+
+    def __init__(self, spec: ProgramSpec, fd_array: FdArray | None) -> None:
+        self.spec = spec
+        self.fd_array = fd_array
+
+    def map_pointer(self, ins: Instruction, name: str, m: Any) -> None:
+        ins.src = op.BPF_PSEUDO_MAP_FD
+        ins.imm = m.fd & 0xFFFFFFFF
+
+    def map_value(self, ins: Instruction, name: str, m: Any, offset: int) -> None:
+        # arena globals sit in the arena's last pages (see KernelMap.arena_data_offset)
+        off = offset + getattr(m, "arena_data_offset", 0)
+        ins.src = op.BPF_PSEUDO_MAP_VALUE
+        ins.imm = (m.fd & 0xFFFFFFFF) | ((off & 0xFFFFFFFF) << 32)
+
+    def ksym(self, ins: Instruction, ref: KsymReference, slot: int) -> None:
+        _resolve_ksym(self.spec, ins, ref, slot, self.fd_array)
+
+    def kfunc(self, ins: Instruction, ref: KsymReference, slot: int) -> None:
+        _resolve_ksym(self.spec, ins, ref, slot, self.fd_array)
+
+    def other(self, ins: Instruction, slot: int) -> None:
+        pass  # raw fds in hand-written programs pass through
 
 
 def relocate(spec: ProgramSpec, maps: dict[str, Any] | None = None, *,
@@ -76,43 +92,14 @@ def relocate(spec: ProgramSpec, maps: dict[str, Any] | None = None, *,
              core_poisoned: list[Any] | None = None) -> list[Instruction]:
     """The program's instructions with every reference patched for this kernel:
     CO-RE relocations resolved against kernel BTF, map fds and global-data
-    addresses, kconfig values, ksyms and kfuncs."""
-    maps = maps or {}
+    addresses, kconfig values, ksyms and kfuncs (the walk and its checks are
+    :mod:`ebpf.loader.relocate`, CO-RE :mod:`ebpf.loader.core`)."""
     insns = [i.copy() for i in spec.instructions]
-    if any(i.core is not None for i in insns):
-        insns = _apply_core(spec, insns, core_poisoned)
-    slot = 0
-    for ins in insns:
-        ref = ins.reference
-        here = slot
-        slot += ins.size
-        if ref is None or isinstance(ref, FunctionReference):
-            continue
-        if isinstance(ref, MapReference):
-            if not ins.is_lddw:
-                raise LoadError(f"program {spec.name}: map reference on a non-lddw at slot {here}")
-            fd = _map_fd(maps, ref.map, spec.name, here)
-            if ref.value:
-                # arena globals sit in the arena's last pages (see KernelMap.arena_data_offset)
-                off = ref.offset + getattr(maps[ref.map], "arena_data_offset", 0)
-                ins.src = op.BPF_PSEUDO_MAP_VALUE
-                ins.imm = (fd & 0xFFFFFFFF) | ((off & 0xFFFFFFFF) << 32)
-            else:
-                ins.src = op.BPF_PSEUDO_MAP_FD
-                ins.imm = fd & 0xFFFFFFFF
-        elif isinstance(ref, KconfigReference):
-            offs = kconfig_offsets or {}
-            if ref.name not in offs:
-                raise LoadError(f"program {spec.name}: kconfig extern {ref.name!r} has no "
-                                "place in a .kconfig map")
-            fd = _map_fd(maps, ".kconfig", spec.name, here)
-            addend = ins.imm & 0xFFFFFFFF
-            addend = addend - (1 << 32) if addend & 0x80000000 else addend
-            ins.src = op.BPF_PSEUDO_MAP_VALUE
-            ins.imm = (fd & 0xFFFFFFFF) | (((offs[ref.name] + addend) & 0xFFFFFFFF) << 32)
-        elif isinstance(ref, KsymReference):
-            _resolve_ksym(spec, ins, ref, here, fd_array)
-    return insns
+    poisoned, _ = relocate_core(spec, insns, own_fallback=False)
+    if core_poisoned is not None:
+        core_poisoned.extend(poisoned)
+    return relocate_references(spec, insns, maps or {}, kconfig_offsets or {},
+                               _KernelRelocator(spec, fd_array))
 
 
 def _resolve_ksym(spec: ProgramSpec, ins: Instruction, ref: KsymReference, slot: int,
@@ -168,35 +155,3 @@ def _resolve_ksym(spec: ProgramSpec, ins: Instruction, ref: KsymReference, slot:
         hint = " (this kernel lists only functions there: CONFIG_KALLSYMS_ALL is off)"
     raise LoadError(f"program {spec.name}: kernel symbol {ref.name!r} (slot {slot}) not found "
                     f"in kernel BTF or /proc/kallsyms{hint}")
-
-
-def _apply_core(spec: ProgramSpec, insns: list[Instruction],
-                poisoned: list[Any] | None) -> list[Instruction]:
-    try:
-        from ..btf import load_kernel_specs
-        from ..btf.core import apply_core_relocations
-    except ImportError as e:
-        # Without the resolver the compiled values stay: right when the object was
-        # built against this kernel's own vmlinux.h, which is the common case here.
-        log.warning("program %s: CO-RE relocations left as compiled (%s)", spec.name, e)
-        return insns
-    if spec.btf is None:
-        raise LoadError(f"program {spec.name} has CO-RE relocations but the object has no BTF")
-    try:
-        results = apply_core_relocations(insns, spec.btf, load_kernel_specs())
-    except BTFError as e:
-        hint = ""
-        text = str(e)
-        if "cannot be relocated" in text or ("instruction" in text and "expected" in text):
-            hint = (" (the record does not point at an instruction holding the compiled value: "
-                    "a misplaced compiler record, as bpf-gcc 12 emits and libbpf refuses too; "
-                    "build with clang)")
-        raise LoadError(f"program {spec.name}: CO-RE relocation failed: {e}{hint}") from None
-    for r in results:
-        if r.poisoned:
-            log.debug("program %s: CO-RE relocation poisoned at instruction %d: %s",
-                      spec.name, r.index, r.reason)
-            if poisoned is not None:
-                poisoned.append(r)
-    return insns
-

@@ -14,7 +14,7 @@ from .. import codec
 from ..errors import LoadError, MapError
 from ..spec import ObjectSpec
 
-__all__ = ["apply_constants"]
+__all__ = ["apply_constants", "initial_data"]
 
 
 def apply_constants(spec: ObjectSpec, constants: dict[str, Any]) -> dict[str, bytes]:
@@ -46,6 +46,19 @@ def apply_constants(spec: ObjectSpec, constants: dict[str, Any]) -> dict[str, by
             raise LoadError(f"constants: {e}") from None
         blob[v.offset:v.offset + v.size] = raw
     return {k: bytes(b) for k, b in blobs.items()}
+
+
+def initial_data(spec: ObjectSpec, constants: dict[str, Any]) -> dict[str, bytes]:
+    """The initial bytes of the maps a backend writes before loading programs:
+    global-data maps with ``constants`` written in (:func:`apply_constants`) and
+    the ``.kconfig`` map with this machine's configuration (see :mod:`.kconfig`)."""
+    blobs = apply_constants(spec, constants)
+    kc = spec.maps.get(".kconfig")
+    if kc is not None:
+        from .kconfig import fill_kconfig_data
+
+        blobs[".kconfig"], _ = fill_kconfig_data(spec.variables, kc.value_size)
+    return blobs
 
 
 def _is_array(t: Any) -> bool:

@@ -92,3 +92,9 @@ def fill_kconfig_data(variables: dict[str, Any], size: int) -> tuple[bytes, dict
             log.debug("kconfig %s not found; it reads as 0", v.name)
         buf[v.offset:v.offset + v.size] = encode_kconfig(v.name, raw, v.size, v.type)
     return bytes(buf), offsets
+
+
+def kconfig_offsets(variables: dict[str, Any]) -> dict[str, int]:
+    """Where each ``.kconfig`` extern sits in the ``.kconfig`` map (what a
+    relocation of it points at)."""
+    return {v.name: v.offset for v in variables.values() if v.map == ".kconfig"}

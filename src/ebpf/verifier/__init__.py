@@ -118,16 +118,13 @@ def _relocated(prog: Any, core_btf: Any) -> list:
     if not any(i.core is not None for i in insns) or prog.btf is None:
         return insns
     from ..btf.core import apply_core_relocations
+    from ..loader.core import core_targets
 
-    targets = core_btf
-    if targets is None:
-        try:
-            from ..btf import load_kernel_specs
-
-            targets = load_kernel_specs()
-        except Exception as e:  # noqa: BLE001 - no kernel BTF: keep compiled values
-            log.info("no kernel BTF (%s): CO-RE relocations keep their compiled values", e)
-            targets = [prog.btf]
+    try:  # as the backends choose it (no kernel BTF: the compiled values stay)
+        targets = core_targets(prog, core_btf)
+    except Exception as e:  # noqa: BLE001 - an unreadable core_btf: keep compiled values
+        log.info("program %s: CO-RE target BTF not read (%s)", prog.name, e)
+        targets = [prog.btf]
     try:
         apply_core_relocations(insns, prog.btf, targets)
     except Exception as e:  # noqa: BLE001 - a failed relocation is reported by the walk

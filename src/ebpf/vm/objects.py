@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from collections.abc import Set as AbstractSet
 from typing import Any
 
 from ..errors import LoadError
-from ..loader.constants import apply_constants
+from ..loader.constants import initial_data
+from ..loader.kconfig import kconfig_offsets as kconfig_offsets_of
 from ..loader.selection import select_programs
+from ..loader.slots import SLOT_TYPES, fill_slots
 from ..objects import Object
 from ..spec import MapSpec, ObjectSpec
-from ..uapi import MapType
 from .maps import VMMap, create_map
 from .programs import VMProgram, load_program
 from .run import DEFAULT_BUDGET
@@ -32,24 +32,6 @@ class VMObject(Object):
     backend = "vm"
     programs: Mapping[str, VMProgram]
     maps: Mapping[str, VMMap]
-
-
-def _apply_constants(spec: ObjectSpec, constants: dict[str, Any]) -> dict[str, bytes]:
-    """Initial data of global-data maps with ``constants`` written in."""
-    datas = apply_constants(spec, constants)
-    kc = spec.maps.get(".kconfig")
-    if kc is not None:
-        datas[".kconfig"] = kconfig_data(spec, kc.value_size)
-    return datas
-
-
-def kconfig_data(spec: ObjectSpec, size: int) -> bytes:
-    """``.kconfig`` externs get the host kernel's configuration (the runtime
-    stands in for the machine it runs on); unknown ones read as 0."""
-    from ..loader.kconfig import fill_kconfig_data
-
-    data, _ = fill_kconfig_data(spec.variables, size)
-    return data
 
 
 def load_object(spec: ObjectSpec, constants: dict[str, Any] | None = None,
@@ -86,10 +68,10 @@ def load_object(spec: ObjectSpec, constants: dict[str, Any] | None = None,
     selection = select_programs(spec, programs)
     loaded: dict[str, VMProgram] = {}
     maps: dict[str, VMMap] = {}
-    kconfig_offsets = {v.name: v.offset for v in spec.variables.values() if v.map == ".kconfig"}
+    kconfig_offsets = kconfig_offsets_of(spec.variables)
     map_specs: dict[str, MapSpec] = {}
     try:
-        datas = _apply_constants(spec, constants or {})
+        datas = initial_data(spec, constants or {})
         for name, ms in spec.maps.items():
             if name in datas:
                 ms = ms.copy()
@@ -102,8 +84,7 @@ def load_object(spec: ObjectSpec, constants: dict[str, Any] | None = None,
             verify_at_load(ps, map_specs, verify, core_btf)
             loaded[name] = load_program(ps, maps, jit=jit, executor=executor, budget=budget,
                                         kconfig_offsets=kconfig_offsets, core_btf=core_btf)
-        for name, ms in spec.maps.items():
-            _fill_references(ms, maps[name], maps, loaded, skipped)
+        fill_slots(spec.maps, maps, loaded, skipped, create_inner=create_map)
     except BaseException:
         for p in loaded.values():
             p.close()
@@ -132,35 +113,8 @@ _KERNEL_ONLY_OPTIONS = frozenset({"log_level", "log_size", "attach_targets"})
 
 
 def _inner_ready(ms: MapSpec) -> MapSpec:
-    if ms.type in (MapType.ARRAY_OF_MAPS, MapType.HASH_OF_MAPS) and ms.contents:
-        ms = ms.copy()
-        ms.contents = []
-    elif ms.type == MapType.PROG_ARRAY and ms.contents:
+    """``ms`` without the slots :func:`ebpf.loader.slots.fill_slots` fills later."""
+    if ms.type in SLOT_TYPES and ms.contents:
         ms = ms.copy()
         ms.contents = []
     return ms
-
-
-def _fill_references(ms: MapSpec, m: VMMap, maps: dict[str, VMMap],
-                     programs: dict[str, VMProgram], skipped: AbstractSet[str] = frozenset()) -> None:
-    for key, value in ms.contents:
-        if ms.type == MapType.PROG_ARRAY:
-            name = value if isinstance(value, str) else getattr(value, "name", None)
-            if name in skipped and name not in programs:
-                log.debug("program array %s: slot %s left empty (%s not loaded)",
-                          ms.name, key, name)
-                continue
-            target = programs.get(value) if isinstance(value, str) else value
-            if target is None:
-                raise LoadError(f"map {ms.name}: program {value!r} for slot {key} not found")
-            m[key] = target
-        elif ms.type in (MapType.ARRAY_OF_MAPS, MapType.HASH_OF_MAPS):
-            name = value.name if isinstance(value, MapSpec) else value
-            inner = maps.get(name) if isinstance(name, str) else None
-            if inner is None:
-                if isinstance(value, MapSpec):
-                    inner = create_map(value)
-                    maps[value.name] = inner
-                else:
-                    raise LoadError(f"map {ms.name}: inner map {value!r} for key {key} not found")
-            m[key] = inner

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import errno
 import logging
-import os
 import threading
 import time
 import warnings
@@ -24,12 +23,13 @@ from typing import Any
 from ..errors import BTFError, LoadError, RuntimeFault, SystemCallError
 from ..isa import opcodes as op
 from ..isa.instruction import (
-    FunctionReference,
     Instruction,
-    KconfigReference,
     KsymReference,
     MapReference,
 )
+from ..loader.core import core_targets as core_targets  # noqa: F401 - the vm's documented name
+from ..loader.core import relocate_core
+from ..loader.relocate import relocate_references
 from ..programs import Program, RunResult
 from ..spec import ProgramSpec
 from ..symbols import kallsyms
@@ -249,52 +249,15 @@ def _warn_no_kernel_events(prog: VMProgram) -> None:
 
 
 # ---------------------------------------------------------------------------
-def core_targets(spec: ProgramSpec, core_btf: Any = None) -> list[Any]:
-    """The BTF CO-RE relocations resolve against: ``core_btf`` (a btf.Spec, a
-    list of them, or a path/"vmlinux"/module name for ``ebpf.btf.load_spec``);
-    by default the running kernel's (vmlinux and modules), as the kernel backend
-    does, so one object takes the same branches on both backends; without
-    kernel BTF, the program's own (the compiled values stay)."""
-    if core_btf is not None:
-        if isinstance(core_btf, (list, tuple)):
-            return list(core_btf)
-        if isinstance(core_btf, (str, os.PathLike)):
-            from ..btf import load_spec
-
-            return [load_spec(os.fspath(core_btf))]
-        return [core_btf]
-    from ..btf import load_kernel_specs
-
-    try:
-        return load_kernel_specs()
-    except (BTFError, OSError) as e:
-        log.info("program %s: no kernel BTF (%s); CO-RE relocations keep their compiled "
-                 "values", spec.name, e)
-        return [spec.btf]
-
-
 def apply_core(spec: ProgramSpec, insns: list[Instruction], core_btf: Any = None
                ) -> tuple[list[Any], Any]:
-    """Resolve the CO-RE relocations of ``insns`` in place (see
-    :func:`core_targets`). Returns (the relocations that could not be satisfied,
-    whose instructions now fault if reached, as the kernel's verifier refuses
-    them only on a reachable path; the BTF whose layouts the program now uses)."""
-    if not any(i.core is not None for i in insns):
-        return [], spec.btf
-    if spec.btf is None:
-        raise LoadError(f"program {spec.name} has CO-RE relocations but the object has no BTF")
-    from ..btf.core import apply_core_relocations
-
-    targets = core_targets(spec, core_btf)
-    try:
-        results = apply_core_relocations(insns, spec.btf, targets)
-    except BTFError as e:
-        raise LoadError(f"program {spec.name}: CO-RE relocation failed: {e}") from None
-    poisoned = [r for r in results if r.poisoned]
-    for r in poisoned:
-        log.debug("program %s: CO-RE relocation at instruction %d unsatisfied: %s",
-                  spec.name, r.index, r.reason)
-    return poisoned, targets[0]
+    """Resolve the CO-RE relocations of ``insns`` in place against ``core_btf``
+    (default: the running kernel's BTF, else the program's own; see
+    :func:`ebpf.loader.core.core_targets`). Returns (the relocations that could
+    not be satisfied, whose instructions now fault if reached, as the kernel's
+    verifier refuses them only on a reachable path; the BTF whose layouts the
+    program now uses)."""
+    return relocate_core(spec, insns, core_btf)
 
 
 _KSYMS: dict[str, int | None] = {}
@@ -340,80 +303,81 @@ def _arena_of(spec: ProgramSpec, insns: list[Instruction],
     return arenas[0] if len(arenas) == 1 else None
 
 
+class _VMRelocator:
+    """The vm's half of :func:`ebpf.loader.relocate.relocate_references`: map
+    handles, value addresses in the runtime's memory, ksym stand-ins, kfuncs the
+    runtime provides, and address-space casts into the program's arena."""
+
+    def __init__(self, spec: ProgramSpec, arena: ArenaMap | None) -> None:
+        self.spec = spec
+        self.arena = arena
+
+    def map_pointer(self, ins: Instruction, name: str, m: Any) -> None:
+        ins.imm = m.handle
+        ins.src = 0
+
+    def map_value(self, ins: Instruction, name: str, m: Any, offset: int) -> None:
+        if isinstance(m, ArenaMap):
+            # __arena globals: user addresses in the arena's last pages
+            ins.imm = m.address(m.arena_data_offset + offset)
+        elif isinstance(m, ArrayMap):
+            ins.imm = m.regions[0].base + offset
+        else:
+            raise LoadError(f"program {self.spec.name}: direct value access to map "
+                            f"{name!r}, which is not an array")
+        ins.src = 0
+
+    def ksym(self, ins: Instruction, ref: KsymReference, slot: int) -> None:
+        if ref.name in KFUNCS:
+            # the address of a kfunc the runtime provides (bpf_ksym_exists: true)
+            ins.imm = KFUNC_ADDR_BASE + KFUNCS[ref.name]
+        else:
+            addr = ksym_address(ref.name)
+            if addr is None and not ref.weak:
+                raise LoadError(f"program {self.spec.name}: kernel symbol {ref.name!r} is "
+                                "neither a kernel BTF variable nor in /proc/kallsyms")
+            ins.imm = addr or 0
+        ins.src = 0
+
+    def kfunc(self, ins: Instruction, ref: KsymReference, slot: int) -> None:
+        if not ins.is_kfunc_call:
+            return
+        if ref.name in KFUNCS:
+            ins.src = 0  # a kfunc the runtime provides: called as one of its helpers
+            ins.imm = KFUNCS[ref.name]
+        elif ref.weak:
+            # a __weak kfunc the runtime lacks: as libbpf, the call is poisoned and
+            # faults only when reached (programs guard it with bpf_ksym_exists)
+            ins.src = 0
+            ins.imm = missing_kfunc(ref.name)
+
+    def other(self, ins: Instruction, slot: int) -> None:
+        if ins.opcode == op.BPF_ALU64 | op.BPF_MOV | op.BPF_X and ins.off == ADDR_SPACE_CAST:
+            if self.arena is None:
+                raise LoadError(f"program {self.spec.name}: addr_space_cast in a program that "
+                                "uses no arena map")
+            if ins.imm not in (1, 1 << 16):
+                raise LoadError(f"program {self.spec.name}: addr_space_cast can only convert "
+                                f"between address spaces 1 and 0 (imm {ins.imm:#x})")
+            ins.imm = CAST_RESOLVED | self.arena.hi
+        elif ins.opcode == op.LD_IMM64 and ins.reference is None and ins.src in (
+                op.BPF_PSEUDO_MAP_FD, op.BPF_PSEUDO_MAP_VALUE, op.BPF_PSEUDO_MAP_IDX,
+                op.BPF_PSEUDO_MAP_IDX_VALUE, op.BPF_PSEUDO_BTF_ID):
+            raise LoadError(f"program {self.spec.name}: lddw with src={ins.src} and no map "
+                            "reference (raw file descriptors mean nothing in the vm)")
+
+
 def resolve(spec: ProgramSpec, maps: Mapping[str, VMMap],
             kconfig_offsets: Mapping[str, int] | None = None,
             insns: list[Instruction] | None = None) -> list[Instruction]:
     """Copy the instructions with every symbolic reference turned into a runtime
     value: map pointers, global-data addresses (``kconfig_offsets`` places
     ``.kconfig`` externs), function addresses. ``insns`` are the instructions
-    to use instead of the spec's (after CO-RE, see :func:`apply_core`)."""
-    out = []
+    to use instead of the spec's (after CO-RE, see :func:`apply_core`). The walk
+    and its checks are :mod:`ebpf.loader.relocate`."""
     source = spec.instructions if insns is None else insns
-    arena = _arena_of(spec, source, maps)
-    for ins in source:
-        ins = ins.copy()
-        ref = ins.reference
-        if ins.opcode == op.BPF_ALU64 | op.BPF_MOV | op.BPF_X and ins.off == ADDR_SPACE_CAST:
-            if arena is None:
-                raise LoadError(f"program {spec.name}: addr_space_cast in a program that uses "
-                                "no arena map")
-            if ins.imm not in (1, 1 << 16):
-                raise LoadError(f"program {spec.name}: addr_space_cast can only convert "
-                                f"between address spaces 1 and 0 (imm {ins.imm:#x})")
-            ins.imm = CAST_RESOLVED | arena.hi
-        elif ins.opcode == op.LD_IMM64:
-            if isinstance(ref, MapReference):
-                m = maps.get(ref.map)
-                if m is None:
-                    raise LoadError(f"program {spec.name}: map {ref.map!r} is not loaded")
-                if isinstance(m, ArenaMap) and (ref.value or ins.src == op.BPF_PSEUDO_MAP_VALUE):
-                    # __arena globals: user addresses in the arena's last pages
-                    ins.imm = m.address(m.arena_data_offset + ref.offset)
-                elif ref.value or ins.src == op.BPF_PSEUDO_MAP_VALUE:
-                    if not isinstance(m, ArrayMap):
-                        raise LoadError(f"program {spec.name}: direct value access to map "
-                                        f"{ref.map!r}, which is not an array")
-                    ins.imm = m.regions[0].base + ref.offset
-                else:
-                    ins.imm = m.handle
-                ins.src = 0
-            elif isinstance(ref, KsymReference) and ref.name in KFUNCS:
-                # the address of a kfunc the runtime provides (bpf_ksym_exists: true)
-                ins.imm = KFUNC_ADDR_BASE + KFUNCS[ref.name]
-                ins.src = 0
-            elif isinstance(ref, KsymReference):
-                addr = ksym_address(ref.name)
-                if addr is None and not ref.weak:
-                    raise LoadError(f"program {spec.name}: kernel symbol {ref.name!r} is "
-                                    "neither a kernel BTF variable nor in /proc/kallsyms")
-                ins.imm = addr or 0
-                ins.src = 0
-            elif isinstance(ref, KconfigReference):
-                kc = maps.get(".kconfig")
-                offs = kconfig_offsets or {}
-                if not isinstance(kc, ArrayMap) or ref.name not in offs:
-                    raise LoadError(f"program {spec.name}: kconfig extern {ref.name!r} has no "
-                                    "place in a .kconfig map")
-                addend = ins.imm & 0xFFFF_FFFF
-                addend = addend - (1 << 32) if addend & 0x8000_0000 else addend
-                ins.imm = kc.regions[0].base + offs[ref.name] + addend
-                ins.src = 0
-            elif ins.src in (op.BPF_PSEUDO_MAP_FD, op.BPF_PSEUDO_MAP_VALUE, op.BPF_PSEUDO_MAP_IDX,
-                             op.BPF_PSEUDO_MAP_IDX_VALUE, op.BPF_PSEUDO_BTF_ID):
-                raise LoadError(f"program {spec.name}: lddw with src={ins.src} and no map "
-                                "reference (raw file descriptors mean nothing in the vm)")
-        elif ins.is_kfunc_call and isinstance(ref, KsymReference) and ref.name in KFUNCS:
-            ins.src = 0  # a kfunc the runtime provides: called as one of its helpers
-            ins.imm = KFUNCS[ref.name]
-        elif ins.is_kfunc_call and isinstance(ref, KsymReference) and ref.weak:
-            # a __weak kfunc the runtime lacks: as libbpf, the call is poisoned and
-            # faults only when reached (programs guard it with bpf_ksym_exists)
-            ins.src = 0
-            ins.imm = missing_kfunc(ref.name)
-        elif isinstance(ref, FunctionReference) or ins.is_local_call:
-            pass  # offsets already set by the ELF reader
-        out.append(ins)
-    return out
+    return relocate_references(spec, source, maps, kconfig_offsets or {},
+                               _VMRelocator(spec, _arena_of(spec, source, maps)))
 
 
 def load_program(spec: ProgramSpec, maps: Mapping[str, VMMap] | None = None, *,
