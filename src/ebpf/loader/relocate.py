@@ -10,13 +10,15 @@ map the object did not create, a map reference on an instruction that is not
 
 >>> from ebpf.isa import assemble
 >>> from ebpf.spec import ProgramSpec
+>>> from ebpf.uapi import ProgramType
 >>> class Fds:
 ...     def map_pointer(self, ins, name, m): ins.src, ins.imm = 1, m
 ...     def map_value(self, ins, name, m, offset): ins.src, ins.imm = 2, m + (offset << 32)
 ...     def ksym(self, ins, ref, slot): pass
 ...     def kfunc(self, ins, ref, slot): pass
 ...     def other(self, ins, slot): pass
->>> spec = ProgramSpec(name="p", instructions=assemble("r1 = counts ll\\nr0 = 0\\nexit"))
+>>> spec = ProgramSpec(name="p", type=ProgramType.XDP,
+...                    instructions=assemble("r1 = counts ll\\nr0 = 0\\nexit"))
 >>> relocate_references(spec, spec.instructions, {"counts": 7}, {}, Fds())[0].imm
 7
 >>> relocate_references(spec, spec.instructions, {}, {}, Fds())
