@@ -49,6 +49,8 @@ class Redirect:
     ifindex: int
     flags: int = 0
     map: str | None = None
+    #: the cookie of the socket a sockmap/sockhash redirect chose (0 otherwise)
+    socket: int = 0
 
 
 @dataclass

@@ -25,6 +25,7 @@ from . import (  # noqa: F401
     probe,
     signals,
     skb_room,
+    sockets,
     stacks,
     storage,
     strings,

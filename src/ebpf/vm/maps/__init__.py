@@ -32,11 +32,13 @@ from .lpm import LpmTrieMap
 from .queues import BloomFilterMap, QueueStackMap
 from .records import PerfEventArrayMap, RecordConsumer
 from .ringbuf import RingBufMap
+from .sockets import SockHashMap, SockMapMap
 from .storage import LocalStorageMap
 from .userring import UserRingBufMap
 
-__all__ = ["ArenaMap", "ArrayMap", "ArrayOfMapsMap", "BloomFilterMap", "CgroupArrayMap", "CgroupStorageMap", "DevArrayMap",
-           "DevHashMap", "HashMap", "HashOfMapsMap", "LocalStorageMap", "LpmTrieMap",
-           "PerfEventArrayMap", "ProgArrayMap", "QueueStackMap", "RecordConsumer", "RingBufMap",
-           "StackTraceMap", "UserRingBufMap", "VMMap", "_TYPES", "create_map", "possible_cpus", "ref_id",
+__all__ = ["ArenaMap", "ArrayMap", "ArrayOfMapsMap", "BloomFilterMap", "CgroupArrayMap",
+           "CgroupStorageMap", "DevArrayMap", "DevHashMap", "HashMap", "HashOfMapsMap",
+           "LocalStorageMap", "LpmTrieMap", "PerfEventArrayMap", "ProgArrayMap", "QueueStackMap",
+           "RecordConsumer", "RingBufMap", "SockHashMap", "SockMapMap", "StackTraceMap",
+           "UserRingBufMap", "VMMap", "_TYPES", "create_map", "possible_cpus", "ref_id",
            "set_num_cpus"]

@@ -17,6 +17,7 @@ from .lpm import LpmTrieMap
 from .queues import BloomFilterMap, QueueStackMap
 from .records import PerfEventArrayMap
 from .ringbuf import RingBufMap
+from .sockets import SockHashMap, SockMapMap
 from .storage import LocalStorageMap
 from .userring import UserRingBufMap
 
@@ -49,6 +50,8 @@ _TYPES: dict[MapType, type[VMMap]] = {
     MapType.CGRP_STORAGE: LocalStorageMap,
     MapType.CGROUP_STORAGE: CgroupStorageMap,
     MapType.ARENA: ArenaMap,
+    MapType.SOCKMAP: SockMapMap,
+    MapType.SOCKHASH: SockHashMap,
     MapType.PERCPU_CGROUP_STORAGE: CgroupStorageMap,
 }
 
