@@ -44,6 +44,7 @@ fuzz: install
 lint: install
 	$(VENV)/bin/ruff check src tests benchmarks examples tools
 	$(VENV)/bin/lint-imports
+	$(VENV)/bin/mypy
 
 clean:
 	rm -rf $(VENV) build *.egg-info src/*.egg-info .pytest_cache

@@ -323,7 +323,7 @@ class Map(MutableMapping):
         """Push onto a QUEUE/STACK map (or add to a BLOOM_FILTER)."""
         self.push_bytes(codec.encode(value, self.value_size, self.spec.value_type), flags)
 
-    def pop(self, *default: Any) -> Any:  # type: ignore[override]
+    def pop(self, *default: Any) -> Any:
         """Pop from a QUEUE/STACK map; KeyError (or ``default``) when empty."""
         raw = self.pop_bytes(peek=False)
         if raw is None:

@@ -93,7 +93,7 @@ class _RustV0:
         self.i += n
         return text
 
-    def backref(self, fn):  # type: ignore[no-untyped-def]
+    def backref(self, fn):
         here = self.i - 1
         pos = self.base62() + 2  # relative to the text after "_R"
         if pos >= here:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import cast
 
 from ..errors import InstructionError, LoadError
 from ..isa import opcodes as op
@@ -51,6 +52,19 @@ class Code:
 
     def __len__(self) -> int:
         return len(self.slots)
+
+    def instruction(self, pc: int) -> Instruction:
+        """The instruction starting at slot ``pc``; :func:`prepare` lets no jump,
+        call or function reference land on the second half of an lddw."""
+        ins = self.slots[pc]
+        if ins is None:
+            raise LoadError(f"program {self.name}: slot {pc} is the second half of an lddw")
+        return ins
+
+    def executable_slots(self) -> list[Instruction]:
+        """``slots`` for an executor's loop: :func:`prepare` checked every target,
+        so the None halves of lddw are never reached (an executor steps over them)."""
+        return cast("list[Instruction]", self.slots)
 
 
 def _fail(msg: str, slot: int) -> InstructionError:

@@ -26,6 +26,7 @@ from __future__ import annotations
 import logging
 import struct
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from ..errors import Error, RuntimeFault
 from ..isa import opcodes as op
@@ -190,7 +191,7 @@ class Translator:
     # ---- translating -------------------------------------------------------------
     def translate(self, code: Code) -> dict[int, Callable]:
         """Python functions for every BPF function of ``code``, by entry slot."""
-        env = dict(_BASE_GLOBALS)
+        env: dict[str, Any] = dict(_BASE_GLOBALS)
         env["_code"] = code
         env["_self"] = self
         env["_MAXDEPTH"] = MAX_FRAMES
@@ -231,7 +232,7 @@ class _FunctionWriter:
         self._self_loop = False
 
     def _successors(self, pc: int) -> list[int]:
-        ins = self.slots[pc]
+        ins = self.code.instruction(pc)
         opc = ins.opcode
         cls = opc & 7
         if cls in (op.BPF_JMP, op.BPF_JMP32):
@@ -261,7 +262,7 @@ class _FunctionWriter:
         leaders = {self.entry}
         self.has_jumps = False
         for pc in self.body:
-            ins = self.slots[pc]
+            ins = self.code.instruction(pc)
             cls = ins.opcode & 7
             if cls in (op.BPF_JMP, op.BPF_JMP32) and ins.opcode & 0xF0 not in (op.BPF_CALL,
                                                                                 op.BPF_EXIT):
@@ -352,7 +353,7 @@ class _FunctionWriter:
             if pc not in body:
                 out.append(f"raise RuntimeFault('execution ran off the end of the program', {pc})")
                 return out
-            ins = self.slots[pc]
+            ins = self.code.instruction(pc)
             cnt += 1
             opc = ins.opcode
             cls = opc & 7

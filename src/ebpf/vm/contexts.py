@@ -268,6 +268,8 @@ def _ctx_region(mem: Memory, buf: bytearray, name: str, writable: bool = True,
 class XdpContext(Context):
     """``struct xdp_md`` over a one-page frame."""
 
+    packet: Packet  # always made by __init__
+
     def __init__(self, mem: Memory, data: bytes, ctx_in: bytes | None):
         meta_len = 0
         ingress = rxq = 0
@@ -344,6 +346,8 @@ def _eth_protocol(frame: bytes) -> int:
 
 class SkbContext(Context):
     """``struct __sk_buff`` over an skb built from an Ethernet frame."""
+
+    packet: Packet  # always made by __init__
 
     def __init__(self, mem: Memory, prog_type: PT, data: bytes, ctx_in: bytes | None):
         if len(data) < ETH_HLEN:

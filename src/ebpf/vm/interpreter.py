@@ -207,7 +207,7 @@ class Interpreter:
         for i, a in enumerate(args):
             r[1 + i] = a & M64
         r[10] = run.frame_pointer(depth)
-        slots = code.slots
+        slots = code.executable_slots()
         mem = run.mem
         n = len(slots)
         budget = run.budget  # kept in a local; written back around calls and at exit

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import errno
+from typing import Any
 
 from ...errors import AttachError
+from ...links import Link
 from ...uapi import Command
 from .. import sys as bsys
 from ..links import FDLink, ProgAttachLink, is_unsupported, link_fd_create
@@ -12,7 +14,8 @@ from ..pin import CGROUP2_SUPER_MAGIC, fs_type
 from .common import attach_name, log, no_extra, open_dir_fd, prog_name
 
 
-def attach_cgroup(prog, attach_to, atype, retprobe, target):
+def attach_cgroup(prog: Any, attach_to: str, atype: int | None, retprobe: bool,
+                  target: dict[str, Any]) -> Link:
     cg = target.pop("cgroup", None)
     legacy = bool(target.pop("legacy", False))
     flags = int(target.pop("flags", 0))
@@ -23,6 +26,7 @@ def attach_cgroup(prog, attach_to, atype, retprobe, target):
     if atype is None:
         raise AttachError(f"cgroup program {prog_name(prog)} needs attach_type= (its section "
                           f"{prog.spec.section!r} does not say which hook)")
+    cgfd: bsys.FD | None
     cgfd, where = open_dir_fd(cg, "cgroup")
     kind = fs_type(f"/proc/self/fd/{cgfd.fd}")
     if kind is not None and kind != CGROUP2_SUPER_MAGIC:  # the kernel would say EBADF

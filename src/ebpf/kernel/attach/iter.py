@@ -6,6 +6,7 @@ import ctypes
 from typing import Any
 
 from ...errors import AttachError
+from ...links import Link
 from ...uapi import AttachType
 from ..links import IterLink, link_fd_create
 from .common import no_extra, open_dir_fd, prog_name
@@ -22,7 +23,8 @@ _ITER_ORDER = {"default": 0, "self_only": 1, "descendants_pre": 2, "descendants_
                "ancestors_up": 4}
 
 
-def attach_iter(prog, attach_to, atype, retprobe, target):
+def attach_iter(prog: Any, attach_to: str, atype: int | None, retprobe: bool,
+                target: dict[str, Any]) -> Link:
     m = target.pop("map", None)
     cg = target.pop("cgroup", None)
     order = target.pop("order", "default")

@@ -5,8 +5,10 @@ from __future__ import annotations
 import ctypes
 import errno as _errno
 import os
+from typing import Any
 
 from ...errors import AttachError, NotSupportedError
+from ...links import Link
 from ...uapi import AttachType
 from .. import perf, tracefs
 from .. import sys as bsys
@@ -14,7 +16,8 @@ from ..links import FDLink, link_fd_create
 from .common import no_extra, perf_link, prog_name
 
 
-def attach_kprobe(prog, attach_to, atype, retprobe, target):
+def attach_kprobe(prog: Any, attach_to: str, atype: int | None, retprobe: bool,
+                  target: dict[str, Any]) -> Link:
     func = target.pop("function", None) or target.pop("symbol", None) or attach_to
     offset = int(target.pop("offset", 0))
     cookie = int(target.pop("cookie", 0))
@@ -38,7 +41,8 @@ def attach_kprobe(prog, attach_to, atype, retprobe, target):
     return perf_link(prog, fd, f"{kind} {func}", cookie)
 
 
-def attach_kprobe_multi(prog, attach_to, atype, retprobe, target):
+def attach_kprobe_multi(prog: Any, attach_to: str, atype: int | None, retprobe: bool,
+                        target: dict[str, Any]) -> Link:
     """Many kernel functions, one bpf_link (Linux 5.18+, needs fprobe): ``symbols=[...]``
     or ``pattern="glob*"`` (matched against tracefs available_filter_functions), or a
     ``kprobe.multi/GLOB`` section."""

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import errno as _errno
+from typing import Any
 
 from ...errors import AttachError, NotSupportedError
+from ...links import Link
 from ..links import FDLink, link_fd_create
 from .common import attach_number, no_extra, prog_name
 
@@ -13,7 +15,8 @@ NF_HOOKS = {"prerouting": 0, "pre_routing": 0, "local_in": 1, "input": 1, "forwa
             "local_out": 3, "output": 3, "postrouting": 4, "post_routing": 4}
 
 
-def attach_netfilter(prog, attach_to, atype, retprobe, target):
+def attach_netfilter(prog: Any, attach_to: str, atype: int | None, retprobe: bool,
+                     target: dict[str, Any]) -> Link:
     pf = target.pop("pf", "ipv4")
     hook = target.pop("hook", target.pop("hooknum", None))
     priority = int(target.pop("priority", 0))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from ...errors import AttachError
 from ...links import Link
 from .. import perf
@@ -9,7 +11,8 @@ from ..links import MultiLink
 from .common import no_extra, perf_link, prog_name
 
 
-def attach_perf_event(prog, attach_to, atype, retprobe, target):
+def attach_perf_event(prog: Any, attach_to: str, atype: int | None, retprobe: bool,
+                      target: dict[str, Any]) -> Link:
     ev = target.pop("perf_event", None)
     cpu = target.pop("cpu", None)
     pid = target.pop("pid", None)

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from ...errors import AttachError
+from ...links import Link
 from ...uapi import Command
 from .. import sys as bsys
 from ..links import FDLink, ProgAttachLink, attach_socket_filter, is_unsupported, link_fd_create
 from .common import no_extra, prog_name
 
 
-def attach_socket(prog, attach_to, atype, retprobe, target):
+def attach_socket(prog: Any, attach_to: str, atype: int | None, retprobe: bool,
+                  target: dict[str, Any]) -> Link:
     sock = target.pop("sock", None)
     if sock is None:
         sock = target.pop("socket", None)
@@ -21,7 +24,8 @@ def attach_socket(prog, attach_to, atype, retprobe, target):
     return attach_socket_filter(prog, sock)
 
 
-def attach_reuseport(prog, attach_to, atype, retprobe, target):
+def attach_reuseport(prog: Any, attach_to: str, atype: int | None, retprobe: bool,
+                     target: dict[str, Any]) -> Link:
     sock = target.pop("sock", None)
     if sock is None:
         sock = target.pop("socket", None)

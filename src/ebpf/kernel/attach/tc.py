@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from ...errors import AttachError
 from ...links import Link
 from ..links import FDLink, is_unsupported, link_fd_create
 from .common import attach_number, ifindex_of, legacy_fallback, log, no_extra, prog_name
 
 
-def attach_tc(prog, attach_to, atype, retprobe, target):
+def attach_tc(prog: Any, attach_to: str, atype: int | None, retprobe: bool,
+              target: dict[str, Any]) -> Link:
     ifindex, where = ifindex_of(prog, "tc", target)
     direction = target.pop("direction", None)
     legacy = bool(target.pop("legacy", False))

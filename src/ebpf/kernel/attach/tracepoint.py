@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import errno as _errno
+from typing import Any
 
 from ...errors import AttachError
+from ...links import Link
 from ...uapi import Command
 from .. import perf, tracefs
 from .. import sys as bsys
@@ -12,7 +14,8 @@ from ..links import FDLink
 from .common import no_extra, perf_link, prog_name
 
 
-def attach_tracepoint(prog, attach_to, atype, retprobe, target):
+def attach_tracepoint(prog: Any, attach_to: str, atype: int | None, retprobe: bool,
+                      target: dict[str, Any]) -> Link:
     tp = target.pop("tracepoint", None) or target.pop("event", None) or attach_to
     if "category" in target:
         tp = f"{target.pop('category')}/{target.pop('name', '')}"
@@ -31,7 +34,8 @@ def attach_tracepoint(prog, attach_to, atype, retprobe, target):
                       legacy)
 
 
-def attach_raw_tracepoint(prog, attach_to, atype, retprobe, target):
+def attach_raw_tracepoint(prog: Any, attach_to: str, atype: int | None, retprobe: bool,
+                          target: dict[str, Any]) -> Link:
     tp = target.pop("tracepoint", None) or target.pop("event", None) or attach_to
     cookie = int(target.pop("cookie", 0))
     no_extra("raw tracepoint", prog, target)
@@ -48,6 +52,6 @@ def attach_raw_tracepoint(prog, attach_to, atype, retprobe, target):
         if e.errno == _errno.ENOENT:
             raise AttachError(f"attaching raw tracepoint {prog_name(prog)}: the kernel has no "
                               f"tracepoint {tp!r}", e.errno) from None
-        raise bsys.error_for(e.errno, f"attaching raw tracepoint {prog_name(prog)} to {tp}",
+        raise bsys.error_for(e.errno or 0, f"attaching raw tracepoint {prog_name(prog)} to {tp}",
                              Command.RAW_TRACEPOINT_OPEN, error=AttachError) from None
     return FDLink(prog, fd, f"raw_tracepoint {tp}")

@@ -6,13 +6,15 @@ import errno as _errno
 from typing import Any
 
 from ...errors import AttachError, NotSupportedError, SystemCallError
+from ...links import Link
 from ...uapi import AttachType, Command, ProgramType
 from .. import sys as bsys
 from ..links import FDLink, is_unsupported, link_fd_create
 from .common import attach_name, no_extra, prog_name
 
 
-def attach_tracing(prog, attach_to, atype, retprobe, target):
+def attach_tracing(prog: Any, attach_to: str, atype: int | None, retprobe: bool,
+                   target: dict[str, Any]) -> Link:
     """fentry/fexit/fmod_ret/tp_btf/lsm (target fixed at load through attach_btf_id)."""
     cookie = int(target.pop("cookie", 0))
     no_extra("tracing", prog, target)
@@ -45,6 +47,7 @@ def _explain_tracing(prog: Any, attach_to: str, e: SystemCallError) -> SystemCal
     return e
 
 
-def attach_struct_ops(prog, attach_to, atype, retprobe, target):
+def attach_struct_ops(prog: Any, attach_to: str, atype: int | None, retprobe: bool,
+                      target: dict[str, Any]) -> Link:
     raise NotSupportedError("attaching struct_ops programs one by one",
                             detail="register the struct_ops map instead")

@@ -7,6 +7,7 @@ import errno as _errno
 from typing import Any
 
 from ...errors import AttachError, NotSupportedError
+from ...links import Link
 from .. import perf, tracefs, uprobe
 from .. import sys as bsys
 from ..links import FDLink, PerfEventLink, link_fd_create
@@ -35,7 +36,8 @@ def uprobe_event(prog: Any, path: str, offset: int, retprobe: bool, pid: int | N
     return perf_link(prog, fd, desc, cookie)
 
 
-def attach_uprobe(prog, attach_to, atype, retprobe, target):
+def attach_uprobe(prog: Any, attach_to: str, atype: int | None, retprobe: bool,
+                  target: dict[str, Any]) -> Link:
     binary = target.pop("binary", None) or target.pop("path", None)
     symbol = target.pop("symbol", None) or target.pop("function", None)
     offset = target.pop("offset", None)
@@ -66,7 +68,8 @@ def attach_uprobe(prog, attach_to, atype, retprobe, target):
     return uprobe_event(prog, path, off, retprobe, pid, ref_ctr, cookie, desc)
 
 
-def attach_uprobe_multi(prog, attach_to, atype, retprobe, target):
+def attach_uprobe_multi(prog: Any, attach_to: str, atype: int | None, retprobe: bool,
+                        target: dict[str, Any]) -> Link:
     """One bpf_link for many uprobes in one binary (Linux 6.6+): ``binary=`` plus
     ``symbols=[...]`` (names, versions and +offsets allowed), ``pattern="glob*"``
     or ``offsets=[...]``; or a ``uprobe.multi/PATH:GLOB`` section."""

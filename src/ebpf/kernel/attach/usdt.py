@@ -13,7 +13,8 @@ from .uprobes import uprobe_event
 from .usdt_args import pack_usdt_spec, parse_usdt_args
 
 
-def attach_usdt(prog, attach_to, atype, retprobe, target):
+def attach_usdt(prog: Any, attach_to: str, atype: int | None, retprobe: bool,
+                target: dict[str, Any]) -> Link:
     binary = target.pop("binary", None) or target.pop("path", None)
     provider = target.pop("provider", None)
     name = target.pop("name", None)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import errno as _errno
+from typing import Any
 
 from ...errors import AttachError, NotSupportedError
+from ...links import Link
 from ...uapi import AttachType
 from .. import sys as bsys
 from ..links import FDLink, is_unsupported, link_fd_create
@@ -15,7 +17,8 @@ XDP_MODES = {"skb": bsys.XDP_FLAGS_SKB_MODE, "generic": bsys.XDP_FLAGS_SKB_MODE,
              "hw": bsys.XDP_FLAGS_HW_MODE, "offload": bsys.XDP_FLAGS_HW_MODE}
 
 
-def attach_xdp(prog, attach_to, atype, retprobe, target):
+def attach_xdp(prog: Any, attach_to: str, atype: int | None, retprobe: bool,
+               target: dict[str, Any]) -> Link:
     ifindex, where = ifindex_of(prog, "XDP", target)
     mode = target.pop("mode", None)
     flags = int(target.pop("flags", 0))

@@ -349,7 +349,7 @@ class IndexedEntries(OrderedDict):
             self[key] = default
         return self[key]
 
-    def update(self, *args, **kw) -> None:  # type: ignore[override]
+    def update(self, *args, **kw) -> None:
         for k, v in OrderedDict(*args, **kw).items():
             self[k] = v
 
