@@ -7,7 +7,9 @@ from __future__ import annotations
 import pytest
 
 import ebpf
-from ebpf.isa import assemble
+from ebpf.isa import Instruction, assemble
+from ebpf.isa import opcodes as op
+from ebpf.isa.instruction import KconfigReference, KsymReference
 
 from .compare import same
 
@@ -21,7 +23,7 @@ ENTRY = """
 
 
 def _spec(*, slot0: str = "ret1", inner: str = "inner", extra_program: str | None = None,
-          autoload_ret1: bool = True) -> ebpf.ObjectSpec:
+          extra_ref: object = None, autoload_ret1: bool = True) -> ebpf.ObjectSpec:
     """An object made in Python: ``entry`` tail-calls slot 0 of ``jumps`` (falls
     back to 2); ``outer`` holds ``inner``."""
     xdp = ebpf.ProgramType.XDP
@@ -34,6 +36,11 @@ def _spec(*, slot0: str = "ret1", inner: str = "inner", extra_program: str | Non
     if extra_program is not None:
         progs["extra"] = ebpf.ProgramSpec(name="extra", type=xdp, license="GPL", section="xdp",
                                           instructions=assemble(extra_program))
+    if extra_ref is not None:  # r1 = <a kernel symbol or kconfig extern>; r0 = 0
+        insns = assemble("r0 = 0\nexit")
+        insns.insert(0, Instruction(op.LD_IMM64, dst=1, reference=extra_ref))
+        progs["extra"] = ebpf.ProgramSpec(name="extra", type=xdp, license="GPL", section="xdp",
+                                          instructions=insns)
     inner_spec = ebpf.MapSpec(name="inner", type=ebpf.MapType.ARRAY, key_size=4, value_size=4,
                               max_entries=1)
     maps = {
@@ -71,7 +78,19 @@ def test_same_slot_of_a_program_left_out_stays_empty():
     ({"extra_program": "r1 = nope ll\nr0 = 0\nexit"},
      "program extra: instruction 0 refers to map 'nope', which was not created "
      "(maps: inner, jumps, outer)"),
-], ids=["missing_program", "missing_inner_map", "missing_map_reference"])
+    ({"extra_ref": KconfigReference("CONFIG_NOPE")},
+     "program extra: kconfig extern 'CONFIG_NOPE' has no place in a .kconfig map"),
+    ({"extra_ref": KsymReference("ebpf_no_such_symbol")},
+     "program extra: kernel symbol 'ebpf_no_such_symbol' (slot 0) not found in kernel BTF "
+     "or /proc/kallsyms"),
+], ids=["missing_program", "missing_inner_map", "missing_map_reference", "kconfig_no_place",
+        "missing_ksym"])
 def test_same_loader_errors(kw, message):
-    error = same(_run(_spec(**kw))).error
-    assert error == ("LoadError", message)
+    kind, text = same(_run(_spec(**kw))).error
+    assert kind == "LoadError" and text.startswith(message), text
+
+
+@pytest.mark.kernel
+def test_same_weak_ksym_missing_reads_zero():
+    assert same(_run(_spec(extra_ref=KsymReference("ebpf_no_such_symbol", weak=True)))).value \
+        == (["entry", "extra", "ret1"], 1)

@@ -76,11 +76,11 @@ class _KernelRelocator:
         ins.src = op.BPF_PSEUDO_MAP_VALUE
         ins.imm = (m.fd & 0xFFFFFFFF) | ((off & 0xFFFFFFFF) << 32)
 
-    def ksym(self, ins: Instruction, ref: KsymReference, slot: int) -> None:
-        _resolve_ksym(self.spec, ins, ref, slot, self.fd_array)
+    def ksym(self, ins: Instruction, ref: KsymReference, slot: int) -> bool:
+        return _resolve_ksym(self.spec, ins, ref, self.fd_array)
 
     def kfunc(self, ins: Instruction, ref: KsymReference, slot: int) -> None:
-        _resolve_ksym(self.spec, ins, ref, slot, self.fd_array)
+        _resolve_kfunc(self.spec, ins, ref, slot, self.fd_array)
 
     def other(self, ins: Instruction, slot: int) -> None:
         pass  # raw fds in hand-written programs pass through
@@ -102,29 +102,34 @@ def relocate(spec: ProgramSpec, maps: dict[str, Any] | None = None, *,
                                _KernelRelocator(spec, fd_array))
 
 
-def _resolve_ksym(spec: ProgramSpec, ins: Instruction, ref: KsymReference, slot: int,
-                  fd_array: FdArray | None) -> None:
+def _resolve_kfunc(spec: ProgramSpec, ins: Instruction, ref: KsymReference, slot: int,
+                   fd_array: FdArray | None) -> None:
     from .btf import find_kernel_type
 
-    if ins.is_call:  # kfunc
-        try:
-            kt = find_kernel_type(ref.name, "func")
-        except BTFError:
-            if ref.weak:
-                ins.src, ins.imm, ins.off = op.BPF_PSEUDO_KFUNC_CALL, 0, 0
-                return
-            raise LoadError(f"program {spec.name}: kfunc {ref.name!r} (slot {slot}) is not in "
-                            "the kernel's BTF") from None
-        ins.src = op.BPF_PSEUDO_KFUNC_CALL
-        ins.imm = kt.type_id
-        ins.off = 0
-        if kt.in_module:
-            if fd_array is None:
-                raise LoadError(f"program {spec.name}: kfunc {ref.name} lives in module "
-                                f"{kt.module}; no fd_array to reference it")
-            ins.off = fd_array.slot(kt.module)
-        return
-    # a __ksym variable: BTF id (typed), else its address (typeless)
+    try:
+        kt = find_kernel_type(ref.name, "func")
+    except BTFError:
+        if ref.weak:
+            ins.src, ins.imm, ins.off = op.BPF_PSEUDO_KFUNC_CALL, 0, 0
+            return
+        raise LoadError(f"program {spec.name}: kfunc {ref.name!r} (slot {slot}) is not in "
+                        "the kernel's BTF") from None
+    ins.src = op.BPF_PSEUDO_KFUNC_CALL
+    ins.imm = kt.type_id
+    ins.off = 0
+    if kt.in_module:
+        if fd_array is None:
+            raise LoadError(f"program {spec.name}: kfunc {ref.name} lives in module "
+                            f"{kt.module}; no fd_array to reference it")
+        ins.off = fd_array.slot(kt.module)
+
+
+def _resolve_ksym(spec: ProgramSpec, ins: Instruction, ref: KsymReference,
+                  fd_array: FdArray | None) -> bool:
+    """A __ksym variable: its BTF id (typed), else its address (typeless); False
+    when the kernel has neither."""
+    from .btf import find_kernel_type
+
     var: KernelType | None
     try:
         var = find_kernel_type(ref.name, "var")
@@ -138,20 +143,10 @@ def _resolve_ksym(spec: ProgramSpec, ins: Instruction, ref: KsymReference, slot:
                 raise LoadError(f"program {spec.name}: ksym {ref.name} lives in a module")
             obj_fd = fd_array.fd_of(var.module)
         ins.imm = (var.type_id & 0xFFFFFFFF) | ((obj_fd & 0xFFFFFFFF) << 32)
-        return
+        return True
     addr = kallsyms.address_of(ref.name)
     if addr is not None and addr != 0:
         ins.src = 0
         ins.imm = addr & 0xFFFFFFFFFFFFFFFF
-        return
-    if ref.weak:
-        ins.src = 0
-        ins.imm = 0
-        return
-    hint = ""
-    from .._internal.host import kernel_config
-
-    if kernel_config().get("CONFIG_KALLSYMS_ALL") in (None, "n"):
-        hint = " (this kernel lists only functions there: CONFIG_KALLSYMS_ALL is off)"
-    raise LoadError(f"program {spec.name}: kernel symbol {ref.name!r} (slot {slot}) not found "
-                    f"in kernel BTF or /proc/kallsyms{hint}")
+        return True
+    return False

@@ -14,7 +14,7 @@ map the object did not create, a map reference on an instruction that is not
 >>> class Fds:
 ...     def map_pointer(self, ins, name, m): ins.src, ins.imm = 1, m
 ...     def map_value(self, ins, name, m, offset): ins.src, ins.imm = 2, m + (offset << 32)
-...     def ksym(self, ins, ref, slot): pass
+...     def ksym(self, ins, ref, slot): return False
 ...     def kfunc(self, ins, ref, slot): pass
 ...     def other(self, ins, slot): pass
 >>> spec = ProgramSpec(name="p", type=ProgramType.XDP,
@@ -58,8 +58,9 @@ class Relocator(Protocol):
         """``lddw`` of the address ``offset`` bytes into the value of map ``m``
         (global data, ``.kconfig``, arena globals)."""
 
-    def ksym(self, ins: Instruction, ref: KsymReference, slot: int) -> None:
-        """``lddw`` of the ``__ksym`` variable (or kfunc address) ``ref``."""
+    def ksym(self, ins: Instruction, ref: KsymReference, slot: int) -> bool:
+        """``lddw`` of the ``__ksym`` variable (or kfunc address) ``ref``; False
+        when the backend's machine has no such symbol."""
 
     def kfunc(self, ins: Instruction, ref: KsymReference, slot: int) -> None:
         """A call of the kfunc ``ref``."""
@@ -106,8 +107,20 @@ def relocate_references(spec: ProgramSpec, insns: Sequence[Instruction], maps: M
         elif isinstance(ref, KsymReference):
             if ins.is_call:
                 target.kfunc(ins, ref, here)
-            else:
-                target.ksym(ins, ref, here)
+            elif not target.ksym(ins, ref, here):
+                if not ref.weak:
+                    raise LoadError(_missing_ksym(spec, ref, here))
+                ins.src, ins.imm = 0, 0  # a __weak one the machine lacks reads as 0
         elif ref is None or isinstance(ref, FunctionReference):
             target.other(ins, here)
     return out
+
+
+def _missing_ksym(spec: ProgramSpec, ref: KsymReference, slot: int) -> str:
+    from .._internal.host import kernel_config
+
+    hint = ""
+    if kernel_config().get("CONFIG_KALLSYMS_ALL") in (None, "n"):
+        hint = " (this kernel lists only functions there: CONFIG_KALLSYMS_ALL is off)"
+    return (f"program {spec.name}: kernel symbol {ref.name!r} (slot {slot}) not found "
+            f"in kernel BTF or /proc/kallsyms{hint}")

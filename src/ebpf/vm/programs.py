@@ -327,17 +327,15 @@ class _VMRelocator:
                             f"{name!r}, which is not an array")
         ins.src = 0
 
-    def ksym(self, ins: Instruction, ref: KsymReference, slot: int) -> None:
-        if ref.name in KFUNCS:
-            # the address of a kfunc the runtime provides (bpf_ksym_exists: true)
-            ins.imm = KFUNC_ADDR_BASE + KFUNCS[ref.name]
-        else:
-            addr = ksym_address(ref.name)
-            if addr is None and not ref.weak:
-                raise LoadError(f"program {self.spec.name}: kernel symbol {ref.name!r} is "
-                                "neither a kernel BTF variable nor in /proc/kallsyms")
-            ins.imm = addr or 0
+    def ksym(self, ins: Instruction, ref: KsymReference, slot: int) -> bool:
+        # a kfunc the runtime provides has an address (bpf_ksym_exists: true)
+        addr = (KFUNC_ADDR_BASE + KFUNCS[ref.name] if ref.name in KFUNCS
+                else ksym_address(ref.name))
+        if addr is None:
+            return False
+        ins.imm = addr
         ins.src = 0
+        return True
 
     def kfunc(self, ins: Instruction, ref: KsymReference, slot: int) -> None:
         if not ins.is_kfunc_call:
