@@ -15,7 +15,8 @@ Python.
 
 Shortcuts (imported on first use): :func:`fire`, :func:`read_pcap`,
 :func:`write_pcap`, :func:`pt_regs`, :data:`TRACE` (recent ``bpf_printk``
-lines), :func:`set_num_cpus`, :func:`run_conformance`.
+lines), :func:`set_num_cpus`, :func:`run_conformance`, :class:`SeqFile` (the output
+of iterator programs).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ _LAZY = {
     "fire": ".hooks", "read_pcap": ".hooks", "write_pcap": ".hooks", "attached": ".hooks",
     "pt_regs": ".contexts", "TRACE": ".helpers", "set_num_cpus": ".maps",
     "possible_cpus": ".maps", "create_map": ".maps", "load_program": ".programs",
-    "load_object": ".objects", "run_conformance": ".conformance",
+    "load_object": ".objects", "run_conformance": ".conformance", "SeqFile": ".seqfile",
 }
 
 

@@ -23,6 +23,7 @@ from . import (  # noqa: F401
     packets,
     printing,
     probe,
+    seq,
     signals,
     skb_room,
     sockets,
