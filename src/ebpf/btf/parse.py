@@ -292,8 +292,10 @@ class Spec:
         return t
 
     def __contains__(self, t: object) -> bool:
+        if not isinstance(t, T.Type):
+            return False
         try:
-            self.type_id(t)  # type: ignore[arg-type]
+            self.type_id(t)
         except BTFError:
             return False
         return True
