@@ -229,6 +229,12 @@ def test_open_pinned_program(no_leaks, pin_dir):
                                      max_entries=1)) as m:
             m.pin(f"{pin_dir}/m")
             open_pinned_program(f"{pin_dir}/m")
+    from ebpf.kernel.maps import open_pinned_map
+
+    with pytest.raises(ebpf.MapError, match="is pinned, but not a map"):
+        open_pinned_map(path)
+    with pytest.raises(LoadError, match="no pinned object"):
+        open_pinned_program(f"{pin_dir}/missing")
 
 
 def test_unknown_program_type_is_not_supported(no_leaks):

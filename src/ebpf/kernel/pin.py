@@ -11,9 +11,13 @@ import ctypes
 import errno as _errno
 import logging
 import os
+from typing import TYPE_CHECKING
 
 from .._internal.libc import function
-from ..errors import PrivilegeError, SystemCallError
+from ..errors import Error, PrivilegeError, SystemCallError
+
+if TYPE_CHECKING:
+    from .sys import FD
 
 log = logging.getLogger("ebpf.kernel")
 
@@ -82,3 +86,28 @@ def ensure_bpffs_dir(path: str) -> str:
                                   _errno.EINVAL)
     os.makedirs(path, exist_ok=True)
     return path
+
+
+_KIND_NAMES = {"map": "a map", "prog": "a program", "link": "a link"}
+
+
+def open_pinned(path: str, kind: str, error: type[Error], flags: int = 0) -> FD:
+    """The fd of the ``kind`` object ("map", "prog" or "link") pinned at ``path``
+    (BPF_OBJ_GET with ``flags``). Nothing there, or another kind of object, is
+    ``error`` naming the path; a refusal is a :class:`PrivilegeError`."""
+    from . import sys as bsys
+    from .info import fd_kind
+
+    what = {"prog": "program"}.get(kind, kind)
+    try:
+        fd = bsys.obj_get(path, flags, what=f"opening pinned {what} {path}")
+    except PrivilegeError:
+        raise
+    except OSError as e:
+        if e.errno == _errno.ENOENT:
+            raise error(f"no pinned object at {path}", e.errno) from None
+        raise
+    if fd_kind(fd.fd) != kind:
+        fd.close()
+        raise error(f"{path} is pinned, but not {_KIND_NAMES[kind]}")
+    return fd

@@ -468,19 +468,9 @@ def _wrap_prog_fd(fd: bsys.FD) -> KernelProgram:
 def open_pinned_program(path: str) -> KernelProgram:
     """Open the program pinned at ``path`` (its spec holds what the kernel
     reports: name and type; no instructions)."""
-    from .info import fd_kind
+    from .pin import open_pinned
 
-    try:
-        fd = bsys.obj_get(path, what=f"opening pinned program {path}")
-    except PrivilegeError:
-        raise
-    except OSError as e:
-        if e.errno == _errno.ENOENT:
-            raise LoadError(f"no pinned object at {path}", e.errno) from None
-        raise
-    if fd_kind(fd.fd) != "prog":
-        fd.close()
-        raise LoadError(f"{path} is pinned, but not a program")
+    fd = open_pinned(path, "prog", LoadError)
     return _wrap_prog_fd(fd)
 
 

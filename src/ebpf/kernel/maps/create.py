@@ -249,20 +249,9 @@ def _wrap_fd(fd: bsys.FD, name_hint: str = "") -> KernelMap:
 def open_pinned_map(path: str, *, readonly: bool = False) -> KernelMap:
     """Open the map pinned at ``path``; its spec is rebuilt from the kernel's info
     (with BTF, when it has some, so reads decode)."""
-    flags = bsys.BPF_F_RDONLY if readonly else 0
-    try:
-        fd = bsys.obj_get(path, flags, what=f"opening pinned map {path}")
-    except PrivilegeError:
-        raise
-    except OSError as e:
-        if e.errno == _errno.ENOENT:
-            raise MapError(f"no pinned object at {path}", e.errno) from None
-        raise
-    from ..info import fd_kind
+    from ..pin import open_pinned
 
-    if fd_kind(fd.fd) != "map":
-        fd.close()
-        raise MapError(f"{path} is pinned, but not a map")
+    fd = open_pinned(path, "map", MapError, bsys.BPF_F_RDONLY if readonly else 0)
     return _wrap_fd(fd, os.path.basename(path))
 
 
