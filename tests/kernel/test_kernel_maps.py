@@ -171,6 +171,24 @@ def test_batch_ops(no_leaks):
         assert dict(pc.lookup_batch())[2] == [2] * n
 
 
+def test_batch_keys_and_values_the_packed_path_leaves_to_the_codec(no_leaks):
+    """Plain ints are packed in C; everything else goes through the map's codec with
+    the same results and errors as single operations."""
+    with ebpf.Map.create(spec(MapType.HASH, n=64)) as m:
+        assert m.update_batch([(-1, 7), (True, False), (2, 2**32 - 1)]) == 3
+        assert m[-1] == 7 and m[1] == 0 and m[2] == 2**32 - 1
+        m[10] = -5
+        assert m.update_batch({3: -5}) == 1 and m[3] == m[10]  # as a single update
+        del m[10]
+        with pytest.raises(ebpf.Error):
+            m.update_batch([(2**40, 1)])  # does not fit 4 bytes: named by the codec
+        with pytest.raises(ebpf.Error):
+            m.update_batch([(4, 2**70)])  # nor 8 bytes
+        with pytest.raises(ebpf.Error):
+            m.update_batch([(4.5, 1)])
+        assert m.delete_batch([-1, True, 2]) == 3 and sorted(m.keys()) == [3]
+
+
 def test_batch_falls_back_where_kernel_cannot(no_leaks):
     with ebpf.Map.create(spec(MapType.LPM_TRIE, k=8, v=4)) as m:  # no batch ops for tries
         k = (32).to_bytes(4, "little") + bytes([1, 2, 3, 4])

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import ctypes
 import errno as _errno
+import sys
+from array import array
 from typing import TYPE_CHECKING, Any
 
 from ...maps import BPF_ANY, FD_VALUE_TYPES
@@ -27,8 +29,9 @@ def batch_unsupported(e: OSError) -> bool:
 def lookup_batch_bytes(m: KernelMap, *, delete: bool = False,
                        chunk: int = 0) -> list[tuple[bytes, bytes]]:
     """Every (key, value) of ``m`` as raw bytes, ``chunk`` entries per system call."""
-    n = chunk or max(1, min(m.max_entries or 1, 4096))
     vsize = m._value_buf_size()
+    # whole map in one call where its records fit in a few MiB of buffers
+    n = chunk or max(1, min(m.max_entries or 1, max(256, _BATCH_BYTES // (m.key_size + vsize))))
     keys = buffer(m.key_size * n)
     vals = buffer(vsize * n)
     tok_size = max(m.key_size, 8)
@@ -77,47 +80,76 @@ def _lookup_loop(m: KernelMap, delete: bool) -> list[tuple[bytes, bytes]]:
     return out
 
 
-def _keys_raw(m: KernelMap, keys: list[Any]) -> bytes:
-    """``keys`` encoded back to back; plain non-negative ints (the common case)
-    without the codec's per-key checks."""
-    ks = m.key_size
-    if m.spec.key_type is None and all(type(k) is int and k >= 0 for k in keys):
-        try:
-            return b"".join([k.to_bytes(ks, "little") for k in keys])
-        except OverflowError:
-            pass  # the codec names the key that does not fit
-    return b"".join([m.encode_key(k) for k in keys])
+#: how many bytes of keys and values one batch lookup reads at most by default
+_BATCH_BYTES = 4 << 20
+
+# array typecodes by item size, for plain ints in host byte order
+_ARRAY_CODES = {array(c).itemsize: c for c in "BHIQ"}
+
+
+def _plain_ints(values: list[Any], size: int) -> array | None:
+    """``values`` as one packed array of ``size``-byte unsigned ints when they all are
+    plain non-negative ints that fit (the common case, packed in C); else ``None``."""
+    code = _ARRAY_CODES.get(size)
+    if code is None or sys.byteorder != "little":
+        return None
+    try:
+        packed = array(code, values)
+    except (OverflowError, TypeError):
+        return None  # the codec names what does not fit
+    # array() takes bools and other int-likes; the codec decides about those
+    return packed if all(type(v) is int for v in values) else None
+
+
+class _Packed:
+    """Records packed back to back, and the address the kernel reads them from."""
+
+    __slots__ = ("keep", "address")
+
+    def __init__(self, data: array | bytes) -> None:
+        if isinstance(data, array):
+            self.keep: Any = data
+            self.address = data.buffer_info()[0] if len(data) else 0
+        else:
+            self.keep = ctypes.create_string_buffer(data, max(len(data), 1))
+            self.address = ctypes.addressof(self.keep)
+
+
+def _keys(m: KernelMap, keys: list[Any]) -> _Packed:
+    packed = _plain_ints(keys, m.key_size) if m.spec.key_type is None else None
+    return _Packed(packed if packed is not None else b"".join([m.encode_key(k) for k in keys]))
+
+
+def _values(m: KernelMap, values: list[Any]) -> _Packed:
+    packed = None
+    if m.spec.value_type is None and not m.per_cpu and m.type not in FD_VALUE_TYPES:
+        packed = _plain_ints(values, m.value_size)
+    return _Packed(packed if packed is not None
+                   else b"".join([m.encode_value(v) for v in values]))
 
 
 def update_batch(m: KernelMap, items: Any, flags: int = BPF_ANY) -> int:
     """Write ``items`` (a mapping or (key, value) pairs) into ``m`` in one system
     call; returns how many were written."""
-    pairs = list(items.items()) if hasattr(items, "items") else list(items)
-    if not pairs:
-        return 0
-    vs = m.value_size
-    kraw = _keys_raw(m, [k for k, _ in pairs])
-    if (m.spec.value_type is None and not m.per_cpu and m.type not in FD_VALUE_TYPES
-            and all(type(v) is int and v >= 0 for _, v in pairs)):
-        try:
-            vraw = b"".join([v.to_bytes(vs, "little") for _, v in pairs])
-        except OverflowError:
-            vraw = b"".join(m.encode_value(v) for _, v in pairs)
+    if hasattr(items, "items"):
+        keys, values = list(items.keys()), list(items.values())
     else:
-        vraw = b"".join(m.encode_value(v) for _, v in pairs)
-    kb = ctypes.create_string_buffer(kraw, len(kraw))
-    vb = ctypes.create_string_buffer(vraw, len(vraw))
-    attr = bsys.MapBatchAttr(keys=ctypes.addressof(kb), values=ctypes.addressof(vb),
-                             count=len(pairs), map_fd=m.fd, elem_flags=flags)
+        pairs = list(items)
+        keys, values = [k for k, _ in pairs], [v for _, v in pairs]
+    if not keys:
+        return 0
+    kb, vb = _keys(m, keys), _values(m, values)
+    attr = bsys.MapBatchAttr(keys=kb.address, values=vb.address, count=len(keys), map_fd=m.fd,
+                             elem_flags=flags)
     try:
         bsys.bpf(Command.MAP_UPDATE_BATCH, attr, raw=True)
     except OSError as e:
         if batch_unsupported(e) and attr.count == 0:
-            for k, v in pairs:
+            for k, v in zip(keys, values, strict=True):
                 m.update_bytes(m.encode_key(k), m.encode_value(v), flags)
-            return len(pairs)
+            return len(keys)
         raise map_error(e, f"batch update of map {m.name} "
-                           f"({attr.count} of {len(pairs)} written)") from None
+                           f"({attr.count} of {len(keys)} written)") from None
     return int(attr.count)
 
 
@@ -127,9 +159,8 @@ def delete_batch(m: KernelMap, keys: Any) -> int:
     ks = list(keys)
     if not ks:
         return 0
-    kraw = _keys_raw(m, ks)
-    kb = ctypes.create_string_buffer(kraw, len(kraw))
-    attr = bsys.MapBatchAttr(keys=ctypes.addressof(kb), count=len(ks), map_fd=m.fd)
+    kb = _keys(m, ks)
+    attr = bsys.MapBatchAttr(keys=kb.address, count=len(ks), map_fd=m.fd)
     try:
         bsys.bpf(Command.MAP_DELETE_BATCH, attr, raw=True)
     except OSError as e:
