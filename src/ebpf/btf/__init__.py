@@ -113,7 +113,7 @@ def load_kernel_btf() -> Spec:
 
     path = os.path.join(KERNEL_BTF_DIR, "vmlinux")
     spec = parse_cached(path, _read(path), check=False)  # the kernel checked its BTF
-    spec.path = path  # type: ignore[attr-defined]
+    spec.path = path
     log.debug("kernel BTF: %d types", len(spec))
     return spec
 
@@ -127,7 +127,7 @@ def load_module_btf(module: str) -> Spec:
         return load_kernel_btf()
     path = os.path.join(KERNEL_BTF_DIR, module)
     spec = Spec.from_bytes(_read(path), base=load_kernel_btf(), check=False)
-    spec.path = path  # type: ignore[attr-defined]
+    spec.path = path
     return spec
 
 

@@ -42,7 +42,7 @@ def sanitize(spec: Spec, *, datasec: bool = True, func: bool = True, func_global
     False) are replaced; ``spec`` itself is left as is. Marshal the result with
     ``to_bytes()``."""
     out = Spec(base=spec.base)
-    out._origin = spec  # type: ignore[attr-defined] # keeps replaced objects (and their ids) alive
+    out._origin = spec  # keeps replaced objects (and their ids) alive
     for tid in spec.own_ids():
         t = spec[tid]
         new: T.Type | None = None

@@ -100,6 +100,10 @@ class Spec:
         self._void._spec = self
         self._void._id = 0
         self.raw: bytes | None = None
+        #: the file the spec was read from (kernel and module BTF), else None
+        self.path: str | None = None
+        #: a spec this one was derived from and keeps alive (see btf.compat)
+        self._origin: Spec | None = None
 
     # -- construction -------------------------------------------------------
     @classmethod

@@ -77,12 +77,12 @@ class Renderer:
         n = t.name
         if isinstance(t, T.Typedef) and n.startswith("__builtin_"):
             n = "__ebpf" + n  # the compiler owns __builtin_* names
-        if self.unique and n:
+        if self.unique and n and self.spec is not None:  # (unique implies a spec)
             tag = isinstance(t, (T.Composite, T.Enum))
             ordinary = isinstance(t, T.Typedef)
             if tag or ordinary:
                 same = []
-                for other in self.spec.types_by_name(n):  # type: ignore[union-attr]
+                for other in self.spec.types_by_name(n):
                     if (tag and isinstance(other, (T.Composite, T.Enum))) or \
                             (ordinary and isinstance(other, T.Typedef)):
                         same.append(other)

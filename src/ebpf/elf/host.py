@@ -56,6 +56,7 @@ class Segment:
     offset: int
     filesz: int
     flags: int
+    type: int = 0  # p_type (PT_LOAD, ...)
 
 
 @dataclass
@@ -149,9 +150,7 @@ class HostELF:
         else:
             typ, offset, vaddr, _pa, filesz, memsz, flags, _al = struct.unpack_from(
                 e + "IIIIIIII", self.data, off)
-        seg = Segment(vaddr, memsz, offset, filesz, flags)
-        seg.type = typ  # type: ignore[attr-defined]
-        return seg
+        return Segment(vaddr, memsz, offset, filesz, flags, typ)
 
     def _shdr(self, off: int) -> tuple[int, int, int, int, int, int, int]:
         e = self.endian
@@ -227,7 +226,7 @@ class HostELF:
         """File offset of virtual address ``vaddr`` (through a PT_LOAD segment)."""
         best = None
         for seg in self.segments:
-            if getattr(seg, "type", 0) != PT_LOAD:
+            if seg.type != PT_LOAD:
                 continue
             if seg.vaddr <= vaddr < seg.vaddr + max(seg.memsz, seg.filesz):
                 if best is None or (seg.flags & PF_X and not best.flags & PF_X):
@@ -284,7 +283,7 @@ class HostELF:
                 if bid:
                     return bid
         for seg in self.segments:
-            if getattr(seg, "type", 0) == PT_NOTE:
+            if seg.type == PT_NOTE:
                 bid = self._note(seg.offset, seg.filesz, b"GNU", NT_GNU_BUILD_ID)
                 if bid:
                     return bid
@@ -327,14 +326,14 @@ class HostELF:
     def offset_to_vaddr(self, offset: int) -> int | None:
         """The virtual address a PT_LOAD segment maps file offset ``offset`` at."""
         for seg in self.segments:
-            if getattr(seg, "type", 0) == PT_LOAD and \
+            if seg.type == PT_LOAD and \
                     seg.offset <= offset < seg.offset + max(seg.filesz, 1):
                 return offset - seg.offset + seg.vaddr
         return None
 
     def load_segments(self) -> list[Segment]:
         """The PT_LOAD segments, in file order."""
-        return [s for s in self.segments if getattr(s, "type", 0) == PT_LOAD]
+        return [s for s in self.segments if s.type == PT_LOAD]
 
 
 def crc32_file(path: str) -> int:

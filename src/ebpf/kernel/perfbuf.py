@@ -104,7 +104,7 @@ class KernelPerfConsumer:
         self.name = perf_map.name
         self._rings: list[_CPURing] = []
         self._lost = 0
-        self._epoll = select.epoll()
+        self._epoll: select.epoll | None = select.epoll()
         cpus = perf.online_cpus() if cpus is None else cpus
         limit = perf_map.max_entries
         try:
@@ -130,8 +130,13 @@ class KernelPerfConsumer:
             self.close()
             raise
 
+    def _live_epoll(self) -> select.epoll:
+        if self._epoll is None:
+            raise MapError(f"perf buffer {self.name} is closed")
+        return self._epoll
+
     def fileno(self) -> int:
-        return self._epoll.fileno()
+        return self._live_epoll().fileno()
 
     def wait(self, timeout: float | None = None) -> bool:
         if any(r.pending() for r in self._rings):
@@ -139,7 +144,7 @@ class KernelPerfConsumer:
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
             remaining = -1 if deadline is None else max(0.0, deadline - time.monotonic())
-            if self._epoll.poll(remaining) or any(r.pending() for r in self._rings):
+            if self._live_epoll().poll(remaining) or any(r.pending() for r in self._rings):
                 return True
             if deadline is not None and time.monotonic() >= deadline:
                 return False
@@ -165,4 +170,4 @@ class KernelPerfConsumer:
         self._rings.clear()
         if self._epoll is not None:
             self._epoll.close()
-            self._epoll = None  # type: ignore[assignment]
+            self._epoll = None

@@ -27,6 +27,7 @@ import os
 import select
 import struct
 import time
+from typing import Literal, overload
 
 from ..errors import MapError, SystemCallError
 from ..recordbatch import RecordBatch
@@ -69,7 +70,7 @@ class KernelRingConsumer:
         self.size = size
         self._mask = size - 1
         try:
-            self._cons_mm = mmap.mmap(map_fd, PAGE_SIZE, mmap.MAP_SHARED,
+            self._cons_mm: mmap.mmap | None = mmap.mmap(map_fd, PAGE_SIZE, mmap.MAP_SHARED,
                                       mmap.PROT_READ | mmap.PROT_WRITE, offset=0)
         except OSError as e:
             raise SystemCallError(f"mmap of ring buffer {name} consumer page", e.errno) from None
@@ -122,7 +123,7 @@ class KernelRingConsumer:
         record still BUSY in that snapshot ends the batch and is read next time.
         """
         if limit is None:
-            return self._take(False)  # type: ignore[return-value]
+            return self._take(False)
         out: list[bytes] = []
         while len(out) < limit:
             chunk, starts, lengths, used = self._span(limit - len(out))
@@ -138,7 +139,12 @@ class KernelRingConsumer:
     def read_batch(self, limit: int | None = None) -> RecordBatch:
         """Consume every committed record available now as one :class:`RecordBatch`
         (one copy of the ring's bytes; records are views of it)."""
-        return self._take(True, limit)  # type: ignore[return-value]
+        return self._take(True, limit)
+
+    @overload
+    def _take(self, batch: Literal[False], limit: int | None = None) -> list[bytes]: ...
+    @overload
+    def _take(self, batch: Literal[True], limit: int | None = None) -> RecordBatch: ...
 
     def _take(self, batch: bool, limit: int | None = None) -> list[bytes] | RecordBatch:
         chunk, starts, lengths, used = self._span(limit)
@@ -208,7 +214,7 @@ class KernelRingConsumer:
             v.release()
         self._data_mm.close()
         self._cons_mm.close()
-        self._cons_mm = None  # type: ignore[assignment]
+        self._cons_mm = None
 
     def __del__(self) -> None:
         try:
