@@ -91,6 +91,17 @@ def test_same_loader_errors(kw, message):
 
 
 @pytest.mark.kernel
+def test_same_core_relocation_without_btf():
+    from ebpf.btf.ext import CoreKind, CORERelocation
+
+    spec = _spec(extra_program="r0 = 0\nexit")
+    spec.programs["extra"].instructions[0].core = CORERelocation(0, 1, "0:0",
+                                                                 CoreKind.FIELD_BYTE_OFFSET)
+    assert same(_run(spec)).error == (
+        "LoadError", "program extra has CO-RE relocations but the object has no BTF")
+
+
+@pytest.mark.kernel
 def test_same_weak_ksym_missing_reads_zero():
     assert same(_run(_spec(extra_ref=KsymReference("ebpf_no_such_symbol", weak=True)))).value \
         == (["entry", "extra", "ret1"], 1)
