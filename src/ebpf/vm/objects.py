@@ -45,7 +45,7 @@ def load_object(spec: ObjectSpec, constants: dict[str, Any] | None = None,
     are filled from the spec's ``contents``. ``pin_path`` is accepted for API
     symmetry (the runtime has no bpffs). CO-RE relocations resolve against
     ``core_btf`` (default: the running kernel's BTF when it has one, as the
-    kernel backend; see :func:`ebpf.vm.programs.core_targets`).
+    kernel backend; see :func:`ebpf.loader.core.core_targets`).
 
     Every program is checked by :func:`ebpf.verify` first (the kernel's rules;
     a rejection raises :class:`ebpf.VerifierError` with the log, as on the

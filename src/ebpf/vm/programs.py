@@ -27,7 +27,6 @@ from ..isa.instruction import (
     KsymReference,
     MapReference,
 )
-from ..loader.core import core_targets as core_targets  # noqa: F401 - the vm's documented name
 from ..loader.core import relocate_core
 from ..loader.relocate import relocate_references
 from ..programs import Program, RunResult
@@ -385,8 +384,8 @@ def load_program(spec: ProgramSpec, maps: Mapping[str, VMMap] | None = None, *,
                  verify: bool | None = None, **_: Any) -> VMProgram:
     """Load ``spec`` into the runtime. ``maps`` resolves the program's map
     references by name; CO-RE relocations resolve against ``core_btf`` (default:
-    the running kernel's BTF, see :func:`core_targets`). Unknown helpers, kfuncs
-    and malformed instructions are load-time errors (:class:`ebpf.LoadError` /
+    the running kernel's BTF, see :func:`ebpf.loader.core.core_targets`). Unknown
+    helpers, kfuncs and malformed instructions are load-time errors (:class:`ebpf.LoadError` /
     :class:`ebpf.InstructionError`). ``verify`` (True or False) runs our verifier
     first, as :func:`ebpf.vm.objects.load_object` does for every program."""
     maps = maps or {}
