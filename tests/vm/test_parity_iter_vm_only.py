@@ -27,7 +27,9 @@ def test_seq_output_vm_only(obj_path):
         prog.run([seq.meta, 0x1000])      # a task the runtime cannot read: its pid reads 0
         seq.seq_num = 1
         prog.run([seq.meta, 0])           # the end of the iteration
-        assert seq.text == "pid comm\n0 task\n"
+        # the last run shows an object through the kernel's BTF (bpf_seq_printf_btf)
+        assert seq.text == "pid comm\n0 task\n(struct ethhdr){.h_proto = (__be16)8,}"
+        assert v["btf_ret"].value == 0
         assert v["write_ret"].value == 0
         assert v["printf_ret"].value == -errno.EINVAL   # arguments not whole u64s
         assert v["bad_ret"].value == -errno.EINVAL      # format not NUL-terminated

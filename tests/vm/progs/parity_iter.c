@@ -4,8 +4,10 @@
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
 
-long write_ret = 9, printf_ret = 9, bad_ret = 9;
+long write_ret = 9, printf_ret = 9, bad_ret = 9, btf_ret = 9;
+struct ethhdr eth = {.h_proto = 8};
 
 SEC("iter/task")
 int list_tasks(struct bpf_iter__task *ctx)
@@ -19,6 +21,9 @@ int list_tasks(struct bpf_iter__task *ctx)
 	if (ctx->meta->seq_num == 0)
 		write_ret = bpf_seq_write(seq, header, sizeof(header) - 1);
 	if (!task) {
+		struct btf_ptr p = {.ptr = &eth, .type_id = bpf_core_type_id_kernel(struct ethhdr)};
+
+		btf_ret = bpf_seq_printf_btf(seq, &p, sizeof(p), BTF_F_COMPACT);
 		bad_ret = bpf_seq_printf(seq, bad_fmt, sizeof(bad_fmt), args, sizeof(args));
 		return 0;
 	}

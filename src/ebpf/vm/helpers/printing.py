@@ -119,3 +119,48 @@ def trace_vprintk(run: Run, fmt, fmt_size, data, data_len, *_):
     TRACE.append(f"{name}: {line}")
     trace_log.info("%s: %s", name, line)
     return len(text.encode())
+
+
+# ---- BTF-typed printing ---------------------------------------------------------------
+#: sizeof(struct btf_ptr): {void *ptr; __u32 type_id; __u32 flags}
+BTF_PTR_SIZE = 16
+
+
+def btf_text(run: Run, ptr: int, btf_ptr_size: int, flags: int) -> str | int:
+    """The text ``bpf_snprintf_btf``/``bpf_seq_printf_btf`` make of the object a
+    ``struct btf_ptr`` describes, through the running kernel's BTF; or -errno."""
+    from ..btfshow import ALL_FLAGS, show, type_size
+
+    if flags & ~ALL_FLAGS or btf_ptr_size & 0xFFFF_FFFF != BTF_PTR_SIZE:
+        return -errno.EINVAL
+    obj = int.from_bytes(run.mem.read(ptr, 8), "little")
+    type_id = int.from_bytes(run.mem.read(ptr + 8, 4), "little", signed=True)
+    try:
+        from ...btf import load_kernel_btf
+
+        btf = load_kernel_btf()
+    except Exception:  # noqa: BLE001 - no kernel BTF: the kernel's -EINVAL
+        return -errno.EINVAL
+    if type_id <= 0:
+        return -errno.EINVAL
+    try:
+        t = btf[type_id]
+    except (KeyError, IndexError, ValueError):
+        return -errno.ENOENT
+    size = type_size(t)
+    if size and run.mem.find(obj, size) is None:
+        return -errno.EFAULT
+    return show(t, run.mem.read(obj, size) if size else b"", flags)
+
+
+@helper(H.snprintf_btf)
+def snprintf_btf(run: Run, out, out_size, ptr, btf_ptr_size, flags):
+    """As snprintf: the text's length (without its NUL), ``out`` filled up to its size."""
+    text = btf_text(run, ptr, btf_ptr_size, flags)
+    if isinstance(text, int):
+        return neg(-text)
+    raw = text.encode()
+    out_size &= 0xFFFF_FFFF
+    if out_size:
+        run.mem.write(out, raw[:out_size - 1] + b"\0")
+    return len(raw)

@@ -48,3 +48,15 @@ def seq_printf(run: Run, seq, fmt, fmt_size, data, data_len):
     text = format_printk(run, raw.split(b"\0", 1)[0], args, limit=MAX_VARARGS).encode()
     s.write(text)
     return neg(errno.EOVERFLOW) if s.overflowed else 0
+
+
+@helper(H.seq_printf_btf)
+def seq_printf_btf(run: Run, seq, ptr, btf_ptr_size, flags, *_):
+    from .printing import btf_text
+
+    s = _seq(run, seq, "bpf_seq_printf_btf")
+    text = btf_text(run, ptr, btf_ptr_size, flags)
+    if isinstance(text, int):
+        return neg(-text)
+    s.write(text.encode())
+    return neg(errno.EOVERFLOW) if s.overflowed else 0
