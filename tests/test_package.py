@@ -101,3 +101,14 @@ def test_version_flag_and_spdx_license():
     assert r.returncode == 0 and r.stdout.strip() == f"ebpf {ebpf.__version__}"
     meta = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())["project"]
     assert meta["license"] == "Apache-2.0"
+
+
+def test_every_kernel_module_is_an_attribute():
+    # ebpf.kernel imports its modules on first use; each one is reachable by name
+    import pkgutil
+
+    import ebpf.kernel as kernel
+
+    names = {m.name for m in pkgutil.iter_modules(kernel.__path__) if not m.name.startswith("_")}
+    assert names <= kernel._SUBMODULES, sorted(names - kernel._SUBMODULES)
+    assert all(getattr(kernel, n).__name__ == f"ebpf.kernel.{n}" for n in names)

@@ -1,7 +1,8 @@
 """The Linux backend: bpf(2) maps, programs, objects, pinning, introspection.
 
 Modules: :mod:`.sys` (the system call and attr layouts), :mod:`.probes` (feature
-probes), :mod:`.maps`, :mod:`.programs`, :mod:`.objects` (whole ELF objects, as
+probes), :mod:`.maps`, :mod:`.programs` (with :mod:`.relocate` and
+:mod:`.program_btf`), :mod:`.objects` (whole ELF objects, as
 libbpf loads them), :mod:`.btf` (object BTF into the kernel, kernel type lookup),
 :mod:`.backend` (the factories ebpf.backend names), :mod:`.structops`, :mod:`.pin` (bpffs),
 :mod:`.lockdown`, :mod:`.info`
@@ -15,7 +16,7 @@ from importlib import import_module as _import_module
 _SUBMODULES = {"sys", "probes", "maps", "programs", "objects", "info", "btf", "backend", "pin",
                "structops",
                "attach", "links", "perf", "tracefs", "uprobe", "ringbuf", "perfbuf", "netlink",
-               "lockdown", "xlated"}
+               "lockdown", "xlated", "relocate", "program_btf"}
 
 
 def __getattr__(name: str):
