@@ -82,6 +82,18 @@ def _helper_prog(hid, args):
     return insns + [Instruction(op.CALL, imm=hid), Instruction(op.EXIT)]
 
 
+def _type_calling(hid: int) -> ebpf.ProgramType:
+    """A program type that may call helper ``hid`` (the runtime's allow-lists)."""
+    from ebpf.vm.helpers import refusal
+
+    PT = ebpf.ProgramType
+    for t in (PT.SCHED_CLS, PT.KPROBE, PT.XDP, PT.CGROUP_SYSCTL, PT.SK_MSG, PT.SOCK_OPS,
+              PT.CGROUP_SOCK_ADDR, PT.SK_LOOKUP, PT.LSM, PT.TRACING):
+        if refusal(hid, t, True) is None:
+            return t
+    return PT.SCHED_CLS
+
+
 @settings(max_examples=300, deadline=None)
 @given(hid=st.sampled_from(sorted(__import__("ebpf.vm.helpers", fromlist=["HELPERS"]).HELPERS)),
        args=st.lists(st.one_of(st.sampled_from(["fp", "ctx"]),
@@ -90,7 +102,7 @@ def _helper_prog(hid, args):
        jit=st.booleans())
 def test_helpers_with_arbitrary_arguments(hid, args, jit):
     """Any arguments: a result or an ebpf error, never another exception."""
-    prog = load_program(ebpf.ProgramSpec(name="h", type=ebpf.ProgramType.SCHED_CLS,
+    prog = load_program(ebpf.ProgramSpec(name="h", type=_type_calling(hid), license="GPL",
                                          instructions=_helper_prog(hid, args)), jit=jit,
                         budget=20_000)
     try:

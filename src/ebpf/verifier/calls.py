@@ -45,8 +45,7 @@ MAP_HELPERS = {
     MapType.CGROUP_ARRAY: {"skb_under_cgroup", "current_task_under_cgroup"},
     MapType.TASK_STORAGE: {"task_storage_get", "task_storage_delete"},
 }
-_GPL_LICENSES = {"GPL", "GPL v2", "GPL and additional rights", "Dual BSD/GPL", "Dual MIT/GPL",
-                 "Dual MPL/GPL"}
+_GPL_LICENSES = platform.GPL_LICENSES
 
 
 def _map_type(ms) -> MapType | None:

@@ -198,6 +198,11 @@ def helper_proto(hid: int) -> tuple[str, Proto] | None:
     return name, proto
 
 
+#: licenses the kernel counts as GPL-compatible (license_is_gpl_compatible)
+GPL_LICENSES = frozenset({"GPL", "GPL v2", "GPL and additional rights", "Dual BSD/GPL",
+                          "Dual MIT/GPL", "Dual MPL/GPL"})
+
+
 def helper_allowed(proto: Proto, prog_type: PT) -> bool:
     allowed = GROUPS.get(proto.group)
     return allowed is None or prog_type in allowed

@@ -239,10 +239,18 @@ def prepare(insns: Iterable[Instruction], name: str = "prog",
         raise LoadError(f"program {name}: no instructions")
     code = Code(name, slots)
     functions = {0}
+    # an encoding's validity depends on its fields only: a program of a million
+    # instructions repeats few, so each is checked once (load time per instruction
+    # bounded by a set lookup)
+    valid: set[tuple[int, int, int, int, int]] = set()
     for pc, ins in enumerate(slots):
         if ins is None:
             continue
-        check_instruction(ins, pc)
+        fields = (ins.opcode, ins.dst, ins.src, ins.off, ins.imm)
+        if fields not in valid:
+            check_instruction(ins, pc)
+            if len(valid) < 65536:
+                valid.add(fields)
         cls = ins.opcode & 7
         if cls in (op.BPF_JMP, op.BPF_JMP32):
             jop = ins.opcode & 0xF0

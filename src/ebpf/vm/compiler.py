@@ -33,7 +33,15 @@ from ..isa import opcodes as op
 from .code import ADDR_SPACE_CAST, CODE_BASE, Code
 from .interpreter import ATOMIC_LOCK, SIZES, load_packet_abs
 from .memory import M64
-from .run import MAX_FRAMES, STACK_SIZE, Run, StopProgram, TailCall
+from .run import (
+    LOCK_HELPERS,
+    MAX_FRAMES,
+    STACK_SIZE,
+    Run,
+    StopProgram,
+    TailCall,
+    call_under_lock,
+)
 
 log = logging.getLogger("ebpf.vm")
 
@@ -172,7 +180,11 @@ class Translator:
 
     @staticmethod
     def _wrap(fn: Callable[..., int]) -> Callable[..., int]:
+        lock_ok = getattr(fn, "helper_id", None) in LOCK_HELPERS
+
         def helper(run, pc, r1, r2, r3, r4, r5):
+            if run.locks and not lock_ok:
+                raise call_under_lock(run, getattr(fn, "__name__", "a helper"), pc)
             run.helper_pc = pc
             try:
                 return fn(run, r1, r2, r3, r4, r5) & M64

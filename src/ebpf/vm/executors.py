@@ -43,6 +43,21 @@ def resolve_executor(executor: str | None = None, jit: bool | None = None) -> st
     return executor
 
 
+#: programs longer than this (slots) run on the interpreter: translating or
+#: compiling costs time and memory per instruction (tens of microseconds and
+#: kilobytes), so a program of a million instructions would take minutes and
+#: gigabytes; the interpreter only keeps the instructions and loads it in seconds
+MAX_COMPILED_SLOTS = 32_768
+
+
+def executor_for(name: str, slots: int) -> str:
+    """The executor a program of ``slots`` instruction slots runs on when
+    ``name`` is asked for (see :data:`MAX_COMPILED_SLOTS`)."""
+    if name != "interpreter" and slots > MAX_COMPILED_SLOTS:
+        return "interpreter"
+    return name
+
+
 def make_executor(name: str, helpers: dict[int, Callable[..., int]],
                   probe_loads: bool = False) -> Any:
     """An executor instance of the named kind over ``helpers``."""

@@ -26,7 +26,7 @@ from ..isa import opcodes as op
 from ..isa.instruction import Instruction
 from .code import ADDR_SPACE_CAST, CODE_BASE, Code, prepare
 from .memory import M64, Memory
-from .run import MAX_FRAMES, Run, StopProgram, TailCall
+from .run import LOCK_HELPERS, MAX_FRAMES, Run, StopProgram, TailCall, call_under_lock
 
 M32 = 0xFFFF_FFFF
 SIGN64 = 1 << 63
@@ -318,6 +318,8 @@ class Interpreter:
         fn = self.helpers.get(hid)
         if fn is None:
             raise RuntimeFault(f"call to unknown helper #{hid}", pc)
+        if run.locks and hid not in LOCK_HELPERS:
+            raise call_under_lock(run, getattr(fn, "__name__", f"helper #{hid}"), pc)
         run.helper_pc = pc
         try:
             return fn(run, r[1], r[2], r[3], r[4], r[5]) & M64

@@ -57,11 +57,13 @@ class Region:
     such as contexts whose only some fields a program may set.
     """
 
-    __slots__ = ("base", "buf", "size", "off", "name", "writable", "on_write", "end", "delta")
+    __slots__ = ("base", "buf", "size", "off", "name", "writable", "on_write", "end", "delta",
+                 "owner", "elem")
 
     def __init__(self, base: int, buf: bytearray, name: str, *, size: int | None = None,
                  off: int = 0, writable: bool = True,
-                 on_write: Callable[[int, int], None] | None = None):
+                 on_write: Callable[[int, int], None] | None = None,
+                 owner: object = None, elem: Elements | None = None):
         self.base = base
         self.buf = buf
         self.size = len(buf) - off if size is None else size
@@ -72,19 +74,55 @@ class Region:
         self.end = base + self.size
         #: buffer index = address - delta
         self.delta = base - off
+        #: the map (or other object) the region belongs to: an address space
+        #: reaches it only if it reaches its owner; None for shared stand-ins
+        self.owner = owner
+        #: element layout: each access must stay inside one live element
+        self.elem = elem
 
     def __repr__(self) -> str:
         return f"<Region {self.name} {self.base:#x}+{self.size}>"
 
 
+#: Elements.live states (one byte per element)
+DEAD, LIVE, DELETED = 0, 1, 2
+
+
+class Elements:
+    """The layout of a region made of map elements: element ``i`` holds its
+    value at ``[i * stride, i * stride + value_size)``; an access must fall
+    inside one element's value (not its padding, not its neighbour). With
+    ``live`` (one byte per element: :data:`DEAD`, :data:`LIVE`,
+    :data:`DELETED`), only live elements, and those deleted while a program
+    runs (the kernel's RCU grace period), can be reached."""
+
+    __slots__ = ("stride", "value_size", "live")
+
+    def __init__(self, stride: int, value_size: int, live: bytearray | None = None):
+        self.stride = stride
+        self.value_size = value_size
+        self.live = live
+
+    def check(self, off: int, size: int) -> int:
+        """The element index holding ``[off, off+size)`` of the region, or -1."""
+        i, o = divmod(off, self.stride)
+        if o + size > self.value_size:
+            return -1
+        live = self.live
+        if live is not None and not live[i]:
+            return -1
+        return i
+
+
 class Memory:
-    """The regions one program run can reach: its own plus the global ones."""
+    """The regions one program run can reach: its own plus the global ones of
+    its address space (see :class:`AddressSpace`)."""
 
     __slots__ = ("local", "globals_", "__weakref__")
 
-    def __init__(self, globals_: GlobalMemory | None = None):
+    def __init__(self, globals_: GlobalMemory | AddressSpace | None = None):
         self.local: list[Region] = []
-        self.globals_ = globals_ if globals_ is not None else GLOBAL
+        self.globals_: GlobalMemory | AddressSpace = globals_ if globals_ is not None else GLOBAL
 
     def add_local(self, region: Region) -> Region:
         self.local.append(region)
@@ -101,7 +139,10 @@ class Memory:
         for r in self.local:
             if r.base <= addr and addr + size <= r.end:
                 return r
-        return self.globals_.find(addr, size)
+        g = self.globals_.find(addr, size)
+        if g is not None and g.elem is not None and g.elem.check(addr - g.base, size) < 0:
+            return None
+        return g
 
     def region(self, addr: int, size: int, pc: int | None = None, what: str = "access",
                write: bool = False) -> Region:
@@ -119,17 +160,30 @@ class Memory:
 
     def describe(self, addr: int) -> str:
         """Say where an address is relative to the nearest region (for faults)."""
+        space = self.globals_
+        if isinstance(space, AddressSpace) and space.parent.find(addr, 1) is not None \
+                and space.find(addr, 1) is None:
+            return "memory of another object, not in this program's address space"
         best = None
         for r in [*self.local, *self.globals_.regions]:
             if r.base <= addr < r.end:
+                if r.elem is not None:
+                    i, o = divmod(addr - r.base, r.elem.stride)
+                    if r.elem.live is not None and not r.elem.live[i]:
+                        return f"element {i} of {r.name} is not in the map (deleted or never added)"
+                    if o >= r.elem.value_size:
+                        return (f"the padding after element {i} of {r.name} "
+                                f"(values of {r.elem.value_size} bytes)")
+                    return (f"crosses the end of element {i} of {r.name} "
+                            f"(values of {r.elem.value_size} bytes)")
                 return f"crosses the end of {r.name} ({r.base:#x}+{r.size})"
             dist = addr - r.end if addr >= r.end else r.base - addr
             if best is None or dist < best[0]:
                 best = (dist, r)
         if addr == 0:
             return "null pointer"
-        if best is None:
-            return "no memory mapped"
+        if best is None or best[0] >= 1 << 32:
+            return "no memory of this program's address space there"
         dist, r = best
         side = "past the end of" if addr >= r.end else "before"
         return f"{dist} bytes {side} {r.name} ({r.base:#x}+{r.size})"
@@ -138,6 +192,8 @@ class Memory:
     def rcache(self, addr: int, size: int, pc: int | None = None) -> tuple:
         """(buf, lo, hi, delta) of the region to read ``[addr, addr+size)`` from."""
         r = self.region(addr, size, pc, "read")
+        if r.elem is not None:
+            return (r.buf, *_element_bounds(r, addr), r.delta)
         return r.buf, r.base, r.end, r.delta
 
     def probe_rcache(self, addr: int, size: int) -> tuple | None:
@@ -145,6 +201,8 @@ class Memory:
         r = self.find(addr, size)
         if r is None:
             return None
+        if r.elem is not None:
+            return (r.buf, *_element_bounds(r, addr), r.delta)
         return r.buf, r.base, r.end, r.delta
 
     def wcache(self, addr: int, size: int, pc: int | None = None) -> tuple:
@@ -153,6 +211,8 @@ class Memory:
         r = self.region(addr, size, pc, "write", write=True)
         if r.on_write is not None:
             return r.buf, 0, 0, r.delta
+        if r.elem is not None:
+            return (r.buf, *_element_bounds(r, addr), r.delta)
         return r.buf, r.base, r.end, r.delta
 
     # ---- convenience accessors (helpers, contexts, the reference interpreter) ---
@@ -196,6 +256,14 @@ class Memory:
         return chunk if nul < 0 else chunk[:nul]
 
 
+def _element_bounds(r: Region, addr: int) -> tuple[int, int]:
+    """[lo, hi) of the value of the element of ``r`` holding ``addr``."""
+    e = r.elem
+    assert e is not None
+    lo = addr - (addr - r.base) % e.stride
+    return lo, lo + e.value_size
+
+
 class GlobalMemory:
     """Regions shared by every run (map values), at high addresses.
 
@@ -212,22 +280,27 @@ class GlobalMemory:
         self._table: tuple[tuple[int, ...], tuple[Region, ...]] = ((), ())
         self._active = 0
         self._pending: list[Region] = []
+        #: elements deleted while programs ran: (live bytes, index)
+        self._deleted: list[tuple[bytearray, int]] = []
 
     def allocate(self, buf: bytearray, name: str, *, size: int | None = None, off: int = 0,
-                 writable: bool = True) -> Region:
-        """Map ``buf`` at a fresh address (8-byte aligned, a guard gap after it)."""
+                 writable: bool = True, owner: object = None,
+                 elem: Elements | None = None) -> Region:
+        """Map ``buf`` at a fresh address (8-byte aligned, a guard gap after it)
+        for ``owner`` (see :class:`AddressSpace`)."""
         n = len(buf) - off if size is None else size
         with self._lock:
             base = self._next
             self._next = (base + n + 64 + 4095) & ~4095
-            region = Region(base, buf, name, size=n, off=off, writable=writable)
+            region = Region(base, buf, name, size=n, off=off, writable=writable, owner=owner,
+                            elem=elem)
             # allocated addresses only grow and sit above fixed mappings (arenas,
             # below where allocation starts), so appending keeps the table sorted
             bases, regions = self._table
             self._table = ((*bases, base), (*regions, region))
         return region
 
-    def map_at(self, base: int, buf, name: str) -> Region | None:
+    def map_at(self, base: int, buf, name: str, owner: object = None) -> Region | None:
         """Map ``buf`` (any writable buffer) at the fixed address ``base``; None
         when the range overlaps a region already mapped (an ARENA at its user
         address)."""
@@ -238,7 +311,7 @@ class GlobalMemory:
             if (i and regions[i - 1].end > base) or (i < len(bases) and bases[i] < base + n) \
                     or base + n > self._start:
                 return None
-            region = Region(base, buf, name, size=n)
+            region = Region(base, buf, name, size=n, owner=owner)
             self._table = ((*bases[:i], base, *bases[i:]), (*regions[:i], region, *regions[i:]))
         return region
 
@@ -258,6 +331,16 @@ class GlobalMemory:
     def regions(self) -> tuple[Region, ...]:
         return self._table[1]
 
+    def retire(self, live: bytearray, index: int) -> None:
+        """Element ``index`` was deleted: unreachable at once, or, while
+        programs run (one may still hold a pointer to it), once none does."""
+        with self._lock:
+            if self._active:
+                live[index] = DELETED
+                self._deleted.append((live, index))
+            else:
+                live[index] = DEAD
+
     def enter(self) -> None:
         with self._lock:
             self._active += 1
@@ -265,9 +348,19 @@ class GlobalMemory:
     def leave(self) -> None:
         with self._lock:
             self._active -= 1
-            if not self._active and self._pending:
-                pending, self._pending = self._pending, []
-                self._drop(pending)
+            if not self._active:
+                if self._pending:
+                    pending, self._pending = self._pending, []
+                    self._drop(pending)
+                if self._deleted:
+                    for live, i in self._deleted:
+                        if live[i] == DELETED:  # not reused meanwhile
+                            live[i] = DEAD
+                    self._deleted.clear()
+
+    def reaches(self, owner: object) -> bool:
+        """The process-wide table reaches everything."""
+        return True
 
     def find(self, addr: int, size: int) -> Region | None:
         bases, regions = self._table
@@ -282,6 +375,68 @@ class GlobalMemory:
 
 #: the process-wide table of global regions
 GLOBAL = GlobalMemory()
+
+
+class AddressSpace:
+    """The global regions one program can reach: those of the maps it was
+    loaded with (its object's), of maps stored in those (map-in-map), of the
+    programs its program arrays hold (tail calls), and the shared read-only
+    stand-ins no object owns. Any other address, including another object's
+    map values or map pointer, faults as unmapped memory. It reads like a
+    :class:`GlobalMemory` (``find``, ``regions``) and filters that table."""
+
+    def __init__(self, owners: object = (), parent: GlobalMemory = GLOBAL):
+        self.parent = parent
+        #: id -> owner (kept alive while reachable)
+        self._owners: dict[int, object] = {}
+        self._key: object = None
+        self._view: tuple[tuple[int, ...], tuple[Region, ...]] = ((), ())
+        for o in owners:  # type: ignore[attr-defined]
+            self.add(o)
+
+    def add(self, owner: object) -> None:
+        """Make ``owner``'s regions (and, for a program, its maps') reachable."""
+        if id(owner) in self._owners:
+            return
+        self._owners[id(owner)] = owner
+        self._key = None
+        for m in getattr(owner, "space_owners", lambda: ())():
+            self.add(m)
+
+    def reaches(self, owner: object) -> bool:
+        """Whether ``owner`` is reachable; a map stored in a reachable
+        map-in-map (or a program of a reachable program array) becomes so."""
+        if id(owner) in self._owners:
+            return True
+        for o in list(self._owners.values()):
+            if owner in getattr(o, "reachable_values", lambda: ())():
+                self.add(owner)
+                return True
+        return False
+
+    @property
+    def _table(self) -> tuple[tuple[int, ...], tuple[Region, ...]]:
+        table = self.parent._table
+        if table is not self._key:
+            owners = self._owners
+            regions = tuple(r for r in table[1] if r.owner is None or id(r.owner) in owners)
+            self._view = (tuple(r.base for r in regions), regions)
+            self._key = table
+        return self._view
+
+    @property
+    def regions(self) -> tuple[Region, ...]:
+        return self._table[1]
+
+    def find(self, addr: int, size: int) -> Region | None:
+        bases, regions = self._table
+        i = bisect_right(bases, addr) - 1
+        if i < 0:
+            return None
+        r = regions[i]
+        if addr + size <= r.end:
+            return r
+        return None
 
 
 class Handles:

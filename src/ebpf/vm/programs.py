@@ -35,10 +35,18 @@ from ..symbols import kallsyms
 from ..uapi import AttachType, ProgramType
 from .code import ADDR_SPACE_CAST, CAST_RESOLVED, CODE_BASE, Code, prepare, pseudo_func_offset
 from .contexts import make_context
-from .executors import make_executor, resolve_executor
-from .helpers import HELPERS, KFUNC_ADDR_BASE, KFUNCS, missing_kfunc, release_locks, supported
+from .executors import MAX_COMPILED_SLOTS, executor_for, make_executor, resolve_executor
+from .helpers import (
+    KFUNC_ADDR_BASE,
+    KFUNCS,
+    helpers_for,
+    missing_kfunc,
+    refusal,
+    release_locks,
+    supported,
+)
 from .maps import ArenaMap, ArrayMap, VMMap
-from .memory import GLOBAL, Memory
+from .memory import GLOBAL, M64, MAP_HANDLES, AddressSpace, Memory
 from .run import DEFAULT_BUDGET, Redirect, Run, StopProgram
 
 log = logging.getLogger("ebpf.vm")
@@ -77,14 +85,21 @@ class VMProgram(Program):
         super().__init__(spec)
         self.code = code
         #: the executor's name: "native", "translator" or "interpreter"
-        self.executor_name = resolve_executor(executor, jit)
+        self.executor_name = executor_for(resolve_executor(executor, jit), len(code.slots))
+        if self.executor_name != resolve_executor(executor, jit):
+            log.warning("program %s: %d instructions, more than the %s executor compiles "
+                        "(%d): it runs on the interpreter", spec.name, len(code.slots),
+                        resolve_executor(executor, jit), MAX_COMPILED_SLOTS)
         self.jit = self.executor_name != "interpreter"
         self.budget = budget
         self.maps = dict(maps or {})
+        #: the global memory runs reach: this program's maps (its object's), no other
+        self.space = AddressSpace([self])
         # tracing/LSM programs dereference BTF pointers directly; the kernel turns
         # those loads into fault-tolerant PROBE_MEM loads (a fault reads 0)
         probe = spec.type in PROBE_MEM_TYPES
-        self.executor = make_executor(self.executor_name, HELPERS, probe_loads=probe)
+        self.executor = make_executor(self.executor_name, helpers_for(spec.type, is_gpl(spec)),
+                                     probe_loads=probe)
         if self.jit:
             self.executor.functions(code)  # translate/compile now: errors surface at load
         self.links: list = []
@@ -101,6 +116,7 @@ class VMProgram(Program):
         """One run (or, with ``repeat``, the native executor's loop of runs);
         returns (r0, the run, ns per run in the native loop). ``storage`` is the
         test run's cgroup storage, shared by its repetitions."""
+        mem.globals_ = self.space
         run = Run(mem, program=self, budget=self.budget if budget is None else budget,
                   ctx=ctx_obj.addr, cpu=cpu, packet=ctx_obj.packet,
                   cgroup_storage={} if storage is None else storage)
@@ -183,6 +199,10 @@ class VMProgram(Program):
         r0, _, _ = self._execute(ctx_obj, mem, cpu, budget)
         ctx_obj.end()
         return r0
+
+    def space_owners(self) -> list[VMMap]:
+        """The maps whose memory this program may reach (see AddressSpace)."""
+        return list(self.maps.values())
 
     def jited(self) -> str:
         """The machine code of the native executor for this program,
@@ -307,9 +327,11 @@ class _VMRelocator:
     handles, value addresses in the runtime's memory, ksym stand-ins, kfuncs the
     runtime provides, and address-space casts into the program's arena."""
 
-    def __init__(self, spec: ProgramSpec, arena: ArenaMap | None) -> None:
+    def __init__(self, spec: ProgramSpec, arena: ArenaMap | None,
+                 maps: Mapping[str, VMMap]) -> None:
         self.spec = spec
         self.arena = arena
+        self.maps = maps
 
     def map_pointer(self, ins: Instruction, name: str, m: Any) -> None:
         ins.imm = m.handle
@@ -362,6 +384,12 @@ class _VMRelocator:
                 op.BPF_PSEUDO_MAP_IDX_VALUE, op.BPF_PSEUDO_BTF_ID):
             raise LoadError(f"program {self.spec.name}: lddw with src={ins.src} and no map "
                             "reference (raw file descriptors mean nothing in the vm)")
+        elif ins.opcode == op.LD_IMM64 and ins.reference is None and ins.src == 0:
+            other = MAP_HANDLES.get(ins.imm & M64)
+            if other is not None and all(other is not m for m in self.maps.values()):
+                raise LoadError(f"program {self.spec.name}: instruction {slot} loads the "
+                                f"address of map {getattr(other, 'name', '?')}, which is not "
+                                "one of its maps (another object's memory)")
 
 
 def resolve(spec: ProgramSpec, maps: Mapping[str, VMMap],
@@ -374,7 +402,14 @@ def resolve(spec: ProgramSpec, maps: Mapping[str, VMMap],
     and its checks are :mod:`ebpf.loader.relocate`."""
     source = spec.instructions if insns is None else insns
     return relocate_references(spec, source, maps, kconfig_offsets or {},
-                               _VMRelocator(spec, _arena_of(spec, source, maps)))
+                               _VMRelocator(spec, _arena_of(spec, source, maps), maps))
+
+
+def is_gpl(spec: ProgramSpec) -> bool:
+    """Whether the program's license is GPL-compatible (GPL-only helpers)."""
+    from ..verifier.platform import GPL_LICENSES
+
+    return (spec.license or "") in GPL_LICENSES
 
 
 def load_program(spec: ProgramSpec, maps: Mapping[str, VMMap] | None = None, *,
@@ -393,10 +428,17 @@ def load_program(spec: ProgramSpec, maps: Mapping[str, VMMap] | None = None, *,
         from .objects import verify_at_load
 
         verify_at_load(spec, {n: m.spec for n, m in maps.items()}, verify, core_btf)
-    relocated = [i.copy() for i in spec.instructions]
+    relocated = spec.instructions
+    if any(i.core is not None for i in relocated):  # CO-RE rewrites copies in place
+        relocated = [i.copy() for i in relocated]
     poisoned, layout_btf = apply_core(spec, relocated, core_btf)
     insns = resolve(spec, maps, kconfig_offsets, relocated)
     code = prepare(insns, spec.name, helper_known=supported)
+    gpl = is_gpl(spec)
+    for hid in sorted(code.helpers):
+        why = refusal(hid, spec.type, gpl)
+        if why is not None:  # the kernel's verifier refuses these too; unverified, so does the vm
+            raise LoadError(f"program {spec.name}: {why}")
     for pc, ins in enumerate(code.slots):
         if ins is not None and ins.opcode == op.LD_IMM64 and ins.src == op.BPF_PSEUDO_FUNC:
             target = pc + 1 + pseudo_func_offset(ins.imm)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..errors import RuntimeFault
+from ..uapi import HelperId
 from .memory import STACK_BASE, Memory, Region
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -25,6 +26,18 @@ MAX_FRAMES = 8
 MAX_TAIL_CALLS = 33
 #: default instruction budget of one run
 DEFAULT_BUDGET = 1_000_000
+
+
+#: helpers a spin lock holder may call (the kernel's verifier allows no other call)
+LOCK_HELPERS = frozenset({int(HelperId.spin_lock), int(HelperId.spin_unlock)})
+
+
+def call_under_lock(run: Run, what: str, pc: int | None = None) -> RuntimeFault:
+    """The fault of a helper call made while a spin lock is held (every
+    executor's helper dispatch raises it: see :mod:`ebpf.vm.helpers.locks`)."""
+    held = ", ".join(f"{a:#x}" for a in sorted(run.locks))
+    return RuntimeFault(f"function calls are not allowed while holding a lock: {what} called "
+                        f"holding the bpf_spin_lock at {held}", pc)
 
 
 class StopProgram(Exception):  # noqa: N818 - control flow, not an error

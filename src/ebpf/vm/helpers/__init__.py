@@ -36,7 +36,17 @@ from . import (  # noqa: F401
 )
 from .locks import release_locks
 from .printing import TRACE
-from .table import HELPERS, KFUNC_ADDR_BASE, KFUNCS, get_map, missing_kfunc, neg, supported
+from .table import (
+    HELPERS,
+    KFUNC_ADDR_BASE,
+    KFUNCS,
+    get_map,
+    helpers_for,
+    missing_kfunc,
+    neg,
+    refusal,
+    supported,
+)
 
-__all__ = ["HELPERS", "KFUNCS", "KFUNC_ADDR_BASE", "TRACE", "get_map", "missing_kfunc", "neg",
-           "release_locks", "supported"]
+__all__ = ["HELPERS", "KFUNCS", "KFUNC_ADDR_BASE", "TRACE", "get_map",
+           "helpers_for", "missing_kfunc", "neg", "refusal", "release_locks", "supported"]

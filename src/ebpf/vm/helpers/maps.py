@@ -8,7 +8,7 @@ from ...errors import RuntimeFault
 from ...spec import BPF_F_RDONLY_PROG
 from ...uapi import HelperId as H
 from ..code import CODE_BASE
-from ..memory import SCRATCH_BASE, Region
+from ..memory import SCRATCH_BASE, AddressSpace, Region
 from ..run import MAX_TAIL_CALLS, Run, TailCall
 from .table import get_map, helper, neg
 
@@ -82,6 +82,27 @@ def map_lookup_percpu_elem(run: Run, map_, key, cpu, *_):
     return m.prog_lookup_cpu(run.mem.read(key, m.key_size), cpu)
 
 
+#: instructions charged for each element or iteration a helper works through
+#: (bpf_for_each_map_elem, bpf_loop), besides the callback's own: the work done
+#: inside a helper counts against the run's budget like the program's own
+ITERATION_COST = 1
+
+
+def _elements(m, cpu: int):
+    """(key, value address) of each element, produced one at a time."""
+    from ..maps import ArrayMap
+
+    if isinstance(m, ArrayMap):
+        for i in range(m.max_entries):
+            key = i.to_bytes(4, "little")
+            yield key, m.prog_lookup(key, cpu)
+    else:
+        with m._lock:
+            keys = list(m.entries)
+        for k in keys:
+            yield k, m.prog_lookup(k, cpu)
+
+
 @helper(H.for_each_map_elem)
 def for_each_map_elem(run: Run, map_, callback, ctx, flags, *_):
     from ..maps import ArrayMap, HashMap
@@ -90,19 +111,15 @@ def for_each_map_elem(run: Run, map_, callback, ctx, flags, *_):
         return neg(errno.EINVAL)
     m = get_map(run, map_)
     slot = _callback_slot(run, callback)
-    if isinstance(m, ArrayMap):
-        items = [(i.to_bytes(4, "little"), m.prog_lookup(i.to_bytes(4, "little"), run.cpu))
-                 for i in range(m.max_entries)]
-    elif isinstance(m, HashMap):
-        items = [(k, m.prog_lookup(k, run.cpu)) for k, _ in m.for_each()]
-    else:
+    if not isinstance(m, (ArrayMap, HashMap)):
         return neg(errno.EINVAL)
     count = 0
     keybuf = bytearray(max(m.key_size, 1))
     region = run.mem.add_local(Region(SCRATCH_BASE - 0x1000, keybuf, "for_each key",
                                       writable=False))
     try:
-        for key, vaddr in items:
+        for key, vaddr in _elements(m, run.cpu):
+            run.spend(ITERATION_COST)
             if not vaddr:
                 continue
             keybuf[:len(key)] = key
@@ -132,8 +149,7 @@ def bpf_loop(run: Run, nr_loops, callback, ctx, flags, *_):
     slot = _callback_slot(run, callback)
     code = run.program.code
     for i in range(nr_loops):
-        if run.budget < 0:
-            raise RuntimeFault("instruction budget exhausted in bpf_loop callbacks")
+        run.spend(ITERATION_COST)
         if run.call_function(code, slot, (i, ctx)):
             return i + 1
     return nr_loops
@@ -150,4 +166,7 @@ def tail_call(run: Run, ctx, map_, index, *_):
     if prog is None or run.tail_calls >= MAX_TAIL_CALLS:
         return neg(errno.ENOENT)
     run.tail_calls += 1
+    space = run.mem.globals_
+    if isinstance(space, AddressSpace):  # the tail-called program's maps become reachable
+        space.add(prog)
     raise TailCall(prog, ctx)

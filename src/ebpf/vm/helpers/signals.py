@@ -20,6 +20,13 @@ def _send_signal(sig: int, thread: bool) -> int:
         return neg(errno.EINVAL)
     if os.getpid() == 1:
         return neg(errno.EPERM)  # the kernel never signals init
+    if threading.current_thread() is not threading.main_thread():
+        # a run on a background thread (a hook's timer, a packet feeder) is
+        # not the host's own work: as the kernel refuses to signal its own
+        # worker threads, nothing is delivered and the program sees -EPERM
+        log.warning("bpf_send_signal(%d) from background thread %s: not delivered to the "
+                    "host process", sig, threading.current_thread().name)
+        return neg(errno.EPERM)
     # The "current process" is the Python process hosting the runtime. Deliver
     # only signals it handles (a Python handler) or ignores; one whose default
     # action would kill or stop the host is not delivered, only logged, so a

@@ -35,6 +35,52 @@ def supported(hid: int) -> bool:
     return hid in HELPERS
 
 
+def refusal(hid: int, prog_type: int, gpl: bool) -> str | None:
+    """Why a program of ``prog_type`` (GPL-compatible or not) may not call
+    helper ``hid``, or None when it may. The allow-lists are the verifier's
+    platform tables (one home): a helper's group names the program types that
+    may call it, as the kernel's ``get_func_proto`` of each type does."""
+    from ...uapi import ProgramType
+    from ...verifier import platform
+
+    found = platform.helper_proto(hid)
+    if found is None:  # not a kernel helper id: the runtime's own (kfuncs, CO-RE poison)
+        return None
+    name, proto = found
+    try:
+        pt = ProgramType(prog_type)
+    except ValueError:
+        return None
+    if not platform.helper_allowed(proto, pt):
+        return f"program of type {pt.name.lower()} cannot use helper bpf_{name}#{hid}"
+    if proto.gpl and not gpl:
+        return f"cannot call GPL-restricted function bpf_{name}#{hid} from non-GPL compatible program"
+    return None
+
+
+_ALLOWED: dict[tuple[int, bool], dict[int, Callable[..., int]]] = {}
+
+
+def helpers_for(prog_type: int, gpl: bool) -> dict[int, Callable[..., int]]:
+    """The helper table a program of ``prog_type`` runs with: every helper it
+    may call; any other id (reached through ``callx``) faults, naming why."""
+    key = (int(prog_type), gpl)
+    table = _ALLOWED.get(key)
+    if table is None or len(table) != len(HELPERS):
+        table = {}
+        for hid, fn in list(HELPERS.items()):
+            why = refusal(hid, prog_type, gpl)
+            table[hid] = fn if why is None else _refused(why)
+        _ALLOWED[key] = table
+    return table
+
+
+def _refused(why: str) -> Callable[..., int]:
+    def refused(run: Run, *_):
+        raise RuntimeFault(why)
+    return refused
+
+
 #: kfuncs the runtime provides, by name: each runs as a helper with an id of
 #: the runtime's own (``KFUNC_BASE`` and up); the loader rewrites kfunc calls
 KFUNCS: dict[str, int] = {}
@@ -86,7 +132,8 @@ def get_map(run: Run, addr: int, what: str = "map"):
     from ..maps import VMMap
 
     m = MAP_HANDLES.get(addr)
-    if not isinstance(m, VMMap):
+    if not isinstance(m, VMMap) or not run.mem.globals_.reaches(m):
+        # another object's map is no map to this program (see AddressSpace)
         raise RuntimeFault(f"{what} argument {addr:#x} is not a map pointer")
     if m._closed:
         raise RuntimeFault(f"map {m.name} is closed")

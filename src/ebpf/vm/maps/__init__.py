@@ -28,6 +28,7 @@ from .cpus import possible_cpus, set_num_cpus
 from .create import _TYPES, create_map
 from .devices import DevArrayMap, DevHashMap, StackTraceMap
 from .hashes import HashMap, HashOfMapsMap
+from .limits import map_memory_limit, set_map_memory_limit
 from .lpm import LpmTrieMap
 from .queues import BloomFilterMap, QueueStackMap
 from .records import PerfEventArrayMap, RecordConsumer
@@ -40,5 +41,6 @@ __all__ = ["ArenaMap", "ArrayMap", "ArrayOfMapsMap", "BloomFilterMap", "CgroupAr
            "CgroupStorageMap", "DevArrayMap", "DevHashMap", "HashMap", "HashOfMapsMap",
            "LocalStorageMap", "LpmTrieMap", "PerfEventArrayMap", "ProgArrayMap", "QueueStackMap",
            "RecordConsumer", "RingBufMap", "SockHashMap", "SockMapMap", "StackTraceMap",
-           "UserRingBufMap", "VMMap", "_TYPES", "create_map", "possible_cpus", "ref_id",
+           "UserRingBufMap", "VMMap", "_TYPES", "create_map", "map_memory_limit",
+           "possible_cpus", "ref_id", "set_map_memory_limit",
            "set_num_cpus"]

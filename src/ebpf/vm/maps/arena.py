@@ -80,7 +80,7 @@ class ArenaMap(VMMap):
             # at the top of a 4 GiB slot: the first page's low 32 bits are not 0 (that
             # would read as NULL after a cast), as with the addresses mmap gives
             base = extra or ARENA_AREA + (next(_slots) + 1 << 32) - size
-            region = GLOBAL.map_at(base, self.buf, f"arena {self.name}")
+            region = GLOBAL.map_at(base, self.buf, f"arena {self.name}", owner=self)
             if region is None and extra:
                 self.buf.close()
                 raise MapError(f"{what}: address {extra:#x} is taken by another arena",

@@ -9,7 +9,7 @@ from typing import Any
 from ...errors import MapError
 from ...maps import BPF_ANY, BPF_EXIST, BPF_F_LOCK, BPF_NOEXIST
 from ...spec import BPF_F_RDONLY_PROG, MapSpec
-from ..memory import GLOBAL
+from ..memory import GLOBAL, Elements
 from .base import _REFS, ENOTSUPP, VMMap, ref_id
 
 
@@ -24,9 +24,10 @@ class ArrayMap(VMMap):
         size = self.stride * spec.max_entries
         readonly = bool(spec.flags & BPF_F_RDONLY_PROG)
         self.bufs = [bytearray(size) for _ in range(self.ncpu)]
+        elem = Elements(self.stride, spec.value_size)
         self.regions = [GLOBAL.allocate(b, f"map {spec.name} values" + (f" cpu{i}" if self.per_cpu
                                                                            else ""),
-                                        size=size, writable=not readonly)
+                                        size=size, writable=not readonly, owner=self, elem=elem)
                         for i, b in enumerate(self.bufs)]
         if spec.data is not None and not self.per_cpu:
             self.bufs[0][:len(spec.data)] = spec.data
@@ -203,6 +204,9 @@ class ArrayOfMapsMap(_FdArray):
     def _check_object(self, obj: Any) -> None:
         if not isinstance(obj, VMMap):
             raise MapError(f"map {self.name}: values must be vm maps", errno.EINVAL)
+
+    def reachable_values(self) -> list[Any]:
+        return [m for m in self.slots if m is not None]
 
     def prog_lookup(self, key: bytes, cpu: int) -> int:
         i = self._index(key)

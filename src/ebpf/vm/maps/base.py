@@ -39,6 +39,8 @@ class VMMap(Map):
         #: called once when the map closes, before its memory is released (the
         #: native executor's map headers stop generated code using it)
         self._close_hooks: list[Callable[[], None]] = []
+        #: bytes charged against the map memory limit (see .limits)
+        self._charged = 0
 
     @property
     def num_cpus(self) -> int:
@@ -52,6 +54,11 @@ class VMMap(Map):
         for hook in self._close_hooks:
             hook()
         self._release()
+        if self._charged:
+            from .limits import uncharge
+
+            uncharge(self._charged)
+            self._charged = 0
 
     def __del__(self) -> None:
         try:

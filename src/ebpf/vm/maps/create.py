@@ -13,6 +13,7 @@ from .cgroup_storage import CgroupStorageMap
 from .cpus import possible_cpus
 from .devices import DevArrayMap, DevHashMap, StackTraceMap
 from .hashes import HashMap, HashOfMapsMap
+from .limits import charge, uncharge
 from .lpm import LpmTrieMap
 from .queues import BloomFilterMap, QueueStackMap
 from .records import PerfEventArrayMap
@@ -74,7 +75,13 @@ def create_map(spec: MapSpec) -> VMMap:
     problem = map_spec_problem(spec)
     if problem:
         raise map_spec_error(spec, problem)
-    m = cls(spec)
+    charged = charge(spec, possible_cpus())
+    try:
+        m = cls(spec)
+    except BaseException:
+        uncharge(charged)
+        raise
+    m._charged = charged
     try:
         for key, value in spec.contents:
             if isinstance(value, (str, MapSpec)):

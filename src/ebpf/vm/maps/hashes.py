@@ -10,7 +10,7 @@ from ...errors import MapError
 from ...maps import BPF_EXIST, BPF_NOEXIST
 from ...spec import MapSpec
 from ...uapi import MapType
-from ..memory import GLOBAL, Region
+from ..memory import GLOBAL, LIVE, Elements, Region
 from .base import _REFS, VMMap, ref_id
 
 # ---------------------------------------------------------------------------
@@ -41,6 +41,8 @@ class HashMap(VMMap):
         self.slab_regions: list[list[Region]] = [[] for _ in range(self.ncpu)]
         self.free_slots: list[int] = []
         self.next_slot = 0
+        #: per slab: which slots hold an element (memory.Elements.live)
+        self.slab_live: list[bytearray] = []
 
     def _release(self) -> None:
         for regions in self.slab_regions:
@@ -56,15 +58,24 @@ class HashMap(VMMap):
             self.next_slot += 1
             if slot % SLAB_ENTRIES == 0:
                 size = SLAB_ENTRIES * self.stride
+                live = bytearray(SLAB_ENTRIES)
+                self.slab_live.append(live)
+                elem = Elements(self.stride, self.value_size, live)
                 for c in range(self.ncpu):
                     buf = bytearray(size)
                     self.slab_bufs[c].append(buf)
                     self.slab_regions[c].append(GLOBAL.allocate(
-                        buf, f"map {self.name} values", size=size))
+                        buf, f"map {self.name} values", size=size, owner=self, elem=elem))
         for c in range(self.ncpu):  # a new element starts zeroed on every CPU
             buf, off = self._view(slot, c)
             buf[off:off + self.stride] = bytes(self.stride)
+        self.slab_live[slot // SLAB_ENTRIES][slot % SLAB_ENTRIES] = LIVE
         return slot
+
+    def _free_slot(self, slot: int) -> None:
+        """Give ``slot`` back (its value unreachable once no run may hold it)."""
+        self.free_slots.append(slot)
+        GLOBAL.retire(self.slab_live[slot // SLAB_ENTRIES], slot % SLAB_ENTRIES)
 
     def _view(self, slot: int, cpu: int) -> tuple[bytearray, int]:
         return (self.slab_bufs[cpu][slot // SLAB_ENTRIES],
@@ -100,7 +111,7 @@ class HashMap(VMMap):
             if not self.lru:
                 return None, -errno.E2BIG
             _, old = self.entries.popitem(last=False)
-            self.free_slots.append(old)
+            self._free_slot(old)
         slot = self._new_slot()
         self.entries[key] = slot
         return slot, 0
@@ -147,7 +158,7 @@ class HashMap(VMMap):
             slot = self.entries.pop(key, None)
             if slot is None:
                 return -errno.ENOENT
-            self.free_slots.append(slot)
+            self._free_slot(slot)
             return 0
 
     def lookup_bytes(self, key: bytes) -> bytes | None:
@@ -226,6 +237,9 @@ class HashOfMapsMap(HashMap):
     def prog_lookup(self, key: bytes, cpu: int) -> int:
         m = self.inner.get(key)
         return 0 if m is None else m.handle
+
+    def reachable_values(self) -> list[Any]:
+        return list(self.inner.values())
 
     def prog_delete(self, key: bytes) -> int:
         with self._lock:

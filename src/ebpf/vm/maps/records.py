@@ -78,6 +78,10 @@ class RecordConsumer:
         self.notifier.drain()
         return self.source.take()
 
+    def take_lost(self) -> int:
+        """Records dropped since the last call because the buffer was full."""
+        return self.source.take_lost()
+
     def close(self) -> None:
         try:
             self.source._consumers.remove(self)
@@ -109,8 +113,11 @@ class _RecordMap(VMMap):
         for c in list(self._consumers):
             c.notifier.notify()
 
+    def take_lost(self) -> int:
+        return 0
+
     def _ring_consumer(self, page_count: int = 8) -> RecordConsumer:
-        """The record consumer (``page_count``, the kernel's mmap size, means nothing here)."""
+        """The record consumer (``page_count``: see :class:`PerfEventArrayMap`)."""
         return RecordConsumer(self)
 
     def _release(self) -> None:
@@ -124,12 +131,30 @@ class _RecordMap(VMMap):
         return None
 
 
+#: bytes of a perf ring page
+PAGE_SIZE = 4096
+#: bytes a raw sample takes in a perf ring besides its data: perf_event_header, u32 size
+PERF_SAMPLE_OVERHEAD = 8 + 4
+
+
 class PerfEventArrayMap(_RecordMap):
-    """PERF_EVENT_ARRAY: bpf_perf_event_output records (per CPU; read in order)."""
+    """PERF_EVENT_ARRAY: bpf_perf_event_output records (per CPU; read in order).
+
+    Each CPU's ring holds ``page_count`` pages (the reader's ``PerfBuffer``
+    size, 8 by default) of records not yet read, as the kernel's mmap'ed ring:
+    an output that does not fit is dropped, counted as lost (a reader's
+    ``lost_callback`` gets the count), and the program sees ``-ENOSPC``."""
 
     def __init__(self, spec: MapSpec):
         super().__init__(spec)
-        self.cpu_of: deque[int] = deque()
+        #: bytes each CPU's ring may hold, and holds now
+        self.capacity = 8 * PAGE_SIZE
+        self.used: dict[int, int] = {}
+        self.lost = 0
+
+    def _ring_consumer(self, page_count: int = 8) -> RecordConsumer:
+        self.capacity = max(1, page_count) * PAGE_SIZE
+        return RecordConsumer(self)
 
     def output(self, cpu: int, data: bytes) -> int:
         if not self._consumers:
@@ -137,10 +162,24 @@ class PerfEventArrayMap(_RecordMap):
             return -errno.ENOENT
         # the kernel pads a raw sample so that size + its u32 length is 8-aligned
         data = data + bytes((-(len(data) + 4)) % 8)
+        cost = len(data) + PERF_SAMPLE_OVERHEAD
         with self._lock:
+            used = self.used.get(cpu, 0)
+            if used + cost > self.capacity:
+                self.lost += 1
+                return -errno.ENOSPC
+            self.used[cpu] = used + cost
             self.records.append(data)
         self._wake()
         return 0
+
+    def _taken(self, records: list[bytes]) -> None:
+        self.used.clear()
+
+    def take_lost(self) -> int:
+        with self._lock:
+            lost, self.lost = self.lost, 0
+        return lost
 
     def encode_value(self, value: Any) -> bytes:
         return int(value if isinstance(value, int) else 0).to_bytes(4, "little")

@@ -55,7 +55,7 @@ class RingBufMap(_RecordMap):
         #: consumer position, producer position, producers' spin lock
         self.ctl = (ctypes.c_uint64 * CTL_WORDS)()
         self.data = bytearray(2 * self.size)
-        self.region = GLOBAL.allocate(self.data, f"ringbuf {self.name} data")
+        self.region = GLOBAL.allocate(self.data, f"ringbuf {self.name} data", owner=self)
         #: (lock, unlock) of ``ctl[LOCK]`` once generated code may produce too
         self.spin: tuple[Callable[[int], Any], Callable[[int], Any]] | None = None
 

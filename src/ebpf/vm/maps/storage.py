@@ -44,7 +44,8 @@ class LocalStorageMap(VMMap):
                 if not flags & LOCAL_STORAGE_F_CREATE:
                     return 0
                 buf = bytearray(init if init is not None else bytes(self.value_size))
-                r = self._by_owner[owner] = GLOBAL.allocate(buf, f"map {self.name} value")
+                r = self._by_owner[owner] = GLOBAL.allocate(buf, f"map {self.name} value",
+                                                            owner=self)
             return r.base
 
     def storage_delete(self, owner: Any) -> int:
@@ -87,7 +88,8 @@ class LocalStorageMap(VMMap):
             if flags & 3 == BPF_EXIST and r is None:
                 return -errno.ENOENT
             if r is None:
-                self._by_owner[owner] = GLOBAL.allocate(bytearray(value), f"map {self.name} value")
+                self._by_owner[owner] = GLOBAL.allocate(bytearray(value),
+                                                        f"map {self.name} value", owner=self)
             else:
                 r.buf[:self.value_size] = value
         return 0

@@ -123,6 +123,40 @@ hit:
   %dp = getelementptr i64, ptr %ep, i64 2
   %d = load i64, ptr %dp
   %h = add i64 %a, %d
+  %elp = getelementptr i64, ptr %ep, i64 4
+  %el = load i64, ptr %elp
+  %ise = icmp ne i64 %el, 0
+  br i1 %ise, label %elem, label %plain
+elem:
+  %vs = and i64 %el, 4294967295
+  %sd = lshr i64 %el, 32
+  %off = sub i64 %a, %lo
+  %eo = urem i64 %off, %sd
+  %ee = add i64 %eo, %size
+  %fits = icmp ule i64 %ee, %vs
+  br i1 %fits, label %elive, label %slow
+elive:
+  %lvp = getelementptr i64, ptr %ep, i64 5
+  %lv = load i64, ptr %lvp
+  %nolv = icmp eq i64 %lv, 0
+  br i1 %nolv, label %eok, label %echk
+echk:
+  %idx = udiv i64 %off, %sd
+  %lvq = add i64 %lv, %idx
+  %lvpp = inttoptr i64 %lvq to ptr
+  %lb = load i8, ptr %lvpp
+  %alive = icmp eq i8 %lb, 1
+  br i1 %alive, label %eok, label %slow
+eok:
+  %elo = sub i64 %a, %eo
+  %elim0 = sub i64 %vs, %size
+  %elim = add i64 %elim0, 1
+  %q0 = insertvalue {{i64, i64, i64, i64}} undef, i64 %h, 0
+  %q1 = insertvalue {{i64, i64, i64, i64}} %q0, i64 %elo, 1
+  %q2 = insertvalue {{i64, i64, i64, i64}} %q1, i64 %elim, 2
+  %q3 = insertvalue {{i64, i64, i64, i64}} %q2, i64 %d, 3
+  ret {{i64, i64, i64, i64}} %q3
+plain:
   %span = sub i64 %hi, %lo
   %lim0 = sub i64 %span, %size
   %lim = add i64 %lim0, 1

@@ -67,10 +67,12 @@ STATUS_RETURN = 2
 MAP_LIVE = 0
 MAP_WORDS = 4
 
-# ---- region-table entries: four words ---------------------------------------------
+# ---- region-table entries: six words ----------------------------------------------
 #: simulated base, simulated end (exclusive), host address minus simulated
-#: address, flags
-ENTRY_WORDS = 4
+#: address, flags, element layout (0, or value size | stride << 32: an access
+#: stays inside one element's value), host address of the elements' live
+#: bytes (0, or one byte per element, 1 = live; others ask Python)
+ENTRY_WORDS = 6
 #: plain stores may go straight to memory (writable, no per-field check)
 FLAG_WRITE = 1
 

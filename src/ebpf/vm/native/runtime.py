@@ -17,6 +17,7 @@ from __future__ import annotations
 import ctypes
 import logging
 import random
+import weakref
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -25,7 +26,7 @@ from ..code import CODE_BASE, Code
 from ..interpreter import Interpreter, load_packet_abs
 from ..maps.base import _REFS
 from ..maps.ringbuf import RB_HDR
-from ..memory import M64, MAP_HANDLES, GlobalMemory, Region
+from ..memory import M64, MAP_HANDLES, AddressSpace, GlobalMemory, Region
 from ..run import MAX_FRAMES, Run, StopProgram, TailCall
 from . import layout as L
 from .engine import Compiled, compile_module
@@ -48,7 +49,13 @@ def _entries(regions: Sequence[Region]) -> tuple[Any, int]:
             continue
         delta = (host_address(r.buf) - r.delta) & M64
         flags = L.FLAG_WRITE if r.writable and r.on_write is None else 0
-        words += [r.base & M64, r.end & M64, delta, flags]
+        e = r.elem
+        if e is None:
+            words += [r.base & M64, r.end & M64, delta, flags, 0, 0]
+        else:
+            live = 0 if e.live is None else host_address(e.live)
+            words += [r.base & M64, r.end & M64, delta, flags,
+                      e.value_size | e.stride << 32, live]
     n = len(words) // L.ENTRY_WORDS
     arr = (_U64 * max(len(words), L.ENTRY_WORDS))(*words)
     return arr, n
@@ -62,7 +69,7 @@ class _GlobalTable:
         self.arr: Any = None
         self.n = 0
 
-    def get(self, gm: GlobalMemory) -> tuple[Any, int]:
+    def get(self, gm: GlobalMemory | AddressSpace) -> tuple[Any, int]:
         table = gm._table
         if table is not self.key:
             self.arr, self.n = _entries(table[1])
@@ -70,7 +77,8 @@ class _GlobalTable:
         return self.arr, self.n
 
 
-_GLOBAL_TABLES: dict[int, _GlobalTable] = {}
+#: per address space (one per program, see memory.AddressSpace), while it lives
+_GLOBAL_TABLES: weakref.WeakKeyDictionary[Any, _GlobalTable] = weakref.WeakKeyDictionary()
 
 
 class NativeState:
@@ -98,9 +106,9 @@ class NativeState:
         w[L.LOCAL_TAB] = ctypes.addressof(self.local)
         w[L.LOCAL_N] = n
         gm = run.mem.globals_
-        gt = _GLOBAL_TABLES.get(id(gm))
+        gt = _GLOBAL_TABLES.get(gm)
         if gt is None:
-            gt = _GLOBAL_TABLES[id(gm)] = _GlobalTable()
+            gt = _GLOBAL_TABLES[gm] = _GlobalTable()
         self.globals, gn = gt.get(gm)
         w[L.GLOBAL_TAB] = ctypes.addressof(self.globals)
         w[L.GLOBAL_N] = gn
