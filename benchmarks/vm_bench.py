@@ -2,7 +2,8 @@
 """The user-space runtime's speed: instructions per second of the reference
 interpreter, the translator and the native executor, and time per packet of a real XDP
 object (maps, global data, subprogram, loop) against the kernel's
-BPF_PROG_TEST_RUN of the same object, as ratios in one run.
+BPF_PROG_TEST_RUN of the same object, as ratios in one run; and the load time of a
+program of a million instructions (--long).
 
     python benchmarks/vm_bench.py [--loops N] [--packets N] [--json]
 """
@@ -73,6 +74,38 @@ def bench_instructions(loops: int, kernel: bool) -> dict[str, float]:
     return res
 
 
+def bench_load(n: int) -> dict[str, float]:
+    """Seconds to load (unverified) and to run a straight-line program of ``n``
+    instructions on each executor: programs longer than MAX_COMPILED_SLOTS run
+    on the interpreter, so a million instructions load in seconds."""
+    import resource
+    import warnings
+
+    import ebpf
+    from ebpf.isa import Instruction
+    from ebpf.isa import opcodes as op
+
+    add = (op.BPF_ALU64 | op.BPF_ADD | op.BPF_K, 0, 0, 0, 1)
+    insns = [Instruction(op.BPF_ALU64 | op.BPF_MOV | op.BPF_K, dst=0, imm=0),
+             *(Instruction(*add) for _ in range(n)), Instruction(op.EXIT)]
+    spec = ebpf.ProgramSpec(name="long", type=ebpf.ProgramType.SOCKET_FILTER,
+                            instructions=insns, license="GPL")
+    res: dict[str, float] = {}
+    for name in executors():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            t0 = time.perf_counter()
+            prog = ebpf.Program.load(spec, backend="vm", executor=name, verify=False)
+            res[f"load_{n}_insns_{name}_s"] = time.perf_counter() - t0
+        with prog:
+            t0 = time.perf_counter()
+            if prog.test_run(bytes(64), budget=n + 2).retval != n & 0xFFFF_FFFF:
+                raise SystemExit("long program: wrong result")
+            res[f"run_{n}_insns_{name}_s"] = time.perf_counter() - t0
+    res["max_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return res
+
+
 def executors() -> list[str]:
     """The executors to measure: the native one when llvmlite is there."""
     from ebpf.vm.native import available
@@ -113,6 +146,8 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--loops", type=int, default=20000)
     ap.add_argument("--packets", type=int, default=1000)
+    ap.add_argument("--long", type=int, default=1_000_000,
+                    help="instructions of the long program whose load time is measured")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
     kernel = os.geteuid() == 0
@@ -125,12 +160,14 @@ def main(argv: list[str] | None = None) -> int:
             kernel = False
     res = bench_instructions(args.loops, kernel)
     res.update(bench_packets(args.packets, kernel))
+    res.update(bench_load(args.long))
     if args.json:
         print(json.dumps(res, indent=2))
         return 0
     print("ebpf.vm speed" + ("" if kernel else " (no kernel comparison: needs root and bpf(2))"))
     for key, value in res.items():
-        unit = "x" if "_over_" in key or "speedup" in key else ""
+        unit = "x" if "_over_" in key or "speedup" in key else ("s" if key.endswith("_s")
+                                                                else "")
         print(f"  {key:40s} {value:16,.2f}{unit}")
     return 0
 
