@@ -231,13 +231,14 @@ def test_two_spin_locks_cannot_deadlock(hostile, executor):
 
 @pytest.mark.parametrize("executor", EXECUTORS)
 def test_helper_call_under_a_spin_lock_faults(executor):
-    # (bpf_get_prandom_u32: the native executor's in-code helpers, map lookups,
-    # the clock and the CPU id, cannot block and are not checked)
+    # (bpf_get_current_pid_tgid: the native executor's in-code helpers, map
+    # lookups and updates, tail calls, the clock, the CPU id and random numbers,
+    # cannot block and are not checked)
     m = ebpf.Map.create(ebpf.MapSpec(name="l", type=ebpf.MapType.ARRAY, key_size=4,
                                      value_size=8, max_entries=1), backend="vm")
     insns = assemble("r1 = 0 ll\nr2 = r10\nr2 += -4\nr3 = 0\n*(u32 *)(r2 + 0) = r3\n"
                      "call 1\nif r0 == 0 goto +6\nr6 = r0\nr1 = r0\ncall 93\n"
-                     "call 7\nr1 = r6\ncall 94\nr0 = 1\nexit")
+                     "call 14\nr1 = r6\ncall 94\nr0 = 1\nexit")
     insns[0].reference = MapReference("l")
     spec = ebpf.ProgramSpec(name="p", type=ebpf.ProgramType.SCHED_CLS, instructions=insns,
                             license="GPL")
@@ -445,3 +446,32 @@ def test_no_signal_to_the_host_from_a_background_thread():
             assert p.run(bytes(168)) == 0   # from the main thread: delivered
     finally:
         signal.signal(signal.SIGUSR1, old)
+
+
+@pytest.mark.parametrize("executor", EXECUTORS)
+def test_a_tail_called_program_reaches_its_own_maps(executor):
+    # the callee's maps become part of the caller's address space through the
+    # program array, whichever executor makes the tail call
+    own = ebpf.Map.create(ebpf.MapSpec(name="own", type=ebpf.MapType.ARRAY, key_size=4,
+                                       value_size=8, max_entries=1), backend="vm")
+    jumps = ebpf.Map.create(ebpf.MapSpec(name="jumps", type=ebpf.MapType.PROG_ARRAY, key_size=4,
+                                         value_size=4, max_entries=1), backend="vm")
+    own[0] = 1234
+    callee = assemble("r1 = 0 ll\nr2 = r10\nr2 += -4\nr3 = 0\n*(u32 *)(r2 + 0) = r3\n"
+                      "call 1\nif r0 == 0 goto out\nr0 = *(u64 *)(r0 + 0)\nout:\nexit")
+    callee[0].reference = MapReference("own")
+    caller = assemble("r2 = 0 ll\nr3 = 0\ncall 12\nr0 = 99\nexit")
+    caller[0].reference = MapReference("jumps")
+
+    def spec(name, insns):
+        return ebpf.ProgramSpec(name=name, type=ebpf.ProgramType.SCHED_CLS, instructions=insns,
+                                license="GPL")
+
+    with own, jumps, \
+            ebpf.Program.load(spec("callee", callee), backend="vm", executor=executor,
+                              maps={"own": own}) as b, \
+            ebpf.Program.load(spec("caller", caller), backend="vm", executor=executor,
+                              maps={"jumps": jumps}) as a:
+        assert a.test_run(bytes(64)).retval == 99   # empty slot: falls through
+        jumps[0] = b
+        assert a.test_run(bytes(64)).retval == 1234

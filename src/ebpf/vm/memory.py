@@ -28,7 +28,7 @@ import struct
 import threading
 import weakref
 from bisect import bisect_right
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from ..errors import RuntimeFault
 
@@ -377,59 +377,76 @@ class GlobalMemory:
 GLOBAL = GlobalMemory()
 
 
+#: bumped whenever what a map references changes (a program array's programs,
+#: a map-in-map's inner maps): address spaces recompute what they reach
+_LINKS = [0]
+
+
+def links_changed() -> None:
+    """Say that a program array or map-in-map changed its contents."""
+    _LINKS[0] += 1
+
+
 class AddressSpace:
     """The global regions one program can reach: those of the maps it was
-    loaded with (its object's), of maps stored in those (map-in-map), of the
-    programs its program arrays hold (tail calls), and the shared read-only
-    stand-ins no object owns. Any other address, including another object's
-    map values or map pointer, faults as unmapped memory. It reads like a
-    :class:`GlobalMemory` (``find``, ``regions``) and filters that table."""
+    loaded with (its object's), of the maps stored in those (map-in-map), of the
+    programs its program arrays hold (tail calls) and their maps, and the shared
+    read-only stand-ins no object owns. Any other address, including another
+    object's map values or map pointer, faults as unmapped memory. It reads like
+    a :class:`GlobalMemory` (``find``, ``regions``) and filters that table.
 
-    def __init__(self, owners: object = (), parent: GlobalMemory = GLOBAL):
+    Owners say what they reach: ``space_owners()`` (a program: its maps) and
+    ``reachable_values()`` (a program array: its programs; a map-in-map: its
+    inner maps)."""
+
+    def __init__(self, roots: Iterable[object] = (), parent: GlobalMemory = GLOBAL):
         self.parent = parent
-        #: id -> owner (kept alive while reachable)
+        self._roots = list(roots)
+        #: id -> owner, the closure of the roots
         self._owners: dict[int, object] = {}
         self._key: object = None
+        self._links = -1
         self._view: tuple[tuple[int, ...], tuple[Region, ...]] = ((), ())
-        for o in owners:  # type: ignore[attr-defined]
-            self.add(o)
 
-    def add(self, owner: object) -> None:
-        """Make ``owner``'s regions (and, for a program, its maps') reachable."""
-        if id(owner) in self._owners:
-            return
-        self._owners[id(owner)] = owner
-        self._key = None
-        for m in getattr(owner, "space_owners", lambda: ())():
-            self.add(m)
+    def _closure(self) -> dict[int, object]:
+        owners: dict[int, object] = {}
+        todo = list(self._roots)
+        while todo:
+            o = todo.pop()
+            if id(o) in owners:
+                continue
+            owners[id(o)] = o
+            todo.extend(getattr(o, "space_owners", tuple)())
+            todo.extend(getattr(o, "reachable_values", tuple)())
+        return owners
 
-    def reaches(self, owner: object) -> bool:
-        """Whether ``owner`` is reachable; a map stored in a reachable
-        map-in-map (or a program of a reachable program array) becomes so."""
-        if id(owner) in self._owners:
-            return True
-        for o in list(self._owners.values()):
-            if owner in getattr(o, "reachable_values", lambda: ())():
-                self.add(owner)
-                return True
-        return False
-
-    @property
-    def _table(self) -> tuple[tuple[int, ...], tuple[Region, ...]]:
+    def _refresh(self) -> tuple[tuple[int, ...], tuple[Region, ...]]:
         table = self.parent._table
-        if table is not self._key:
+        if table is not self._key or self._links != _LINKS[0]:
+            if self._links != _LINKS[0]:
+                self._links = _LINKS[0]
+                self._owners = self._closure()
             owners = self._owners
             regions = tuple(r for r in table[1] if r.owner is None or id(r.owner) in owners)
             self._view = (tuple(r.base for r in regions), regions)
             self._key = table
         return self._view
 
+    def reaches(self, owner: object) -> bool:
+        """Whether ``owner`` (a map, a program) is reachable."""
+        self._refresh()
+        return id(owner) in self._owners
+
+    @property
+    def _table(self) -> tuple[tuple[int, ...], tuple[Region, ...]]:
+        return self._refresh()
+
     @property
     def regions(self) -> tuple[Region, ...]:
-        return self._table[1]
+        return self._refresh()[1]
 
     def find(self, addr: int, size: int) -> Region | None:
-        bases, regions = self._table
+        bases, regions = self._refresh()
         i = bisect_right(bases, addr) - 1
         if i < 0:
             return None

@@ -26,6 +26,10 @@ MAX_FRAMES = 8
 MAX_TAIL_CALLS = 33
 #: default instruction budget of one run
 DEFAULT_BUDGET = 1_000_000
+#: instructions charged for each element or iteration a helper works through
+#: (bpf_for_each_map_elem, bpf_loop, bpf_user_ringbuf_drain), besides the
+#: callback's own: work done inside a helper counts against the run's budget
+ITERATION_COST = 1
 
 
 #: helpers a spin lock holder may call (the kernel's verifier allows no other call)

@@ -22,7 +22,7 @@ import struct
 from ...errors import RuntimeFault
 from ...uapi import HelperId as H
 from ..memory import SCRATCH_BASE, Region
-from ..run import Run
+from ..run import ITERATION_COST, Run
 from .events import _commit, ringbuf_reserve
 from .maps import _callback_slot
 from .table import get_map, helper, neg
@@ -198,6 +198,7 @@ def user_ringbuf_drain(run: Run, map_, callback, ctx, flags, *_):
                 failed = err
                 break
             _init(run, region.base, m.region.base + off, TYPE_LOCAL, length)
+            run.spend(ITERATION_COST)
             ret = run.call_function(run.program.code, slot, (region.base, ctx))
             m.release(length)
             samples += 1

@@ -8,8 +8,8 @@ from ...errors import RuntimeFault
 from ...spec import BPF_F_RDONLY_PROG
 from ...uapi import HelperId as H
 from ..code import CODE_BASE
-from ..memory import SCRATCH_BASE, AddressSpace, Region
-from ..run import MAX_TAIL_CALLS, Run, TailCall
+from ..memory import SCRATCH_BASE, Region
+from ..run import ITERATION_COST, MAX_TAIL_CALLS, Run, TailCall
 from .table import get_map, helper, neg
 
 
@@ -80,12 +80,6 @@ def map_peek_elem(run: Run, map_, value, *_):
 def map_lookup_percpu_elem(run: Run, map_, key, cpu, *_):
     m = get_map(run, map_)
     return m.prog_lookup_cpu(run.mem.read(key, m.key_size), cpu)
-
-
-#: instructions charged for each element or iteration a helper works through
-#: (bpf_for_each_map_elem, bpf_loop), besides the callback's own: the work done
-#: inside a helper counts against the run's budget like the program's own
-ITERATION_COST = 1
 
 
 def _elements(m, cpu: int):
@@ -166,7 +160,4 @@ def tail_call(run: Run, ctx, map_, index, *_):
     if prog is None or run.tail_calls >= MAX_TAIL_CALLS:
         return neg(errno.ENOENT)
     run.tail_calls += 1
-    space = run.mem.globals_
-    if isinstance(space, AddressSpace):  # the tail-called program's maps become reachable
-        space.add(prog)
     raise TailCall(prog, ctx)

@@ -9,7 +9,7 @@ from typing import Any
 from ...errors import MapError
 from ...maps import BPF_ANY, BPF_EXIST, BPF_F_LOCK, BPF_NOEXIST
 from ...spec import BPF_F_RDONLY_PROG, MapSpec
-from ..memory import GLOBAL, Elements
+from ..memory import GLOBAL, Elements, links_changed
 from .base import _REFS, ENOTSUPP, VMMap, ref_id
 
 
@@ -112,8 +112,13 @@ class _FdArray(VMMap):
         self._change_hooks: list[Callable[[int], None]] = []
 
     def _changed(self, i: int) -> None:
+        links_changed()  # what programs using this array reach changed
         for hook in self._change_hooks:
             hook(i)
+
+    def reachable_values(self) -> list[Any]:
+        """The programs or maps in the slots (see memory.AddressSpace)."""
+        return [o for o in self.slots if o is not None]
 
     def _index(self, key: bytes) -> int | None:
         i = int.from_bytes(key[:4], "little")
@@ -204,9 +209,6 @@ class ArrayOfMapsMap(_FdArray):
     def _check_object(self, obj: Any) -> None:
         if not isinstance(obj, VMMap):
             raise MapError(f"map {self.name}: values must be vm maps", errno.EINVAL)
-
-    def reachable_values(self) -> list[Any]:
-        return [m for m in self.slots if m is not None]
 
     def prog_lookup(self, key: bytes, cpu: int) -> int:
         i = self._index(key)

@@ -10,7 +10,7 @@ from ...errors import MapError
 from ...maps import BPF_EXIST, BPF_NOEXIST
 from ...spec import MapSpec
 from ...uapi import MapType
-from ..memory import GLOBAL, LIVE, Elements, Region
+from ..memory import GLOBAL, LIVE, Elements, Region, links_changed
 from .base import _REFS, VMMap, ref_id
 
 # ---------------------------------------------------------------------------
@@ -225,6 +225,7 @@ class HashOfMapsMap(HashMap):
             if key not in self.inner and len(self.inner) >= self.max_entries:
                 return -errno.E2BIG
             self.inner[key] = obj
+        links_changed()
         return 0
 
     def raw_keys(self):
@@ -243,7 +244,10 @@ class HashOfMapsMap(HashMap):
 
     def prog_delete(self, key: bytes) -> int:
         with self._lock:
-            return 0 if self.inner.pop(key, None) is not None else -errno.ENOENT
+            if self.inner.pop(key, None) is None:
+                return -errno.ENOENT
+        links_changed()
+        return 0
 
     def lookup_bytes(self, key: bytes) -> bytes | None:
         m = self.inner.get(key)

@@ -37,7 +37,7 @@ class UserRingBufMap(VMMap):
         self.prod = bytearray(8)
         self.data = bytearray(2 * self.size)
         #: the data area in the runtime's memory, where the samples a program gets live
-        self.region = GLOBAL.allocate(self.data, f"user ringbuf {self.name} data")
+        self.region = GLOBAL.allocate(self.data, f"user ringbuf {self.name} data", owner=self)
         self.busy = False
         self._space = _Notifier()
 
