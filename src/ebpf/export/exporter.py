@@ -417,9 +417,11 @@ class Exporter:
     def render(self, openmetrics: bool = True) -> bytes:
         """One scrape's exposition text."""
         if openmetrics:
-            from prometheus_client.openmetrics.exposition import generate_latest
-        else:
-            from prometheus_client.exposition import generate_latest  # type: ignore[assignment]
+            from prometheus_client.openmetrics.exposition import generate_latest as openmetrics_text
+
+            return openmetrics_text(self.registry())
+        from prometheus_client.exposition import generate_latest
+
         return generate_latest(self.registry())
 
     # -- serving ---------------------------------------------------------------------------

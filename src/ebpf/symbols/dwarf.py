@@ -104,9 +104,9 @@ class DwarfLines:
         """(inlined function, call file, call line) from the outermost inline
         site inwards, for ``addr``."""
         unit = self._unit(addr)
-        if unit is None:
+        if unit is None or self.dwarf is None:  # (units come from the DWARF)
             return []
-        names = self._file_names(self.dwarf.line_program_for_CU(unit.cu), unit.cu)  # type: ignore[union-attr]
+        names = self._file_names(self.dwarf.line_program_for_CU(unit.cu), unit.cu)
         chain: list[tuple[str, str, int]] = []
         top = unit.cu.get_top_DIE()
         node = self._containing(top, addr, ("DW_TAG_subprogram",))

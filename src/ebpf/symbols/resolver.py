@@ -142,8 +142,8 @@ class Symbolizer:
             pm = self._process(pid)
             look = address - 1 if return_address else address
             entry = pm.find(look) if pm is not None else None
-            if entry is not None and entry.is_file:
-                syms = self._file_for(pm, entry)  # type: ignore[arg-type]
+            if pm is not None and entry is not None and entry.is_file:
+                syms = self._file_for(pm, entry)
                 module = entry.path.removesuffix(" (deleted)")
                 if syms is not None:
                     hit = syms.lookup_offset(entry.file_offset(look))
