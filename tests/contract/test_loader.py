@@ -43,13 +43,13 @@ def _spec(*, slot0: str = "ret1", inner: str = "inner", extra_program: str | Non
                                           instructions=insns)
     inner_spec = ebpf.MapSpec(name="inner", type=ebpf.MapType.ARRAY, key_size=4, value_size=4,
                               max_entries=1)
-    maps = {
-        "jumps": ebpf.MapSpec(name="jumps", type=ebpf.MapType.PROG_ARRAY, key_size=4,
-                              value_size=4, max_entries=2, contents=[(0, slot0)]),
-        "inner": inner_spec,
+    maps = {  # the map of maps first: created last on both backends
         "outer": ebpf.MapSpec(name="outer", type=ebpf.MapType.ARRAY_OF_MAPS, key_size=4,
                               value_size=4, max_entries=1, inner=inner_spec.copy(),
                               contents=[(0, inner)]),
+        "jumps": ebpf.MapSpec(name="jumps", type=ebpf.MapType.PROG_ARRAY, key_size=4,
+                              value_size=4, max_entries=2, contents=[(0, slot0)]),
+        "inner": inner_spec,
     }
     return ebpf.ObjectSpec(programs=progs, maps=maps, license="GPL", path="loader_contract")
 
@@ -64,6 +64,15 @@ def _run(spec: ebpf.ObjectSpec):
 @pytest.mark.kernel
 def test_same_prog_array_and_map_in_map_filled():
     assert same(_run(_spec())).value == (["entry", "ret1"], 1)
+
+
+@pytest.mark.kernel
+def test_same_map_order():
+    def run(backend):
+        with ebpf.load(_spec(), backend=backend, verify=False) as obj:
+            return list(obj.maps)
+
+    assert same(run).value == ["jumps", "inner", "outer"]
 
 
 @pytest.mark.kernel

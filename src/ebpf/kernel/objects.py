@@ -19,7 +19,7 @@ from ..errors import Error, LoadError, MapError
 from ..loader.constants import initial_data
 from ..loader.kconfig import kconfig_offsets
 from ..loader.selection import select_programs
-from ..loader.slots import SLOT_TYPES, fill_slots
+from ..loader.slots import SLOT_TYPES, creation_order, fill_slots
 from ..objects import Object
 from ..spec import BPF_F_RDONLY_PROG, MapSpec, ObjectSpec, PinType
 from ..uapi import MapType, ProgramType
@@ -173,9 +173,8 @@ def load_object(spec: ObjectSpec, constants: dict[str, Any] | None = None,
         btf_fd = kbtf.fd if kbtf is not None else 0
         obj_name = _object_name(spec)
 
-        order = sorted(spec.maps.values(),
-                       key=lambda s: s.type in (MapType.ARRAY_OF_MAPS, MapType.HASH_OF_MAPS))
-        for ms in order:
+        for name in creation_order(spec.maps):
+            ms = spec.maps[name]
             m, reused, pin_at = _make_map(ms, spec, obj_name, btf_fd, pin_path, maps)
             maps[ms.name] = m
             if reused:

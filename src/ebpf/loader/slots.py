@@ -21,11 +21,18 @@ from ..uapi import MapType
 
 log = logging.getLogger("ebpf.loader")
 
-__all__ = ["MAP_IN_MAP_TYPES", "SLOT_TYPES", "fill_slots"]
+__all__ = ["MAP_IN_MAP_TYPES", "SLOT_TYPES", "creation_order", "fill_slots"]
 
 MAP_IN_MAP_TYPES = frozenset({MapType.ARRAY_OF_MAPS, MapType.HASH_OF_MAPS})
 #: map types whose ``contents`` are filled here, after the programs load
 SLOT_TYPES = MAP_IN_MAP_TYPES | {MapType.PROG_ARRAY}
+
+
+def creation_order(map_specs: Mapping[str, MapSpec]) -> list[str]:
+    """The names of the maps in the order a backend creates them: maps of maps
+    after the others (an inner map they name exists by then), otherwise as
+    declared (so ``Object.maps`` lists them alike on every backend)."""
+    return sorted(map_specs, key=lambda name: map_specs[name].type in MAP_IN_MAP_TYPES)
 
 
 def fill_slots(map_specs: Mapping[str, MapSpec], maps: MutableMapping[str, Any],

@@ -16,7 +16,7 @@ from ..errors import LoadError
 from ..loader.constants import initial_data
 from ..loader.kconfig import kconfig_offsets as kconfig_offsets_of
 from ..loader.selection import select_programs
-from ..loader.slots import SLOT_TYPES, fill_slots
+from ..loader.slots import SLOT_TYPES, creation_order, fill_slots
 from ..objects import Object
 from ..spec import MapSpec, ObjectSpec
 from .maps import VMMap, create_map
@@ -72,7 +72,8 @@ def load_object(spec: ObjectSpec, constants: dict[str, Any] | None = None,
     map_specs: dict[str, MapSpec] = {}
     try:
         datas = initial_data(spec, constants or {})
-        for name, ms in spec.maps.items():
+        for name in creation_order(spec.maps):
+            ms = spec.maps[name]
             if name in datas:
                 ms = ms.copy()
                 ms.data = datas[name]
