@@ -336,3 +336,80 @@ def test_native_submit_wakes_a_waiting_consumer(bpf_compile):
         t.join()
         rb.close()
         assert len(got) == 3
+
+
+# ---- faults found natively, with the instruction slot ------------------------------
+FAULTS = r"""
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+struct { __uint(type, BPF_MAP_TYPE_PROG_ARRAY); __uint(max_entries, 1);
+         __type(key, __u32); __type(value, __u32); } self_ SEC(".maps");
+struct { __uint(type, BPF_MAP_TYPE_RINGBUF); __uint(max_entries, 4096); } rb SEC(".maps");
+volatile __u64 sink;
+
+/* 40,000 instructions and a tail call to itself: the budget runs out across tail calls */
+SEC("xdp") int spin_then_tail(struct xdp_md *ctx)
+{
+    for (int i = 0; i < 10000; i++) sink += i;
+    bpf_tail_call(ctx, &self_, 0);
+    return 0;
+}
+
+static long forever(__u32 i, void *ctx)
+{
+    for (;;) sink++;
+    return 0;
+}
+
+/* a bpf_loop callback that never returns */
+SEC("xdp") int stuck_callback(struct xdp_md *ctx)
+{
+    bpf_loop(1, forever, 0, 0);
+    return 0;
+}
+
+/* submit of a pointer into the ring that is not a reserved record */
+SEC("xdp") int bad_submit(struct xdp_md *ctx)
+{
+    char *e = bpf_ringbuf_reserve(&rb, 16, 0);
+    if (!e) return 1;
+    bpf_ringbuf_submit(e + 8, 0);
+    return 0;
+}
+"""
+
+
+@pytest.fixture
+def faults(bpf_compile):
+    obj_path = bpf_compile(FAULTS, "native_faults")
+    with ebpf.load(obj_path, backend="vm", executor="native", verify=False) as obj:
+        yield obj
+
+
+def test_budget_runs_out_across_native_tail_calls(faults):
+    faults.maps["self_"][0] = faults.programs["spin_then_tail"]
+    with pytest.raises(ebpf.RuntimeFault, match="budget") as info:
+        faults.programs["spin_then_tail"].test_run(bytes(64))
+    assert info.value.pc is not None
+
+
+def test_callback_that_never_returns_is_stopped(faults):
+    with pytest.raises(ebpf.RuntimeFault, match="budget"):
+        faults.programs["stuck_callback"].test_run(bytes(64))
+
+
+def test_submit_of_something_not_reserved_faults(faults):
+    with pytest.raises(ebpf.RuntimeFault, match="not a reserved ring buffer record") as info:
+        faults.programs["bad_submit"].test_run(bytes(64))
+    assert info.value.pc is not None
+
+
+def test_callx_to_an_unknown_helper_faults():
+    from ebpf.isa import assemble
+    from ebpf.vm.programs import load_program
+
+    spec = ebpf.ProgramSpec(name="t", type=ebpf.ProgramType.RAW_TRACEPOINT,
+                            instructions=assemble("r1 = 77\ncallx r1\nexit"))
+    with pytest.raises(ebpf.RuntimeFault, match="unknown helper #77") as info:
+        load_program(spec, executor="native", verify=False).run()
+    assert info.value.pc == 1
