@@ -413,3 +413,119 @@ def test_callx_to_an_unknown_helper_faults():
     with pytest.raises(ebpf.RuntimeFault, match="unknown helper #77") as info:
         load_program(spec, executor="native", verify=False).run()
     assert info.value.pc == 1
+
+
+# ---- hash inserts and deletes in generated code -------------------------------------
+CHURN = r"""
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+struct { __uint(type, BPF_MAP_TYPE_HASH); __uint(max_entries, 48);
+         __type(key, __u32); __type(value, __u64); } h SEC(".maps");
+struct { __uint(type, BPF_MAP_TYPE_LRU_HASH); __uint(max_entries, 8);
+         __type(key, __u32); __type(value, __u64); } lru SEC(".maps");
+struct { __uint(type, BPF_MAP_TYPE_PERCPU_HASH); __uint(max_entries, 16);
+         __type(key, __u32); __type(value, __u64); } pch SEC(".maps");
+
+/* packet: base, inserts, deletes, flags, which map: error codes summed */
+SEC("xdp") int churn(struct xdp_md *ctx)
+{
+    __u8 *d = (void *)(long)ctx->data, *end = (void *)(long)ctx->data_end;
+    if (d + 5 > end) return 0;
+    __u32 base = d[0], n = d[1], del = d[2], flags = d[3];
+    void *m = d[4] == 0 ? (void *)&h : d[4] == 1 ? (void *)&lru : (void *)&pch;
+    long sum = 0;
+    for (__u32 i = 0; i < 64 && i < n; i++) {
+        __u32 k = base + i;
+        __u64 v = k * 10 + flags;
+        long e = bpf_map_update_elem(m, &k, &v, flags);
+        sum += e < 0 ? -e : 0;
+    }
+    for (__u32 i = 0; i < 64 && i < del; i++) {
+        __u32 k = base + i;
+        long e = bpf_map_delete_elem(m, &k);
+        sum += (e < 0 ? -e : 0) * 1000;
+    }
+    return sum;
+}
+"""
+
+CHURN_STEPS = [
+    bytes([0, 10, 0, 0, 0]),      # 10 inserts
+    bytes([5, 10, 0, 1, 0]),      # NOEXIST: 5 clash (EEXIST), 5 new
+    bytes([0, 20, 0, 2, 0]),      # EXIST: 15 there, 5 missing (ENOENT)
+    bytes([0, 0, 7, 0, 0]),       # 7 deletes
+    bytes([3, 0, 6, 0, 0]),       # 4 deletes, 2 missing
+    bytes([0, 60, 0, 0, 0]),      # past max_entries: E2BIG for some
+    bytes([0, 0, 64, 0, 0]),      # delete everything (and more)
+    bytes([100, 30, 10, 0, 0]),   # insert after mass deletion (slots reused)
+    bytes([0, 12, 3, 0, 1]),      # LRU: evictions (Python's work) and deletes
+    bytes([4, 9, 0, 0, 2]),       # per-CPU hash
+    bytes([0, 5, 5, 0, 2]),
+]
+
+
+def churn(executor: str, bpf_compile, forbid=None, cpu: int = 0):
+    obj_path = bpf_compile(CHURN, "native_churn")
+    with ebpf.load(obj_path, backend="vm", executor=executor) as obj:
+        if forbid:
+            forbid()
+        prog = obj.programs["churn"]
+        rets, states = [], []
+        for step in CHURN_STEPS:
+            rets.append(prog.test_run(step + bytes(59), cpu=cpu).retval)
+            states.append({name: sorted(obj.maps[name].items())
+                           for name in ("h", "lru", "pch")})
+        return rets, states
+
+
+def test_hash_inserts_and_deletes_match_the_interpreter(bpf_compile):
+    native = churn("native", bpf_compile, cpu=1)
+    assert native == churn("interpreter", bpf_compile, cpu=1)
+    assert native[0][:3] == [0, 5 * 17, 5 * 2]
+
+
+def test_hash_inserts_and_deletes_run_natively(bpf_compile, no_python):
+    obj_path = bpf_compile(CHURN, "native_churn")
+    with ebpf.load(obj_path, backend="vm", executor="native") as obj:
+        prog, h = obj.programs["churn"], obj.maps["h"]
+        h[200] = 7  # from Python: native code sees it, and Python sees its changes
+        no_python(H.map_update_elem, H.map_delete_elem)
+        assert prog.test_run(bytes([0, 20, 0, 0, 0]) + bytes(59)).retval == 0
+        assert len(h) == 21 and h[19] == 190 and h[200] == 7
+        assert prog.test_run(bytes([0, 0, 15, 0, 0]) + bytes(59)).retval == 0
+        assert sorted(h.keys()) == [15, 16, 17, 18, 19, 200]
+        del h[16]
+        h[15] = 1
+        assert prog.test_run(bytes([15, 0, 2, 0, 0]) + bytes(59)).retval == 2000  # 16 gone
+        assert sorted(h.keys()) == [17, 18, 19, 200]
+
+
+def test_concurrent_native_writers_and_python_readers(bpf_compile):
+    import threading
+
+    obj_path = bpf_compile(CHURN, "native_churn")
+    with ebpf.load(obj_path, backend="vm", executor="native") as obj:
+        prog, h = obj.programs["churn"], obj.maps["h"]
+        errors: list = []
+
+        def writer(base: int) -> None:
+            try:
+                for _ in range(30):
+                    prog.test_run(bytes([base, 8, 0, 0, 0]) + bytes(59))
+                    prog.test_run(bytes([base, 0, 8, 0, 0]) + bytes(59))
+                prog.test_run(bytes([base, 8, 0, 0, 0]) + bytes(59))
+            except Exception as e:  # noqa: BLE001 - reported below
+                errors.append(e)
+
+        threads = [threading.Thread(target=writer, args=(b,)) for b in (0, 10, 20, 30)]
+        for t in threads:
+            t.start()
+        while any(t.is_alive() for t in threads):
+            assert len(h) <= 48
+            for _k, v in h.items():
+                assert v % 10 == 0
+        for t in threads:
+            t.join()
+        assert not errors
+        assert sorted(h.keys()) == [b + i for b in (0, 10, 20, 30) for i in range(8)]
+        assert all(h[k] == k * 10 for k in h.keys())

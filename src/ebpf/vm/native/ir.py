@@ -23,7 +23,7 @@ from ..run import MAX_FRAMES, STACK_SIZE
 from . import layout as L
 from .iralu import AluEmitter
 from .irbase import RET, signed
-from .irmaps import HELPER_LOOKUP, HELPER_TAIL_CALL, HELPER_UPDATE
+from .irmaps import HELPER_DELETE, HELPER_LOOKUP, HELPER_TAIL_CALL, HELPER_UPDATE
 from .irmemory import RUNTIME
 from .irring import HELPER_DISCARD, HELPER_SUBMIT, RING_HELPERS, SPIN, RingEmitter
 from .maps import Info
@@ -375,7 +375,7 @@ class _Function(RingEmitter, AluEmitter):
             self.setreg(0, self._prandom())
             return
         args = self._args()
-        if hid in (HELPER_LOOKUP, HELPER_UPDATE) and self.maps:
+        if hid in (HELPER_LOOKUP, HELPER_UPDATE, HELPER_DELETE) and self.maps:
             self.setreg(0, self._map_helper(hid, args, pc))
             return
         if hid == HELPER_TAIL_CALL and self.maps:

@@ -1,26 +1,27 @@
 """IR for the map helpers generated code does itself on the maps :mod:`.maps`
-describes (arrays, per-CPU arrays, hash maps through their native index):
-bpf_map_lookup_elem, bpf_map_update_elem of an element that exists, and
-bpf_tail_call through program arrays."""
+describes: bpf_map_lookup_elem and bpf_map_update_elem on arrays and per-CPU
+arrays, lookup/update/delete on hash maps (:mod:`.irhash`), and bpf_tail_call
+through program arrays."""
 
 from __future__ import annotations
 
 from ..run import MAX_TAIL_CALLS
 from . import layout as L
-from .irbase import KEY_REG, VALUE_REG, signed
-from .irmemory import MemoryEmitter
-from .maps import MIX, ArrayInfo, HashInfo, Info, ProgInfo
+from .irbase import VALUE_REG, signed
+from .irhash import HashEmitter
+from .maps import ArrayInfo, HashInfo, Info, ProgInfo
 
 #: bpf_map_lookup_elem, bpf_map_update_elem
 HELPER_LOOKUP = 1
 HELPER_UPDATE = 2
+HELPER_DELETE = 3
 #: bpf_tail_call
 HELPER_TAIL_CALL = 12
 ENOENT = 2
 
 
-class MapEmitter(MemoryEmitter):
-    """Native map lookups."""
+class MapEmitter(HashEmitter):
+    """Native map helpers."""
 
     maps: dict[int, Info]
     #: module-level constants the function needs (per-CPU base tables)
@@ -32,9 +33,10 @@ class MapEmitter(MemoryEmitter):
         generated code leaves to Python (an update that inserts, unusual flags)
         takes the Python helper."""
         done, generic = self.label("mhd"), self.label("mhg")
+        kinds = {HELPER_LOOKUP: (ArrayInfo, HashInfo), HELPER_UPDATE: (ArrayInfo, HashInfo),
+                 HELPER_DELETE: (HashInfo,)}[hid]
         cases = [(h, info, self.label("mh")) for h, info in self.maps.items()
-                 if isinstance(info, ArrayInfo | HashInfo)
-                 and (hid == HELPER_LOOKUP or info.writable)]
+                 if isinstance(info, kinds) and (hid == HELPER_LOOKUP or info.writable)]
         self.e(f"switch i64 {args[0]}, label %{generic} [" +
                " ".join(f"i64 {signed(h, 64)}, label %{lab}" for h, _, lab in cases) + "]")
         phis = []
@@ -46,8 +48,11 @@ class MapEmitter(MemoryEmitter):
                     v = self._array_lookup(info, args[1], pc)
                 else:
                     v = self._hash_find(info, args[1], pc)[0]
+            elif isinstance(info, HashInfo):
+                v = (self._hash_update if hid == HELPER_UPDATE else self._hash_delete)(
+                    info, args, pc, generic)
             else:
-                v = self._update(info, args, pc, generic)
+                v = self._array_update(info, args, pc, generic)
             phis.append((v, self.cur))
             self.e(f"br label %{done}")
         self.block(generic)
@@ -150,10 +155,9 @@ class MapEmitter(MemoryEmitter):
     def _ptr(address: int) -> str:
         return f"inttoptr (i64 {address} to ptr)"
 
-    def _update(self, info: ArrayInfo | HashInfo, args: list[str], pc: int, generic: str) -> str:
-        """Update in place: an array element, or a hash element that exists,
-        with flags BPF_ANY or BPF_EXIST; r0 = 0. Anything else goes to
-        ``generic`` (the Python helper)."""
+    def _array_update(self, info: ArrayInfo, args: list[str], pc: int, generic: str) -> str:
+        """Update an array element in place with flags BPF_ANY or BPF_EXIST;
+        r0 = 0. Anything else goes to ``generic`` (the Python helper)."""
         flags = args[3]
         fl = self.tmp()
         self.e(f"{fl} = and i64 {flags}, -3")  # BPF_ANY (0) or BPF_EXIST (2)
@@ -162,33 +166,12 @@ class MapEmitter(MemoryEmitter):
         ok = self.label("upf")
         self.e(f"br i1 {plain}, label %{ok}, label %{generic}")
         self.block(ok)
-        if isinstance(info, ArrayInfo):
-            dst = self._array_host(info, args[1], pc, generic)
-        else:
-            _, dst = self._hash_find(info, args[1], pc)
-            found = self.tmp()
-            self.e(f"{found} = icmp ne i64 {dst}, 0")
-            hit = self.label("uph")
-            self.e(f"br i1 {found}, label %{hit}, label %{generic}")
-            self.block(hit)
+        dst = self._array_host(info, args[1], pc, generic)
         self.e(f"store i64 {args[2]}, ptr %vreg")
         src, _ = self._host(VALUE_REG, 0, info.value_size, L.MEM_READ, pc)
         self.e(f"call void @llvm.memmove.p0.p0.i64(ptr {self._ptr_of(dst)}, ptr {src}, "
                f"i64 {info.value_size}, i1 false)")
         return "0"
-
-    def _ptr_of(self, value: str) -> str:
-        p = self.tmp()
-        self.e(f"{p} = inttoptr i64 {value} to ptr")
-        return p
-
-    def _key_pointer(self, key: str, size: int, pc: int) -> str:
-        """Host pointer to ``size`` key bytes at simulated address ``key``."""
-        t = self.tmp()
-        self.e(f"store i64 {key}, ptr %kreg")
-        p, _ = self._host(KEY_REG, 0, size, L.MEM_READ, pc)
-        del t
-        return p
 
     def _array_index(self, info: ArrayInfo, key: str, pc: int) -> tuple[str, str, str]:
         """(index, in bounds, CPU index) of an array lookup."""
@@ -241,127 +224,6 @@ class MapEmitter(MemoryEmitter):
         v = self.tmp()
         self.e(f"{v} = load i64, ptr {bp}")
         return v
-
-    def _hash_find(self, info: HashInfo, key: str, pc: int) -> tuple[str, str]:
-        """Look ``key`` up in the native index: (value address on this CPU or
-        0, its host address or 0). In an LRU map the entry is marked referenced."""
-        ks = info.key_size
-        idx = info.index
-        p = self._key_pointer(key, ks, pc)
-        words = self._key_words(p, ks)
-        h = str(ks)
-        for w in words:
-            x = self.tmp()
-            self.e(f"{x} = xor i64 {h}, {w}")
-            y = self.tmp()
-            self.e(f"{y} = mul i64 {x}, {signed(MIX, 64)}")
-            h = y
-        sh = self.tmp()
-        self.e(f"{sh} = lshr i64 {h}, 29")
-        hx = self.tmp()
-        self.e(f"{hx} = xor i64 {h}, {sh}")
-        hv = self.tmp()
-        self.e(f"{hv} = or i64 {hx}, 2")
-        start = self.tmp()
-        self.e(f"{start} = and i64 {hv}, {idx.mask}")
-        pre = self.cur
-        loop, body, cmp, nxt, found, miss, out = (self.label(x) for x in (
-            "hl", "hb", "hc", "hn", "hf", "hm", "ho"))
-        self.e(f"br label %{loop}")
-        self.block(loop)
-        i = self.tmp()
-        i1 = self.tmp()
-        self.e(f"{i} = phi i64 [{start}, %{pre}], [{i1}, %{nxt}]")
-        w = self.tmp()
-        self.e(f"{w} = mul i64 {i}, {idx.entry_words}")
-        ep = self.tmp()
-        self.e(f"{ep} = getelementptr i64, ptr inttoptr (i64 {idx.address} to ptr), i64 {w}")
-        tag = self.tmp()
-        self.e(f"{tag} = load atomic i64, ptr {ep} acquire, align 8")
-        empty = self.tmp()
-        self.e(f"{empty} = icmp eq i64 {tag}, 0")
-        self.e(f"br i1 {empty}, label %{miss}, label %{body}")
-        self.block(body)
-        same = self.tmp()
-        self.e(f"{same} = icmp eq i64 {tag}, {hv}")
-        self.e(f"br i1 {same}, label %{cmp}, label %{nxt}")
-        self.block(cmp)
-        eq = "true"
-        for j, kw in enumerate(words):
-            kp = self.tmp()
-            self.e(f"{kp} = getelementptr i64, ptr {ep}, i64 {idx.key + j}")
-            kv = self.tmp()
-            self.e(f"{kv} = load i64, ptr {kp}")
-            e = self.tmp()
-            self.e(f"{e} = icmp eq i64 {kv}, {kw}")
-            e2 = self.tmp()
-            self.e(f"{e2} = and i1 {eq}, {e}")
-            eq = e2
-        self.e(f"br i1 {eq}, label %{found}, label %{nxt}")
-        self.block(nxt)
-        ii = self.tmp()
-        self.e(f"{ii} = add i64 {i}, 1")
-        self.e(f"{i1} = and i64 {ii}, {idx.mask}")
-        self.e(f"br label %{loop}")
-        self.block(found)
-        if info.lru:
-            rp = self.tmp()
-            self.e(f"{rp} = getelementptr i64, ptr {ep}, i64 {idx.REF}")
-            self.e(f"store atomic i64 1, ptr {rp} monotonic, align 8")
-        ci = "0"
-        if idx.ncpu > 1:
-            c = self.tmp()
-            self.e(f"{c} = load i64, ptr %cpup")
-            ci = self.tmp()
-            self.e(f"{ci} = urem i64 {c}, {idx.ncpu}")
-        vals = []
-        for first in (idx.VALUES, idx.host):
-            w0 = self.tmp()
-            self.e(f"{w0} = add i64 {ci}, {first}")
-            vp = self.tmp()
-            self.e(f"{vp} = getelementptr i64, ptr {ep}, i64 {w0}")
-            v = self.tmp()
-            self.e(f"{v} = load i64, ptr {vp}")
-            vals.append(v)
-        self.e(f"br label %{out}")
-        self.block(miss)
-        self.e(f"br label %{out}")
-        self.block(out)
-        r, hr = self.tmp(), self.tmp()
-        self.e(f"{r} = phi i64 [{vals[0]}, %{found}], [0, %{miss}]")
-        self.e(f"{hr} = phi i64 [{vals[1]}, %{found}], [0, %{miss}]")
-        return r, hr
-
-    def _key_words(self, p: str, size: int) -> list[str]:
-        """The key's 8-byte little-endian words (the last zero-padded)."""
-        words = []
-        for off in range(0, size, 8):
-            n = min(8, size - off)
-            parts = []
-            o = 0
-            while o < n:
-                c = 8 if n - o >= 8 else 4 if n - o >= 4 else 2 if n - o >= 2 else 1
-                q = self.tmp()
-                self.e(f"{q} = getelementptr i8, ptr {p}, i64 {off + o}")
-                v = self.tmp()
-                self.e(f"{v} = load i{c * 8}, ptr {q}, align 1")
-                if c < 8:
-                    z = self.tmp()
-                    self.e(f"{z} = zext i{c * 8} {v} to i64")
-                    v = z
-                if o:
-                    s2 = self.tmp()
-                    self.e(f"{s2} = shl i64 {v}, {o * 8}")
-                    v = s2
-                parts.append(v)
-                o += c
-            w = parts[0]
-            for part in parts[1:]:
-                t = self.tmp()
-                self.e(f"{t} = or i64 {w}, {part}")
-                w = t
-            words.append(w)
-        return words
 
     def const_array(self, values: list[int]) -> str:
         name = f"bases{len(self.consts)}_{self.entry}"

@@ -32,6 +32,7 @@ import ctypes
 import threading
 import weakref
 from collections import OrderedDict
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -81,7 +82,11 @@ class MapHeader:
         """The map is closed: generated code stops using it (then the index empties)."""
         self.words[L.MAP_LIVE] = 0
         if self.index is not None:
-            self.index.clear()
+            self.index.lock()
+            try:
+                self.index.clear()
+            finally:
+                self.index.unlock()
 
 
 @dataclass
@@ -104,6 +109,8 @@ class HashInfo:
     value_size: int
     lru: bool
     writable: bool
+    max_entries: int
+    stride: int
 
 
 @dataclass
@@ -182,14 +189,32 @@ def _ring(m: Any, hdr: MapHeader) -> RingInfo:
 
 
 class NativeIndex:
-    """An open-addressing table: entries of ``[tag, referenced, value address
-    per CPU..., host address per CPU..., key words...]`` (8-byte words),
-    capacity a power of two at least twice ``max_entries``."""
+    """An open-addressing table: entries of ``[tag, referenced, slot, value
+    address per CPU..., host address per CPU..., key words...]`` (8-byte
+    words), capacity a power of two at least twice ``max_entries``.
+
+    Generated code inserts and deletes too. Its writers and Python's
+    serialise on a spin lock (``ctl[LOCK]``); it takes new elements' slots
+    from a stack of spare slots Python keeps filled (:attr:`spares`: ``[slot,
+    value address per CPU..., host address per CPU...]``), and records what it
+    did in a journal (:attr:`journal`: ``[op, slot, key words...]``) that the
+    map's key dictionary replays before Python looks (:class:`IndexedEntries`).
+    When the spares or the journal run out, or the table needs rebuilding,
+    generated code leaves the operation to the Python helper."""
 
     #: word offsets in an entry
-    TAG, REF, VALUES = 0, 1, 2
+    TAG, REF, SLOT, VALUES = 0, 1, 2, 3
+    #: words of :attr:`ctl`: spin lock, entries used (live + dead), live
+    #: elements, journal records, spare slots
+    LOCK, USED, COUNT, JOURNAL_N, SPARE_N = range(5)
+    SPARE_CAP = 32
+    JOURNAL_CAP = 64
+    INSERT, DELETE = 1, 2
 
     def __init__(self, key_size: int, max_entries: int, ncpu: int = 1):
+        from .engine import support
+
+        self.key_size = key_size
         self.key_words = (key_size + 7) // 8
         self.ncpu = ncpu
         self.host = self.VALUES + ncpu
@@ -202,9 +227,35 @@ class NativeIndex:
         self.table = (ctypes.c_uint64 * (cap * self.entry_words))()
         self.address = ctypes.addressof(self.table)
         self.mask = cap - 1
-        self.used = 0  # live + dead entries
-        self.lock = threading.Lock()
+        self.ctl = (ctypes.c_uint64 * 8)()
+        self.ctl_address = ctypes.addressof(self.ctl)
+        self.spare_words = 1 + 2 * ncpu
+        self.spares = (ctypes.c_uint64 * (self.SPARE_CAP * self.spare_words))()
+        self.spares_address = ctypes.addressof(self.spares)
+        self.journal_words = 2 + self.key_words
+        self.journal = (ctypes.c_uint64 * (self.JOURNAL_CAP * self.journal_words))()
+        self.journal_address = ctypes.addressof(self.journal)
+        self._spin = support()
+        self._holder: int | None = None
+        self._depth = 0
 
+    # ---- the spin lock (Python's side; re-entrant for Python, whose
+    # OrderedDict methods call the overridden ones of IndexedEntries) ----------------
+    def lock(self) -> None:
+        me = threading.get_ident()
+        if self._holder == me:
+            self._depth += 1
+            return
+        self._spin[0](self.ctl_address + 8 * self.LOCK)
+        self._holder, self._depth = me, 1
+
+    def unlock(self) -> None:
+        self._depth -= 1
+        if not self._depth:
+            self._holder = None
+            self._spin[1](self.ctl_address + 8 * self.LOCK)
+
+    # ---- the table (callers hold the lock) -----------------------------------------
     def _words(self, key: bytes) -> list[int]:
         padded = key.ljust(self.key_words * 8, b"\0")
         return [int.from_bytes(padded[i:i + 8], "little") for i in range(0, len(padded), 8)]
@@ -229,47 +280,50 @@ class NativeIndex:
             i = (i + 1) & self.mask
         return -1, free
 
-    def put(self, key: bytes, addrs: list[int], hosts: list[int]) -> None:
-        """Map ``key`` to its value's addresses (simulated and host, per CPU)."""
-        with self.lock:
-            i, free = self._find(key)
-            t, ew = self.table, self.entry_words
-            if i < 0:
-                if free < 0 or self.used + 1 > self.cap * 3 // 4:
-                    self._rebuild()
-                    i, free = self._find(key)
-                i = free
-                base = i * ew
-                if t[base] == TAG_EMPTY:
-                    self.used += 1
-                for j, w in enumerate(self._words(key)):
-                    t[base + self.key + j] = w
+    def put(self, key: bytes, slot: int, addrs: list[int], hosts: list[int]) -> bool:
+        """Map ``key`` to its slot and value addresses (simulated and host, per
+        CPU); True if the key is new."""
+        i, free = self._find(key)
+        t, ew = self.table, self.entry_words
+        new = i < 0
+        if new:
+            if free < 0 or self.ctl[self.USED] + 1 > self.cap * 3 // 4:
+                self._rebuild()
+                i, free = self._find(key)
+            i = free
             base = i * ew
-            t[base + self.REF] = 0
-            for c in range(self.ncpu):
-                t[base + self.VALUES + c] = addrs[c]
-                t[base + self.host + c] = hosts[c]
-            t[base] = key_hash(key)  # last: a concurrent reader sees a whole entry
+            if t[base] == TAG_EMPTY:
+                self.ctl[self.USED] += 1
+            for j, w in enumerate(self._words(key)):
+                t[base + self.key + j] = w
+            self.ctl[self.COUNT] += 1
+        base = i * ew
+        t[base + self.REF] = 0
+        t[base + self.SLOT] = slot
+        for c in range(self.ncpu):
+            t[base + self.VALUES + c] = addrs[c]
+            t[base + self.host + c] = hosts[c]
+        t[base] = key_hash(key)  # last: a concurrent reader sees a whole entry
+        return new
 
     def remove(self, key: bytes) -> None:
-        with self.lock:
-            i, _ = self._find(key)
-            if i >= 0:
-                self.table[i * self.entry_words] = TAG_DEAD
+        i, _ = self._find(key)
+        if i >= 0:
+            self.table[i * self.entry_words] = TAG_DEAD
+            self.ctl[self.COUNT] -= 1
 
     def referenced(self, key: bytes) -> bool:
-        """Whether generated code looked ``key`` up since the last call (which clears it)."""
-        with self.lock:
-            i, _ = self._find(key)
-            if i < 0 or not self.table[i * self.entry_words + self.REF]:
-                return False
-            self.table[i * self.entry_words + self.REF] = 0
-            return True
+        """Whether generated code used ``key`` since the last call (which clears it)."""
+        i, _ = self._find(key)
+        if i < 0 or not self.table[i * self.entry_words + self.REF]:
+            return False
+        self.table[i * self.entry_words + self.REF] = 0
+        return True
 
     def clear(self) -> None:
-        with self.lock:
-            ctypes.memset(self.table, 0, ctypes.sizeof(self.table))
-            self.used = 0
+        ctypes.memset(self.table, 0, ctypes.sizeof(self.table))
+        self.ctl[self.USED] = 0
+        self.ctl[self.COUNT] = 0
 
     def _rebuild(self) -> None:
         """Drop deleted entries (in place)."""
@@ -280,7 +334,6 @@ class NativeIndex:
             if self.table[base] > TAG_DEAD:
                 live.append(list(self.table[base:base + ew]))
         ctypes.memset(self.table, 0, ctypes.sizeof(self.table))
-        self.used = 0
         for entry in live:
             i = entry[0] & self.mask
             while self.table[i * ew] != TAG_EMPTY:
@@ -288,14 +341,36 @@ class NativeIndex:
             for j, w in enumerate(entry[1:], 1):
                 self.table[i * ew + j] = w
             self.table[i * ew] = entry[0]
-            self.used += 1
+        self.ctl[self.USED] = len(live)
+
+    def take_journal(self) -> list[tuple[int, int, bytes]]:
+        """What generated code did since the last call: (op, slot, key)."""
+        n = self.ctl[self.JOURNAL_N]
+        jw, out = self.journal_words, []
+        for r in range(n):
+            rec = self.journal[r * jw:(r + 1) * jw]
+            key = b"".join(w.to_bytes(8, "little") for w in rec[2:])[:self.key_size]
+            out.append((rec[0], rec[1], key))
+        self.ctl[self.JOURNAL_N] = 0
+        return out
+
+    def add_spare(self, slot: int, addrs: list[int], hosts: list[int]) -> None:
+        n = self.ctl[self.SPARE_N]
+        base = n * self.spare_words
+        self.spares[base] = slot
+        for c in range(self.ncpu):
+            self.spares[base + 1 + c] = addrs[c]
+            self.spares[base + 1 + self.ncpu + c] = hosts[c]
+        self.ctl[self.SPARE_N] = n + 1
 
 
 class IndexedEntries(OrderedDict):
     """A hash map's key -> slot dictionary that keeps a :class:`NativeIndex`
-    in step. In an LRU map, eviction (``popitem(last=False)``) skips, once,
-    keys generated code looked up since they were last considered (the
-    second-chance approximation of LRU order the native lookups allow)."""
+    in step, and replays the index's journal (what generated code inserted
+    and deleted) before every use. In an LRU map, eviction
+    (``popitem(last=False)``) skips, once, keys generated code looked up
+    since they were last considered (the second-chance approximation of LRU
+    order the native lookups allow)."""
 
     def attach(self, owner: Any, index: NativeIndex, items: Any) -> None:
         """Index ``items`` (the map's current key -> slot pairs), in order."""
@@ -304,45 +379,116 @@ class IndexedEntries(OrderedDict):
         for k, slot in items:
             self[k] = slot
 
-    def __setitem__(self, key, slot) -> None:
-        super().__setitem__(key, slot)
+    def _addresses(self, slot: int) -> tuple[list[int], list[int]]:
         o = self._owner
         addrs, hosts = [], []
         for c in range(self._index.ncpu):
             buf, off = o._view(slot, c)
             addrs.append(o._addr(slot, c))
             hosts.append(host_address(buf) + off)
-        self._index.put(key, addrs, hosts)
+        return addrs, hosts
+
+    def _replay(self) -> None:
+        """Under the index's lock: apply the journal, refill the spare slots."""
+        idx = self._index
+        for opn, slot, key in idx.take_journal():
+            if opn == idx.INSERT:
+                OrderedDict.__setitem__(self, key, slot)
+            elif OrderedDict.pop(self, key, None) is not None:
+                self._owner.free_slots.append(slot)
+        while idx.ctl[idx.SPARE_N] < idx.SPARE_CAP:
+            slot = self._owner._new_slot()
+            idx.add_spare(slot, *self._addresses(slot))
+
+    @contextmanager
+    def _synced(self):
+        idx = self._index
+        idx.lock()
+        try:
+            self._replay()
+            yield idx
+        finally:
+            idx.unlock()
+
+    # reads
+    def get(self, key, default=None):
+        with self._synced():
+            return OrderedDict.get(self, key, default)
+
+    def __getitem__(self, key):
+        with self._synced():
+            return OrderedDict.__getitem__(self, key)
+
+    def __contains__(self, key) -> bool:
+        with self._synced():
+            return OrderedDict.__contains__(self, key)
+
+    def __len__(self) -> int:
+        with self._synced():
+            return OrderedDict.__len__(self)
+
+    def __iter__(self):
+        with self._synced():
+            return iter(list(OrderedDict.keys(self)))
+
+    def keys(self):  # type: ignore[override]
+        with self._synced():
+            return list(OrderedDict.keys(self))
+
+    def items(self):  # type: ignore[override]
+        with self._synced():
+            return list(OrderedDict.items(self))
+
+    def values(self):  # type: ignore[override]
+        with self._synced():
+            return list(OrderedDict.values(self))
+
+    # writes
+    def __setitem__(self, key, slot) -> None:
+        with self._synced() as idx:
+            old = OrderedDict.get(self, key)
+            if old is not None and old != slot:
+                self._owner.free_slots.append(old)  # a native insert of the same key lost
+            OrderedDict.__setitem__(self, key, slot)
+            idx.put(key, slot, *self._addresses(slot))
 
     def __delitem__(self, key) -> None:
-        super().__delitem__(key)
-        self._index.remove(key)
+        with self._synced() as idx:
+            OrderedDict.__delitem__(self, key)
+            idx.remove(key)
 
     _missing = object()
 
     def pop(self, key, default=_missing):
-        if key in self:
-            value = super().pop(key)
-            self._index.remove(key)
-            return value
+        with self._synced() as idx:
+            if OrderedDict.__contains__(self, key):
+                value = OrderedDict.pop(self, key)
+                idx.remove(key)
+                return value
         if default is IndexedEntries._missing:
             raise KeyError(key)
         return default
 
+    def move_to_end(self, key, last: bool = True) -> None:
+        with self._synced():
+            OrderedDict.move_to_end(self, key, last)
+
     def popitem(self, last: bool = True):
-        if not last and self._owner.lru:
-            for _ in range(len(self)):
-                key = next(iter(self))
-                if not self._index.referenced(key):
-                    break
-                self.move_to_end(key)
-        key, value = super().popitem(last)
-        self._index.remove(key)
-        return key, value
+        with self._synced() as idx:
+            if not last and self._owner.lru:
+                for _ in range(OrderedDict.__len__(self)):
+                    key = next(OrderedDict.__iter__(self))
+                    if not idx.referenced(key):
+                        break
+                    OrderedDict.move_to_end(self, key)
+            key, value = OrderedDict.popitem(self, last)
+            idx.remove(key)
+            return key, value
 
     def clear(self) -> None:
-        super().clear()
-        self._index.clear()
+        with self._synced() as idx:
+            OrderedDict.clear(self)
+            idx.clear()
 
     def setdefault(self, key, default=None):
         if key not in self:
@@ -426,5 +572,6 @@ def describe(slots: list[Any]) -> dict[int, Info]:
             hdr = header(m)
             index = _hash_index(m, hdr)
             if index is not None:
-                out[handle] = HashInfo(hdr, index, m.key_size, m.value_size, m.lru, writable)
+                out[handle] = HashInfo(hdr, index, m.key_size, m.value_size, m.lru, writable,
+                                       m.max_entries, m.stride)
     return out
