@@ -26,7 +26,8 @@ def test_possible_cpus_and_version():
 def test_bpf_usable_and_types():
     assert probes.bpf_usable()
     for t in (MapType.HASH, MapType.ARRAY, MapType.RINGBUF, MapType.LPM_TRIE,
-              MapType.HASH_OF_MAPS, MapType.BLOOM_FILTER):
+              MapType.HASH_OF_MAPS, MapType.BLOOM_FILTER, MapType.USER_RINGBUF,
+              MapType.ARENA):  # 6.9+: an arena is created with its own parameters
         assert probes.map_type_supported(t), t
     assert not probes.map_type_supported(MapType.UNSPEC)
     for t in (ProgramType.SOCKET_FILTER, ProgramType.XDP, ProgramType.TRACEPOINT,

@@ -98,6 +98,7 @@ def map_type_supported(map_type: MapType | int) -> bool:
         MapType.BLOOM_FILTER: (0, 4, 1, 0, 0),
         MapType.RINGBUF: (0, 0, page, 0, 0),
         MapType.USER_RINGBUF: (0, 0, page, 0, 0),
+        MapType.ARENA: (0, 0, 1, 1 << 10, 0),  # one page, BPF_F_MMAPABLE
         MapType.CGROUP_STORAGE: (8, 4, 0, 0, 0),
         MapType.PERCPU_CGROUP_STORAGE: (8, 4, 0, 0, 0),
         MapType.STACK_TRACE: (4, 8, 1, 0, 0),
