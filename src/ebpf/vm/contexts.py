@@ -112,6 +112,10 @@ class Packet:
         #: tunnel metadata a program attached (bpf_skb_set_tunnel_key): it stays on
         #: the skb for the test run's later repetitions, as the kernel's dst does
         self.tunnel: object | None = None
+        #: the skb's checksum state: ip_summed (CHECKSUM_NONE 0, UNNECESSARY 1) and
+        #: csum_level, which bpf_csum_level reads and moves
+        self.ip_summed = 0
+        self.csum_level = 0
 
     def addr(self, off: int) -> int:
         return PACKET_BASE + off

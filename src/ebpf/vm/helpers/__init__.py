@@ -25,6 +25,7 @@ from . import (  # noqa: F401
     probe,
     seq,
     signals,
+    skb_meta,
     skb_room,
     sockets,
     stacks,
