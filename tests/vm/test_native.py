@@ -166,6 +166,13 @@ A64, A32 = op.BPF_ALU64, op.BPF_ALU
                  imm=op.BPF_CMPXCHG),
      Instruction(op.BPF_LDX | op.BPF_MEM | op.BPF_W, dst=2, src=10, off=-4),
      alu(A64, op.BPF_LSH, 0, imm=8), alu(A64, op.BPF_OR, 0, 2)],
+    # the frame's edges at r10 - 512 and r10 - 1 (no check needed there), in a subprogram
+    [mov(1, 7), Instruction(op.CALL, src=op.BPF_PSEUDO_CALL, imm=1), Instruction(op.EXIT),
+     Instruction(op.BPF_ST | op.BPF_MEM | op.BPF_DW, dst=10, off=-512, imm=-3),
+     Instruction(op.BPF_STX | op.BPF_MEM | op.BPF_B, dst=10, src=1, off=-1),
+     Instruction(op.BPF_LDX | op.BPF_MEM | op.BPF_DW, dst=0, src=10, off=-512),
+     Instruction(op.BPF_LDX | op.BPF_MEM | op.BPF_B, dst=2, src=10, off=-1),
+     alu(A64, op.BPF_ADD, 0, 2)],
     # a misaligned atomic (plain read-modify-write, same result)
     [mov(1, 1), Instruction(op.BPF_ST | op.BPF_MEM | op.BPF_DW, dst=10, off=-16, imm=41),
      Instruction(op.BPF_STX | op.BPF_ATOMIC | op.BPF_W, dst=10, src=1, off=-15, imm=op.BPF_ADD),

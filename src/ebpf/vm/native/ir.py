@@ -263,6 +263,8 @@ class _Function(RingEmitter, AluEmitter):
         fo = self.tmp()
         self.e(f"{fo} = mul i64 %depth, {STACK_SIZE}")
         self.e(f"%fp = sub i64 {sev}, {fo}")
+        sd = self.word(L.STACK_DELTA)
+        self.e(f"%sdelta = load i64, ptr {sd}")
         self.e("store i64 %n0, ptr %n")
         self.check_budget(self.entry)
         self.e(f"br label %L{self.entry}")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from ...isa import opcodes as op
 from . import layout as L
+from ..run import STACK_SIZE
 from .irbase import Emitter, signed
 
 #: the region search every module carries: locals linearly, then a binary
@@ -187,7 +188,18 @@ class MemoryEmitter(Emitter):
     def _host(self, base: int, off: int, size: int, kind: int, pc: int) -> tuple[str, str]:
         """Resolve ``r<base> + off`` (size bytes) to a host pointer; returns
         (ptr, host address as i64). For probe reads the address may be 0
-        (nothing there: read as 0)."""
+        (nothing there: read as 0). An access at a constant offset from r10
+        inside the frame is in the stack by construction (the frame is
+        ``[r10 - STACK_SIZE, r10)`` and the depth is checked at function
+        entry): it takes no check."""
+        if base == 10 and -STACK_SIZE <= off and off + size <= 0:
+            h = self.tmp()
+            self.e(f"{h} = add i64 %fp, {off}")
+            hh = self.tmp()
+            self.e(f"{hh} = add i64 {h}, %sdelta")
+            p = self.tmp()
+            self.e(f"{p} = inttoptr i64 {hh} to ptr")
+            return p, hh
         a0 = self.reg(base)
         a = self.tmp()
         self.e(f"{a} = add i64 {a0}, {off}")

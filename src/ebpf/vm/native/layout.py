@@ -56,6 +56,9 @@ RB_SLOTS = 4
 RB_ADDR = 32
 RB_HOST = RB_ADDR + RB_SLOTS
 RB_MAP = RB_HOST + RB_SLOTS
+#: host address minus simulated address of the run's stack: a load or store at
+#: a constant offset from r10 inside the frame needs no region lookup
+STACK_DELTA = 26
 WORDS = 48
 
 STATUS_UNWIND = 1

@@ -396,7 +396,7 @@ class IndexedEntries(OrderedDict):
                 OrderedDict.__setitem__(self, key, slot)
             elif OrderedDict.pop(self, key, None) is not None:
                 self._owner.free_slots.append(slot)
-        while idx.ctl[idx.SPARE_N] < idx.SPARE_CAP:
+        while idx.ctl[idx.SPARE_N] < idx.SPARE_CAP and not self._owner._closed:
             slot = self._owner._new_slot()
             idx.add_spare(slot, *self._addresses(slot))
 

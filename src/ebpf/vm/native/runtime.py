@@ -113,6 +113,7 @@ class NativeState:
         w[L.GLOBAL_TAB] = ctypes.addressof(self.globals)
         w[L.GLOBAL_N] = gn
         w[L.STACK_END] = run.stack.end
+        w[L.STACK_DELTA] = (host_address(run.stack.buf) - run.stack.delta) & M64
         w[L.CPU] = run.cpu
         w[L.GEN] = (w[L.GEN] + 1) & M64
 
