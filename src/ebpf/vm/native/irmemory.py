@@ -12,8 +12,8 @@ checks, probe reads of nothing).
 from __future__ import annotations
 
 from ...isa import opcodes as op
-from . import layout as L
 from ..run import STACK_SIZE
+from . import layout as L
 from .irbase import Emitter, signed
 
 #: the region search every module carries: locals linearly, then a binary
