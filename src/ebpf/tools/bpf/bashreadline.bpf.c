@@ -15,12 +15,8 @@ struct event {
 	char line[LINE_LEN];
 };
 
-const struct event *unused_event __attribute__((unused));
 
-struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 64 * 1024);
-} events SEC(".maps");
+EVENTS(struct event, 64 * 1024);
 
 SEC("uretprobe")
 int BPF_URETPROBE(readline_return, const char *ret)

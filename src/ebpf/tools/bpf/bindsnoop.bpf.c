@@ -27,31 +27,17 @@ struct event {
 
 const volatile __u32 target_pid = 0;
 const volatile bool failed_only = 0;
-const struct event *unused_event __attribute__((unused));
 
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 10240);
-	__type(key, __u32);
-	__type(value, struct args_t);
-} start SEC(".maps");
+HASH(start, __u32, struct args_t, 10240);
 
-struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 256 * 1024);
-} events SEC(".maps");
+EVENTS(struct event, 256 * 1024);
 
 SEC("tracepoint/syscalls/sys_enter_bind")
 int bind_entry(struct trace_event_raw_sys_enter *ctx)
 {
-	__u64 id = bpf_get_current_pid_tgid();
-	__u32 tid = (__u32)id;
 	struct args_t a = { .addr = (const void *)ctx->args[1], .fd = ctx->args[0] };
 
-	if (target_pid && (id >> 32) != target_pid)
-		return 0;
-	bpf_map_update_elem(&start, &tid, &a, BPF_ANY);
-	return 0;
+	return thread_save(&start, &a, target_pid);
 }
 
 static __always_inline struct sock *fd_sock(__u32 fd)

@@ -20,12 +20,7 @@ struct rq_start {
 /* only this disk (dev_t as the kernel encodes it: major << 20 | minor) when set */
 const volatile __u32 target_dev = 0;
 
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 10240);
-	__type(key, __u64);
-	__type(value, struct rq_start);
-} rq_starts SEC(".maps");
+HASH(rq_starts, __u64, struct rq_start, 10240);
 
 static __always_inline __u32 rq_dev(struct request *rq)
 {

@@ -15,12 +15,7 @@ const volatile bool per_flags = 0;
 const volatile bool queued = 0;		/* from insert, not issue */
 const volatile bool millis = 0;
 
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 1024);
-	__type(key, struct hist_key);
-	__type(value, struct hist);
-} hists SEC(".maps");
+HASH(hists, struct hist_key, struct hist, 1024);
 
 static __always_inline int on_complete(struct request *rq, __u64 now)
 {

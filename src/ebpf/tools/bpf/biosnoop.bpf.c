@@ -17,12 +17,8 @@ struct event {
 	char comm[TASK_COMM_LEN];
 };
 
-const struct event *unused_event __attribute__((unused));
 
-struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 256 * 1024);
-} events SEC(".maps");
+EVENTS(struct event, 256 * 1024);
 
 static __always_inline int on_complete(struct request *rq, __u64 now)
 {

@@ -21,12 +21,7 @@ struct val_t {
 
 const volatile __u32 target_pid = 0;
 
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 10240);
-	__type(key, struct info_t);
-	__type(value, struct val_t);
-} counts SEC(".maps");
+HASH(counts, struct info_t, struct val_t, 10240);
 
 static __always_inline int on_complete(struct request *rq, __u64 now)
 {

@@ -14,12 +14,8 @@ struct event {
 };
 
 const volatile __u32 target_pid = 0;
-const struct event *unused_event __attribute__((unused));
 
-struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 256 * 1024);
-} events SEC(".maps");
+EVENTS(struct event, 256 * 1024);
 
 SEC("tracepoint/capability/cap_capable")
 int handle_capable(struct trace_event_raw_cap_capable *ctx)

@@ -14,50 +14,31 @@ struct event {
 };
 
 const volatile __u32 target_pid = 0;
-const struct event *unused_event __attribute__((unused));
 
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 10240);
-	__type(key, __u32);
-	__type(value, __u64);
-} start SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 256 * 1024);
-} events SEC(".maps");
+HASH(start, __u32, __u64, 10240);
+EVENTS(struct event, 256 * 1024);
 
 static __always_inline int begin(void)
 {
-	__u64 id = bpf_get_current_pid_tgid(), ts = bpf_ktime_get_ns();
-	__u32 tid = (__u32)id;
-
-	if (target_pid && (id >> 32) != target_pid)
-		return 0;
-	bpf_map_update_elem(&start, &tid, &ts, BPF_ANY);
-	return 0;
+	return thread_stamp(&start, target_pid);
 }
 
 static __always_inline int end(__u64 nr, __u32 memcg)
 {
-	__u64 id = bpf_get_current_pid_tgid(), *tsp;
-	__u32 tid = (__u32)id;
 	struct event *e;
+	__u64 delta;
 
-	tsp = bpf_map_lookup_elem(&start, &tid);
-	if (!tsp)
+	if (!thread_elapsed(&start, &delta))
 		return 0;
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (e) {
-		e->delta_ns = bpf_ktime_get_ns() - *tsp;
+		e->delta_ns = delta;
 		e->nr_reclaimed = nr;
-		e->pid = id >> 32;
+		e->pid = bpf_get_current_pid_tgid() >> 32;
 		e->memcg = memcg;
 		bpf_get_current_comm(e->comm, sizeof(e->comm));
 		bpf_ringbuf_submit(e, 0);
 	}
-	bpf_map_delete_elem(&start, &tid);
 	return 0;
 }
 

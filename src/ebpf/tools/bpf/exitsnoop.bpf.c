@@ -17,12 +17,8 @@ struct event {
 const volatile __u32 target_pid = 0;
 const volatile bool trace_threads = 0;
 const volatile bool failed_only = 0;
-const struct event *unused_event __attribute__((unused));
 
-struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 256 * 1024);
-} events SEC(".maps");
+EVENTS(struct event, 256 * 1024);
 
 SEC("tracepoint/sched/sched_process_exit")
 int handle_exit(void *ctx)

@@ -31,44 +31,20 @@ struct event {
 };
 
 const volatile __u32 target_pid = 0;
-const struct event *unused_event __attribute__((unused));
 
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 10240);
-	__type(key, __u32);
-	__type(value, struct pending);
-} creating SEC(".maps");
+HASH(creating, __u32, struct pending, 10240);
 
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 8192);
-	__type(key, struct path_key);
-	__type(value, struct born);
-} births SEC(".maps");
+MAP(births, BPF_MAP_TYPE_LRU_HASH, struct path_key, struct born, 8192);
 
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct path_key);
-} scratch SEC(".maps");
+MAP(scratch, BPF_MAP_TYPE_PERCPU_ARRAY, __u32, struct path_key, 1);
 
-struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 256 * 1024);
-} events SEC(".maps");
+EVENTS(struct event, 256 * 1024);
 
 static __always_inline int create_enter(const char *path)
 {
-	__u64 id = bpf_get_current_pid_tgid();
-	__u32 tid = (__u32)id;
 	struct pending p = { .path = path };
 
-	if (target_pid && (id >> 32) != target_pid)
-		return 0;
-	bpf_map_update_elem(&creating, &tid, &p, BPF_ANY);
-	return 0;
+	return thread_save(&creating, &p, target_pid);
 }
 
 static __always_inline int create_exit(long ret)

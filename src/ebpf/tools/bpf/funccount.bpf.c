@@ -9,12 +9,7 @@
 
 const volatile __u32 target_pid = 0;
 
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, MAX_TARGETS);
-	__type(key, __u32);
-	__type(value, __u64);
-} counts SEC(".maps");
+MAP(counts, BPF_MAP_TYPE_PERCPU_ARRAY, __u32, __u64, MAX_TARGETS);
 
 static __always_inline int count(void *ctx)
 {

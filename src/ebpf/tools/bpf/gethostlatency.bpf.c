@@ -22,31 +22,17 @@ struct event {
 };
 
 const volatile __u32 target_pid = 0;
-const struct event *unused_event __attribute__((unused));
 
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 10240);
-	__type(key, __u32);
-	__type(value, struct start_t);
-} start SEC(".maps");
+HASH(start, __u32, struct start_t, 10240);
 
-struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 256 * 1024);
-} events SEC(".maps");
+EVENTS(struct event, 256 * 1024);
 
 SEC("uprobe")
 int BPF_UPROBE(lookup_enter, const char *host)
 {
-	__u64 id = bpf_get_current_pid_tgid();
-	__u32 tid = (__u32)id;
 	struct start_t s = { .ts = bpf_ktime_get_ns(), .host = host };
 
-	if (target_pid && (id >> 32) != target_pid)
-		return 0;
-	bpf_map_update_elem(&start, &tid, &s, BPF_ANY);
-	return 0;
+	return thread_save(&start, &s, target_pid);
 }
 
 SEC("uretprobe")

@@ -25,19 +25,9 @@ struct info {
 const volatile bool do_dist = 0;
 const volatile bool nanos = 0;
 
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct start_t);
-} start SEC(".maps");
+MAP(start, BPF_MAP_TYPE_PERCPU_ARRAY, __u32, struct start_t, 1);
 
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 256);
-	__type(key, struct irq_key);
-	__type(value, struct info);
-} infos SEC(".maps");
+HASH(infos, struct irq_key, struct info, 256);
 
 SEC("tracepoint/irq/irq_handler_entry")
 int handle_entry(struct trace_event_raw_irq_handler_entry *ctx)
@@ -73,9 +63,7 @@ int handle_exit(void *ctx)
 	__sync_fetch_and_add(&i->count, 1);
 	__sync_fetch_and_add(&i->total_ns, delta);
 	if (do_dist) {
-		slot = log2_u64(nanos ? delta : delta / 1000);
-		if (slot >= MAX_SLOTS)
-			slot = MAX_SLOTS - 1;
+		slot = log2_slot(nanos ? delta : delta / 1000, MAX_SLOTS);
 		__sync_fetch_and_add(&i->hist.slots[slot], 1);
 	}
 	return 0;

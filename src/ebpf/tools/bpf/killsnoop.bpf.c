@@ -16,37 +16,20 @@ struct event {
 const volatile __u32 target_pid = 0;
 const volatile __s32 target_signal = 0;
 const volatile bool failed_only = 0;
-const struct event *unused_event __attribute__((unused));
 
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 10240);
-	__type(key, __u32);
-	__type(value, struct event);
-} values SEC(".maps");
+HASH(values, __u32, struct event, 10240);
 
-struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 256 * 1024);
-} events SEC(".maps");
+EVENTS(struct event, 256 * 1024);
 
 static __always_inline int enter(__u32 call, __u32 tpid, __s32 sig)
 {
-	__u64 id = bpf_get_current_pid_tgid();
-	__u32 tid = (__u32)id;
-	struct event e = {};
+	struct event e = { .tpid = tpid, .sig = sig, .call = call };
 
-	if (target_pid && (id >> 32) != target_pid)
-		return 0;
 	if (target_signal && sig != target_signal)
 		return 0;
-	e.pid = id >> 32;
-	e.tpid = tpid;
-	e.sig = sig;
-	e.call = call;
+	e.pid = bpf_get_current_pid_tgid() >> 32;
 	bpf_get_current_comm(e.comm, sizeof(e.comm));
-	bpf_map_update_elem(&values, &tid, &e, BPF_ANY);
-	return 0;
+	return thread_save(&values, &e, target_pid);
 }
 
 static __always_inline int leave(long ret)

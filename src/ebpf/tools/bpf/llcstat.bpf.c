@@ -21,12 +21,7 @@ struct value_t {
 
 const volatile __u64 period = 100;
 
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 10240);
-	__type(key, struct key_t);
-	__type(value, struct value_t);
-} infos SEC(".maps");
+HASH(infos, struct key_t, struct value_t, 10240);
 
 static __always_inline int count(bool miss)
 {

@@ -6,8 +6,6 @@
 #include <bpf/bpf_tracing.h>
 #include "tools.h"
 
-#define MAX_STACK 127
-
 struct alloc_info {
 	__u64 size;
 	__u64 ts_ns;
@@ -18,26 +16,11 @@ const volatile __u64 min_size = 0;
 const volatile __u64 max_size = 0;
 const volatile __u32 sample_every = 1;
 
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 10240);
-	__type(key, __u32);
-	__type(value, __u64);
-} sizes SEC(".maps");
+HASH(sizes, __u32, __u64, 10240);
 
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 1000000);
-	__type(key, __u64);
-	__type(value, struct alloc_info);
-} allocs SEC(".maps");
+HASH(allocs, __u64, struct alloc_info, 1000000);
 
-struct {
-	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
-	__uint(max_entries, 10240);
-	__type(key, __u32);
-	__uint(value_size, MAX_STACK * sizeof(__u64));
-} stacks SEC(".maps");
+STACKS(stacks, __u64, 10240, 0);
 
 static __always_inline int enter(__u64 size)
 {

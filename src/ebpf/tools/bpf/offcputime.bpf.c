@@ -5,21 +5,11 @@
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
-
-#define MAX_DEPTH 127
-#define TASK_COMM_LEN 16
-
-struct key_t {
-	__u32 pid;
-	__u32 tid;
-	__s32 user_stack_id;
-	__s32 kernel_stack_id;
-	char comm[TASK_COMM_LEN];
-};
+#include "tools.h"
 
 struct start_t {
 	__u64 ts;
-	struct key_t key;
+	struct stack_key key;
 };
 
 const volatile __u32 target_tgid = 0;
@@ -33,26 +23,11 @@ const volatile __u64 max_block_ns = ~0ULL;
 const volatile long state = -1;	/* -1: any state; else only threads leaving in this state */
 const volatile bool per_thread = false;
 
-struct {
-	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
-	__uint(key_size, sizeof(__u32));
-	__uint(value_size, MAX_DEPTH * sizeof(__u64));
-	__uint(max_entries, 16384);
-} stacks SEC(".maps");
+STACKS(stacks, __u64, 16384, 0);
 
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 65536);
-	__type(key, __u32);
-	__type(value, struct start_t);
-} start SEC(".maps");
+HASH(start, __u32, struct start_t, 65536);
 
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 65536);
-	__type(key, struct key_t);
-	__type(value, __u64);
-} counts SEC(".maps");
+HASH(counts, struct stack_key, __u64, 65536);
 
 static __always_inline bool wanted(struct task_struct *t)
 {
@@ -78,7 +53,7 @@ int BPF_PROG(sched_switch, bool preempt, struct task_struct *prev, struct task_s
 {
 	__u32 tid = prev->pid;
 	struct start_t *s, snew = {};
-	__u64 now = bpf_ktime_get_ns(), delta, *total, zero = 0;
+	__u64 now = bpf_ktime_get_ns(), delta;
 
 	/* the thread going off CPU: remember when, and where (its stacks are current) */
 	if (wanted(prev)) {
@@ -97,15 +72,8 @@ int BPF_PROG(sched_switch, bool preempt, struct task_struct *prev, struct task_s
 	if (!s)
 		return 0;
 	delta = now - s->ts;
-	if (s->ts && delta >= min_block_ns && delta <= max_block_ns) {
-		total = bpf_map_lookup_elem(&counts, &s->key);
-		if (!total) {
-			bpf_map_update_elem(&counts, &s->key, &zero, BPF_NOEXIST);
-			total = bpf_map_lookup_elem(&counts, &s->key);
-		}
-		if (total)
-			__sync_fetch_and_add(total, delta);
-	}
+	if (s->ts && delta >= min_block_ns && delta <= max_block_ns)
+		count_add(&counts, &s->key, delta);
 	bpf_map_delete_elem(&start, &tid);
 	return 0;
 }

@@ -14,12 +14,8 @@ struct event {
 	char victim_comm[TASK_COMM_LEN];
 };
 
-const struct event *unused_event __attribute__((unused));
 
-struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 64 * 1024);
-} events SEC(".maps");
+EVENTS(struct event, 64 * 1024);
 
 SEC("tracepoint/oom/mark_victim")
 int handle_mark_victim(struct trace_event_raw_mark_victim *ctx)

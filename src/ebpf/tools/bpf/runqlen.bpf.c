@@ -15,12 +15,7 @@
 const volatile bool per_cpu = 0;
 
 /* [cpu][len] counts when per_cpu, else [0][len] */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, MAX_CPUS * MAX_LEN);
-	__type(key, __u64);
-	__type(value, __u64);
-} samples SEC(".maps");
+HASH(samples, __u64, __u64, MAX_CPUS * MAX_LEN);
 
 SEC("perf_event")
 int do_sample(struct bpf_perf_event_data *ctx)

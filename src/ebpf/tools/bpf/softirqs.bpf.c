@@ -16,19 +16,9 @@ struct info {
 const volatile bool do_dist = 0;
 const volatile bool nanos = 0;
 
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, __u64);
-} start SEC(".maps");
+MAP(start, BPF_MAP_TYPE_PERCPU_ARRAY, __u32, __u64, 1);
 
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
-	__uint(max_entries, NR_VECS);
-	__type(key, __u32);
-	__type(value, struct info);
-} infos SEC(".maps");
+MAP(infos, BPF_MAP_TYPE_PERCPU_HASH, __u32, struct info, NR_VECS);
 
 SEC("tracepoint/irq/softirq_entry")
 int handle_entry(void *ctx)
@@ -59,9 +49,7 @@ int handle_exit(struct trace_event_raw_softirq *ctx)
 	i->count++;
 	i->total_ns += delta;
 	if (do_dist) {
-		slot = log2_u64(nanos ? delta : delta / 1000);
-		if (slot >= MAX_SLOTS)
-			slot = MAX_SLOTS - 1;
+		slot = log2_slot(nanos ? delta : delta / 1000, MAX_SLOTS);
 		i->hist.slots[slot]++;
 	}
 	return 0;

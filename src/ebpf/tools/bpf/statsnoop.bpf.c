@@ -21,30 +21,16 @@ struct start_t {
 
 const volatile __u32 target_pid = 0;
 const volatile bool failed_only = 0;
-const struct event *unused_event __attribute__((unused));
 
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 10240);
-	__type(key, __u32);
-	__type(value, struct start_t);
-} start SEC(".maps");
+HASH(start, __u32, struct start_t, 10240);
 
-struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 256 * 1024);
-} events SEC(".maps");
+EVENTS(struct event, 256 * 1024);
 
 static __always_inline int enter(const char *path, __u32 call)
 {
-	__u64 id = bpf_get_current_pid_tgid();
-	__u32 tid = (__u32)id;
 	struct start_t s = { .path = path, .call = call };
 
-	if (target_pid && (id >> 32) != target_pid)
-		return 0;
-	bpf_map_update_elem(&start, &tid, &s, BPF_ANY);
-	return 0;
+	return thread_save(&start, &s, target_pid);
 }
 
 static __always_inline int leave(long ret)

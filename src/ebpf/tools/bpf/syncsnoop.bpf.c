@@ -12,12 +12,8 @@ struct event {
 };
 
 const volatile __u32 target_pid = 0;
-const struct event *unused_event __attribute__((unused));
 
-struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 64 * 1024);
-} events SEC(".maps");
+EVENTS(struct event, 64 * 1024);
 
 static __always_inline int emit(__u32 call)
 {

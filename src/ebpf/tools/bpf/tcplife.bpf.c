@@ -32,26 +32,10 @@ struct event {
 };
 
 const volatile __u32 target_pid = 0;
-const struct event *unused_event __attribute__((unused));
 
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 10240);
-	__type(key, __u64);
-	__type(value, __u64);
-} birth SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 10240);
-	__type(key, __u64);
-	__type(value, struct ident);
-} idents SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 256 * 1024);
-} events SEC(".maps");
+HASH(birth, __u64, __u64, 10240);
+HASH(idents, __u64, struct ident, 10240);
+EVENTS(struct event, 256 * 1024);
 
 SEC("tracepoint/sock/inet_sock_set_state")
 int handle_set_state(struct trace_event_raw_inet_sock_set_state *ctx)
@@ -95,13 +79,7 @@ int handle_set_state(struct trace_event_raw_inet_sock_set_state *ctx)
 	e->family = ctx->family;
 	e->lport = ctx->sport;
 	e->dport = ctx->dport;
-	if (ctx->family == 2) {
-		bpf_probe_read_kernel(e->saddr, 4, ctx->saddr);
-		bpf_probe_read_kernel(e->daddr, 4, ctx->daddr);
-	} else {
-		bpf_probe_read_kernel(e->saddr, 16, ctx->saddr_v6);
-		bpf_probe_read_kernel(e->daddr, 16, ctx->daddr_v6);
-	}
+	COPY_ENDPOINTS(e, ctx);
 	bpf_ringbuf_submit(e, 0);
 out:
 	bpf_map_delete_elem(&birth, &sk);

@@ -16,12 +16,7 @@ struct event {
 	__u8 daddr[16];
 };
 
-const struct event *unused_event __attribute__((unused));
-
-struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 256 * 1024);
-} events SEC(".maps");
+EVENTS(struct event, 256 * 1024);
 
 /* retransmits per (family, saddr, sport, daddr, dport) with -c */
 struct count_key {
@@ -35,12 +30,7 @@ struct count_key {
 
 const volatile bool count_only = 0;
 
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 10240);
-	__type(key, struct count_key);
-	__type(value, __u64);
-} counts SEC(".maps");
+HASH(counts, struct count_key, __u64, 10240);
 
 SEC("tracepoint/tcp/tcp_retransmit_skb")
 int handle_retransmit(struct trace_event_raw_tcp_retransmit_skb *ctx)
@@ -52,14 +42,7 @@ int handle_retransmit(struct trace_event_raw_tcp_retransmit_skb *ctx)
 		k.family = ctx->family;
 		k.sport = ctx->sport;
 		k.dport = ctx->dport;
-		bpf_probe_read_kernel(k.saddr, 16, ctx->saddr_v6);
-		bpf_probe_read_kernel(k.daddr, 16, ctx->daddr_v6);
-		if (ctx->family == 2) {
-			bpf_probe_read_kernel(k.saddr, 4, ctx->saddr);
-			bpf_probe_read_kernel(k.daddr, 4, ctx->daddr);
-			__builtin_memset(k.saddr + 4, 0, 12);
-			__builtin_memset(k.daddr + 4, 0, 12);
-		}
+		COPY_ENDPOINTS(&k, ctx);	/* k is zeroed: AF_INET leaves 12 zero bytes */
 		count_add(&counts, &k, 1);
 		return 0;
 	}
@@ -72,13 +55,7 @@ int handle_retransmit(struct trace_event_raw_tcp_retransmit_skb *ctx)
 	e->family = ctx->family;
 	e->sport = ctx->sport;
 	e->dport = ctx->dport;
-	if (ctx->family == 2) {
-		bpf_probe_read_kernel(e->saddr, 4, ctx->saddr);
-		bpf_probe_read_kernel(e->daddr, 4, ctx->daddr);
-	} else {
-		bpf_probe_read_kernel(e->saddr, 16, ctx->saddr_v6);
-		bpf_probe_read_kernel(e->daddr, 16, ctx->daddr_v6);
-	}
+	COPY_ENDPOINTS(e, ctx);
 	bpf_ringbuf_submit(e, 0);
 	return 0;
 }

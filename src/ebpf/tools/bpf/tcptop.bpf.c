@@ -27,12 +27,7 @@ struct traffic {
 
 const volatile __u32 target_pid = 0;
 
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 10240);
-	__type(key, struct key_t);
-	__type(value, struct traffic);
-} ip_map SEC(".maps");
+HASH(ip_map, struct key_t, struct traffic, 10240);
 
 static __always_inline int account(struct sock *sk, __u16 family, __u16 protocol, int ret,
 				   bool sending)

@@ -1,14 +1,48 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* Shared by the tools' BPF programs: log2 slots and small map helpers. */
+/* Shared by the tools' BPF programs: map declarations, log2 slots, counters,
+ * per-thread entry records, stack keys and socket endpoints. */
 #ifndef EBPF_TOOLS_H
 #define EBPF_TOOLS_H
 
 #define TASK_COMM_LEN 16
 #define MAX_SLOTS 27
+#define MAX_DEPTH 127
 
 struct hist {
 	__u32 slots[MAX_SLOTS];
 };
+
+/* ---- maps ------------------------------------------------------------------ */
+/* NAME: a map of MAP_TYPE from KEY_TYPE to VALUE_TYPE, ENTRIES at most */
+#define MAP(name, map_type, key_type, value_type, entries)		\
+struct {								\
+	__uint(type, map_type);						\
+	__uint(max_entries, entries);					\
+	__type(key, key_type);						\
+	__type(value, value_type);					\
+} name SEC(".maps")
+
+#define HASH(name, key_type, value_type, entries)			\
+	MAP(name, BPF_MAP_TYPE_HASH, key_type, value_type, entries)
+
+/* the ring buffer "events" (BYTES long) of records of type T; naming T puts it in
+ * the object's BTF, so front ends decode the records by name */
+#define EVENTS(T, bytes)						\
+const T *unused_event __attribute__((unused));				\
+struct {								\
+	__uint(type, BPF_MAP_TYPE_RINGBUF);				\
+	__uint(max_entries, bytes);					\
+} events SEC(".maps")
+
+/* NAME: ENTRIES stack traces of MAX_DEPTH frames of type FRAME, with FLAGS */
+#define STACKS(name, frame, entries, flags)				\
+struct {								\
+	__uint(type, BPF_MAP_TYPE_STACK_TRACE);				\
+	__uint(key_size, sizeof(__u32));				\
+	__uint(value_size, MAX_DEPTH * sizeof(frame));			\
+	__uint(max_entries, entries);					\
+	__uint(map_flags, flags);					\
+} name SEC(".maps")
 
 /* floor(log2(v)) for v > 0, 0 for 0 */
 static __always_inline __u32 log2_u64(__u64 v)
@@ -35,18 +69,32 @@ static __always_inline void *lookup_or_init(void *map, const void *key, const vo
 	return bpf_map_lookup_elem(map, key);
 }
 
+/* slot log2(v) of a histogram of SLOTS slots (the last one takes the rest) */
+static __always_inline __u32 log2_slot(__u64 v, __u32 slots)
+{
+	__u32 slot = log2_u64(v);
+
+	return slot < slots ? slot : slots - 1;
+}
+
 /* add 1 to slot log2(v) of the histogram at key */
 static __always_inline void hist_add(void *map, const void *key, __u64 v)
 {
 	static const struct hist zero;
 	struct hist *h = lookup_or_init(map, key, &zero);
-	__u32 slot = log2_u64(v);
 
-	if (!h)
-		return;
-	if (slot >= MAX_SLOTS)
-		slot = MAX_SLOTS - 1;
-	__sync_fetch_and_add(&h->slots[slot], 1);
+	if (h)
+		__sync_fetch_and_add(&h->slots[log2_slot(v, MAX_SLOTS)], 1);
+}
+
+/* add 1 to slot log2(v) of an array map of SLOTS __u64 counters */
+static __always_inline void array_hist_add(void *map, __u64 v, __u32 slots)
+{
+	__u32 slot = log2_slot(v, slots);
+	__u64 *count = bpf_map_lookup_elem(map, &slot);
+
+	if (count)
+		__sync_fetch_and_add(count, 1);
 }
 
 static __always_inline void count_add(void *map, const void *key, __u64 n)
@@ -57,5 +105,76 @@ static __always_inline void count_add(void *map, const void *key, __u64 n)
 	if (c)
 		__sync_fetch_and_add(c, n);
 }
+
+/* ---- per-thread entry records (syscall or function entry -> its return) ---- */
+/* the current thread's id in *tid; false when target_tgid is set and the
+ * current process is another one */
+static __always_inline bool thread_wanted(__u32 target_tgid, __u32 *tid)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+
+	*tid = (__u32)id;
+	return !target_tgid || (id >> 32) == target_tgid;
+}
+
+/* keep *val in map under the current thread's id (when the process is wanted) */
+static __always_inline int thread_save(void *map, const void *val, __u32 target_tgid)
+{
+	__u32 tid;
+
+	if (thread_wanted(target_tgid, &tid))
+		bpf_map_update_elem(map, &tid, val, BPF_ANY);
+	return 0;
+}
+
+/* keep the time now in map under the current thread's id (when wanted) */
+static __always_inline int thread_stamp(void *map, __u32 target_tgid)
+{
+	__u32 tid;
+	__u64 ts;
+
+	if (thread_wanted(target_tgid, &tid)) {
+		ts = bpf_ktime_get_ns();
+		bpf_map_update_elem(map, &tid, &ts, BPF_ANY);
+	}
+	return 0;
+}
+
+/* nanoseconds since the current thread's stamp in map, into *delta, the stamp
+ * removed; false when there is none */
+static __always_inline bool thread_elapsed(void *map, __u64 *delta)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	__u64 *tsp = bpf_map_lookup_elem(map, &tid);
+
+	if (!tsp)
+		return false;
+	*delta = bpf_ktime_get_ns() - *tsp;
+	bpf_map_delete_elem(map, &tid);
+	return true;
+}
+
+/* ---- stacks ------------------------------------------------------------------ */
+/* what the stack tools count by: process, thread (or process again), both stacks */
+struct stack_key {
+	__u32 pid;
+	__u32 tid;
+	__s32 user_stack_id;
+	__s32 kernel_stack_id;
+	char comm[TASK_COMM_LEN];
+};
+
+/* ---- sockets ------------------------------------------------------------------ */
+/* a sock/tcp tracepoint record's endpoints into DST's saddr and daddr: 4 bytes
+ * for AF_INET, 16 otherwise */
+#define COPY_ENDPOINTS(dst, ctx) do {						\
+	if ((ctx)->family == 2) {						\
+		bpf_probe_read_kernel((dst)->saddr, 4, (ctx)->saddr);		\
+		bpf_probe_read_kernel((dst)->daddr, 4, (ctx)->daddr);		\
+	} else {								\
+		bpf_probe_read_kernel((dst)->saddr, 16, (ctx)->saddr_v6);	\
+		bpf_probe_read_kernel((dst)->daddr, 16, (ctx)->daddr_v6);	\
+	}									\
+} while (0)
 
 #endif
