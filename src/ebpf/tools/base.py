@@ -302,8 +302,6 @@ def stream(name: str, args: argparse.Namespace, constants: dict[str, Any], heade
     ``variants`` when given), print ``header``, then one row per ring buffer record
     (``fmt(record)`` returns ``(json_record, text_line)`` or None to skip it) until
     ``args.duration`` passes or Ctrl-C."""
-    from ..ringbuf import RingBuffer
-
     require_kernel(name)
     out = Output(args.json)
     if variants is not None:
@@ -315,21 +313,33 @@ def stream(name: str, args: argparse.Namespace, constants: dict[str, Any], heade
             setup(obj)
         if variants is None:
             obj.attach()
-        rb = RingBuffer(obj.maps["events"], decode=decode)
-        out.text(header)
-
-        def handle(ev: Any) -> None:
-            row = fmt(ev)
-            if row is not None:
-                out.row(*row)
-
-        try:
-            if ready:
-                ready()
-            poll_events(rb, handle, getattr(args, "duration", None))
-        finally:
-            rb.close()
+        print_events(obj, out, header, fmt, getattr(args, "duration", None), ready, decode)
     return 0
+
+
+def print_events(obj: Any, out: Output, header: str, fmt: Callable[[Any], Row],
+                 duration: float | None, ready: Ready = None, decode: Any = "event",
+                 stop: Callable[[], bool] | None = None) -> None:
+    """Print ``header``, then one row per record of the ring buffer ``events`` of
+    the loaded and attached ``obj`` (``fmt(record)`` returns ``(json_record,
+    text_line)`` or None to skip it) until ``duration`` seconds pass, Ctrl-C or
+    ``stop()``. ``ready()`` is called once the buffer is open."""
+    from ..ringbuf import RingBuffer
+
+    rb = RingBuffer(obj.maps["events"], decode=decode)
+    out.text(header)
+
+    def handle(ev: Any) -> None:
+        row = fmt(ev)
+        if row is not None:
+            out.row(*row)
+
+    try:
+        if ready:
+            ready()
+        poll_events(rb, handle, duration, stop)
+    finally:
+        rb.close()
 
 
 def intervals(interval: float, count: int, duration: float | None,
@@ -378,7 +388,7 @@ def run_main(main: Callable[[list[str] | None], int], argv: list[str] | None = N
     sys.exit(code)
 
 
-__all__ = ["Output", "Ready", "TCP_STATES", "ToolParser", "boot_ns_to_epoch", "cache_dir", "hms",
+__all__ = ["Output", "Ready", "Row", "TCP_STATES", "ToolParser", "boot_ns_to_epoch", "cache_dir", "hms",
            "intervals", "ip_text", "ipv4", "object_for_text", "object_path", "open_first", "open_tool",
-           "poll_events", "require_kernel", "run_main", "sleep_for", "source_path", "stream",
+           "poll_events", "print_events", "require_kernel", "run_main", "sleep_for", "source_path", "stream",
            "text"]

@@ -7,7 +7,7 @@ from __future__ import annotations
 import shutil
 
 from ..errors import Error
-from .base import Output, Ready, ToolParser, hms, open_tool, poll_events, require_kernel, text
+from .base import Output, Ready, Row, ToolParser, hms, open_tool, print_events, require_kernel, text
 
 EXAMPLES = """\
     ebpf tool bashreadline              # trace commands typed into /bin/bash
@@ -25,8 +25,6 @@ def parser() -> ToolParser:
 
 
 def main(argv: list[str] | None = None, ready: Ready = None) -> int:
-    import ebpf
-
     args = parser().parse_args(argv)
     require_kernel("bashreadline")
     out = Output(args.json)
@@ -36,19 +34,12 @@ def main(argv: list[str] | None = None, ready: Ready = None) -> int:
     with open_tool("bashreadline") as obj, \
             obj.programs["readline_return"].attach(binary=binary, symbol="readline",
                                                    retprobe=True):
-        rb = ebpf.RingBuffer(obj.maps["events"], decode="event")
-        out.text(f"{'TIME':<9} {'PID':<7} COMMAND")
 
-        def handle(ev) -> None:
+        def fmt(ev) -> Row:
             line = text(ev.line)
-            out.row({"pid": ev.pid, "command": line}, f"{hms():<9} {ev.pid:<7} {line}")
+            return {"pid": ev.pid, "command": line}, f"{hms():<9} {ev.pid:<7} {line}"
 
-        try:
-            if ready:
-                ready()
-            poll_events(rb, handle, args.duration)
-        finally:
-            rb.close()
+        print_events(obj, out, f"{'TIME':<9} {'PID':<7} COMMAND", fmt, args.duration, ready)
     return 0
 
 

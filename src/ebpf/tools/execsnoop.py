@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import time
 
-from .base import Output, Ready, ToolParser, hms, open_tool, poll_events, require_kernel, text
+from .base import Output, Ready, Row, ToolParser, hms, open_tool, print_events, require_kernel, text
 
 EXAMPLES = """\
     ebpf tool execsnoop            # trace all exec() syscalls
@@ -45,9 +45,6 @@ def main(argv: list[str] | None = None, ready: Ready = None) -> int:
     start = time.monotonic()
     with open_tool("execsnoop", {"target_ppid": args.ppid}) as obj:
         obj.attach()
-        import ebpf
-
-        rb = ebpf.RingBuffer(obj.maps["events"], decode="event")
         head = ""
         if args.timestamp:
             head += f"{'TIME':<9}"
@@ -55,19 +52,19 @@ def main(argv: list[str] | None = None, ready: Ready = None) -> int:
             head += f"{'TIME(s)':<8} "
         if args.uid is not None:
             head += f"{'UID':<6} "
-        out.text(head + f"{'PCOMM':<16} {'PID':<7} {'PPID':<7} {'RET':>3} ARGS")
+        head += f"{'PCOMM':<16} {'PID':<7} {'PPID':<7} {'RET':>3} ARGS"
 
-        def handle(ev) -> None:
+        def fmt(ev) -> Row:
             if ev.retval != 0 and not args.fails:
-                return
+                return None
             if args.uid is not None and ev.uid != args.uid:
-                return
+                return None
             comm = text(ev.comm)
             argl = [text(a) for a in ev.args[: ev.args_count]]
             if name_re and not name_re.search(comm):
-                return
+                return None
             if args.line and not any(args.line in a for a in argl):
-                return
+                return None
             now = time.monotonic() - start
             line = ""
             if args.timestamp:
@@ -77,15 +74,10 @@ def main(argv: list[str] | None = None, ready: Ready = None) -> int:
             if args.uid is not None:
                 line += f"{ev.uid:<6} "
             line += f"{comm:<16} {ev.pid:<7} {ev.ppid:<7} {ev.retval:>3} {' '.join(argl)}"
-            out.row({"time": round(now, 6), "comm": comm, "pid": ev.pid, "ppid": ev.ppid,
+            return ({"time": round(now, 6), "comm": comm, "pid": ev.pid, "ppid": ev.ppid,
                      "uid": ev.uid, "ret": ev.retval, "args": argl}, line)
 
-        try:
-            if ready:
-                ready()
-            poll_events(rb, handle, args.duration)
-        finally:
-            rb.close()
+        print_events(obj, out, head, fmt, args.duration, ready)
     return 0
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import contextlib
 
 from ..errors import Error
-from .base import Output, Ready, ToolParser, hms, open_tool, poll_events, require_kernel, text
+from .base import Output, Ready, Row, ToolParser, hms, open_tool, print_events, require_kernel, text
 
 EXAMPLES = """\
     ebpf tool gethostlatency          # time getaddrinfo/gethostbyname[2] calls
@@ -26,8 +26,6 @@ def parser() -> ToolParser:
 
 
 def main(argv: list[str] | None = None, ready: Ready = None) -> int:
-    import ebpf
-
     from ..kernel.uprobe import resolve_binary
 
     args = parser().parse_args(argv)
@@ -49,20 +47,14 @@ def main(argv: list[str] | None = None, ready: Ready = None) -> int:
                 out.note(f"gethostlatency: {func} not traced: {e}")
         if not attached:
             raise Error(f"gethostlatency: none of {', '.join(FUNCS)} could be probed in {lib}")
-        rb = ebpf.RingBuffer(obj.maps["events"], decode="event")
-        out.text(f"{'TIME':<9} {'PID':<7} {'COMM':<16} {'LATms':>10} HOST")
 
-        def handle(ev) -> None:
+        def fmt(ev) -> Row:
             comm, host, ms = text(ev.comm), text(ev.host), ev.delta_ns / 1e6
-            out.row({"pid": ev.pid, "comm": comm, "lat_ms": ms, "host": host},
+            return ({"pid": ev.pid, "comm": comm, "lat_ms": ms, "host": host},
                     f"{hms():<9} {ev.pid:<7} {comm:<16} {ms:>10.2f} {host}")
 
-        try:
-            if ready:
-                ready()
-            poll_events(rb, handle, args.duration)
-        finally:
-            rb.close()
+        print_events(obj, out, f"{'TIME':<9} {'PID':<7} {'COMM':<16} {'LATms':>10} HOST", fmt,
+                     args.duration, ready)
     return 0
 
 

@@ -9,15 +9,14 @@ stack, from the scheduler's context switches (``tp_btf/sched_switch``).
 from __future__ import annotations
 
 import sys
-import time
 from collections.abc import Callable, Sequence
 from typing import IO
 
 from ..stacks import StackProfile, write_pprof
-from ..stacks.collect import StackCollector, remember_pids
+from ..stacks.collect import StackCollector
 from ..symbols import Symbolizer
+from . import stackout as so
 from .base import ToolParser
-from .stackout import add_output_options, load_tool, note, symbolizer_from, write_outputs
 
 EXAMPLES = """\
     ebpf tool offcputime 5                     # every thread, 5 seconds
@@ -46,19 +45,9 @@ def record(duration: float, *, pid: int | None = None, tid: int | None = None,
               "min_block_ns": max(1, min_block_us) * 1000,
               "max_block_ns": (max_block_us * 1000) if max_block_us else (1 << 64) - 1,
               "state": -1 if state is None else state, "per_thread": per_thread}
-    with load_tool(NAME, consts) as obj:
-        seen: set[int] = set()
-        with obj.programs["sched_switch"].attach():
-            if pid:
-                sym.remember(pid)  # before it can exit
-            if ready is not None:
-                ready()
-            end = time.monotonic() + duration
-            while (left := end - time.monotonic()) > 0:
-                time.sleep(min(left, 0.5))
-                remember_pids(sym, obj.maps["counts"].keys(), seen)
-        rows = list(obj.maps["counts"].items())
-        remember_pids(sym, (k for k, _ in rows), seen)
+    with so.load_tool(NAME, consts) as obj:
+        rows, _ = so.count_stacks(obj, obj.programs["sched_switch"].attach(), sym, duration, pid,
+                               ready)
         return StackCollector(sym, obj.maps["stacks"]).profile(
             rows, unit="nanoseconds", per_thread=per_thread)
 
@@ -71,9 +60,7 @@ def parser() -> ToolParser:
                     help="user threads only (no kernel threads)")
     ap.add_argument("-k", "--kernel-threads-only", action="store_true",
                     help="kernel threads only")
-    ap.add_argument("-U", "--user-stacks-only", action="store_true", help="user stacks only")
-    ap.add_argument("-K", "--kernel-stacks-only", action="store_true",
-                    help="kernel stacks only")
+    so.add_stack_options(ap)
     ap.add_argument("-m", "--min-block-time", type=int, default=1, metavar="US",
                     help="only blocks of at least this many microseconds (default 1)")
     ap.add_argument("-M", "--max-block-time", type=int, metavar="US",
@@ -81,7 +68,7 @@ def parser() -> ToolParser:
     ap.add_argument("--state", choices=sorted(STATES),
                     help="only threads that blocked in this task state")
     ap.add_argument("--per-thread", action="store_true", help="one stack per thread")
-    add_output_options(ap)
+    so.add_output_options(ap)
     ap.add_argument("duration", nargs="?", type=float, default=5.0,
                     help="seconds to trace (default 5)")
     return ap
@@ -91,22 +78,21 @@ def main(argv: Sequence[str] | None = None, out: IO[str] = sys.stdout,
          ready: Callable[[], None] | None = None) -> int:
     ap = parser()
     args = ap.parse_args(argv)
-    if args.user_stacks_only and args.kernel_stacks_only:
-        ap.error("-U and -K exclude each other")
+    user, kernel = so.stack_kinds(ap, args)
     if args.user_threads_only and args.kernel_threads_only:
         ap.error("-u and -k exclude each other")
     if args.max_block_time is not None and args.max_block_time < args.min_block_time:
         ap.error(f"-M {args.max_block_time} is below -m {args.min_block_time}")
-    note(args, out, f"Tracing off-CPU time (us) of {f'PID {args.pid}' if args.pid else 'all threads'}"
+    so.note(args, out, f"Tracing off-CPU time (us) of {f'PID {args.pid}' if args.pid else 'all threads'}"
               f" by {'user' if args.user_stacks_only else 'kernel' if args.kernel_stacks_only else 'user + kernel'}"
               f" stack for {args.duration:g} secs.")
     prof = record(args.duration, pid=args.pid, tid=args.tid,
-                  user=not args.kernel_stacks_only, kernel=not args.user_stacks_only,
+                  user=user, kernel=kernel,
                   user_threads_only=args.user_threads_only,
                   kernel_threads_only=args.kernel_threads_only,
                   min_block_us=args.min_block_time, max_block_us=args.max_block_time,
                   state=STATES[args.state] if args.state else None,
-                  per_thread=args.per_thread, symbolizer=symbolizer_from(args), ready=ready)
+                  per_thread=args.per_thread, symbolizer=so.symbolizer_from(args), ready=ready)
     # printed and drawn in microseconds, as the classic tool does; pprof keeps nanoseconds
     us = StackProfile(unit="microseconds")
     for stack, ns in prof:
@@ -114,7 +100,7 @@ def main(argv: Sequence[str] | None = None, out: IO[str] = sys.stdout,
     if args.pprof:
         write_pprof(prof, args.pprof)
         args.pprof = None
-    write_outputs(us, args, "Off-CPU Time Flame Graph", out)
+    so.write_outputs(us, args, "Off-CPU Time Flame Graph", out)
     return 0
 
 

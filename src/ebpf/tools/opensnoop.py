@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 
-from .base import Output, Ready, ToolParser, hms, open_tool, poll_events, require_kernel, text
+from .base import Output, Ready, Row, ToolParser, hms, open_tool, print_events, require_kernel, text
 
 EXAMPLES = """\
     ebpf tool opensnoop              # trace all openat() syscalls
@@ -39,23 +39,19 @@ def main(argv: list[str] | None = None, ready: Ready = None) -> int:
     out = Output(args.json)
     with open_tool("opensnoop", {"target_pid": args.pid}) as obj:
         obj.attach()
-        import ebpf
-
-        rb = ebpf.RingBuffer(obj.maps["events"], decode="event")
         head = f"{'TIME':<9}" if args.timestamp else ""
         if args.print_uid:
             head += f"{'UID':<6} "
         head += f"{'PID':<7} {'COMM':<16} {'FD':>3} {'ERR':>3} "
         if args.extended_fields:
             head += f"{'FLAGS':<8} "
-        out.text(head + "PATH")
 
-        def handle(ev) -> None:
+        def fmt(ev) -> Row:
             comm = text(ev.comm)
             if args.name and args.name not in comm:
-                return
+                return None
             if args.failed and ev.ret >= 0:
-                return
+                return None
             fd, err = (ev.ret, 0) if ev.ret >= 0 else (-1, -ev.ret)
             path = text(ev.fname)
             line = f"{hms():<9}" if args.timestamp else ""
@@ -64,15 +60,10 @@ def main(argv: list[str] | None = None, ready: Ready = None) -> int:
             line += f"{ev.pid:<7} {comm:<16} {fd:>3} {err:>3} "
             if args.extended_fields:
                 line += f"{ev.flags:08o} "
-            out.row({"time": time.time(), "pid": ev.pid, "uid": ev.uid, "comm": comm,
+            return ({"time": time.time(), "pid": ev.pid, "uid": ev.uid, "comm": comm,
                      "fd": fd, "err": err, "flags": ev.flags, "path": path}, line + path)
 
-        try:
-            if ready:
-                ready()
-            poll_events(rb, handle, args.duration)
-        finally:
-            rb.close()
+        print_events(obj, out, head + "PATH", fmt, args.duration, ready)
     return 0
 
 

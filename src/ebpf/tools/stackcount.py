@@ -12,17 +12,16 @@ Event syntax (as BCC's): ``t:CATEGORY:NAME`` (tracepoint), ``u:BINARY:SYMBOL``
 from __future__ import annotations
 
 import sys
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import IO, Any
 
 from ..errors import Error
 from ..stacks import StackProfile
-from ..stacks.collect import StackCollector, remember_pids
+from ..stacks.collect import StackCollector
 from ..symbols import Symbolizer
+from . import stackout as so
 from .base import ToolParser
-from .stackout import add_output_options, load_tool, note, symbolizer_from, write_outputs
 
 EXAMPLES = """\
     ebpf tool stackcount t:sched:sched_switch          # kernel + user stacks, 5 s
@@ -72,7 +71,7 @@ def record(event: Event | str, duration: float, *, pid: int | None = None,
     sym = symbolizer or Symbolizer()
     consts = {"target_tgid": pid or 0, "user_stacks": user, "kernel_stacks": kernel,
               "per_pid": per_pid}
-    with load_tool(NAME, consts) as obj:
+    with so.load_tool(NAME, consts) as obj:
         if ev.kind == "uprobe":
             target: dict[str, Any] = {"binary": ev.target, "symbol": ev.symbol}
             if pid:
@@ -80,20 +79,7 @@ def record(event: Event | str, duration: float, *, pid: int | None = None,
             link = obj.programs["stackcount_uprobe"].attach(**target)
         else:
             link = obj.programs["stackcount_tracepoint"].attach(tracepoint=ev.target)
-        seen: set[int] = set()
-        with link:
-            if pid:
-                sym.remember(pid)  # before it can exit
-            if ready is not None:
-                ready()
-            end = time.monotonic() + duration
-            while (left := end - time.monotonic()) > 0:
-                time.sleep(min(left, 0.5))
-                if user:
-                    remember_pids(sym, obj.maps["counts"].keys(), seen)
-        rows = list(obj.maps["counts"].items())
-        if user:
-            remember_pids(sym, (k for k, _ in rows), seen)
+        rows, _ = so.count_stacks(obj, link, sym, duration, pid, ready, remember=user)
         return StackCollector(sym, obj.maps["stacks"]).profile(rows, unit="calls",
                                                                 per_process=per_pid)
 
@@ -103,12 +89,10 @@ def parser() -> ToolParser:
     ap.add_argument("-p", "--pid", type=int, help="trace this process only")
     ap.add_argument("-P", "--perpid", action="store_true",
                     help="one stack per process (with its name)")
-    ap.add_argument("-U", "--user-stacks-only", action="store_true", help="user stacks only")
-    ap.add_argument("-K", "--kernel-stacks-only", action="store_true",
-                    help="kernel stacks only")
+    so.add_stack_options(ap)
     ap.add_argument("-D", "--duration", type=float, default=5.0,
                     help="seconds to trace (default 5)")
-    add_output_options(ap)
+    so.add_output_options(ap)
     ap.add_argument("event", help="t:CATEGORY:NAME or u:BINARY:SYMBOL")
     return ap
 
@@ -117,14 +101,12 @@ def main(argv: Sequence[str] | None = None, out: IO[str] = sys.stdout,
          ready: Callable[[], None] | None = None) -> int:
     ap = parser()
     args = ap.parse_args(argv)
-    if args.user_stacks_only and args.kernel_stacks_only:
-        ap.error("-U and -K exclude each other")
+    user, kernel = so.stack_kinds(ap, args)
     ev = parse_event(args.event)
-    note(args, out, f"Tracing {ev.kind} {ev.description} for {args.duration:g} secs.")
-    prof = record(ev, args.duration, pid=args.pid, user=not args.kernel_stacks_only,
-                  kernel=not args.user_stacks_only, per_pid=args.perpid,
-                  symbolizer=symbolizer_from(args), ready=ready)
-    write_outputs(prof, args, f"stackcount {ev.description}", out)
+    so.note(args, out, f"Tracing {ev.kind} {ev.description} for {args.duration:g} secs.")
+    prof = record(ev, args.duration, pid=args.pid, user=user, kernel=kernel, per_pid=args.perpid,
+                  symbolizer=so.symbolizer_from(args), ready=ready)
+    so.write_outputs(prof, args, f"stackcount {ev.description}", out)
     return 0
 
 

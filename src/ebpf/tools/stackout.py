@@ -1,6 +1,6 @@
-"""What profile, offcputime and stackcount share: their output options
-(folded, flame graph, pprof, classic text), symbolizer options, and loading
-their BPF object."""
+"""What profile, offcputime and stackcount share: their stack and output options
+(folded, flame graph, pprof, classic text), symbolizer options, loading their
+BPF object and reading its counts by stack."""
 
 from __future__ import annotations
 
@@ -8,12 +8,28 @@ import argparse
 import json
 import os
 import sys
+import time
+from collections.abc import Callable
 from typing import IO, Any
 
 from ..errors import Error
 from ..stacks import StackProfile, write_flame_graph, write_pprof
 from ..symbols import Symbolizer
 from ..symbols.debugfile import DEFAULT_DEBUG_DIRS
+
+
+def add_stack_options(ap: argparse.ArgumentParser) -> None:
+    """``-U`` (user stacks only) and ``-K`` (kernel stacks only); see :func:`stack_kinds`."""
+    ap.add_argument("-U", "--user-stacks-only", action="store_true", help="user stacks only")
+    ap.add_argument("-K", "--kernel-stacks-only", action="store_true",
+                    help="kernel stacks only")
+
+
+def stack_kinds(ap: argparse.ArgumentParser, args: argparse.Namespace) -> tuple[bool, bool]:
+    """(user, kernel): which stacks ``-U``/``-K`` ask for (both by default)."""
+    if args.user_stacks_only and args.kernel_stacks_only:
+        ap.error("-U and -K exclude each other")
+    return not args.kernel_stacks_only, not args.user_stacks_only
 
 
 def add_output_options(ap: argparse.ArgumentParser) -> None:
@@ -40,6 +56,35 @@ def load_tool(name: str, constants: dict[str, Any]) -> Any:
 
     require_kernel(name)
     return open_tool(name, constants)
+
+
+def count_stacks(obj: Any, link: Any, sym: Symbolizer, duration: float, pid: int | None,
+                 ready: Callable[[], None] | None, remember: bool = True
+                 ) -> tuple[list[tuple[Any, Any]], float]:
+    """With ``link`` attached, call ``ready()`` and let ``obj``'s programs count
+    into its ``counts`` map (keys: struct stack_key) for ``duration`` seconds,
+    then detach. Returns the (key, value) rows and the seconds counted. With
+    ``remember``, the processes seen are remembered by ``sym`` as they appear
+    (their user stacks are symbolized once they may have exited)."""
+    from ..stacks.collect import remember_pids
+
+    seen: set[int] = set()
+    with link:
+        if pid:
+            sym.remember(pid)  # before it can exit
+        if ready is not None:
+            ready()
+        start = time.monotonic()  # the duration counts from here, once attached
+        end = start + duration
+        while (left := end - time.monotonic()) > 0:
+            time.sleep(min(left, 0.5))
+            if remember:
+                remember_pids(sym, obj.maps["counts"].keys(), seen)
+    elapsed = time.monotonic() - start
+    rows = list(obj.maps["counts"].items())
+    if remember:
+        remember_pids(sym, (k for k, _ in rows), seen)
+    return rows, elapsed
 
 
 def note(args: argparse.Namespace, out: IO[str], text: str) -> None:

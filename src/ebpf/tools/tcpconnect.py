@@ -10,11 +10,12 @@ from __future__ import annotations
 from .base import (
     Output,
     Ready,
+    Row,
     ToolParser,
     hms,
     ipv4,
     open_tool,
-    poll_events,
+    print_events,
     require_kernel,
     text,
 )
@@ -46,30 +47,22 @@ def main(argv: list[str] | None = None, ready: Ready = None) -> int:
     ports = {int(p) for p in args.port.split(",")} if args.port else set()
     with open_tool("tcpconnect", {"target_pid": args.pid}) as obj:
         obj.attach()
-        import ebpf
+        head = ((f"{'TIME':<9}" if args.timestamp else "") +
+                f"{'PID':<7} {'COMM':<16} {'SADDR':<15} {'SPORT':>5} {'DADDR':<15} "
+                f"{'DPORT':>5} RESULT")
 
-        rb = ebpf.RingBuffer(obj.maps["events"], decode="event")
-        out.text((f"{'TIME':<9}" if args.timestamp else "") +
-                 f"{'PID':<7} {'COMM':<16} {'SADDR':<15} {'SPORT':>5} {'DADDR':<15} "
-                 f"{'DPORT':>5} RESULT")
-
-        def handle(ev) -> None:
+        def fmt(ev) -> Row:
             if ports and ev.dport not in ports:
-                return
+                return None
             comm = text(ev.comm)
             result = "connected" if ev.established else "failed"
             line = (f"{hms():<9}" if args.timestamp else "") + (
                 f"{ev.pid:<7} {comm:<16} {ipv4(ev.saddr):<15} {ev.sport:>5} "
                 f"{ipv4(ev.daddr):<15} {ev.dport:>5} {result}")
-            out.row({"pid": ev.pid, "comm": comm, "saddr": ipv4(ev.saddr), "sport": ev.sport,
+            return ({"pid": ev.pid, "comm": comm, "saddr": ipv4(ev.saddr), "sport": ev.sport,
                      "daddr": ipv4(ev.daddr), "dport": ev.dport, "result": result}, line)
 
-        try:
-            if ready:
-                ready()
-            poll_events(rb, handle, args.duration)
-        finally:
-            rb.close()
+        print_events(obj, out, head, fmt, args.duration, ready)
         if args.count:
             out.text(f"\n{'DPORT':>5} {'CONNECTS':>9}")
             for port, n in sorted(obj.maps["by_dport"].items(), key=lambda kv: -kv[1]):

@@ -13,7 +13,17 @@ from __future__ import annotations
 import contextlib
 import time
 
-from .base import Output, Ready, ToolParser, hms, object_for_text, poll_events, require_kernel, text
+from .base import (
+    Output,
+    Ready,
+    Row,
+    ToolParser,
+    hms,
+    object_for_text,
+    print_events,
+    require_kernel,
+    text,
+)
 from .probes import attach, expand
 from .tracegen import build, c_source, render, split_probe
 
@@ -62,35 +72,29 @@ def main(argv: list[str] | None = None, ready: Ready = None) -> int:
             contextlib.ExitStack() as st:
         for i, p in enumerate(probes):
             st.enter_context(attach(obj.programs[f"probe_{i}"], p.target, args.pid or None))
-        rb = ebpf.RingBuffer(obj.maps["events"], decode="event")
-        out.text((f"{'TIME':<8} " if args.time else "") +
-                 (f"{'TIME':<14} " if args.timestamp else "") +
-                 f"{'PID':<7} {'TID':<7} {'COMM':<15} {'FUNC':<16} -")
+        head = ((f"{'TIME':<8} " if args.time else "") +
+                (f"{'TIME':<14} " if args.timestamp else "") +
+                f"{'PID':<7} {'TID':<7} {'COMM':<15} {'FUNC':<16} -")
 
-        def handle(ev) -> None:
+        def fmt(ev) -> Row:
             comm = text(ev.comm)
             if args.name and args.name not in comm:
-                return
+                return None
             if args.max_events is not None and seen[0] >= args.max_events:
-                return
+                return None
             seen[0] += 1
             p = probes[ev.probe]
             func = p.target.name.split("/")[-1]
             msg = render(p, list(ev.vals), [bytes(s) for s in ev.strs])
             t = (ev.ts - start) / 1e9
-            out.row({"pid": ev.pid, "tid": ev.tid, "comm": comm, "func": func,
+            return ({"pid": ev.pid, "tid": ev.tid, "comm": comm, "func": func,
                      "probe": p.spec, "message": msg, "time": t},
                     (f"{hms():<8} " if args.time else "") +
                     (f"{t:<14.6f} " if args.timestamp else "") +
                     f"{ev.pid:<7} {ev.tid:<7} {comm:<15.15} {func:<16} {msg}")
 
-        try:
-            if ready:
-                ready()
-            stop = (lambda: seen[0] >= args.max_events) if args.max_events else None
-            poll_events(rb, handle, args.duration, stop)
-        finally:
-            rb.close()
+        stop = (lambda: seen[0] >= args.max_events) if args.max_events else None
+        print_events(obj, out, head, fmt, args.duration, ready, stop=stop)
     return 0
 
 
