@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import cast
 
+from .._internal.ints import s32
 from ..errors import InstructionError, LoadError
 from ..isa import opcodes as op
 from ..isa.instruction import Instruction
@@ -65,6 +66,52 @@ class Code:
         """``slots`` for an executor's loop: :func:`prepare` checked every target,
         so the None halves of lddw are never reached (an executor steps over them)."""
         return cast("list[Instruction]", self.slots)
+
+
+# ---- control flow (what the compiling executors split into blocks) ---------------
+def successors(slots: list[Instruction | None], pc: int) -> list[int]:
+    """The slots control may reach right after the instruction at ``pc`` (a call
+    returns to the next one; exit reaches none)."""
+    ins = slots[pc]
+    assert ins is not None
+    opc = ins.opcode
+    if opc & 7 in (op.BPF_JMP, op.BPF_JMP32):
+        jop = opc & 0xF0
+        if jop == op.BPF_EXIT:
+            return []
+        if jop == op.BPF_CALL:
+            return [pc + 1]
+        if jop == op.BPF_JA:
+            return [ins.jump_target(pc)]
+        return [pc + 1, ins.jump_target(pc)]
+    return [pc + ins.size]
+
+
+def reachable(slots: list[Instruction | None], entry: int) -> set[int]:
+    """The slots of the instructions reachable from ``entry`` (the body of the
+    function starting there)."""
+    seen: set[int] = set()
+    todo = [entry]
+    n = len(slots)
+    while todo:
+        pc = todo.pop()
+        if pc in seen or not 0 <= pc < n or slots[pc] is None:
+            continue
+        seen.add(pc)
+        todo.extend(successors(slots, pc))
+    return seen
+
+
+def jump_targets(slots: list[Instruction | None], body: Iterable[int]) -> set[int]:
+    """Where the jumps among the instructions at ``body`` go (calls and exits aside)."""
+    out = set()
+    for pc in body:
+        ins = slots[pc]
+        assert ins is not None
+        if ins.opcode & 7 in (op.BPF_JMP, op.BPF_JMP32) and ins.opcode & 0xF0 not in (
+                op.BPF_CALL, op.BPF_EXIT):
+            out.add(ins.jump_target(pc))
+    return out
 
 
 def _fail(msg: str, slot: int) -> InstructionError:
@@ -288,8 +335,7 @@ def prepare(insns: Iterable[Instruction], name: str = "prog",
 def pseudo_func_offset(imm: int) -> int:
     """The slot offset an ``lddw rX, func`` (src=BPF_PSEUDO_FUNC) carries: the
     low 32 bits of its immediate, signed."""
-    lo = imm & 0xFFFF_FFFF
-    return lo - (1 << 32) if lo & 0x8000_0000 else lo
+    return s32(imm)
 
 
 def _check_target(slots: list, target: int, pc: int, what: str) -> None:

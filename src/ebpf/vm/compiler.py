@@ -28,20 +28,12 @@ import struct
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from ..errors import Error, RuntimeFault
+from ..errors import RuntimeFault
 from ..isa import opcodes as op
-from .code import ADDR_SPACE_CAST, CODE_BASE, Code
+from .code import ADDR_SPACE_CAST, CODE_BASE, Code, jump_targets, reachable
 from .interpreter import ATOMIC_LOCK, SIZES, load_packet_abs
 from .memory import M64
-from .run import (
-    LOCK_HELPERS,
-    MAX_FRAMES,
-    STACK_SIZE,
-    Run,
-    StopProgram,
-    TailCall,
-    call_under_lock,
-)
+from .run import MAX_FRAMES, STACK_SIZE, Run, TailCall, wrap_helper
 
 log = logging.getLogger("ebpf.vm")
 
@@ -101,6 +93,36 @@ def _bswap32(x: int) -> int:
 
 def _bswap64(x: int) -> int:
     return int.from_bytes(x.to_bytes(8, "little"), "big")
+
+
+#: Python for the ALU operations that need no special case, by width (is64): d is
+#: the register, a and bw the operands cut to the width, m the mask, s the sign bit
+_WRAPPING = {op.BPF_ADD: "{d} = ({d} + {b}) & {m}", op.BPF_SUB: "{d} = ({d} - {b}) & {m}",
+             op.BPF_MUL: "{d} = ({d} * {b}) & {m}", op.BPF_LSH: "{d} = ({d} << {sh}) & {m}",
+             op.BPF_ARSH: "{d} = ((({a} ^ {s}) - {s}) >> {sh}) & {m}"}
+_ALU = {
+    True: {**_WRAPPING, op.BPF_OR: "{d} |= {b}", op.BPF_AND: "{d} &= {b}",
+           op.BPF_XOR: "{d} ^= {b}", op.BPF_RSH: "{d} >>= {sh}"},
+    False: {**_WRAPPING, op.BPF_OR: "{d} = ({d} | {b}) & {m}", op.BPF_AND: "{d} &= {bw}",
+            op.BPF_XOR: "{d} = ({d} ^ {b}) & {m}", op.BPF_RSH: "{d} = {a} >> {sh}"},
+}
+
+
+def _divmod(aop: int, ins: Any, d: str, a: str, b: str, bw: str, is_x: bool, bits: int) -> str:
+    """Division and modulo; by zero gives 0 and leaves the dividend (cut to the
+    width), as the kernel defines them."""
+    div = aop == op.BPF_DIV
+    if ins.off == 1:
+        return f"{d} = _s{'div' if div else 'mod'}{bits}({d}, {b})"
+    sym = "//" if div else "%"
+    if bits == 64:
+        if not is_x:
+            return f"{d} = {d} {sym} {b}" if ins.imm else (f"{d} = 0" if div else "pass")
+        return f"{d} = {d} {sym} {b} if {b} else {'0' if div else d}"
+    if not is_x:
+        return (f"{d} = {a} {sym} {b}" if ins.imm & M32
+                else (f"{d} = 0" if div else f"{d} &= {M32}"))
+    return f"_b = {bw}; {d} = {a} {sym} _b if _b else {'0' if div else a}"
 
 
 def _budget_fault(pc: int):
@@ -176,29 +198,7 @@ class Translator:
         fn = self.helpers.get(target)
         if fn is None:
             raise RuntimeFault(f"callx to unknown helper #{target}", pc)
-        return self._wrap(fn)(run, pc, *args)
-
-    @staticmethod
-    def _wrap(fn: Callable[..., int]) -> Callable[..., int]:
-        lock_ok = getattr(fn, "helper_id", None) in LOCK_HELPERS
-
-        def helper(run, pc, r1, r2, r3, r4, r5):
-            if run.locks and not lock_ok:
-                raise call_under_lock(run, getattr(fn, "__name__", "a helper"), pc)
-            run.helper_pc = pc
-            try:
-                return fn(run, r1, r2, r3, r4, r5) & M64
-            except RuntimeFault as e:
-                if e.pc is None:
-                    raise RuntimeFault(e.reason, pc) from None
-                raise
-            except (StopProgram, TailCall, Error):
-                raise
-            except Exception as e:  # noqa: BLE001 - a helper bug must not escape raw
-                raise RuntimeFault(f"helper {getattr(fn, '__name__', '?')} failed: "
-                                   f"{type(e).__name__}: {e}", pc) from e
-        helper.__name__ = getattr(fn, "__name__", "helper")
-        return helper
+        return wrap_helper(fn)(run, pc, *args)
 
     # ---- translating -------------------------------------------------------------
     def translate(self, code: Code) -> dict[int, Callable]:
@@ -210,7 +210,7 @@ class Translator:
         for hid in code.helpers:
             fn = self.helpers.get(hid)
             if fn is not None:
-                env[f"_h{hid}"] = self._wrap(fn)
+                env[f"_h{hid}"] = wrap_helper(fn)
         src = [_FunctionWriter(code, entry, self.probe_loads).write()
                for entry in code.functions]
         text = "\n\n".join(src)
@@ -235,7 +235,7 @@ class _FunctionWriter:
         self.code = code
         self.entry = entry
         self.slots = code.slots
-        self.body = self._reachable()
+        self.body = sorted(reachable(self.slots, entry))
         self.body_set = set(self.body)
         self.leaders = self._leaders()
         self.leader_set = set(self.leaders)
@@ -243,44 +243,10 @@ class _FunctionWriter:
         self._loop_mode = False
         self._self_loop = False
 
-    def _successors(self, pc: int) -> list[int]:
-        ins = self.code.instruction(pc)
-        opc = ins.opcode
-        cls = opc & 7
-        if cls in (op.BPF_JMP, op.BPF_JMP32):
-            jop = opc & 0xF0
-            if jop == op.BPF_EXIT:
-                return []
-            if jop == op.BPF_CALL:
-                return [pc + 1]
-            if jop == op.BPF_JA:
-                return [ins.jump_target(pc)]
-            return [pc + 1, ins.jump_target(pc)]
-        return [pc + ins.size]
-
-    def _reachable(self) -> list[int]:
-        seen = set()
-        todo = [self.entry]
-        n = len(self.slots)
-        while todo:
-            pc = todo.pop()
-            if pc in seen or not 0 <= pc < n or self.slots[pc] is None:
-                continue
-            seen.add(pc)
-            todo.extend(self._successors(pc))
-        return sorted(seen)
-
     def _leaders(self) -> list[int]:
-        leaders = {self.entry}
-        self.has_jumps = False
-        for pc in self.body:
-            ins = self.code.instruction(pc)
-            cls = ins.opcode & 7
-            if cls in (op.BPF_JMP, op.BPF_JMP32) and ins.opcode & 0xF0 not in (op.BPF_CALL,
-                                                                                op.BPF_EXIT):
-                leaders.add(ins.jump_target(pc))
-                self.has_jumps = True
-        return sorted(leaders)
+        targets = jump_targets(self.slots, self.body)
+        self.has_jumps = bool(targets)
+        return sorted(targets | {self.entry})
 
     # ---- emit ------------------------------------------------------------------
     def write(self) -> str:
@@ -435,10 +401,8 @@ class _FunctionWriter:
         opc = ins.opcode
         cls = opc & 7
         d = f"r{ins.dst}"
-        if cls == op.BPF_ALU64:
-            return [self._alu64(ins, d)]
-        if cls == op.BPF_ALU:
-            return [self._alu32(ins, d)]
+        if cls in (op.BPF_ALU64, op.BPF_ALU):
+            return [self._alu(ins, d, cls == op.BPF_ALU64)]
         if cls == op.BPF_LDX:
             size = SIZES[opc & 0x18]
             addr = self._addr(ins.src, ins.off)
@@ -521,108 +485,34 @@ class _FunctionWriter:
         return f"(r{reg} + {off}) & {M64}"
 
     @staticmethod
-    def _alu64(ins, d: str) -> str:
+    def _alu(ins, d: str, is64: bool) -> str:
         opc = ins.opcode
         aop = opc & 0xF0
-        if aop == op.BPF_END:  # bswap (ALU64 | END is unconditional)
-            return {16: f"{d} = (({d} & 0xFF) << 8) | (({d} >> 8) & 0xFF)",
-                    32: f"{d} = _bswap32({d})", 64: f"{d} = _bswap64({d})"}[ins.imm]
-        if aop == op.BPF_NEG:
-            return f"{d} = -{d} & {M64}"
-        is_x = bool(opc & op.BPF_X)
-        b = f"r{ins.src}" if is_x else str(ins.imm & M64)
-        if aop == op.BPF_MOV:
-            if is_x and ins.off == ADDR_SPACE_CAST:  # the arena address of the low 32 bits
-                hi = (ins.imm & 0x7FFF_FFFF) << 32
-                return f"{d} = ({hi} | ({b} & 0xFFFFFFFF)) if {b} & 0xFFFFFFFF else 0"
-            if is_x and ins.off:
-                bits = ins.off
-                sign = 1 << (bits - 1)
-                return f"{d} = ((({b} & {(1 << bits) - 1}) ^ {sign}) - {sign}) & {M64}"
-            return f"{d} = {b}"
-        if aop == op.BPF_ADD:
-            return f"{d} = ({d} + {b}) & {M64}"
-        if aop == op.BPF_SUB:
-            return f"{d} = ({d} - {b}) & {M64}"
-        if aop == op.BPF_MUL:
-            return f"{d} = ({d} * {b}) & {M64}"
-        if aop == op.BPF_OR:
-            return f"{d} |= {b}"
-        if aop == op.BPF_AND:
-            return f"{d} &= {b}"
-        if aop == op.BPF_XOR:
-            return f"{d} ^= {b}"
-        if aop == op.BPF_DIV:
-            if ins.off == 1:
-                return f"{d} = _sdiv64({d}, {b})"
-            if not is_x:
-                return f"{d} = {d} // {b}" if ins.imm else f"{d} = 0"
-            return f"{d} = {d} // {b} if {b} else 0"
-        if aop == op.BPF_MOD:
-            if ins.off == 1:
-                return f"{d} = _smod64({d}, {b})"
-            if not is_x:
-                return f"{d} = {d} % {b}" if ins.imm else "pass"
-            return f"{d} = {d} % {b} if {b} else {d}"
-        sh = f"({b} & 63)" if is_x else str(ins.imm & 63)
-        if aop == op.BPF_LSH:
-            return f"{d} = ({d} << {sh}) & {M64}"
-        if aop == op.BPF_RSH:
-            return f"{d} >>= {sh}"
-        if aop == op.BPF_ARSH:
-            return f"{d} = ((({d} ^ {S64}) - {S64}) >> {sh}) & {M64}"
-        raise RuntimeFault(f"unknown ALU64 opcode {opc:#x}")
-
-    @staticmethod
-    def _alu32(ins, d: str) -> str:
-        opc = ins.opcode
-        aop = opc & 0xF0
-        if aop == op.BPF_END:
-            if opc & op.BPF_TO_BE:
+        m, bits = (M64, 64) if is64 else (M32, 32)
+        if aop == op.BPF_END:  # ALU64 | END is an unconditional bswap
+            if is64 or opc & op.BPF_TO_BE:
                 return {16: f"{d} = (({d} & 0xFF) << 8) | (({d} >> 8) & 0xFF)",
                         32: f"{d} = _bswap32({d})", 64: f"{d} = _bswap64({d})"}[ins.imm]
             return {16: f"{d} &= 0xFFFF", 32: f"{d} &= {M32}", 64: "pass"}[ins.imm]
         if aop == op.BPF_NEG:
-            return f"{d} = -{d} & {M32}"
+            return f"{d} = -{d} & {m}"
         is_x = bool(opc & op.BPF_X)
-        b = f"r{ins.src}" if is_x else str(ins.imm & M32)
-        b32 = f"({b} & {M32})" if is_x else b
-        a32 = f"({d} & {M32})"
+        b = f"r{ins.src}" if is_x else str(ins.imm & m)
+        # the operands cut to the width (32-bit registers may hold 64-bit values)
+        a = d if is64 else f"({d} & {M32})"
+        bw = f"({b} & {M32})" if is_x and not is64 else b
         if aop == op.BPF_MOV:
+            if is64 and is_x and ins.off == ADDR_SPACE_CAST:  # the arena address of the low 32 bits
+                hi = (ins.imm & 0x7FFF_FFFF) << 32
+                return f"{d} = ({hi} | ({b} & 0xFFFFFFFF)) if {b} & 0xFFFFFFFF else 0"
             if is_x and ins.off:
-                bits = ins.off
-                sign = 1 << (bits - 1)
-                return f"{d} = ((({b} & {(1 << bits) - 1}) ^ {sign}) - {sign}) & {M32}"
-            return f"{d} = {b32}"
-        if aop == op.BPF_ADD:
-            return f"{d} = ({d} + {b}) & {M32}"
-        if aop == op.BPF_SUB:
-            return f"{d} = ({d} - {b}) & {M32}"
-        if aop == op.BPF_MUL:
-            return f"{d} = ({d} * {b}) & {M32}"
-        if aop == op.BPF_OR:
-            return f"{d} = ({d} | {b}) & {M32}"
-        if aop == op.BPF_AND:
-            return f"{d} &= {b32}"
-        if aop == op.BPF_XOR:
-            return f"{d} = ({d} ^ {b}) & {M32}"
-        if aop == op.BPF_DIV:
-            if ins.off == 1:
-                return f"{d} = _sdiv32({d}, {b})"
-            if not is_x:
-                return f"{d} = {a32} // {b}" if ins.imm & M32 else f"{d} = 0"
-            return f"_b = {b32}; {d} = {a32} // _b if _b else 0"
-        if aop == op.BPF_MOD:
-            if ins.off == 1:
-                return f"{d} = _smod32({d}, {b})"
-            if not is_x:
-                return f"{d} = {a32} % {b}" if ins.imm & M32 else f"{d} &= {M32}"
-            return f"_b = {b32}; {d} = {a32} % _b if _b else {a32}"
-        sh = f"({b} & 31)" if is_x else str(ins.imm & 31)
-        if aop == op.BPF_LSH:
-            return f"{d} = ({d} << {sh}) & {M32}"
-        if aop == op.BPF_RSH:
-            return f"{d} = {a32} >> {sh}"
-        if aop == op.BPF_ARSH:
-            return f"{d} = ((({a32} ^ {S32}) - {S32}) >> {sh}) & {M32}"
-        raise RuntimeFault(f"unknown ALU opcode {opc:#x}")
+                sign = 1 << (ins.off - 1)
+                return f"{d} = ((({b} & {(1 << ins.off) - 1}) ^ {sign}) - {sign}) & {m}"
+            return f"{d} = {bw}"
+        if aop in (op.BPF_DIV, op.BPF_MOD):
+            return _divmod(aop, ins, d, a, b, bw, is_x, bits)
+        sh = f"({b} & {bits - 1})" if is_x else str(ins.imm & (bits - 1))
+        template = _ALU[is64].get(aop)
+        if template is None:
+            raise RuntimeFault(f"unknown ALU{'64' if is64 else ''} opcode {opc:#x}")
+        return template.format(d=d, a=a, b=b, bw=bw, m=m, sh=sh, s=S64 if is64 else S32)

@@ -21,31 +21,20 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Sequence
 
-from ..errors import Error, RuntimeFault
+from .._internal.ints import s32, s64
+from ..errors import RuntimeFault
 from ..isa import opcodes as op
 from ..isa.instruction import Instruction
 from .code import ADDR_SPACE_CAST, CODE_BASE, Code, prepare
 from .memory import M64, Memory
-from .run import LOCK_HELPERS, MAX_FRAMES, Run, StopProgram, TailCall, call_under_lock
+from .run import MAX_FRAMES, Run, StopProgram, TailCall, wrap_helper
 
 M32 = 0xFFFF_FFFF
-SIGN64 = 1 << 63
-SIGN32 = 1 << 31
 
 #: one lock for every atomic read-modify-write (programs on several threads)
 ATOMIC_LOCK = threading.Lock()
 
 SIZES = {op.BPF_B: 1, op.BPF_H: 2, op.BPF_W: 4, op.BPF_DW: 8}
-
-
-def s64(x: int) -> int:
-    """Two's-complement signed view of a 64-bit value."""
-    return x - (1 << 64) if x & SIGN64 else x
-
-
-def s32(x: int) -> int:
-    x &= M32
-    return x - (1 << 32) if x & SIGN32 else x
 
 
 def sext(x: int, bits: int) -> int:
@@ -181,6 +170,7 @@ class Interpreter:
 
     def __init__(self, helpers: dict[int, Callable[..., int]], probe_loads: bool = False):
         self.helpers = helpers
+        self._wrapped: dict[int, tuple[Callable[..., int], Callable[..., int]]] = {}
         #: loads that fault give 0, as the kernel's PROBE_MEM loads through BTF
         #: pointers do in tracing and LSM programs
         self.probe_loads = probe_loads
@@ -318,20 +308,10 @@ class Interpreter:
         fn = self.helpers.get(hid)
         if fn is None:
             raise RuntimeFault(f"call to unknown helper #{hid}", pc)
-        if run.locks and hid not in LOCK_HELPERS:
-            raise call_under_lock(run, getattr(fn, "__name__", f"helper #{hid}"), pc)
-        run.helper_pc = pc
-        try:
-            return fn(run, r[1], r[2], r[3], r[4], r[5]) & M64
-        except RuntimeFault as e:
-            if e.pc is None:
-                raise RuntimeFault(e.reason, pc) from None
-            raise
-        except (StopProgram, TailCall, Error):
-            raise
-        except Exception as e:  # noqa: BLE001 - a helper bug must not escape raw
-            raise RuntimeFault(f"helper {getattr(fn, '__name__', '?')} failed: "
-                               f"{type(e).__name__}: {e}", pc) from e
+        entry = self._wrapped.get(hid)
+        if entry is None or entry[0] is not fn:
+            entry = self._wrapped[hid] = (fn, wrap_helper(fn, hid))
+        return entry[1](run, pc, r[1], r[2], r[3], r[4], r[5])
 
     def _call_target(self, run: Run, code: Code, target: int, r: list[int], depth: int,
                      pc: int) -> int:

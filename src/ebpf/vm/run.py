@@ -8,10 +8,11 @@ program asked for (redirects), and how to call a BPF function (for callbacks:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ..errors import RuntimeFault
+from ..errors import Error, RuntimeFault
 from ..uapi import HelperId
 from .memory import STACK_BASE, Memory, Region
 
@@ -57,6 +58,34 @@ class TailCall(Exception):  # noqa: N818 - control flow, not an error
     def __init__(self, program: VMProgram, ctx: int):
         self.program = program
         self.ctx = ctx
+
+
+def wrap_helper(fn: Callable[..., int], hid: int | None = None) -> Callable[..., int]:
+    """Helper ``fn`` (called as helper ``hid``, else as its own ``helper_id``) as the
+    executors call it: ``helper(run, pc, r1, .., r5)``, the result cut to 64 bits.
+    Under a spin lock only the lock helpers may run; a fault without a place gets
+    ``pc``; a helper's own bug (any other exception) becomes a RuntimeFault naming
+    it, never escapes raw."""
+    lock_ok = (getattr(fn, "helper_id", None) if hid is None else hid) in LOCK_HELPERS
+    what = getattr(fn, "__name__", "a helper" if hid is None else f"helper #{hid}")
+
+    def helper(run, pc, r1, r2, r3, r4, r5):
+        if run.locks and not lock_ok:
+            raise call_under_lock(run, what, pc)
+        run.helper_pc = pc
+        try:
+            return fn(run, r1, r2, r3, r4, r5) & 0xFFFF_FFFF_FFFF_FFFF
+        except RuntimeFault as e:
+            if e.pc is None:
+                raise RuntimeFault(e.reason, pc) from None
+            raise
+        except (StopProgram, TailCall, Error):
+            raise
+        except Exception as e:  # noqa: BLE001 - a helper bug must not escape raw
+            raise RuntimeFault(f"helper {getattr(fn, '__name__', '?')} failed: "
+                               f"{type(e).__name__}: {e}", pc) from e
+    helper.__name__ = getattr(fn, "__name__", "helper")
+    return helper
 
 
 @dataclass

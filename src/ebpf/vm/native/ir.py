@@ -18,7 +18,7 @@ import sys
 from typing import Any
 
 from ...isa import opcodes as op
-from ..code import CODE_BASE, Code
+from ..code import CODE_BASE, Code, jump_targets, reachable
 from ..run import MAX_FRAMES, STACK_SIZE
 from . import layout as L
 from .iralu import AluEmitter
@@ -175,47 +175,10 @@ class _Function(RingEmitter, AluEmitter):
         self.slots: list[Any] = code.slots
         self.entry = entry
         self.probe = probe_loads
-        self.body = self._reachable()
-        self.leaders = self._leaders()
+        self.body = reachable(self.slots, entry)
+        self.leaders = jump_targets(self.slots, self.body) | {entry}
         #: functions that never reach Python (set by module_ir)
         self.python_free: set[int] = set()
-
-    # ---- control flow ----------------------------------------------------------
-    def _successors(self, pc: int) -> list[int]:
-        ins = self.slots[pc]
-        cls = ins.opcode & 7
-        if cls in (op.BPF_JMP, op.BPF_JMP32):
-            jop = ins.opcode & 0xF0
-            if jop == op.BPF_EXIT:
-                return []
-            if jop == op.BPF_CALL:
-                return [pc + 1]
-            if jop == op.BPF_JA:
-                return [ins.jump_target(pc)]
-            return [pc + 1, ins.jump_target(pc)]
-        return [pc + ins.size]
-
-    def _reachable(self) -> set[int]:
-        seen: set[int] = set()
-        todo = [self.entry]
-        n = len(self.slots)
-        while todo:
-            pc = todo.pop()
-            if pc in seen or not 0 <= pc < n or self.slots[pc] is None:
-                continue
-            seen.add(pc)
-            todo.extend(self._successors(pc))
-        return seen
-
-    def _leaders(self) -> set[int]:
-        leaders = {self.entry}
-        for pc in self.body:
-            ins = self.slots[pc]
-            cls = ins.opcode & 7
-            if cls in (op.BPF_JMP, op.BPF_JMP32) and ins.opcode & 0xF0 not in (op.BPF_CALL,
-                                                                                op.BPF_EXIT):
-                leaders.add(ins.jump_target(pc))
-        return leaders
 
     # ---- emit helpers ----------------------------------------------------------
     def goto(self, target: int, here: int, cnt: int) -> None:
