@@ -25,11 +25,13 @@ def s16(x: int) -> int:
 
 
 def s32(x: int) -> int:
-    return sext(x, 32)
+    x &= M32
+    return x - (1 << 32) if x >> 31 else x
 
 
 def s64(x: int) -> int:
-    return sext(x, 64)
+    x &= M64
+    return x - (1 << 64) if x >> 63 else x
 
 
 def u32(x: int) -> int:

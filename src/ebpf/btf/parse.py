@@ -23,6 +23,7 @@ from array import array
 from collections.abc import Iterator
 from typing import Any
 
+from .._internal.ints import s32
 from ..errors import BTFError
 from . import types as T
 
@@ -66,10 +67,6 @@ def _kind_key(kind: str | type | None) -> str | None:
     if k not in T.KIND_NAMES.values():
         raise BTFError(f"unknown BTF kind {kind!r}")
     return k
-
-
-def _signed32(v: int) -> int:
-    return v - (1 << 32) if v & 0x80000000 else v
 
 
 class Spec:
@@ -491,7 +488,7 @@ class Spec:
                     for _ in range(vlen):
                         v = w[j + 1]
                         if kflag:
-                            v = _signed32(v)
+                            v = s32(v)
                         vals.append(T.EnumValue(string(w[j]), v))
                         j += 2
                 else:
@@ -551,7 +548,7 @@ class Spec:
                 t.name, t.size = name, size_type
             elif kind == T.KIND_DECL_TAG:
                 t = new(T.DeclTag)
-                t.name, t._type, t.component_idx = name, size_type, _signed32(w[i + 3])
+                t.name, t._type, t.component_idx = name, size_type, s32(w[i + 3])
             elif kind == T.KIND_TYPE_TAG:
                 t = new(T.TypeTag)
                 t.name, t._type = name, size_type

@@ -321,17 +321,24 @@ class Fwd(Type):
         self.is_union = is_union
 
 
-class Typedef(Type):
+class _Named(Type):
+    """Common part of the types that give a name to another one: :class:`Typedef`,
+    :class:`TypeTag`, :class:`DeclTag`, :class:`Func` and :class:`Var`."""
+
     __slots__ = ("name", "_type")
     _type: Type | int  # a type id until first read (see _Ref)
-    kind = "typedef"
-    kind_id = KIND_TYPEDEF
     type = _Ref()
 
     def __init__(self, name: str, type: Type) -> None:
         self._init()
         self.name = name
         self.type = type
+
+
+class Typedef(_Named):
+    __slots__ = ()
+    kind = "typedef"
+    kind_id = KIND_TYPEDEF
 
 
 class Qualifier(Type):
@@ -364,35 +371,24 @@ class Restrict(Qualifier):
     kind_id = KIND_RESTRICT
 
 
-class TypeTag(Type):
+class TypeTag(_Named):
     """``__attribute__((btf_type_tag(name)))`` on ``type``."""
 
-    __slots__ = ("name", "_type")
-    _type: Type | int  # a type id until first read (see _Ref)
+    __slots__ = ()
     kind = "type_tag"
     kind_id = KIND_TYPE_TAG
-    type = _Ref()
-
-    def __init__(self, name: str, type: Type) -> None:
-        self._init()
-        self.name = name
-        self.type = type
 
 
-class DeclTag(Type):
+class DeclTag(_Named):
     """``btf_decl_tag(name)`` on ``type`` (a struct member or function parameter
     when ``component_idx`` >= 0, the declaration itself when -1)."""
 
-    __slots__ = ("name", "_type", "component_idx")
-    _type: Type | int  # a type id until first read (see _Ref)
+    __slots__ = ("component_idx",)
     kind = "decl_tag"
     kind_id = KIND_DECL_TAG
-    type = _Ref()
 
     def __init__(self, name: str, type: Type, component_idx: int = -1) -> None:
-        self._init()
-        self.name = name
-        self.type = type
+        super().__init__(name, type)
         self.component_idx = component_idx
 
 
@@ -433,36 +429,30 @@ class FuncProto(Type):
         return bool(self.params) and not self.params[-1].name and isinstance(self.params[-1].type, Void)
 
 
-class Func(Type):
+class _Linked(_Named):
+    """Common part of :class:`Func` and :class:`Var`: a name with a linkage."""
+
+    __slots__ = ("linkage",)
+
+    def __init__(self, name: str, type: Type, linkage: int = Linkage.STATIC) -> None:
+        super().__init__(name, type)
+        self.linkage = Linkage(linkage)
+
+
+class Func(_Linked):
     """A function: ``type`` is its FuncProto."""
 
-    __slots__ = ("name", "_type", "linkage")
-    _type: Type | int  # a type id until first read (see _Ref)
+    __slots__ = ()
     kind = "func"
     kind_id = KIND_FUNC
-    type = _Ref()
-
-    def __init__(self, name: str, type: Type, linkage: int = Linkage.STATIC) -> None:
-        self._init()
-        self.name = name
-        self.type = type
-        self.linkage = Linkage(linkage)
 
 
-class Var(Type):
+class Var(_Linked):
     """A global variable (its place is given by a Datasec)."""
 
-    __slots__ = ("name", "_type", "linkage")
-    _type: Type | int  # a type id until first read (see _Ref)
+    __slots__ = ()
     kind = "var"
     kind_id = KIND_VAR
-    type = _Ref()
-
-    def __init__(self, name: str, type: Type, linkage: int = Linkage.STATIC) -> None:
-        self._init()
-        self.name = name
-        self.type = type
-        self.linkage = Linkage(linkage)
 
 
 class VarSecinfo:

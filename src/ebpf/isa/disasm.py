@@ -63,6 +63,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+from .._internal.ints import s32
 from . import opcodes as op
 from .codec import RULES
 from .instruction import Instruction
@@ -105,11 +106,6 @@ def _mem(base: int, off: int, hex: bool) -> str:
     return f"r{base} + {_num(off, hex)}"
 
 
-def _s32(v: int) -> int:
-    v &= 0xFFFFFFFF
-    return v - (1 << 32) if v & 0x80000000 else v
-
-
 def format_instruction(ins: Instruction, *, hex: bool = True, alu32: bool = False,
                        style: str = "llvm") -> str:
     """One instruction in llvm-objdump's text (without the ``<label>`` annotation).
@@ -141,7 +137,7 @@ def format_instruction(ins: Instruction, *, hex: bool = True, alu32: bool = Fals
         r = "w" if cls == op.BPF_ALU else "r"
         o = code & 0xF0
         x = code & op.BPF_X
-        imm = _s32(imm)
+        imm = s32(imm)
         if o == op.BPF_MOV:
             if not x:
                 return f"{r}{dst} = {_num(imm, hex)}"
@@ -170,9 +166,9 @@ def format_instruction(ins: Instruction, *, hex: bool = True, alu32: bool = Fals
         if code == op.JA:
             return f"goto {_rel(off, hex)}"
         if code == op.JA32:
-            return f"gotol {_rel(_s32(imm), hex)}"
+            return f"gotol {_rel(s32(imm), hex)}"
         if code == op.CALL:
-            text = f"call {_num(_s32(imm), hex)}"
+            text = f"call {_num(s32(imm), hex)}"
             if src == op.BPF_PSEUDO_CALL or src == op.BPF_PSEUDO_KFUNC_CALL or off:
                 text += f" <{_call_annotation(ins, hex)}>"
             return text
@@ -186,7 +182,7 @@ def format_instruction(ins: Instruction, *, hex: bool = True, alu32: bool = Fals
         if sym is None:
             return _unknown(ins)
         r = "w" if cls == op.BPF_JMP32 else "r"
-        rhs = f"{r}{src}" if code & op.BPF_X else _num(_s32(imm), hex)
+        rhs = f"{r}{src}" if code & op.BPF_X else _num(s32(imm), hex)
         return f"if {r}{dst} {sym} {rhs} goto {_rel(off, hex)}"
 
     size = code & 0x18
@@ -201,9 +197,9 @@ def format_instruction(ins: Instruction, *, hex: bool = True, alu32: bool = Fals
                 return f"r{dst} = {_num(value, hex)} ll"
             return f"ld_pseudo\tr{dst}, {_num(src, hex)}, {_num(value, hex)}"
         if mode == op.BPF_ABS:
-            return f"r0 = *(u{bits} *)skb[{_num(_s32(imm), hex)}]"
+            return f"r0 = *(u{bits} *)skb[{_num(s32(imm), hex)}]"
         if mode == op.BPF_IND:
-            imm = _s32(imm)
+            imm = s32(imm)
             if imm == 0:
                 return f"r0 = *(u{bits} *)skb[r{src}]"
             return f"r0 = *(u{bits} *)skb[{_mem(src, imm, hex)}]"
@@ -216,7 +212,7 @@ def format_instruction(ins: Instruction, *, hex: bool = True, alu32: bool = Fals
         r = "w" if alu32 and narrow else "r"
         return f"{r}{dst} = *(u{bits} *)({_mem(src, off, hex)})"
     if cls == op.BPF_ST:
-        return f"*(u{bits} *)({_mem(dst, off, hex)}) = {_num(_s32(imm), hex)}"
+        return f"*(u{bits} *)({_mem(dst, off, hex)}) = {_num(s32(imm), hex)}"
     # BPF_STX
     if mode == op.BPF_MEM:
         r = "w" if alu32 and narrow else "r"
@@ -264,7 +260,7 @@ def _format_kernel(ins: Instruction) -> str:
     code = ins.opcode
     cls = code & 0x07
     dst, src, off = ins.dst, ins.src, ins.off
-    imm = _s32(ins.imm) if code != op.LD_IMM64 else ins.imm & 0xFFFFFFFFFFFFFFFF
+    imm = s32(ins.imm) if code != op.LD_IMM64 else ins.imm & 0xFFFFFFFFFFFFFFFF
 
     if cls in (op.BPF_ALU, op.BPF_ALU64):
         r = "w" if cls == op.BPF_ALU else "r"
@@ -363,7 +359,7 @@ def _call_annotation(ins: Instruction, hex: bool) -> str:
     if ins.src == op.BPF_PSEUDO_KFUNC_CALL:
         text = "kfunc" + (f":{name}" if name else "")
     elif ins.src == op.BPF_PSEUDO_CALL:
-        text = name if name else f"pc{_rel(_s32(ins.imm), hex)}"
+        text = name if name else f"pc{_rel(s32(ins.imm), hex)}"
     else:
         text = f"src={ins.src}"
     if ins.off:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .._internal.ints import sext as to_signed
 from . import tnum as tn
 from .tnum import U32, U64, Tnum
 
@@ -25,11 +26,6 @@ class Infeasible(Exception):
 
 def smask(bits: int) -> int:
     return (1 << bits) - 1
-
-
-def to_signed(x: int, bits: int) -> int:
-    x &= smask(bits)
-    return x - (1 << bits) if x >> (bits - 1) else x
 
 
 def srange(bits: int) -> tuple[int, int]:

@@ -4,17 +4,13 @@ from __future__ import annotations
 
 import errno
 
+from ..._internal.ints import s32
 from ..run import Run
 from .table import kfunc, neg
 
 # ---- kfuncs -----------------------------------------------------------------------
 #: most iterations an open-coded numeric iterator may cover (BPF_MAX_LOOPS)
 BPF_MAX_LOOPS = 8 * 1024 * 1024
-
-
-def _s32(x: int) -> int:
-    x &= 0xFFFF_FFFF
-    return x - (1 << 32) if x & 0x8000_0000 else x
 
 
 def _iter_num_set(run: Run, it: int, cur: int, end: int) -> None:
@@ -26,7 +22,7 @@ def _iter_num_set(run: Run, it: int, cur: int, end: int) -> None:
 def iter_num_new(run: Run, it, start, end, *_):
     """``bpf_for``/``bpf_repeat``: start an iterator over [start, end) (ints).
     The 8-byte state is {int cur; int end}, as the kernel keeps it."""
-    start, end = _s32(start), _s32(end)
+    start, end = s32(start), s32(end)
     if start > end:
         _iter_num_set(run, it, 0, 0)
         return neg(errno.EINVAL)
@@ -41,9 +37,9 @@ def iter_num_new(run: Run, it, start, end, *_):
 def iter_num_next(run: Run, it, *_):
     """Pointer to the next value (the iterator's own ``cur``), or NULL at the end."""
     raw = run.mem.read(it, 8)
-    cur = _s32(int.from_bytes(raw[:4], "little"))
-    end = _s32(int.from_bytes(raw[4:], "little"))
-    if _s32(cur + 1) >= end:
+    cur = s32(int.from_bytes(raw[:4], "little"))
+    end = s32(int.from_bytes(raw[4:], "little"))
+    if s32(cur + 1) >= end:
         _iter_num_set(run, it, 0, 0)
         return 0
     _iter_num_set(run, it, cur + 1, end)

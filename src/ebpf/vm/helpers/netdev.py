@@ -22,11 +22,12 @@ import errno
 import struct
 from dataclasses import dataclass
 
+from ..._internal.ints import s32
 from ...uapi import HelperId as H
 from ...uapi import ProgramType
 from ..contexts import LOOPBACK_IFINDEX
 from ..run import Run
-from .packets import _packet, s32
+from .packets import _packet
 from .table import BPF_F_INGRESS, helper, neg
 
 #: the runtime's one device (the loopback): its MTU and link-layer header length

@@ -27,11 +27,6 @@ def _packet(run: Run, what: str):
     return run.packet
 
 
-def s32(x: int) -> int:
-    x &= 0xFFFF_FFFF
-    return x - (1 << 32) if x >> 31 else x
-
-
 @helper(H.skb_load_bytes)
 def skb_load_bytes(run: Run, ctx, offset, to, length, *_):
     p = _packet(run, "bpf_skb_load_bytes")

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import errno
 
+from ..._internal.ints import s32
 from ...errors import RuntimeFault
 from ...uapi import HelperId as H
 from ..run import Run
-from .kfuncs import _s32
 from .packets import AF_INET, AF_INET6, _packet
 from .table import helper, neg
 
@@ -30,7 +30,7 @@ def fib_lookup(run: Run, ctx, params, plen, flags, *_):
     import socket
 
     _packet(run, "bpf_fib_lookup")
-    if _s32(plen) < FIB_LOOKUP_SIZE or flags & 0xFFFF_FFFF & ~FIB_LOOKUP_FLAGS:
+    if s32(plen) < FIB_LOOKUP_SIZE or flags & 0xFFFF_FFFF & ~FIB_LOOKUP_FLAGS:
         return neg(errno.EINVAL)
     p = run.mem.read(params, FIB_LOOKUP_SIZE)
     family = p[0]
@@ -85,7 +85,7 @@ def skb_adjust_room(run: Run, ctx, len_diff, mode, flags, *_):
     or after the base IP header (BPF_ADJ_ROOM_NET), with the kernel's checks;
     the encap/decap flags switch ``skb->protocol`` as the kernel does."""
     p = _packet(run, "bpf_skb_adjust_room")
-    diff = _s32(len_diff)
+    diff = s32(len_diff)
     shrink = diff < 0
     n = abs(diff)
     proto = _skb_protocol(run)

@@ -124,10 +124,6 @@ def neg(e: int) -> int:
     return -e & M64
 
 
-def s64(x: int) -> int:
-    return x - (1 << 64) if x >> 63 else x
-
-
 def get_map(run: Run, addr: int, what: str = "map"):
     from ..maps import VMMap
 

@@ -9,10 +9,10 @@ import os
 import threading
 import weakref
 
+from ..._internal.ints import s32
 from ...errors import RuntimeFault
 from ...uapi import HelperId as H
 from ..run import Run
-from .kfuncs import _s32
 from .system import _comm
 from .table import get_map, helper, kfunc, neg
 
@@ -240,7 +240,7 @@ def current_task_under_cgroup(run: Run, map_, index, *_):
 def task_from_pid(run: Run, pid, *_):
     """A task_struct stand-in for thread ``pid`` (as /proc shows it), NULL when
     there is none. The reference needs no release in the runtime."""
-    pid = _s32(pid)
+    pid = s32(pid)
     return _task(run, pid) if pid > 0 else 0
 
 

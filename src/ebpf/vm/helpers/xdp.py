@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import errno
 
+from ..._internal.ints import s32
 from ...errors import RuntimeFault
 from ...uapi import HelperId as H
 from ...uapi import MapType
 from ..contexts import ETH_HLEN, PAGE_SIZE
 from ..run import Redirect, Run
-from .packets import _packet, s32
+from .packets import _packet
 from .table import XDP_ABORTED, XDP_REDIRECT, get_map, helper, neg
 
 BPF_F_BROADCAST = 1 << 3

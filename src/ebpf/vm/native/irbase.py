@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..._internal.ints import sext as signed
 from . import layout as L
 
 #: what a BPF function returns: r0, the budget left, and whether to unwind
@@ -19,11 +20,6 @@ KEY_REG = 11
 VALUE_REG = 12
 #: their allocas
 PSEUDO = {KEY_REG: "%kreg", VALUE_REG: "%vreg"}
-
-
-def signed(x: int, bits: int) -> int:
-    x &= (1 << bits) - 1
-    return x - (1 << bits) if x >> (bits - 1) else x
 
 
 class Emitter:

@@ -21,6 +21,7 @@ import weakref
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from ..._internal.ints import s64
 from ...errors import RuntimeFault
 from ..code import CODE_BASE, Code
 from ..interpreter import Interpreter, load_packet_abs
@@ -205,7 +206,7 @@ class NativeExecutor:
             w[L.PROG] = saved_prog
             st.settle()
             budget = w[L.BUDGET]
-            run.budget = budget - (1 << 64) if budget >> 63 else budget
+            run.budget = s64(budget)
             if not st.active:
                 _STATES.pop(st.addr, None)
         if w[L.STATUS]:
@@ -244,7 +245,7 @@ class NativeExecutor:
             st.active -= 1
             run.program, run.depth = saved
             budget = w[L.BUDGET]
-            run.budget = budget - (1 << 64) if budget >> 63 else budget
+            run.budget = s64(budget)
             _STATES.pop(st.addr, None)
         if w[L.STATUS]:
             w[L.STATUS] = 0
@@ -257,9 +258,9 @@ class NativeExecutor:
     def _helper(self, st: NativeState, hid: int, pc: int, depth: int, r: list[int]) -> int:
         run = st.run
         run.depth = depth
-        run.budget = _s64(st.words[L.BUDGET])
+        run.budget = s64(st.words[L.BUDGET])
         w = st.words
-        run.call_pcs[:depth] = [_s64(w[L.CALL_PCS + d]) for d in range(depth)]
+        run.call_pcs[:depth] = [s64(w[L.CALL_PCS + d]) for d in range(depth)]
         run.tail_calls = w[L.TAILS]
         st.records_to_python()
         program = run.program
@@ -306,10 +307,6 @@ class NativeExecutor:
         return host_address(reg.buf) + (addr - reg.delta)
 
 
-def _s64(x: int) -> int:
-    return x - (1 << 64) if x >> 63 else x
-
-
 _FAULTS = {
     L.FAULT_BUDGET: "instruction budget exhausted (runaway loop?)",
     L.FAULT_DEPTH: f"call stack too deep: more than {MAX_FRAMES} frames",
@@ -333,7 +330,7 @@ def _trampoline(stp: int, opcode: int, pc: int, depth: int, aux: int, r1: int, r
         if opcode == L.OP_FAULT:
             raise RuntimeFault(_FAULTS[aux], pc)
         if opcode == L.OP_LDABS:
-            return load_packet_abs(st.run, _s64(r1), r2, pc) & M64
+            return load_packet_abs(st.run, s64(r1), r2, pc) & M64
         if opcode == L.OP_CALLX:
             return ex._callx(st, aux, pc, depth, [0, r1, r2, r3, r4, r5]) & M64
         raise RuntimeFault(f"native code asked for unknown operation {opcode:#x}", pc)
