@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from ._internal.closeable import Closeable
 from .errors import NotSupportedError
 
 
-class Link:
+class Link(Closeable):
     """An attachment. Backends subclass it; ``close()`` detaches, idempotently."""
 
     backend: str = ""
@@ -27,12 +28,6 @@ class Link:
 
     def pin(self, path: str) -> None:
         raise NotSupportedError("pinning links", detail=f"on the {self.backend} backend")
-
-    def __enter__(self) -> Link:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         state = "closed" if self._closed else "attached"

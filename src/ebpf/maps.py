@@ -21,6 +21,7 @@ from collections.abc import ItemsView, Iterator, KeysView, MutableMapping, Value
 from typing import Any
 
 from . import codec
+from ._internal.closeable import Closeable
 from .backend import PIN_BACKEND, get_backend
 from .errors import (
     KeyExistsError,
@@ -82,7 +83,7 @@ def element_error(m: Any, op: str, code: int) -> MapError:
     return MapError(msg, code)
 
 
-class Map(MutableMapping):
+class Map(Closeable, MutableMapping):
     """A live map. Keys and values: see :mod:`ebpf.codec`.
 
     Per-CPU maps read as a list with one value per possible CPU and accept
@@ -339,12 +340,6 @@ class Map(MutableMapping):
         return self._decode_one(raw)
 
     # ---- lifecycle --------------------------------------------------------
-    def __enter__(self) -> Map:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
     def pin(self, path: str) -> None:
         """Pin in bpffs so the map outlives this process (kernel backend)."""
         raise NotSupportedError("pinning", detail=f"the {self.backend} backend has no bpffs")

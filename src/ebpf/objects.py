@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from . import codec
+from ._internal.closeable import ClosedWhenCollected
 from .backend import default_backend, get_backend
 from .errors import Error, LoadError, MapError
 from .links import Link
@@ -78,7 +79,7 @@ class Variable:
         return f"<Variable {self.name} in {self.spec.map} size={self.size}>"
 
 
-class Object:
+class Object(ClosedWhenCollected):
     """A loaded object. ``close()`` (or leaving ``with``) releases every program,
     map and link it made."""
 
@@ -132,18 +133,6 @@ class Object:
             prog.close()
         for m in self.maps.values():
             m.close()
-
-    def __enter__(self) -> Object:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def __del__(self) -> None:
-        try:
-            self.close()
-        except Exception:  # noqa: BLE001 - never raise from a finalizer
-            pass
 
     def __repr__(self) -> str:
         return (f"<{type(self).__name__} {self.spec.path or ''} programs={sorted(self.programs)} "

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from ._internal.closeable import Closeable
 from .backend import get_backend
 from .errors import NotSupportedError
 from .spec import ProgramSpec
@@ -23,7 +24,7 @@ class RunResult:
     ctx: bytes | None = None
 
 
-class Program:
+class Program(Closeable):
     """A loaded program. Backends implement :meth:`test_run` and :meth:`attach`."""
 
     backend: str = ""
@@ -71,12 +72,6 @@ class Program:
 
     def close(self) -> None:
         self._closed = True
-
-    def __enter__(self) -> Program:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name!r} {self.type.name} section={self.section!r}>"

@@ -49,6 +49,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from ._internal.closeable import ClosedWhenCollected
 from .errors import MapError, NotSupportedError
 from .recordbatch import RecordBatch
 from .uapi import MapType
@@ -167,7 +168,7 @@ def ring_consumer(m: Any) -> Any:
     return make()
 
 
-class Poller:
+class Poller(ClosedWhenCollected):
     """Waits on several event sources (ring buffers, perf buffers) at once.
 
     ``add(map, callback=None, decode=None)`` takes a RINGBUF or PERF_EVENT_ARRAY
@@ -389,18 +390,6 @@ class Poller:
         if self._epoll is not None:
             self._epoll.close()
             self._epoll = None
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def __del__(self) -> None:
-        try:
-            self.close()
-        except Exception:  # noqa: BLE001
-            pass
 
 
 class RingBuffer(Poller):

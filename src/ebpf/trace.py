@@ -30,6 +30,7 @@ import time
 from collections.abc import Iterator
 from typing import NamedTuple
 
+from ._internal.closeable import ClosedWhenCollected
 from .errors import NotSupportedError, PrivilegeError, SystemCallError
 
 log = logging.getLogger("ebpf.trace")
@@ -72,7 +73,7 @@ def parse_line(line: str) -> TraceEvent | None:
                       m.group("flags") or "", line)
 
 
-class TracePipe:
+class TracePipe(ClosedWhenCollected):
     """A non-blocking reader of tracefs ``trace_pipe`` (mounting tracefs when root).
 
     ``read(timeout)`` returns the events available now, waiting up to ``timeout``
@@ -177,18 +178,6 @@ class TracePipe:
         if self._instance is not None:
             _remove_instance(self._instance)
             self._instance = None
-
-    def __enter__(self) -> TracePipe:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def __del__(self) -> None:
-        try:
-            self.close()
-        except Exception:  # noqa: BLE001
-            pass
 
 
 _INSTANCE_PREFIX = "ebpf-"

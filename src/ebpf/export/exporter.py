@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .._internal.closeable import Closeable
 from ..errors import ConfigError, Error
 from ..uapi import MapType
 from .collect import (
@@ -84,7 +85,7 @@ def _kaddrs(names: list[str], path: str = "/proc/kallsyms") -> dict[str, int]:
     return found
 
 
-class Exporter:
+class Exporter(Closeable):
     """Runs configs (paths to ``NAME.yaml`` or parsed :class:`Config` objects).
 
     ``backend``: ``"kernel"`` attaches programs; ``"vm"`` only loads them (a dry run
@@ -459,9 +460,3 @@ class Exporter:
         if self._build is not None:
             self._build.cleanup()
             self._build = None
-
-    def __enter__(self) -> Exporter:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()

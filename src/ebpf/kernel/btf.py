@@ -16,6 +16,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+from .._internal.closeable import Closeable
 from ..errors import BTFError, LoadError, PrivilegeError
 from ..uapi import Command
 from . import sys as bsys
@@ -26,7 +27,7 @@ __all__ = ["KernelBTF", "load_btf", "btf_spec_by_id", "KernelType", "find_kernel
            "module_btf_fd"]
 
 
-class KernelBTF:
+class KernelBTF(Closeable):
     """A BTF blob loaded into the kernel (``fd``; ``close()`` releases it)."""
 
     def __init__(self, fd: bsys.FD, spec: Any = None, blob: bytes | None = None):
@@ -46,12 +47,6 @@ class KernelBTF:
 
     def close(self) -> None:
         self._fd.close()
-
-    def __enter__(self) -> KernelBTF:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 _BTF_FEATURE_KERNEL = {

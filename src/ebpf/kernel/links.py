@@ -33,6 +33,7 @@ import weakref
 from collections.abc import Callable
 from typing import Any
 
+from .._internal.closeable import ClosedWhenCollected
 from ..errors import AttachError, NotSupportedError, SystemCallError
 from ..links import Link
 from ..uapi import Command, LinkType
@@ -88,7 +89,7 @@ def _prog_fd(prog: Any) -> int:
         raise AttachError(f"{prog!r} is not a loaded kernel program (no fd): {e}") from None
 
 
-class KernelLink(Link):
+class KernelLink(ClosedWhenCollected, Link):
     """Base of the kernel backend's links."""
 
     backend = "kernel"
@@ -98,12 +99,6 @@ class KernelLink(Link):
         kernel allows it)."""
         raise NotSupportedError("updating this kind of link",
                                 detail=f"{type(self).__name__} cannot swap programs")
-
-    def __del__(self) -> None:
-        try:
-            self.close()
-        except Exception:  # noqa: BLE001 - never raise from a finalizer
-            pass
 
 
 class FDLink(KernelLink):

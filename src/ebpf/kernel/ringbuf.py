@@ -29,6 +29,7 @@ import struct
 import time
 from typing import Literal, overload
 
+from .._internal.closeable import ClosedWhenCollected
 from ..errors import MapError, SystemCallError
 from ..recordbatch import RecordBatch
 
@@ -57,7 +58,7 @@ def _cut(chunk: bytes, starts: range | list[int], length: int) -> list[bytes]:
     return [chunk[s:s + length] for s in starts]
 
 
-class KernelRingConsumer:
+class KernelRingConsumer(ClosedWhenCollected):
     """The ring-consumer protocol (see :mod:`ebpf.ringbuf`) over a kernel ringbuf
     map fd. Does not own the fd: the map does."""
 
@@ -215,12 +216,6 @@ class KernelRingConsumer:
         self._data_mm.close()
         self._cons_mm.close()
         self._cons_mm = None
-
-    def __del__(self) -> None:
-        try:
-            self.close()
-        except Exception:  # noqa: BLE001
-            pass
 
 
 def consumer_for(m) -> KernelRingConsumer:

@@ -10,6 +10,7 @@ import weakref
 from collections.abc import Callable
 from typing import Any
 
+from ..._internal.closeable import ClosedWhenCollected
 from ...errors import MapError
 from ...maps import BPF_ANY, Map, element_error
 from ...spec import MapSpec
@@ -23,7 +24,7 @@ def _round8(n: int) -> int:
     return (n + 7) & ~7
 
 
-class VMMap(Map):
+class VMMap(ClosedWhenCollected, Map):
     """Base of the runtime's maps. Program-side operations return 0 or -errno,
     user-side (``*_bytes``) ones raise :class:`ebpf.MapError` subclasses."""
 
@@ -59,12 +60,6 @@ class VMMap(Map):
 
             uncharge(self._charged)
             self._charged = 0
-
-    def __del__(self) -> None:
-        try:
-            self.close()
-        except Exception:  # noqa: BLE001 - never raise from a finalizer
-            pass
 
     def _release(self) -> None:
         """Unmap every value region."""
