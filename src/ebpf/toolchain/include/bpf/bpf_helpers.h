@@ -162,7 +162,9 @@ bpf_tail_call_static(void *ctx, const void *map, const __u32 slot)
 		bpf_trace_printk(____fmt, sizeof(____fmt), ##__VA_ARGS__); \
 	})
 
-#define __bpf_vprintk(fmt, args...)					\
+/* CALL, with the format FMT in ___fmt and ARGS packed into the u64 array
+ * ___param: how bpf_trace_vprintk, bpf_snprintf and bpf_seq_printf take them */
+#define ___bpf_with_params(fmt, call, args...)				\
 	({								\
 		static const char ___fmt[] = fmt;			\
 		unsigned long long ___param[___bpf_narg(args)];		\
@@ -170,8 +172,12 @@ bpf_tail_call_static(void *ctx, const void *map, const __u32 slot)
 		_Pragma("GCC diagnostic ignored \"-Wint-conversion\"")	\
 		___bpf_fill(___param, args);				\
 		_Pragma("GCC diagnostic pop")				\
-		bpf_trace_vprintk(___fmt, sizeof(___fmt), ___param, sizeof(___param)); \
+		call;							\
 	})
+
+#define __bpf_vprintk(fmt, args...)					\
+	___bpf_with_params(fmt, bpf_trace_vprintk(___fmt, sizeof(___fmt), ___param,	\
+						  sizeof(___param)), ##args)
 
 #define ___bpf_pick_printk(...)						\
 	___bpf_nth(_, ##__VA_ARGS__, __bpf_vprintk, __bpf_vprintk,	\
@@ -184,15 +190,8 @@ bpf_tail_call_static(void *ctx, const void *map, const __u32 slot)
 
 /* BPF_SNPRINTF(out, out_size, "fmt", args...) over bpf_snprintf (Linux 5.13+) */
 #define BPF_SNPRINTF(out, out_size, fmt, args...)			\
-	({								\
-		static const char ___fmt[] = fmt;			\
-		unsigned long long ___param[___bpf_narg(args)];		\
-		_Pragma("GCC diagnostic push")				\
-		_Pragma("GCC diagnostic ignored \"-Wint-conversion\"")	\
-		___bpf_fill(___param, args);				\
-		_Pragma("GCC diagnostic pop")				\
-		bpf_snprintf(out, out_size, ___fmt, ___param, sizeof(___param)); \
-	})
+	___bpf_with_params(fmt, bpf_snprintf(out, out_size, ___fmt, ___param,	\
+					     sizeof(___param)), ##args)
 
 /* ---- kernel symbols and kfuncs ---------------------------------------- */
 /* true when a __weak __ksym (variable or kfunc) was found in the kernel */

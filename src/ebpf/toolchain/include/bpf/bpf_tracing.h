@@ -111,13 +111,8 @@
 struct pt_regs___ebpf_arm64 {
 	unsigned long orig_x0;
 } __attribute__((preserve_access_index));
-# define PT_REGS_PARM1_SYSCALL(x)					\
-	({ unsigned long ___v = 0;					\
-	   bpf_probe_read_kernel(&___v, sizeof(___v),			\
-		__builtin_preserve_access_index(&((const struct pt_regs___ebpf_arm64 *)(x))->orig_x0)); \
-	   ___v; })
-# define PT_REGS_PARM1_CORE_SYSCALL(x)					\
-	BPF_CORE_READ((const struct pt_regs___ebpf_arm64 *)(x), orig_x0)
+# define __PT_SYSCALL_REGS pt_regs___ebpf_arm64
+# define __PT_PARM1_SYSCALL_REG orig_x0
 
 #elif defined(__TARGET_ARCH_s390)
 
@@ -136,13 +131,8 @@ struct pt_regs___ebpf_arm64 {
 struct pt_regs___ebpf_s390 {
 	unsigned long orig_gpr2;
 } __attribute__((preserve_access_index));
-# define PT_REGS_PARM1_SYSCALL(x)					\
-	({ unsigned long ___v = 0;					\
-	   bpf_probe_read_kernel(&___v, sizeof(___v),			\
-		__builtin_preserve_access_index(&((const struct pt_regs___ebpf_s390 *)(x))->orig_gpr2)); \
-	   ___v; })
-# define PT_REGS_PARM1_CORE_SYSCALL(x)					\
-	BPF_CORE_READ((const struct pt_regs___ebpf_s390 *)(x), orig_gpr2)
+# define __PT_SYSCALL_REGS pt_regs___ebpf_s390
+# define __PT_PARM1_SYSCALL_REG orig_gpr2
 
 #elif defined(__TARGET_ARCH_riscv)
 
@@ -211,7 +201,15 @@ struct pt_regs;
 /* Syscall arguments, from the pt_regs a syscall entry received (see
  * PT_REGS_SYSCALL_REGS). Only the 4th (x86: r10) and 1st (arm64/s390:
  * orig_x0/orig_gpr2) differ from the function-call registers. */
-#ifndef PT_REGS_PARM1_SYSCALL
+#if defined(__PT_PARM1_SYSCALL_REG)
+# define PT_REGS_PARM1_SYSCALL(x)					\
+	({ unsigned long ___v = 0;					\
+	   bpf_probe_read_kernel(&___v, sizeof(___v),			\
+		__builtin_preserve_access_index(&((const struct __PT_SYSCALL_REGS *)(x))->__PT_PARM1_SYSCALL_REG)); \
+	   ___v; })
+# define PT_REGS_PARM1_CORE_SYSCALL(x)					\
+	BPF_CORE_READ((const struct __PT_SYSCALL_REGS *)(x), __PT_PARM1_SYSCALL_REG)
+#elif !defined(PT_REGS_PARM1_SYSCALL)
 # define PT_REGS_PARM1_SYSCALL(x) PT_REGS_PARM1(x)
 # define PT_REGS_PARM1_CORE_SYSCALL(x) PT_REGS_PARM1_CORE(x)
 #endif
@@ -282,18 +280,24 @@ struct pt_regs;
  * declares name(unsigned long long *ctx), which unpacks ctx and calls an
  * always-inlined ____name(ctx, p, x) holding the body written after the macro. */
 #define BPF_PROG(name, args...)						\
-name(unsigned long long *ctx);						\
+	___ebpf_wrapped_prog(unsigned long long *, name, ___bpf_ctx_cast, ##args)
+
+/* NAME(CTX_T ctx) calling the always-inlined ____NAME(ctx, ARGS...), whose body is
+ * written after the macro, with the arguments EXPAND(ARGS) unpacks from ctx: the
+ * shape of BPF_PROG, BPF_KPROBE, BPF_KRETPROBE and BPF_USDT */
+#define ___ebpf_wrapped_prog(ctx_t, name, expand, args...)		\
+name(ctx_t ctx);							\
 static __always_inline typeof(name(0))					\
-____##name(unsigned long long *ctx, ##args);				\
-typeof(name(0)) name(unsigned long long *ctx)				\
+____##name(ctx_t ctx, ##args);						\
+typeof(name(0)) name(ctx_t ctx)						\
 {									\
 	_Pragma("GCC diagnostic push")					\
 	_Pragma("GCC diagnostic ignored \"-Wint-conversion\"")		\
-	return ____##name(___bpf_ctx_cast(args));			\
+	return ____##name(expand(args));				\
 	_Pragma("GCC diagnostic pop")					\
 }									\
 static __always_inline typeof(name(0))					\
-____##name(unsigned long long *ctx, ##args)
+____##name(ctx_t ctx, ##args)
 
 /* BPF_PROG2: like BPF_PROG, but parameters are given as (type, name) pairs so
  * that structs passed by value (up to 16 bytes, two ctx slots) work. */
@@ -347,18 +351,7 @@ ____##name(unsigned long long *ctx ___bpf_decl(args))
 
 /* int BPF_KPROBE(name, struct file *f, int flags) { ... } */
 #define BPF_KPROBE(name, args...)					\
-name(struct pt_regs *ctx);						\
-static __always_inline typeof(name(0))					\
-____##name(struct pt_regs *ctx, ##args);				\
-typeof(name(0)) name(struct pt_regs *ctx)				\
-{									\
-	_Pragma("GCC diagnostic push")					\
-	_Pragma("GCC diagnostic ignored \"-Wint-conversion\"")		\
-	return ____##name(___bpf_kprobe_args(args));			\
-	_Pragma("GCC diagnostic pop")					\
-}									\
-static __always_inline typeof(name(0))					\
-____##name(struct pt_regs *ctx, ##args)
+	___ebpf_wrapped_prog(struct pt_regs *, name, ___bpf_kprobe_args, ##args)
 
 #define ___bpf_kretprobe_args0() ctx
 #define ___bpf_kretprobe_args1(x) ___bpf_kretprobe_args0(), (void *)PT_REGS_RC(ctx)
@@ -366,17 +359,7 @@ ____##name(struct pt_regs *ctx, ##args)
 
 /* int BPF_KRETPROBE(name, long ret) { ... }: at most one parameter, the return value */
 #define BPF_KRETPROBE(name, args...)					\
-name(struct pt_regs *ctx);						\
-static __always_inline typeof(name(0))					\
-____##name(struct pt_regs *ctx, ##args);				\
-typeof(name(0)) name(struct pt_regs *ctx)				\
-{									\
-	_Pragma("GCC diagnostic push")					\
-	_Pragma("GCC diagnostic ignored \"-Wint-conversion\"")		\
-	return ____##name(___bpf_kretprobe_args(args));			\
-	_Pragma("GCC diagnostic pop")					\
-}									\
-static __always_inline typeof(name(0)) ____##name(struct pt_regs *ctx, ##args)
+	___ebpf_wrapped_prog(struct pt_regs *, name, ___bpf_kretprobe_args, ##args)
 
 /* user-space probes get their arguments the same way */
 #define BPF_UPROBE(name, args...) BPF_KPROBE(name, ##args)
@@ -430,14 +413,7 @@ ____##name(struct pt_regs *ctx, ##args)
 
 /* ---- seq_file output for BPF iterators (Linux 5.7+) -------------------- */
 #define BPF_SEQ_PRINTF(seq, fmt, args...)				\
-	({								\
-		static const char ___fmt[] = fmt;			\
-		unsigned long long ___param[___bpf_narg(args)];		\
-		_Pragma("GCC diagnostic push")				\
-		_Pragma("GCC diagnostic ignored \"-Wint-conversion\"")	\
-		___bpf_fill(___param, args);				\
-		_Pragma("GCC diagnostic pop")				\
-		bpf_seq_printf(seq, ___fmt, sizeof(___fmt), ___param, sizeof(___param)); \
-	})
+	___bpf_with_params(fmt, bpf_seq_printf(seq, ___fmt, sizeof(___fmt), ___param,	\
+					       sizeof(___param)), ##args)
 
 #endif /* __BPF_TRACING_H__ */

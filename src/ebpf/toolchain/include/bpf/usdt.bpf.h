@@ -177,17 +177,6 @@ static __always_inline long bpf_usdt_cookie(struct pt_regs *ctx)
 #define ___bpf_usdt_args(args...) ___bpf_apply(___bpf_usdt_args, ___bpf_narg(args))(args)
 
 #define BPF_USDT(name, args...)						\
-name(struct pt_regs *ctx);						\
-static __always_inline typeof(name(0))					\
-____##name(struct pt_regs *ctx, ##args);				\
-typeof(name(0)) name(struct pt_regs *ctx)				\
-{									\
-	_Pragma("GCC diagnostic push")					\
-	_Pragma("GCC diagnostic ignored \"-Wint-conversion\"")		\
-	return ____##name(___bpf_usdt_args(args));			\
-	_Pragma("GCC diagnostic pop")					\
-}									\
-static __always_inline typeof(name(0))					\
-____##name(struct pt_regs *ctx, ##args)
+	___ebpf_wrapped_prog(struct pt_regs *, name, ___bpf_usdt_args, ##args)
 
 #endif /* __USDT_BPF_H__ */
