@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import errno
 
+from ..._internal.ints import s32
 from ..run import Run
-from .kfuncs import _s32
 from .table import get_map, kfunc, neg
 
 
@@ -23,7 +23,7 @@ def arena_alloc_pages(run: Run, map_, addr, page_cnt, node_id, flags):
     m = _arena(run, map_)
     if m is None:
         return 0
-    return m.alloc_pages(addr, page_cnt & 0xFFFF_FFFF, _s32(node_id), flags)
+    return m.alloc_pages(addr, page_cnt & 0xFFFF_FFFF, s32(node_id), flags)
 
 
 @kfunc("bpf_arena_free_pages")
