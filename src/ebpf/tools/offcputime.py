@@ -68,23 +68,20 @@ def parser() -> ToolParser:
     ap.add_argument("--state", choices=sorted(STATES),
                     help="only threads that blocked in this task state")
     ap.add_argument("--per-thread", action="store_true", help="one stack per thread")
-    so.add_output_options(ap)
-    ap.add_argument("duration", nargs="?", type=float, default=5.0,
-                    help="seconds to trace (default 5)")
+    so.add_output_options(ap, duration="trace")
     return ap
 
 
 def main(argv: Sequence[str] | None = None, out: IO[str] = sys.stdout,
          ready: Callable[[], None] | None = None) -> int:
     ap = parser()
-    args = ap.parse_args(argv)
-    user, kernel = so.stack_kinds(ap, args)
+    args, user, kernel = so.parse_stack_args(ap, argv)
     if args.user_threads_only and args.kernel_threads_only:
         ap.error("-u and -k exclude each other")
     if args.max_block_time is not None and args.max_block_time < args.min_block_time:
         ap.error(f"-M {args.max_block_time} is below -m {args.min_block_time}")
     so.note(args, out, f"Tracing off-CPU time (us) of {f'PID {args.pid}' if args.pid else 'all threads'}"
-              f" by {'user' if args.user_stacks_only else 'kernel' if args.kernel_stacks_only else 'user + kernel'}"
+              f" by {so.stacks_text(user, kernel)}"
               f" stack for {args.duration:g} secs.")
     prof = record(args.duration, pid=args.pid, tid=args.tid,
                   user=user, kernel=kernel,

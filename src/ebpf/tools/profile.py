@@ -76,22 +76,19 @@ def parser() -> ToolParser:
     ap.add_argument("--per-thread", action="store_true", help="one stack per thread")
     ap.add_argument("--build-id", action="store_true",
                     help="take user stacks as (build id, offset) frames (BPF_F_USER_BUILD_ID)")
-    so.add_output_options(ap)
-    ap.add_argument("duration", nargs="?", type=float, default=5.0,
-                    help="seconds to profile (default 5)")
+    so.add_output_options(ap, duration="profile")
     return ap
 
 
 def main(argv: Sequence[str] | None = None, out: IO[str] = sys.stdout,
          ready: Callable[[], None] | None = None) -> int:
     ap = parser()
-    args = ap.parse_args(argv)
-    user, kernel = so.stack_kinds(ap, args)
+    args, user, kernel = so.parse_stack_args(ap, argv)
     if args.frequency <= 0:
         ap.error(f"-F {args.frequency}: the frequency must be positive")
     what = f"PID {args.pid}" if args.pid else "all threads"
     so.note(args, out, f"Sampling at {args.frequency} Hz of {what} by "
-              f"{'user' if args.user_stacks_only else 'kernel' if args.kernel_stacks_only else 'user + kernel'}"
+              f"{so.stacks_text(user, kernel)}"
               f" stack for {args.duration:g} secs.")
     res = record(args.duration, frequency=args.frequency, pid=args.pid, tid=args.tid,
                  user=user, kernel=kernel,

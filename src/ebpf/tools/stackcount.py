@@ -100,8 +100,7 @@ def parser() -> ToolParser:
 def main(argv: Sequence[str] | None = None, out: IO[str] = sys.stdout,
          ready: Callable[[], None] | None = None) -> int:
     ap = parser()
-    args = ap.parse_args(argv)
-    user, kernel = so.stack_kinds(ap, args)
+    args, user, kernel = so.parse_stack_args(ap, argv)
     ev = parse_event(args.event)
     so.note(args, out, f"Tracing {ev.kind} {ev.description} for {args.duration:g} secs.")
     prof = record(ev, args.duration, pid=args.pid, user=user, kernel=kernel, per_pid=args.perpid,

@@ -9,7 +9,7 @@ import json
 import os
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import IO, Any
 
 from ..errors import Error
@@ -19,20 +19,30 @@ from ..symbols.debugfile import DEFAULT_DEBUG_DIRS
 
 
 def add_stack_options(ap: argparse.ArgumentParser) -> None:
-    """``-U`` (user stacks only) and ``-K`` (kernel stacks only); see :func:`stack_kinds`."""
+    """``-U`` (user stacks only) and ``-K`` (kernel stacks only); see :func:`parse_stack_args`."""
     ap.add_argument("-U", "--user-stacks-only", action="store_true", help="user stacks only")
     ap.add_argument("-K", "--kernel-stacks-only", action="store_true",
                     help="kernel stacks only")
 
 
-def stack_kinds(ap: argparse.ArgumentParser, args: argparse.Namespace) -> tuple[bool, bool]:
-    """(user, kernel): which stacks ``-U``/``-K`` ask for (both by default)."""
+def parse_stack_args(ap: argparse.ArgumentParser, argv: Sequence[str] | None
+                     ) -> tuple[argparse.Namespace, bool, bool]:
+    """The options, and (user, kernel): which stacks ``-U``/``-K`` ask for (both by
+    default)."""
+    args = ap.parse_args(argv)
     if args.user_stacks_only and args.kernel_stacks_only:
         ap.error("-U and -K exclude each other")
-    return not args.kernel_stacks_only, not args.user_stacks_only
+    return args, not args.kernel_stacks_only, not args.user_stacks_only
 
 
-def add_output_options(ap: argparse.ArgumentParser) -> None:
+def stacks_text(user: bool, kernel: bool) -> str:
+    """'user + kernel', 'user' or 'kernel' (for the "Tracing..." line)."""
+    return "user + kernel" if user and kernel else "user" if user else "kernel"
+
+
+def add_output_options(ap: argparse.ArgumentParser, duration: str | None = None) -> None:
+    """The output options; with ``duration`` ("trace", "profile"), the positional
+    seconds to do that (default 5) after them."""
     ap.add_argument("-f", "--folded", action="store_true",
                     help="print folded stacks (one 'comm;root;...;leaf COUNT' line each)")
     ap.add_argument("--flamegraph", metavar="FILE",
@@ -43,6 +53,9 @@ def add_output_options(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--no-demangle", action="store_true", help="show C++/Rust names raw")
     ap.add_argument("--dwarf", action="store_true",
                     help="file:line and inlined frames from DWARF (needs pyelftools)")
+    if duration is not None:
+        ap.add_argument("duration", nargs="?", type=float, default=5.0,
+                        help=f"seconds to {duration} (default 5)")
 
 
 def symbolizer_from(args: argparse.Namespace) -> Symbolizer:
