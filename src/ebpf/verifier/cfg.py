@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from .._internal.ints import s32
 from ..isa import opcodes as op
 from ..isa.instruction import FunctionReference, Instruction
 
@@ -137,7 +138,7 @@ def build(instructions: list[Instruction]) -> CFG:
         if ins is None:
             continue
         if ins.is_local_call or (ins.is_lddw and ins.src == op.BPF_PSEUDO_FUNC):
-            t = ins.jump_target(slot) if ins.is_local_call else slot + 1 + _s32(ins.imm)
+            t = ins.jump_target(slot) if ins.is_local_call else slot + 1 + s32(ins.imm)
             if ins.is_lddw and isinstance(ins.reference, FunctionReference) and ins.imm == 0:
                 raise CFGError(f"unresolved function reference {ins.reference.function}", slot)
             if not 0 <= t < n or insns[t] is None:
@@ -239,8 +240,3 @@ def _liveness(insns: list[Instruction | None], succs: dict[int, list[int]]) -> l
                     inq.add(p)
                     work.append(p)
     return live
-
-
-def _s32(v: int) -> int:
-    v &= 0xFFFFFFFF
-    return v - (1 << 32) if v & 0x80000000 else v

@@ -11,6 +11,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from .._internal.ints import s32
 from ..isa import opcodes as op
 from ..isa.instruction import (
     FunctionReference,
@@ -511,7 +512,7 @@ class Verifier(CallRules):
                 self.write_reg(st, ins.dst, pointer(Kind.MAP_PTR, map=ms))
             return
         if src == op.BPF_PSEUDO_FUNC or isinstance(ref, FunctionReference):
-            target = slot + 1 + cfgmod._s32(ins.imm)
+            target = slot + 1 + s32(ins.imm)
             self.write_reg(st, ins.dst, pointer(Kind.FUNC, btf=target))
             return
         if isinstance(ref, KconfigReference):

@@ -126,8 +126,8 @@ class Scalar:
     def const(v: int) -> Scalar:
         v &= U64
         lo = v & U32
-        s64 = v - (1 << 64) if v >> 63 else v
-        s32 = lo - (1 << 32) if lo >> 31 else lo
+        s64 = to_signed(v, 64)
+        s32 = to_signed(lo, 32)
         return Scalar(Tnum(v, 0), s64, s64, v, v, s32, s32, lo, lo)
 
     @staticmethod

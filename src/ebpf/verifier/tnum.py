@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
+from .._internal.ints import s64
+
 U64 = (1 << 64) - 1
 U32 = (1 << 32) - 1
 
@@ -86,12 +88,10 @@ class Tnum(NamedTuple):
 
     def smin(self) -> int:
         """Smallest signed value (sign bit set when it may be)."""
-        v = self.value | (self.mask & (1 << 63))
-        return v - (1 << 64) if v & (1 << 63) else v
+        return s64(self.value | (self.mask & (1 << 63)))
 
     def smax(self) -> int:
-        v = (self.value | self.mask) & ~(self.mask & (1 << 63)) & U64
-        return v - (1 << 64) if v & (1 << 63) else v
+        return s64((self.value | self.mask) & ~(self.mask & (1 << 63)))
 
     def is_aligned(self, size: int) -> bool:
         return not ((self.value | self.mask) & (size - 1))
