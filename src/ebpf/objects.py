@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -139,13 +139,18 @@ class Object(ClosedWhenCollected):
                 f"maps={sorted(self.maps)}>")
 
 
+def _check_names(option: str, given: Iterable[str], have: Iterable[str], what: str) -> None:
+    """A LoadError when option ``option`` names a ``what`` the object does not have."""
+    unknown = sorted(set(given) - set(have))
+    if unknown:
+        raise LoadError(f"{option}= names {', '.join(unknown)}: no such {what} (the object "
+                        f"has {', '.join(sorted(have)) or 'none'})")
+
+
 def with_pinning(spec: ObjectSpec, pinning: Mapping[str, PinType | int]) -> ObjectSpec:
     """``spec`` with the maps named in ``pinning`` re-pinned (a copy when anything
     changes); a pinning libbpf does not know left in place raises :class:`LoadError`."""
-    unknown = sorted(set(pinning) - set(spec.maps))
-    if unknown:
-        raise LoadError(f"pinning= names {', '.join(unknown)}: no such map (the object has "
-                        f"{', '.join(sorted(spec.maps)) or 'none'})")
+    _check_names("pinning", pinning, spec.maps, "map")
     if pinning:
         spec = copy.copy(spec)
         spec.maps = dict(spec.maps)
@@ -175,10 +180,7 @@ def with_program_types(spec: ObjectSpec, types: Mapping[str, ProgramType],
     Asking for such a program by name (``programs=[...]``) is a :class:`LoadError`."""
     from .spec.sections import section_for_type
 
-    unknown = sorted(set(types) - set(spec.programs))
-    if unknown:
-        raise LoadError(f"program_types= names {', '.join(unknown)}: no such program (the "
-                        f"object has {', '.join(sorted(spec.programs)) or 'none'})")
+    _check_names("program_types", types, spec.programs, "program")
     untyped = [n for n, ps in spec.programs.items()
                if ps.type == ProgramType.UNSPEC and n not in types]
     if not types and not untyped:

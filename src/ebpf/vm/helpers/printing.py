@@ -70,11 +70,9 @@ def format_printk(run: Run, fmt: bytes, args: list[int], limit: int = 3) -> str:
     return "".join(out)
 
 
-@helper(H.trace_printk)
-def trace_printk(run: Run, fmt, fmt_size, a1, a2, a3):
-    raw = run.mem.read(fmt, fmt_size)
-    raw = raw.split(b"\0", 1)[0]
-    text = format_printk(run, raw, [a1, a2, a3])
+def _trace(run: Run, text: str) -> int:
+    """``text`` as a line of the trace (the run's, the process's, the log): what
+    bpf_trace_printk and bpf_trace_vprintk return, its length."""
     name = getattr(run.program, "name", "?")
     line = text.rstrip("\n")
     run.trace.append(line)
@@ -83,12 +81,29 @@ def trace_printk(run: Run, fmt, fmt_size, a1, a2, a3):
     return len(text.encode())
 
 
+def _bad_args_len(data_len: int) -> bool:
+    """Whether bpf_snprintf and bpf_trace_vprintk refuse ``data_len`` bytes of
+    packed u64 arguments (12 at most)."""
+    return bool(data_len % 8) or data_len > 8 * 12
+
+
+def _packed_args(run: Run, data: int, data_len: int) -> list[int]:
+    return [int.from_bytes(run.mem.read(data + 8 * i, 8), "little") for i in range(data_len // 8)]
+
+
+@helper(H.trace_printk)
+def trace_printk(run: Run, fmt, fmt_size, a1, a2, a3):
+    raw = run.mem.read(fmt, fmt_size)
+    raw = raw.split(b"\0", 1)[0]
+    return _trace(run, format_printk(run, raw, [a1, a2, a3]))
+
+
 @helper(H.snprintf)
 def bpf_snprintf(run: Run, out, out_size, fmt, data, data_len):
-    if data_len % 8 or data_len > 8 * 12:
+    if _bad_args_len(data_len):
         return neg(errno.EINVAL)
     raw = run.mem.read_str(fmt, 4096)
-    args = [int.from_bytes(run.mem.read(data + 8 * i, 8), "little") for i in range(data_len // 8)]
+    args = _packed_args(run, data, data_len)
     text = format_printk(run, raw, args, limit=12).encode()
     if out_size:
         chunk = text[:out_size - 1] + b"\0"
@@ -108,17 +123,11 @@ def get_func_ip(run: Run, *_):
 
 @helper(H.trace_vprintk)
 def trace_vprintk(run: Run, fmt, fmt_size, data, data_len, *_):
-    if data_len % 8 or data_len > 8 * 12:
+    if _bad_args_len(data_len):
         return neg(errno.EINVAL)
     raw = run.mem.read(fmt, fmt_size).split(b"\0", 1)[0]
-    args = [int.from_bytes(run.mem.read(data + 8 * i, 8), "little") for i in range(data_len // 8)]
-    text = format_printk(run, raw, args, limit=12)
-    name = getattr(run.program, "name", "?")
-    line = text.rstrip("\n")
-    run.trace.append(line)
-    TRACE.append(f"{name}: {line}")
-    trace_log.info("%s: %s", name, line)
-    return len(text.encode())
+    args = _packed_args(run, data, data_len)
+    return _trace(run, format_printk(run, raw, args, limit=12))
 
 
 # ---- BTF-typed printing ---------------------------------------------------------------

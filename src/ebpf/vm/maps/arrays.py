@@ -10,7 +10,7 @@ from ...errors import MapError
 from ...maps import BPF_ANY, BPF_EXIST, BPF_F_LOCK, BPF_NOEXIST
 from ...spec import BPF_F_RDONLY_PROG, MapSpec
 from ..memory import GLOBAL, Elements, links_changed
-from .base import _REFS, ENOTSUPP, VMMap, ref_id
+from .base import _REFS, ENOTSUPP, RefValues, VMMap, ref_id
 
 
 # ---------------------------------------------------------------------------
@@ -101,7 +101,7 @@ class ArrayMap(VMMap):
         return i.to_bytes(4, "little")
 
 
-class _FdArray(VMMap):
+class _FdArray(RefValues, VMMap):
     """Arrays of references (PROG_ARRAY, ARRAY_OF_MAPS, PERF_EVENT_ARRAY slots)."""
 
     def __init__(self, spec: MapSpec):
@@ -130,14 +130,6 @@ class _FdArray(VMMap):
             raise MapError(f"update of map {self.name}: {int.from_bytes(value[:4], 'little')} "
                            "is not a vm object id (use the vm Program/Map objects)", errno.EBADF)
         return obj
-
-    def encode_value(self, value: Any) -> bytes:
-        if isinstance(value, int):
-            return value.to_bytes(4, "little")
-        return ref_id(value).to_bytes(4, "little")
-
-    def decode_value(self, raw: bytes) -> Any:
-        return int.from_bytes(raw[:4], "little")
 
     def _user_update(self, key: bytes, value: bytes, flags: int) -> int:
         i = self._index(key)

@@ -149,3 +149,19 @@ def ref_id(obj: Any) -> int:
             _REFS[rid] = obj
             _REF_IDS[id(obj)] = rid
         return rid
+
+
+class RefValues:
+    """Values that stand for vm objects (programs, maps) by id, as fds do in the
+    kernel: users give the object or its id and read the id back."""
+
+    __slots__ = ()
+
+    def encode_value(self, value: Any) -> bytes:
+        if isinstance(value, int):
+            return value.to_bytes(4, "little")
+        return ref_id(value).to_bytes(4, "little")
+
+    def decode_value(self, raw: bytes) -> Any:
+        return int.from_bytes(raw[:4], "little")
+

@@ -11,7 +11,7 @@ from ...maps import BPF_EXIST, BPF_NOEXIST
 from ...spec import MapSpec
 from ...uapi import MapType
 from ..memory import GLOBAL, LIVE, Elements, Region, links_changed
-from .base import _REFS, VMMap, ref_id
+from .base import _REFS, RefValues, VMMap, ref_id
 
 # ---------------------------------------------------------------------------
 # hashes
@@ -193,20 +193,12 @@ class HashMap(VMMap):
             return [(k, self._addr(slot, 0)) for k, slot in self.entries.items()]
 
 
-class HashOfMapsMap(HashMap):
+class HashOfMapsMap(RefValues, HashMap):
     """HASH_OF_MAPS: values are inner maps; lookup gives the inner map pointer."""
 
     def __init__(self, spec: MapSpec):
         super().__init__(spec)
         self.inner: dict[bytes, VMMap] = {}
-
-    def encode_value(self, value: Any) -> bytes:
-        if isinstance(value, int):
-            return value.to_bytes(4, "little")
-        return ref_id(value).to_bytes(4, "little")
-
-    def decode_value(self, raw: bytes) -> Any:
-        return int.from_bytes(raw[:4], "little")
 
     def _check_value(self, value: bytes, what: str) -> None:
         if len(value) != 4:

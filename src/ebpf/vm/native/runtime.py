@@ -98,6 +98,14 @@ class NativeState:
         self.globals: Any = None
         self.active = 0
 
+    def raise_pending(self) -> None:
+        """After native code stopped with a status: clear it and raise what the
+        trampoline kept (a fault, a tail call...), if anything."""
+        self.words[L.STATUS] = 0
+        exc, self.exc = self.exc, None
+        if exc is not None:
+            raise exc
+
     def refresh(self) -> None:
         """Rebuild the region tables from the run's memory (regions may have
         been added, moved or resized by Python code since the last look)."""
@@ -205,15 +213,11 @@ class NativeExecutor:
             run.tail_calls = w[L.TAILS]
             w[L.PROG] = saved_prog
             st.settle()
-            budget = w[L.BUDGET]
-            run.budget = s64(budget)
+            run.budget = s64(w[L.BUDGET])
             if not st.active:
                 _STATES.pop(st.addr, None)
         if w[L.STATUS]:
-            w[L.STATUS] = 0
-            exc, st.exc = st.exc, None
-            if exc is not None:
-                raise exc
+            st.raise_pending()
         return r0
 
     def run_loop(self, run: Run, code: Code, ctx: int, repeat: int) -> tuple[int, int]:
@@ -244,14 +248,10 @@ class NativeExecutor:
             st.settle()
             st.active -= 1
             run.program, run.depth = saved
-            budget = w[L.BUDGET]
-            run.budget = s64(budget)
+            run.budget = s64(w[L.BUDGET])
             _STATES.pop(st.addr, None)
         if w[L.STATUS]:
-            w[L.STATUS] = 0
-            exc, st.exc = st.exc, None
-            if exc is not None:
-                raise exc
+            st.raise_pending()
         return r0, dt // max(1, w[L.DONE])
 
     # ---- the trampoline's work ---------------------------------------------------
