@@ -52,18 +52,13 @@ class Kallsyms:
         self._loaded = False
 
     def _load(self) -> None:
+        from ..symbols.kallsyms import read_kallsyms
+
         rows: list[tuple[int, str]] = []
         try:
-            with open(self.path) as f:
-                for line in f:
-                    parts = line.split()
-                    if len(parts) < 3:
-                        continue
-                    addr = int(parts[0], 16)
-                    if addr == 0:
-                        continue  # hidden (kptr_restrict) or absolute zero
-                    name = parts[2] + (f"\t{parts[3]}" if len(parts) > 3 else "")
-                    rows.append((addr, name))
+            for addr, _, name, module in read_kallsyms(str(self.path)):
+                if addr:  # 0: hidden (kptr_restrict) or absolute zero
+                    rows.append((addr, name + (f"\t[{module}]" if module else "")))
         except OSError as e:
             log.warning("cannot read %s: %s (ksym/kstack labels will be unknown)", self.path, e)
         rows.sort()

@@ -72,16 +72,17 @@ def _close_run(run: Running) -> None:
 
 
 def _kaddrs(names: list[str], path: str = "/proc/kallsyms") -> dict[str, int]:
+    from ..symbols.kallsyms import read_kallsyms
+
     want = set(names)
     found: dict[str, int] = {}
     try:
-        with open(path) as f:
-            for line in f:
-                parts = line.split()
-                if len(parts) >= 3 and parts[2] in want and parts[2] not in found:
-                    found[parts[2]] = int(parts[0], 16)
+        rows = read_kallsyms(path)
     except OSError as e:
         raise ConfigError(f"kaddrs: cannot read {path}: {e}") from None
+    for addr, _, name, _ in rows:
+        if name in want and name not in found:
+            found[name] = addr
     return found
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import bisect
 import logging
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 log = logging.getLogger(__name__)
@@ -27,6 +28,27 @@ class KernelSymbol:
     name: str
     module: str  # "kernel" for the kernel image, else the module name
     type: str  # nm-style letter: t/T text, d/D data, ...
+
+
+def parse_kallsyms(text: str) -> Iterator[tuple[int, str, str, str]]:
+    """(address, nm-style type letter, name, module) for each line of kallsyms
+    text; the module is "" for the kernel image. Malformed lines are skipped."""
+    for line in text.splitlines():
+        parts = line.split()
+        if len(parts) < 3:
+            continue
+        try:
+            addr = int(parts[0], 16)
+        except ValueError:
+            continue
+        module = parts[3][1:-1] if len(parts) > 3 and parts[3].startswith("[") else ""
+        yield addr, parts[1], parts[2], module
+
+
+def read_kallsyms(path: str = KALLSYMS) -> list[tuple[int, str, str, str]]:
+    """:func:`parse_kallsyms` of the file at ``path`` (OSError when unreadable)."""
+    with open(path) as f:
+        return list(parse_kallsyms(f.read()))
 
 
 class KernelSymbols:
@@ -48,19 +70,10 @@ class KernelSymbols:
                 text = ""
         by_name: dict[str, int] = {}
         rows: list[tuple[int, str, str, str]] = []
-        for line in text.splitlines():
-            parts = line.split()
-            if len(parts) < 3:
-                continue
-            try:
-                addr = int(parts[0], 16)
-            except ValueError:
-                continue
-            name = parts[2]
-            module = parts[3][1:-1] if len(parts) > 3 and parts[3].startswith("[") else KERNEL_MODULE
+        for addr, typ, name, module in parse_kallsyms(text):
             by_name.setdefault(name, addr)
-            if parts[1] in "tTwW" and addr:
-                rows.append((addr, name, module, parts[1]))
+            if typ in "tTwW" and addr:
+                rows.append((addr, name, module or KERNEL_MODULE, typ))
         rows.sort(key=lambda r: r[0])
         self._names = by_name
         self._addrs = [r[0] for r in rows]
@@ -105,4 +118,5 @@ def address_of(name: str) -> int | None:
     return kernel_symbols().address_of(name)
 
 
-__all__ = ["KALLSYMS", "KernelSymbol", "KernelSymbols", "address_of", "kernel_symbols"]
+__all__ = ["KALLSYMS", "KernelSymbol", "KernelSymbols", "address_of", "kernel_symbols",
+           "parse_kallsyms", "read_kallsyms"]
