@@ -25,6 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from .._internal.ints import s32
 from ..errors import BTFError
 from ..isa import opcodes as op
 from ..isa.instruction import Instruction
@@ -303,11 +304,11 @@ def _patch(ins: Instruction, idx: int, relo: CORERelocation, res: Resolution, va
     if cls in (op.BPF_ALU, op.BPF_ALU64):
         if ins.opcode & op.BPF_X:
             raise BTFError(f"{where}: ALU instruction with a register source cannot be relocated")
-        if validate and ins.imm != _s32(res.local_value):
+        if validate and ins.imm != s32(res.local_value):
             raise BTFError(f"{where}: instruction holds {ins.imm}, expected {res.local_value}")
         if not -(1 << 31) <= new < (1 << 32):
             raise BTFError(f"{where}: value {new} does not fit a 32-bit immediate")
-        ins.imm = _s32(new)
+        ins.imm = s32(new)
         return
     if cls in (op.BPF_LDX, op.BPF_ST, op.BPF_STX):
         if relo.kind != CoreKind.FIELD_BYTE_OFFSET:
@@ -334,11 +335,6 @@ def _patch(ins: Instruction, idx: int, relo: CORERelocation, res: Resolution, va
         ins.off = new
         return
     raise BTFError(f"{where}: cannot relocate opcode {ins.opcode:#04x}")
-
-
-def _s32(v: int) -> int:
-    v &= 0xFFFFFFFF
-    return v - (1 << 32) if v & 0x80000000 else v
 
 
 def relocate_program(insns: list[Instruction], local: Spec, target: Spec | Sequence[Spec] | None = None,

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from ..._internal.ints import s32
 from ..instruction import Instruction
 
 __all__ = ["AsmState", "ParseError"]
@@ -51,7 +52,7 @@ def parse_imm32(text: str, *, conformance: bool = False) -> int:
         ok = -(1 << 31) <= value < (1 << 32)
     if not ok:
         raise ParseError(f"immediate {text.strip()} is out of 32-bit range")
-    return value - (1 << 32) if value >= 1 << 31 else value
+    return s32(value)
 
 
 def parse_imm64(text: str) -> int:
