@@ -8,8 +8,8 @@
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_core_read.h>
+#include "tools.h"
 
-#define TASK_COMM_LEN 16
 #define MAX_ARGS 16
 #define ARG_LEN 128
 
@@ -26,17 +26,8 @@ struct event {
 /* programs may restrict events to the children of one process */
 const volatile __u32 target_ppid = 0;
 
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 1024);
-	__type(key, __u32);
-	__type(value, struct event);
-} execs SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 256 * 1024);
-} events SEC(".maps");
+HASH(execs, __u32, struct event, 1024);
+EVENTS(struct event, 256 * 1024);
 
 static const struct event empty_event = {};
 

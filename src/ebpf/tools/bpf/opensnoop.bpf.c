@@ -2,8 +2,8 @@
 /* opensnoop: trace openat() calls: who opened what, and the result. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
+#include "tools.h"
 
-#define TASK_COMM_LEN 16
 #define NAME_MAX 255
 
 struct args_t {
@@ -22,34 +22,15 @@ struct event {
 
 const volatile __u32 target_pid = 0;
 
-/* puts struct event in the object's BTF, so front ends can decode records by name */
-const struct event *unused_event __attribute__((unused));
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 10240);
-	__type(key, __u32);
-	__type(value, struct args_t);
-} start SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 256 * 1024);
-} events SEC(".maps");
+HASH(start, __u32, struct args_t, 10240);
+EVENTS(struct event, 256 * 1024);
 
 SEC("tracepoint/syscalls/sys_enter_openat")
 int trace_enter_openat(struct trace_event_raw_sys_enter *ctx)
 {
-	__u64 id = bpf_get_current_pid_tgid();
-	__u32 tid = (__u32)id;
-	struct args_t args = {};
+	struct args_t args = { .fname = (const char *)ctx->args[1], .flags = (__s32)ctx->args[2] };
 
-	if (target_pid && (id >> 32) != target_pid)
-		return 0;
-	args.fname = (const char *)ctx->args[1];
-	args.flags = (__s32)ctx->args[2];
-	bpf_map_update_elem(&start, &tid, &args, BPF_ANY);
-	return 0;
+	return thread_save(&start, &args, target_pid);
 }
 
 SEC("tracepoint/syscalls/sys_exit_openat")

@@ -3,6 +3,7 @@
  * failed ones, and their total latency. Raw tracepoints sys_enter / sys_exit. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
+#include "tools.h"
 
 struct count_key {
 	__u32 pid;
@@ -22,37 +23,12 @@ const volatile bool at_exit = 0;
 const volatile bool failures_only = 0;
 const volatile __s32 only_errno = 0;
 
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 10240);
-	__type(key, struct count_key);
-	__type(value, __u64);
-} counts SEC(".maps");
+HASH(counts, struct count_key, __u64, 10240);
 
 /* total nanoseconds spent, same keys as counts (at_exit only) */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 10240);
-	__type(key, struct count_key);
-	__type(value, __u64);
-} latency SEC(".maps");
+HASH(latency, struct count_key, __u64, 10240);
 
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 10240);
-	__type(key, __u32);
-	__type(value, struct start_t);
-} start SEC(".maps");
-
-static __always_inline void add(void *map, struct count_key *k, __u64 n)
-{
-	__u64 *val = bpf_map_lookup_elem(map, k);
-
-	if (val)
-		__sync_fetch_and_add(val, n);
-	else
-		bpf_map_update_elem(map, k, &n, BPF_NOEXIST);
-}
+HASH(start, __u32, struct start_t, 10240);
 
 SEC("raw_tp/sys_enter")
 int count_sys_enter(struct bpf_raw_tracepoint_args *ctx)
@@ -67,7 +43,7 @@ int count_sys_enter(struct bpf_raw_tracepoint_args *ctx)
 		return 0;
 	k.nr = (__u32)ctx->args[1];
 	if (!at_exit) {
-		add(&counts, &k, 1);
+		count_add(&counts, &k, 1);
 		return 0;
 	}
 	s.ts = bpf_ktime_get_ns();
@@ -96,8 +72,8 @@ int count_sys_exit(struct bpf_raw_tracepoint_args *ctx)
 		bpf_map_delete_elem(&start, &tid);
 		return 0;
 	}
-	add(&counts, &k, 1);
-	add(&latency, &k, bpf_ktime_get_ns() - s->ts);
+	count_add(&counts, &k, 1);
+	count_add(&latency, &k, bpf_ktime_get_ns() - s->ts);
 	bpf_map_delete_elem(&start, &tid);
 	return 0;
 }

@@ -6,8 +6,8 @@
  * (ESTABLISHED, or CLOSE when refused) completes the event. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
+#include "tools.h"
 
-#define TASK_COMM_LEN 16
 #define AF_INET 2
 #define IPPROTO_TCP 6
 #define TCP_ESTABLISHED 1
@@ -29,28 +29,14 @@ struct who {
 };
 
 const volatile __u32 target_pid = 0;
-const struct event *unused_event __attribute__((unused));
 
 /* socket address -> who started connecting it */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 4096);
-	__type(key, __u64);
-	__type(value, struct who);
-} connecting SEC(".maps");
+HASH(connecting, __u64, struct who, 4096);
 
 /* connections per destination port */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 1024);
-	__type(key, __u16);
-	__type(value, __u64);
-} by_dport SEC(".maps");
+HASH(by_dport, __u16, __u64, 1024);
 
-struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 256 * 1024);
-} events SEC(".maps");
+EVENTS(struct event, 256 * 1024);
 
 SEC("tracepoint/sock/inet_sock_set_state")
 int handle_set_state(struct trace_event_raw_inet_sock_set_state *ctx)
@@ -58,7 +44,6 @@ int handle_set_state(struct trace_event_raw_inet_sock_set_state *ctx)
 	__u64 sk = (__u64)ctx->skaddr;
 	struct who w = {}, *wp;
 	struct event *e;
-	__u64 one = 1, *n;
 	__u16 dport;
 
 	if (ctx->protocol != IPPROTO_TCP || ctx->family != AF_INET)
@@ -77,11 +62,7 @@ int handle_set_state(struct trace_event_raw_inet_sock_set_state *ctx)
 	if (!wp)
 		return 0;
 	dport = ctx->dport;
-	n = bpf_map_lookup_elem(&by_dport, &dport);
-	if (n)
-		__sync_fetch_and_add(n, 1);
-	else
-		bpf_map_update_elem(&by_dport, &dport, &one, BPF_NOEXIST);
+	count_add(&by_dport, &dport, 1);
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (e) {
 		e->pid = wp->pid;

@@ -1,9 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /* Shared by the tools' BPF programs: map declarations, log2 slots, counters,
- * per-thread entry records, stack keys and socket endpoints. The sources the
- * examples link to (examples/NAME/NAME.bpf.c: execsnoop, mallocsize, opensnoop,
- * sleeplat, sockfilter, syscount, tcpconnect, xdpfw) stand alone: they include
- * only <bpf/...> headers, so they do not use this one. */
+ * per-thread entry records, stack keys and socket endpoints. The examples that
+ * link to a tool's source (examples/NAME/NAME.bpf.c) link to this header too
+ * (examples/NAME/tools.h), so they compile where they are. */
 #ifndef EBPF_TOOLS_H
 #define EBPF_TOOLS_H
 
@@ -88,6 +87,16 @@ static __always_inline void hist_add(void *map, const void *key, __u64 v)
 
 	if (h)
 		__sync_fetch_and_add(&h->slots[log2_slot(v, MAX_SLOTS)], 1);
+}
+
+/* add 1 to slot log2(v) of an array map of SLOTS __u64 counters */
+static __always_inline void array_hist_add(void *map, __u64 v, __u32 slots)
+{
+	__u32 slot = log2_slot(v, slots);
+	__u64 *count = bpf_map_lookup_elem(map, &slot);
+
+	if (count)
+		__sync_fetch_and_add(count, 1);
 }
 
 static __always_inline void count_add(void *map, const void *key, __u64 n)

@@ -1,0 +1,1 @@
+../../src/ebpf/tools/bpf/tools.h
