@@ -116,6 +116,8 @@ class Packet:
         #: csum_level, which bpf_csum_level reads and moves
         self.ip_summed = 0
         self.csum_level = 0
+        #: the skb's out-of-band VLAN tag (vlan_proto, vlan_tci), None when untagged
+        self.vlan: tuple[int, int] | None = None
 
     def addr(self, off: int) -> int:
         return PACKET_BASE + off

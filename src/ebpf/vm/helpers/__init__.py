@@ -33,6 +33,7 @@ from . import (  # noqa: F401
     strings,
     system,
     tasks,
+    vlan,
     xdp,
 )
 from .locks import release_locks
