@@ -33,15 +33,15 @@ from .errors import (
 )
 from .spec import MapSpec
 from .uapi import MapType
+from .uapi.consts import BPF_ANY
+from .uapi.consts import BPF_EXIST as BPF_EXIST
+from .uapi.consts import BPF_F_LOCK as BPF_F_LOCK
+from .uapi.consts import BPF_NOEXIST as BPF_NOEXIST
 
 #: map types whose values are file descriptors (programs, maps, perf events, cgroups)
 FD_VALUE_TYPES = frozenset({MapType.PROG_ARRAY, MapType.ARRAY_OF_MAPS, MapType.HASH_OF_MAPS,
                              MapType.PERF_EVENT_ARRAY, MapType.CGROUP_ARRAY})
 
-BPF_ANY = 0
-BPF_NOEXIST = 1
-BPF_EXIST = 2
-BPF_F_LOCK = 4
 
 PER_CPU_TYPES = frozenset({
     MapType.PERCPU_HASH, MapType.PERCPU_ARRAY, MapType.LRU_PERCPU_HASH,

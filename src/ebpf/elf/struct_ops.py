@@ -11,6 +11,7 @@ from ..spec import (
     MapSpec,
 )
 from ..uapi import MapType
+from ..uapi.consts import BPF_F_LINK
 from .file import (
     SHF_EXECINSTR,
     SHT_PROGBITS,
@@ -19,9 +20,6 @@ from .file import (
     Section,
 )
 from .maps import MapPlacement, MapsResult, btf_model, btf_type_id, find_datasec, fix_datasec, sized
-
-#: map_flags of a struct_ops map in ".struct_ops.link" (BPF_F_LINK)
-BPF_F_LINK = 1 << 13
 
 
 def is_struct_ops_section(sec: Section) -> bool:

@@ -192,11 +192,11 @@ def link_info_from_fd(fd: int) -> LinkInfo:
     bsys.get_info_by_fd(fd, raw, what=f"getting info of link fd {fd}")
     tname = _enum_name(LinkType, raw.type)
     detail: dict[str, Any] = {}
-    u = raw.u
+    u = raw  # the per-type union is anonymous: raw.xdp, raw.tracing, ...
     if tname in ("raw_tracepoint",):
         raw2 = bsys.LinkInfo()
-        raw2.u.raw_tracepoint.tp_name = ctypes.addressof(name)
-        raw2.u.raw_tracepoint.tp_name_len = 256
+        raw2.raw_tracepoint.tp_name = ctypes.addressof(name)
+        raw2.raw_tracepoint.tp_name_len = 256
         bsys.get_info_by_fd(fd, raw2)
         detail["tp_name"] = name.value.decode(errors="replace")
     elif tname == "tracing":

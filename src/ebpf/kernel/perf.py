@@ -28,121 +28,125 @@ from .._internal.host import parse_cpu_list as _parse_cpu_list  # noqa: F401
 from .._internal.host import possible_cpus as possible_cpus
 from .._internal.libc import function
 from ..errors import AttachError, NotSupportedError, PrivilegeError
+from ..uapi import consts as _c
+from ..uapi.structs import PerfEventAttr as _PerfEventAttrLayout
 
-# perf_type_id
-TYPE_HARDWARE = 0
-TYPE_SOFTWARE = 1
-TYPE_TRACEPOINT = 2
-TYPE_HW_CACHE = 3
-TYPE_RAW = 4
-TYPE_BREAKPOINT = 5
 
-# perf_hw_id
-HW_CPU_CYCLES = 0
-HW_INSTRUCTIONS = 1
-HW_CACHE_REFERENCES = 2
-HW_CACHE_MISSES = 3
-HW_BRANCH_INSTRUCTIONS = 4
-HW_BRANCH_MISSES = 5
-HW_BUS_CYCLES = 6
-HW_STALLED_CYCLES_FRONTEND = 7
-HW_STALLED_CYCLES_BACKEND = 8
-HW_REF_CPU_CYCLES = 9
+def _flag_bits() -> tuple[int, dict[str, int]]:
+    """Byte offset of perf_event_attr's word of one-bit fields, and each field's bit."""
+    bits: dict[str, int] = {}
+    bit = 0
+    for name, _ctype, *width in _PerfEventAttrLayout._fields_:
+        if width:
+            bits[name] = bit
+            bit += width[0]
+    return getattr(_PerfEventAttrLayout, next(iter(bits))).offset, bits
 
-# perf_sw_ids
-SW_CPU_CLOCK = 0
-SW_TASK_CLOCK = 1
-SW_PAGE_FAULTS = 2
-SW_CONTEXT_SWITCHES = 3
-SW_CPU_MIGRATIONS = 4
-SW_PAGE_FAULTS_MIN = 5
-SW_PAGE_FAULTS_MAJ = 6
-SW_ALIGNMENT_FAULTS = 7
-SW_EMULATION_FAULTS = 8
-SW_DUMMY = 9
-SW_BPF_OUTPUT = 10
-SW_CGROUP_SWITCHES = 11
 
-#: names accepted for ``perf_event=dict(type=..., config=...)``
+_FLAGS_OFFSET, _FLAG_BITS = _flag_bits()
+# attr.flags bits
+FLAG_DISABLED = 1 << _FLAG_BITS["disabled"]
+FLAG_INHERIT = 1 << _FLAG_BITS["inherit"]
+FLAG_EXCLUDE_USER = 1 << _FLAG_BITS["exclude_user"]
+FLAG_EXCLUDE_KERNEL = 1 << _FLAG_BITS["exclude_kernel"]
+FLAG_EXCLUDE_HV = 1 << _FLAG_BITS["exclude_hv"]
+FLAG_FREQ = 1 << _FLAG_BITS["freq"]
+FLAG_WATERMARK = 1 << _FLAG_BITS["watermark"]
+
+# perf_type_id, perf_hw_id, perf_sw_ids, sample_type bits, record types, ioctls and
+# open flags: generated from linux/perf_event.h (ebpf.uapi.consts), short names here
+TYPE_HARDWARE = _c.PERF_TYPE_HARDWARE
+TYPE_SOFTWARE = _c.PERF_TYPE_SOFTWARE
+TYPE_TRACEPOINT = _c.PERF_TYPE_TRACEPOINT
+TYPE_HW_CACHE = _c.PERF_TYPE_HW_CACHE
+TYPE_RAW = _c.PERF_TYPE_RAW
+TYPE_BREAKPOINT = _c.PERF_TYPE_BREAKPOINT
+
+HW_CPU_CYCLES = _c.PERF_COUNT_HW_CPU_CYCLES
+HW_INSTRUCTIONS = _c.PERF_COUNT_HW_INSTRUCTIONS
+HW_CACHE_REFERENCES = _c.PERF_COUNT_HW_CACHE_REFERENCES
+HW_CACHE_MISSES = _c.PERF_COUNT_HW_CACHE_MISSES
+HW_BRANCH_INSTRUCTIONS = _c.PERF_COUNT_HW_BRANCH_INSTRUCTIONS
+HW_BRANCH_MISSES = _c.PERF_COUNT_HW_BRANCH_MISSES
+HW_BUS_CYCLES = _c.PERF_COUNT_HW_BUS_CYCLES
+HW_STALLED_CYCLES_FRONTEND = _c.PERF_COUNT_HW_STALLED_CYCLES_FRONTEND
+HW_STALLED_CYCLES_BACKEND = _c.PERF_COUNT_HW_STALLED_CYCLES_BACKEND
+HW_REF_CPU_CYCLES = _c.PERF_COUNT_HW_REF_CPU_CYCLES
+
+SW_CPU_CLOCK = _c.PERF_COUNT_SW_CPU_CLOCK
+SW_TASK_CLOCK = _c.PERF_COUNT_SW_TASK_CLOCK
+SW_PAGE_FAULTS = _c.PERF_COUNT_SW_PAGE_FAULTS
+SW_CONTEXT_SWITCHES = _c.PERF_COUNT_SW_CONTEXT_SWITCHES
+SW_CPU_MIGRATIONS = _c.PERF_COUNT_SW_CPU_MIGRATIONS
+SW_PAGE_FAULTS_MIN = _c.PERF_COUNT_SW_PAGE_FAULTS_MIN
+SW_PAGE_FAULTS_MAJ = _c.PERF_COUNT_SW_PAGE_FAULTS_MAJ
+SW_ALIGNMENT_FAULTS = _c.PERF_COUNT_SW_ALIGNMENT_FAULTS
+SW_EMULATION_FAULTS = _c.PERF_COUNT_SW_EMULATION_FAULTS
+SW_DUMMY = _c.PERF_COUNT_SW_DUMMY
+SW_BPF_OUTPUT = _c.PERF_COUNT_SW_BPF_OUTPUT
+SW_CGROUP_SWITCHES = _c.PERF_COUNT_SW_CGROUP_SWITCHES
+
+#: names accepted for ``perf_event=dict(type=..., config=...)``: the enum names in
+#: lower case, and perf(1)'s short aliases
 TYPE_NAMES = {"hardware": TYPE_HARDWARE, "software": TYPE_SOFTWARE,
               "tracepoint": TYPE_TRACEPOINT, "hw_cache": TYPE_HW_CACHE, "raw": TYPE_RAW,
               "breakpoint": TYPE_BREAKPOINT}
+
+
+def _config_names(prefix: str, aliases: dict[str, str]) -> dict[str, int]:
+    names = {n[len(prefix):].lower(): v for n, v in vars(_c).items() if n.startswith(prefix)}
+    names.update({alias: names[name] for alias, name in aliases.items()})
+    return names
+
+
 CONFIG_NAMES = {
-    TYPE_HARDWARE: {"cpu_cycles": 0, "cycles": 0, "instructions": 1, "cache_references": 2,
-                    "cache_misses": 3, "branch_instructions": 4, "branches": 4,
-                    "branch_misses": 5, "bus_cycles": 6, "stalled_cycles_frontend": 7,
-                    "stalled_cycles_backend": 8, "ref_cpu_cycles": 9},
-    TYPE_SOFTWARE: {"cpu_clock": 0, "task_clock": 1, "page_faults": 2, "faults": 2,
-                    "context_switches": 3, "cs": 3, "cpu_migrations": 4, "migrations": 4,
-                    "page_faults_min": 5, "minor_faults": 5, "page_faults_maj": 6,
-                    "major_faults": 6, "alignment_faults": 7, "emulation_faults": 8,
-                    "dummy": 9, "bpf_output": 10, "cgroup_switches": 11},
+    TYPE_HARDWARE: _config_names("PERF_COUNT_HW_", {"cycles": "cpu_cycles",
+                                                     "branches": "branch_instructions"}),
+    TYPE_SOFTWARE: _config_names("PERF_COUNT_SW_", {
+        "faults": "page_faults", "cs": "context_switches", "migrations": "cpu_migrations",
+        "minor_faults": "page_faults_min", "major_faults": "page_faults_maj"}),
 }
 
 # sample_type bits
-SAMPLE_IP = 1 << 0
-SAMPLE_TID = 1 << 1
-SAMPLE_TIME = 1 << 2
-SAMPLE_RAW = 1 << 10
-
-# attr.flags bits
-FLAG_DISABLED = 1 << 0
-FLAG_INHERIT = 1 << 1
-FLAG_EXCLUDE_USER = 1 << 4
-FLAG_EXCLUDE_KERNEL = 1 << 5
-FLAG_EXCLUDE_HV = 1 << 6
-FLAG_FREQ = 1 << 10
-FLAG_WATERMARK = 1 << 14
+SAMPLE_IP = _c.PERF_SAMPLE_IP
+SAMPLE_TID = _c.PERF_SAMPLE_TID
+SAMPLE_TIME = _c.PERF_SAMPLE_TIME
+SAMPLE_RAW = _c.PERF_SAMPLE_RAW
 
 # perf_event_open flags
-PERF_FLAG_FD_CLOEXEC = 1 << 3
+PERF_FLAG_FD_CLOEXEC = _c.PERF_FLAG_FD_CLOEXEC
 
-# ioctls ('$' = 0x24)
-IOC_ENABLE = 0x2400
-IOC_DISABLE = 0x2401
-IOC_RESET = 0x2403
-IOC_SET_BPF = 0x40042408
+IOC_ENABLE = _c.PERF_EVENT_IOC_ENABLE
+IOC_DISABLE = _c.PERF_EVENT_IOC_DISABLE
+IOC_RESET = _c.PERF_EVENT_IOC_RESET
+IOC_SET_BPF = _c.PERF_EVENT_IOC_SET_BPF
 
 # record types in the mmap ring
-RECORD_LOST = 2
-RECORD_SAMPLE = 9
+RECORD_LOST = _c.PERF_RECORD_LOST
+RECORD_SAMPLE = _c.PERF_RECORD_SAMPLE
 
 _SYSCALL_NR = {"x86_64": 298, "aarch64": 241, "armv7l": 364, "riscv64": 241, "ppc64le": 319,
                "s390x": 331, "i686": 336, "loongarch64": 241}
 
 
-class PerfEventAttr(ctypes.Structure):
-    """struct perf_event_attr (PERF_ATTR_SIZE_VER8, 136 bytes)."""
+class PerfEventAttr(_PerfEventAttrLayout):
+    """struct perf_event_attr (generated layout, :mod:`ebpf.uapi.structs`) with
+    ``size`` set, a sampling setter and ``flags``: the word of its one-bit fields
+    (``disabled``, ``inherit``, ... ``freq``) as one integer (``FLAG_*`` bits)."""
 
-    _fields_ = [
-        ("type", ctypes.c_uint32),
-        ("size", ctypes.c_uint32),
-        ("config", ctypes.c_uint64),
-        ("sample_period", ctypes.c_uint64),  # or sample_freq when FLAG_FREQ
-        ("sample_type", ctypes.c_uint64),
-        ("read_format", ctypes.c_uint64),
-        ("flags", ctypes.c_uint64),
-        ("wakeup_events", ctypes.c_uint32),  # or wakeup_watermark when FLAG_WATERMARK
-        ("bp_type", ctypes.c_uint32),
-        ("config1", ctypes.c_uint64),  # uprobe_path / kprobe_func / bp_addr
-        ("config2", ctypes.c_uint64),  # probe_offset / kprobe_addr / bp_len
-        ("branch_sample_type", ctypes.c_uint64),
-        ("sample_regs_user", ctypes.c_uint64),
-        ("sample_stack_user", ctypes.c_uint32),
-        ("clockid", ctypes.c_int32),
-        ("sample_regs_intr", ctypes.c_uint64),
-        ("aux_watermark", ctypes.c_uint32),
-        ("sample_max_stack", ctypes.c_uint16),
-        ("reserved_2", ctypes.c_uint16),
-        ("aux_sample_size", ctypes.c_uint32),
-        ("reserved_3", ctypes.c_uint32),
-        ("sig_data", ctypes.c_uint64),
-        ("config3", ctypes.c_uint64),
-    ]
+    @property
+    def flags(self) -> int:
+        return ctypes.c_uint64.from_buffer(self, _FLAGS_OFFSET).value
+
+    @flags.setter
+    def flags(self, value: int) -> None:
+        ctypes.c_uint64.from_buffer(self, _FLAGS_OFFSET).value = value
 
     def __init__(self, **kw):
+        flags = kw.pop("flags", 0)
         super().__init__(**kw)
         self.size = ctypes.sizeof(PerfEventAttr)
+        self.flags |= flags
 
     @classmethod
     def software(cls, config: int, *, sample_period: int = 0, sample_freq: int = 0,
@@ -161,8 +165,6 @@ class PerfEventAttr(ctypes.Structure):
         else:
             self.sample_period = sample_period
 
-
-assert ctypes.sizeof(PerfEventAttr) == 136
 
 
 @functools.cache

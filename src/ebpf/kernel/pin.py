@@ -15,14 +15,13 @@ from typing import TYPE_CHECKING
 
 from .._internal.libc import function
 from ..errors import Error, PrivilegeError, SystemCallError
+from ..uapi.consts import BPF_FS_MAGIC, CGROUP2_SUPER_MAGIC
 
 if TYPE_CHECKING:
     from .sys import FD
 
 log = logging.getLogger("ebpf.kernel")
 
-BPF_FS_MAGIC = 0xCAFE4A11
-CGROUP2_SUPER_MAGIC = 0x63677270
 DEFAULT_PIN_PATH = "/sys/fs/bpf"
 
 __all__ = ["BPF_FS_MAGIC", "CGROUP2_SUPER_MAGIC", "DEFAULT_PIN_PATH", "fs_type", "is_bpffs", "mount_bpffs", "ensure_bpffs_dir"]

@@ -32,12 +32,13 @@ from typing import Literal, overload
 from .._internal.closeable import ClosedWhenCollected
 from ..errors import MapError, SystemCallError
 from ..recordbatch import RecordBatch
+from ..uapi.consts import BPF_RINGBUF_BUSY_BIT, BPF_RINGBUF_DISCARD_BIT, BPF_RINGBUF_HDR_SZ
 
 log = logging.getLogger("ebpf.kernel.ringbuf")
 
-BUSY_BIT = 1 << 31
-DISCARD_BIT = 1 << 30
-HDR_SIZE = 8
+BUSY_BIT = BPF_RINGBUF_BUSY_BIT
+DISCARD_BIT = BPF_RINGBUF_DISCARD_BIT
+HDR_SIZE = BPF_RINGBUF_HDR_SZ
 PAGE_SIZE = mmap.PAGESIZE
 _FLAG_BITS = BUSY_BIT | DISCARD_BIT
 _U32 = struct.Struct("<I")

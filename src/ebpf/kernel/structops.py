@@ -25,6 +25,7 @@ from ..errors import AttachError, BTFError, LoadError, MapError
 from ..links import Link
 from ..spec import MapSpec
 from ..uapi import Command
+from ..uapi.consts import BPF_F_LINK, BPF_F_VTYPE_BTF_OBJ_FD
 from . import sys as bsys
 
 if TYPE_CHECKING:
@@ -35,8 +36,6 @@ log = logging.getLogger("ebpf.kernel")
 __all__ = ["KernelStructOps", "resolve_struct_ops", "struct_ops_value", "StructOpsLink",
            "essential_name", "BPF_F_LINK", "BPF_F_VTYPE_BTF_OBJ_FD"]
 
-BPF_F_LINK = 1 << 13
-BPF_F_VTYPE_BTF_OBJ_FD = 1 << 15
 BPF_STRUCT_OPS_ATTACH = 44  # enum bpf_attach_type BPF_STRUCT_OPS
 
 

@@ -1,15 +1,16 @@
 """The bpf(2) system call: the one place command numbers and attr layouts live.
 
-Every command gets its own ``ctypes.Structure`` laid out exactly like the matching
-member of ``union bpf_attr`` (linux/bpf.h, up to Linux 6.18). :func:`bpf` passes
+Every command family has its own ``ctypes.Structure`` laid out exactly like the
+matching member of ``union bpf_attr``, generated from the kernel's BTF into
+:mod:`ebpf.uapi.structs` (re-exported here). :func:`bpf` passes
 ``sizeof(attr)`` as the size, so the kernel zero-fills whatever a newer kernel has
 beyond it, and an older kernel rejects only non-zero bytes it does not know.
 
 >>> import ctypes
 >>> from ebpf.kernel import sys as bsys
 >>> attr = bsys.MapCreateAttr(map_type=2, key_size=4, value_size=8, max_entries=1)
->>> ctypes.sizeof(attr)
-80
+>>> attr.map_type, ctypes.sizeof(attr) >= 80
+(2, True)
 >>> fd = bsys.FD(bsys.bpf(bsys.Command.MAP_CREATE, attr))
 >>> fd.close()
 
@@ -32,6 +33,55 @@ from .._internal.libc import function as libc_function
 from .._internal.libc import libc as _libc
 from ..errors import PrivilegeError, SystemCallError
 from ..uapi import Command, ProgramType
+from ..uapi.consts import (  # noqa: F401 - the flags the commands take, re-exported
+    BPF_F_AFTER,
+    BPF_F_ALLOW_MULTI,
+    BPF_F_ALLOW_OVERRIDE,
+    BPF_F_BEFORE,
+    BPF_F_ID,
+    BPF_F_KPROBE_MULTI_RETURN,
+    BPF_F_LINK,
+    BPF_F_QUERY_EFFECTIVE,
+    BPF_F_RDONLY,
+    BPF_F_REPLACE,
+    BPF_F_TEST_RUN_ON_CPU,
+    BPF_F_TEST_XDP_LIVE_FRAMES,
+    BPF_F_UPROBE_MULTI_RETURN,
+    BPF_F_WRONLY,
+    BPF_OBJ_NAME_LEN,
+    BPF_STATS_RUN_TIME,
+    BPF_TAG_SIZE,
+    XDP_FLAGS_DRV_MODE,
+    XDP_FLAGS_HW_MODE,
+    XDP_FLAGS_REPLACE,
+    XDP_FLAGS_SKB_MODE,
+    XDP_FLAGS_UPDATE_IF_NOEXIST,
+)
+from ..uapi.structs import (  # noqa: F401 - one layout per bpf_attr member, re-exported
+    BtfInfo,
+    BtfLoadAttr,
+    EnableStatsAttr,
+    GetIdAttr,
+    InfoAttr,
+    IterCreateAttr,
+    LinkCreateAttr,
+    LinkDetachAttr,
+    LinkInfo,
+    LinkUpdateAttr,
+    MapBatchAttr,
+    MapCreateAttr,
+    MapElemAttr,
+    MapInfo,
+    ObjPinAttr,
+    ProgAttachAttr,
+    ProgBindMapAttr,
+    ProgInfo,
+    ProgLoadAttr,
+    ProgQueryAttr,
+    ProgTestRunAttr,
+    RawTracepointOpenAttr,
+    TaskFdQueryAttr,
+)
 
 log = logging.getLogger("ebpf.kernel")
 
@@ -45,408 +95,12 @@ __all__ = [
     "ProgBindMapAttr", "ProgInfo", "MapInfo", "BtfInfo", "LinkInfo",
 ]
 
-BPF_OBJ_NAME_LEN = 16
-BPF_TAG_SIZE = 8
-
-# ---- flags used with the commands ---------------------------------------------
-BPF_F_RDONLY = 1 << 3  # file_flags for OBJ_GET / GET_FD_BY_ID open_flags
-BPF_F_WRONLY = 1 << 4
-BPF_STATS_RUN_TIME = 0
-BPF_F_TEST_RUN_ON_CPU = 1 << 0
-BPF_F_TEST_XDP_LIVE_FRAMES = 1 << 1
-BPF_F_QUERY_EFFECTIVE = 1 << 0
-# PROG_ATTACH flags
-BPF_F_ALLOW_OVERRIDE = 1 << 0
-BPF_F_ALLOW_MULTI = 1 << 1
-BPF_F_REPLACE = 1 << 2
-BPF_F_BEFORE = 1 << 3
-BPF_F_AFTER = 1 << 4
-BPF_F_ID = 1 << 5
-BPF_F_LINK = 1 << 13
-# XDP link / netlink flags
-XDP_FLAGS_UPDATE_IF_NOEXIST = 1 << 0
-XDP_FLAGS_SKB_MODE = 1 << 1
-XDP_FLAGS_DRV_MODE = 1 << 2
-XDP_FLAGS_HW_MODE = 1 << 3
-XDP_FLAGS_REPLACE = 1 << 4
-# LINK_CREATE flags for multi kprobes / uprobes
-BPF_F_KPROBE_MULTI_RETURN = 1 << 0
-BPF_F_UPROBE_MULTI_RETURN = 1 << 0
-# log levels
+# Layouts and flags are generated from the UAPI headers and the kernel's BTF
+# (tools/gen_uapi.py -> ebpf.uapi.structs / ebpf.uapi.consts); re-exported here.
+# The log levels are the verifier's (include/linux/bpf_verifier.h), not UAPI.
 BPF_LOG_LEVEL1 = 1
 BPF_LOG_LEVEL2 = 2
 BPF_LOG_STATS = 4
-
-
-_u8 = ctypes.c_uint8
-_u32 = ctypes.c_uint32
-_s32 = ctypes.c_int32
-_u64 = ctypes.c_uint64
-_name = ctypes.c_char * BPF_OBJ_NAME_LEN
-
-
-class _Attr(ctypes.Structure):
-    """Base of the attr structures: a readable repr, nothing else."""
-
-    def __repr__(self) -> str:
-        parts = []
-        for fname, *_ in self._fields_:
-            if fname.startswith("_"):
-                continue
-            v = getattr(self, fname)
-            if isinstance(v, (int, bytes)) and v:
-                parts.append(f"{fname}={v!r}")
-        return f"{type(self).__name__}({', '.join(parts)})"
-
-
-# ---- union bpf_attr members ---------------------------------------------------
-
-class MapCreateAttr(_Attr):
-    """BPF_MAP_CREATE."""
-
-    _fields_ = [
-        ("map_type", _u32), ("key_size", _u32), ("value_size", _u32), ("max_entries", _u32),
-        ("map_flags", _u32), ("inner_map_fd", _u32), ("numa_node", _u32),
-        ("map_name", _name), ("map_ifindex", _u32), ("btf_fd", _u32),
-        ("btf_key_type_id", _u32), ("btf_value_type_id", _u32),
-        ("btf_vmlinux_value_type_id", _u32), ("map_extra", _u64),
-        ("value_type_btf_obj_fd", _s32), ("map_token_fd", _s32),
-    ]
-
-
-class MapElemAttr(_Attr):
-    """BPF_MAP_LOOKUP_ELEM, UPDATE_ELEM, DELETE_ELEM, GET_NEXT_KEY,
-    LOOKUP_AND_DELETE_ELEM, FREEZE (``value`` doubles as ``next_key``)."""
-
-    _fields_ = [("map_fd", _u32), ("_pad0", _u32), ("key", _u64), ("value", _u64),
-                ("flags", _u64)]
-
-    @property
-    def next_key(self) -> int:
-        return self.value
-
-    @next_key.setter
-    def next_key(self, v: int) -> None:
-        self.value = v
-
-
-class MapBatchAttr(_Attr):
-    """BPF_MAP_LOOKUP_BATCH, LOOKUP_AND_DELETE_BATCH, UPDATE_BATCH, DELETE_BATCH."""
-
-    _fields_ = [("in_batch", _u64), ("out_batch", _u64), ("keys", _u64), ("values", _u64),
-                ("count", _u32), ("map_fd", _u32), ("elem_flags", _u64), ("flags", _u64)]
-
-
-class ProgLoadAttr(_Attr):
-    """BPF_PROG_LOAD. ``attach_prog_fd`` and ``attach_btf_obj_fd`` share a slot."""
-
-    _fields_ = [
-        ("prog_type", _u32), ("insn_cnt", _u32), ("insns", _u64), ("license", _u64),
-        ("log_level", _u32), ("log_size", _u32), ("log_buf", _u64),
-        ("kern_version", _u32), ("prog_flags", _u32), ("prog_name", _name),
-        ("prog_ifindex", _u32), ("expected_attach_type", _u32), ("prog_btf_fd", _u32),
-        ("func_info_rec_size", _u32), ("func_info", _u64), ("func_info_cnt", _u32),
-        ("line_info_rec_size", _u32), ("line_info", _u64), ("line_info_cnt", _u32),
-        ("attach_btf_id", _u32), ("attach_prog_fd", _u32), ("core_relo_cnt", _u32),
-        ("fd_array", _u64), ("core_relos", _u64), ("core_relo_rec_size", _u32),
-        ("log_true_size", _u32), ("prog_token_fd", _s32), ("fd_array_cnt", _u32),
-    ]
-
-    @property
-    def attach_btf_obj_fd(self) -> int:
-        return self.attach_prog_fd
-
-    @attach_btf_obj_fd.setter
-    def attach_btf_obj_fd(self, v: int) -> None:
-        self.attach_prog_fd = v
-
-
-class ObjPinAttr(_Attr):
-    """BPF_OBJ_PIN, BPF_OBJ_GET."""
-
-    _fields_ = [("pathname", _u64), ("bpf_fd", _u32), ("file_flags", _u32),
-                ("path_fd", _s32), ("_pad0", _u32)]
-
-
-class ProgAttachAttr(_Attr):
-    """BPF_PROG_ATTACH, BPF_PROG_DETACH. ``target_fd`` doubles as
-    ``target_ifindex``; ``replace_bpf_fd`` as ``relative_fd``/``relative_id``."""
-
-    _fields_ = [("target_fd", _u32), ("attach_bpf_fd", _u32), ("attach_type", _u32),
-                ("attach_flags", _u32), ("replace_bpf_fd", _u32), ("_pad0", _u32),
-                ("expected_revision", _u64)]
-
-    @property
-    def relative_fd(self) -> int:
-        return self.replace_bpf_fd
-
-    @relative_fd.setter
-    def relative_fd(self, v: int) -> None:
-        self.replace_bpf_fd = v
-
-    relative_id = relative_fd
-
-
-class ProgTestRunAttr(_Attr):
-    """BPF_PROG_TEST_RUN (a.k.a. BPF_PROG_RUN)."""
-
-    _fields_ = [
-        ("prog_fd", _u32), ("retval", _u32), ("data_size_in", _u32), ("data_size_out", _u32),
-        ("data_in", _u64), ("data_out", _u64), ("repeat", _u32), ("duration", _u32),
-        ("ctx_size_in", _u32), ("ctx_size_out", _u32), ("ctx_in", _u64), ("ctx_out", _u64),
-        ("flags", _u32), ("cpu", _u32), ("batch_size", _u32), ("_pad0", _u32),
-    ]
-
-
-class GetIdAttr(_Attr):
-    """BPF_{PROG,MAP,BTF,LINK}_GET_NEXT_ID and *_GET_FD_BY_ID. ``start_id`` is
-    also ``prog_id``/``map_id``/``btf_id``/``link_id``."""
-
-    _fields_ = [("start_id", _u32), ("next_id", _u32), ("open_flags", _u32),
-                ("fd_by_id_token_fd", _s32)]
-
-
-class InfoAttr(_Attr):
-    """BPF_OBJ_GET_INFO_BY_FD."""
-
-    _fields_ = [("bpf_fd", _u32), ("info_len", _u32), ("info", _u64)]
-
-
-class ProgQueryAttr(_Attr):
-    """BPF_PROG_QUERY. ``prog_cnt`` is also ``count``."""
-
-    _fields_ = [("target_fd", _u32), ("attach_type", _u32), ("query_flags", _u32),
-                ("attach_flags", _u32), ("prog_ids", _u64), ("prog_cnt", _u32),
-                ("_pad0", _u32), ("prog_attach_flags", _u64), ("link_ids", _u64),
-                ("link_attach_flags", _u64), ("revision", _u64)]
-
-
-class RawTracepointOpenAttr(_Attr):
-    """BPF_RAW_TRACEPOINT_OPEN."""
-
-    _fields_ = [("name", _u64), ("prog_fd", _u32), ("_pad0", _u32), ("cookie", _u64)]
-
-
-class BtfLoadAttr(_Attr):
-    """BPF_BTF_LOAD."""
-
-    _fields_ = [("btf", _u64), ("btf_log_buf", _u64), ("btf_size", _u32),
-                ("btf_log_size", _u32), ("btf_log_level", _u32), ("btf_log_true_size", _u32),
-                ("btf_flags", _u32), ("btf_token_fd", _s32)]
-
-
-class TaskFdQueryAttr(_Attr):
-    """BPF_TASK_FD_QUERY."""
-
-    _fields_ = [("pid", _u32), ("fd", _u32), ("flags", _u32), ("buf_len", _u32),
-                ("buf", _u64), ("prog_id", _u32), ("fd_type", _u32),
-                ("probe_offset", _u64), ("probe_addr", _u64)]
-
-
-# LINK_CREATE's per-attach-kind tails (the union after ``flags``, at offset 16)
-
-class LinkIterTail(ctypes.Structure):
-    _fields_ = [("iter_info", _u64), ("iter_info_len", _u32), ("_pad0", _u32)]
-
-
-class LinkPerfEventTail(ctypes.Structure):
-    _fields_ = [("bpf_cookie", _u64)]
-
-
-class LinkKprobeMultiTail(ctypes.Structure):
-    _fields_ = [("flags", _u32), ("cnt", _u32), ("syms", _u64), ("addrs", _u64),
-                ("cookies", _u64)]
-
-
-class LinkTracingTail(ctypes.Structure):
-    _fields_ = [("target_btf_id", _u32), ("_pad0", _u32), ("cookie", _u64)]
-
-
-class LinkNetfilterTail(ctypes.Structure):
-    _fields_ = [("pf", _u32), ("hooknum", _u32), ("priority", _s32), ("flags", _u32)]
-
-
-class LinkTcxTail(ctypes.Structure):
-    """Also the layout for netkit: ``relative_fd`` doubles as ``relative_id``."""
-
-    _fields_ = [("relative_fd", _u32), ("_pad0", _u32), ("expected_revision", _u64)]
-
-
-class LinkUprobeMultiTail(ctypes.Structure):
-    _fields_ = [("path", _u64), ("offsets", _u64), ("ref_ctr_offsets", _u64),
-                ("cookies", _u64), ("cnt", _u32), ("flags", _u32), ("pid", _u32),
-                ("_pad0", _u32)]
-
-
-class LinkTail(ctypes.Union):
-    _fields_ = [("target_btf_id", _u32), ("iter", LinkIterTail),
-                ("perf_event", LinkPerfEventTail), ("kprobe_multi", LinkKprobeMultiTail),
-                ("tracing", LinkTracingTail), ("netfilter", LinkNetfilterTail),
-                ("tcx", LinkTcxTail), ("uprobe_multi", LinkUprobeMultiTail),
-                ("netkit", LinkTcxTail)]
-
-
-class LinkCreateAttr(_Attr):
-    """BPF_LINK_CREATE. ``target_fd`` doubles as ``target_ifindex``; the
-    attach-kind specific part is ``tail`` (``attr.tail.tracing.cookie``, ...).
-    ``target_btf_id``, ``iter_info``/``iter_info_len`` and ``bpf_cookie`` are
-    shortcuts into it."""
-
-    _fields_ = [("prog_fd", _u32), ("target_fd", _u32), ("attach_type", _u32),
-                ("flags", _u32), ("tail", LinkTail)]
-
-    @property
-    def target_ifindex(self) -> int:
-        return self.target_fd
-
-    @target_ifindex.setter
-    def target_ifindex(self, v: int) -> None:
-        self.target_fd = v
-
-    @property
-    def target_btf_id(self) -> int:
-        return self.tail.target_btf_id
-
-    @target_btf_id.setter
-    def target_btf_id(self, v: int) -> None:
-        self.tail.target_btf_id = v
-
-    @property
-    def bpf_cookie(self) -> int:
-        return self.tail.perf_event.bpf_cookie
-
-    @bpf_cookie.setter
-    def bpf_cookie(self, v: int) -> None:
-        self.tail.perf_event.bpf_cookie = v
-
-
-class LinkUpdateAttr(_Attr):
-    """BPF_LINK_UPDATE."""
-
-    _fields_ = [("link_fd", _u32), ("new_prog_fd", _u32), ("flags", _u32),
-                ("old_prog_fd", _u32)]
-
-
-class LinkDetachAttr(_Attr):
-    """BPF_LINK_DETACH."""
-
-    _fields_ = [("link_fd", _u32)]
-
-
-class EnableStatsAttr(_Attr):
-    """BPF_ENABLE_STATS (``type`` = BPF_STATS_RUN_TIME)."""
-
-    _fields_ = [("type", _u32)]
-
-
-class IterCreateAttr(_Attr):
-    """BPF_ITER_CREATE."""
-
-    _fields_ = [("link_fd", _u32), ("flags", _u32)]
-
-
-class ProgBindMapAttr(_Attr):
-    """BPF_PROG_BIND_MAP."""
-
-    _fields_ = [("prog_fd", _u32), ("map_fd", _u32), ("flags", _u32)]
-
-
-# ---- info structures (BPF_OBJ_GET_INFO_BY_FD) --------------------------------
-
-class ProgInfo(_Attr):
-    """struct bpf_prog_info."""
-
-    _fields_ = [
-        ("type", _u32), ("id", _u32), ("tag", _u8 * BPF_TAG_SIZE),
-        ("jited_prog_len", _u32), ("xlated_prog_len", _u32),
-        ("jited_prog_insns", _u64), ("xlated_prog_insns", _u64), ("load_time", _u64),
-        ("created_by_uid", _u32), ("nr_map_ids", _u32), ("map_ids", _u64), ("name", _name),
-        ("ifindex", _u32), ("gpl_compatible", _u32, 1), ("_pad_bits", _u32, 31),
-        ("netns_dev", _u64), ("netns_ino", _u64), ("nr_jited_ksyms", _u32),
-        ("nr_jited_func_lens", _u32), ("jited_ksyms", _u64), ("jited_func_lens", _u64),
-        ("btf_id", _u32), ("func_info_rec_size", _u32), ("func_info", _u64),
-        ("nr_func_info", _u32), ("nr_line_info", _u32), ("line_info", _u64),
-        ("jited_line_info", _u64), ("nr_jited_line_info", _u32),
-        ("line_info_rec_size", _u32), ("jited_line_info_rec_size", _u32),
-        ("nr_prog_tags", _u32), ("prog_tags", _u64), ("run_time_ns", _u64),
-        ("run_cnt", _u64), ("recursion_misses", _u64), ("verified_insns", _u32),
-        ("attach_btf_obj_id", _u32), ("attach_btf_id", _u32), ("_pad0", _u32),
-    ]
-
-
-class MapInfo(_Attr):
-    """struct bpf_map_info."""
-
-    _fields_ = [
-        ("type", _u32), ("id", _u32), ("key_size", _u32), ("value_size", _u32),
-        ("max_entries", _u32), ("map_flags", _u32), ("name", _name), ("ifindex", _u32),
-        ("btf_vmlinux_value_type_id", _u32), ("netns_dev", _u64), ("netns_ino", _u64),
-        ("btf_id", _u32), ("btf_key_type_id", _u32), ("btf_value_type_id", _u32),
-        ("btf_vmlinux_id", _u32), ("map_extra", _u64),
-    ]
-
-
-class BtfInfo(_Attr):
-    """struct bpf_btf_info."""
-
-    _fields_ = [("btf", _u64), ("btf_size", _u32), ("id", _u32), ("name", _u64),
-                ("name_len", _u32), ("kernel_btf", _u32)]
-
-
-class _LinkInfoRawTp(ctypes.Structure):
-    _fields_ = [("tp_name", _u64), ("tp_name_len", _u32), ("_pad0", _u32)]
-
-
-class _LinkInfoTracing(ctypes.Structure):
-    _fields_ = [("attach_type", _u32), ("target_obj_id", _u32), ("target_btf_id", _u32)]
-
-
-class _LinkInfoCgroup(ctypes.Structure):
-    _fields_ = [("cgroup_id", _u64), ("attach_type", _u32)]
-
-
-class _LinkInfoIter(ctypes.Structure):
-    _fields_ = [("target_name", _u64), ("target_name_len", _u32), ("map_id", _u32),
-                ("a", _u64), ("b", _u32)]
-
-
-class _LinkInfoNetns(ctypes.Structure):
-    _fields_ = [("netns_ino", _u32), ("attach_type", _u32)]
-
-
-class _LinkInfoXdp(ctypes.Structure):
-    _fields_ = [("ifindex", _u32)]
-
-
-class _LinkInfoStructOps(ctypes.Structure):
-    _fields_ = [("map_id", _u32)]
-
-
-class _LinkInfoNetfilter(ctypes.Structure):
-    _fields_ = [("pf", _u32), ("hooknum", _u32), ("priority", _s32), ("flags", _u32)]
-
-
-class _LinkInfoTcx(ctypes.Structure):
-    """tcx and netkit."""
-
-    _fields_ = [("ifindex", _u32), ("attach_type", _u32)]
-
-
-class _LinkInfoUnion(ctypes.Union):
-    _fields_ = [("raw_tracepoint", _LinkInfoRawTp), ("tracing", _LinkInfoTracing),
-                ("cgroup", _LinkInfoCgroup), ("iter", _LinkInfoIter),
-                ("netns", _LinkInfoNetns), ("xdp", _LinkInfoXdp),
-                ("struct_ops", _LinkInfoStructOps), ("netfilter", _LinkInfoNetfilter),
-                ("tcx", _LinkInfoTcx), ("netkit", _LinkInfoTcx),
-                ("raw", _u8 * 64)]
-
-
-class LinkInfo(_Attr):
-    """struct bpf_link_info: ``type``, ``id``, ``prog_id`` and the per-type part
-    in ``u`` (``info.u.xdp.ifindex``, ``info.u.tracing.target_btf_id``, ...)."""
-
-    _fields_ = [("type", _u32), ("id", _u32), ("prog_id", _u32), ("_pad0", _u32),
-                ("u", _LinkInfoUnion)]
 
 
 # ---- the system call ----------------------------------------------------------

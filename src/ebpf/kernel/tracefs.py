@@ -25,6 +25,9 @@ from typing import Any
 
 from .._internal.libc import function
 from ..errors import AttachError, NotSupportedError, PrivilegeError, SystemCallError
+from ..uapi.consts import BPF_FS_MAGIC as BPF_FS_MAGIC
+from ..uapi.consts import DEBUGFS_MAGIC as DEBUGFS_MAGIC
+from ..uapi.consts import TRACEFS_MAGIC as TRACEFS_MAGIC
 
 log = logging.getLogger("ebpf.kernel.tracefs")
 
@@ -32,9 +35,6 @@ TRACEFS_CANDIDATES = ("/sys/kernel/tracing", "/sys/kernel/debug/tracing")
 BPFFS_DEFAULT = "/sys/fs/bpf"
 EVENT_SOURCE = "/sys/bus/event_source/devices"
 
-TRACEFS_MAGIC = 0x74726163
-DEBUGFS_MAGIC = 0x64626720
-BPF_FS_MAGIC = 0xCAFE4A11
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9_.\-]+$")
 

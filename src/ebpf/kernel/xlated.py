@@ -14,12 +14,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import Error
+from ..uapi.consts import BPF_PSEUDO_CALL, BPF_PSEUDO_MAP_FD, BPF_PSEUDO_MAP_VALUE
 
 log = logging.getLogger("ebpf.kernel")
 
-BPF_PSEUDO_MAP_FD = 1
-BPF_PSEUDO_MAP_VALUE = 2
-BPF_PSEUDO_CALL = 1
 
 
 class _LineInfo(ctypes.Structure):

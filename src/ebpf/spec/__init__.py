@@ -21,25 +21,21 @@ from typing import Any
 from ..btf.records import FuncInfo, LineInfo
 from ..isa.instruction import Instruction
 from ..uapi import AttachType, MapType, ProgramType
+from ..uapi.consts import BPF_F_ANY_ALIGNMENT as BPF_F_ANY_ALIGNMENT
+from ..uapi.consts import BPF_F_INNER_MAP as BPF_F_INNER_MAP
+from ..uapi.consts import BPF_F_MMAPABLE as BPF_F_MMAPABLE
+from ..uapi.consts import BPF_F_NO_COMMON_LRU as BPF_F_NO_COMMON_LRU
+from ..uapi.consts import BPF_F_NO_PREALLOC as BPF_F_NO_PREALLOC
+from ..uapi.consts import BPF_F_NUMA_NODE as BPF_F_NUMA_NODE
+from ..uapi.consts import BPF_F_RDONLY as BPF_F_RDONLY
+from ..uapi.consts import BPF_F_RDONLY_PROG as BPF_F_RDONLY_PROG
+from ..uapi.consts import BPF_F_STRICT_ALIGNMENT as BPF_F_STRICT_ALIGNMENT
+from ..uapi.consts import BPF_F_WRONLY as BPF_F_WRONLY
+from ..uapi.consts import BPF_F_WRONLY_PROG as BPF_F_WRONLY_PROG
+from ..uapi.consts import BPF_F_ZERO_SEED as BPF_F_ZERO_SEED
 from .sections import BPF_F_SLEEPABLE as BPF_F_SLEEPABLE
 from .sections import BPF_F_XDP_HAS_FRAGS as BPF_F_XDP_HAS_FRAGS
 from .sections import SectionInfo, classify
-
-# Map flags (BPF_F_*) most often met in objects
-BPF_F_NO_PREALLOC = 1 << 0
-BPF_F_NO_COMMON_LRU = 1 << 1
-BPF_F_NUMA_NODE = 1 << 2
-BPF_F_RDONLY = 1 << 3
-BPF_F_WRONLY = 1 << 4
-BPF_F_ZERO_SEED = 1 << 6
-BPF_F_RDONLY_PROG = 1 << 7
-BPF_F_WRONLY_PROG = 1 << 8
-BPF_F_MMAPABLE = 1 << 10
-BPF_F_INNER_MAP = 1 << 12
-
-# Program flags (prog_flags)
-BPF_F_STRICT_ALIGNMENT = 1 << 0
-BPF_F_ANY_ALIGNMENT = 1 << 1
 
 
 class PinType(enum.IntEnum):

@@ -26,12 +26,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..uapi import AttachType, ProgramType
+from ..uapi.consts import BPF_F_SLEEPABLE, BPF_F_XDP_HAS_FRAGS
 
 log = logging.getLogger(__name__)
-
-# Program flags (prog_flags) a section name can imply
-BPF_F_SLEEPABLE = 1 << 4
-BPF_F_XDP_HAS_FRAGS = 1 << 5
 
 # Kernel numbers of enum members that older UAPI headers lack (linux/bpf.h facts).
 _PROGRAM_TYPE_NUMBERS = {"NETFILTER": 32}

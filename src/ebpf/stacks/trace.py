@@ -15,12 +15,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import Error
-
-BPF_F_STACK_BUILD_ID = 1 << 5  # map flag
-BPF_F_USER_STACK = 1 << 8  # bpf_get_stackid / bpf_get_stack flag
-BPF_F_USER_BUILD_ID = 1 << 11  # bpf_get_stack flag
-BPF_F_FAST_STACK_CMP = 1 << 9
-BPF_F_REUSE_STACKID = 1 << 10
+from ..uapi.consts import (
+    BPF_F_FAST_STACK_CMP,
+    BPF_F_REUSE_STACKID,
+    BPF_F_STACK_BUILD_ID,
+    BPF_F_USER_BUILD_ID,
+    BPF_F_USER_STACK,
+)
 
 # enum bpf_stack_build_id_status
 BUILD_ID_EMPTY = 0  # no build id: the frame is empty

@@ -12,6 +12,11 @@ import contextlib
 from pathlib import Path
 
 from ..errors import Error, NotSupportedError
+from ..uapi.consts import (
+    PERF_COUNT_HW_CACHE_MISSES,
+    PERF_COUNT_HW_CACHE_REFERENCES,
+    PERF_TYPE_HARDWARE,
+)
 from .base import Output, Ready, ToolParser, open_tool, require_kernel, sleep_for, text
 
 EXAMPLES = """\
@@ -20,8 +25,8 @@ EXAMPLES = """\
     ebpf tool llcstat -c 1000     # sample one of every 1000 events
     ebpf tool llcstat -t          # summarize by PID and TID
 """
-PERF_TYPE_HARDWARE = 0
-HW_CACHE_REFERENCES, HW_CACHE_MISSES = 2, 3
+HW_CACHE_REFERENCES = PERF_COUNT_HW_CACHE_REFERENCES
+HW_CACHE_MISSES = PERF_COUNT_HW_CACHE_MISSES
 PMU_DIR = Path("/sys/bus/event_source/devices")
 
 

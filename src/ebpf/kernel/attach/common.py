@@ -103,7 +103,7 @@ def perf_link(prog: Any, perf_fd: int, desc: str, cookie: int = 0,
     links (before 5.15) or ``legacy`` asks for it."""
     try:
         def setup(attr):
-            attr.bpf_cookie = cookie
+            attr.perf_event.bpf_cookie = cookie
         link_fd = None
         if not legacy:
             try:

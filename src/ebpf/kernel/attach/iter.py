@@ -50,8 +50,8 @@ def attach_iter(prog: Any, attach_to: str, atype: int | None, retprobe: bool,
 
     def setup(attr):
         if use_info:
-            attr.tail.iter.iter_info = ctypes.addressof(info)
-            attr.tail.iter.iter_info_len = ctypes.sizeof(info)
+            attr.iter.iter_info = ctypes.addressof(info)
+            attr.iter.iter_info_len = ctypes.sizeof(info)
     try:
         fd = link_fd_create(prog, 0, int(AttachType.TRACE_ITER), setup=setup,
                             what=f"creating iterator link for {prog_name(prog)} ({attach_to})")

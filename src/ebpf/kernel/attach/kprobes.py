@@ -78,7 +78,7 @@ def attach_kprobe_multi(prog: Any, attach_to: str, atype: int | None, retprobe: 
     cookie_arr = (ctypes.c_uint64 * len(names))(*cookies) if cookies is not None else None
 
     def setup(attr):
-        km = attr.tail.kprobe_multi
+        km = attr.kprobe_multi
         km.flags = bsys.BPF_F_KPROBE_MULTI_RETURN if retprobe else 0
         km.cnt = len(names)
         km.syms = ctypes.addressof(syms)

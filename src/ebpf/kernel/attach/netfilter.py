@@ -31,10 +31,10 @@ def attach_netfilter(prog: Any, attach_to: str, atype: int | None, retprobe: boo
         raise AttachError(f"netfilter program {prog_name(prog)}: unknown pf={pf!r} or hook={hook!r}")
 
     def setup(attr):
-        attr.tail.netfilter.pf = pfn
-        attr.tail.netfilter.hooknum = hookn
-        attr.tail.netfilter.priority = priority
-        attr.tail.netfilter.flags = flags
+        attr.netfilter.pf = pfn
+        attr.netfilter.hooknum = hookn
+        attr.netfilter.priority = priority
+        attr.netfilter.flags = flags
     try:
         fd = link_fd_create(prog, 0, attach_number("NETFILTER"), setup=setup,
                             what=f"attaching netfilter program {prog_name(prog)}")

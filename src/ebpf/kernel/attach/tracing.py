@@ -25,7 +25,7 @@ def attach_tracing(prog: Any, attach_to: str, atype: int | None, retprobe: bool,
 
     def setup(attr):
         if cookie:
-            attr.tail.tracing.cookie = cookie
+            attr.tracing.cookie = cookie
     try:
         fd = link_fd_create(prog, 0, atype, setup=setup, what=what)
     except AttachError as e:

@@ -113,7 +113,7 @@ def attach_uprobe_multi(prog: Any, attach_to: str, atype: int | None, retprobe: 
     cookie_arr = (ctypes.c_uint64 * len(offs))(*cookies) if cookies is not None else None
 
     def setup(attr):
-        um = attr.tail.uprobe_multi
+        um = attr.uprobe_multi
         um.path = ctypes.addressof(cpath)
         um.offsets = ctypes.addressof(off_arr)
         um.cookies = ctypes.addressof(cookie_arr) if cookie_arr is not None else 0

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from ..._internal.ints import s32
 from ...uapi import HelperId as H
 from ...uapi import ProgramType
+from ...uapi.consts import BPF_MTU_CHK_RET_FRAG_NEEDED, BPF_MTU_CHK_RET_SUCCESS, BPF_MTU_CHK_SEGS
 from ..contexts import LOOPBACK_IFINDEX
 from ..run import Run
 from .packets import _packet
@@ -33,8 +34,6 @@ from .table import BPF_F_INGRESS, helper, neg
 #: the runtime's one device (the loopback): its MTU and link-layer header length
 LOOPBACK_MTU = 65536
 LOOPBACK_HARD_HEADER_LEN = 14
-BPF_MTU_CHK_SEGS = 1
-BPF_MTU_CHK_RET_SUCCESS, BPF_MTU_CHK_RET_FRAG_NEEDED = 0, 1
 
 
 @helper(H.check_mtu)

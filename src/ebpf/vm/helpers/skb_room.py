@@ -7,6 +7,7 @@ import errno
 from ..._internal.ints import s32
 from ...errors import RuntimeFault
 from ...uapi import HelperId as H
+from ...uapi.consts import BPF_FIB_LKUP_RET_FWD_DISABLED
 from ..run import Run
 from .packets import AF_INET, AF_INET6, _packet
 from .table import helper, neg
@@ -16,7 +17,6 @@ from .table import helper, neg
 #: SKIP_NEIGH, TBID, SRC, MARK)
 FIB_LOOKUP_SIZE = 64
 FIB_LOOKUP_FLAGS = 0x3F
-BPF_FIB_LKUP_RET_FWD_DISABLED = 5
 
 
 @helper(H.fib_lookup)

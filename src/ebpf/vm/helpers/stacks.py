@@ -18,19 +18,21 @@ import zlib
 
 from ...errors import RuntimeFault
 from ...uapi import HelperId as H
+from ...uapi.consts import (
+    BPF_F_FAST_STACK_CMP,
+    BPF_F_REUSE_STACKID,
+    BPF_F_SKIP_FIELD_MASK,
+    BPF_F_STACK_BUILD_ID,
+    BPF_F_USER_BUILD_ID,
+    BPF_F_USER_STACK,
+    BPF_STACK_BUILD_ID_IP,
+)
 from ..code import CODE_BASE
 from ..run import Run
 from .table import get_map, helper, neg
 
-BPF_F_SKIP_FIELD_MASK = 0xFF
-BPF_F_USER_STACK = 1 << 8
-BPF_F_FAST_STACK_CMP = 1 << 9
-BPF_F_REUSE_STACKID = 1 << 10
-BPF_F_USER_BUILD_ID = 1 << 11
-BPF_F_STACK_BUILD_ID = 1 << 5  # map flag
 #: sizeof(struct bpf_stack_build_id)
 STACK_BUILD_ID_SIZE = 32
-BPF_STACK_BUILD_ID_IP = 2
 
 
 def call_frames(run: Run) -> list[int]:

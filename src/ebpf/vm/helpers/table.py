@@ -7,6 +7,13 @@ from collections.abc import Callable
 
 from ...errors import RuntimeFault
 from ...uapi import HelperId as H
+from ...uapi.consts import BPF_F_CURRENT_CPU as BPF_F_CURRENT_CPU
+from ...uapi.consts import BPF_F_INGRESS as BPF_F_INGRESS
+from ...uapi.consts import XDP_ABORTED as XDP_ABORTED
+from ...uapi.consts import XDP_DROP as XDP_DROP
+from ...uapi.consts import XDP_PASS as XDP_PASS
+from ...uapi.consts import XDP_REDIRECT as XDP_REDIRECT
+from ...uapi.consts import XDP_TX as XDP_TX
 from ..memory import M64, MAP_HANDLES
 from ..run import Run
 
@@ -14,9 +21,6 @@ log = logging.getLogger("ebpf.vm")
 
 HELPERS: dict[int, Callable[..., int]] = {}
 
-BPF_F_CURRENT_CPU = 0xFFFF_FFFF
-BPF_F_INGRESS = 1
-XDP_ABORTED, XDP_DROP, XDP_PASS, XDP_TX, XDP_REDIRECT = range(5)
 TC_ACT_SHOT = 2
 TC_ACT_REDIRECT = 7
 #: jiffies are counted at this rate (CONFIG_HZ of common distribution kernels)

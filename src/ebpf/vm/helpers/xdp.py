@@ -15,13 +15,11 @@ from ..._internal.ints import s32
 from ...errors import RuntimeFault
 from ...uapi import HelperId as H
 from ...uapi import MapType
+from ...uapi.consts import BPF_F_BROADCAST, BPF_F_EXCLUDE_INGRESS
 from ..contexts import ETH_HLEN, PAGE_SIZE
 from ..run import Redirect, Run
 from .packets import _packet
 from .table import XDP_ABORTED, XDP_REDIRECT, get_map, helper, neg
-
-BPF_F_BROADCAST = 1 << 3
-BPF_F_EXCLUDE_INGRESS = 1 << 4
 
 
 @helper(H.xdp_adjust_head)

@@ -29,16 +29,20 @@ from contextlib import contextmanager
 from typing import Any
 
 from ...spec import MapSpec
+from ...uapi.consts import BPF_RB_FORCE_WAKEUP as BPF_RB_FORCE_WAKEUP
+from ...uapi.consts import (
+    BPF_RB_NO_WAKEUP,
+    BPF_RINGBUF_BUSY_BIT,
+    BPF_RINGBUF_DISCARD_BIT,
+    BPF_RINGBUF_HDR_SZ,
+)
 from ..memory import GLOBAL
 from .base import _round8
 from .records import _RecordMap
 
-#: BPF_RB_* flags and ringbuf_query selectors
-BPF_RB_NO_WAKEUP = 1
-BPF_RB_FORCE_WAKEUP = 2
-RB_HDR = 8
-BUSY_BIT = 1 << 31
-DISCARD_BIT = 1 << 30
+RB_HDR = BPF_RINGBUF_HDR_SZ
+BUSY_BIT = BPF_RINGBUF_BUSY_BIT
+DISCARD_BIT = BPF_RINGBUF_DISCARD_BIT
 #: words of :attr:`RingBufMap.ctl`
 CONS, PROD, LOCK = 0, 1, 2
 CTL_WORDS = 4
