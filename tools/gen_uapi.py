@@ -119,6 +119,9 @@ CONTEXTS = {
     "bpf_sk_lookup": "BPF_SK_LOOKUP", "bpf_cgroup_dev_ctx": "BPF_CGROUP_DEV_CTX",
     "bpf_nf_ctx": "BPF_NF_CTX", "bpf_raw_tracepoint_args": "BPF_RAW_TRACEPOINT_ARGS",
     "pt_regs": "PT_REGS",
+    # structs helpers read or fill
+    "bpf_fib_lookup": "BPF_FIB_LOOKUP", "bpf_stack_build_id": "BPF_STACK_BUILD_ID",
+    "bpf_pidns_info": "BPF_PIDNS_INFO",
     # kernel-internal, sizes only matter: the vm mirrors BPF_PROG_TEST_RUN's buffers
     "xdp_frame": "XDP_FRAME", "skb_shared_info": "SKB_SHARED_INFO",
 }

@@ -273,6 +273,41 @@ PT_REGS = Layout('pt_regs', 168, {
     'fred_ss': Field(160, 8),
 })
 
+BPF_FIB_LOOKUP = Layout('bpf_fib_lookup', 64, {
+    'family': Field(0, 1),
+    'l4_protocol': Field(1, 1),
+    'sport': Field(2, 2),
+    'dport': Field(4, 2),
+    'tot_len': Field(6, 2),
+    'mtu_result': Field(6, 2),
+    'ifindex': Field(8, 4),
+    'tos': Field(12, 1),
+    'flowinfo': Field(12, 4),
+    'rt_metric': Field(12, 4),
+    'ipv4_src': Field(16, 4),
+    'ipv6_src': Field(16, 16, 4),
+    'ipv4_dst': Field(32, 4),
+    'ipv6_dst': Field(32, 16, 4),
+    'h_vlan_proto': Field(48, 2),
+    'h_vlan_TCI': Field(50, 2),
+    'tbid': Field(48, 4),
+    'mark': Field(52, 4),
+    'smac': Field(52, 6, 6),
+    'dmac': Field(58, 6, 6),
+})
+
+BPF_STACK_BUILD_ID = Layout('bpf_stack_build_id', 32, {
+    'status': Field(0, 4),
+    'build_id': Field(4, 20, 20),
+    'offset': Field(24, 8),
+    'ip': Field(24, 8),
+})
+
+BPF_PIDNS_INFO = Layout('bpf_pidns_info', 8, {
+    'pid': Field(0, 4),
+    'tgid': Field(4, 4),
+})
+
 XDP_FRAME = Layout('xdp_frame', 40, {
 })
 

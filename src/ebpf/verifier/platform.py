@@ -38,6 +38,7 @@ from pathlib import Path
 
 from ..uapi import HelperId
 from ..uapi import ProgramType as PT
+from ..uapi import contexts as uctx
 
 
 @dataclass(frozen=True)
@@ -262,64 +263,92 @@ class CtxLayout:
     sizes: tuple[int, ...] = field(default=(1, 2, 4, 8))
 
 
+def _words(layout: uctx.Layout, *names: str) -> list[int]:
+    """Offsets of the 4-byte words of the named fields (arrays word by word; a field
+    narrower than a word, such as ``tstamp_type``, is read through its word)."""
+    out = []
+    for name in names:
+        f = layout.fields[name]
+        out += [f.offset + 4 * i for i in range(max(1, f.size // 4))]
+    return out
+
+
+_SKB = uctx.SK_BUFF
+#: __sk_buff fields read as 4-byte scalars (pointers and 8-byte fields separately)
+_SKB_SCALARS = [n for n, f in _SKB.fields.items() if not f.pointer and f.size != 8
+                and n not in ("data", "data_end", "data_meta")]
+
+
 def _skb_fields(writable: set[int], meta: bool, sk: bool, pkt: bool = True
                 ) -> tuple[CtxField, ...]:
     f = []
-    scalar32 = [0, 4, 8, 12, 16, 20, 24, 28, 32, 36, 40, 44, 48, 52, 56, 60, 64, 68, 72, 84, 88,
-                92, 96, 100, 104, 108, 112, 116, 120, 124, 128, 132, 136, 160, 164, 176, 180]
-    for off in scalar32:
+    for off in _words(_SKB, *_SKB_SCALARS):
         f.append(CtxField(off, 4, write=off in writable))
     if pkt:
-        f.append(CtxField(76, 4, "pkt", narrow=False))
-        f.append(CtxField(80, 4, "pkt_end", narrow=False))
+        f.append(CtxField(_SKB.offset("data"), 4, "pkt", narrow=False))
+        f.append(CtxField(_SKB.offset("data_end"), 4, "pkt_end", narrow=False))
     if meta:
-        f.append(CtxField(140, 4, "pkt_meta", narrow=False))
-    f.append(CtxField(152, 8, write=152 in writable))
-    f.append(CtxField(184, 8))
+        f.append(CtxField(_SKB.offset("data_meta"), 4, "pkt_meta", narrow=False))
+    f.append(CtxField(_SKB.offset("tstamp"), 8, write=_SKB.offset("tstamp") in writable))
+    f.append(CtxField(_SKB.offset("hwtstamp"), 8))
     if sk:
-        f.append(CtxField(168, 8, "sock?", narrow=False))
+        f.append(CtxField(_SKB.offset("sk"), 8, "sock?", narrow=False))
     return tuple(f)
 
 
-_CB = {48, 52, 56, 60, 64}
-SKB_TC = CtxLayout("__sk_buff", 192, _skb_fields({8, 12, 32, 44, 72, 152} | _CB, True, True))
+_CB = set(_words(_SKB, "cb"))
+SKB_TC = CtxLayout("__sk_buff", _SKB.size, _skb_fields(
+    set(_words(_SKB, "mark", "queue_mapping", "priority", "tc_index", "tc_classid", "tstamp"))
+    | _CB, True, True))
 #: socket filters have no direct packet access (data/data_end)
-SKB_SOCK = CtxLayout("__sk_buff", 192, _skb_fields(_CB, False, True, pkt=False))
-SKB_LWT = CtxLayout("__sk_buff", 192, _skb_fields(_CB, False, True))
-SKB_CG = CtxLayout("__sk_buff", 192, _skb_fields({8, 32, 152} | _CB, False, True))
-XDP_MD = CtxLayout("xdp_md", 24, (CtxField(0, 4, "pkt", narrow=False),
-                                  CtxField(4, 4, "pkt_end", narrow=False),
-                                  CtxField(8, 4, "pkt_meta", narrow=False),
-                                  CtxField(12, 4), CtxField(16, 4), CtxField(20, 4)))
-SK_MSG = CtxLayout("sk_msg_md", 80, (CtxField(0, 8, "pkt", narrow=False),
-                                     CtxField(8, 8, "pkt_end", narrow=False),
-                                     *(CtxField(o, 4) for o in range(16, 68, 4)),
-                                     CtxField(72, 8, "sock?", narrow=False)))
-SOCKOPT = CtxLayout("bpf_sockopt", 40, (CtxField(0, 8, "btf", narrow=False),
-                                        CtxField(8, 8, "pkt", narrow=False),
-                                        CtxField(16, 8, "pkt_end", narrow=False),
-                                        CtxField(24, 4), CtxField(28, 4),
-                                        CtxField(32, 4, write=True), CtxField(36, 4, write=True)))
-SOCK_ADDR = CtxLayout("bpf_sock_addr", 72, (
-    CtxField(0, 4), *(CtxField(o, 4, write=True) for o in (4, 8, 12, 16, 20, 24)),
-    CtxField(28, 4), CtxField(32, 4), CtxField(36, 4),
-    *(CtxField(o, 4, write=True) for o in (40, 44, 48, 52, 56)),
-    CtxField(64, 8, "sock?", narrow=False)))
-PT_REGS = CtxLayout("pt_regs", 168, raw=True)
+SKB_SOCK = CtxLayout("__sk_buff", _SKB.size, _skb_fields(_CB, False, True, pkt=False))
+SKB_LWT = CtxLayout("__sk_buff", _SKB.size, _skb_fields(_CB, False, True))
+SKB_CG = CtxLayout("__sk_buff", _SKB.size, _skb_fields(
+    set(_words(_SKB, "mark", "priority", "tstamp")) | _CB, False, True))
+_XDP = uctx.XDP_MD
+XDP_MD = CtxLayout("xdp_md", _XDP.size, (
+    CtxField(_XDP.offset("data"), 4, "pkt", narrow=False),
+    CtxField(_XDP.offset("data_end"), 4, "pkt_end", narrow=False),
+    CtxField(_XDP.offset("data_meta"), 4, "pkt_meta", narrow=False),
+    *(CtxField(o, 4) for o in _words(_XDP, "ingress_ifindex", "rx_queue_index",
+                                      "egress_ifindex"))))
+_MSG = uctx.SK_MSG_MD
+SK_MSG = CtxLayout("sk_msg_md", _MSG.size, (
+    CtxField(_MSG.offset("data"), 8, "pkt", narrow=False),
+    CtxField(_MSG.offset("data_end"), 8, "pkt_end", narrow=False),
+    *(CtxField(o, 4) for o in _words(_MSG, "family", "remote_ip4", "local_ip4", "remote_ip6",
+                                      "local_ip6", "remote_port", "local_port")),
+    CtxField(_MSG.offset("sk"), 8, "sock?", narrow=False)))
+_SOCKOPT = uctx.BPF_SOCKOPT
+SOCKOPT = CtxLayout("bpf_sockopt", _SOCKOPT.size, (
+    CtxField(_SOCKOPT.offset("sk"), 8, "btf", narrow=False),
+    CtxField(_SOCKOPT.offset("optval"), 8, "pkt", narrow=False),
+    CtxField(_SOCKOPT.offset("optval_end"), 8, "pkt_end", narrow=False),
+    *(CtxField(o, 4) for o in _words(_SOCKOPT, "level", "optname")),
+    *(CtxField(o, 4, write=True) for o in _words(_SOCKOPT, "optlen", "retval"))))
+_SA = uctx.BPF_SOCK_ADDR
+SOCK_ADDR = CtxLayout("bpf_sock_addr", _SA.size, (
+    *(CtxField(o, 4) for o in _words(_SA, "user_family")),
+    *(CtxField(o, 4, write=True) for o in _words(_SA, "user_ip4", "user_ip6", "user_port")),
+    *(CtxField(o, 4) for o in _words(_SA, "family", "type", "protocol")),
+    *(CtxField(o, 4, write=True) for o in _words(_SA, "msg_src_ip4", "msg_src_ip6")),
+    CtxField(_SA.offset("sk"), 8, "sock?", narrow=False)))
+PT_REGS = CtxLayout("pt_regs", uctx.PT_REGS.size, raw=True)
+_SYSCTL = uctx.BPF_SYSCTL
 
 CONTEXTS: dict[PT, CtxLayout] = {
     PT.SOCKET_FILTER: SKB_SOCK,
     PT.SCHED_CLS: SKB_TC, PT.SCHED_ACT: SKB_TC,
     PT.CGROUP_SKB: SKB_CG,
     PT.LWT_IN: SKB_LWT, PT.LWT_OUT: SKB_LWT, PT.LWT_XMIT: SKB_TC, PT.SK_SKB: SKB_TC,
-    PT.FLOW_DISSECTOR: CtxLayout("__sk_buff", 192, SKB_LWT.fields + (
-        CtxField(144, 8, "flow_keys", narrow=False),)),
+    PT.FLOW_DISSECTOR: CtxLayout("__sk_buff", _SKB.size, SKB_LWT.fields + (
+        CtxField(_SKB.offset("flow_keys"), 8, "flow_keys", narrow=False),)),
     PT.XDP: XDP_MD,
     PT.SK_MSG: SK_MSG,
     PT.CGROUP_SOCKOPT: SOCKOPT,
     PT.CGROUP_SOCK_ADDR: SOCK_ADDR,
     PT.KPROBE: PT_REGS,
-    PT.PERF_EVENT: CtxLayout("bpf_perf_event_data", 184, raw=True),
+    PT.PERF_EVENT: CtxLayout("bpf_perf_event_data", uctx.BPF_PERF_EVENT_DATA.size, raw=True),
     PT.TRACEPOINT: CtxLayout("tracepoint record", 4096, raw=True),
     PT.RAW_TRACEPOINT: CtxLayout("bpf_raw_tracepoint_args", 8 * 12, raw=True, sizes=(8,)),
     PT.RAW_TRACEPOINT_WRITABLE: CtxLayout("bpf_raw_tracepoint_args", 8 * 12, raw=True,
@@ -329,7 +358,8 @@ CONTEXTS: dict[PT, CtxLayout] = {
     PT.STRUCT_OPS: CtxLayout("struct_ops args", 8 * 12, raw=True, btf_args=True, sizes=(8,)),
     PT.EXT: CtxLayout("ext args", 8 * 12, raw=True, btf_args=True, sizes=(8,)),
     PT.SYSCALL: CtxLayout("syscall ctx", 4096, raw=True, writable=True),
-    PT.CGROUP_SYSCTL: CtxLayout("bpf_sysctl", 8, (CtxField(0, 4), CtxField(4, 4, write=True))),
+    PT.CGROUP_SYSCTL: CtxLayout("bpf_sysctl", _SYSCTL.size, (
+        CtxField(_SYSCTL.offset("write"), 4), CtxField(_SYSCTL.offset("file_pos"), 4, write=True))),
 }
 DEFAULT_CONTEXT = CtxLayout("context", 256, raw=True)
 

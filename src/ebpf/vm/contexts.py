@@ -31,15 +31,18 @@ from collections.abc import Sequence
 
 from ..errors import SystemCallError
 from ..uapi import ProgramType as PT
+from ..uapi.consts import XDP_PACKET_HEADROOM
+from ..uapi.contexts import BPF_FLOW_KEYS, PT_REGS, SK_BUFF, SKB_SHARED_INFO, XDP_FRAME, XDP_MD
 from .memory import CTX_BASE, PACKET_BASE, Memory, Region
 
 ETH_HLEN = 14
-XDP_PACKET_HEADROOM = 256
 PAGE_SIZE = 4096
-#: SKB_DATA_ALIGN(sizeof(struct skb_shared_info)) on x86-64
-SKB_SHINFO_SIZE = 320
-#: sizeof(struct xdp_frame) on 64-bit
-XDP_FRAME_SIZE = 40
+#: SMP_CACHE_BYTES on x86-64 (SKB_DATA_ALIGN's alignment)
+SMP_CACHE_BYTES = 64
+#: SKB_DATA_ALIGN(sizeof(struct skb_shared_info)) (the size from the kernel's BTF)
+SKB_SHINFO_SIZE = -(-SKB_SHARED_INFO.size // SMP_CACHE_BYTES) * SMP_CACHE_BYTES
+#: sizeof(struct xdp_frame) (kernel BTF)
+XDP_FRAME_SIZE = XDP_FRAME.size
 #: NET_SKB_PAD on x86-64 (the headroom of a test_run skb)
 NET_SKB_PAD = 64
 #: SKB_MAX_ALLOC: the longest skb bpf_skb_change_tail/head may make (x86-64)
@@ -50,24 +53,37 @@ LOOPBACK_IFINDEX = 1
 #: the most fragments a multi-buffer frame has (MAX_SKB_FRAGS)
 MAX_SKB_FRAGS = 17
 
-SK_BUFF_SIZE = 192
-XDP_MD_SIZE = 24
-PT_REGS_SIZE = 21 * 8
+SK_BUFF_SIZE = SK_BUFF.size
+XDP_MD_SIZE = XDP_MD.size
+PT_REGS_SIZE = PT_REGS.size
 
-#: __sk_buff field offsets (linux/bpf.h)
-SKB = dict(len=0, pkt_type=4, mark=8, queue_mapping=12, protocol=16, vlan_present=20,
-           vlan_tci=24, vlan_proto=28, priority=32, ingress_ifindex=36, ifindex=40, tc_index=44,
-           cb=48, hash=68, tc_classid=72, data=76, data_end=80, napi_id=84, family=88,
-           remote_ip4=92, local_ip4=96, remote_ip6=100, local_ip6=116, remote_port=132,
-           local_port=136, data_meta=140, flow_keys=144, tstamp=152, wire_len=160, gso_segs=164,
-           sk=168, gso_size=176, tstamp_type=180, hwtstamp=184)
+#: __sk_buff field offsets (generated from the kernel's BTF: ebpf.uapi.contexts)
+SKB = {name: f.offset for name, f in SK_BUFF.fields.items()}
+
+
+def _spans(*names: str) -> list[tuple[int, int]]:
+    """(offset, size) of the named __sk_buff fields."""
+    return [(SK_BUFF.fields[n].offset, SK_BUFF.fields[n].size) for n in names]
+
+
 #: (offset, size) a test_run's input __sk_buff may set; everything else must be zero
-SKB_CTX_IN = [(8, 4), (32, 4), (36, 4), (40, 4), (48, 20), (152, 8), (160, 4), (164, 4),
-              (176, 4), (184, 8)]
+SKB_CTX_IN = _spans("mark", "priority", "ingress_ifindex", "ifindex", "cb", "tstamp",
+                    "wire_len", "gso_segs", "gso_size", "hwtstamp")
 #: fields a tc program may write
-SKB_TC_WRITABLE = [(8, 4), (12, 4), (32, 4), (44, 4), (48, 20), (72, 4), (152, 8)]
+SKB_TC_WRITABLE = _spans("mark", "queue_mapping", "priority", "tc_index", "cb", "tc_classid",
+                         "tstamp")
 #: fields a socket filter may write
-SKB_SOCK_WRITABLE = [(48, 20)]
+SKB_SOCK_WRITABLE = _spans("cb")
+
+
+def _get(layout_fields: dict, buf: bytes | bytearray, name: str) -> int:
+    f = layout_fields[name]
+    return int.from_bytes(buf[f.offset:f.offset + f.size], "little")
+
+
+def _put(layout_fields: dict, buf: bytearray, name: str, value: int) -> None:
+    f = layout_fields[name]
+    buf[f.offset:f.offset + f.size] = (value & ((1 << 8 * f.size) - 1)).to_bytes(f.size, "little")
 
 PACKET_SKB_TYPES = {PT.SOCKET_FILTER, PT.SCHED_CLS, PT.SCHED_ACT, PT.CGROUP_SKB, PT.LWT_IN,
                     PT.LWT_OUT, PT.LWT_XMIT, PT.SK_SKB}
@@ -283,7 +299,11 @@ class XdpContext(Context):
             md = ctx_in.ljust(XDP_MD_SIZE, b"\0")
             if any(md[XDP_MD_SIZE:]):
                 raise _einval("xdp_md has non-zero bytes past its end")
-            d, d_end, d_meta, ingress, rxq, egress = struct.unpack_from("<6I", md)
+            md_f = XDP_MD.fields
+            d, d_end, d_meta = _get(md_f, md, "data"), _get(md_f, md, "data_end"), \
+                _get(md_f, md, "data_meta")
+            ingress, rxq = _get(md_f, md, "ingress_ifindex"), _get(md_f, md, "rx_queue_index")
+            egress = _get(md_f, md, "egress_ifindex")
             if d_meta or d_end > len(data) or d > d_end or d & 3 or d > 32 or egress:
                 raise _einval("xdp_md: data_meta and egress_ifindex must be 0, data_end at most "
                               "the data size, data the metadata length (multiple of 4, <= 32)")
@@ -320,8 +340,18 @@ class XdpContext(Context):
 
     def _sync(self, p: Packet) -> None:
         # the test run's packet arrives on the loopback device unless told otherwise
-        struct.pack_into("<6I", self.buf, 0, p.addr(p.data), p.addr(p.end), p.addr(p.meta),
-                         self.ingress or LOOPBACK_IFINDEX, self.rxq, 0)
+        self._fill(self.buf, p.addr(p.data), p.addr(p.end), p.addr(p.meta),
+                   self.ingress or LOOPBACK_IFINDEX)
+
+    def _fill(self, buf: bytearray, data: int, data_end: int, data_meta: int,
+              ingress: int) -> None:
+        f = XDP_MD.fields
+        _put(f, buf, "data", data)
+        _put(f, buf, "data_end", data_end)
+        _put(f, buf, "data_meta", data_meta)
+        _put(f, buf, "ingress_ifindex", ingress)
+        _put(f, buf, "rx_queue_index", self.rxq)
+        _put(f, buf, "egress_ifindex", 0)
 
     def finish(self) -> tuple[bytes, bytes | None]:
         p = self.packet
@@ -329,7 +359,9 @@ class XdpContext(Context):
         out = bytes(p.buf[p.meta:p.end]) + b"".join(p.frags)
         ctx = None
         if self.has_ctx:
-            ctx = struct.pack("<6I", p.data - p.meta, p.end - p.meta, 0, self.ingress, self.rxq, 0)
+            out_ctx = bytearray(XDP_MD_SIZE)
+            self._fill(out_ctx, p.data - p.meta, p.end - p.meta, 0, self.ingress)
+            ctx = bytes(out_ctx)
         return out, ctx
 
 
@@ -382,7 +414,7 @@ class SkbContext(Context):
                               "cb, tstamp, wire_len, gso_segs, gso_size, hwtstamp")
             for off, size in SKB_CTX_IN:
                 ctx[off:off + size] = given[off:off + size]
-            ifindex = int.from_bytes(given[40:44], "little")
+            ifindex = _get(SK_BUFF.fields, given, "ifindex")
             if ifindex > LOOPBACK_IFINDEX:
                 raise SystemCallError(f"test_run: __sk_buff.ifindex {ifindex}: the vm has only "
                                       "the loopback device", errno.ENODEV)
@@ -455,8 +487,8 @@ class RawContext(Context):
 
 
 #: sizeof(struct bpf_flow_keys); offset of its ``flags``
-FLOW_KEYS_SIZE = 56
-FLOW_KEYS_FLAGS = 48
+FLOW_KEYS_SIZE = BPF_FLOW_KEYS.size
+FLOW_KEYS_FLAGS = BPF_FLOW_KEYS.offset("flags")
 #: where a flow dissector's ``struct bpf_flow_keys`` lives (beside its context)
 FLOW_KEYS_ADDR = CTX_BASE + 0x1000
 
@@ -499,7 +531,8 @@ class FlowDissectorContext(Context):
         k = self.keys
         k[:] = bytes(FLOW_KEYS_SIZE)
         struct.pack_into("<HH", k, 0, ETH_HLEN, ETH_HLEN)
-        k[10:12] = self.proto
+        n_proto = BPF_FLOW_KEYS.offset("n_proto")
+        k[n_proto:n_proto + 2] = self.proto
         struct.pack_into("<I", k, FLOW_KEYS_FLAGS, self.flags)
 
     def end(self) -> None:
@@ -563,12 +596,14 @@ def pt_regs(**regs: int) -> bytes:
     >>> len(pt_regs(di=1, si=2))
     168
     """
-    names = ["r15", "r14", "r13", "r12", "bp", "bx", "r11", "r10", "r9", "r8", "ax", "cx", "dx",
-             "si", "di", "orig_ax", "ip", "cs", "flags", "sp", "ss"]
-    unknown = set(regs) - set(names)
+    unknown = set(regs) - set(PT_REGS.fields)
     if unknown:
         raise ValueError(f"unknown pt_regs fields: {sorted(unknown)}")
-    return b"".join((regs.get(n, 0) & (1 << 64) - 1).to_bytes(8, "little") for n in names)
+    buf = bytearray(PT_REGS.size)
+    for name, value in regs.items():  # every register has an 8-byte slot (kernel BTF layout)
+        off = PT_REGS.fields[name].offset
+        buf[off:off + 8] = (value & (1 << 64) - 1).to_bytes(8, "little")
+    return bytes(buf)
 
 
 __all__ = ["Context", "FlowDissectorContext", "Packet", "RawContext", "SkbContext", "XdpContext",

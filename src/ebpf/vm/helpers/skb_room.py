@@ -7,16 +7,25 @@ import errno
 from ..._internal.ints import s32
 from ...errors import RuntimeFault
 from ...uapi import HelperId as H
-from ...uapi.consts import BPF_FIB_LKUP_RET_FWD_DISABLED
+from ...uapi.consts import (
+    BPF_FIB_LKUP_RET_FWD_DISABLED,
+    BPF_FIB_LOOKUP_DIRECT,
+    BPF_FIB_LOOKUP_MARK,
+    BPF_FIB_LOOKUP_OUTPUT,
+    BPF_FIB_LOOKUP_SKIP_NEIGH,
+    BPF_FIB_LOOKUP_SRC,
+    BPF_FIB_LOOKUP_TBID,
+)
+from ...uapi.contexts import BPF_FIB_LOOKUP
 from ..run import Run
 from .packets import AF_INET, AF_INET6, _packet
 from .table import helper, neg
 
 # ---- FIB lookup -----------------------------------------------------------------------
-#: sizeof(struct bpf_fib_lookup); the flags a current kernel knows (DIRECT, OUTPUT,
-#: SKIP_NEIGH, TBID, SRC, MARK)
-FIB_LOOKUP_SIZE = 64
-FIB_LOOKUP_FLAGS = 0x3F
+#: sizeof(struct bpf_fib_lookup); the flags a current kernel knows
+FIB_LOOKUP_SIZE = BPF_FIB_LOOKUP.size
+FIB_LOOKUP_FLAGS = (BPF_FIB_LOOKUP_DIRECT | BPF_FIB_LOOKUP_OUTPUT | BPF_FIB_LOOKUP_SKIP_NEIGH
+                    | BPF_FIB_LOOKUP_TBID | BPF_FIB_LOOKUP_SRC | BPF_FIB_LOOKUP_MARK)
 
 
 @helper(H.fib_lookup)

@@ -27,12 +27,13 @@ from ...uapi.consts import (
     BPF_F_USER_STACK,
     BPF_STACK_BUILD_ID_IP,
 )
+from ...uapi.contexts import BPF_STACK_BUILD_ID
 from ..code import CODE_BASE
 from ..run import Run
 from .table import get_map, helper, neg
 
 #: sizeof(struct bpf_stack_build_id)
-STACK_BUILD_ID_SIZE = 32
+STACK_BUILD_ID_SIZE = BPF_STACK_BUILD_ID.size
 
 
 def call_frames(run: Run) -> list[int]:

@@ -12,6 +12,7 @@ import weakref
 from ..._internal.ints import s32
 from ...errors import RuntimeFault
 from ...uapi import HelperId as H
+from ...uapi.contexts import BPF_PIDNS_INFO
 from ..run import Run
 from .system import _comm
 from .table import get_map, helper, kfunc, neg
@@ -125,7 +126,7 @@ def _task(run: Run, tid: int | None = None) -> int:
 
 
 #: sizeof(struct bpf_pidns_info)
-PIDNS_INFO_SIZE = 8
+PIDNS_INFO_SIZE = BPF_PIDNS_INFO.size
 
 
 def _pidns_id() -> tuple[int, int] | None:
