@@ -644,7 +644,7 @@ def generate_contexts(header: Path, use_btf: bool = True) -> str:
         "class Field(NamedTuple):",
         "    offset: int",
         "    size: int",
-        "    count: int = 1",
+        "    elems: int = 1",
         "    pointer: bool = False",
         "",
         "",

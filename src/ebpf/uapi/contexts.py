@@ -15,7 +15,7 @@ from typing import NamedTuple
 class Field(NamedTuple):
     offset: int
     size: int
-    count: int = 1
+    elems: int = 1
     pointer: bool = False
 
 

@@ -273,38 +273,38 @@ def _words(layout: uctx.Layout, *names: str) -> list[int]:
     return out
 
 
-_SKB = uctx.SK_BUFF
+_SKBUF = uctx.SK_BUFF
 #: __sk_buff fields read as 4-byte scalars (pointers and 8-byte fields separately)
-_SKB_SCALARS = [n for n, f in _SKB.fields.items() if not f.pointer and f.size != 8
+_SKB_SCALARS = [n for n, f in _SKBUF.fields.items() if not f.pointer and f.size != 8
                 and n not in ("data", "data_end", "data_meta")]
 
 
 def _skb_fields(writable: set[int], meta: bool, sk: bool, pkt: bool = True
                 ) -> tuple[CtxField, ...]:
     f = []
-    for off in _words(_SKB, *_SKB_SCALARS):
+    for off in _words(_SKBUF, *_SKB_SCALARS):
         f.append(CtxField(off, 4, write=off in writable))
     if pkt:
-        f.append(CtxField(_SKB.offset("data"), 4, "pkt", narrow=False))
-        f.append(CtxField(_SKB.offset("data_end"), 4, "pkt_end", narrow=False))
+        f.append(CtxField(_SKBUF.offset("data"), 4, "pkt", narrow=False))
+        f.append(CtxField(_SKBUF.offset("data_end"), 4, "pkt_end", narrow=False))
     if meta:
-        f.append(CtxField(_SKB.offset("data_meta"), 4, "pkt_meta", narrow=False))
-    f.append(CtxField(_SKB.offset("tstamp"), 8, write=_SKB.offset("tstamp") in writable))
-    f.append(CtxField(_SKB.offset("hwtstamp"), 8))
+        f.append(CtxField(_SKBUF.offset("data_meta"), 4, "pkt_meta", narrow=False))
+    f.append(CtxField(_SKBUF.offset("tstamp"), 8, write=_SKBUF.offset("tstamp") in writable))
+    f.append(CtxField(_SKBUF.offset("hwtstamp"), 8))
     if sk:
-        f.append(CtxField(_SKB.offset("sk"), 8, "sock?", narrow=False))
+        f.append(CtxField(_SKBUF.offset("sk"), 8, "sock?", narrow=False))
     return tuple(f)
 
 
-_CB = set(_words(_SKB, "cb"))
-SKB_TC = CtxLayout("__sk_buff", _SKB.size, _skb_fields(
-    set(_words(_SKB, "mark", "queue_mapping", "priority", "tc_index", "tc_classid", "tstamp"))
+_CB = set(_words(_SKBUF, "cb"))
+SKB_TC = CtxLayout("__sk_buff", _SKBUF.size, _skb_fields(
+    set(_words(_SKBUF, "mark", "queue_mapping", "priority", "tc_index", "tc_classid", "tstamp"))
     | _CB, True, True))
 #: socket filters have no direct packet access (data/data_end)
-SKB_SOCK = CtxLayout("__sk_buff", _SKB.size, _skb_fields(_CB, False, True, pkt=False))
-SKB_LWT = CtxLayout("__sk_buff", _SKB.size, _skb_fields(_CB, False, True))
-SKB_CG = CtxLayout("__sk_buff", _SKB.size, _skb_fields(
-    set(_words(_SKB, "mark", "priority", "tstamp")) | _CB, False, True))
+SKB_SOCK = CtxLayout("__sk_buff", _SKBUF.size, _skb_fields(_CB, False, True, pkt=False))
+SKB_LWT = CtxLayout("__sk_buff", _SKBUF.size, _skb_fields(_CB, False, True))
+SKB_CG = CtxLayout("__sk_buff", _SKBUF.size, _skb_fields(
+    set(_words(_SKBUF, "mark", "priority", "tstamp")) | _CB, False, True))
 _XDP = uctx.XDP_MD
 XDP_MD = CtxLayout("xdp_md", _XDP.size, (
     CtxField(_XDP.offset("data"), 4, "pkt", narrow=False),
@@ -341,8 +341,8 @@ CONTEXTS: dict[PT, CtxLayout] = {
     PT.SCHED_CLS: SKB_TC, PT.SCHED_ACT: SKB_TC,
     PT.CGROUP_SKB: SKB_CG,
     PT.LWT_IN: SKB_LWT, PT.LWT_OUT: SKB_LWT, PT.LWT_XMIT: SKB_TC, PT.SK_SKB: SKB_TC,
-    PT.FLOW_DISSECTOR: CtxLayout("__sk_buff", _SKB.size, SKB_LWT.fields + (
-        CtxField(_SKB.offset("flow_keys"), 8, "flow_keys", narrow=False),)),
+    PT.FLOW_DISSECTOR: CtxLayout("__sk_buff", _SKBUF.size, SKB_LWT.fields + (
+        CtxField(_SKBUF.offset("flow_keys"), 8, "flow_keys", narrow=False),)),
     PT.XDP: XDP_MD,
     PT.SK_MSG: SK_MSG,
     PT.CGROUP_SOCKOPT: SOCKOPT,
