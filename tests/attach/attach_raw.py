@@ -6,6 +6,7 @@ from __future__ import annotations
 import ctypes
 import struct
 
+from ebpf.kernel import commands
 from ebpf.kernel import sys as bsys
 from ebpf.spec import ProgramSpec
 from ebpf.uapi import Command, ProgramType
@@ -54,7 +55,7 @@ class RawProgram:
 
     @property
     def id(self) -> int:
-        return bsys.get_info_by_fd(self.fd, bsys.ProgInfo()).id
+        return commands.get_info_by_fd(self.fd, bsys.ProgInfo()).id
 
     def attach(self, **target):
         from ebpf.kernel.attach import attach_program
@@ -93,7 +94,7 @@ def load(code: bytes, ptype: ProgramType, *, name: str = "raw", section: str = "
 
 def prog_exists(prog_id: int) -> bool:
     try:
-        fd = bsys.get_fd_by_id(Command.PROG_GET_FD_BY_ID, prog_id)
+        fd = commands.get_fd_by_id(Command.PROG_GET_FD_BY_ID, prog_id)
     except OSError:
         return False
     fd.close()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from ebpf.kernel import sys as bsys
+from ebpf.kernel import commands
 from ebpf.uapi import Command
 
 BPFFS = "/sys/fs/bpf"
@@ -15,7 +15,7 @@ def open_fds() -> set[int]:
 
 
 def kernel_ids(cmd: int) -> set[int]:
-    return set(bsys.iter_ids(cmd))
+    return set(commands.iter_ids(cmd))
 
 
 def snapshot() -> tuple[set[int], set[int], set[int]]:
@@ -63,7 +63,6 @@ def held_by_other_processes() -> tuple[set[int], set[int]]:
 def pinned_ids(root: str = BPFFS, limit: int = 2000) -> tuple[set[int], set[int]]:
     """(program ids, map ids) pinned on bpffs (links count for their program): other
     runs pin objects (``ebpf run --pin``, tests of pinning) that no process holds."""
-    from ebpf.kernel import sys as ksys
 
     progs: set[int] = set()
     maps: set[int] = set()
@@ -74,7 +73,7 @@ def pinned_ids(root: str = BPFFS, limit: int = 2000) -> tuple[set[int], set[int]
             if seen > limit:
                 return progs, maps
             try:
-                fd = ksys.obj_get(os.path.join(dirpath, name))
+                fd = commands.obj_get(os.path.join(dirpath, name))
             except OSError:
                 continue  # not a BPF object, or unpinned meanwhile
             with fd:

@@ -88,9 +88,9 @@ def test_listings_skip_objects_other_processes_are_creating_or_freeing(monkeypat
     import errno
 
     from ebpf.errors import SystemCallError
-    from ebpf.kernel import sys as bsys
+    from ebpf.kernel import commands
 
-    real = bsys.get_fd_by_id
+    real = commands.get_fd_by_id
     fail = {"others": 0, "ours": 0}  # errno for other processes' links / for ours
     ours = []
 
@@ -100,7 +100,7 @@ def test_listings_skip_objects_other_processes_are_creating_or_freeing(monkeypat
             raise SystemCallError(f"opening id {obj_id}", err)
         return real(cmd, obj_id, *a, **kw)
 
-    monkeypatch.setattr(bsys, "get_fd_by_id", flaky)
+    monkeypatch.setattr(commands, "get_fd_by_id", flaky)
     with _raw_tp_prog() as prog, prog.attach() as link:
         ours.append(link.id)
         for err in (errno.EAGAIN, errno.ENOENT):

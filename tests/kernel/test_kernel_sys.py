@@ -8,6 +8,7 @@ import os
 import pytest
 
 from ebpf.errors import LoadError, PrivilegeError, SystemCallError
+from ebpf.kernel import commands
 from ebpf.kernel import sys as bsys
 from ebpf.uapi import Command, MapType
 
@@ -75,11 +76,11 @@ def test_error_mapping():
 def test_bpf_call_and_errors():
     attr = bsys.MapCreateAttr(map_type=MapType.ARRAY, key_size=4, value_size=8, max_entries=2)
     with bsys.FD(bsys.bpf(Command.MAP_CREATE, attr)) as fd:
-        info = bsys.get_info_by_fd(fd.fd, bsys.MapInfo())
+        info = commands.get_info_by_fd(fd.fd, bsys.MapInfo())
         assert (info.type, info.key_size, info.value_size, info.max_entries) == (2, 4, 8, 2)
-        assert info.id in set(bsys.iter_ids(Command.MAP_GET_NEXT_ID))
-        with bsys.get_fd_by_id(Command.MAP_GET_FD_BY_ID, info.id) as again:
-            assert bsys.get_info_by_fd(again.fd, bsys.MapInfo()).id == info.id
+        assert info.id in set(commands.iter_ids(Command.MAP_GET_NEXT_ID))
+        with commands.get_fd_by_id(Command.MAP_GET_FD_BY_ID, info.id) as again:
+            assert commands.get_info_by_fd(again.fd, bsys.MapInfo()).id == info.id
     bad = bsys.MapCreateAttr(map_type=MapType.ARRAY, key_size=4, value_size=0, max_entries=1)
     with pytest.raises(SystemCallError) as ei:
         bsys.bpf(Command.MAP_CREATE, bad, what="creating a zero-value map")
@@ -87,4 +88,4 @@ def test_bpf_call_and_errors():
     with pytest.raises(OSError) as ei:
         bsys.bpf(Command.MAP_CREATE, bad, raw=True)
     assert ei.value.errno == errno.EINVAL
-    assert bsys.get_next_id(Command.MAP_GET_NEXT_ID, 0x7FFFFFF0) is None
+    assert commands.get_next_id(Command.MAP_GET_NEXT_ID, 0x7FFFFFF0) is None

@@ -69,10 +69,10 @@ def resolve_ids(target: tuple[str, str], what: str, lister: Callable[[], Any],
 
 @contextlib.contextmanager
 def _open_pinned_prog(path: str):
-    from ..kernel import sys as bsys
+    from ..kernel import commands
     from ..kernel.info import fd_kind, prog_info_from_fd
 
-    fd = bsys.obj_get(path, what=f"opening pinned program {path}")
+    fd = commands.obj_get(path, what=f"opening pinned program {path}")
     try:
         if fd_kind(fd.fd) != "prog":
             raise TargetError(f"{path} is pinned, but not a program")
@@ -219,7 +219,7 @@ def _dump_vm(args: argparse.Namespace) -> int:
 def run_pin(args: argparse.Namespace) -> int:
     import os
 
-    from ..kernel import sys as bsys
+    from ..kernel import commands
     from ..kernel.pin import ensure_bpffs_dir
     from ..uapi import Command
 
@@ -231,8 +231,8 @@ def run_pin(args: argparse.Namespace) -> int:
         raise TargetError(f"{len(ids)} programs match; pin one by id")
     path = rest[0]
     ensure_bpffs_dir(os.path.dirname(os.path.abspath(path)))
-    with bsys.get_fd_by_id(Command.PROG_GET_FD_BY_ID, ids[0]) as fd:
-        bsys.obj_pin(fd.fd, path, what=f"pinning program {ids[0]} at {path}")
+    with commands.get_fd_by_id(Command.PROG_GET_FD_BY_ID, ids[0]) as fd:
+        commands.obj_pin(fd.fd, path, what=f"pinning program {ids[0]} at {path}")
     return 0
 
 

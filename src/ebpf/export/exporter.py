@@ -260,10 +260,10 @@ class Exporter(Closeable):
             fill_map(m, rows, metric, where=f"prefill {cfg.name}.{map_name}")
 
     def _enable_stats(self) -> None:
-        from ..kernel import sys as bsys
+        from ..kernel import commands
 
         try:
-            self._stats_fd = bsys.enable_stats()
+            self._stats_fd = commands.enable_stats()
         except Error as e:
             log.warning("cannot enable BPF run-time stats (run counts/times stay 0 unless "
                         "kernel.bpf_stats_enabled=1): %s", e)

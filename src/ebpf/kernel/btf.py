@@ -19,6 +19,7 @@ from typing import Any
 from .._internal.closeable import Closeable
 from ..errors import BTFError, LoadError, PrivilegeError
 from ..uapi import Command
+from . import commands
 from . import sys as bsys
 
 log = logging.getLogger("ebpf.kernel")
@@ -42,7 +43,7 @@ class KernelBTF(Closeable):
 
     @property
     def id(self) -> int:
-        info = bsys.get_info_by_fd(self.fd, bsys.BtfInfo())
+        info = commands.get_info_by_fd(self.fd, bsys.BtfInfo())
         return info.id
 
     def close(self) -> None:
@@ -63,8 +64,8 @@ def btf_features() -> dict[str, bool]:
     return {name: v >= need for name, need in _BTF_FEATURE_KERNEL.items()}
 
 
-def _btf_load(data: bytes, log_size: int = 0) -> tuple[int, int, str]:
-    """(fd or -1, errno, log)."""
+def _btf_load(data: bytes, log_size: int = 0) -> tuple[bsys.FD | None, int, str]:
+    """(fd or None, errno, log)."""
     blob = ctypes.create_string_buffer(data, len(data))
     buf = ctypes.create_string_buffer(log_size) if log_size else None
     attr = bsys.BtfLoadAttr(btf=ctypes.addressof(blob), btf_size=len(data))
@@ -73,9 +74,9 @@ def _btf_load(data: bytes, log_size: int = 0) -> tuple[int, int, str]:
         attr.btf_log_size = log_size
         attr.btf_log_level = 1
     try:
-        return bsys.bpf(Command.BTF_LOAD, attr, raw=True), 0, ""
+        return commands.btf_load(attr, raw=True), 0, ""
     except OSError as e:
-        return -1, e.errno or _errno.EINVAL, buf.value.decode(errors="replace") if buf else ""
+        return None, e.errno or _errno.EINVAL, buf.value.decode(errors="replace") if buf else ""
 
 
 def load_btf(source: Any, *, kconfig_layout: dict[str, tuple[int, int]] | None = None,
@@ -97,16 +98,16 @@ def load_btf(source: Any, *, kconfig_layout: dict[str, tuple[int, int]] | None =
             data = degrade(B.Spec.from_bytes(bytes(data)), **missing).to_bytes()
     fd, err, _ = _btf_load(bytes(data))
     spec = None if isinstance(source, (bytes, bytearray)) else source
-    if fd >= 0:
-        return KernelBTF(bsys.FD(fd), spec, bytes(data))
+    if fd is not None:
+        return KernelBTF(fd, spec, bytes(data))
     if err in (_errno.EPERM, _errno.EACCES):
         raise PrivilegeError("loading BTF", err, capability="CAP_BPF")
     size = 1 << 16
     text = ""
     while size <= (1 << 26):
         fd, err2, text = _btf_load(bytes(data), size)
-        if fd >= 0:  # succeeded with a log?  take it
-            return KernelBTF(bsys.FD(fd), spec, bytes(data))
+        if fd is not None:  # succeeded with a log?  take it
+            return KernelBTF(fd, spec, bytes(data))
         if err2 != _errno.ENOSPC:
             break
         size <<= 2
@@ -119,14 +120,14 @@ def load_btf(source: Any, *, kconfig_layout: dict[str, tuple[int, int]] | None =
 def _btf_info(fd: int, with_data: bool) -> tuple[bsys.BtfInfo, bytes, str]:
     name = ctypes.create_string_buffer(64)
     info = bsys.BtfInfo(name=ctypes.addressof(name), name_len=64)
-    bsys.get_info_by_fd(fd, info)
+    commands.get_info_by_fd(fd, info)
     data = b""
     if with_data:
         size = info.btf_size
         blob = ctypes.create_string_buffer(size)
         info2 = bsys.BtfInfo(btf=ctypes.addressof(blob), btf_size=size,
                              name=ctypes.addressof(name), name_len=64)
-        bsys.get_info_by_fd(fd, info2)
+        commands.get_info_by_fd(fd, info2)
         data = blob.raw[:size]
     return info, data, name.value.decode(errors="replace")
 
@@ -136,7 +137,7 @@ def btf_spec_by_id(btf_id: int) -> Any:
     top of vmlinux)."""
     from .. import btf as B
 
-    with bsys.get_fd_by_id(Command.BTF_GET_FD_BY_ID, btf_id, error=BTFError) as fd:
+    with commands.get_fd_by_id(Command.BTF_GET_FD_BY_ID, btf_id, error=BTFError) as fd:
         info, data, name = _btf_info(fd.fd, True)
     if info.kernel_btf and name == "vmlinux":
         return B.load_kernel_btf()
@@ -148,9 +149,9 @@ def btf_spec_by_id(btf_id: int) -> Any:
 def _module_btf_ids() -> dict[str, int]:
     """Kernel module name → BTF object id, for modules that have BTF."""
     out: dict[str, int] = {}
-    for bid in bsys.iter_ids(Command.BTF_GET_NEXT_ID):
+    for bid in commands.iter_ids(Command.BTF_GET_NEXT_ID):
         try:
-            with bsys.get_fd_by_id(Command.BTF_GET_FD_BY_ID, bid) as fd:
+            with commands.get_fd_by_id(Command.BTF_GET_FD_BY_ID, bid) as fd:
                 info, _, name = _btf_info(fd.fd, False)
         except OSError:
             continue
@@ -167,7 +168,7 @@ def module_btf_fd(module: str) -> bsys.FD:
         ids = _module_btf_ids()
     if module not in ids:
         raise BTFError(f"kernel module {module!r} has no BTF loaded")
-    return bsys.get_fd_by_id(Command.BTF_GET_FD_BY_ID, ids[module], error=BTFError)
+    return commands.get_fd_by_id(Command.BTF_GET_FD_BY_ID, ids[module], error=BTFError)
 
 
 @dataclass

@@ -24,6 +24,7 @@ from typing import Any
 
 from ..errors import NotSupportedError, SystemCallError
 from ..uapi import Command, LinkType, MapType, ProgramType
+from . import commands
 from . import sys as bsys
 
 log = logging.getLogger("ebpf.kernel")
@@ -152,7 +153,7 @@ def _fdinfo(fd: int) -> dict[str, str]:
 
 def map_info_from_fd(fd: int) -> MapInfo:
     """Kernel's description of the map behind ``fd``."""
-    i = bsys.get_info_by_fd(fd, bsys.MapInfo(), what=f"getting info of map fd {fd}")
+    i = commands.get_info_by_fd(fd, bsys.MapInfo(), what=f"getting info of map fd {fd}")
     return MapInfo(id=i.id, name=i.name.decode(errors="replace"), type=i.type,
                    key_size=i.key_size, value_size=i.value_size, max_entries=i.max_entries,
                    flags=i.map_flags, type_name=_enum_name(MapType, i.type), btf_id=i.btf_id,
@@ -164,7 +165,7 @@ def map_info_from_fd(fd: int) -> MapInfo:
 
 def _prog_info_raw(fd: int, **bufs: Any) -> bsys.ProgInfo:
     info = bsys.ProgInfo(**bufs)
-    bsys.get_info_by_fd(fd, info, what=f"getting info of program fd {fd}")
+    commands.get_info_by_fd(fd, info, what=f"getting info of program fd {fd}")
     return info
 
 
@@ -189,7 +190,7 @@ def link_info_from_fd(fd: int) -> LinkInfo:
     """Kernel's description of the link behind ``fd``."""
     name = ctypes.create_string_buffer(256)
     raw = bsys.LinkInfo()
-    bsys.get_info_by_fd(fd, raw, what=f"getting info of link fd {fd}")
+    commands.get_info_by_fd(fd, raw, what=f"getting info of link fd {fd}")
     tname = _enum_name(LinkType, raw.type)
     detail: dict[str, Any] = {}
     u = raw  # the per-type union is anonymous: raw.xdp, raw.tracing, ...
@@ -197,7 +198,7 @@ def link_info_from_fd(fd: int) -> LinkInfo:
         raw2 = bsys.LinkInfo()
         raw2.raw_tracepoint.tp_name = ctypes.addressof(name)
         raw2.raw_tracepoint.tp_name_len = 256
-        bsys.get_info_by_fd(fd, raw2)
+        commands.get_info_by_fd(fd, raw2)
         detail["tp_name"] = name.value.decode(errors="replace")
     elif tname == "tracing":
         detail.update(attach_type=u.tracing.attach_type, target_obj_id=u.tracing.target_obj_id,
@@ -225,7 +226,7 @@ def _open(cmd: int, obj_id: int) -> bsys.FD | None:
     there to open: it went away between listing and opening (ENOENT), or it is
     still being created (EAGAIN: a link whose id is reserved but not settled)."""
     try:
-        return bsys.get_fd_by_id(cmd, obj_id)
+        return commands.get_fd_by_id(cmd, obj_id)
     except SystemCallError as e:
         if e.errno in (_errno.ENOENT, _errno.EAGAIN):
             return None
@@ -252,7 +253,7 @@ def map_info(map_id: int) -> MapInfo:
 
 def list_programs() -> Iterator[ProgramInfo]:
     """Every program loaded in the kernel (needs CAP_SYS_ADMIN)."""
-    for pid in bsys.iter_ids(Command.PROG_GET_NEXT_ID):
+    for pid in commands.iter_ids(Command.PROG_GET_NEXT_ID):
         fd = _open(Command.PROG_GET_FD_BY_ID, pid)
         if fd is not None:
             with fd:
@@ -261,7 +262,7 @@ def list_programs() -> Iterator[ProgramInfo]:
 
 def list_maps() -> Iterator[MapInfo]:
     """Every map in the kernel (needs CAP_SYS_ADMIN)."""
-    for mid in bsys.iter_ids(Command.MAP_GET_NEXT_ID):
+    for mid in commands.iter_ids(Command.MAP_GET_NEXT_ID):
         fd = _open(Command.MAP_GET_FD_BY_ID, mid)
         if fd is not None:
             with fd:
@@ -270,7 +271,7 @@ def list_maps() -> Iterator[MapInfo]:
 
 def list_links() -> Iterator[LinkInfo]:
     """Every link in the kernel."""
-    for lid in bsys.iter_ids(Command.LINK_GET_NEXT_ID):
+    for lid in commands.iter_ids(Command.LINK_GET_NEXT_ID):
         fd = _open(Command.LINK_GET_FD_BY_ID, lid)
         if fd is not None:
             with fd:
@@ -281,7 +282,7 @@ def list_btf() -> Iterator[BTFInfo]:
     """Every BTF object in the kernel (vmlinux, modules, programs')."""
     from .btf import _btf_info
 
-    for bid in bsys.iter_ids(Command.BTF_GET_NEXT_ID):
+    for bid in commands.iter_ids(Command.BTF_GET_NEXT_ID):
         fd = _open(Command.BTF_GET_FD_BY_ID, bid)
         if fd is not None:
             with fd:
@@ -459,7 +460,7 @@ def enable_stats():
     >>> with enable_stats():  # doctest: +SKIP
     ...     prog.test_run(b"x" * 64, repeat=100)
     """
-    fd = bsys.enable_stats()
+    fd = commands.enable_stats()
     try:
         yield fd
     finally:

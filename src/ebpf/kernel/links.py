@@ -37,7 +37,7 @@ from .._internal.closeable import ClosedWhenCollected
 from ..errors import AttachError, NotSupportedError, SystemCallError
 from ..links import Link
 from ..uapi import Command, LinkType
-from . import perf
+from . import commands, perf
 from . import sys as bsys
 
 log = logging.getLogger("ebpf.kernel.links")
@@ -121,7 +121,7 @@ class FDLink(KernelLink):
     def info(self) -> bsys.LinkInfo:
         """struct bpf_link_info of this link (``.id``, ``.prog_id``, ``.type``...)."""
         info = bsys.LinkInfo()
-        bsys.get_info_by_fd(self.fd, info, what=f"link info of {self.description}")
+        commands.get_info_by_fd(self.fd, info, what=f"link info of {self.description}")
         return info
 
     @property
@@ -143,7 +143,7 @@ class FDLink(KernelLink):
         parent = os.path.dirname(os.path.abspath(path)) or "/"
         if parent.startswith("/sys/fs/bpf"):
             ensure_bpffs("/sys/fs/bpf")
-        bsys.obj_pin(self.fd, path, what=f"pinning link {self.description} at {path}")
+        commands.obj_pin(self.fd, path, what=f"pinning link {self.description} at {path}")
         self.pinned_path = path
 
     def unpin(self) -> None:
@@ -161,7 +161,7 @@ class FDLink(KernelLink):
             attr.old_prog_fd = _prog_fd(old_prog)
             attr.flags = bsys.BPF_F_REPLACE
         try:
-            bsys.bpf(Command.LINK_UPDATE, attr, raw=True)
+            commands.link_update(attr, raw=True)
         except OSError as e:
             if e.errno in (_errno.EOPNOTSUPP, _errno.ENOTSUPP if hasattr(_errno, "ENOTSUPP") else 524):
                 raise NotSupportedError(f"updating a {self.description} link",
@@ -176,7 +176,7 @@ class FDLink(KernelLink):
         then close our fd."""
         if not self._fd.closed:
             try:
-                bsys.bpf(Command.LINK_DETACH, bsys.LinkDetachAttr(link_fd=self._fd.fd), raw=True)
+                commands.link_detach(bsys.LinkDetachAttr(link_fd=self._fd.fd), raw=True)
             except OSError as e:
                 if e.errno not in (_errno.EOPNOTSUPP, _errno.EINVAL):
                     raise AttachError(f"detaching link {self.description}", e.errno) from None
@@ -195,8 +195,9 @@ class IterLink(FDLink):
 
     def open(self) -> int:
         """A new iterator fd (the caller closes it)."""
-        return bsys.bpf(Command.ITER_CREATE, bsys.IterCreateAttr(link_fd=self.fd),
-                        what=f"creating iterator for {self.description}", error=AttachError)
+        return commands.iter_create(bsys.IterCreateAttr(link_fd=self.fd),
+                                    what=f"creating iterator for {self.description}",
+                                    error=AttachError).detach()
 
     def read(self) -> bytes:
         fd = self.open()
@@ -223,10 +224,12 @@ class IterLink(FDLink):
 class PerfEventLink(KernelLink):
     """A program on a perf event. ``link_fd`` is the bpf_link when one was made."""
 
-    def __init__(self, program: Any, perf_fd: int, link_fd: int | None, description: str = ""):
+    def __init__(self, program: Any, perf_fd: int, link_fd: bsys.FD | int | None,
+                 description: str = ""):
         super().__init__(program, description)
         self._perf = bsys.FD(perf_fd)
-        self._link = bsys.FD(link_fd) if link_fd is not None else None
+        self._link = link_fd if isinstance(link_fd, bsys.FD) or link_fd is None \
+            else bsys.FD(link_fd)
 
     @property
     def perf_fd(self) -> int:
@@ -241,7 +244,7 @@ class PerfEventLink(KernelLink):
         if self._link is None:
             raise NotSupportedError("pinning perf event attachments",
                                     detail="this kernel has no BPF_PERF_EVENT links", min_kernel="5.15")
-        bsys.obj_pin(self._link.fd, path, what=f"pinning link {self.description} at {path}")
+        commands.obj_pin(self._link.fd, path, what=f"pinning link {self.description} at {path}")
 
     def update(self, new_prog: Any) -> None:
         raise NotSupportedError("updating perf event links",
@@ -365,7 +368,7 @@ class ProgAttachLink(_LegacyLink):
             attr = bsys.ProgAttachAttr(target_fd=self.target.fd, attach_bpf_fd=self._prog_fd,
                                        attach_type=self.attach_type)
             try:
-                bsys.bpf(Command.PROG_DETACH, attr, raw=True)
+                commands.prog_detach(attr, raw=True)
             except OSError as e:
                 if e.errno != _errno.ENOENT:
                     raise AttachError(f"detaching {self.description}", e.errno) from None
@@ -413,21 +416,22 @@ def attach_socket_filter(prog: Any, sock: Any, *, reuseport: bool = False) -> So
 
 def open_pinned_link(path: str, program: Any = None) -> FDLink:
     """Open a link pinned in bpffs (close() then only drops our fd)."""
-    fd = bsys.obj_get(path, what=f"opening pinned link {path}")
+    fd = commands.obj_get(path, what=f"opening pinned link {path}")
     link = FDLink(program, fd, f"pinned link {path}")
     link.pinned_path = path
     return link
 
 
 def link_fd_create(prog: Any, target_fd: int, attach_type: int, *, flags: int = 0,
-                   what: str, setup: Callable[[bsys.LinkCreateAttr], Any] | None = None) -> int:
-    """BPF_LINK_CREATE; returns the new link fd. ``setup(attr)`` fills the
+                   what: str, setup: Callable[[bsys.LinkCreateAttr], Any] | None = None
+                   ) -> bsys.FD:
+    """BPF_LINK_CREATE; returns the new link fd (owned). ``setup(attr)`` fills the
     attach-kind specific tail and may return objects to keep alive."""
     attr = bsys.LinkCreateAttr(prog_fd=_prog_fd(prog), target_fd=target_fd,
                                attach_type=attach_type, flags=flags)
     keep = setup(attr) if setup is not None else None
     try:
-        return bsys.bpf(Command.LINK_CREATE, attr, what=what, error=AttachError)
+        return commands.link_create(attr, what=what, error=AttachError)
     finally:
         del keep
 

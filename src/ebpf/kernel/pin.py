@@ -94,12 +94,12 @@ def open_pinned(path: str, kind: str, error: type[Error], flags: int = 0) -> FD:
     """The fd of the ``kind`` object ("map", "prog" or "link") pinned at ``path``
     (BPF_OBJ_GET with ``flags``). Nothing there, or another kind of object, is
     ``error`` naming the path; a refusal is a :class:`PrivilegeError`."""
-    from . import sys as bsys
+    from . import commands
     from .info import fd_kind
 
     what = {"prog": "program"}.get(kind, kind)
     try:
-        fd = bsys.obj_get(path, flags, what=f"opening pinned {what} {path}")
+        fd = commands.obj_get(path, flags, what=f"opening pinned {what} {path}")
     except PrivilegeError:
         raise
     except OSError as e:

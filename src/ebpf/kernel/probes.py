@@ -18,7 +18,8 @@ import os
 
 from .._internal.host import kernel_version, kernel_version_code
 from .._internal.host import possible_cpu_count as possible_cpus
-from ..uapi import AttachType, Command, HelperId, MapType, ProgramType
+from ..uapi import AttachType, HelperId, MapType, ProgramType
+from . import commands
 from . import sys as bsys
 
 log = logging.getLogger("ebpf.kernel")
@@ -60,10 +61,9 @@ def _try_map(map_type: int, key_size: int, value_size: int, max_entries: int,
                               max_entries=max_entries, map_flags=flags, inner_map_fd=inner_fd,
                               map_extra=map_extra)
     try:
-        fd = bsys.bpf(Command.MAP_CREATE, attr, raw=True)
+        commands.map_create(attr, raw=True).close()
     except OSError as e:
         return e.errno or _errno.EINVAL
-    os.close(fd)
     return 0
 
 
@@ -112,7 +112,7 @@ def map_type_supported(map_type: MapType | int) -> bool:
     if t in (MapType.ARRAY_OF_MAPS, MapType.HASH_OF_MAPS):
         inner = bsys.MapCreateAttr(map_type=MapType.ARRAY, key_size=4, value_size=4, max_entries=1)
         try:
-            with bsys.FD(bsys.bpf(Command.MAP_CREATE, inner, raw=True)) as ifd:
+            with commands.map_create(inner, raw=True) as ifd:
                 return _try_map(t, 4, 4, 1, 0, ifd.fd) == 0
         except OSError:
             return False
@@ -148,11 +148,10 @@ def _load_insns(prog_type: int, raw: bytes, log_size: int = 0,
         attr.log_size = log_size
         attr.log_buf = bsys.addr(buf)
     try:
-        fd = bsys.bpf(Command.PROG_LOAD, attr, raw=True)
+        commands.prog_load(attr, raw=True).close()
     except OSError as e:
         text = buf.value.decode(errors="replace") if buf is not None else ""
         return e.errno or _errno.EINVAL, text
-    os.close(fd)
     return 0, ""
 
 

@@ -30,7 +30,7 @@ from ..isa import encode
 from ..programs import Program, RunResult
 from ..spec import ProgramSpec
 from ..uapi import Command, ProgramType
-from . import lockdown, probes
+from . import commands, lockdown, probes
 from . import sys as bsys
 from .maps import ENOTSUPP, sanitize_name
 from .program_btf import attach_btf_target, ext_target, func_line_info
@@ -139,7 +139,7 @@ class KernelProgram(Program):
                 attr.ctx_out = ctypes.addressof(cout)
                 attr.ctx_size_out = len(ctx_in)
             try:
-                bsys.bpf(Command.PROG_TEST_RUN, attr, raw=True)
+                commands.prog_test_run(attr, raw=True)
             except OSError as e:
                 err = e.errno or 0
                 if err == _errno.ENOSPC and dout is not None and out_size < (1 << 24):
@@ -175,7 +175,7 @@ class KernelProgram(Program):
             attr.ctx_in = ctypes.addressof(cin)
             attr.ctx_size_in = len(raw)
         try:
-            bsys.bpf(Command.PROG_TEST_RUN, attr, raw=True)
+            commands.prog_test_run(attr, raw=True)
         except OSError as e:
             raise self._test_run_error(e.errno or 0) from None
         out = cin.raw[:len(raw)] if ctx is not None else None
@@ -197,7 +197,7 @@ class KernelProgram(Program):
         from .pin import ensure_bpffs_dir
 
         ensure_bpffs_dir(os.path.dirname(os.path.abspath(path)))
-        bsys.obj_pin(self.fd, path, what=f"pinning program {self.name} at {path}")
+        commands.obj_pin(self.fd, path, what=f"pinning program {self.name} at {path}")
 
     def attach(self, **target: Any):
         """Attach (see :func:`ebpf.kernel.attach.attach_program`); returns a Link."""
@@ -372,32 +372,32 @@ def _prog_load(spec: ProgramSpec, raw: bytes, btf: Any, blob: bytes | None,
 
     needed = [0]  # log_true_size the kernel reported (Linux 6.4+)
 
-    def attempt(level: int, size: int, btf_on: bool) -> tuple[int, int, str]:
+    def attempt(level: int, size: int, btf_on: bool) -> tuple[bsys.FD | None, int, str]:
         buf = ctypes.create_string_buffer(size) if level else None
         for _ in range(5):
             attr = attr_for(level, buf, size, btf_on)
             try:
-                fd = bsys.bpf(Command.PROG_LOAD, attr, raw=True)
+                fd = commands.prog_load(attr, raw=True)
             except OSError as e:
                 if e.errno == _errno.EAGAIN:
                     continue
                 needed[0] = attr.log_true_size
-                return -1, e.errno or _errno.EINVAL, buf.value.decode(errors="replace") if buf else ""
+                return None, e.errno or _errno.EINVAL, buf.value.decode(errors="replace") if buf else ""
             return fd, 0, buf.value.decode(errors="replace") if buf else ""
-        return -1, _errno.EAGAIN, ""
+        return None, _errno.EAGAIN, ""
 
     size = min(max(log_size, FIRST_LOG_SIZE), MAX_LOG_SIZE) if log_level else 0
     fd, err, text = attempt(log_level, size, with_btf)
-    if fd >= 0:
-        return bsys.FD(fd), text
+    if fd is not None:
+        return fd, text
     # Reload with a log, growing the buffer until the whole log fits.
     level = log_level or 1
     size = min(max(log_size, FIRST_LOG_SIZE), MAX_LOG_SIZE)
     err2 = err
     while True:
         fd, err2, text = attempt(level, size, with_btf)
-        if fd >= 0:  # a transient failure went away
-            return bsys.FD(fd), text if log_level else ""
+        if fd is not None:  # a transient failure went away
+            return fd, text if log_level else ""
         if err2 == _errno.ENOSPC and size < MAX_LOG_SIZE:
             grown = needed[0] + 1 if needed[0] >= size else size * 4
             size = min(grown, MAX_LOG_SIZE)
@@ -406,8 +406,8 @@ def _prog_load(spec: ProgramSpec, raw: bytes, btf: Any, blob: bytes | None,
     if with_btf and err2 == _errno.EINVAL and _btf_complaint(text):
         log.debug("program %s: kernel refused its BTF info; loading without:\n%s", spec.name, text)
         fd, err3, text3 = attempt(level, size, False)
-        if fd >= 0:
-            return bsys.FD(fd), text3 if log_level else ""
+        if fd is not None:
+            return fd, text3 if log_level else ""
         err2, text = err3, text3 or text
     raise _load_error(spec, err2 if err2 != _errno.ENOSPC else err, text)
 
@@ -477,7 +477,7 @@ def open_pinned_program(path: str) -> KernelProgram:
 def open_program_by_id(prog_id: int) -> KernelProgram:
     """Open a loaded program by id (needs CAP_SYS_ADMIN)."""
     try:
-        fd = bsys.get_fd_by_id(Command.PROG_GET_FD_BY_ID, prog_id, error=LoadError)
+        fd = commands.get_fd_by_id(Command.PROG_GET_FD_BY_ID, prog_id, error=LoadError)
     except LoadError as e:
         if e.errno == _errno.ENOENT:
             raise LoadError(f"no program with id {prog_id}", e.errno) from None

@@ -24,8 +24,8 @@ from typing import TYPE_CHECKING, Any
 from ..errors import AttachError, BTFError, LoadError, MapError
 from ..links import Link
 from ..spec import MapSpec
-from ..uapi import Command
 from ..uapi.consts import BPF_F_LINK, BPF_F_VTYPE_BTF_OBJ_FD
+from . import commands
 from . import sys as bsys
 
 if TYPE_CHECKING:
@@ -206,9 +206,9 @@ def attach_struct_ops(m: Any) -> StructOpsLink:
     link_fd = None
     if m.flags & BPF_F_LINK:
         attr = bsys.LinkCreateAttr(prog_fd=m.fd, attach_type=BPF_STRUCT_OPS_ATTACH)
-        link_fd = bsys.FD(bsys.bpf(Command.LINK_CREATE, attr,
+        link_fd = commands.link_create(attr,
                                    what=f"creating the struct_ops link of {m.name}",
-                                   error=AttachError))
+                                   error=AttachError)
     return StructOpsLink(m, link_fd)
 
 

@@ -87,7 +87,7 @@ log = logging.getLogger("ebpf.kernel")
 
 __all__ = [
     "BPF_OBJ_NAME_LEN", "BPF_TAG_SIZE", "Command", "FD", "bpf", "error_for", "addr",
-    "c_string", "obj_pin", "obj_get", "get_info_by_fd", "get_next_id", "get_fd_by_id",
+    "c_string",
     "MapCreateAttr", "MapElemAttr", "MapBatchAttr", "ProgLoadAttr", "ObjPinAttr",
     "ProgAttachAttr", "ProgTestRunAttr", "GetIdAttr", "InfoAttr", "ProgQueryAttr",
     "RawTracepointOpenAttr", "BtfLoadAttr", "TaskFdQueryAttr", "LinkCreateAttr",
@@ -312,62 +312,3 @@ class FD:
 
     def __repr__(self) -> str:
         return f"FD({self._fd})" if self._fd >= 0 else "FD(closed)"
-
-
-# ---- small generic commands -------------------------------------------------------
-
-def obj_pin(fd: int, path: str, *, what: str = "") -> None:
-    """Pin the object behind ``fd`` at ``path`` in bpffs."""
-    p = c_string(path)
-    attr = ObjPinAttr(pathname=addr(p), bpf_fd=fd)
-    bpf(Command.OBJ_PIN, attr, what=what or f"pinning to {path}")
-
-
-def obj_get(path: str, flags: int = 0, *, what: str = "") -> FD:
-    """Open the object pinned at ``path``."""
-    p = c_string(path)
-    attr = ObjPinAttr(pathname=addr(p), file_flags=flags)
-    return FD(bpf(Command.OBJ_GET, attr, what=what or f"opening pinned object {path}"))
-
-
-def get_info_by_fd(fd: int, info: ctypes.Structure, *, what: str = "") -> ctypes.Structure:
-    """Fill ``info`` (ProgInfo/MapInfo/BtfInfo/LinkInfo, pointer fields set by
-    the caller) through BPF_OBJ_GET_INFO_BY_FD; returns it."""
-    attr = InfoAttr(bpf_fd=fd, info_len=ctypes.sizeof(info), info=addr(info))
-    bpf(Command.OBJ_GET_INFO_BY_FD, attr, what=what or f"getting info of fd {fd}")
-    return info
-
-
-def get_next_id(cmd: int, start: int = 0) -> int | None:
-    """Next id after ``start`` for a *_GET_NEXT_ID command; None at the end."""
-    attr = GetIdAttr(start_id=start)
-    try:
-        bpf(cmd, attr, raw=True)
-    except OSError as e:
-        if e.errno == _errno.ENOENT:
-            return None
-        raise error_for(e.errno or 0, f"listing ids ({Command(cmd).name})", cmd) from None
-    return attr.next_id
-
-
-def iter_ids(cmd: int):
-    """All ids a *_GET_NEXT_ID command lists, in order."""
-    cur = 0
-    while True:
-        nxt = get_next_id(cmd, cur)
-        if nxt is None:
-            return
-        yield nxt
-        cur = nxt
-
-
-def get_fd_by_id(cmd: int, obj_id: int, flags: int = 0, *, error: type = SystemCallError) -> FD:
-    """Open a program/map/BTF/link by id (*_GET_FD_BY_ID)."""
-    attr = GetIdAttr(start_id=obj_id, open_flags=flags)
-    return FD(bpf(cmd, attr, what=f"opening id {obj_id} ({Command(cmd).name})", error=error))
-
-
-def enable_stats(kind: int = BPF_STATS_RUN_TIME) -> FD:
-    """BPF_ENABLE_STATS: run-time stats stay on while the returned FD is open."""
-    return FD(bpf(Command.ENABLE_STATS, EnableStatsAttr(type=kind),
-                  what="enabling BPF run-time stats"))

@@ -7,7 +7,7 @@ from typing import Any
 
 from ...errors import AttachError
 from ...links import Link
-from ...uapi import Command
+from .. import commands
 from .. import sys as bsys
 from ..links import FDLink, ProgAttachLink, is_unsupported, link_fd_create
 from ..pin import CGROUP2_SUPER_MAGIC, fs_type
@@ -48,7 +48,7 @@ def attach_cgroup(prog: Any, attach_to: str, atype: int | None, retprobe: bool,
         attr = bsys.ProgAttachAttr(target_fd=cgfd.fd, attach_bpf_fd=int(prog.fd),
                                    attach_type=atype,
                                    attach_flags=flags or bsys.BPF_F_ALLOW_MULTI)
-        bsys.bpf(Command.PROG_ATTACH, attr, what=f"attaching {prog_name(prog)} to cgroup {where}",
+        commands.prog_attach(attr, what=f"attaching {prog_name(prog)} to cgroup {where}",
                  error=AttachError)
         link = ProgAttachLink(prog, cgfd, atype, desc + " (prog_attach)")
         cgfd = None

@@ -7,7 +7,7 @@ from typing import Any
 
 from ...errors import AttachError
 from ...links import Link
-from ...uapi import Command
+from .. import commands
 from .. import sys as bsys
 from ..links import FDLink, ProgAttachLink, attach_socket_filter, is_unsupported, link_fd_create
 from .common import no_extra, prog_name
@@ -59,7 +59,7 @@ def attach_sockmap(kind: str):
         try:
             attr = bsys.ProgAttachAttr(target_fd=dup.fd, attach_bpf_fd=int(prog.fd),
                                        attach_type=atype)
-            bsys.bpf(Command.PROG_ATTACH, attr, what=f"attaching {prog_name(prog)} to {desc}",
+            commands.prog_attach(attr, what=f"attaching {prog_name(prog)} to {desc}",
                      error=AttachError)
         except BaseException:
             dup.close()

@@ -8,7 +8,7 @@ from typing import Any
 from ...errors import AttachError
 from ...links import Link
 from ...uapi import Command
-from .. import perf, tracefs
+from .. import commands, perf, tracefs
 from .. import sys as bsys
 from ..links import FDLink
 from .common import no_extra, perf_link, prog_name
@@ -47,7 +47,7 @@ def attach_raw_tracepoint(prog: Any, attach_to: str, atype: int | None, retprobe
     name = bsys.c_string(tp)
     attr = bsys.RawTracepointOpenAttr(name=bsys.addr(name), prog_fd=int(prog.fd), cookie=cookie)
     try:
-        fd = bsys.bpf(Command.RAW_TRACEPOINT_OPEN, attr, raw=True)
+        fd = commands.raw_tracepoint_open(attr, raw=True)
     except OSError as e:
         if e.errno == _errno.ENOENT:
             raise AttachError(f"attaching raw tracepoint {prog_name(prog)}: the kernel has no "

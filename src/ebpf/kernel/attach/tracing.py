@@ -7,7 +7,8 @@ from typing import Any
 
 from ...errors import AttachError, NotSupportedError, SystemCallError
 from ...links import Link
-from ...uapi import AttachType, Command, ProgramType
+from ...uapi import AttachType, ProgramType
+from .. import commands
 from .. import sys as bsys
 from ..links import FDLink, is_unsupported, link_fd_create
 from .common import attach_name, no_extra, prog_name
@@ -33,7 +34,7 @@ def attach_tracing(prog: Any, attach_to: str, atype: int | None, retprobe: bool,
             raise _explain_tracing(prog, attach_to, e) from None
         attr = bsys.RawTracepointOpenAttr(name=0, prog_fd=int(prog.fd))
         try:
-            fd = bsys.bpf(Command.RAW_TRACEPOINT_OPEN, attr, what=what, error=AttachError)
+            fd = commands.raw_tracepoint_open(attr, what=what, error=AttachError)
         except AttachError as e2:
             raise _explain_tracing(prog, attach_to, e2) from None
     return FDLink(prog, fd, f"{prog.spec.section or attach_name(atype)}")

@@ -11,7 +11,7 @@ from array import array
 from typing import TYPE_CHECKING, Any
 
 from ...maps import BPF_ANY, FD_VALUE_TYPES
-from ...uapi import Command
+from .. import commands
 from .. import sys as bsys
 from .errors import ENOTSUPP, buffer, map_error
 
@@ -39,7 +39,7 @@ def lookup_batch_bytes(m: KernelMap, *, delete: bool = False,
     tok_out = buffer(tok_size)
     out: list[tuple[bytes, bytes]] = []
     first = True
-    cmd = Command.MAP_LOOKUP_AND_DELETE_BATCH if delete else Command.MAP_LOOKUP_BATCH
+    run = commands.map_lookup_and_delete_batch if delete else commands.map_lookup_batch
     while True:
         attr = bsys.MapBatchAttr(
             in_batch=0 if first else ctypes.addressof(tok_in),
@@ -47,7 +47,7 @@ def lookup_batch_bytes(m: KernelMap, *, delete: bool = False,
             values=ctypes.addressof(vals), count=n, map_fd=m.fd)
         done = False
         try:
-            bsys.bpf(cmd, attr, raw=True)
+            run(attr, raw=True)
         except OSError as e:
             if e.errno == _errno.ENOENT:
                 done = True
@@ -142,7 +142,7 @@ def update_batch(m: KernelMap, items: Any, flags: int = BPF_ANY) -> int:
     attr = bsys.MapBatchAttr(keys=kb.address, values=vb.address, count=len(keys), map_fd=m.fd,
                              elem_flags=flags)
     try:
-        bsys.bpf(Command.MAP_UPDATE_BATCH, attr, raw=True)
+        commands.map_update_batch(attr, raw=True)
     except OSError as e:
         if batch_unsupported(e) and attr.count == 0:
             for k, v in zip(keys, values, strict=True):
@@ -162,7 +162,7 @@ def delete_batch(m: KernelMap, keys: Any) -> int:
     kb = _keys(m, ks)
     attr = bsys.MapBatchAttr(keys=kb.address, count=len(ks), map_fd=m.fd)
     try:
-        bsys.bpf(Command.MAP_DELETE_BATCH, attr, raw=True)
+        commands.map_delete_batch(attr, raw=True)
     except OSError as e:
         if e.errno == _errno.ENOENT:
             raise KeyError(ks[attr.count] if attr.count < len(ks) else None) from None

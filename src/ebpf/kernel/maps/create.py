@@ -15,7 +15,7 @@ from ...errors import LoadError, MapError, NotSupportedError, PrivilegeError
 from ...loader.maps import map_spec_error, map_spec_problem
 from ...spec import BPF_F_NO_PREALLOC, BPF_F_RDONLY_PROG, MapSpec
 from ...uapi import Command, MapType
-from .. import probes
+from .. import commands, probes
 from .. import sys as bsys
 from .errors import ENOTSUPP
 from .map import KernelMap
@@ -155,9 +155,9 @@ def _create_struct_ops(s: MapSpec, btf_fd: int, name: str) -> KernelMap:
         attr.value_type_btf_obj_fd = mod_fd.fd
         attr.map_flags |= BPF_F_VTYPE_BTF_OBJ_FD
     try:
-        fd = bsys.FD(bsys.bpf(Command.MAP_CREATE, attr,
+        fd = commands.map_create(attr,
                               what=f"creating struct_ops map {s.name!r} ({kst.name})",
-                              error=LoadError))
+                              error=LoadError)
     finally:
         if mod_fd is not None:
             mod_fd.close()
@@ -184,14 +184,14 @@ def _map_create(s: MapSpec, name: str, btf_fd: int, inner_fd: int) -> bsys.FD:
     what = (f"creating map {s.name!r} ({s.type.name}, key {s.key_size}, value {s.value_size}, "
             f"max_entries {s.max_entries}, flags {s.flags:#x})")
     try:
-        return bsys.FD(bsys.bpf(Command.MAP_CREATE, attr_for(True), raw=True))
+        return commands.map_create(attr_for(True), raw=True)
     except OSError as e:
         err = e.errno or 0
     if err in (_errno.EPERM, _errno.EACCES):
         raise PrivilegeError(what, err, capability="CAP_BPF")
     if err == _errno.EINVAL and btf_fd and s.type not in STORAGE_TYPES:
         try:  # like libbpf: a kernel that rejects the BTF still gets the map
-            fd = bsys.FD(bsys.bpf(Command.MAP_CREATE, attr_for(False), raw=True))
+            fd = commands.map_create(attr_for(False), raw=True)
             log.debug("map %s created without BTF (kernel refused it)", s.name)
             return fd
         except OSError as e2:
@@ -258,7 +258,7 @@ def open_pinned_map(path: str, *, readonly: bool = False) -> KernelMap:
 def open_map_by_id(map_id: int) -> KernelMap:
     """Open a kernel map by its id (needs CAP_SYS_ADMIN)."""
     try:
-        fd = bsys.get_fd_by_id(Command.MAP_GET_FD_BY_ID, map_id, error=MapError)
+        fd = commands.get_fd_by_id(Command.MAP_GET_FD_BY_ID, map_id, error=MapError)
     except MapError as e:
         if e.errno == _errno.ENOENT:
             raise MapError(f"no map with id {map_id}", e.errno) from None

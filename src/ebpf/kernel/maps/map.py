@@ -20,7 +20,7 @@ from ...errors import MapError, NotSupportedError
 from ...maps import ARRAY_TYPES, BPF_ANY, FD_VALUE_TYPES, KEYLESS_TYPES, Map, element_error
 from ...spec import BPF_F_MMAPABLE, MapSpec
 from ...uapi import Command, MapType
-from .. import probes
+from .. import commands, probes
 from .. import sys as bsys
 from . import batch
 from .errors import buffer, map_error, os_error
@@ -176,7 +176,7 @@ class KernelMap(Map):
         vb = buffer(self._value_buf_size())
         attr = bsys.MapElemAttr(map_fd=self.fd, key=kaddr, value=ctypes.addressof(vb))
         try:
-            bsys.bpf(Command.MAP_LOOKUP_ELEM, attr, raw=True)
+            commands.map_lookup_elem(attr, raw=True)
         except OSError as e:
             if e.errno == _errno.ENOENT:
                 return None
@@ -189,7 +189,7 @@ class KernelMap(Map):
         vb = buffer(self._value_buf_size())
         attr = bsys.MapElemAttr(map_fd=self.fd, key=kaddr, value=ctypes.addressof(vb))
         try:
-            bsys.bpf(Command.MAP_LOOKUP_AND_DELETE_ELEM, attr, raw=True)
+            commands.map_lookup_and_delete_elem(attr, raw=True)
         except OSError as e:
             if e.errno == _errno.ENOENT:
                 return None
@@ -226,7 +226,7 @@ class KernelMap(Map):
         vb = ctypes.create_string_buffer(value, max(len(value), 1))
         attr = bsys.MapElemAttr(map_fd=self.fd, key=kaddr, value=ctypes.addressof(vb), flags=flags)
         try:
-            bsys.bpf(Command.MAP_UPDATE_ELEM, attr, raw=True)
+            commands.map_update_elem(attr, raw=True)
         except OSError as e:
             raise element_error(self, "update", e.errno or 0) from None
 
@@ -243,7 +243,7 @@ class KernelMap(Map):
         kb, kaddr = self._key_arg(key)
         attr = bsys.MapElemAttr(map_fd=self.fd, key=kaddr)
         try:
-            bsys.bpf(Command.MAP_DELETE_ELEM, attr, raw=True)
+            commands.map_delete_elem(attr, raw=True)
         except OSError as e:
             if e.errno == _errno.ENOENT:
                 return False
@@ -263,7 +263,7 @@ class KernelMap(Map):
         nb = buffer(self.key_size)
         attr = bsys.MapElemAttr(map_fd=self.fd, key=kaddr, value=ctypes.addressof(nb))
         try:
-            bsys.bpf(Command.MAP_GET_NEXT_KEY, attr, raw=True)
+            commands.map_get_next_key(attr, raw=True)
         except OSError as e:
             if e.errno == _errno.ENOENT:
                 return None
@@ -278,7 +278,7 @@ class KernelMap(Map):
         vb = ctypes.create_string_buffer(value, len(value))
         attr = bsys.MapElemAttr(map_fd=self.fd, value=ctypes.addressof(vb), flags=flags)
         try:
-            bsys.bpf(Command.MAP_UPDATE_ELEM, attr, raw=True)
+            commands.map_update_elem(attr, raw=True)
         except OSError as e:
             raise element_error(self, "push", e.errno or 0) from None
 
@@ -287,9 +287,9 @@ class KernelMap(Map):
             raise NotSupportedError(f"pop on a {self.type.name} map")
         vb = buffer(self.value_size)
         attr = bsys.MapElemAttr(map_fd=self.fd, value=ctypes.addressof(vb))
-        cmd = Command.MAP_LOOKUP_ELEM if peek else Command.MAP_LOOKUP_AND_DELETE_ELEM
+        run = commands.map_lookup_elem if peek else commands.map_lookup_and_delete_elem
         try:
-            bsys.bpf(cmd, attr, raw=True)
+            run(attr, raw=True)
         except OSError as e:
             if e.errno == _errno.ENOENT:
                 return None
@@ -304,7 +304,7 @@ class KernelMap(Map):
         vb = ctypes.create_string_buffer(raw, len(raw))
         attr = bsys.MapElemAttr(map_fd=self.fd, value=ctypes.addressof(vb))
         try:
-            bsys.bpf(Command.MAP_LOOKUP_ELEM, attr, raw=True)
+            commands.map_lookup_elem(attr, raw=True)
         except OSError as e:
             if e.errno == _errno.ENOENT:
                 return False
@@ -414,7 +414,7 @@ class KernelMap(Map):
     def freeze(self) -> None:
         """Make the map read-only from user space (BPF_MAP_FREEZE)."""
         attr = bsys.MapElemAttr(map_fd=self.fd)
-        bsys.bpf(Command.MAP_FREEZE, attr, what=f"freezing map {self.name}", error=MapError)
+        commands.map_freeze(attr, what=f"freezing map {self.name}", error=MapError)
         self.spec.freeze = True
 
     def pin(self, path: str) -> None:
@@ -422,7 +422,7 @@ class KernelMap(Map):
         from ..pin import ensure_bpffs_dir
 
         ensure_bpffs_dir(os.path.dirname(os.path.abspath(path)))
-        bsys.obj_pin(self.fd, path, what=f"pinning map {self.name} at {path}")
+        commands.obj_pin(self.fd, path, what=f"pinning map {self.name} at {path}")
 
     def info(self) -> MapInfo:
         """A :class:`ebpf.kernel.info.MapInfo` snapshot from the kernel."""
