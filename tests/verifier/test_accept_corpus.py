@@ -37,3 +37,45 @@ def test_real_programs_accepted(corpus_objects):
     accepted = sum(r.accepted for r in results.values())
     assert considered >= 100
     assert accepted / considered >= 0.97
+
+
+#: programs our verifier accepts that the vm refuses to load, with why: the kernel
+#: refuses them too (a kfunc no kernel has; the test loads them to see that)
+VM_REFUSALS = {
+    ("tests__vm__progs__autoload.c", "also_missing_kfunc"): "bpf_vm_test_no_such_kfunc",
+    ("tests__vm__progs__autoload.c", "uses_missing_kfunc"): "bpf_vm_test_no_such_kfunc",
+}
+#: refused where the host's kallsyms lists no data symbols (CONFIG_KALLSYMS_ALL off),
+#: by the kernel backend as well
+HOST_REFUSALS = {("tests__elf__progs__externs.bpf.c", "handle"): "bpf_link_fops"}
+
+
+def test_real_programs_load_in_the_vm(corpus_objects):
+    """Accepted by our verifier *and* loaded by the vm (the interpreter: loading
+    is what is measured; the executors share it)."""
+    import warnings
+
+    import ebpf
+
+    refused = {}
+    considered = loaded = 0
+    for path in corpus_objects:
+        spec = ObjectSpec.from_file(path)
+        for name in spec.programs:
+            if (path.stem, name) in EXPECTED_REJECTIONS:
+                continue
+            considered += 1
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    with ebpf.load(path, backend="vm", programs=[name], verify=False,
+                                   executor="interpreter"):
+                        loaded += 1
+            except ebpf.Error as e:
+                refused[(path.stem, name)] = str(e)
+    unexpected = {k: v for k, v in refused.items()
+                  if not (k in VM_REFUSALS and VM_REFUSALS[k] in v)
+                  and not (k in HOST_REFUSALS and HOST_REFUSALS[k] in v)}
+    assert not unexpected, f"real programs the vm does not load: {unexpected}"
+    kernel_accepts = considered - len(VM_REFUSALS)
+    assert loaded / kernel_accepts >= 0.97, (loaded, kernel_accepts, refused)

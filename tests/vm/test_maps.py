@@ -111,7 +111,7 @@ def test_bad_specs_refused():
     with pytest.raises(ebpf.LoadError, match="power of 2"):
         create_map(ebpf.MapSpec(name="rb", type=T.RINGBUF, max_entries=5000))
     with pytest.raises(ebpf.NotSupportedError):
-        create_map(spec(T.STRUCT_OPS))
+        create_map(spec(T.REUSEPORT_SOCKARRAY))
 
 
 def lookup_add_program(m, jit=True):

@@ -54,3 +54,14 @@ def test_interpreter_and_translator_objects_agree(path):
             rets = [obj.programs["xdp_main"].test_run(f).retval for f in frames]
             results.append((rets, sorted(obj.maps["bytes_by_proto"].items())))
     assert results[0] == results[1]
+
+
+def test_struct_ops_object_loads(bpf_compile):
+    # the struct and its programs load (no kernel subsystem to register with)
+    src = Path(__file__).resolve().parents[1] / "elf" / "progs" / "struct_ops.bpf.c"
+    with ebpf.load(bpf_compile(src), backend="vm") as obj:
+        demo = obj.maps["demo"]
+        assert demo.members == {"init": "demo_init", "exit": "demo_exit"}
+        value = demo[0]
+        assert (value.flags, value.name.rstrip(b"\0")) == (3, b"demo")
+        assert obj.programs["demo_init"].run([0]) == 0

@@ -20,6 +20,7 @@ from .records import PerfEventArrayMap
 from .ringbuf import RingBufMap
 from .sockets import SockHashMap, SockMapMap
 from .storage import LocalStorageMap
+from .structops import StructOpsMap
 from .userring import UserRingBufMap
 
 _TYPES: dict[MapType, type[VMMap]] = {
@@ -49,6 +50,7 @@ _TYPES: dict[MapType, type[VMMap]] = {
     MapType.SK_STORAGE: LocalStorageMap,
     MapType.INODE_STORAGE: LocalStorageMap,
     MapType.CGRP_STORAGE: LocalStorageMap,
+    MapType.STRUCT_OPS: StructOpsMap,
     MapType.CGROUP_STORAGE: CgroupStorageMap,
     MapType.ARENA: ArenaMap,
     MapType.SOCKMAP: SockMapMap,
