@@ -395,7 +395,7 @@ class IndexedEntries(OrderedDict):
             if opn == idx.INSERT:
                 OrderedDict.__setitem__(self, key, slot)
             elif OrderedDict.pop(self, key, None) is not None:
-                self._owner.free_slots.append(slot)
+                self._owner._free_slot(slot)  # its value unreachable (memory.Elements)
         while idx.ctl[idx.SPARE_N] < idx.SPARE_CAP and not self._owner._closed:
             slot = self._owner._new_slot()
             idx.add_spare(slot, *self._addresses(slot))
@@ -448,7 +448,7 @@ class IndexedEntries(OrderedDict):
         with self._synced() as idx:
             old = OrderedDict.get(self, key)
             if old is not None and old != slot:
-                self._owner.free_slots.append(old)  # a native insert of the same key lost
+                self._owner._free_slot(old)  # a native insert of the same key lost
             OrderedDict.__setitem__(self, key, slot)
             idx.put(key, slot, *self._addresses(slot))
 
