@@ -183,6 +183,19 @@ class ToolParser(argparse.ArgumentParser):
         self.add_argument("--duration", type=float, default=default,
                           help="stop after this many seconds")
 
+    def ports(self) -> None:
+        """``-L``/``--localport`` and ``-D``/``--remoteport``: comma-separated port
+        lists (see :func:`port_set`)."""
+        self.add_argument("-L", "--localport", help="comma-separated list of local ports to trace")
+        self.add_argument("-D", "--remoteport",
+                          help="comma-separated list of remote ports to trace")
+
+    def families(self) -> None:
+        """``-4``/``--ipv4`` or ``-6``/``--ipv6`` (see :func:`family_wanted`)."""
+        fam = self.add_mutually_exclusive_group()
+        fam.add_argument("-4", "--ipv4", action="store_true", help="trace IPv4 family only")
+        fam.add_argument("-6", "--ipv6", action="store_true", help="trace IPv6 family only")
+
     def interval(self, default: float = 99999999.0, count: bool = True) -> None:
         self.add_argument("interval", nargs="?", type=float, default=default,
                           help="output interval, in seconds")
@@ -265,6 +278,17 @@ def ip_text(family: int, raw: bytes) -> str:
 TCP_STATES = {1: "ESTABLISHED", 2: "SYN_SENT", 3: "SYN_RECV", 4: "FIN_WAIT1", 5: "FIN_WAIT2",
               6: "TIME_WAIT", 7: "CLOSE", 8: "CLOSE_WAIT", 9: "LAST_ACK", 10: "LISTEN",
               11: "CLOSING", 12: "NEW_SYN_RECV"}
+
+
+def port_set(spec: str | None) -> set[int]:
+    """The ports of a comma-separated list (empty, meaning every port, for none)."""
+    return {int(x) for x in spec.split(",")} if spec else set()
+
+
+def family_wanted(args: argparse.Namespace, family: int) -> bool:
+    """Whether ``-4``/``-6`` (:meth:`ToolParser.families`) let address family
+    ``family`` (2: AF_INET, 10: AF_INET6) through."""
+    return not (args.ipv4 and family != 2 or args.ipv6 and family != 10)
 
 
 def boot_ns_to_epoch() -> float:
@@ -389,6 +413,6 @@ def run_main(main: Callable[[list[str] | None], int], argv: list[str] | None = N
 
 
 __all__ = ["Output", "Ready", "Row", "TCP_STATES", "ToolParser", "boot_ns_to_epoch", "cache_dir", "hms",
-           "intervals", "ip_text", "ipv4", "object_for_text", "object_path", "open_first", "open_tool",
-           "poll_events", "print_events", "require_kernel", "run_main", "sleep_for", "source_path", "stream",
+           "family_wanted", "intervals", "ip_text", "ipv4", "object_for_text", "object_path", "open_first", "open_tool",
+           "poll_events", "port_set", "print_events", "require_kernel", "run_main", "sleep_for", "source_path", "stream",
            "text"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import socket
 
-from .base import Ready, ToolParser, hms, ip_text, stream, text
+from .base import Ready, ToolParser, hms, ip_text, port_set, stream, text
 
 EXAMPLES = """\
     ebpf tool bindsnoop           # trace all bind() calls
@@ -47,7 +47,7 @@ def ifname(index: int) -> str:
 
 def main(argv: list[str] | None = None, ready: Ready = None) -> int:
     args = parser().parse_args(argv)
-    ports = {int(x) for x in args.port.split(",")} if args.port else set()
+    ports = port_set(args.port)
 
     def fmt(ev):
         if ports and ev.port not in ports:

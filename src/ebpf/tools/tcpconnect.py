@@ -15,6 +15,7 @@ from .base import (
     hms,
     ipv4,
     open_tool,
+    port_set,
     print_events,
     require_kernel,
     text,
@@ -44,7 +45,7 @@ def main(argv: list[str] | None = None, ready: Ready = None) -> int:
     args = parser().parse_args(argv)
     require_kernel("tcpconnect")
     out = Output(args.json)
-    ports = {int(p) for p in args.port.split(",")} if args.port else set()
+    ports = port_set(args.port)
     with open_tool("tcpconnect", {"target_pid": args.pid}) as obj:
         obj.attach()
         head = ((f"{'TIME':<9}" if args.timestamp else "") +

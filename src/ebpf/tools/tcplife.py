@@ -6,7 +6,7 @@ counts are ``tcp_sock.bytes_received`` / ``bytes_acked`` read with CO-RE.
 
 from __future__ import annotations
 
-from .base import Ready, ToolParser, hms, ip_text, stream, text
+from .base import Ready, ToolParser, family_wanted, hms, ip_text, port_set, stream, text
 
 EXAMPLES = """\
     ebpf tool tcplife             # trace all TCP connect()s and accept()s
@@ -23,25 +23,21 @@ def parser() -> ToolParser:
     p.add_argument("-T", "--time", action="store_true", help="include time column (HH:MM:SS)")
     p.add_argument("-w", "--wide", action="store_true", help="wide column output (fits IPv6)")
     p.pid()
-    p.add_argument("-L", "--localport", help="comma-separated list of local ports to trace")
-    p.add_argument("-D", "--remoteport", help="comma-separated list of remote ports to trace")
-    fam = p.add_mutually_exclusive_group()
-    fam.add_argument("-4", "--ipv4", action="store_true", help="trace IPv4 family only")
-    fam.add_argument("-6", "--ipv6", action="store_true", help="trace IPv6 family only")
+    p.ports()
+    p.families()
     p.duration()
     return p
 
 
 def main(argv: list[str] | None = None, ready: Ready = None) -> int:
     args = parser().parse_args(argv)
-    lports = {int(x) for x in args.localport.split(",")} if args.localport else set()
-    dports = {int(x) for x in args.remoteport.split(",")} if args.remoteport else set()
+    lports, dports = port_set(args.localport), port_set(args.remoteport)
     w = 39 if args.wide else 15
 
     def fmt(ev):
         if lports and ev.lport not in lports or dports and ev.dport not in dports:
             return None
-        if args.ipv4 and ev.family != 2 or args.ipv6 and ev.family != 10:
+        if not family_wanted(args, ev.family):
             return None
         comm = text(ev.comm)
         laddr, raddr = ip_text(ev.family, ev.saddr), ip_text(ev.family, ev.daddr)

@@ -11,6 +11,7 @@ from .base import (
     TCP_STATES,
     Ready,
     ToolParser,
+    family_wanted,
     hms,
     ip_text,
     open_tool,
@@ -31,9 +32,7 @@ def parser() -> ToolParser:
     p.add_argument("-l", "--lossprobe", action="store_true",
                    help="include tail loss probe attempts (needs kprobes)")
     p.add_argument("-c", "--count", action="store_true", help="count occurred retransmits per flow")
-    fam = p.add_mutually_exclusive_group()
-    fam.add_argument("-4", "--ipv4", action="store_true", help="trace IPv4 family only")
-    fam.add_argument("-6", "--ipv6", action="store_true", help="trace IPv6 family only")
+    p.families()
     p.duration()
     return p
 
@@ -47,9 +46,6 @@ def main(argv: list[str] | None = None, ready: Ready = None) -> int:
                                 detail="no tracepoint covers tcp_send_loss_probe; the classic "
                                 "hook is a kprobe and this kernel has no kprobes "
                                 "(CONFIG_KPROBES)")
-
-    def wanted(family: int) -> bool:
-        return not (args.ipv4 and family != 2 or args.ipv6 and family != 10)
 
     if args.count:
         from .base import Output
@@ -65,7 +61,7 @@ def main(argv: list[str] | None = None, ready: Ready = None) -> int:
             rows = list(obj.maps["counts"].items())
         out.text(f"{'LADDR:LPORT':<25} {'RADDR:RPORT':<25} RETRANSMITS")
         for k, n in sorted(rows, key=lambda kv: -kv[1]):
-            if not wanted(k.family):
+            if not family_wanted(args, k.family):
                 continue
             la, ra = ip_text(k.family, k.saddr), ip_text(k.family, k.daddr)
             out.row({"laddr": la, "lport": k.sport, "raddr": ra, "rport": k.dport,
@@ -74,7 +70,7 @@ def main(argv: list[str] | None = None, ready: Ready = None) -> int:
         return 0
 
     def fmt(ev):
-        if not wanted(ev.family):
+        if not family_wanted(args, ev.family):
             return None
         la, ra = ip_text(ev.family, ev.saddr), ip_text(ev.family, ev.daddr)
         state = TCP_STATES.get(ev.state, str(ev.state))

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import time
 
-from .base import TCP_STATES, Ready, ToolParser, hms, ip_text, stream, text
+from .base import TCP_STATES, Ready, ToolParser, hms, ip_text, port_set, stream, text
 
 EXAMPLES = """\
     ebpf tool tcpstates           # trace all TCP state changes
@@ -24,22 +24,15 @@ def parser() -> ToolParser:
     p.add_argument("-T", "--time", action="store_true", help="include a time column (HH:MM:SS)")
     p.add_argument("-t", "--timestamp", action="store_true",
                    help="include a timestamp column (seconds)")
-    p.add_argument("-L", "--localport", help="comma-separated list of local ports to trace")
-    p.add_argument("-D", "--remoteport", help="comma-separated list of remote ports to trace")
-    fam = p.add_mutually_exclusive_group()
-    fam.add_argument("-4", "--ipv4", action="store_true", help="trace IPv4 family only")
-    fam.add_argument("-6", "--ipv6", action="store_true", help="trace IPv6 family only")
+    p.ports()
+    p.families()
     p.duration()
     return p
 
 
-def ports(spec: str | None) -> set[int]:
-    return {int(x) for x in spec.split(",")} if spec else set()
-
-
 def main(argv: list[str] | None = None, ready: Ready = None) -> int:
     args = parser().parse_args(argv)
-    lports, dports = ports(args.localport), ports(args.remoteport)
+    lports, dports = port_set(args.localport), port_set(args.remoteport)
     start = time.monotonic()
 
     def fmt(ev):

@@ -56,9 +56,8 @@ static __always_inline struct sock *fd_sock(__u32 fd)
 SEC("tracepoint/syscalls/sys_exit_bind")
 int bind_exit(struct trace_event_raw_sys_exit *ctx)
 {
-	__u64 id = bpf_get_current_pid_tgid();
-	__u32 tid = (__u32)id;
-	struct args_t *a = bpf_map_lookup_elem(&start, &tid);
+	__u64 id;
+	struct args_t *a = thread_entry(&start, &id);
 	struct sockaddr_in6 sa = {};
 	struct inet_sock *inet;
 	struct event *e;
@@ -102,7 +101,7 @@ int bind_exit(struct trace_event_raw_sys_exit *ctx)
 	}
 	bpf_ringbuf_submit(e, 0);
 out:
-	bpf_map_delete_elem(&start, &tid);
+	thread_drop(&start, id);
 	return 0;
 }
 

@@ -49,8 +49,9 @@ static __always_inline int create_enter(const char *path)
 
 static __always_inline int create_exit(long ret)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid(), zero = 0;
-	struct pending *p = bpf_map_lookup_elem(&creating, &tid);
+	__u64 id;
+	struct pending *p = thread_entry(&creating, &id);
+	__u32 zero = 0;
 	struct path_key *k;
 	struct born b;
 
@@ -63,7 +64,7 @@ static __always_inline int create_exit(long ret)
 		b.ts = bpf_ktime_get_ns();
 		bpf_map_update_elem(&births, k, &b, BPF_ANY);
 	}
-	bpf_map_delete_elem(&creating, &tid);
+	thread_drop(&creating, id);
 	return 0;
 }
 

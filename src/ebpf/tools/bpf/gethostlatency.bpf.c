@@ -38,9 +38,8 @@ int BPF_UPROBE(lookup_enter, const char *host)
 SEC("uretprobe")
 int BPF_URETPROBE(lookup_return)
 {
-	__u64 id = bpf_get_current_pid_tgid();
-	__u32 tid = (__u32)id;
-	struct start_t *s = bpf_map_lookup_elem(&start, &tid);
+	__u64 id;
+	struct start_t *s = thread_entry(&start, &id);
 	struct event *e;
 
 	if (!s)
@@ -53,7 +52,7 @@ int BPF_URETPROBE(lookup_return)
 		bpf_probe_read_user_str(e->host, sizeof(e->host), s->host);
 		bpf_ringbuf_submit(e, 0);
 	}
-	bpf_map_delete_elem(&start, &tid);
+	thread_drop(&start, id);
 	return 0;
 }
 

@@ -34,15 +34,15 @@ static __always_inline int enter(__u32 call, __u32 tpid, __s32 sig)
 
 static __always_inline int leave(long ret)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct event *e = bpf_map_lookup_elem(&values, &tid);
+	__u64 id;
+	struct event *e = thread_entry(&values, &id);
 
 	if (!e)
 		return 0;
 	e->ret = ret;
 	if (!failed_only || ret < 0)
 		bpf_ringbuf_output(&events, e, sizeof(*e), 0);
-	bpf_map_delete_elem(&values, &tid);
+	thread_drop(&values, id);
 	return 0;
 }
 

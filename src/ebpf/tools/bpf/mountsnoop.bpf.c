@@ -43,9 +43,8 @@ static __always_inline int enter(struct args_t *a)
 
 static __always_inline int leave(long ret)
 {
-	__u64 id = bpf_get_current_pid_tgid();
-	__u32 tid = (__u32)id;
-	struct args_t *a = bpf_map_lookup_elem(&start, &tid);
+	__u64 id;
+	struct args_t *a = thread_entry(&start, &id);
 	struct task_struct *task;
 	struct event *e;
 
@@ -56,7 +55,7 @@ static __always_inline int leave(long ret)
 		goto out;
 	task = (struct task_struct *)bpf_get_current_task();
 	e->pid = id >> 32;
-	e->tid = tid;
+	e->tid = (__u32)id;
 	e->ret = ret;
 	e->call = a->call;
 	e->flags = a->flags;
@@ -72,7 +71,7 @@ static __always_inline int leave(long ret)
 		bpf_probe_read_user_str(e->data, sizeof(e->data), a->data);
 	bpf_ringbuf_submit(e, 0);
 out:
-	bpf_map_delete_elem(&start, &tid);
+	thread_drop(&start, id);
 	return 0;
 }
 

@@ -36,9 +36,8 @@ int trace_enter_openat(struct trace_event_raw_sys_enter *ctx)
 SEC("tracepoint/syscalls/sys_exit_openat")
 int trace_exit_openat(struct trace_event_raw_sys_exit *ctx)
 {
-	__u64 id = bpf_get_current_pid_tgid();
-	__u32 tid = (__u32)id;
-	struct args_t *ap = bpf_map_lookup_elem(&start, &tid);
+	__u64 id;
+	struct args_t *ap = thread_entry(&start, &id);
 	struct event *e;
 
 	if (!ap)
@@ -53,7 +52,7 @@ int trace_exit_openat(struct trace_event_raw_sys_exit *ctx)
 		bpf_probe_read_user_str(e->fname, sizeof(e->fname), ap->fname);
 		bpf_ringbuf_submit(e, 0);
 	}
-	bpf_map_delete_elem(&start, &tid);
+	thread_drop(&start, id);
 	return 0;
 }
 

@@ -35,9 +35,8 @@ static __always_inline int enter(const char *path, __u32 call)
 
 static __always_inline int leave(long ret)
 {
-	__u64 id = bpf_get_current_pid_tgid();
-	__u32 tid = (__u32)id;
-	struct start_t *s = bpf_map_lookup_elem(&start, &tid);
+	__u64 id;
+	struct start_t *s = thread_entry(&start, &id);
 	struct event *e;
 
 	if (!s)
@@ -54,7 +53,7 @@ static __always_inline int leave(long ret)
 	bpf_probe_read_user_str(e->path, sizeof(e->path), s->path);
 	bpf_ringbuf_submit(e, 0);
 out:
-	bpf_map_delete_elem(&start, &tid);
+	thread_drop(&start, id);
 	return 0;
 }
 

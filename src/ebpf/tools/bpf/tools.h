@@ -142,17 +142,35 @@ static __always_inline int thread_stamp(void *map, __u32 target_tgid)
 	return 0;
 }
 
+/* the current thread's entry in map (NULL when none); *id gets the current
+ * bpf_get_current_pid_tgid() (process id << 32 | thread id) */
+static __always_inline void *thread_entry(void *map, __u64 *id)
+{
+	__u32 tid;
+
+	*id = bpf_get_current_pid_tgid();
+	tid = (__u32)*id;
+	return bpf_map_lookup_elem(map, &tid);
+}
+
+/* remove the entry of thread id (as thread_entry gave it) from map */
+static __always_inline void thread_drop(void *map, __u64 id)
+{
+	__u32 tid = (__u32)id;
+
+	bpf_map_delete_elem(map, &tid);
+}
+
 /* nanoseconds since the current thread's stamp in map, into *delta, the stamp
  * removed; false when there is none */
 static __always_inline bool thread_elapsed(void *map, __u64 *delta)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	__u64 *tsp = bpf_map_lookup_elem(map, &tid);
+	__u64 id, *tsp = thread_entry(map, &id);
 
 	if (!tsp)
 		return false;
 	*delta = bpf_ktime_get_ns() - *tsp;
-	bpf_map_delete_elem(map, &tid);
+	thread_drop(map, id);
 	return true;
 }
 
