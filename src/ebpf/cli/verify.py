@@ -30,9 +30,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run_verify(args: argparse.Namespace) -> int:
     from ..errors import LoadError
     from ..spec import ObjectSpec
-    from ..verifier import verify_program
+    from ..verifier import verify_program, with_kconfig
 
     spec = ObjectSpec.from_file(args.object)
+    maps, kconfig = with_kconfig(spec)
     names = args.program or list(spec.programs)
     for n in names:
         if n not in spec.programs:
@@ -41,7 +42,7 @@ def run_verify(args: argparse.Namespace) -> int:
     rows = []
     status = 0
     for n in names:
-        res = verify_program(spec.programs[n], spec.maps, max(args.log_level, 1))
+        res = verify_program(spec.programs[n], maps, max(args.log_level, 1), kconfig=kconfig)
         row = res.as_dict()
         if not res.accepted:
             status = 1

@@ -72,10 +72,70 @@ class VerificationResult:
         return self
 
 
+def with_kconfig(spec: Any) -> tuple[dict[str, Any], dict[str, int]]:
+    """``spec``'s maps with the ``.kconfig`` map's data filled in from this host
+    (what the loaders put there), and each extern's offset in it."""
+    from ..loader.kconfig import fill_kconfig_data
+
+    maps = dict(spec.maps)
+    kc = maps.get(".kconfig")
+    if kc is None:
+        return maps, {}
+    data, offsets = fill_kconfig_data(spec.variables, kc.value_size)
+    kc = kc.copy()  # the object holds zeros in its place: the loaders fill it
+    kc.data = data
+    maps[".kconfig"] = kc
+    return maps, offsets
+
+
+def tracing_args(prog: Any, kernel_btf: Any = None) -> tuple[bool, ...] | None:
+    """For a BTF-typed tracing program (``tp_btf``, ``fentry``/``fexit``/``fmod_ret``,
+    ``lsm``): for each u64 of its context, whether the kernel passes a pointer
+    there (True) or a scalar (False), read from the attach target's prototype in
+    the kernel's BTF (``kernel_btf``, default the running kernel's). ``None`` when
+    that cannot be known (no kernel BTF, target not found): every slot may then
+    hold a pointer."""
+    from ..uapi import AttachType, ProgramType
+
+    if prog.type not in (ProgramType.TRACING, ProgramType.LSM) or not prog.attach_to:
+        return None
+    try:
+        from .. import btf as B
+
+        spec = kernel_btf if kernel_btf is not None else B.load_kernel_btf()
+        at = prog.attach_type
+        name = prog.attach_to.rsplit(":", 1)[-1]  # fentry/module:func
+        if at == AttachType.TRACE_RAW_TP:
+            td = spec.type_by_name(f"btf_trace_{name}", kind="typedef")
+            proto = B.resolve(td)
+            proto = B.resolve(proto.type) if isinstance(proto, B.Pointer) else proto
+            params = list(proto.params)[1:]  # the first is the tracepoint's own data
+            ret = None
+        else:
+            fname = f"bpf_lsm_{name}" if prog.type == ProgramType.LSM else name
+            funcs = spec.types_by_name(fname, kind="func")
+            if not funcs:
+                return None
+            proto = B.resolve(funcs[0].type)
+            params = list(proto.params)
+            ret = proto.return_type if at == AttachType.TRACE_FEXIT else None
+        if not isinstance(proto, B.FuncProto):
+            return None
+        kinds = [isinstance(B.resolve(p.type), B.Pointer) for p in params]
+        if ret is not None:
+            kinds.append(isinstance(B.resolve(ret), B.Pointer))
+        return tuple(kinds)
+    except Exception:  # no kernel BTF here, or a target it lacks: nothing known
+        return None
+
+
 def verify_program(prog: Any, maps: dict[str, Any] | None = None, log_level: int = 1,
-                   core_btf: Any = None) -> VerificationResult:
+                   core_btf: Any = None, kconfig: dict[str, int] | None = None
+                   ) -> VerificationResult:
     """Verify one :class:`ebpf.ProgramSpec` whose map references name entries of
-    ``maps`` (MapSpecs by name). Never raises for an unsafe program: see
+    ``maps`` (MapSpecs by name). ``kconfig`` gives each ``.kconfig`` extern's offset
+    in the ``.kconfig`` map: when that map's data is known, the externs read as the
+    constants they are. Never raises for an unsafe program: see
     :attr:`VerificationResult.accepted`."""
     from .checker import Verifier
     from .types import Reject
@@ -83,7 +143,8 @@ def verify_program(prog: Any, maps: dict[str, Any] | None = None, log_level: int
     insns = _relocated(prog, core_btf)
     v = Verifier(insns, prog.type, maps=maps or {}, license=prog.license or "",
                  attach_type=prog.attach_type, log_level=log_level, btf=prog.btf,
-                 name=prog.name)
+                 name=prog.name, kconfig=kconfig,
+                 ctx_args=tracing_args(prog, core_btf))
     start = time.perf_counter_ns()
     error, at = "", -1
     try:
@@ -157,15 +218,16 @@ def verify(obj_or_spec: Any, program: str | None = None, log_level: int = 1, *,
     else:
         raise TypeError(f"verify() takes a path, bytes, ObjectSpec or ProgramSpec, not "
                         f"{type(obj_or_spec).__name__}")
+    maps, kconfig = with_kconfig(spec)
     if program is not None:
         if program not in spec.programs:
             from ..errors import LoadError
 
             raise LoadError(f"no program {program!r} in the object (it has "
                             f"{', '.join(sorted(spec.programs)) or 'none'})")
-        res = verify_program(spec.programs[program], spec.maps, log_level, core_btf)
+        res = verify_program(spec.programs[program], maps, log_level, core_btf, kconfig)
         return res.raise_for_status() if check else res
-    results = [verify_program(p, spec.maps, log_level, core_btf)
+    results = [verify_program(p, maps, log_level, core_btf, kconfig)
                for p in spec.programs.values()]
     if check:
         for r in results:

@@ -68,8 +68,17 @@ class Verifier(CallRules):
     def __init__(self, instructions: list[Instruction], prog_type: ProgramType,
                  maps: dict[str, Any] | None = None, license: str = "GPL",
                  attach_type: Any = None, log_level: int = 1, btf: Any = None,
-                 name: str = "", privileged: bool = True):
+                 name: str = "", privileged: bool = True,
+                 kconfig: dict[str, int] | None = None,
+                 ctx_args: tuple[bool, ...] | None = None):
         self.insns_list = instructions
+        #: tracing programs: which u64 context slots hold pointers (True) or scalars
+        #: (False), from the attach target's BTF prototype; None: any may be a pointer
+        self.ctx_args = ctx_args
+        #: where each ``.kconfig`` extern sits in the ``.kconfig`` map: with that map's
+        #: data known, loads of an extern are constants (as the kernel's for the
+        #: frozen read-only map libbpf makes), so dead version branches are pruned
+        self.kconfig = kconfig or {}
         self.prog_type = ProgramType(prog_type)
         self.maps = maps or {}
         self.license = license
@@ -516,7 +525,12 @@ class Verifier(CallRules):
             self.write_reg(st, ins.dst, pointer(Kind.FUNC, btf=target))
             return
         if isinstance(ref, KconfigReference):
-            self.write_reg(st, ins.dst, pointer(Kind.MEM, size=8, rdonly=True))
+            kc = self.maps.get(".kconfig")
+            off = self.kconfig.get(ref.name)
+            if kc is not None and kc.data is not None and off is not None:
+                self.write_reg(st, ins.dst, pointer(Kind.MAP_VALUE, map=kc, off=off))
+            else:
+                self.write_reg(st, ins.dst, pointer(Kind.MEM, size=8, rdonly=True))
             return
         if src == op.BPF_PSEUDO_BTF_ID or isinstance(ref, KsymReference):
             self.write_reg(st, ins.dst, pointer(Kind.BTF_ID, var=Scalar.unknown()))

@@ -155,6 +155,9 @@ class MemoryRules(RuleBase):
                     raise Reject(f"invalid bpf_context access off={off} size={size}")
                 return None
             if layout.btf_args and size == 8:
+                args = getattr(self, "ctx_args", None)
+                if args is not None and off // 8 < len(args) and not args[off // 8]:
+                    return scalar(_load_range(size))  # an int argument
                 return pointer(Kind.BTF_ID, var=Scalar.unknown())
             return scalar(_load_range(size))
         for f in layout.fields:

@@ -82,7 +82,7 @@ def load_object(spec: ObjectSpec, constants: dict[str, Any] | None = None,
         skipped = selection.skipped
         for name in selection.order:
             ps = spec.programs[name]
-            verify_at_load(ps, map_specs, verify, core_btf)
+            verify_at_load(ps, map_specs, verify, core_btf, kconfig_offsets)
             loaded[name] = load_program(ps, maps, jit=jit, executor=executor, budget=budget,
                                         kconfig_offsets=kconfig_offsets, core_btf=core_btf)
         fill_slots(spec.maps, maps, loaded, skipped, create_inner=create_map)
@@ -96,7 +96,7 @@ def load_object(spec: ObjectSpec, constants: dict[str, Any] | None = None,
 
 
 def verify_at_load(ps: Any, map_specs: dict[str, MapSpec], verify: bool,
-                   core_btf: Any = None) -> None:
+                   core_btf: Any = None, kconfig: dict[str, int] | None = None) -> None:
     """The load-time hook: our verifier's verdict on ``ps`` (raises VerifierError)."""
     if not verify:
         log.warning("program %s: loaded WITHOUT verification (verify=False); only the "
@@ -104,9 +104,10 @@ def verify_at_load(ps: Any, map_specs: dict[str, MapSpec], verify: bool,
         return
     from ..verifier import verify_program
 
-    res = verify_program(ps, map_specs, log_level=0, core_btf=core_btf)
+    res = verify_program(ps, map_specs, log_level=0, core_btf=core_btf, kconfig=kconfig)
     if not res.accepted:  # again with the instruction log, for the error
-        verify_program(ps, map_specs, log_level=1, core_btf=core_btf).raise_for_status()
+        verify_program(ps, map_specs, log_level=1, core_btf=core_btf,
+                       kconfig=kconfig).raise_for_status()
 
 
 #: options only the kernel backend uses, accepted so one call fits both backends

@@ -1,0 +1,240 @@
+#!/usr/bin/env python3
+"""Runtime parity sweep: does the vm load and run what the kernel loads?
+
+Give it directories of public eBPF C sources (libbpf-tools, libbpf-bootstrap,
+xdp-tutorial...: fetched by hand, never committed). For every ``*.bpf.c`` /
+``*_kern.c`` it:
+
+1. compiles the source with our toolchain (its own directory, ``--include`` dirs
+   and the generated ``vmlinux.h`` on the include path);
+2. loads each program into the kernel, alone (``programs=[name]``);
+3. loads each program the kernel accepted into the vm the same way;
+4. for packet programs (XDP, tc, socket filters, cgroup skb) both loaded, runs
+   both on random and crafted packets with BPF_PROG_TEST_RUN semantics and
+   compares return value and output packet.
+
+It prints one line per program the vm refuses or runs differently, and the totals:
+the vm's share of the programs the kernel loads (#18's goal: >= 99 %). Needs root.
+
+    python tools/parity_sweep.py DIR [DIR ...] [--include DIR ...] [--json FILE]
+        [--packets N] [--only SUBSTRING]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import random
+import struct
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+PACKET_TYPES = {"XDP", "SCHED_CLS", "SCHED_ACT", "SOCKET_FILTER", "CGROUP_SKB"}
+
+
+@dataclass
+class ProgramResult:
+    source: str
+    program: str
+    type: str
+    kernel: str = ""          # "ok" or the kernel's error
+    vm: str = ""              # "ok", the vm's error, or "" when not tried
+    runs: int = 0             # packets compared
+    mismatches: list[str] = field(default_factory=list)
+
+
+def sources(dirs: list[Path], only: str | None) -> list[Path]:
+    out: list[Path] = []
+    for d in dirs:
+        for p in sorted(d.rglob("*.c")):
+            if not (p.name.endswith(".bpf.c") or p.name.endswith("_kern.c")):
+                continue
+            if only and only not in str(p):
+                continue
+            out.append(p)
+    return out
+
+
+def _csum(b: bytes) -> int:
+    if len(b) % 2:
+        b += b"\0"
+    s = sum(struct.unpack(f"!{len(b) // 2}H", b))
+    while s >> 16:
+        s = (s & 0xFFFF) + (s >> 16)
+    return ~s & 0xFFFF
+
+
+def crafted_packets(rng: random.Random) -> list[bytes]:
+    """Ethernet frames real programs parse: IPv4/IPv6 with TCP/UDP/ICMP, VLAN, ARP."""
+    def eth(proto: int) -> bytes:
+        return bytes(rng.getrandbits(8) for _ in range(12)) + struct.pack("!H", proto)
+
+    def ipv4(proto: int, payload: bytes) -> bytes:
+        hdr = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(payload), rng.getrandbits(16),
+                          0, 64, proto, 0, os.urandom(4), os.urandom(4))
+        hdr = hdr[:10] + struct.pack("!H", _csum(hdr)) + hdr[12:]
+        return hdr + payload
+
+    def ipv6(nh: int, payload: bytes) -> bytes:
+        return struct.pack("!IHBB16s16s", 0x60000000, len(payload), nh, 64, os.urandom(16),
+                           os.urandom(16)) + payload
+
+    def tcp() -> bytes:
+        return struct.pack("!HHIIBBHHH", rng.choice([22, 80, 443, 8080, rng.getrandbits(16)]),
+                           rng.choice([22, 80, 443, rng.getrandbits(16)]), rng.getrandbits(32),
+                           rng.getrandbits(32), 0x50, rng.choice([0x02, 0x10, 0x12, 0x11, 0x04]),
+                           65535, 0, 0) + os.urandom(rng.randrange(0, 64))
+
+    def udp() -> bytes:
+        body = os.urandom(rng.randrange(0, 64))
+        return struct.pack("!HHHH", rng.getrandbits(16), rng.choice([53, 123, 4789, 8472]),
+                           8 + len(body), 0) + body
+
+    def icmp() -> bytes:
+        return struct.pack("!BBHHH", rng.choice([0, 8]), 0, 0, rng.getrandbits(16), 1) \
+            + os.urandom(32)
+
+    out = [
+        eth(0x0800) + ipv4(6, tcp()),
+        eth(0x0800) + ipv4(17, udp()),
+        eth(0x0800) + ipv4(1, icmp()),
+        eth(0x86DD) + ipv6(6, tcp()),
+        eth(0x86DD) + ipv6(17, udp()),
+        eth(0x86DD) + ipv6(58, icmp()),
+        eth(0x8100) + struct.pack("!HH", rng.getrandbits(12), 0x0800) + ipv4(6, tcp()),
+        eth(0x0806) + os.urandom(28),
+    ]
+    return out
+
+
+def random_packets(rng: random.Random, n: int) -> list[bytes]:
+    pk = crafted_packets(rng)
+    while len(pk) < n:
+        base = rng.choice(crafted_packets(rng))
+        cut = rng.randrange(14, len(base) + 1)  # truncated headers too
+        pk.append(base[:cut] if rng.random() < 0.3 else base)
+        if rng.random() < 0.2:
+            pk.append(os.urandom(rng.randrange(14, 200)))
+    return pk[:n]
+
+
+def compare_runs(kprog, vprog, packets: list[bytes], res: ProgramResult) -> None:
+    import ebpf
+
+    for i, pkt in enumerate(packets):
+        try:
+            k = kprog.test_run(pkt)
+        except ebpf.Error as e:
+            k = None
+            kerr = type(e).__name__
+        try:
+            v = vprog.test_run(pkt)
+        except ebpf.Error as e:
+            v = None
+            verr = type(e).__name__
+        res.runs += 1
+        if k is None or v is None:
+            if (k is None) != (v is None):
+                res.mismatches.append(
+                    f"packet {i}: kernel {kerr if k is None else k.retval}, "
+                    f"vm {verr if v is None else v.retval}")
+            continue
+        if k.retval != v.retval or bytes(k.data) != bytes(v.data):
+            what = "return value" if k.retval != v.retval else "output packet"
+            res.mismatches.append(f"packet {i} ({len(pkt)} bytes): {what} differs: kernel "
+                                  f"{k.retval}, vm {v.retval}")
+        if len(res.mismatches) >= 5:
+            return
+
+
+def sweep_source(src: Path, includes: list[Path], tmp: Path, packets: int,
+                 rng: random.Random) -> tuple[list[ProgramResult], str | None]:
+    import ebpf
+
+    obj = tmp / (src.name + ".o")
+    try:
+        ebpf.compile(src, obj, include_dirs=[src.parent, *includes], cache=True)
+    except ebpf.Error as e:
+        return [], f"compile: {str(e).splitlines()[0][:200]}"
+    try:
+        spec = ebpf.ObjectSpec.from_file(obj)
+    except ebpf.Error as e:
+        return [], f"parse: {e}"
+    out: list[ProgramResult] = []
+    for name, ps in spec.programs.items():
+        res = ProgramResult(str(src), name, ps.type.name if ps.type is not None else "?")
+        try:
+            kobj = ebpf.load(spec, backend="kernel", programs=[name])
+        except ebpf.Error as e:
+            res.kernel = f"{type(e).__name__}: {str(e).splitlines()[0][:160]}"
+            out.append(res)
+            continue
+        with kobj:
+            res.kernel = "ok"
+            try:
+                vobj = ebpf.load(spec, backend="vm", programs=[name])
+            except ebpf.Error as e:
+                res.vm = f"{type(e).__name__}: {str(e).splitlines()[0][:200]}"
+                out.append(res)
+                continue
+            with vobj:
+                res.vm = "ok"
+                if res.type in PACKET_TYPES and packets:
+                    compare_runs(kobj.programs[name], vobj.programs[name],
+                                 random_packets(rng, packets), res)
+        out.append(res)
+    return out, None
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("dirs", nargs="+", type=Path)
+    ap.add_argument("--include", action="append", type=Path, default=[],
+                    help="extra include directory (repeatable)")
+    ap.add_argument("--packets", type=int, default=64, help="packets per packet program")
+    ap.add_argument("--only", help="only sources whose path contains this")
+    ap.add_argument("--json", type=Path, help="write every result here")
+    ap.add_argument("--seed", type=int, default=1)
+    args = ap.parse_args(argv)
+    if os.geteuid() != 0:
+        print("parity_sweep: needs root (the kernel is the reference)", file=sys.stderr)
+        return 1
+    logging.basicConfig(level=logging.ERROR)
+    rng = random.Random(args.seed)
+    results: list[ProgramResult] = []
+    failed_sources: dict[str, str] = {}
+    t0 = time.time()
+    with tempfile.TemporaryDirectory(prefix="parity-sweep-") as tmp:
+        for src in sources(args.dirs, args.only):
+            res, err = sweep_source(src, args.include, Path(tmp), args.packets, rng)
+            if err:
+                failed_sources[str(src)] = err
+            results.extend(res)
+            for r in res:
+                if r.kernel == "ok" and (r.vm != "ok" or r.mismatches):
+                    why = r.vm if r.vm != "ok" else "; ".join(r.mismatches[:2])
+                    print(f"{src.name}:{r.program} ({r.type}): {why}", flush=True)
+    kernel_ok = [r for r in results if r.kernel == "ok"]
+    vm_ok = [r for r in kernel_ok if r.vm == "ok"]
+    ran = [r for r in vm_ok if r.runs]
+    same = [r for r in ran if not r.mismatches]
+    print(f"\nsources: {len(sources(args.dirs, args.only))} ({len(failed_sources)} did not "
+          f"compile or parse); programs: {len(results)}; the kernel loads {len(kernel_ok)}")
+    if kernel_ok:
+        print(f"the vm loads {len(vm_ok)} of them: {100 * len(vm_ok) / len(kernel_ok):.1f} % "
+              "(goal >= 99 %)")
+    print(f"packet programs run on both: {len(ran)}; identical on every packet: {len(same)}")
+    print(f"({time.time() - t0:.0f} s)")
+    if args.json:
+        args.json.write_text(json.dumps({"programs": [asdict(r) for r in results],
+                                         "sources_failed": failed_sources}, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
