@@ -59,8 +59,8 @@ static __noinline int first_arg(struct task_struct *t)
 SEC("tp_btf/sched_switch")
 int BPF_PROG(kconfig_picks_the_slot)
 {
-	/* the compiler picks the slot with arithmetic on ctx: the dead branch's
-	   slot is read through a modified ctx pointer, which is refused */
+	/* the compiler picks the slot with arithmetic on ctx: the dead branch's */
+	/* slot is read through a modified ctx pointer, which is refused */
 	if (LINUX_KERNEL_VERSION >= KERNEL_VERSION(5, 0, 0))
 		return first_arg((void *)ctx[0]);
 	else

@@ -95,6 +95,7 @@ def tracing_args(prog: Any, kernel_btf: Any = None) -> tuple[bool, ...] | None:
     the kernel's BTF (``kernel_btf``, default the running kernel's). ``None`` when
     that cannot be known (no kernel BTF, target not found): every slot may then
     hold a pointer."""
+    from ..errors import Error
     from ..uapi import AttachType, ProgramType
 
     if prog.type not in (ProgramType.TRACING, ProgramType.LSM) or not prog.attach_to:
@@ -105,27 +106,31 @@ def tracing_args(prog: Any, kernel_btf: Any = None) -> tuple[bool, ...] | None:
         spec = kernel_btf if kernel_btf is not None else B.load_kernel_btf()
         at = prog.attach_type
         name = prog.attach_to.rsplit(":", 1)[-1]  # fentry/module:func
+        proto: Any
+        ret: Any = None
         if at == AttachType.TRACE_RAW_TP:
-            td = spec.type_by_name(f"btf_trace_{name}", kind="typedef")
-            proto = B.resolve(td)
-            proto = B.resolve(proto.type) if isinstance(proto, B.Pointer) else proto
+            proto = B.resolve(spec.type_by_name(f"btf_trace_{name}", kind="typedef"))
+            if isinstance(proto, B.Pointer):
+                proto = B.resolve(proto.type)
+            if not isinstance(proto, B.FuncProto):
+                return None
             params = list(proto.params)[1:]  # the first is the tracepoint's own data
-            ret = None
         else:
             fname = f"bpf_lsm_{name}" if prog.type == ProgramType.LSM else name
-            funcs = spec.types_by_name(fname, kind="func")
+            funcs = [f for f in spec.types_by_name(fname, kind="func") if isinstance(f, B.Func)]
             if not funcs:
                 return None
             proto = B.resolve(funcs[0].type)
+            if not isinstance(proto, B.FuncProto):
+                return None
             params = list(proto.params)
-            ret = proto.return_type if at == AttachType.TRACE_FEXIT else None
-        if not isinstance(proto, B.FuncProto):
-            return None
+            if at == AttachType.TRACE_FEXIT:
+                ret = proto.return_type
         kinds = [isinstance(B.resolve(p.type), B.Pointer) for p in params]
         if ret is not None:
             kinds.append(isinstance(B.resolve(ret), B.Pointer))
         return tuple(kinds)
-    except Exception:  # no kernel BTF here, or a target it lacks: nothing known
+    except (Error, OSError):  # no kernel BTF here, or a target it lacks: nothing known
         return None
 
 
