@@ -147,6 +147,14 @@ def _check_names(option: str, given: Iterable[str], have: Iterable[str], what: s
                         f"has {', '.join(sorted(have)) or 'none'})")
 
 
+def _as_enum(enum: Any, value: Any, where: str, hint: str) -> Any:
+    """``enum(value)``, or a LoadError saying ``where: hint``."""
+    try:
+        return enum(value)
+    except ValueError:
+        raise LoadError(f"{where}: {hint}") from None
+
+
 def with_pinning(spec: ObjectSpec, pinning: Mapping[str, PinType | int]) -> ObjectSpec:
     """``spec`` with the maps named in ``pinning`` re-pinned (a copy when anything
     changes); a pinning libbpf does not know left in place raises :class:`LoadError`."""
@@ -155,11 +163,8 @@ def with_pinning(spec: ObjectSpec, pinning: Mapping[str, PinType | int]) -> Obje
         spec = copy.copy(spec)
         spec.maps = dict(spec.maps)
         for name, how in pinning.items():
-            try:
-                how = PinType(how)
-            except ValueError:
-                raise LoadError(f"pinning={{{name!r}: {how!r}}}: use PinType.NONE or "
-                                "PinType.BY_NAME") from None
+            how = _as_enum(PinType, how, f"pinning={{{name!r}: {how!r}}}",
+                           "use PinType.NONE or PinType.BY_NAME")
             ms = spec.maps[name].copy()
             ms.pinning = how
             spec.maps[name] = ms
@@ -188,11 +193,8 @@ def with_program_types(spec: ObjectSpec, types: Mapping[str, ProgramType],
     spec = copy.copy(spec)
     spec.programs = dict(spec.programs)
     for name, ptype in types.items():
-        try:
-            ptype = ProgramType(ptype)
-        except ValueError:
-            raise LoadError(f"program_types={{{name!r}: {ptype!r}}}: not an "
-                            "ebpf.ProgramType") from None
+        ptype = _as_enum(ProgramType, ptype, f"program_types={{{name!r}: {ptype!r}}}",
+                         "not an ebpf.ProgramType")
         info = section_for_type(ptype)
         ps = spec.programs[name].copy()
         ps.type = ptype

@@ -4,6 +4,7 @@
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include "tools.h"
+#include "irq.h"
 
 #define NAME_LEN 32
 
@@ -15,15 +16,6 @@ struct start_t {
 	__u64 ts;
 	struct irq_key key;
 };
-
-struct info {
-	__u64 count;
-	__u64 total_ns;
-	struct hist hist;
-};
-
-const volatile bool do_dist = 0;
-const volatile bool nanos = 0;
 
 MAP(start, BPF_MAP_TYPE_PERCPU_ARRAY, __u32, struct start_t, 1);
 
@@ -63,7 +55,7 @@ int handle_exit(void *ctx)
 	__sync_fetch_and_add(&i->count, 1);
 	__sync_fetch_and_add(&i->total_ns, delta);
 	if (do_dist) {
-		slot = log2_slot(nanos ? delta : delta / 1000, MAX_SLOTS);
+		slot = irq_slot(delta);
 		__sync_fetch_and_add(&i->hist.slots[slot], 1);
 	}
 	return 0;

@@ -4,17 +4,9 @@
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include "tools.h"
+#include "irq.h"
 
 #define NR_VECS 10
-
-struct info {
-	__u64 count;
-	__u64 total_ns;
-	struct hist hist;
-};
-
-const volatile bool do_dist = 0;
-const volatile bool nanos = 0;
 
 MAP(start, BPF_MAP_TYPE_PERCPU_ARRAY, __u32, __u64, 1);
 
@@ -49,7 +41,7 @@ int handle_exit(struct trace_event_raw_softirq *ctx)
 	i->count++;
 	i->total_ns += delta;
 	if (do_dist) {
-		slot = log2_slot(nanos ? delta : delta / 1000, MAX_SLOTS);
+		slot = irq_slot(delta);
 		i->hist.slots[slot]++;
 	}
 	return 0;
