@@ -172,29 +172,35 @@ class KernelMap(Map):
             raise map_error(os_error(err, _LOOKUP), f"looking up a key in map {self.name}")
         if self.type == MapType.ARENA:
             return self._arena_lookup(key)
-        kb, kaddr = self._key_arg(key)
-        vb = buffer(self._value_buf_size())
-        attr = bsys.MapElemAttr(map_fd=self.fd, key=kaddr, value=ctypes.addressof(vb))
-        try:
-            commands.map_lookup_elem(attr, raw=True)
-        except OSError as e:
-            if e.errno == _errno.ENOENT:
-                return None
-            raise map_error(e, f"looking up a key in map {self.name}") from None
-        return vb.raw[: self._value_buf_size()]
+        return self._read_value(commands.map_lookup_elem, key, "looking up a key in map")
 
     def lookup_and_delete_bytes(self, key: bytes) -> bytes | None:
         """Atomically read and remove an entry (hash maps, Linux 5.14+)."""
-        kb, kaddr = self._key_arg(key)
-        vb = buffer(self._value_buf_size())
-        attr = bsys.MapElemAttr(map_fd=self.fd, key=kaddr, value=ctypes.addressof(vb))
+        return self._read_value(commands.map_lookup_and_delete_elem, key,
+                                "lookup-and-delete in map")
+
+    def _elem_command(self, command: Any, what: str, key: int = 0, value: int = 0,
+                      flags: int = 0) -> bool:
+        """Run the element command ``command`` on this map (``key``/``value``: buffer
+        addresses); False when the kernel says ENOENT, any other failure a MapError
+        saying ``what`` (followed by the map's name)."""
+        attr = bsys.MapElemAttr(map_fd=self.fd, key=key, value=value, flags=flags)
         try:
-            commands.map_lookup_and_delete_elem(attr, raw=True)
+            command(attr, raw=True)
         except OSError as e:
             if e.errno == _errno.ENOENT:
-                return None
-            raise map_error(e, f"lookup-and-delete in map {self.name}") from None
-        return vb.raw[: self._value_buf_size()]
+                return False
+            raise map_error(e, f"{what} {self.name}") from None
+        return True
+
+    def _read_value(self, command: Any, key: bytes | None, what: str) -> bytes | None:
+        """The value ``command`` reads for ``key`` (None: no key), None on ENOENT."""
+        kb, kaddr = self._key_arg(key) if key is not None else (None, 0)
+        size = self._value_buf_size() if key is not None else self.value_size
+        vb = buffer(size)
+        if not self._elem_command(command, what, kaddr, ctypes.addressof(vb)):
+            return None
+        return vb.raw[:size]
 
     def _arena_lookup(self, key: bytes) -> bytes | None:
         """An ARENA map has no elements; key 0 reads its object's globals window
@@ -261,13 +267,9 @@ class KernelMap(Map):
         else:
             kb, kaddr = self._key_arg(key)
         nb = buffer(self.key_size)
-        attr = bsys.MapElemAttr(map_fd=self.fd, key=kaddr, value=ctypes.addressof(nb))
-        try:
-            commands.map_get_next_key(attr, raw=True)
-        except OSError as e:
-            if e.errno == _errno.ENOENT:
-                return None
-            raise map_error(e, f"iterating map {self.name}") from None
+        if not self._elem_command(commands.map_get_next_key, "iterating map", kaddr,
+                                  ctypes.addressof(nb)):
+            return None
         return nb.raw[: self.key_size]
 
     def push_bytes(self, value: bytes, flags: int = BPF_ANY) -> None:
@@ -285,16 +287,8 @@ class KernelMap(Map):
     def pop_bytes(self, peek: bool = False) -> bytes | None:
         if self.type not in (MapType.QUEUE, MapType.STACK):
             raise NotSupportedError(f"pop on a {self.type.name} map")
-        vb = buffer(self.value_size)
-        attr = bsys.MapElemAttr(map_fd=self.fd, value=ctypes.addressof(vb))
         run = commands.map_lookup_elem if peek else commands.map_lookup_and_delete_elem
-        try:
-            run(attr, raw=True)
-        except OSError as e:
-            if e.errno == _errno.ENOENT:
-                return None
-            raise map_error(e, f"popping from map {self.name}") from None
-        return vb.raw[: self.value_size]
+        return self._read_value(run, None, "popping from map")
 
     def contains_value(self, value: Any) -> bool:
         """Bloom filter membership test (may give false positives)."""
@@ -302,14 +296,8 @@ class KernelMap(Map):
             raise NotSupportedError(f"membership test on a {self.type.name} map")
         raw = codec.encode(value, self.value_size, self.spec.value_type)
         vb = ctypes.create_string_buffer(raw, len(raw))
-        attr = bsys.MapElemAttr(map_fd=self.fd, value=ctypes.addressof(vb))
-        try:
-            commands.map_lookup_elem(attr, raw=True)
-        except OSError as e:
-            if e.errno == _errno.ENOENT:
-                return False
-            raise map_error(e, f"querying bloom filter {self.name}") from None
-        return True
+        return self._elem_command(commands.map_lookup_elem, "querying bloom filter", 0,
+                                  ctypes.addressof(vb))
 
     def __contains__(self, key: object) -> bool:
         if self.type == MapType.BLOOM_FILTER:
