@@ -164,8 +164,11 @@ def risky_programs(draw) -> list[Instruction]:
 
 STATS = {"accepted": 0, "rejected": 0, "runs": 0}
 
+# derandomized: the same 150 programs on every run (13 accepted today), so the
+# verdict counts the test below checks cannot change from run to run
 
-@settings(max_examples=150, deadline=None, database=None,
+
+@settings(max_examples=150, deadline=None, database=None, derandomize=True,
           suppress_health_check=list(HealthCheck))
 @given(insns=risky_programs(), seed=st.integers(0, 2**32 - 1))
 def test_accepted_programs_never_fault(insns, seed):
