@@ -16,6 +16,8 @@ from . import (  # noqa: F401
     arena,
     dynptr,
     events,
+    func_args,
+    kernel_lookup,
     kfuncs,
     locks,
     maps,
