@@ -529,3 +529,19 @@ def test_concurrent_native_writers_and_python_readers(bpf_compile):
         assert not errors
         assert sorted(h.keys()) == [b + i for b in (0, 10, 20, 30) for i in range(8)]
         assert all(h[k] == k * 10 for k in h.keys())
+
+
+def test_native_inserts_and_deletes_keep_element_liveness(bpf_compile):
+    from ebpf.vm.maps.hashes import SLAB_ENTRIES
+    from ebpf.vm.memory import LIVE
+
+    obj_path = bpf_compile(CHURN, "native_churn")
+    with ebpf.load(obj_path, backend="vm", executor="native") as obj:
+        prog, h = obj.programs["churn"], obj.maps["h"]
+        prog.test_run(bytes([0, 20, 0, 0, 0]) + bytes(59))
+        prog.test_run(bytes([0, 0, 12, 0, 0]) + bytes(59))
+        # after the run: exactly the slots of the 8 keys left are elements
+        live = {s for s in range(h.next_slot)
+                if h.slab_live[s // SLAB_ENTRIES][s % SLAB_ENTRIES] == LIVE}
+        assert live == set(h.entries.values())
+        assert sorted(h.keys()) == list(range(12, 20))

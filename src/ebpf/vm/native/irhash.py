@@ -6,6 +6,7 @@ with their tag last)."""
 
 from __future__ import annotations
 
+from ..memory import DELETED, LIVE
 from . import layout as L
 from .irbase import KEY_REG, VALUE_REG, signed
 from .irmemory import MemoryEmitter
@@ -290,7 +291,8 @@ class HashEmitter(MemoryEmitter):
             v = self.tmp()
             self.e(f"{v} = load i64, ptr {p}")
             spare.append(v)
-        slot, addrs, hosts = spare[0], spare[1:1 + idx.ncpu], spare[1 + idx.ncpu:]
+        slot, live = spare[0], spare[1]
+        addrs, hosts = spare[2:2 + idx.ncpu], spare[2 + idx.ncpu:]
         # the value: zero on every CPU, then this CPU's copy
         for h in hosts:
             self.e(f"call void @llvm.memset.p0.i64(ptr {self._ptr_of(h)}, i8 0, "
@@ -313,6 +315,8 @@ class HashEmitter(MemoryEmitter):
         # the entry, its tag last
         self.e(f"store i64 0, ptr {self._entry_word(free, idx.REF)}")
         self.e(f"store i64 {slot}, ptr {self._entry_word(free, idx.SLOT)}")
+        self.e(f"store i64 {live}, ptr {self._entry_word(free, idx.LIVE)}")
+        self.e(f"store i8 {LIVE}, ptr {self._ptr_of(live)}")  # an element now
         for c in range(idx.ncpu):
             self.e(f"store i64 {addrs[c]}, ptr {self._entry_word(free, idx.VALUES + c)}")
             self.e(f"store i64 {hosts[c]}, ptr {self._entry_word(free, idx.host + c)}")
@@ -351,6 +355,10 @@ class HashEmitter(MemoryEmitter):
         slot = self.tmp()
         self.e(f"{slot} = load i64, ptr {self._entry_word(ep, idx.SLOT)}")
         self.e(f"store atomic i64 1, ptr {self._ptr_of(ep)} release, align 8")
+        lv = self.tmp()
+        self.e(f"{lv} = load i64, ptr {self._entry_word(ep, idx.LIVE)}")
+        # reachable until the run ends, as the Python helper's deletion
+        self.e(f"store i8 {DELETED}, ptr {self._ptr_of(lv)}")
         cp, count = self._ctl_load(idx, idx.COUNT)
         c1 = self.tmp()
         self.e(f"{c1} = sub i64 {count}, 1")

@@ -36,7 +36,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from ..memory import MAP_HANDLES
+from ...errors import Error
+from ..maps.hashes import SLAB_ENTRIES
+from ..memory import DEAD, MAP_HANDLES
 from . import layout as L
 
 M64 = (1 << 64) - 1
@@ -173,6 +175,9 @@ class RingInfo:
     size: int
 
 
+#: key dictionaries of the hash maps generated code writes (their journals are
+#: replayed after a run)
+INDEXED_MAPS: weakref.WeakValueDictionary[int, Any] = weakref.WeakValueDictionary()
 #: rings generated code produces into (their consumers are woken after a run)
 RINGS: weakref.WeakValueDictionary[int, Any] = weakref.WeakValueDictionary()
 
@@ -203,7 +208,7 @@ class NativeIndex:
     generated code leaves the operation to the Python helper."""
 
     #: word offsets in an entry
-    TAG, REF, SLOT, VALUES = 0, 1, 2, 3
+    TAG, REF, SLOT, LIVE, VALUES = 0, 1, 2, 3, 4
     #: words of :attr:`ctl`: spin lock, entries used (live + dead), live
     #: elements, journal records, spare slots
     LOCK, USED, COUNT, JOURNAL_N, SPARE_N = range(5)
@@ -229,7 +234,7 @@ class NativeIndex:
         self.mask = cap - 1
         self.ctl = (ctypes.c_uint64 * 8)()
         self.ctl_address = ctypes.addressof(self.ctl)
-        self.spare_words = 1 + 2 * ncpu
+        self.spare_words = 2 + 2 * ncpu
         self.spares = (ctypes.c_uint64 * (self.SPARE_CAP * self.spare_words))()
         self.spares_address = ctypes.addressof(self.spares)
         self.journal_words = 2 + self.key_words
@@ -280,9 +285,10 @@ class NativeIndex:
             i = (i + 1) & self.mask
         return -1, free
 
-    def put(self, key: bytes, slot: int, addrs: list[int], hosts: list[int]) -> bool:
-        """Map ``key`` to its slot and value addresses (simulated and host, per
-        CPU); True if the key is new."""
+    def put(self, key: bytes, slot: int, live: int, addrs: list[int], hosts: list[int]) -> bool:
+        """Map ``key`` to its slot, the host address of its element's live byte
+        (:class:`ebpf.vm.memory.Elements`) and value addresses (simulated and
+        host, per CPU); True if the key is new."""
         i, free = self._find(key)
         t, ew = self.table, self.entry_words
         new = i < 0
@@ -300,6 +306,7 @@ class NativeIndex:
         base = i * ew
         t[base + self.REF] = 0
         t[base + self.SLOT] = slot
+        t[base + self.LIVE] = live
         for c in range(self.ncpu):
             t[base + self.VALUES + c] = addrs[c]
             t[base + self.host + c] = hosts[c]
@@ -354,13 +361,14 @@ class NativeIndex:
         self.ctl[self.JOURNAL_N] = 0
         return out
 
-    def add_spare(self, slot: int, addrs: list[int], hosts: list[int]) -> None:
+    def add_spare(self, slot: int, live: int, addrs: list[int], hosts: list[int]) -> None:
         n = self.ctl[self.SPARE_N]
         base = n * self.spare_words
         self.spares[base] = slot
+        self.spares[base + 1] = live
         for c in range(self.ncpu):
-            self.spares[base + 1 + c] = addrs[c]
-            self.spares[base + 1 + self.ncpu + c] = hosts[c]
+            self.spares[base + 2 + c] = addrs[c]
+            self.spares[base + 2 + self.ncpu + c] = hosts[c]
         self.ctl[self.SPARE_N] = n + 1
 
 
@@ -379,14 +387,16 @@ class IndexedEntries(OrderedDict):
         for k, slot in items:
             self[k] = slot
 
-    def _addresses(self, slot: int) -> tuple[list[int], list[int]]:
+    def _addresses(self, slot: int) -> tuple[int, list[int], list[int]]:
+        """(host address of the slot's live byte, value addresses, host addresses)."""
         o = self._owner
         addrs, hosts = [], []
         for c in range(self._index.ncpu):
             buf, off = o._view(slot, c)
             addrs.append(o._addr(slot, c))
             hosts.append(host_address(buf) + off)
-        return addrs, hosts
+        live = host_address(o.slab_live[slot // SLAB_ENTRIES]) + slot % SLAB_ENTRIES
+        return live, addrs, hosts
 
     def _replay(self) -> None:
         """Under the index's lock: apply the journal, refill the spare slots."""
@@ -397,8 +407,20 @@ class IndexedEntries(OrderedDict):
             elif OrderedDict.pop(self, key, None) is not None:
                 self._owner._free_slot(slot)  # its value unreachable (memory.Elements)
         while idx.ctl[idx.SPARE_N] < idx.SPARE_CAP and not self._owner._closed:
-            slot = self._owner._new_slot()
+            try:
+                slot = self._owner._new_slot()
+            except Error:  # no memory for more (the runtime's caps): Python inserts
+                break
+            # not an element until generated code makes it one
+            self._owner.slab_live[slot // SLAB_ENTRIES][slot % SLAB_ENTRIES] = DEAD
             idx.add_spare(slot, *self._addresses(slot))
+
+    def catch_up(self) -> None:
+        """Replay what generated code did, if anything (after a run)."""
+        idx = self._index
+        if idx.ctl[idx.JOURNAL_N] or idx.ctl[idx.SPARE_N] < idx.SPARE_CAP:
+            with self._synced():
+                pass
 
     @contextmanager
     def _synced(self):
@@ -529,6 +551,7 @@ def _hash_index(m: Any, hdr: MapHeader) -> NativeIndex | None:
                 m.entries = new
                 entries = new
         hdr.index = entries._index
+        INDEXED_MAPS[m.handle] = m
         return entries._index
 
 

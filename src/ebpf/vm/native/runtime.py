@@ -32,7 +32,7 @@ from ..run import MAX_FRAMES, Run, StopProgram, TailCall
 from . import layout as L
 from .engine import Compiled, compile_module
 from .ir import entry_points, module_ir
-from .maps import RINGS, describe, host_address
+from .maps import INDEXED_MAPS, RINGS, IndexedEntries, describe, host_address
 
 log = logging.getLogger("ebpf.vm")
 
@@ -140,8 +140,14 @@ class NativeState:
                     self.run.reserved[addr] = (m, None, addr - m.region.base - RB_HDR)
 
     def settle(self) -> None:
-        """After generated code returns: records to Python, consumers woken."""
+        """After generated code returns: records to Python, hash maps' journals
+        replayed (their deleted elements retired, spare slots refilled),
+        consumers woken."""
         self.records_to_python()
+        for m in list(INDEXED_MAPS.values()):
+            entries = m.entries
+            if isinstance(entries, IndexedEntries) and not m._closed:
+                entries.catch_up()
         if self.words[L.WAKE]:
             self.words[L.WAKE] = 0
             for ring in list(RINGS.values()):
