@@ -15,7 +15,6 @@ from ..isa.instruction import Instruction, KsymReference
 from ..loader.core import relocate_core
 from ..loader.relocate import relocate_references
 from ..spec import ProgramSpec
-from ..symbols import kallsyms
 from . import sys as bsys
 
 if TYPE_CHECKING:
@@ -144,6 +143,8 @@ def _resolve_ksym(spec: ProgramSpec, ins: Instruction, ref: KsymReference,
             obj_fd = fd_array.fd_of(var.module)
         ins.imm = (var.type_id & 0xFFFFFFFF) | ((obj_fd & 0xFFFFFFFF) << 32)
         return True
+    from ..symbols import kallsyms  # only programs with untyped ksyms need it
+
     addr = kallsyms.address_of(ref.name)
     if addr is not None and addr != 0:
         ins.src = 0
