@@ -227,23 +227,11 @@ class LLVMSyntax(AsmState):
         m = _L_LOADACQ.match(s)
         if m:
             out, sk, bits, base, sign, num = m.groups()
-            if sk != "u":
-                raise ParseError("load_acquire loads unsigned values")
-            src, off = _memop(sk, bits, base, sign, num)
-            dst, _ = parse_reg(out, "r" if bits == "64" else "w")
-            self.emit(Instruction(op.BPF_STX | op.BPF_ATOMIC | _SZ[bits], dst=dst, src=src, off=off,
-                                  imm=BPF_LOAD_ACQ))
-            return True
+            return self._ordered(True, sk, bits, base, sign, num, out)
         m = _L_STOREREL.match(s)
         if m:
             sk, bits, base, sign, num, reg = m.groups()
-            if sk != "u":
-                raise ParseError("store_release stores unsigned values")
-            dst, off = _memop(sk, bits, base, sign, num)
-            src, _ = parse_reg(reg, "r" if bits == "64" else "w")
-            self.emit(Instruction(op.BPF_STX | op.BPF_ATOMIC | _SZ[bits], dst=dst, src=src, off=off,
-                                  imm=BPF_STORE_REL))
-            return True
+            return self._ordered(False, sk, bits, base, sign, num, reg)
         m = _L_LOAD.match(s)
         if m:
             out, sk, bits, base, sign, num = m.groups()
@@ -337,6 +325,20 @@ class LLVMSyntax(AsmState):
             self.unchecked = True  # a raw escape: encode's range checks only
             return True
         return False
+
+    def _ordered(self, load: bool, sk: str, bits: str, base: str, sign: str | None,
+                 num: str | None, reg: str) -> bool:
+        """``load_acquire`` (``load``) or ``store_release``: an atomic with
+        BPF_LOAD_ACQ / BPF_STORE_REL between ``reg`` and the memory operand."""
+        if sk != "u":
+            raise ParseError("load_acquire loads unsigned values" if load
+                             else "store_release stores unsigned values")
+        mem, off = _memop(sk, bits, base, sign, num)
+        r, _ = parse_reg(reg, "r" if bits == "64" else "w")
+        dst, src = (r, mem) if load else (mem, r)
+        self.emit(Instruction(op.BPF_STX | op.BPF_ATOMIC | _SZ[bits], dst=dst, src=src, off=off,
+                              imm=BPF_LOAD_ACQ if load else BPF_STORE_REL))
+        return True
 
     def _annotated_call(self, number: str, note: str) -> None:
         """``call IMM <annotation>`` as disassemble prints non-helper calls."""
