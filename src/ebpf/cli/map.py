@@ -9,7 +9,9 @@ values may also be introduced bpftool-style: ``key 0x01 0x00 ... value 7``.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+from collections.abc import Iterator
 from typing import Any
 
 from .prog import TargetError, parse_target, resolve_ids, table
@@ -183,11 +185,18 @@ def run_dump(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_lookup(args: argparse.Namespace) -> int:
+@contextlib.contextmanager
+def _keyed(args: argparse.Namespace, need_value: bool) -> Iterator[tuple[Any, bytes, list[str]]]:
+    """The map the words name (open while in the block), the key they give, and
+    the tokens of the value that follows it (when ``need_value``)."""
     target, rest = parse_target(_words(args), "map")
-    ktoks, _ = _split_key_value(rest, need_value=False)
+    ktoks, vtoks = _split_key_value(rest, need_value=need_value)
     with _open(target) as m:
-        key = parse_value(ktoks, m.key_size, "key")
+        yield m, parse_value(ktoks, m.key_size, "key"), vtoks
+
+
+def run_lookup(args: argparse.Namespace) -> int:
+    with _keyed(args, need_value=False) as (m, key, _):
         raw = m.lookup_bytes(key)
         if raw is None:
             raise TargetError(f"map {m.name}: no entry for key {_text(key)}")
@@ -201,10 +210,7 @@ def run_lookup(args: argparse.Namespace) -> int:
 
 
 def run_update(args: argparse.Namespace) -> int:
-    target, rest = parse_target(_words(args), "map")
-    ktoks, vtoks = _split_key_value(rest, need_value=True)
-    with _open(target) as m:
-        key = parse_value(ktoks, m.key_size, "key")
+    with _keyed(args, need_value=True) as (m, key, vtoks):
         vsize = m._value_buf_size() if m.per_cpu else m.value_size
         value = parse_value(vtoks, vsize if len(vtoks) > 1 or (vtoks and vtoks[0].startswith("hex:"))
                             else m.value_size, "value")
@@ -216,10 +222,7 @@ def run_update(args: argparse.Namespace) -> int:
 
 
 def run_delete(args: argparse.Namespace) -> int:
-    target, rest = parse_target(_words(args), "map")
-    ktoks, _ = _split_key_value(rest, need_value=False)
-    with _open(target) as m:
-        key = parse_value(ktoks, m.key_size, "key")
+    with _keyed(args, need_value=False) as (m, key, _):
         if not m.delete_bytes(key):
             raise TargetError(f"map {m.name}: no entry for key {_text(key)}")
     return 0
