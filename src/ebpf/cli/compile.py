@@ -36,7 +36,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    metavar="NAME[=VAL]", help="define a preprocessor macro")
     p.add_argument("-O", dest="opt", type=int, default=2, choices=range(0, 4), metavar="N",
                    help="optimisation level 0-3 (default 2)")
-    p.add_argument("--mcpu", default="v3", help="BPF ISA version: v1..v4 (default v3)")
+    p.add_argument("--cpu", "--mcpu", dest="mcpu", default=None, metavar="VERSION",
+                   help="BPF ISA version v1..v4, passed as -mcpu (default: the compiler's "
+                        "own; v3 when the source needs it)")
     p.add_argument("--btf", help="BTF file to generate vmlinux.h from (default: kernel's)")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.set_defaults(func=run)

@@ -117,23 +117,27 @@ def _needs_vmlinux_h(src: Path, search: Iterable[Path]) -> bool:
 
 def compiler_args(compiler: Compiler, *, include_dirs: Iterable[str | os.PathLike] = (),
                   defines: Mapping[str, object] | None = None, opt: int = 2,
-                  cpu: str = "v3", debug: bool = True) -> list[str]:
-    """The flags (without input/output) ``compile`` passes to ``compiler``."""
+                  cpu: str | None = None, debug: bool = True) -> list[str]:
+    """The flags (without input/output) ``compile`` passes to ``compiler``.
+
+    ``cpu=None`` passes no ``-mcpu``: the compiler's own default ISA version."""
     endian = "bpfel" if sys.byteorder == "little" else "bpfeb"
+    mcpu = [] if cpu is None else [f"-mcpu={cpu}"]
     args: list[str] = []
     if compiler.kind == "clang":
-        args += ["-target", endian, f"-mcpu={cpu}"]
+        # no crash reproducers left in /tmp (a v1 build of 32-bit cmpxchg crashes clang 19)
+        args += ["-target", endian, *mcpu, "-fno-crash-diagnostics"]
     elif compiler.kind == "zig":
         # zig's own clang. The OS part must not be "freestanding": that implies
         # -ffreestanding, under which memcpy/memset stay library calls (which BPF
         # cannot make) instead of being inlined; zig also adds -fno-builtin, undone
         # by -fbuiltin. No unwind tables: they would add an .eh_frame section.
-        args += ["-target", f"{endian}-linux", f"-mcpu={cpu}", "-fbuiltin",
+        args += ["-target", f"{endian}-linux", *mcpu, "-fbuiltin", "-fno-crash-diagnostics",
                  "-fno-unwind-tables", "-fno-asynchronous-unwind-tables"]
     elif compiler.kind == "gcc":
         # GCC turns a provable NULL dereference into `call abort`, a library call
         # BPF cannot make; keep the (verifier-checked) access instead
-        args += [f"-mcpu={cpu}", "-mco-re", "-fno-isolate-erroneous-paths-dereference"]
+        args += [*mcpu, "-mco-re", "-fno-isolate-erroneous-paths-dereference"]
     args.append(f"-O{opt}")
     if debug:
         args += ["-g", "-gbtf"] if compiler.kind == "gcc" else ["-g"]
@@ -157,7 +161,8 @@ def compiler_args(compiler: Compiler, *, include_dirs: Iterable[str | os.PathLik
 def compile(src: str | os.PathLike, out: str | os.PathLike | None = None, cc: str | None = None,
             include_dirs: Iterable[str | os.PathLike] = (),
             defines: Mapping[str, object] | None = None, opt: int = 2,
-            extra_args: Iterable[str] = (), *, cpu: str = "v3", btf: str | os.PathLike | None = None,
+            extra_args: Iterable[str] = (), *, cpu: str | None = None,
+            btf: str | os.PathLike | None = None,
             timeout: float = 600.0, cache: bool = False) -> Path:
     """Compile a libbpf-style C file to a BPF ELF object (with .BTF/.BTF.ext); return its path.
 
@@ -167,6 +172,13 @@ def compile(src: str | os.PathLike, out: str | os.PathLike | None = None, cc: st
     source includes ``vmlinux.h`` and no include dir has one, it is generated from
     the running kernel's BTF (or ``btf``) and cached per kernel build.
     Raises :class:`~ebpf.errors.CompileError` with the compiler's diagnostics.
+
+    ``cpu``: the BPF ISA version (``"v1"``..``"v4"``, passed as ``-mcpu``). ``None``,
+    the default, builds as the compiler does without ``-mcpu`` (clang before 20: v1;
+    clang 20+, zig and bpf-gcc: v3 or later), so an object loads as the project's own
+    build of the same source does; when that build fails only because the source
+    uses what the default CPU lacks (atomic operations returning a 32-bit value), it
+    is built again with ``v3``.
 
     ``cache=True`` reuses an object compiled before by the same command from files
     that have not changed since (:mod:`ebpf.toolchain.objcache`; ``ebpf run`` and
@@ -187,6 +199,9 @@ def compile(src: str | os.PathLike, out: str | os.PathLike | None = None, cc: st
         raise CompileError(f"source file {src} does not exist")
     if not isinstance(opt, int) or not 0 <= opt <= 3:
         raise CompileError(f"optimisation level must be 0..3, not {opt!r}")
+    if cpu is not None and cpu not in CPUS:
+        raise CompileError(f"cpu must be one of {', '.join(CPUS)} or None (the compiler's "
+                           f"default), not {cpu!r}")
     out_path = Path(out) if out is not None else default_output(src)
     if out_path.resolve() == src.resolve():
         raise CompileError(f"output {out_path} would overwrite the source")
@@ -203,6 +218,7 @@ def compile(src: str | os.PathLike, out: str | os.PathLike | None = None, cc: st
     env = dict(os.environ)
     if compiler.kind == "zig" and "ZIG_GLOBAL_CACHE_DIR" not in env:
         env["ZIG_GLOBAL_CACHE_DIR"] = str(_cache_home() / "zig")
+    first_entry: str | None = None  # the cache key of the default-CPU build, when retried
     while True:
         args = compiler_args(compiler, include_dirs=dirs, defines=defines, opt=opt, cpu=cpu)
         cmd = [*compiler.command, *args, *extra_args, "-c", str(src), "-o", str(out_path)]
@@ -229,6 +245,13 @@ def compile(src: str | os.PathLike, out: str | os.PathLike | None = None, cc: st
             generated = vmlinux_h_dir(btf)
             dirs.append(generated)
             continue
+        if r.returncode != 0 and cpu is None and _NEEDS_V3.search(r.stderr or ""):
+            log.info("%s: the compiler's default CPU lacks what the source uses "
+                     "(32-bit atomics); building with -mcpu=v3", src)
+            if depfile is not None:
+                depfile.unlink(missing_ok=True)
+            first_entry, cpu = entry, "v3"
+            continue
         break
     if depfile is not None and (r.returncode != 0 or entry is None):
         depfile.unlink(missing_ok=True)
@@ -249,6 +272,8 @@ def compile(src: str | os.PathLike, out: str | os.PathLike | None = None, cc: st
         raise CompileError(f"compiler reported success but wrote no {out_path}", command=cmd)
     if entry is not None and depfile is not None:
         objcache.store(entry, out_path, depfile)
+        if first_entry is not None:  # the next default-CPU build needs no failing first try
+            objcache.store(first_entry, out_path, depfile)
         depfile.unlink(missing_ok=True)
     return out_path
 
@@ -256,6 +281,12 @@ def compile(src: str | os.PathLike, out: str | os.PathLike | None = None, cc: st
 # errors a type missing from a trimmed vmlinux.h can cause (others do not retry)
 _TYPE_TROUBLE = re.compile(r"incomplete|undeclared|unknown type name|no member named|"
                            r"implicit declaration|vmlinux\.h")
+#: the ISA versions ``cpu=`` takes (``-mcpu``)
+CPUS = ("v1", "v2", "v3", "v4")
+#: clang's refusals of what needs -mcpu=v3 (32-bit atomic fetch/xchg/cmpxchg); a v1
+#: build of a 32-bit cmpxchg can also end in a back-end "Cannot select" on AtomicCmpSwap
+_NEEDS_V3 = re.compile(r"Invalid usage of the XADD return value|unsupported atomic operation"
+                       r"|Cannot select: .*Atomic")
 _UAPI_MISSING = re.compile(r"['\"<]((?:linux|asm|asm-generic)/[\w./-]+\.h)['\">] file not found")
 _VMLINUX_MISSING = re.compile(r"['\"]vmlinux\.h['\"] file not found|vmlinux\.h: No such file")
 
