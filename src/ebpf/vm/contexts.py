@@ -94,6 +94,15 @@ def _einval(msg: str) -> SystemCallError:
     return SystemCallError(f"test_run: {msg}", errno.EINVAL)
 
 
+#: the most XDP metadata a frame carries: skb_shared_info.meta_len is a u8 (Linux
+#: 6.6+; 32 before); lengths must also be multiples of 4
+XDP_META_MAX = 255
+
+
+def xdp_metalen_invalid(metalen: int) -> bool:
+    return bool(metalen & 3) or metalen > XDP_META_MAX
+
+
 class Packet:
     """A packet buffer with head/tail room; offsets are into ``buf``.
 
@@ -245,7 +254,7 @@ class Packet:
         metalen = self.data - meta
         if meta < self.min_head or meta > self.data:
             return -errno.EINVAL
-        if metalen & 3 or metalen > 32:
+        if xdp_metalen_invalid(metalen):
             return -errno.EACCES
         self.meta = meta
         self._changed()
@@ -304,9 +313,13 @@ class XdpContext(Context):
                 _get(md_f, md, "data_meta")
             ingress, rxq = _get(md_f, md, "ingress_ifindex"), _get(md_f, md, "rx_queue_index")
             egress = _get(md_f, md, "egress_ifindex")
-            if d_meta or d_end > len(data) or d > d_end or d & 3 or d > 32 or egress:
+            # the metadata is taken from the headroom, which must keep an xdp_frame
+            meta_max = min(XDP_META_MAX, XDP_PACKET_HEADROOM - XDP_FRAME_SIZE)
+            if d_meta or d_end > len(data) or d > d_end or xdp_metalen_invalid(d) or \
+                    d > meta_max or egress:
                 raise _einval("xdp_md: data_meta and egress_ifindex must be 0, data_end at most "
-                              "the data size, data the metadata length (multiple of 4, <= 32)")
+                              "the data size, data the metadata length (multiple of 4, "
+                              f"<= {meta_max})")
             if rxq:
                 raise _einval(f"xdp_md.rx_queue_index {rxq}: the device has one rx queue")
             meta_len = d
