@@ -38,13 +38,25 @@ class Child:
         self.out, self.err = self.popen.communicate("go\n", timeout=timeout)
 
 
-def python_child(code: str, **kw) -> Child:
+def python_child(code: str, *, prelude: str = "", ready: bool = False, **kw) -> Child:
     """A Python child running ``UNSHARE`` + ``code``; it waits for a line on stdin first
-    (so a tool can be attached, and the child's pid known, before it acts)."""
-    src = UNSHARE + "import sys\nsys.stdin.readline()\n" + code
-    return Child(subprocess.Popen([sys.executable, "-c", src], stdin=subprocess.PIPE,
-                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                  **kw))
+    (so a tool can be attached, and the child's pid known, before it acts).
+
+    ``prelude`` runs before that wait. ``ready=True``: the child says "ready" on stdout
+    just before it waits, and this returns only then, so a tool attached afterwards
+    sees nothing of the interpreter's start (its page faults, reads, preemptions)."""
+    src = UNSHARE + "import sys\n" + prelude + \
+        ("print('ready', flush=True)\n" if ready else "") + "sys.stdin.readline()\n" + code
+    child = Child(subprocess.Popen([sys.executable, "-c", src], stdin=subprocess.PIPE,
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                   **kw))
+    if ready:
+        assert child.popen.stdout is not None
+        line = child.popen.stdout.readline()
+        if line != "ready\n":
+            child.popen.kill()
+            raise AssertionError(f"child did not start: {line!r} {child.popen.stderr.read()!r}")
+    return child
 
 
 def go(child: Child, timeout: float = 60) -> None:
