@@ -45,3 +45,15 @@ def test_safe_program_runs():
         assert p.test_run(b"\x07" + bytes(19)).retval == 7
     with ebpf.load(ObjectSpec(programs={"p": _spec(SAFE)}), backend="vm") as obj:
         assert obj.programs["p"].test_run(b"\x05" + bytes(19)).retval == 5
+
+
+@pytest.mark.parametrize("cpu", ["v1", "v3"])
+def test_callback_from_two_calls_keeps_the_callers_registers(bpf_compile, cpu):
+    """bpf_loop's callback reached from two calls: widening at the callback's start
+    only merges states of the same call (clang's v1 build of this program keeps a
+    constant in r7 across both calls, then counts a loop with it)."""
+    from pathlib import Path
+
+    src = Path(__file__).resolve().parents[1] / "vm" / "progs" / "helpers.c"
+    with ebpf.load(bpf_compile(src, cpu=cpu), backend="vm") as obj:
+        assert "helpers" in obj.programs

@@ -197,6 +197,8 @@ class Verifier(CallRules):
         for old in nodes:
             if old.branches <= 0 or len(old.state.frames) != len(st.frames):
                 continue
+            if any(fo.callsite != fn.callsite for fo, fn in zip(old.state.frames, st.frames, strict=True)):
+                continue  # the same callback reached from another call: not this loop
             for fo, fn in zip(old.state.frames, st.frames, strict=True):
                 for i, (ro, rn) in enumerate(zip(fo.regs, fn.regs, strict=True)):
                     if ro.kind is Kind.SCALAR and rn.kind is Kind.SCALAR and ro.var != rn.var:
