@@ -5,6 +5,7 @@
 
 long r[24];
 __u64 ids[6];
+__u64 netns_cookie;
 __u32 level_in;
 
 SEC("tc")
@@ -19,6 +20,7 @@ int meta(struct __sk_buff *skb)
 	ids[2] = bpf_skb_ancestor_cgroup_id(skb, level_in);
 	ids[3] = bpf_skb_ancestor_cgroup_id(skb, 100);
 	ids[4] = bpf_get_current_cgroup_id();
+	netns_cookie = bpf_get_netns_cookie(skb);
 	r[4] = bpf_csum_update(skb, 0x1234);
 	r[5] = bpf_csum_level(skb, BPF_CSUM_LEVEL_QUERY);
 	r[6] = bpf_csum_level(skb, BPF_CSUM_LEVEL_INC);

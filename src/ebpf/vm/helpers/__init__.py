@@ -35,6 +35,7 @@ from . import (  # noqa: F401
     strings,
     system,
     tasks,
+    timers,
     vlan,
     xdp,
 )

@@ -175,3 +175,17 @@ def redirect_neigh(run: Run, ifindex, params, plen, flags, *_):
         return TC_ACT_SHOT
     run.redirect = Redirect(ifindex & 0xFFFF_FFFF, flags)
     return TC_ACT_REDIRECT
+
+
+#: SO_NETNS_COOKIE: the cookie of a socket's network namespace (Linux 5.14+)
+SO_NETNS_COOKIE = 71
+
+
+@helper(H.get_netns_cookie)
+def get_netns_cookie(run: Run, ctx, *_):
+    """The cookie of the network namespace the program runs in: the calling
+    thread's (the runtime's packets and sockets live there)."""
+    import socket
+
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as s:
+        return int.from_bytes(s.getsockopt(socket.SOL_SOCKET, SO_NETNS_COOKIE, 8), "little")
