@@ -14,7 +14,7 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from .prog import TargetError, parse_target, resolve_ids, table
+from .prog import TargetError, parse_target, parse_target_alone, resolve_ids, table
 
 _BYTE_WORD = __import__("re").compile(r"^(0x)?[0-9a-fA-F]{1,2}$")
 
@@ -154,9 +154,7 @@ def run_list(args: argparse.Namespace) -> int:
 def run_show(args: argparse.Namespace) -> int:
     from ..kernel.info import map_info
 
-    target, rest = parse_target(_words(args), "map")
-    if rest:
-        raise TargetError(f"unexpected arguments {' '.join(rest)!r}")
+    target = parse_target_alone(_words(args), "map")
     infos = [map_info(i) for i in _map_ids(target)]
     if args.json:
         data = [i.as_dict() for i in infos]
@@ -171,9 +169,7 @@ def run_show(args: argparse.Namespace) -> int:
 
 
 def run_dump(args: argparse.Namespace) -> int:
-    target, rest = parse_target(_words(args), "map")
-    if rest:
-        raise TargetError(f"unexpected arguments {' '.join(rest)!r}")
+    target = parse_target_alone(_words(args), "map")
     with _open(target) as m:
         items = m.lookup_batch() if m.key_size else []
         if args.json:
@@ -238,9 +234,7 @@ def run_pin(args: argparse.Namespace) -> int:
 
 
 def run_freeze(args: argparse.Namespace) -> int:
-    target, rest = parse_target(_words(args), "map")
-    if rest:
-        raise TargetError(f"unexpected arguments {' '.join(rest)!r}")
+    target = parse_target_alone(_words(args), "map")
     with _open(target) as m:
         m.freeze()
     return 0

@@ -52,6 +52,14 @@ def parse_target(tokens: Sequence[str], what: str) -> tuple[tuple[str, str], lis
     return (kind, value), rest
 
 
+def parse_target_alone(tokens: Sequence[str], what: str) -> tuple[str, str]:
+    """:func:`parse_target` when ``tokens`` name nothing else."""
+    target, rest = parse_target(tokens, what)
+    if rest:
+        raise TargetError(f"unexpected arguments {' '.join(rest)!r}")
+    return target
+
+
 def resolve_ids(target: tuple[str, str], what: str, lister: Callable[[], Any],
                 opener: Callable[[str], Any]) -> list[int]:
     """Ids a target names (several programs/maps may share a name)."""
@@ -155,9 +163,7 @@ def run_list(args: argparse.Namespace) -> int:
 def run_show(args: argparse.Namespace) -> int:
     from ..kernel.info import program_info
 
-    target, rest = parse_target(args.target, "program")
-    if rest:
-        raise TargetError(f"unexpected arguments {' '.join(rest)!r}")
+    target = parse_target_alone(args.target, "program")
     infos = [program_info(i) for i in _prog_ids(target)]
     if args.json:
         data = [i.as_dict() | {"loaded_at": _fmt_time(i)} for i in infos]
@@ -182,9 +188,7 @@ def run_dump(args: argparse.Namespace) -> int:
 
     if getattr(args, "vm", None):
         return _dump_vm(args)
-    target, rest = parse_target(args.target, "program")
-    if rest:
-        raise TargetError(f"unexpected arguments {' '.join(rest)!r}")
+    target = parse_target_alone(args.target, "program")
     for pid in _prog_ids(target):
         if args.kind == "xlated":
             if args.json:
@@ -241,9 +245,7 @@ def run_run(args: argparse.Namespace) -> int:
 
     from ..kernel.programs import open_pinned_program, open_program_by_id
 
-    target, rest = parse_target(args.target, "program")
-    if rest:
-        raise TargetError(f"unexpected arguments {' '.join(rest)!r}")
+    target = parse_target_alone(args.target, "program")
     try:
         if args.data is not None:
             data = Path(args.data).read_bytes()
