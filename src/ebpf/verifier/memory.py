@@ -62,6 +62,15 @@ class RuleBase:
     calls: dict[int, set[int]]
     callback_starts: set[int]
 
+    def read(self, st: State, regno: int) -> Reg:
+        """Register ``regno`` of ``st``, which the instruction reads: it must be set."""
+        if regno > 10:
+            raise Reject(f"R{regno} is invalid")
+        r = st.regs[regno]
+        if r.kind is Kind.NOT_INIT:
+            raise Reject(f"R{regno} !read_ok")
+        return r
+
     def new_id(self) -> int:
         self._next_id += 1
         return self._next_id
