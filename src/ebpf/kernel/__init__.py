@@ -1,6 +1,7 @@
 """The Linux backend: bpf(2) maps, programs, objects, pinning, introspection.
 
-Modules: :mod:`.sys` (the system call and attr layouts), :mod:`.probes` (feature
+Modules: :mod:`.sys` (the system call and attr layouts), :mod:`.commands` (one
+function per bpf command), :mod:`.probes` (feature
 probes), :mod:`.maps`, :mod:`.programs` (with :mod:`.relocate` and
 :mod:`.program_btf`), :mod:`.objects` (whole ELF objects, as
 libbpf loads them), :mod:`.btf` (object BTF into the kernel, kernel type lookup),
@@ -16,7 +17,7 @@ from importlib import import_module as _import_module
 _SUBMODULES = {"sys", "probes", "maps", "programs", "objects", "info", "btf", "backend", "pin",
                "structops",
                "attach", "links", "perf", "tracefs", "uprobe", "ringbuf", "perfbuf", "netlink",
-               "lockdown", "xlated", "relocate", "program_btf"}
+               "lockdown", "xlated", "relocate", "program_btf", "commands"}
 
 
 def __getattr__(name: str):
