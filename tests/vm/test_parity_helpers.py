@@ -49,3 +49,11 @@ def test_vm(obj_path):
 @pytest.mark.kernel
 def test_same_as_kernel(obj_path):
     assert facts(obj_path, "kernel") == facts(obj_path, "vm")
+
+
+def test_read_branch_records_vm_only(obj_path):
+    # perf_event programs cannot be test-run on the kernel: the vm alone is checked
+    with ebpf.load(obj_path, backend="vm") as obj:
+        obj.programs["sampled"].run(bytes(200))
+        v = obj.variables
+        assert (v["records_ret"].value, v["records_bad_flags"].value) == (-2, -22)

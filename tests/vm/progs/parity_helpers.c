@@ -63,3 +63,16 @@ int skb_mtu(struct __sk_buff *skb)
 	l = 5; skb_mtu_ret[4] = bpf_check_mtu(skb, 0x7fffff00, &l, 0, 0); skb_mtu_len[4] = l;
 	return 0;
 }
+
+/* bpf_read_branch_records in a perf_event program: the sample has no branch stack */
+long records_ret = 9, records_bad_flags = 9;
+
+SEC("perf_event")
+int sampled(struct bpf_perf_event_data *ctx)
+{
+	struct perf_branch_entry buf[4];
+
+	records_ret = bpf_read_branch_records(ctx, buf, sizeof(buf), 0);
+	records_bad_flags = bpf_read_branch_records(ctx, buf, sizeof(buf), 2);
+	return 0;
+}

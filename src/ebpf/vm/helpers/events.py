@@ -90,3 +90,39 @@ def perf_event_output(run: Run, ctx, map_, flags, data, size):
 
 HELPERS[int(H.xdp_output)] = perf_event_output
 HELPERS[int(H.skb_output)] = perf_event_output
+
+
+# ---- perf counters ------------------------------------------------------------------
+#: BPF_F_INDEX_MASK
+_INDEX_MASK = 0xFFFF_FFFF
+#: sizeof(struct bpf_perf_event_value)
+PERF_EVENT_VALUE_SIZE = 24
+
+
+def _perf_counter(run: Run, map_: int, flags: int) -> int:
+    """-errno of reading the counter at a PERF_EVENT_ARRAY slot: the runtime's slots
+    hold no hardware counters, so a good index finds none (-ENOENT)."""
+    from ..maps import PerfEventArrayMap
+
+    m = get_map(run, map_)
+    if not isinstance(m, PerfEventArrayMap):
+        raise RuntimeFault(f"map {m.name} is not a PERF_EVENT_ARRAY")
+    if flags & ~_INDEX_MASK:
+        return -errno.EINVAL
+    index = run.cpu if flags & _INDEX_MASK == BPF_F_CURRENT_CPU else flags & _INDEX_MASK
+    if index >= m.max_entries:
+        return -errno.E2BIG
+    return -errno.ENOENT
+
+
+@helper(H.perf_event_read)
+def perf_event_read(run: Run, map_, flags, *_):
+    return neg(-_perf_counter(run, map_, flags))
+
+
+@helper(H.perf_event_read_value)
+def perf_event_read_value(run: Run, map_, flags, buf, size, *_):
+    size &= 0xFFFF_FFFF
+    err = -errno.EINVAL if size != PERF_EVENT_VALUE_SIZE else _perf_counter(run, map_, flags)
+    run.mem.zero(buf, size)
+    return neg(-err)

@@ -58,6 +58,20 @@ def get_branch_snapshot(run: Run, entries, size, flags, *_):
     return neg(errno.ENOENT)
 
 
+#: BPF_F_GET_BRANCH_RECORDS_SIZE
+BPF_F_GET_BRANCH_RECORDS_SIZE = 1
+
+
+@helper(H.read_branch_records)
+def read_branch_records(run: Run, ctx, buf, size, flags, *_):
+    """The branch stack of a perf sample: the runtime's samples (timers, Python)
+    carry none, as a sample without PERF_SAMPLE_BRANCH_STACK: -EINVAL for unknown
+    flags, else -ENOENT."""
+    if flags & ~BPF_F_GET_BRANCH_RECORDS_SIZE:
+        return neg(errno.EINVAL)
+    return neg(errno.ENOENT)
+
+
 @helper(H.get_numa_node_id)
 def get_numa_node_id(run: Run, *_):
     return 0
