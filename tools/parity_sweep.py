@@ -3,7 +3,7 @@
 
 Give it directories of public eBPF C sources (libbpf-tools, libbpf-bootstrap,
 xdp-tutorial...: fetched by hand, never committed). For every ``*.bpf.c`` /
-``*_kern.c`` it:
+``*_kern.c`` and every other ``.c`` placing code in ``SEC("...")`` it:
 
 1. compiles the source with our toolchain (its own directory, ``--include`` dirs
    and the generated ``vmlinux.h`` on the include path);
@@ -11,7 +11,10 @@ xdp-tutorial...: fetched by hand, never committed). For every ``*.bpf.c`` /
 3. loads each program the kernel accepted into the vm the same way;
 4. for packet programs (XDP, tc, socket filters, cgroup skb) both loaded, runs
    both on random and crafted packets with BPF_PROG_TEST_RUN semantics and
-   compares return value and output packet.
+   compares return value, output packet and the records each run wrote to ring
+   buffers; after the runs, the contents of the data maps (hash, array, LRU, LPM,
+   queue/stack; per-CPU values summed over the CPUs, since the kernel runs a test on
+   whichever CPU it is on).
 
 It prints one line per program the vm refuses or runs differently, and the totals:
 the vm's share of the programs the kernel loads (#18's goal: >= 99 %). Needs root.
@@ -48,11 +51,22 @@ class ProgramResult:
     mismatches: list[str] = field(default_factory=list)
 
 
+def _has_sections(p: Path) -> bool:
+    """A plain ``.c`` file is a BPF source when it places code in ``SEC("...")``
+    (or iproute2's ``__section("...")``)."""
+    try:
+        text = p.read_text(errors="replace")
+        return 'SEC("' in text or '__section("' in text
+    except OSError:
+        return False
+
+
 def sources(dirs: list[Path], only: str | None) -> list[Path]:
     out: list[Path] = []
     for d in dirs:
         for p in sorted(d.rglob("*.c")):
-            if not (p.name.endswith(".bpf.c") or p.name.endswith("_kern.c")):
+            if not (p.name.endswith(".bpf.c") or p.name.endswith("_kern.c")
+                    or _has_sections(p)):
                 continue
             if only and only not in str(p):
                 continue
@@ -123,33 +137,143 @@ def random_packets(rng: random.Random, n: int) -> list[bytes]:
     return pk[:n]
 
 
-def compare_runs(kprog, vprog, packets: list[bytes], res: ProgramResult) -> None:
+# maps whose contents are data the program wrote (not fds, devices or sockets)
+DATA_MAPS = {"HASH", "ARRAY", "PERCPU_HASH", "PERCPU_ARRAY", "LRU_HASH", "LRU_PERCPU_HASH",
+             "LPM_TRIE", "QUEUE", "STACK", "BLOOM_FILTER"}
+
+
+def _lanes(chunk: bytes) -> tuple[int, int]:
+    """Width and count of the integer lanes a per-CPU value is summed by."""
+    for width in (8, 4, 2, 1):
+        if len(chunk) % width == 0:
+            return width, len(chunk) // width
+    return 1, len(chunk)  # pragma: no cover
+
+
+def _percpu_total(raw: bytes, ncpus: int, value_size: int) -> bytes:
+    """A per-CPU value summed lane by lane over the CPUs: test runs land on whichever
+    CPU the kernel ran them on, the vm's on CPU 0, so only the totals compare."""
+    stride = (value_size + 7) & ~7
+    width, count = _lanes(bytes(value_size))
+    total = [0] * count
+    for cpu in range(ncpus):
+        chunk = raw[cpu * stride:cpu * stride + value_size]
+        for i in range(count):
+            total[i] += int.from_bytes(chunk[i * width:(i + 1) * width], "little")
+    mask = (1 << (8 * width)) - 1
+    return b"".join((t & mask).to_bytes(width, "little") for t in total)
+
+
+def map_contents(m) -> dict[bytes, bytes] | None:
+    """Every key and its value (per-CPU values summed), or None for maps holding
+    no program data. Queue/stack maps are drained (compared once, after the runs)."""
+    kind = m.type.name
+    if kind not in DATA_MAPS:
+        return None
+    out: dict[bytes, bytes] = {}
+    if kind in ("QUEUE", "STACK"):
+        i = 0
+        while (v := m.pop_bytes()) is not None:
+            out[i.to_bytes(4, "little")] = v
+            i += 1
+        return out
+    if kind == "BLOOM_FILTER":
+        return None  # no keys to list; its lookups are part of the program's runs
+    for key in list(m.raw_keys()):
+        v = m.lookup_bytes(key)
+        if v is None:
+            continue
+        if m.per_cpu:
+            v = _percpu_total(v, m.num_cpus, m.value_size)
+        out[key] = v
+    return out
+
+
+def compare_maps(kobj, vobj, res: ProgramResult) -> None:
+    """The maps after the runs: every data map of the object, key by key."""
     import ebpf
 
-    for i, pkt in enumerate(packets):
-        try:
-            k = kprog.test_run(pkt)
-        except ebpf.Error as e:
-            k = None
-            kerr = type(e).__name__
-        try:
-            v = vprog.test_run(pkt)
-        except ebpf.Error as e:
-            v = None
-            verr = type(e).__name__
-        res.runs += 1
-        if k is None or v is None:
-            if (k is None) != (v is None):
-                res.mismatches.append(
-                    f"packet {i}: kernel {kerr if k is None else k.retval}, "
-                    f"vm {verr if v is None else v.retval}")
+    for name, km in kobj.maps.items():
+        vm_map = vobj.maps.get(name)
+        if vm_map is None:
             continue
-        if k.retval != v.retval or bytes(k.data) != bytes(v.data):
-            what = "return value" if k.retval != v.retval else "output packet"
-            res.mismatches.append(f"packet {i} ({len(pkt)} bytes): {what} differs: kernel "
-                                  f"{k.retval}, vm {v.retval}")
-        if len(res.mismatches) >= 5:
-            return
+        try:
+            kc, vc = map_contents(km), map_contents(vm_map)
+        except ebpf.Error as e:
+            res.mismatches.append(f"map {name}: could not be read: {e}")
+            continue
+        if kc is None or vc is None or kc == vc:
+            continue
+        only_k = sorted(set(kc) - set(vc))
+        only_v = sorted(set(vc) - set(kc))
+        diff = sorted(k for k in set(kc) & set(vc) if kc[k] != vc[k])
+        parts = []
+        if only_k:
+            parts.append(f"{len(only_k)} keys only in the kernel's (e.g. {only_k[0].hex()})")
+        if only_v:
+            parts.append(f"{len(only_v)} keys only in the vm's (e.g. {only_v[0].hex()})")
+        if diff:
+            k = diff[0]
+            parts.append(f"{len(diff)} values differ (key {k.hex()}: kernel {kc[k].hex()[:48]},"
+                         f" vm {vc[k].hex()[:48]})")
+        res.mismatches.append(f"map {name} ({km.type.name}): " + "; ".join(parts))
+
+
+def _ring_readers(obj) -> dict[str, object]:
+    import ebpf
+
+    out: dict[str, object] = {}
+    for name, m in obj.maps.items():
+        if m.type.name == "RINGBUF":
+            out[name] = ebpf.RingBuffer(m)
+    return out
+
+
+def compare_runs(kobj, vobj, name: str, packets: list[bytes], res: ProgramResult) -> None:
+    """Run both on every packet: return value, output packet and the ring buffer records
+    each run wrote; then the maps."""
+    import ebpf
+
+    kprog, vprog = kobj.programs[name], vobj.programs[name]
+    krings, vrings = _ring_readers(kobj), _ring_readers(vobj)
+    try:
+        for i, pkt in enumerate(packets):
+            if len(res.mismatches) >= 5:
+                break
+            try:
+                k = kprog.test_run(pkt)
+            except ebpf.Error as e:
+                k = None
+                kerr = type(e).__name__
+            try:
+                v = vprog.test_run(pkt)
+            except ebpf.Error as e:
+                v = None
+                verr = type(e).__name__
+            res.runs += 1
+            if k is None or v is None:
+                if (k is None) != (v is None):
+                    res.mismatches.append(
+                        f"packet {i}: kernel {kerr if k is None else k.retval}, "
+                        f"vm {verr if v is None else v.retval}")
+                continue
+            if k.retval != v.retval or bytes(k.data) != bytes(v.data):
+                what = "return value" if k.retval != v.retval else "output packet"
+                res.mismatches.append(f"packet {i} ({len(pkt)} bytes): {what} differs: kernel "
+                                      f"{k.retval}, vm {v.retval}")
+            for rname, krb in krings.items():
+                if rname not in vrings:
+                    continue
+                krec, vrec = krb.read(), vrings[rname].read()  # type: ignore[attr-defined]
+                if krec != vrec:
+                    res.mismatches.append(
+                        f"packet {i}: ring buffer {rname}: kernel {len(krec)} records, vm "
+                        f"{len(vrec)}" + (f" (first differs: kernel {krec[0].hex()[:48]}, vm "
+                                          f"{vrec[0].hex()[:48]})" if krec and vrec else ""))
+        compare_maps(kobj, vobj, res)
+    finally:
+        for rb in (*krings.values(), *vrings.values()):
+            rb.close()  # type: ignore[attr-defined]
 
 
 def sweep_source(src: Path, includes: list[Path], tmp: Path, packets: int,
@@ -165,11 +289,14 @@ def sweep_source(src: Path, includes: list[Path], tmp: Path, packets: int,
         spec = ebpf.ObjectSpec.from_file(obj)
     except ebpf.Error as e:
         return [], f"parse: {e}"
+    # every load gets its own maps: pinned ones would carry one program's runs into the
+    # next program's (and the kernel's into /sys/fs/bpf)
+    unpinned = {m: ebpf.PinType.NONE for m in spec.maps}
     out: list[ProgramResult] = []
     for name, ps in spec.programs.items():
         res = ProgramResult(str(src), name, ps.type.name if ps.type is not None else "?")
         try:
-            kobj = ebpf.load(spec, backend="kernel", programs=[name])
+            kobj = ebpf.load(spec, backend="kernel", programs=[name], pinning=unpinned)
         except ebpf.Error as e:
             res.kernel = f"{type(e).__name__}: {str(e).splitlines()[0][:160]}"
             out.append(res)
@@ -177,7 +304,7 @@ def sweep_source(src: Path, includes: list[Path], tmp: Path, packets: int,
         with kobj:
             res.kernel = "ok"
             try:
-                vobj = ebpf.load(spec, backend="vm", programs=[name])
+                vobj = ebpf.load(spec, backend="vm", programs=[name], pinning=unpinned)
             except ebpf.Error as e:
                 res.vm = f"{type(e).__name__}: {str(e).splitlines()[0][:200]}"
                 out.append(res)
@@ -185,8 +312,7 @@ def sweep_source(src: Path, includes: list[Path], tmp: Path, packets: int,
             with vobj:
                 res.vm = "ok"
                 if res.type in PACKET_TYPES and packets:
-                    compare_runs(kobj.programs[name], vobj.programs[name],
-                                 random_packets(rng, packets), res)
+                    compare_runs(kobj, vobj, name, random_packets(rng, packets), res)
         out.append(res)
     return out, None
 
