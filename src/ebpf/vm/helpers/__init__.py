@@ -30,6 +30,7 @@ from . import (  # noqa: F401
     skb_meta,
     skb_room,
     sockets,
+    sockops,
     stacks,
     storage,
     strings,
