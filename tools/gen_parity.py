@@ -5,6 +5,7 @@ type of the kernel's UAPI, read off the code (``ebpf.vm.parity``).
     python tools/gen_parity.py [--check]
 
 ``--check`` exits 1 when the committed page differs from what would be written.
+What follows ``ebpf.vm.parity.HAND_WRITTEN`` on the page is written by hand and kept.
 """
 
 from __future__ import annotations
@@ -22,9 +23,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--check", action="store_true", help="only compare with the committed page")
     args = ap.parse_args(argv)
     sys.path.insert(0, str(ROOT / "src"))
-    from ebpf.vm.parity import markdown
+    from ebpf.vm.parity import HAND_WRITTEN, markdown
 
     text = markdown()
+    old = OUTPUT.read_text() if OUTPUT.is_file() else ""
+    if HAND_WRITTEN in old:
+        text += "\n" + HAND_WRITTEN + old.partition(HAND_WRITTEN)[2]
     if args.check:
         same = OUTPUT.is_file() and OUTPUT.read_text() == text
         print(f"{OUTPUT.relative_to(ROOT)} is {'current' if same else 'out of date'}")

@@ -15,6 +15,10 @@ from __future__ import annotations
 
 from ..uapi import HelperId, MapType, ProgramType
 
+#: where ``docs/parity.md`` stops being generated: what follows is written by hand
+#: (the sweep's method and numbers) and ``tools/gen_parity.py`` keeps it
+HAND_WRITTEN = "<!-- written by hand below; tools/gen_parity.py keeps it -->"
+
 
 def helper_rows() -> list[tuple[int, str, bool]]:
     """(id, name, the vm has it) for every helper of the UAPI, by id."""
