@@ -19,7 +19,7 @@ xdp-tutorial...: fetched by hand, never committed). For every ``*.bpf.c`` /
 It prints one line per program the vm refuses or runs differently, and the totals:
 the vm's share of the programs the kernel loads (#18's goal: >= 99 %). Needs root.
 
-    python tools/parity_sweep.py DIR [DIR ...] [--include DIR ...] [--json FILE]
+    python tools/parity_sweep.py DIR [DIR ...] [--include DIR ...] [--cflag ARG ...] [--json FILE]
         [--packets N] [--only SUBSTRING]
 """
 
@@ -327,14 +327,18 @@ def compare_runs(kobj, vobj, name: str, packets: list[bytes], res: ProgramResult
 
 
 def sweep_source(src: Path, includes: list[Path], tmp: Path, packets: int,
-                 rng: random.Random) -> tuple[list[ProgramResult], str | None]:
+                 rng: random.Random, cflags: list[str] | None = None,
+                 ) -> tuple[list[ProgramResult], str | None]:
     import ebpf
 
     obj = tmp / (src.name + ".o")
     try:
-        ebpf.compile(src, obj, include_dirs=[src.parent, *includes], cache=True)
+        ebpf.compile(src, obj, include_dirs=[src.parent, *includes], cache=True,
+                     extra_args=cflags or ())
     except ebpf.Error as e:
-        return [], f"compile: {str(e).splitlines()[0][:200]}"
+        lines = str(e).splitlines()
+        why = next((ln for ln in lines if "error:" in ln), lines[0])
+        return [], f"compile: {why[:240]}"
     try:
         spec = ebpf.ObjectSpec.from_file(obj)
     except ebpf.Error as e:
@@ -372,6 +376,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("dirs", nargs="+", type=Path)
     ap.add_argument("--include", action="append", type=Path, default=[],
                     help="extra include directory (repeatable)")
+    ap.add_argument("--cflag", action="append", default=[],
+                    help="extra compiler argument (repeatable), e.g. --cflag=-include "
+                         "--cflag=stdbool.h")
     ap.add_argument("--packets", type=int, default=64, help="packets per packet program")
     ap.add_argument("--only", help="only sources whose path contains this")
     ap.add_argument("--json", type=Path, help="write every result here")
@@ -387,7 +394,8 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.time()
     with tempfile.TemporaryDirectory(prefix="parity-sweep-") as tmp:
         for src in sources(args.dirs, args.only):
-            res, err = sweep_source(src, args.include, Path(tmp), args.packets, rng)
+            res, err = sweep_source(src, args.include, Path(tmp), args.packets, rng,
+                                    args.cflag)
             if err:
                 failed_sources[str(src)] = err
             results.extend(res)
