@@ -27,6 +27,7 @@ from . import (  # noqa: F401
     probe,
     seq,
     signals,
+    sk_lookup,
     skb_meta,
     skb_room,
     sockets,

@@ -1,0 +1,122 @@
+"""Socket lookups from packet programs: ``bpf_sk_lookup_tcp``, ``bpf_skc_lookup_tcp``,
+``bpf_sk_lookup_udp`` and ``bpf_sk_release``.
+
+The runtime's packets arrive in the calling thread's network namespace, so a
+lookup searches that namespace's sockets (its /proc/net tables) as the kernel's
+does: an established TCP socket matching the tuple first, else a listener on the
+destination address (or the wildcard) and port; for UDP, a connected socket
+matching the tuple, else one bound to the destination. The program gets a
+``struct bpf_sock`` of what the table says (family, type, protocol, local and
+remote addresses and ports, state; mark and priority 0, no rx queue). The kernel's
+checks: flags or a tuple size other than an IPv4 or IPv6 tuple's give NULL, and so
+does a network namespace id other than the current one (``BPF_F_CURRENT_NETNS``).
+Not modelled: IPv6 dual-stack listeners answering IPv4 lookups, SO_REUSEPORT
+selection.
+"""
+
+from __future__ import annotations
+
+import socket
+import struct
+
+from ...errors import RuntimeFault
+from ...uapi import HelperId as H
+from ..memory import SCRATCH_BASE, Region
+from ..run import Run
+from .packets import _packet
+from .table import helper
+
+TUPLE4, TUPLE6 = 12, 36
+BPF_SOCK_SIZE = 80
+TCP_ESTABLISHED, TCP_LISTEN, TCP_CLOSE = 1, 10, 7
+_SOCK_BASE = SCRATCH_BASE - 0x10_0000
+
+
+def _table(name: str) -> list[tuple[bytes, int, bytes, int, int]]:
+    """(local address, local port, remote address, remote port, state) of every
+    socket in /proc/thread-self/net/NAME (addresses in network order)."""
+    out = []
+    try:
+        with open(f"/proc/thread-self/net/{name}") as f:
+            next(f)
+            for line in f:
+                parts = line.split()
+                (la, lp), (ra, rp) = (p.split(":") for p in parts[1:3])
+                out.append((_addr(la), int(lp, 16), _addr(ra), int(rp, 16), int(parts[3], 16)))
+    except OSError:
+        pass
+    return out
+
+
+def _addr(hexed: str) -> bytes:
+    return b"".join(int(hexed[i:i + 8], 16).to_bytes(4, "little") for i in range(0, len(hexed), 8))
+
+
+def _find(tcp: bool, v6: bool, saddr: bytes, sport: int, daddr: bytes, dport: int):
+    rows = _table(("tcp" if tcp else "udp") + ("6" if v6 else ""))
+    wild = bytes(len(daddr))
+    for la, lp, ra, rp, st in rows:  # a connection with exactly this tuple
+        if (la, lp, ra, rp) == (daddr, dport, saddr, sport) and (not tcp or st != TCP_LISTEN):
+            return la, lp, ra, rp, st
+    for la, lp, ra, rp, st in rows:  # else a listener / bound socket for the destination
+        if lp == dport and la in (daddr, wild) and (st == TCP_LISTEN if tcp else rp == 0):
+            return la, lp, ra, rp, st
+    return None
+
+
+def _lookup(run: Run, tuple_addr: int, size: int, netns: int, flags: int, tcp: bool,
+            what: str) -> int:
+    _packet(run, what)
+    size &= 0xFFFF_FFFF
+    netns &= 0xFFFF_FFFF
+    if flags or size not in (TUPLE4, TUPLE6) or not netns >> 31:
+        return 0  # NULL: unknown flags, a bad tuple, another network namespace
+    raw = run.mem.read(tuple_addr, size)
+    n = 4 if size == TUPLE4 else 16
+    saddr, daddr = raw[:n], raw[n:2 * n]
+    sport, dport = struct.unpack_from(">HH", raw, 2 * n)
+    found = _find(tcp, n == 16, saddr, sport, daddr, dport)
+    if found is None:
+        return 0
+    la, lp, ra, rp, st = found
+    sk = bytearray(BPF_SOCK_SIZE)
+    family = socket.AF_INET6 if n == 16 else socket.AF_INET
+    struct.pack_into("<IIII", sk, 4, family, socket.SOCK_STREAM if tcp else socket.SOCK_DGRAM,
+                     socket.IPPROTO_TCP if tcp else socket.IPPROTO_UDP, 0)
+    if n == 4:
+        sk[24:28], sk[52:56] = la, ra
+    else:
+        sk[28:44], sk[56:72] = la, ra
+    struct.pack_into("<I", sk, 44, lp)
+    sk[48:50] = rp.to_bytes(2, "big")
+    struct.pack_into("<Ii", sk, 72, st, -1)
+    held = run.extra.setdefault("socks", {})
+    base = _SOCK_BASE + 0x100 * len(held)
+    while base in held:
+        base += 0x100
+    held[base] = run.mem.add_local(Region(base, sk, "struct bpf_sock", writable=False))
+    return base
+
+
+@helper(H.sk_lookup_tcp)
+def sk_lookup_tcp(run: Run, ctx, tuple_, size, netns, flags):
+    return _lookup(run, tuple_, size, netns, flags, True, "bpf_sk_lookup_tcp")
+
+
+@helper(H.skc_lookup_tcp)
+def skc_lookup_tcp(run: Run, ctx, tuple_, size, netns, flags):
+    return _lookup(run, tuple_, size, netns, flags, True, "bpf_skc_lookup_tcp")
+
+
+@helper(H.sk_lookup_udp)
+def sk_lookup_udp(run: Run, ctx, tuple_, size, netns, flags):
+    return _lookup(run, tuple_, size, netns, flags, False, "bpf_sk_lookup_udp")
+
+
+@helper(H.sk_release)
+def sk_release(run: Run, sk, *_):
+    region = run.extra.get("socks", {}).pop(sk, None)
+    if region is None:
+        raise RuntimeFault(f"bpf_sk_release of {sk:#x}, which no lookup returned")
+    run.mem.remove_local(region)
+    return 0
