@@ -24,6 +24,7 @@ import struct
 from collections.abc import Iterable
 
 from ..errors import InstructionError
+from ..uapi.consts import BPF_JCOND, BPF_LOAD_ACQ, BPF_STORE_REL
 from . import opcodes as op
 from .instruction import Instruction
 
@@ -53,9 +54,8 @@ _ALU_OPS = (op.BPF_ADD, op.BPF_SUB, op.BPF_MUL, op.BPF_DIV, op.BPF_OR, op.BPF_AN
             op.BPF_LSH, op.BPF_RSH, op.BPF_MOD, op.BPF_XOR, op.BPF_ARSH)
 _COND_JUMPS = (op.BPF_JEQ, op.BPF_JGT, op.BPF_JGE, op.BPF_JSET, op.BPF_JNE, op.BPF_JSGT,
                op.BPF_JSGE, op.BPF_JLT, op.BPF_JLE, op.BPF_JSLT, op.BPF_JSLE)
-BPF_JCOND = 0xE0  # may_goto (BPF_JMP | BPF_JCOND, src = BPF_MAY_GOTO = 0)
-BPF_LOAD_ACQ = 0x100  # imm of BPF_STX | BPF_ATOMIC: load-acquire (Linux 6.15)
-BPF_STORE_REL = 0x110  # store-release
+# may_goto is BPF_JMP | BPF_JCOND (src = BPF_MAY_GOTO = 0); BPF_LOAD_ACQ / BPF_STORE_REL
+# are imms of BPF_STX | BPF_ATOMIC (Linux 6.15)
 ATOMIC_IMMS = frozenset({
     op.BPF_ADD, op.BPF_OR, op.BPF_AND, op.BPF_XOR,
     op.BPF_ADD | op.BPF_FETCH, op.BPF_OR | op.BPF_FETCH, op.BPF_AND | op.BPF_FETCH,

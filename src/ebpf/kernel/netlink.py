@@ -23,27 +23,50 @@ import struct
 from typing import Any, NamedTuple
 
 from ..errors import AttachError, PrivilegeError
+from ..uapi.consts import (  # the rtnetlink numbers, generated from the headers
+    ETH_P_ALL,
+    IFLA_EXT_MASK,
+    IFLA_XDP,
+    IFLA_XDP_ATTACHED,
+    IFLA_XDP_FD,
+    IFLA_XDP_FLAGS,
+    IFLA_XDP_PROG_ID,
+    NETLINK_ROUTE,
+    NLA_F_NESTED,
+    NLM_F_ACK,
+    NLM_F_CREATE,
+    NLM_F_DUMP,
+    NLM_F_EXCL,
+    NLM_F_REQUEST,
+    NLMSG_DONE,
+    NLMSG_ERROR,
+    RTEXT_FILTER_VF,
+    RTM_DELQDISC,
+    RTM_DELTFILTER,
+    RTM_GETLINK,
+    RTM_GETTFILTER,
+    RTM_NEWQDISC,
+    RTM_NEWTFILTER,
+    RTM_SETLINK,
+    TC_H_CLSACT,
+    TC_H_MIN_EGRESS,
+    TC_H_MIN_INGRESS,
+    TCA_BPF_FD,
+    TCA_BPF_FLAG_ACT_DIRECT,
+    TCA_BPF_FLAGS,
+    TCA_BPF_NAME,
+    TCA_KIND,
+    TCA_OPTIONS,
+    XDP_ATTACHED_DRV,
+    XDP_ATTACHED_HW,
+    XDP_ATTACHED_MULTI,
+    XDP_ATTACHED_NONE,
+    XDP_ATTACHED_SKB,
+)
 
-NETLINK_ROUTE = 0
-RTM_GETLINK = 18
-RTM_SETLINK = 19
-NLM_F_REQUEST = 0x1
-NLM_F_ACK = 0x4
-NLM_F_DUMP = 0x300
-NLM_F_EXCL = 0x200
-NLM_F_CREATE = 0x400
-NLMSG_ERROR = 0x2
-NLMSG_DONE = 0x3
-NLA_F_NESTED = 0x8000
-IFLA_XDP = 43
-IFLA_XDP_FD = 1
-IFLA_XDP_ATTACHED = 2
-IFLA_XDP_FLAGS = 3
-IFLA_XDP_PROG_ID = 4
-IFLA_EXT_MASK = 29
-RTEXT_FILTER_VF = 1
-
-XDP_ATTACHED = {0: "none", 1: "drv", 2: "skb", 3: "hw", 4: "multi"}
+#: XDP_ATTACHED_* (linux/if_link.h) -> mode name
+XDP_ATTACHED = {XDP_ATTACHED_NONE: "none", XDP_ATTACHED_DRV: "drv", XDP_ATTACHED_SKB: "skb",
+                XDP_ATTACHED_HW: "hw", XDP_ATTACHED_MULTI: "multi"}
 
 _seq = itertools.count(1)
 _NLMSG = struct.Struct("=IHHII")
@@ -168,21 +191,6 @@ def attach_xdp_netlink(prog: Any, ifindex: int, flags: int, description: str):
 
 # ---- tc (clsact + cls_bpf) ------------------------------------------------------------
 
-RTM_NEWQDISC = 36
-RTM_DELQDISC = 37
-RTM_NEWTFILTER = 44
-RTM_DELTFILTER = 45
-RTM_GETTFILTER = 46
-TCA_KIND = 1
-TCA_OPTIONS = 2
-TCA_BPF_FD = 6
-TCA_BPF_NAME = 7
-TCA_BPF_FLAGS = 8
-TCA_BPF_FLAG_ACT_DIRECT = 1
-TC_H_CLSACT = 0xFFFFFFF1
-TC_H_MIN_INGRESS = 0xFFF2
-TC_H_MIN_EGRESS = 0xFFF3
-ETH_P_ALL = 0x0003
 _TCMSG = struct.Struct("=BxxxiIII")
 
 

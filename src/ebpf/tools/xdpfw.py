@@ -17,9 +17,11 @@ import socket
 import sys
 import time
 
+from ..uapi.consts import XDP_ABORTED, XDP_DROP, XDP_PASS, XDP_REDIRECT, XDP_TX
 from .base import Output, Ready, ToolParser, object_path
 
-ACTIONS = {0: "XDP_ABORTED", 1: "XDP_DROP", 2: "XDP_PASS", 3: "XDP_TX", 4: "XDP_REDIRECT"}
+ACTIONS = {XDP_ABORTED: "XDP_ABORTED", XDP_DROP: "XDP_DROP", XDP_PASS: "XDP_PASS",
+           XDP_TX: "XDP_TX", XDP_REDIRECT: "XDP_REDIRECT"}
 
 
 def parse_ports(text: str) -> list[int]:

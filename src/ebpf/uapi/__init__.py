@@ -176,6 +176,7 @@ class AttachType(IntEnum):
     PERF_EVENT = 41
     TRACE_KPROBE_MULTI = 42
     LSM_CGROUP = 43
+    STRUCT_OPS = 44
     NETFILTER = 45
     TCX_INGRESS = 46
     TCX_EGRESS = 47
@@ -204,6 +205,7 @@ class LinkType(IntEnum):
     PERF_EVENT = 7
     KPROBE_MULTI = 8
     STRUCT_OPS = 9
+    NETFILTER = 10
     TCX = 11
     UPROBE_MULTI = 12
     NETKIT = 13
