@@ -55,6 +55,7 @@ CONST_ENUMS = [
     ("bpf.h", "bpf_lwt_encap_mode"), ("bpf.h", "bpf_check_mtu_flags"),
     ("bpf.h", "bpf_check_mtu_ret"), ("bpf.h", "bpf_stack_build_id_status"),
     ("bpf.h", "bpf_ret_code"), ("bpf.h", "bpf_perf_event_type"),
+    ("bpf.h", "bpf_cgroup_iter_order"),
     ("perf_event.h", "perf_type_id"), ("perf_event.h", "perf_hw_id"),
     ("perf_event.h", "perf_sw_ids"), ("perf_event.h", "perf_event_sample_format"),
     ("perf_event.h", "perf_event_type"),
@@ -126,6 +127,8 @@ ATTRS = {
 STRUCTS = {
     "bpf_prog_info": "ProgInfo", "bpf_map_info": "MapInfo", "bpf_btf_info": "BtfInfo",
     "bpf_link_info": "LinkInfo", "perf_event_attr": "PerfEventAttr",
+    "bpf_iter_link_info": "IterLinkInfo", "bpf_line_info": "LineInfo",
+    "bpf_func_info": "FuncInfo",
 }
 #: program contexts (and kernel-internal sizes the vm mirrors): C struct -> python name;
 #: a struct's name may be ambiguous in BTF, then the one with ``member`` is taken
@@ -576,7 +579,10 @@ def generate_structs(header: Path, use_btf: bool = True) -> tuple[str, dict[str,
         em.composite(pyname, T.resolve(m.type), "_Attr", f"union bpf_attr member for {cmds}.")
         table.append(pyname)
     for cname, pyname in STRUCTS.items():
-        em.composite(pyname, btf_struct(cname), "_Attr", f"struct {cname}.")
+        t = btf_struct(cname)
+        union = isinstance(t, T.Union)
+        em.composite(pyname, t, "ctypes.Union" if union else "_Attr",
+                     f"{'union' if union else 'struct'} {cname}.")
         table.append(pyname)
     head = [
         '"""ctypes layouts of the members of ``union bpf_attr`` (one per command family),',

@@ -15,14 +15,10 @@ from typing import Any
 
 from ..errors import Error
 from ..uapi.consts import BPF_PSEUDO_CALL, BPF_PSEUDO_MAP_FD, BPF_PSEUDO_MAP_VALUE
+from ..uapi.structs import LineInfo
 
 log = logging.getLogger("ebpf.kernel")
 
-
-
-class _LineInfo(ctypes.Structure):
-    _fields_ = [("insn_off", ctypes.c_uint32), ("file_name_off", ctypes.c_uint32),
-                ("line_off", ctypes.c_uint32), ("line_col", ctypes.c_uint32)]
 
 
 @dataclass
@@ -56,9 +52,9 @@ def read_annotations(fd: int) -> Annotations:
                 out.maps[map_id] = ""
     nl = first.nr_line_info
     if nl and first.btf_id:
-        recs = (_LineInfo * nl)()
+        recs = (LineInfo * nl)()
         got = _prog_info_raw(fd, nr_line_info=nl, line_info=ctypes.addressof(recs),
-                             line_info_rec_size=ctypes.sizeof(_LineInfo))
+                             line_info_rec_size=ctypes.sizeof(LineInfo))
         try:
             from .btf import btf_spec_by_id
 

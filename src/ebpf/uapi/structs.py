@@ -36,6 +36,9 @@ __all__ = [
     "BtfInfo",
     "LinkInfo",
     "PerfEventAttr",
+    "IterLinkInfo",
+    "LineInfo",
+    "FuncInfo",
 ]
 
 _u8 = ctypes.c_uint8
@@ -978,4 +981,56 @@ class PerfEventAttr(_Attr):
         ("_4", _PerfEventAttr_4),
         ("sig_data", _u64),
         ("config3", _u64),
+    ]
+
+
+class _IterLinkInfo_map(ctypes.Structure):
+    _fields_ = [
+        ("map_fd", _u32),
+    ]
+
+
+class _IterLinkInfo_cgroup(ctypes.Structure):
+    _fields_ = [
+        ("order", _u32),
+        ("cgroup_fd", _u32),
+        ("cgroup_id", _u64),
+    ]
+
+
+class _IterLinkInfo_task(ctypes.Structure):
+    _fields_ = [
+        ("tid", _u32),
+        ("pid", _u32),
+        ("pid_fd", _u32),
+    ]
+
+
+class IterLinkInfo(ctypes.Union):
+    """union bpf_iter_link_info."""
+
+    _fields_ = [
+        ("map", _IterLinkInfo_map),
+        ("cgroup", _IterLinkInfo_cgroup),
+        ("task", _IterLinkInfo_task),
+    ]
+
+
+class LineInfo(_Attr):
+    """struct bpf_line_info."""
+
+    _fields_ = [
+        ("insn_off", _u32),
+        ("file_name_off", _u32),
+        ("line_off", _u32),
+        ("line_col", _u32),
+    ]
+
+
+class FuncInfo(_Attr):
+    """struct bpf_func_info."""
+
+    _fields_ = [
+        ("insn_off", _u32),
+        ("type_id", _u32),
     ]

@@ -8,19 +8,22 @@ from typing import Any
 from ...errors import AttachError
 from ...links import Link
 from ...uapi import AttachType
+from ...uapi.consts import (
+    BPF_CGROUP_ITER_ANCESTORS_UP,
+    BPF_CGROUP_ITER_DESCENDANTS_POST,
+    BPF_CGROUP_ITER_DESCENDANTS_PRE,
+    BPF_CGROUP_ITER_ORDER_UNSPEC,
+    BPF_CGROUP_ITER_SELF_ONLY,
+)
+from ...uapi.structs import IterLinkInfo
 from ..links import IterLink, link_fd_create
 from .common import no_extra, open_dir_fd, prog_name
 
-
-class _IterInfo(ctypes.Structure):
-    """union bpf_iter_link_info (16 bytes): map_fd | cgroup{order, fd, id} | task{tid, pid, pid_fd}."""
-
-    _fields_ = [("a", ctypes.c_uint32), ("b", ctypes.c_uint32), ("c", ctypes.c_uint64)]
-
-
 _MAP_ITERS = frozenset({"bpf_map_elem", "bpf_sk_storage_map", "sockmap"})
-_ITER_ORDER = {"default": 0, "self_only": 1, "descendants_pre": 2, "descendants_post": 3,
-               "ancestors_up": 4}
+_ITER_ORDER = {"default": BPF_CGROUP_ITER_ORDER_UNSPEC, "self_only": BPF_CGROUP_ITER_SELF_ONLY,
+               "descendants_pre": BPF_CGROUP_ITER_DESCENDANTS_PRE,
+               "descendants_post": BPF_CGROUP_ITER_DESCENDANTS_POST,
+               "ancestors_up": BPF_CGROUP_ITER_ANCESTORS_UP}
 
 
 def attach_iter(prog: Any, attach_to: str, atype: int | None, retprobe: bool,
@@ -34,24 +37,24 @@ def attach_iter(prog: Any, attach_to: str, atype: int | None, retprobe: bool,
     if m is None and attach_to in _MAP_ITERS:
         raise AttachError(f"iterator {prog_name(prog)} (iter/{attach_to}) needs map= (the map "
                           "to walk)")
-    info = _IterInfo()
+    info = IterLinkInfo()
     keep: list[Any] = []
     if m is not None:
-        info.a = m if isinstance(m, int) else int(m.fd)
+        info.map.map_fd = m if isinstance(m, int) else int(m.fd)
     elif cg is not None:
         cgfd, _where = open_dir_fd(cg, "cgroup")
         keep.append(cgfd)
-        info.a = _ITER_ORDER.get(order, order) if isinstance(order, str) else int(order)
-        info.b = cgfd.fd
+        info.cgroup.order = _ITER_ORDER.get(order, order) if isinstance(order, str) else int(order)
+        info.cgroup.cgroup_fd = cgfd.fd
     elif tid is not None or pid is not None:
-        info.a = int(tid or 0)
-        info.b = int(pid or 0)
+        info.task.tid = int(tid or 0)
+        info.task.pid = int(pid or 0)
     use_info = m is not None or cg is not None or tid is not None or pid is not None
 
     def setup(attr):
         if use_info:
-            attr.iter.iter_info = ctypes.addressof(info)
-            attr.iter.iter_info_len = ctypes.sizeof(info)
+            attr.iter_info = ctypes.addressof(info)
+            attr.iter_info_len = ctypes.sizeof(info)
     try:
         fd = link_fd_create(prog, 0, int(AttachType.TRACE_ITER), setup=setup,
                             what=f"creating iterator link for {prog_name(prog)} ({attach_to})")
