@@ -85,4 +85,39 @@ int parse_count(struct xdp_md *ctx)
     return XDP_PASS;
 }
 
+/* the helpers the native executor runs in machine code, once each: a hash
+   update in place, a hash insert and delete, a ring-buffer record, a tail call */
+struct {
+    __uint(type, BPF_MAP_TYPE_RINGBUF);
+    __uint(max_entries, 4 << 20);
+} events SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_PROG_ARRAY);
+    __uint(max_entries, 1);
+    __type(key, __u32);
+    __type(value, __u32);
+} next_prog SEC(".maps");
+
+SEC("xdp")
+int tail_target(struct xdp_md *ctx)
+{
+    return XDP_PASS;
+}
+
+SEC("xdp")
+int helpers_mix(struct xdp_md *ctx)
+{
+    __u32 known = 0x0100000A, fresh = 0x0200000A;
+    __u64 v = 1;
+    bpf_map_update_elem(&src_bytes, &known, &v, BPF_ANY);
+    if (bpf_map_update_elem(&src_bytes, &fresh, &v, BPF_NOEXIST))
+        return XDP_ABORTED;
+    bpf_map_delete_elem(&src_bytes, &fresh);
+    __u64 rec[2] = {known, bpf_get_prandom_u32() & 0};
+    bpf_ringbuf_output(&events, rec, sizeof(rec), BPF_RB_NO_WAKEUP);
+    bpf_tail_call(ctx, &next_prog, 0);
+    return XDP_DROP;
+}
+
 char LICENSE[] SEC("license") = "GPL";

@@ -545,3 +545,17 @@ def test_native_inserts_and_deletes_keep_element_liveness(bpf_compile):
                 if h.slab_live[s // SLAB_ENTRIES][s % SLAB_ENTRIES] == LIVE}
         assert live == set(h.entries.values())
         assert sorted(h.keys()) == list(range(12, 20))
+
+
+def test_insert_then_delete_in_a_loop_stays_native(bpf_compile, no_python):
+    # each run inserts key 50 and deletes it: the pair cancels in the journal and
+    # the slot goes back to the spares, so a long native loop never needs Python
+    obj_path = bpf_compile(CHURN, "native_churn")
+    with ebpf.load(obj_path, backend="vm", executor="native") as obj:
+        prog, h = obj.programs["churn"], obj.maps["h"]
+        h[7] = 70
+        no_python(H.map_update_elem, H.map_delete_elem)
+        assert prog.test_run(bytes([50, 1, 1, 0, 0]) + bytes(59), repeat=500).retval == 0
+        assert dict(h.items()) == {7: 70}
+        assert prog.test_run(bytes([50, 1, 0, 0, 0]) + bytes(59)).retval == 0
+        assert dict(h.items()) == {7: 70, 50: 500}

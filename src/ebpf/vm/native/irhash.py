@@ -348,21 +348,70 @@ class HashEmitter(MemoryEmitter):
         nf = self.tmp()
         self.e(f"{nf} = icmp eq i64 {ep}, 0")
         self._unlock_to(idx, nf, missing)
+        slot = self.tmp()
+        self.e(f"{slot} = load i64, ptr {self._entry_word(ep, idx.SLOT)}")
         jp, jn = self._ctl_load(idx, idx.JOURNAL_N)
+        sp, sn = self._ctl_load(idx, idx.SPARE_N)
+        # deleting what this batch inserted (the journal's last record): both
+        # cancel, and the slot is a spare again (Python never saw it)
+        hasj = self.tmp()
+        self.e(f"{hasj} = icmp ne i64 {jn}, 0")
+        j1 = self.tmp()
+        self.e(f"{j1} = sub i64 {jn}, 1")
+        jl = self.tmp()
+        self.e(f"{jl} = select i1 {hasj}, i64 {j1}, i64 0")
+        jb = self.tmp()
+        self.e(f"{jb} = mul i64 {jl}, {idx.journal_words}")
+        rec = []
+        for j in range(2):
+            wi = self.tmp()
+            self.e(f"{wi} = add i64 {jb}, {j}")
+            p = self.tmp()
+            self.e(f"{p} = getelementptr i64, ptr inttoptr (i64 {idx.journal_address} to ptr), "
+                   f"i64 {wi}")
+            v = self.tmp()
+            self.e(f"{v} = load i64, ptr {p}")
+            rec.append(v)
+        conds = [hasj]
+        for a, b in ((rec[0], str(idx.INSERT)), (rec[1], slot)):
+            c = self.tmp()
+            self.e(f"{c} = icmp eq i64 {a}, {b}")
+            conds.append(c)
+        room = self.tmp()
+        self.e(f"{room} = icmp ult i64 {sn}, {idx.SPARE_CAP}")
+        conds.append(room)
+        cancel = conds[0]
+        for c in conds[1:]:
+            t = self.tmp()
+            self.e(f"{t} = and i1 {cancel}, {c}")
+            cancel = t
+        undo, keep = self.label("hdu"), self.label("hdk")
+        self.e(f"br i1 {cancel}, label %{undo}, label %{keep}")
+        self.block(undo)
+        lv0 = self._kill(idx, ep)
+        self.e(f"store i64 {j1}, ptr {jp}")
+        sb = self.tmp()
+        self.e(f"{sb} = mul i64 {sn}, {idx.spare_words}")
+        vals = [slot, lv0] + [self._entry_value(ep, idx.VALUES + c) for c in range(idx.ncpu)] \
+            + [self._entry_value(ep, idx.host + c) for c in range(idx.ncpu)]
+        for j, v in enumerate(vals):
+            wi = self.tmp()
+            self.e(f"{wi} = add i64 {sb}, {j}")
+            p = self.tmp()
+            self.e(f"{p} = getelementptr i64, ptr inttoptr (i64 {idx.spares_address} to ptr), "
+                   f"i64 {wi}")
+            self.e(f"store i64 {v}, ptr {p}")
+        sn1 = self.tmp()
+        self.e(f"{sn1} = add i64 {sn}, 1")
+        self.e(f"store i64 {sn1}, ptr {sp}")
+        self.e(f"call void @rt_spin_unlock(ptr {self._ictl(idx, idx.LOCK)})")
+        undone = self.cur
+        self.e(f"br label %{done}")
+        self.block(keep)
         jfull = self.tmp()
         self.e(f"{jfull} = icmp uge i64 {jn}, {idx.JOURNAL_CAP}")
         self._unlock_to(idx, jfull, generic)
-        slot = self.tmp()
-        self.e(f"{slot} = load i64, ptr {self._entry_word(ep, idx.SLOT)}")
-        self.e(f"store atomic i64 1, ptr {self._ptr_of(ep)} release, align 8")
-        lv = self.tmp()
-        self.e(f"{lv} = load i64, ptr {self._entry_word(ep, idx.LIVE)}")
-        # reachable until the run ends, as the Python helper's deletion
-        self.e(f"store i8 {DELETED}, ptr {self._ptr_of(lv)}")
-        cp, count = self._ctl_load(idx, idx.COUNT)
-        c1 = self.tmp()
-        self.e(f"{c1} = sub i64 {count}, 1")
-        self.e(f"store i64 {c1}, ptr {cp}")
+        self._kill(idx, ep)
         self._journal(idx, idx.DELETE, slot, words, jp, jn)
         self.e(f"call void @rt_spin_unlock(ptr {self._ictl(idx, idx.LOCK)})")
         ok = self.cur
@@ -371,8 +420,26 @@ class HashEmitter(MemoryEmitter):
         self.e(f"br label %{done}")
         self.block(done)
         r = self.tmp()
-        self.e(f"{r} = phi i64 [0, %{ok}], [{-ENOENT}, %{missing}]")
+        self.e(f"{r} = phi i64 [0, %{ok}], [0, %{undone}], [{-ENOENT}, %{missing}]")
         return r
+
+    def _entry_value(self, ep: str, word: int) -> str:
+        v = self.tmp()
+        self.e(f"{v} = load i64, ptr {self._entry_word(ep, word)}")
+        return v
+
+    def _kill(self, idx: NativeIndex, ep: str) -> str:
+        """The entry at ``ep`` dies: its tag, its element's live byte (deleted:
+        reachable until the run ends, as after the Python helper's deletion),
+        the count. Returns the live byte's address."""
+        self.e(f"store atomic i64 1, ptr {self._ptr_of(ep)} release, align 8")
+        lv = self._entry_value(ep, idx.LIVE)
+        self.e(f"store i8 {DELETED}, ptr {self._ptr_of(lv)}")
+        cp, count = self._ctl_load(idx, idx.COUNT)
+        c1 = self.tmp()
+        self.e(f"{c1} = sub i64 {count}, 1")
+        self.e(f"store i64 {c1}, ptr {cp}")
+        return lv
 
     def _ptr_of(self, value: str) -> str:
         p = self.tmp()
