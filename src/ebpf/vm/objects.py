@@ -84,7 +84,8 @@ def load_object(spec: ObjectSpec, constants: dict[str, Any] | None = None,
             ps = spec.programs[name]
             verify_at_load(ps, map_specs, verify, core_btf, kconfig_offsets)
             loaded[name] = load_program(ps, maps, jit=jit, executor=executor, budget=budget,
-                                        kconfig_offsets=kconfig_offsets, core_btf=core_btf)
+                                        kconfig_offsets=kconfig_offsets, core_btf=core_btf,
+                                        verified=verify)
         fill_slots(spec.maps, maps, loaded, skipped, create_inner=create_map)
     except BaseException:
         for p in loaded.values():

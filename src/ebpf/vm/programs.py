@@ -416,18 +416,20 @@ def load_program(spec: ProgramSpec, maps: Mapping[str, VMMap] | None = None, *,
                  jit: bool | None = None, executor: str | None = None,
                  budget: int = DEFAULT_BUDGET,
                  kconfig_offsets: Mapping[str, int] | None = None, core_btf: Any = None,
-                 verify: bool | None = None, **_: Any) -> VMProgram:
+                 verify: bool | None = None, verified: bool = False, **_: Any) -> VMProgram:
     """Load ``spec`` into the runtime. ``maps`` resolves the program's map
     references by name; CO-RE relocations resolve against ``core_btf`` (default:
     the running kernel's BTF, see :func:`ebpf.loader.core.core_targets`). Unknown
     helpers, kfuncs and malformed instructions are load-time errors (:class:`ebpf.LoadError` /
     :class:`ebpf.InstructionError`). ``verify`` (True or False) runs our verifier
-    first, as :func:`ebpf.vm.objects.load_object` does for every program."""
+    first, as :func:`ebpf.vm.objects.load_object` does for every program
+    (``verified``: it already did)."""
     maps = maps or {}
     if verify is not None:  # a standalone load (ebpf.Program.load): verify here
         from .objects import verify_at_load
 
         verify_at_load(spec, {n: m.spec for n, m in maps.items()}, verify, core_btf)
+        verified = verify
     relocated = spec.instructions
     if any(i.core is not None for i in relocated):  # CO-RE rewrites copies in place
         relocated = [i.copy() for i in relocated]
@@ -435,9 +437,13 @@ def load_program(spec: ProgramSpec, maps: Mapping[str, VMMap] | None = None, *,
     insns = resolve(spec, maps, kconfig_offsets, relocated)
     code = prepare(insns, spec.name, helper_known=supported)
     gpl = is_gpl(spec)
-    for hid in sorted(code.helpers):
+    # a verified program calls no helper its type may not on any path the verifier
+    # walked (as the kernel, it skips calls in code dead by constants, e.g. a
+    # `const volatile` flag); unverified, every call site counts. Either way the
+    # run-time table (helpers_for) faults on a refused id, naming why.
+    for hid in () if verified else sorted(code.helpers):
         why = refusal(hid, spec.type, gpl)
-        if why is not None:  # the kernel's verifier refuses these too; unverified, so does the vm
+        if why is not None:
             raise LoadError(f"program {spec.name}: {why}")
     for pc, ins in enumerate(code.slots):
         if ins is not None and ins.opcode == op.LD_IMM64 and ins.src == op.BPF_PSEUDO_FUNC:
