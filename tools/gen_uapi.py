@@ -73,7 +73,8 @@ CONST_PREFIXES = [
                "BPF_FIB_", "BPF_OBJ_NAME_LEN", "BPF_TAG_SIZE", "BPF_BUILD_ID_SIZE",
                "BPF_SOCK_OPS_", "BPF_SK_LOOKUP_F_", "BPF_LOCAL_STORAGE_GET_F_",
                "BPF_SK_STORAGE_GET_F_", "BPF_RINGBUF_", "BPF_LOAD_HDR_OPT_",
-               "BPF_WRITE_HDR_", "BPF_DEVCG_", "XDP_PACKET_HEADROOM", "BPF_MTU_CHK_"), "flags"),
+               "BPF_WRITE_HDR_", "BPF_DEVCG_", "XDP_PACKET_HEADROOM", "BPF_MTU_CHK_",
+               "BPF_TCP_"), "flags"),
     ("if_link.h", ("XDP_FLAGS_", "XDP_ATTACHED_"), "flags"),
     ("perf_event.h", ("PERF_FLAG_", "PERF_EVENT_IOC_", "PERF_ATTR_SIZE_"), "flags"),
     ("magic.h", ("BPF_FS_MAGIC", "TRACEFS_MAGIC", "DEBUGFS_MAGIC", "CGROUP2_SUPER_MAGIC"),
@@ -142,7 +143,7 @@ CONTEXTS = {
     "pt_regs": "PT_REGS",
     # structs helpers read or fill
     "bpf_fib_lookup": "BPF_FIB_LOOKUP", "bpf_stack_build_id": "BPF_STACK_BUILD_ID",
-    "bpf_pidns_info": "BPF_PIDNS_INFO",
+    "bpf_pidns_info": "BPF_PIDNS_INFO", "bpf_sock_tuple": "BPF_SOCK_TUPLE",
     # kernel-internal, sizes only matter: the vm mirrors BPF_PROG_TEST_RUN's buffers
     "xdp_frame": "XDP_FRAME", "skb_shared_info": "SKB_SHARED_INFO",
 }

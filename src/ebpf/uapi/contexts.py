@@ -308,6 +308,11 @@ BPF_PIDNS_INFO = Layout('bpf_pidns_info', 8, {
     'tgid': Field(4, 4),
 })
 
+BPF_SOCK_TUPLE = Layout('bpf_sock_tuple', 36, {
+    'ipv4': Field(0, 12),
+    'ipv6': Field(0, 36),
+})
+
 XDP_FRAME = Layout('xdp_frame', 40, {
 })
 

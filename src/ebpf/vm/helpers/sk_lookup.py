@@ -21,14 +21,18 @@ import struct
 
 from ...errors import RuntimeFault
 from ...uapi import HelperId as H
+from ...uapi.consts import BPF_TCP_CLOSE, BPF_TCP_ESTABLISHED, BPF_TCP_LISTEN
+from ...uapi.contexts import BPF_SOCK, BPF_SOCK_TUPLE
 from ..memory import SCRATCH_BASE, Region
 from ..run import Run
 from .packets import _packet
 from .table import helper
 
-TUPLE4, TUPLE6 = 12, 36
-BPF_SOCK_SIZE = 80
-TCP_ESTABLISHED, TCP_LISTEN, TCP_CLOSE = 1, 10, 7
+#: sizes of struct bpf_sock_tuple's ipv4 and ipv6 halves
+TUPLE4, TUPLE6 = BPF_SOCK_TUPLE.fields["ipv4"].size, BPF_SOCK_TUPLE.fields["ipv6"].size
+BPF_SOCK_SIZE = BPF_SOCK.size
+TCP_ESTABLISHED, TCP_LISTEN, TCP_CLOSE = BPF_TCP_ESTABLISHED, BPF_TCP_LISTEN, BPF_TCP_CLOSE
+_F = BPF_SOCK.fields
 _SOCK_BASE = SCRATCH_BASE - 0x10_0000
 
 
@@ -81,15 +85,19 @@ def _lookup(run: Run, tuple_addr: int, size: int, netns: int, flags: int, tcp: b
     la, lp, ra, rp, st = found
     sk = bytearray(BPF_SOCK_SIZE)
     family = socket.AF_INET6 if n == 16 else socket.AF_INET
-    struct.pack_into("<IIII", sk, 4, family, socket.SOCK_STREAM if tcp else socket.SOCK_DGRAM,
-                     socket.IPPROTO_TCP if tcp else socket.IPPROTO_UDP, 0)
-    if n == 4:
-        sk[24:28], sk[52:56] = la, ra
-    else:
-        sk[28:44], sk[56:72] = la, ra
-    struct.pack_into("<I", sk, 44, lp)
-    sk[48:50] = rp.to_bytes(2, "big")
-    struct.pack_into("<Ii", sk, 72, st, -1)
+    struct.pack_into("<I", sk, _F["family"].offset, family)
+    struct.pack_into("<I", sk, _F["type"].offset,
+                     socket.SOCK_STREAM if tcp else socket.SOCK_DGRAM)
+    struct.pack_into("<I", sk, _F["protocol"].offset,
+                     socket.IPPROTO_TCP if tcp else socket.IPPROTO_UDP)
+    struct.pack_into("<I", sk, _F["mark"].offset, 0)
+    src, dst = (_F["src_ip4"], _F["dst_ip4"]) if n == 4 else (_F["src_ip6"], _F["dst_ip6"])
+    sk[src.offset:src.offset + src.size], sk[dst.offset:dst.offset + dst.size] = la, ra
+    struct.pack_into("<I", sk, _F["src_port"].offset, lp)
+    dport_off = _F["dst_port"].offset
+    sk[dport_off:dport_off + 2] = rp.to_bytes(2, "big")
+    struct.pack_into("<I", sk, _F["state"].offset, st)
+    struct.pack_into("<i", sk, _F["rx_queue_mapping"].offset, -1)
     held = run.extra.setdefault("socks", {})
     base = _SOCK_BASE + 0x100 * len(held)
     while base in held:

@@ -13,14 +13,16 @@ import errno
 import struct
 
 from ...uapi import HelperId as H
+from ...uapi.consts import BPF_SOCK_OPS_ALL_CB_FLAGS
+from ...uapi.contexts import BPF_SOCK_OPS
 from ..run import Run
 from .table import M64, helper, neg
 
 #: offsets in struct bpf_sock_ops
-IS_FULLSOCK_OFF, CB_FLAGS_OFF = 72, 84
-#: BPF_SOCK_OPS_ALL_CB_FLAGS: RTO, RETRANS, STATE, RTT, PARSE_ALL_HDR,
-#: PARSE_UNKNOWN_HDR, WRITE_HDR
-ALL_CB_FLAGS = 0x7F
+IS_FULLSOCK_OFF = BPF_SOCK_OPS.offset("is_fullsock")
+CB_FLAGS_OFF = BPF_SOCK_OPS.offset("bpf_sock_ops_cb_flags")
+#: the callback flags the kernel knows (RTO, RETRANS, STATE, RTT, PARSE_ALL_HDR, ...)
+ALL_CB_FLAGS = BPF_SOCK_OPS_ALL_CB_FLAGS
 
 
 @helper(H.sock_ops_cb_flags_set)
