@@ -417,10 +417,7 @@ class IndexedEntries(OrderedDict):
 
     def catch_up(self) -> None:
         """Replay what generated code did, if anything (after a run)."""
-        idx = self._index
-        if idx.ctl[idx.JOURNAL_N] or idx.ctl[idx.SPARE_N] < idx.SPARE_CAP:
-            with self._synced():
-                pass
+        self._fresh()
 
     @contextmanager
     def _synced(self):
@@ -432,38 +429,45 @@ class IndexedEntries(OrderedDict):
         finally:
             idx.unlock()
 
-    # reads
+    # reads: the journal replayed first if generated code wrote anything (a
+    # native write after that check is one that happened after the read)
+    def _fresh(self) -> None:
+        idx = self._index
+        if idx.ctl[idx.JOURNAL_N] or idx.ctl[idx.SPARE_N] < idx.SPARE_CAP:
+            with self._synced():
+                pass
+
     def get(self, key, default=None):
-        with self._synced():
-            return OrderedDict.get(self, key, default)
+        self._fresh()
+        return OrderedDict.get(self, key, default)
 
     def __getitem__(self, key):
-        with self._synced():
-            return OrderedDict.__getitem__(self, key)
+        self._fresh()
+        return OrderedDict.__getitem__(self, key)
 
     def __contains__(self, key) -> bool:
-        with self._synced():
-            return OrderedDict.__contains__(self, key)
+        self._fresh()
+        return OrderedDict.__contains__(self, key)
 
     def __len__(self) -> int:
-        with self._synced():
-            return OrderedDict.__len__(self)
+        self._fresh()
+        return OrderedDict.__len__(self)
 
     def __iter__(self):
-        with self._synced():
-            return iter(list(OrderedDict.keys(self)))
+        self._fresh()
+        return iter(list(OrderedDict.keys(self)))
 
     def keys(self):  # type: ignore[override]
-        with self._synced():
-            return list(OrderedDict.keys(self))
+        self._fresh()
+        return list(OrderedDict.keys(self))
 
     def items(self):  # type: ignore[override]
-        with self._synced():
-            return list(OrderedDict.items(self))
+        self._fresh()
+        return list(OrderedDict.items(self))
 
     def values(self):  # type: ignore[override]
-        with self._synced():
-            return list(OrderedDict.values(self))
+        self._fresh()
+        return list(OrderedDict.values(self))
 
     # writes
     def __setitem__(self, key, slot) -> None:
