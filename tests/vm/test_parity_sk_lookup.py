@@ -52,6 +52,8 @@ def facts(path, backend: str) -> list:
                 row = {n: list(v[n].value) for n in ("found", "state", "family", "protocol",
                                                       "src_port", "dst_port", "src_ip4",
                                                       "dst_ip4")}
+                row["full_listener"] = (v["fullsock"].value, v["listener"].value)
+                v["fullsock"].value = v["listener"].value = 9
                 for n in ("src_port", "dst_port"):  # the test's ports differ per backend
                     row[n] = [{lport: "L", cport: "C"}.get(p, p) if n == "src_port" else
                               {socket.htons(lport): "L", socket.htons(cport): "C"}.get(p, p)
@@ -71,6 +73,8 @@ def test_vm(own_netns, obj_path):
     assert f[0]["found"] == [1, 1, 1] and f[0]["state"][:2] == [10, 7]
     assert f[0]["src_port"][:2] == ["L", "L"] and f[0]["protocol"][:2] == [6, 17]
     assert f[1]["state"][0] == 1 and f[1]["dst_port"][0] == "C"
+    # both full sockets; only the first a listener
+    assert f[0]["full_listener"] == (1, 1) and f[1]["full_listener"] == (1, 0)
     assert f[3]["found"] == [0, 0, 0]
     assert all(row["found"] == [0, 0, 0] for row in f[4:])
 

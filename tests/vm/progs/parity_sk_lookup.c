@@ -9,6 +9,7 @@ __u16 sport, dport;           /* host order, converted below */
 __u32 flags_in, size_in = sizeof(((struct bpf_sock_tuple *)0)->ipv4);
 long netns_in = BPF_F_CURRENT_NETNS;
 long found[3] = {9, 9, 9};
+long fullsock = 9, listener = 9;
 __u32 state[3], family[3], protocol[3], src_port[3], dst_port[3], src_ip4[3], dst_ip4[3];
 
 static void show(int i, struct bpf_sock *sk)
@@ -43,8 +44,11 @@ int lookup(struct __sk_buff *skb)
 	t.ipv4.dport = bpf_htons(dport);
 	sk = bpf_sk_lookup_tcp(skb, &t, size, netns_in, flags_in);
 	show(0, sk);
-	if (sk)
+	if (sk) {
+		fullsock = bpf_sk_fullsock(sk) == sk;
+		listener = bpf_get_listener_sock(sk) != 0;
 		bpf_sk_release(sk);
+	}
 	sk = bpf_sk_lookup_udp(skb, &t, size, netns_in, flags_in);
 	show(1, sk);
 	if (sk)

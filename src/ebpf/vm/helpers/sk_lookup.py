@@ -1,5 +1,6 @@
 """Socket lookups from packet programs: ``bpf_sk_lookup_tcp``, ``bpf_skc_lookup_tcp``,
-``bpf_sk_lookup_udp`` and ``bpf_sk_release``.
+``bpf_sk_lookup_udp`` and ``bpf_sk_release``; ``bpf_sk_fullsock`` and
+``bpf_get_listener_sock`` on what they found.
 
 The runtime's packets arrive in the calling thread's network namespace, so a
 lookup searches that namespace's sockets (its /proc/net tables) as the kernel's
@@ -21,7 +22,13 @@ import struct
 
 from ...errors import RuntimeFault
 from ...uapi import HelperId as H
-from ...uapi.consts import BPF_TCP_CLOSE, BPF_TCP_ESTABLISHED, BPF_TCP_LISTEN
+from ...uapi.consts import (
+    BPF_TCP_CLOSE,
+    BPF_TCP_ESTABLISHED,
+    BPF_TCP_LISTEN,
+    BPF_TCP_NEW_SYN_RECV,
+    BPF_TCP_TIME_WAIT,
+)
 from ...uapi.contexts import BPF_SOCK, BPF_SOCK_TUPLE
 from ..memory import SCRATCH_BASE, Region
 from ..run import Run
@@ -32,6 +39,7 @@ from .table import helper
 TUPLE4, TUPLE6 = BPF_SOCK_TUPLE.fields["ipv4"].size, BPF_SOCK_TUPLE.fields["ipv6"].size
 BPF_SOCK_SIZE = BPF_SOCK.size
 TCP_ESTABLISHED, TCP_LISTEN, TCP_CLOSE = BPF_TCP_ESTABLISHED, BPF_TCP_LISTEN, BPF_TCP_CLOSE
+TCP_TIME_WAIT, TCP_NEW_SYN_RECV = BPF_TCP_TIME_WAIT, BPF_TCP_NEW_SYN_RECV
 _F = BPF_SOCK.fields
 _SOCK_BASE = SCRATCH_BASE - 0x10_0000
 
@@ -69,7 +77,7 @@ def _find(tcp: bool, v6: bool, saddr: bytes, sport: int, daddr: bytes, dport: in
 
 
 def _lookup(run: Run, tuple_addr: int, size: int, netns: int, flags: int, tcp: bool,
-            what: str) -> int:
+            what: str, full: bool = True) -> int:
     _packet(run, what)
     size &= 0xFFFF_FFFF
     netns &= 0xFFFF_FFFF
@@ -83,6 +91,8 @@ def _lookup(run: Run, tuple_addr: int, size: int, netns: int, flags: int, tcp: b
     if found is None:
         return 0
     la, lp, ra, rp, st = found
+    if full and tcp and st == TCP_TIME_WAIT:
+        return 0  # a time-wait socket is no full socket: only bpf_skc_lookup_tcp gives it
     sk = bytearray(BPF_SOCK_SIZE)
     family = socket.AF_INET6 if n == 16 else socket.AF_INET
     struct.pack_into("<I", sk, _F["family"].offset, family)
@@ -113,7 +123,7 @@ def sk_lookup_tcp(run: Run, ctx, tuple_, size, netns, flags):
 
 @helper(H.skc_lookup_tcp)
 def skc_lookup_tcp(run: Run, ctx, tuple_, size, netns, flags):
-    return _lookup(run, tuple_, size, netns, flags, True, "bpf_skc_lookup_tcp")
+    return _lookup(run, tuple_, size, netns, flags, True, "bpf_skc_lookup_tcp", full=False)
 
 
 @helper(H.sk_lookup_udp)
@@ -128,3 +138,23 @@ def sk_release(run: Run, sk, *_):
         raise RuntimeFault(f"bpf_sk_release of {sk:#x}, which no lookup returned")
     run.mem.remove_local(region)
     return 0
+
+
+def _state(run: Run, sk: int, what: str) -> int:
+    region = run.extra.get("socks", {}).get(sk)
+    if region is None:
+        raise RuntimeFault(f"{what} of {sk:#x}, which no lookup returned")
+    return struct.unpack_from("<I", region.buf, _F["state"].offset)[0]
+
+
+@helper(H.sk_fullsock)
+def sk_fullsock(run: Run, sk, *_):
+    """The socket itself, unless it is a time-wait or request mini socket (NULL)."""
+    return 0 if _state(run, sk, "bpf_sk_fullsock") in (TCP_TIME_WAIT, TCP_NEW_SYN_RECV) else sk
+
+
+@helper(H.get_listener_sock)
+def get_listener_sock(run: Run, sk, *_):
+    """The socket when it is a TCP listener, else NULL (the runtime's lookups give
+    no request sockets whose listener this would be)."""
+    return sk if _state(run, sk, "bpf_get_listener_sock") == TCP_LISTEN else 0
