@@ -92,9 +92,9 @@ SEC("tc") int lookup_other(struct __sk_buff *skb)
 }
 
 /* a socket filter calling helpers only tracing programs may call */
-SEC("socket") int filter_signal(struct __sk_buff *skb)
+SEC("socket") int filter_override(struct __sk_buff *skb)
 {
-	bpf_send_signal(9);
+	bpf_override_return((void *)skb, 0);
 	return 0;
 }
 
@@ -131,7 +131,7 @@ REJECT = {
     "read_other": "invalid mem access 'scalar'",
     "write_other": "invalid mem access 'scalar'",
     "lookup_other": "R1 type=scalar expected=map_ptr",
-    "filter_signal": "cannot use helper bpf_send_signal",
+    "filter_override": "cannot use helper bpf_override_return",
     "filter_probe_write": "cannot use helper bpf_probe_write_user",
 }
 
@@ -162,6 +162,15 @@ def test_our_verifier_refuses(hostile, name):
     res = verify_program(spec.programs[name], spec.maps)
     assert not res.accepted
     assert REJECT[name] in res.error, res.error
+
+
+@pytest.mark.kernel
+@pytest.mark.parametrize("name", sorted(REJECT))
+def test_the_kernel_refuses_them_too(hostile, name):
+    from ebpf.verifier.compare import kernel_verdict
+
+    kv = kernel_verdict(ObjectSpec.from_file(hostile), name)
+    assert kv.accepted is False, f"{name}: the kernel accepts it"
 
 
 @pytest.mark.parametrize("executor", EXECUTORS)
@@ -250,7 +259,7 @@ def test_helper_call_under_a_spin_lock_faults(executor):
             p.test_run(bytes(64))   # the lock was released after the fault
 
 
-@pytest.mark.parametrize("name", ["filter_signal", "filter_probe_write"])
+@pytest.mark.parametrize("name", ["filter_override", "filter_probe_write"])
 def test_socket_filter_helpers_refused_at_load(hostile, name):
     with pytest.raises(ebpf.LoadError, match="socket_filter cannot use helper"):
         _load(hostile, "interpreter", name)
@@ -259,11 +268,11 @@ def test_socket_filter_helpers_refused_at_load(hostile, name):
 @pytest.mark.parametrize("executor", EXECUTORS)
 def test_socket_filter_helper_through_callx_faults(executor):
     # callx reaches helpers by a register's value: refused when the call is made
-    insns = assemble("r1 = 9\nr2 = 109\ncallx r2\nexit")
+    insns = assemble("r2 = 0\nr3 = 36\ncallx r3\nexit")
     spec = ebpf.ProgramSpec(name="p", type=ebpf.ProgramType.SOCKET_FILTER, instructions=insns,
                             license="GPL")
     with ebpf.Program.load(spec, backend="vm", verify=False, executor=executor) as p:
-        with pytest.raises(ebpf.RuntimeFault, match="cannot use helper bpf_send_signal"):
+        with pytest.raises(ebpf.RuntimeFault, match="cannot use helper bpf_probe_write_user"):
             p.test_run(bytes(64))
 
 

@@ -102,9 +102,11 @@ HELPERS: dict[str, Proto] = {
     "spin_unlock": _P("void", ("spin_lock",)),
     "get_stackid": _P("int", ("ctx", "map", "scalar"), gpl=True, group="tracing"),
     "get_stack": _P("int", ("ctx", "out", "size0", "scalar"), gpl=True, group="tracing"),
-    "get_task_stack": _P("int", ("btf", "out", "size0", "scalar"), gpl=True, group="tracing"),
-    "send_signal": _P("int", ("scalar",), gpl=True, group="tracing"),
-    "send_signal_thread": _P("int", ("scalar",), gpl=True, group="tracing"),
+    # in every program type's base set since Linux 6.14 (bpf_base_func_proto)
+    "get_task_stack": _P("int", ("btf", "out", "size0", "scalar"), gpl=True),
+    "send_signal": _P("int", ("scalar",), gpl=True),
+    "send_signal_thread": _P("int", ("scalar",), gpl=True),
+    "override_return": _P("int", ("ctx", "scalar"), gpl=True, group="kprobe"),
     "current_task_under_cgroup": _P("int", ("map", "scalar"), group="tracing"),
     "get_ns_current_pid_tgid": _P("int", ("scalar", "scalar", "out", "size"), group="tracing"),
     "get_func_ip": _P("int", ("ctx",), group="tracing"),
@@ -165,6 +167,7 @@ GROUPS: dict[str, set[PT]] = {
     "xdp": {PT.XDP},
     "net": _SKB | {PT.XDP, PT.SK_MSG, PT.SOCK_OPS, PT.CGROUP_SOCK_ADDR, PT.SK_LOOKUP},
     "tracing": _TRACING,
+    "kprobe": {PT.KPROBE},
     "sysctl": _TRACING | {PT.CGROUP_SYSCTL},
     "sleepable": _TRACING,
 }

@@ -435,16 +435,16 @@ def load_program(spec: ProgramSpec, maps: Mapping[str, VMMap] | None = None, *,
         relocated = [i.copy() for i in relocated]
     poisoned, layout_btf = apply_core(spec, relocated, core_btf)
     insns = resolve(spec, maps, kconfig_offsets, relocated)
-    code = prepare(insns, spec.name, helper_known=supported)
     gpl = is_gpl(spec)
     # a verified program calls no helper its type may not on any path the verifier
     # walked (as the kernel, it skips calls in code dead by constants, e.g. a
     # `const volatile` flag); unverified, every call site counts. Either way the
     # run-time table (helpers_for) faults on a refused id, naming why.
-    for hid in () if verified else sorted(code.helpers):
+    for hid in () if verified else sorted({i.imm for i in insns if i.is_helper_call}):
         why = refusal(hid, spec.type, gpl)
         if why is not None:
             raise LoadError(f"program {spec.name}: {why}")
+    code = prepare(insns, spec.name, helper_known=supported)
     for pc, ins in enumerate(code.slots):
         if ins is not None and ins.opcode == op.LD_IMM64 and ins.src == op.BPF_PSEUDO_FUNC:
             target = pc + 1 + pseudo_func_offset(ins.imm)
