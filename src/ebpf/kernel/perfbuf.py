@@ -5,9 +5,9 @@ PERF_SAMPLE_RAW, mmap one metadata page plus ``page_count`` data pages, and stor
 the event fd at ``map[cpu]``; ``bpf_perf_event_output(ctx, &map, BPF_F_CURRENT_CPU,
 data, size)`` then writes PERF_RECORD_SAMPLE records into that CPU's ring.
 
-The metadata page (struct perf_event_mmap_page) has ``data_head`` at byte 1024
-(written by the kernel), ``data_tail`` at 1032 (written by us), and on kernels
-since 4.1 ``data_offset``/``data_size`` at 1040/1048. Records start with
+The metadata page (struct perf_event_mmap_page, layout generated in
+:mod:`ebpf.uapi.contexts`) has ``data_head`` (written by the kernel) and
+``data_tail`` (written by us), and on kernels since 4.1 ``data_offset``/``data_size``. Records start with
 ``{u32 type; u16 misc; u16 size}``; a SAMPLE carries ``u32 size`` then the raw
 bytes, a LOST record ``u64 id; u64 lost``. Records may wrap around the end of
 the data area (it is mapped once), so they are copied in two parts then.
@@ -22,11 +22,15 @@ import struct
 import time
 
 from ..errors import MapError, SystemCallError
+from ..uapi.contexts import PERF_EVENT_MMAP_PAGE
 from . import perf
 
 log = logging.getLogger("ebpf.kernel.perfbuf")
 
 PAGE_SIZE = mmap.PAGESIZE
+#: u64 indexes of data_head / data_tail in the metadata page
+_HEAD = PERF_EVENT_MMAP_PAGE.offset("data_head") // 8
+_TAIL = PERF_EVENT_MMAP_PAGE.offset("data_tail") // 8
 _HDR = struct.Struct("<IHH")
 _U32 = struct.Struct("<I")
 _U64 = struct.Struct("<Q")
@@ -61,8 +65,8 @@ class _CPURing:
 
     def read(self, out: list[bytes]) -> int:
         """Append raw samples to ``out``; returns the number of lost records reported."""
-        head = self.meta[1024 // 8]
-        tail = self.meta[1032 // 8]
+        head = self.meta[_HEAD]
+        tail = self.meta[_TAIL]
         lost = 0
         while tail < head:
             rtype, _misc, rsize = _HDR.unpack(self._copy(tail, 8))
@@ -79,11 +83,11 @@ class _CPURing:
                 body = self._copy(tail + 8, 16)
                 lost += _LOST.unpack(body)[1]
             tail += rsize
-        self.meta[1032 // 8] = tail
+        self.meta[_TAIL] = tail
         return lost
 
     def pending(self) -> bool:
-        return self.meta[1024 // 8] != self.meta[1032 // 8]
+        return self.meta[_HEAD] != self.meta[_TAIL]
 
     def close(self) -> None:
         for v in (self.data, self.meta, self.view):

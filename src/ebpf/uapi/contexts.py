@@ -313,6 +313,48 @@ BPF_SOCK_TUPLE = Layout('bpf_sock_tuple', 36, {
     'ipv6': Field(0, 36),
 })
 
+BPF_TUNNEL_KEY = Layout('bpf_tunnel_key', 44, {
+    'tunnel_id': Field(0, 4),
+    'remote_ipv4': Field(4, 4),
+    'remote_ipv6': Field(4, 16, 4),
+    'tunnel_tos': Field(20, 1),
+    'tunnel_ttl': Field(21, 1),
+    'tunnel_ext': Field(22, 2),
+    'tunnel_flags': Field(22, 2),
+    'tunnel_label': Field(24, 4),
+    'local_ipv4': Field(28, 4),
+    'local_ipv6': Field(28, 16, 4),
+})
+
+PERF_EVENT_MMAP_PAGE = Layout('perf_event_mmap_page', 1088, {
+    'version': Field(0, 4),
+    'compat_version': Field(4, 4),
+    'lock': Field(8, 4),
+    'index': Field(12, 4),
+    'offset': Field(16, 8),
+    'time_enabled': Field(24, 8),
+    'time_running': Field(32, 8),
+    'capabilities': Field(40, 8),
+    'pmc_width': Field(48, 2),
+    'time_shift': Field(50, 2),
+    'time_mult': Field(52, 4),
+    'time_offset': Field(56, 8),
+    'time_zero': Field(64, 8),
+    'size': Field(72, 4),
+    '__reserved_1': Field(76, 4),
+    'time_cycles': Field(80, 8),
+    'time_mask': Field(88, 8),
+    '__reserved': Field(96, 928, 928),
+    'data_head': Field(1024, 8),
+    'data_tail': Field(1032, 8),
+    'data_offset': Field(1040, 8),
+    'data_size': Field(1048, 8),
+    'aux_head': Field(1056, 8),
+    'aux_tail': Field(1064, 8),
+    'aux_offset': Field(1072, 8),
+    'aux_size': Field(1080, 8),
+})
+
 XDP_FRAME = Layout('xdp_frame', 40, {
 })
 

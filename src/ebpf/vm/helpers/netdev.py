@@ -25,7 +25,18 @@ from dataclasses import dataclass
 from ..._internal.ints import s32
 from ...uapi import HelperId as H
 from ...uapi import ProgramType
-from ...uapi.consts import BPF_MTU_CHK_RET_FRAG_NEEDED, BPF_MTU_CHK_RET_SUCCESS, BPF_MTU_CHK_SEGS
+from ...uapi.consts import (
+    BPF_F_DONT_FRAGMENT,
+    BPF_F_NO_TUNNEL_KEY,
+    BPF_F_SEQ_NUMBER,
+    BPF_F_TUNINFO_FLAGS,
+    BPF_F_TUNINFO_IPV6,
+    BPF_F_ZERO_CSUM_TX,
+    BPF_MTU_CHK_RET_FRAG_NEEDED,
+    BPF_MTU_CHK_RET_SUCCESS,
+    BPF_MTU_CHK_SEGS,
+)
+from ...uapi.contexts import BPF_TUNNEL_KEY
 from ..contexts import LOOPBACK_IFINDEX
 from ..run import Run
 from .packets import _packet
@@ -85,19 +96,29 @@ def clone_redirect(run: Run, skb, ifindex, flags, *_):
 
 
 # ---- tunnel metadata -----------------------------------------------------------------
-# struct bpf_tunnel_key: tunnel_id u32 @0, remote_ipv4/ipv6 @4, tos @20, ttl @21,
-# tunnel_ext/flags u16 @22, tunnel_label u32 @24, local_ipv4/ipv6 @28; 44 bytes
-TUNNEL_KEY_SIZE = 44
+# struct bpf_tunnel_key (generated layout: ebpf.uapi.contexts.BPF_TUNNEL_KEY)
+_K = BPF_TUNNEL_KEY.fields
+TUNNEL_KEY_SIZE = BPF_TUNNEL_KEY.size
 #: the shorter layouts older programs pass (offsets of local_ipv4, tunnel_label,
 #: tunnel_ext, remote_ipv6[1])
-_SET_COMPAT = (28, 24, 22, 8)
-_GET_COMPAT = (28, 24, 22)
-BPF_F_TUNINFO_IPV6 = 1 << 0
-BPF_F_ZERO_CSUM_TX = 1 << 1
-BPF_F_DONT_FRAGMENT = 1 << 2
-BPF_F_SEQ_NUMBER = 1 << 3
-BPF_F_NO_TUNNEL_KEY = 1 << 4
-BPF_F_TUNINFO_FLAGS = 1 << 4
+_SET_COMPAT = (_K["local_ipv4"].offset, _K["tunnel_label"].offset, _K["tunnel_ext"].offset,
+               _K["remote_ipv6"].offset + 4)
+_GET_COMPAT = _SET_COMPAT[:3]
+
+
+def _u(key: bytes | bytearray, name: str) -> int:
+    f = _K[name]
+    return int.from_bytes(key[f.offset:f.offset + f.size], "little")
+
+
+def _put(key: bytearray, name: str, value: int) -> None:
+    f = _K[name]
+    key[f.offset:f.offset + f.size] = (value & ((1 << 8 * f.size) - 1)).to_bytes(f.size, "little")
+
+
+def _span(name: str) -> slice:
+    f = _K[name]
+    return slice(f.offset, f.offset + f.size)
 _SET_KEY_FLAGS = (BPF_F_TUNINFO_IPV6 | BPF_F_ZERO_CSUM_TX | BPF_F_DONT_FRAGMENT
                   | BPF_F_SEQ_NUMBER | BPF_F_NO_TUNNEL_KEY)
 _GET_KEY_FLAGS = BPF_F_TUNINFO_IPV6 | BPF_F_TUNINFO_FLAGS
@@ -134,8 +155,9 @@ def skb_set_tunnel_key(run: Run, skb, frm, size, flags, *_):
     if size != TUNNEL_KEY_SIZE and size not in _SET_COMPAT:
         return neg(errno.EINVAL)
     key = run.mem.read(frm, size).ljust(TUNNEL_KEY_SIZE, b"\0")
-    tun_id, = struct.unpack_from("<I", key, 0)
-    tos, ttl, ext, label = struct.unpack_from("<BBHI", key, 20)
+    tun_id = _u(key, "tunnel_id")
+    tos, ttl = _u(key, "tunnel_tos"), _u(key, "tunnel_ttl")
+    ext, label = _u(key, "tunnel_ext"), _u(key, "tunnel_label")
     v6 = bool(flags & BPF_F_TUNINFO_IPV6)
     if (not v6 and label) or ext:
         return neg(errno.EINVAL)
@@ -144,10 +166,11 @@ def skb_set_tunnel_key(run: Run, skb, frm, size, flags, *_):
     bits |= (1 << TUN_SEQ if flags & BPF_F_SEQ_NUMBER else 0)
     bits |= (0 if flags & BPF_F_NO_TUNNEL_KEY else 1 << TUN_KEY)
     if v6:  # addresses as the program's byte arrays
-        dst, src, lab = key[4:20], key[28:44], label & IPV6_FLOWLABEL_MASK
+        dst, src = key[_span("remote_ipv6")], key[_span("local_ipv6")]
+        lab = label & IPV6_FLOWLABEL_MASK
     else:   # u32s in host order, kept in network order
-        dst = struct.pack(">I", struct.unpack_from("<I", key, 4)[0]).ljust(16, b"\0")
-        src = struct.pack(">I", struct.unpack_from("<I", key, 28)[0]).ljust(16, b"\0")
+        dst = struct.pack(">I", _u(key, "remote_ipv4")).ljust(16, b"\0")
+        src = struct.pack(">I", _u(key, "local_ipv4")).ljust(16, b"\0")
         lab = 0
     p.tunnel = TunnelInfo(tun_id, tos, ttl, bits, v6, src, dst, lab)
     return 0
@@ -189,17 +212,18 @@ def skb_get_tunnel_key(run: Run, skb, to, size, flags, *_):
         return neg(err)
     assert isinstance(info, TunnelInfo)
     key = bytearray(TUNNEL_KEY_SIZE)
-    struct.pack_into("<IBB", key, 0, info.tun_id & 0xFFFF_FFFF, 0, 0)
-    struct.pack_into("<BB", key, 20, info.tos, info.ttl)
+    _put(key, "tunnel_id", info.tun_id)
+    _put(key, "tunnel_tos", info.tos)
+    _put(key, "tunnel_ttl", info.ttl)
     if flags & BPF_F_TUNINFO_FLAGS:
-        struct.pack_into("<H", key, 22, _be16_flags(info.flags))
+        _put(key, "tunnel_flags", _be16_flags(info.flags))
     # received-side view: the remote end is the source, the local one the destination
     if info.ipv6:
-        key[4:20], key[28:44] = info.src, info.dst
-        struct.pack_into("<I", key, 24, info.label)
+        key[_span("remote_ipv6")], key[_span("local_ipv6")] = info.src, info.dst
+        _put(key, "tunnel_label", info.label)
     else:
-        struct.pack_into("<I", key, 4, int.from_bytes(info.src[:4], "big"))
-        struct.pack_into("<I", key, 28, int.from_bytes(info.dst[:4], "big"))
+        _put(key, "remote_ipv4", int.from_bytes(info.src[:4], "big"))
+        _put(key, "local_ipv4", int.from_bytes(info.dst[:4], "big"))
     run.mem.write(to, bytes(key[:size]))
     return 0
 
