@@ -30,6 +30,8 @@ def _spec(t: T) -> ebpf.MapSpec:
     if t == T.STACK_TRACE:
         value = 8 * 8
     flags = 1 if t == T.LPM_TRIE else 0  # BPF_F_NO_PREALLOC
+    if t == T.ARENA:
+        key, value, n, flags = 0, 0, 4, 1 << 10  # pages; BPF_F_MMAPABLE
     inner = ebpf.MapSpec(name="inner", type=T.ARRAY, key_size=4, value_size=4, max_entries=1) \
         if t in (T.ARRAY_OF_MAPS, T.HASH_OF_MAPS) else None
     return ebpf.MapSpec(name=f"m_{t.name.lower()}"[:15], type=t, key_size=key, value_size=value,
