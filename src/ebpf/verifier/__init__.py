@@ -88,13 +88,25 @@ def with_kconfig(spec: Any) -> tuple[dict[str, Any], dict[str, int]]:
     return maps, offsets
 
 
-def tracing_args(prog: Any, kernel_btf: Any = None) -> tuple[bool, ...] | None:
+def _arg_kind(B: Any, t: Any) -> bool | str:
+    """False for a scalar argument; the struct's name for a pointer to a named
+    struct or union (a typed kernel pointer); True for any other pointer."""
+    r = B.resolve(t)
+    if not isinstance(r, B.Pointer):
+        return False
+    target = B.resolve(r.type)
+    if isinstance(target, B.Composite) and target.name:
+        return str(target.name)
+    return True
+
+
+def tracing_args(prog: Any, kernel_btf: Any = None) -> tuple[bool | str, ...] | None:
     """For a BTF-typed tracing program (``tp_btf``, ``fentry``/``fexit``/``fmod_ret``,
-    ``lsm``): for each u64 of its context, whether the kernel passes a pointer
-    there (True) or a scalar (False), read from the attach target's prototype in
-    the kernel's BTF (``kernel_btf``, default the running kernel's). ``None`` when
-    that cannot be known (no kernel BTF, target not found): every slot may then
-    hold a pointer."""
+    ``lsm``): for each u64 of its context, what the kernel passes there, read from
+    the attach target's prototype in the kernel's BTF (``kernel_btf``, default the
+    running kernel's): False for a scalar, a struct name for a pointer to that
+    struct, True for another pointer. ``None`` when that cannot be known (no kernel
+    BTF, target not found): every slot may then hold a pointer."""
     from ..errors import Error
     from ..uapi import AttachType, ProgramType
 
@@ -126,10 +138,8 @@ def tracing_args(prog: Any, kernel_btf: Any = None) -> tuple[bool, ...] | None:
             params = list(proto.params)
             if at == AttachType.TRACE_FEXIT:
                 ret = proto.return_type
-        kinds = [isinstance(B.resolve(p.type), B.Pointer) for p in params]
-        if ret is not None:
-            kinds.append(isinstance(B.resolve(ret), B.Pointer))
-        return tuple(kinds)
+        return tuple(_arg_kind(B, t) for t in [p.type for p in params] +
+                     ([ret] if ret is not None else []))
     except (Error, OSError):  # no kernel BTF here, or a target it lacks: nothing known
         return None
 
@@ -146,10 +156,12 @@ def verify_program(prog: Any, maps: dict[str, Any] | None = None, log_level: int
     from .types import Reject
 
     insns = _relocated(prog, core_btf)
+    # the kernel's types (typed pointers' layouts): the CO-RE target when one is given
+    kbtf = core_btf if hasattr(core_btf, "types_by_name") else None
     v = Verifier(insns, prog.type, maps=maps or {}, license=prog.license or "",
                  attach_type=prog.attach_type, log_level=log_level, btf=prog.btf,
                  name=prog.name, kconfig=kconfig,
-                 ctx_args=tracing_args(prog, core_btf))
+                 ctx_args=tracing_args(prog, kbtf), kernel_btf=kbtf)
     start = time.perf_counter_ns()
     error, at = "", -1
     try:

@@ -66,11 +66,15 @@ class Verifier(CallRules, BranchRules):
                  attach_type: Any = None, log_level: int = 1, btf: Any = None,
                  name: str = "", privileged: bool = True,
                  kconfig: dict[str, int] | None = None,
-                 ctx_args: tuple[bool, ...] | None = None):
+                 ctx_args: tuple[bool | str, ...] | None = None,
+                 kernel_btf: Any = None):
         self.insns_list = instructions
         #: tracing programs: which u64 context slots hold pointers (True) or scalars
         #: (False), from the attach target's BTF prototype; None: any may be a pointer
         self.ctx_args = ctx_args
+        #: the kernel's BTF (a btf.Spec), for typed kernel pointers' struct layouts;
+        #: None: read the running kernel's on first need (no layout checks without)
+        self.kernel_btf = kernel_btf
         #: where each ``.kconfig`` extern sits in the ``.kconfig`` map: with that map's
         #: data known, loads of an extern are constants (as the kernel's for the
         #: frozen read-only map libbpf makes), so dead version branches are pruned

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ..errors import Error
 from . import platform
 from . import tnum as tn
 from .scalar import Scalar, to_signed
@@ -134,6 +135,9 @@ class MemoryRules(RuleBase):
         if kind is Kind.BTF_ID:
             if write:
                 raise Reject(f"only read is supported (R{regno} {reg.type_name()})")
+            typed = self._btf_struct_access(reg, regno, off, size)
+            if typed is not None:
+                return typed
             if size == 8:
                 return pointer(Kind.BTF_ID, var=Scalar.unknown())
             return scalar(_load_range(size))
@@ -145,6 +149,65 @@ class MemoryRules(RuleBase):
                 raise Reject(f"R{regno} invalid {reg.type_name()} access off={o} size={size}")
             return scalar(_load_range(size))
         raise Reject(f"R{regno} invalid mem access '{reg.type_name()}'")
+
+    # ---- typed kernel pointers ----------------------------------------------------------
+    def _kernel_struct(self, name: str) -> Any:
+        """The kernel's struct or union ``name`` (from its BTF), or None."""
+        cache = self.__dict__.setdefault("_kstructs", {})
+        if name in cache:
+            return cache[name]
+        found = None
+        try:
+            from .. import btf as B
+
+            spec = getattr(self, "kernel_btf", None)
+            if spec is None:
+                spec = self.kernel_btf = B.load_kernel_btf()
+            for t in spec.types_by_name(name):
+                if isinstance(t, B.Composite) and t.size:
+                    found = t
+                    break
+        except (Error, OSError):
+            found = None  # no kernel BTF here: typed pointers are not checked
+        cache[name] = found
+        return found
+
+    def _btf_struct_access(self, reg: Reg, regno: int, off: int, size: int) -> Reg | None:
+        """A read through a pointer to a kernel struct the BTF describes, checked
+        against its layout as the kernel's btf_struct_access: inside the struct,
+        and a pointer member to a named struct reads as a typed pointer. None when
+        the pointer's type is not known."""
+        if not isinstance(reg.btf, str) or reg.var is None or not reg.var.is_const():
+            return None
+        t = self._kernel_struct(reg.btf)
+        if t is None:
+            return None
+        o = reg.off + off + to_signed(reg.var.value, 64)
+        if o < 0:
+            raise Reject(f"R{regno} is ptr_{reg.btf} invalid negative access: off={o}")
+        from .. import btf as B
+
+        if o + size > t.size:
+            # as the kernel: a trailing flexible array (`u64 cpu_bitmap[];`) may be
+            # read past the struct's size
+            last = t.members[-1] if t.members else None
+            lt = B.resolve(last.type) if last is not None else None
+            if not (isinstance(lt, B.Array) and lt.nelems == 0 and last is not None
+                    and o >= last.offset // 8):
+                raise Reject(f"access beyond struct {reg.btf} at off {o} size {size}")
+            return scalar(_load_range(size)) if size != 8 else \
+                pointer(Kind.BTF_ID, var=Scalar.unknown())
+        if size != 8:
+            return scalar(_load_range(size))
+
+        member = _member_at(B, t, o)
+        if member is not None:
+            kind = _pointee(B, member)
+            if isinstance(kind, str):
+                return pointer(Kind.BTF_ID, btf=kind)
+            if kind is False:
+                return scalar(_load_range(size))
+        return pointer(Kind.BTF_ID, var=Scalar.unknown())
 
     # ---- per kind -------------------------------------------------------------------
     def _ctx_access(self, reg: Reg, regno: int, off: int, size: int, write: bool,
@@ -165,8 +228,12 @@ class MemoryRules(RuleBase):
                 return None
             if layout.btf_args and size == 8:
                 args = getattr(self, "ctx_args", None)
-                if args is not None and off // 8 < len(args) and not args[off // 8]:
-                    return scalar(_load_range(size))  # an int argument
+                if args is not None and off // 8 < len(args):
+                    arg = args[off // 8]
+                    if arg is False:
+                        return scalar(_load_range(size))  # an int argument
+                    if isinstance(arg, str):
+                        return pointer(Kind.BTF_ID, btf=arg)  # a typed kernel pointer
                 return pointer(Kind.BTF_ID, var=Scalar.unknown())
             return scalar(_load_range(size))
         for f in layout.fields:
@@ -410,3 +477,35 @@ def _load_range(size: int) -> Scalar:
     return r
 
 
+def _member_at(B: Any, t: Any, off: int, depth: int = 0) -> Any:
+    """The type of the (innermost) member of composite ``t`` starting at byte ``off``
+    and at least 8 bytes wide, or None (padding, bitfields, arrays of them)."""
+    if depth > 8:
+        return None
+    for m in t.members:
+        if m.bitfield_size or m.offset % 8:
+            continue
+        start = m.offset // 8
+        mt = B.resolve(m.type)
+        try:
+            msize = B.sizeof(mt)
+        except Error:
+            continue
+        if not start <= off < start + msize:
+            continue
+        if isinstance(mt, B.Composite):
+            return _member_at(B, mt, off - start, depth + 1)
+        if isinstance(mt, B.Array):
+            return None
+        return mt if off == start else None
+    return None
+
+
+def _pointee(B: Any, mt: Any) -> bool | str:
+    """As the verifier's tracing-argument kinds: False, a struct name, or True."""
+    if not isinstance(mt, B.Pointer):
+        return False
+    target = B.resolve(mt.type)
+    if isinstance(target, B.Composite) and target.name:
+        return str(target.name)
+    return True
