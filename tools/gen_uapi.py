@@ -84,7 +84,7 @@ CONST_PREFIXES = [
      "netlink"),
     ("rtnetlink.h", ("RTM_", "RTEXT_FILTER_VF", "TCA_KIND", "TCA_OPTIONS"), "netlink"),
     ("if_link.h", ("IFLA_XDP", "IFLA_EXT_MASK"), "netlink"),
-    ("pkt_cls.h", ("TCA_BPF_",), "netlink"),
+    ("pkt_cls.h", ("TCA_BPF_", "TC_ACT_"), "netlink"),
     ("pkt_sched.h", ("TC_H_",), "netlink"),
     ("if_ether.h", ("ETH_P_ALL",), "netlink"),
 ]

@@ -25,7 +25,20 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import AttachError, Error, NotSupportedError
-from ..uapi.consts import XDP_ABORTED, XDP_DROP, XDP_PASS, XDP_REDIRECT, XDP_TX
+from ..uapi.consts import (
+    TC_ACT_OK,
+    TC_ACT_PIPE,
+    TC_ACT_RECLASSIFY,
+    TC_ACT_REDIRECT,
+    TC_ACT_SHOT,
+    TC_ACT_STOLEN,
+    TC_ACT_UNSPEC,
+    XDP_ABORTED,
+    XDP_DROP,
+    XDP_PASS,
+    XDP_REDIRECT,
+    XDP_TX,
+)
 
 log = logging.getLogger(__name__)
 
@@ -34,8 +47,10 @@ PACKET_KINDS = frozenset({"xdp", "tc", "tcx", "socket", "tc_action", "netkit"})
 _TRACE_HELPERS = (6, 177)  # bpf_trace_printk, bpf_trace_vprintk
 _XDP_ACTIONS = {XDP_ABORTED: "XDP_ABORTED", XDP_DROP: "XDP_DROP", XDP_PASS: "XDP_PASS",
                 XDP_TX: "XDP_TX", XDP_REDIRECT: "XDP_REDIRECT"}
-_TC_ACTIONS = {-1: "TC_ACT_UNSPEC", 0: "TC_ACT_OK", 1: "TC_ACT_RECLASSIFY", 2: "TC_ACT_SHOT",
-               3: "TC_ACT_PIPE", 4: "TC_ACT_STOLEN", 7: "TC_ACT_REDIRECT"}
+_TC_ACTIONS = {TC_ACT_UNSPEC: "TC_ACT_UNSPEC", TC_ACT_OK: "TC_ACT_OK",
+               TC_ACT_RECLASSIFY: "TC_ACT_RECLASSIFY", TC_ACT_SHOT: "TC_ACT_SHOT",
+               TC_ACT_PIPE: "TC_ACT_PIPE", TC_ACT_STOLEN: "TC_ACT_STOLEN",
+               TC_ACT_REDIRECT: "TC_ACT_REDIRECT"}
 
 
 def register(sub: Any) -> None:

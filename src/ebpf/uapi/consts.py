@@ -576,6 +576,17 @@ IFLA_XDP_HW_PROG_ID = 7
 IFLA_XDP_EXPECTED_FD = 8
 
 # netlink: #define (pkt_cls.h)
+TC_ACT_UNSPEC = -1
+TC_ACT_OK = 0
+TC_ACT_RECLASSIFY = 1
+TC_ACT_SHOT = 2
+TC_ACT_PIPE = 3
+TC_ACT_STOLEN = 4
+TC_ACT_QUEUED = 5
+TC_ACT_REPEAT = 6
+TC_ACT_REDIRECT = 7
+TC_ACT_TRAP = 8
+TC_ACT_EXT_VAL_MASK = 0xfffffff
 TCA_BPF_FLAG_ACT_DIRECT = 1
 
 # netlink: anonymous enums (pkt_cls.h)

@@ -9,6 +9,8 @@ from ...errors import RuntimeFault
 from ...uapi import HelperId as H
 from ...uapi.consts import BPF_F_CURRENT_CPU as BPF_F_CURRENT_CPU
 from ...uapi.consts import BPF_F_INGRESS as BPF_F_INGRESS
+from ...uapi.consts import TC_ACT_REDIRECT as TC_ACT_REDIRECT
+from ...uapi.consts import TC_ACT_SHOT as TC_ACT_SHOT
 from ...uapi.consts import XDP_ABORTED as XDP_ABORTED
 from ...uapi.consts import XDP_DROP as XDP_DROP
 from ...uapi.consts import XDP_PASS as XDP_PASS
@@ -21,8 +23,6 @@ log = logging.getLogger("ebpf.vm")
 
 HELPERS: dict[int, Callable[..., int]] = {}
 
-TC_ACT_SHOT = 2
-TC_ACT_REDIRECT = 7
 #: jiffies are counted at this rate (CONFIG_HZ of common distribution kernels)
 HZ = 250
 
