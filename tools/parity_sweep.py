@@ -420,6 +420,12 @@ def main(argv: list[str] | None = None) -> int:
     results: list[ProgramResult] = []
     failed_sources: dict[str, str] = {}
     t0 = time.time()
+
+    def write_json() -> None:
+        if args.json:
+            args.json.write_text(json.dumps({"programs": [asdict(r) for r in results],
+                                             "sources_failed": failed_sources}, indent=1))
+
     with tempfile.TemporaryDirectory(prefix="parity-sweep-") as tmp:
         for src in sources(args.dirs, args.only, args.skip):
             res, err = sweep_source(src, args.include, Path(tmp), args.packets, rng,
@@ -427,6 +433,7 @@ def main(argv: list[str] | None = None) -> int:
             if err:
                 failed_sources[str(src)] = err
             results.extend(res)
+            write_json()  # after every source: a long sweep can be read while it runs
             for r in res:
                 if r.kernel == "ok" and (r.vm != "ok" or r.mismatches):
                     why = r.vm if r.vm != "ok" else "; ".join(r.mismatches[:2])
@@ -444,9 +451,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"packet programs run on both: {len(ran)}; identical on every packet: {len(same)} "
           f"(of which {len(clocks)} differ only in the clock readings they store)")
     print(f"({time.time() - t0:.0f} s)")
-    if args.json:
-        args.json.write_text(json.dumps({"programs": [asdict(r) for r in results],
-                                         "sources_failed": failed_sources}, indent=1))
+    write_json()
     return 0
 
 
