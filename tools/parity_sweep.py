@@ -369,6 +369,11 @@ def sweep_source(src: Path, includes: list[Path], tmp: Path, packets: int,
         spec = ebpf.ObjectSpec.from_file(obj)
     except ebpf.Error as e:
         return [], f"parse: {e}"
+    # sizes a tool's user space sets before loading (one entry per CPU, as xdp-tools'
+    # per-CPU counters): the same on both backends
+    for ms in spec.maps.values():
+        if ms.max_entries == 0 and ms.type.name in DATA_MAPS:
+            ms.max_entries = os.cpu_count() or 1
     # every load gets its own maps: pinned ones would carry one program's runs into the
     # next program's (and the kernel's into /sys/fs/bpf)
     unpinned = {m: ebpf.PinType.NONE for m in spec.maps}
