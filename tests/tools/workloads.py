@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -43,8 +44,9 @@ def python_child(code: str, *, prelude: str = "", ready: bool = False, **kw) -> 
     (so a tool can be attached, and the child's pid known, before it acts).
 
     ``prelude`` runs before that wait. ``ready=True``: the child says "ready" on stdout
-    just before it waits, and this returns only then, so a tool attached afterwards
-    sees nothing of the interpreter's start (its page faults, reads, preemptions)."""
+    just before it waits, and this returns once it sleeps in that wait, so a tool
+    attached afterwards sees nothing of the interpreter's start (its page faults,
+    reads, preemptions) and sees the wakeup that "go" brings."""
     src = UNSHARE + "import sys\n" + prelude + \
         ("print('ready', flush=True)\n" if ready else "") + "sys.stdin.readline()\n" + code
     child = Child(subprocess.Popen([sys.executable, "-c", src], stdin=subprocess.PIPE,
@@ -56,6 +58,14 @@ def python_child(code: str, *, prelude: str = "", ready: bool = False, **kw) -> 
         if line != "ready\n":
             child.popen.kill()
             raise AssertionError(f"child did not start: {line!r} {child.popen.stderr.read()!r}")
+        # then asleep in its read of stdin (a busy machine may not have run it that far)
+        stat = Path(f"/proc/{child.pid}/stat")
+        deadline = time.monotonic() + 60
+        while stat.read_text().rpartition(")")[2].split()[0] != "S":
+            if time.monotonic() > deadline:
+                child.popen.kill()
+                raise AssertionError("child never blocked reading stdin")
+            time.sleep(0.001)
     return child
 
 
