@@ -91,11 +91,24 @@ def program_ids(metrics_text: str) -> set[int]:
 
 
 def assert_detached(ids: set[int]) -> None:
+    """None of ``ids`` is loaded or attached once the exporter is gone. The kernel
+    frees a program whose last link went away in deferred work (after an RCU grace
+    period), which a busy machine runs late: wait for it, as long as a stuck
+    release would never end."""
     from ebpf.kernel.info import list_links, list_programs
 
     assert ids
-    assert not ids & {p.id for p in list_programs()}, "programs still loaded"
-    assert not ids & {ln.prog_id for ln in list_links()}, "links still attached"
+
+    def left() -> str:
+        progs = ids & {p.id for p in list_programs()}
+        links = ids & {ln.prog_id for ln in list_links()}
+        return (f"programs still loaded: {sorted(progs)} " if progs else "") + \
+            (f"links still attached: {sorted(links)}" if links else "")
+
+    deadline = time.monotonic() + 60
+    while (still := left()) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not still, still
 
 
 class Prometheus:
