@@ -12,6 +12,7 @@ from ...spec import MapSpec
 from ...uapi import MapType
 from ..memory import GLOBAL, LIVE, Elements, Region, links_changed
 from .base import _REFS, RefValues, VMMap, ref_id
+from .limits import charge_bytes, element_footprint, grows
 
 # ---------------------------------------------------------------------------
 # hashes
@@ -43,6 +44,9 @@ class HashMap(VMMap):
         self.next_slot = 0
         #: per slab: which slots hold an element (memory.Elements.live)
         self.slab_live: list[bytearray] = []
+        #: BPF_F_NO_PREALLOC: charged a slab at a time (limits.grows)
+        self.grows = grows(spec)
+        self.element_bytes = element_footprint(spec, self.ncpu)
 
     def _release(self) -> None:
         for regions in self.slab_regions:
@@ -55,6 +59,10 @@ class HashMap(VMMap):
             slot = self.free_slots.pop()
         else:
             slot = self.next_slot
+            if slot % SLAB_ENTRIES == 0 and self.grows:  # charged as it grows (ENOMEM)
+                self._charged += charge_bytes(SLAB_ENTRIES * self.element_bytes,
+                                              f"map {self.name}: new elements",
+                                              f"{SLAB_ENTRIES} elements")
             self.next_slot += 1
             if slot % SLAB_ENTRIES == 0:
                 size = SLAB_ENTRIES * self.stride
@@ -112,7 +120,10 @@ class HashMap(VMMap):
                 return None, -errno.E2BIG
             _, old = self.entries.popitem(last=False)
             self._free_slot(old)
-        slot = self._new_slot()
+        try:
+            slot = self._new_slot()
+        except MapError:  # over the map memory limit: the kernel's failed allocation
+            return None, -errno.ENOMEM
         self.entries[key] = slot
         return slot, 0
 
