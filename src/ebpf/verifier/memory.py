@@ -39,10 +39,9 @@ def spin_lock_offset(ms) -> int | None:
         mt = m.type
         for _ in range(10):
             if getattr(mt, "name", "") == "bpf_spin_lock":
+                # BTF members' offsets are in bits
                 off = getattr(m, "offset", None)
-                if off is None:
-                    off = getattr(m, "bit_offset", 0) // 8
-                return off if off < 1 << 16 else off // 8
+                return (getattr(m, "bit_offset", 0) if off is None else off) // 8
             if not hasattr(mt, "type") or hasattr(mt, "members"):
                 break
             mt = mt.type
