@@ -189,3 +189,23 @@ def test_trimmed_header_is_cached_beside_the_full_one(tmp_path, monkeypatch):
     assert (full_dir / "vmlinux.h.idx").is_file()
     size = (d1 / "vmlinux.h").stat().st_size
     assert size * 10 < (full_dir / "vmlinux.h").stat().st_size
+
+
+def test_a_damaged_index_means_the_full_header(tmp_path):
+    """A stale or damaged index beside the header is no reason to fail a compile."""
+    full = tmp_path / "full"
+    full.mkdir()
+    (full / "vmlinux.h").write_text(HEADER)
+    src = tmp_path / "p.bpf.c"
+    src.write_text('#include "vmlinux.h"\nstruct task_struct *t;\n')
+    good = trim.trimmed_dir(full, src, [], INCLUDE_DIR)
+    assert good is not None and "struct task_struct {" in (good / "vmlinux.h").read_text()
+    # an index whose offsets point past the header's text
+    import marshal
+    from array import array
+
+    idx = marshal.loads((full / "vmlinux.h.idx").read_bytes())
+    broken = (idx[0], idx[1], idx[2], array("I", [10**6, 10**6 + 5]).tobytes(),
+              {"task_struct": 7}, {})
+    (full / "vmlinux.h.idx").write_bytes(marshal.dumps(broken))
+    assert trim.trimmed_dir(full, src, [], INCLUDE_DIR) is None

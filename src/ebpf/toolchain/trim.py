@@ -26,6 +26,7 @@ cached beside it. Set ``EBPF_TRIM_VMLINUX=0`` to always use the full header.
 from __future__ import annotations
 
 import hashlib
+import logging
 import marshal
 import os
 import re
@@ -34,6 +35,8 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from .._internal.files import atomic_write
+
+log = logging.getLogger(__name__)
 
 #: the index format; a new value makes old cached indexes be rebuilt
 _INDEX_VERSION = 3
@@ -276,7 +279,9 @@ def trimmed_dir(full_dir: Path, src: Path, search: Iterable[Path], ours: Path) -
         text = full.read_text()
         index = load_index(full, text)
         header = trim(text, index, identifiers(src, search, ours))
-    except (OSError, ValueError):
+    except (OSError, ValueError, IndexError, KeyError, TypeError, EOFError,
+            UnicodeDecodeError) as e:  # a header or index not as expected: use the full one
+        log.debug("no trimmed vmlinux.h for %s: %s", src, e)
         return None
     digest = hashlib.blake2b(header.encode(), digest_size=12).hexdigest()
     d = full_dir / "trimmed" / digest
