@@ -14,8 +14,10 @@ program's identifiers reach:
 * typedefs and enums are kept whole; kfunc prototypes are kept when named.
 
 Declarations keep the full header's order, which already puts each type after
-what it needs. The object compiled against the trimmed header is the same
-program (same instructions, same BTF types) as against the full one; the
+what it needs; the declared-only types come first. The object compiled against
+the trimmed header is the same program as against the full one (same
+instructions, same CO-RE relocations; its BTF lists only the types the program
+uses, where the full header's pulled in every type a used struct reaches); the
 compiler driver falls back to the full header when a trimmed one fails.
 
 The cut works on the full header's text (declarations are separated by blank
