@@ -2,8 +2,8 @@
 """Map operations per second on kernel maps, against a C loop making the same bpf(2)
 calls (kernel_maps_baseline.c, built with gcc by this script) in the same run: one
 call per element, through the raw API (``update_bytes``...) and the dict API
-(``m[k] = v``, ``m[k]``, ``del m[k]``), and the batch commands. Goals (#17): single
-operations >= 0.25x C, batch >= 0.5x C.
+(``m[k] = v``, ``m[k]``, ``del m[k]``), and the batch commands; each side's best of
+ROUNDS rounds. Goals (#17): single operations >= 0.25x C, batch >= 0.5x C.
 
     python benchmarks/kernel_maps.py [--entries N] [--json]
 """
@@ -23,8 +23,11 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 
 
+ROUNDS = 3  # each side's best of this many rounds, so one preempted round does not decide
+
+
 def c_baseline(n: int) -> dict[str, float]:
-    """Ops/s of the C loop (built into a temporary directory)."""
+    """Ops/s of the C loop (built into a temporary directory), best of ROUNDS runs."""
     gcc = shutil.which("gcc") or shutil.which("cc")
     if gcc is None:
         raise SystemExit("kernel_maps: gcc is needed to build the C baseline")
@@ -32,11 +35,24 @@ def c_baseline(n: int) -> dict[str, float]:
         exe = Path(d) / "maps_baseline"
         subprocess.run([gcc, "-O2", "-o", str(exe), str(HERE / "kernel_maps_baseline.c")],
                        check=True)
-        out = subprocess.run([str(exe), str(n)], check=True, capture_output=True, text=True)
-    return json.loads(out.stdout)
+        best: dict[str, float] = {}
+        for _ in range(ROUNDS):
+            out = subprocess.run([str(exe), str(n)], check=True, capture_output=True, text=True)
+            for k, v in json.loads(out.stdout).items():
+                best[k] = max(best.get(k, 0.0), v)
+    return best
 
 
 def bench(n: int) -> dict[str, float]:
+    """Ops/s of our map API, best of ROUNDS rounds (as the C loop's)."""
+    best: dict[str, float] = {}
+    for _ in range(ROUNDS):
+        for k, v in bench_round(n).items():
+            best[k] = max(best.get(k, 0.0), v)
+    return best
+
+
+def bench_round(n: int) -> dict[str, float]:
     import ebpf
 
     spec = ebpf.MapSpec(name="bench", type=ebpf.MapType.HASH, key_size=4, value_size=8,
