@@ -349,9 +349,7 @@ class _Function(RingEmitter, AluEmitter):
         if hid in RING_HELPERS and (self._rings() or hid in (HELPER_SUBMIT, HELPER_DISCARD)):
             self.setreg(0, self._ring_helper(hid, args, pc))
             return
-        r = self.tramp(hid, pc, "0", tuple(args))
-        self.check_status(allow_return=True)
-        self.setreg(0, r)
+        self.setreg(0, self.python_helper(hid, pc, args))
 
     def _prandom(self) -> str:
         """bpf_get_prandom_u32: xorshift64* on the run state's RNG word (the

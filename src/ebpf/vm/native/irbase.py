@@ -81,6 +81,24 @@ class Emitter:
                f"i64 {aux}, " + ", ".join(f"i64 {x}" for x in a) + ")")
         return r
 
+    def python_helper(self, hid: int, pc: int, args: list[str]) -> str:
+        """Helper ``hid`` called through the Python trampoline; its i64 result."""
+        r = self.tramp(hid, pc, "0", tuple(args))
+        self.check_status(allow_return=True)
+        return r
+
+    def join_with_python(self, hid: int, pc: int, args: list[str], generic: str, done: str,
+                         phis: list[tuple[str, str]]) -> str:
+        """Emit block ``generic`` (helper ``hid`` through Python, for what generated
+        code does not handle) and join every path's result in block ``done``."""
+        self.block(generic)
+        phis.append((self.python_helper(hid, pc, args), self.cur))
+        self.e(f"br label %{done}")
+        self.block(done)
+        res = self.tmp()
+        self.e(f"{res} = phi i64 " + ", ".join(f"[{v}, %{b}]" for v, b in phis))
+        return res
+
     def check_status(self, allow_return: bool = False) -> None:
         """After a call into Python or another function: leave if unwinding."""
         s = self.tmp()

@@ -55,15 +55,7 @@ class MapEmitter(HashEmitter):
                 v = self._array_update(info, args, pc, generic)
             phis.append((v, self.cur))
             self.e(f"br label %{done}")
-        self.block(generic)
-        r = self.tramp(hid, pc, "0", tuple(args))
-        self.check_status(allow_return=True)
-        phis.append((r, self.cur))
-        self.e(f"br label %{done}")
-        self.block(done)
-        res = self.tmp()
-        self.e(f"{res} = phi i64 " + ", ".join(f"[{v}, %{b}]" for v, b in phis))
-        return res
+        return self.join_with_python(hid, pc, args, generic, done, phis)
 
     def _tail_call(self, args: list[str], pc: int) -> str:
         """bpf_tail_call(ctx, prog_array, index) in generated code: the
