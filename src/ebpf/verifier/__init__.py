@@ -88,18 +88,6 @@ def with_kconfig(spec: Any) -> tuple[dict[str, Any], dict[str, int]]:
     return maps, offsets
 
 
-def _arg_kind(B: Any, t: Any) -> bool | str:
-    """False for a scalar argument; the struct's name for a pointer to a named
-    struct or union (a typed kernel pointer); True for any other pointer."""
-    r = B.resolve(t)
-    if not isinstance(r, B.Pointer):
-        return False
-    target = B.resolve(r.type)
-    if isinstance(target, B.Composite) and target.name:
-        return str(target.name)
-    return True
-
-
 def tracing_args(prog: Any, kernel_btf: Any = None) -> tuple[bool | str, ...] | None:
     """For a BTF-typed tracing program (``tp_btf``, ``fentry``/``fexit``/``fmod_ret``,
     ``lsm``): for each u64 of its context, what the kernel passes there, read from
@@ -138,7 +126,9 @@ def tracing_args(prog: Any, kernel_btf: Any = None) -> tuple[bool | str, ...] | 
             params = list(proto.params)
             if at == AttachType.TRACE_FEXIT:
                 ret = proto.return_type
-        return tuple(_arg_kind(B, t) for t in [p.type for p in params] +
+        from .memory import pointer_kind
+
+        return tuple(pointer_kind(B, t) for t in [p.type for p in params] +
                      ([ret] if ret is not None else []))
     except (Error, OSError):  # no kernel BTF here, or a target it lacks: nothing known
         return None

@@ -201,7 +201,7 @@ class MemoryRules(RuleBase):
 
         member = _member_at(B, t, o)
         if member is not None:
-            kind = _pointee(B, member)
+            kind = pointer_kind(B, member)
             if isinstance(kind, str):
                 return pointer(Kind.BTF_ID, btf=kind)
             if kind is False:
@@ -500,8 +500,11 @@ def _member_at(B: Any, t: Any, off: int, depth: int = 0) -> Any:
     return None
 
 
-def _pointee(B: Any, mt: Any) -> bool | str:
-    """As the verifier's tracing-argument kinds: False, a struct name, or True."""
+def pointer_kind(B: Any, t: Any) -> bool | str:
+    """What a kernel value of BTF type ``t`` is to the verifier: False for a scalar,
+    the struct's name for a pointer to a named struct or union (a typed kernel
+    pointer), True for any other pointer (tracing arguments, pointer members)."""
+    mt = B.resolve(t)
     if not isinstance(mt, B.Pointer):
         return False
     target = B.resolve(mt.type)
