@@ -114,3 +114,16 @@ def test_same_core_relocation_without_btf():
 def test_same_weak_ksym_missing_reads_zero():
     assert same(_run(_spec(extra_ref=KsymReference("ebpf_no_such_symbol", weak=True)))).value \
         == (["entry", "extra", "ret1"], 1)
+
+
+@pytest.mark.kernel
+def test_same_missing_kfunc_error():
+    """A call of a kfunc neither machine has: one error from the shared loader
+    (a __weak one would load, its call poisoned)."""
+    spec = _spec(extra_program="r0 = 0\nexit")
+    spec.programs["extra"].instructions.insert(0, Instruction(
+        op.CALL, src=op.BPF_PSEUDO_KFUNC_CALL, imm=-1,
+        reference=KsymReference("ebpf_no_such_kfunc")))
+    assert same(_run(spec)).error == (
+        "LoadError", "program extra: kfunc 'ebpf_no_such_kfunc' (slot 0) not found (a __weak "
+        "one, guarded by bpf_ksym_exists(), may be absent)")

@@ -78,8 +78,8 @@ class _KernelRelocator:
     def ksym(self, ins: Instruction, ref: KsymReference, slot: int) -> bool:
         return _resolve_ksym(self.spec, ins, ref, self.fd_array)
 
-    def kfunc(self, ins: Instruction, ref: KsymReference, slot: int) -> None:
-        _resolve_kfunc(self.spec, ins, ref, slot, self.fd_array)
+    def kfunc(self, ins: Instruction, ref: KsymReference, slot: int) -> bool:
+        return _resolve_kfunc(self.spec, ins, ref, self.fd_array)
 
     def other(self, ins: Instruction, slot: int) -> None:
         pass  # raw fds in hand-written programs pass through
@@ -101,18 +101,17 @@ def relocate(spec: ProgramSpec, maps: dict[str, Any] | None = None, *,
                                _KernelRelocator(spec, fd_array))
 
 
-def _resolve_kfunc(spec: ProgramSpec, ins: Instruction, ref: KsymReference, slot: int,
-                   fd_array: FdArray | None) -> None:
+def _resolve_kfunc(spec: ProgramSpec, ins: Instruction, ref: KsymReference,
+                   fd_array: FdArray | None) -> bool:
+    """A kfunc call by its kernel BTF id; False when kernel BTF lacks it (the
+    call is left for the verifier to remove, as libbpf does for a __weak one)."""
     from .btf import find_kernel_type
 
     try:
         kt = find_kernel_type(ref.name, "func")
     except BTFError:
-        if ref.weak:
-            ins.src, ins.imm, ins.off = op.BPF_PSEUDO_KFUNC_CALL, 0, 0
-            return
-        raise LoadError(f"program {spec.name}: kfunc {ref.name!r} (slot {slot}) is not in "
-                        "the kernel's BTF") from None
+        ins.src, ins.imm, ins.off = op.BPF_PSEUDO_KFUNC_CALL, 0, 0
+        return False
     ins.src = op.BPF_PSEUDO_KFUNC_CALL
     ins.imm = kt.type_id
     ins.off = 0
@@ -121,6 +120,7 @@ def _resolve_kfunc(spec: ProgramSpec, ins: Instruction, ref: KsymReference, slot
             raise LoadError(f"program {spec.name}: kfunc {ref.name} lives in module "
                             f"{kt.module}; no fd_array to reference it")
         ins.off = fd_array.slot(kt.module)
+    return True
 
 
 def _resolve_ksym(spec: ProgramSpec, ins: Instruction, ref: KsymReference,

@@ -6,7 +6,8 @@ backend only writes what its machine needs into the instruction
 
 The checks and their errors are the ones every backend gives: a reference to a
 map the object did not create, a map reference on an instruction that is not
-``lddw``, a ``.kconfig`` extern with no place in the ``.kconfig`` map.
+``lddw``, a ``.kconfig`` extern with no place in the ``.kconfig`` map, a
+kernel symbol or a kfunc the machine lacks (unless ``__weak``).
 
 >>> from ebpf.isa import assemble
 >>> from ebpf.spec import ProgramSpec
@@ -15,7 +16,7 @@ map the object did not create, a map reference on an instruction that is not
 ...     def map_pointer(self, ins, name, m): ins.src, ins.imm = 1, m
 ...     def map_value(self, ins, name, m, offset): ins.src, ins.imm = 2, m + (offset << 32)
 ...     def ksym(self, ins, ref, slot): return False
-...     def kfunc(self, ins, ref, slot): pass
+...     def kfunc(self, ins, ref, slot): return False
 ...     def other(self, ins, slot): pass
 >>> spec = ProgramSpec(name="p", type=ProgramType.XDP,
 ...                    instructions=assemble("r1 = counts ll\\nr0 = 0\\nexit"))
@@ -62,8 +63,10 @@ class Relocator(Protocol):
         """``lddw`` of the ``__ksym`` variable (or kfunc address) ``ref``; False
         when the backend's machine has no such symbol."""
 
-    def kfunc(self, ins: Instruction, ref: KsymReference, slot: int) -> None:
-        """A call of the kfunc ``ref``."""
+    def kfunc(self, ins: Instruction, ref: KsymReference, slot: int) -> bool:
+        """A call of the kfunc ``ref``; False when the backend's machine has no
+        such kfunc (for a ``__weak`` one the backend has written the call its
+        machine makes of a kfunc that is absent)."""
 
     def other(self, ins: Instruction, slot: int) -> None:
         """An instruction without a symbolic reference (the backend may check or
@@ -106,7 +109,10 @@ def relocate_references(spec: ProgramSpec, insns: Sequence[Instruction], maps: M
             target.map_value(ins, ".kconfig", kc, kconfig_offsets[ref.name] + addend)
         elif isinstance(ref, KsymReference):
             if ins.is_call:
-                target.kfunc(ins, ref, here)
+                if not target.kfunc(ins, ref, here) and not ref.weak:
+                    raise LoadError(f"program {spec.name}: kfunc {ref.name!r} (slot {here}) "
+                                    "not found (a __weak one, guarded by bpf_ksym_exists(), "
+                                    "may be absent)")
             elif not target.ksym(ins, ref, here):
                 if not ref.weak:
                     raise LoadError(_missing_ksym(spec, ref, here))

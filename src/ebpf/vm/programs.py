@@ -358,17 +358,18 @@ class _VMRelocator:
         ins.src = 0
         return True
 
-    def kfunc(self, ins: Instruction, ref: KsymReference, slot: int) -> None:
+    def kfunc(self, ins: Instruction, ref: KsymReference, slot: int) -> bool:
         if not ins.is_kfunc_call:
-            return
+            return True
         if ref.name in KFUNCS:
             ins.src = 0  # a kfunc the runtime provides: called as one of its helpers
             ins.imm = KFUNCS[ref.name]
-        elif ref.weak:
-            # a __weak kfunc the runtime lacks: as libbpf, the call is poisoned and
-            # faults only when reached (programs guard it with bpf_ksym_exists)
-            ins.src = 0
-            ins.imm = missing_kfunc(ref.name)
+            return True
+        # one the runtime lacks: as libbpf, a __weak one's call is poisoned and
+        # faults only when reached (programs guard it with bpf_ksym_exists)
+        ins.src = 0
+        ins.imm = missing_kfunc(ref.name)
+        return False
 
     def other(self, ins: Instruction, slot: int) -> None:
         if ins.opcode == op.BPF_ALU64 | op.BPF_MOV | op.BPF_X and ins.off == ADDR_SPACE_CAST:
