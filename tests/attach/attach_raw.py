@@ -9,7 +9,7 @@ import struct
 from ebpf.kernel import commands
 from ebpf.kernel import sys as bsys
 from ebpf.spec import ProgramSpec
-from ebpf.uapi import Command, ProgramType
+from ebpf.uapi import Command, ProgramType, structs
 
 
 def ins(op: int, dst: int = 0, src: int = 0, off: int = 0, imm: int = 0) -> bytes:
@@ -55,7 +55,7 @@ class RawProgram:
 
     @property
     def id(self) -> int:
-        return commands.get_info_by_fd(self.fd, bsys.ProgInfo()).id
+        return commands.get_info_by_fd(self.fd, structs.ProgInfo()).id
 
     def attach(self, **target):
         from ebpf.kernel.attach import attach_program
@@ -71,7 +71,7 @@ def load(code: bytes, ptype: ProgramType, *, name: str = "raw", section: str = "
     buf = ctypes.create_string_buffer(code, len(code))
     lic = ctypes.create_string_buffer(license.encode())
     log = ctypes.create_string_buffer(65536)
-    attr = bsys.ProgLoadAttr(prog_type=int(ptype), insn_cnt=len(code) // 8,
+    attr = structs.ProgLoadAttr(prog_type=int(ptype), insn_cnt=len(code) // 8,
                              insns=ctypes.addressof(buf), license=ctypes.addressof(lic),
                              log_level=1, log_size=len(log), log_buf=ctypes.addressof(log),
                              expected_attach_type=expected_attach_type)
@@ -146,7 +146,7 @@ def emit_record(map_fd: int, value: int, *, perf: bool = False, size: int = 8) -
 
 def run_prog(prog: RawProgram, data: bytes = b"\0" * 64, repeat: int = 1) -> int:
     buf = ctypes.create_string_buffer(data, len(data))
-    attr = bsys.ProgTestRunAttr(prog_fd=prog.fd, data_size_in=len(data),
+    attr = structs.ProgTestRunAttr(prog_fd=prog.fd, data_size_in=len(data),
                                 data_in=ctypes.addressof(buf), repeat=repeat)
     bsys.bpf(Command.PROG_TEST_RUN, attr)
     return attr.retval

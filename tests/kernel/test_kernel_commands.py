@@ -14,7 +14,7 @@ import pytest
 from ebpf.errors import MapError, SystemCallError
 from ebpf.kernel import commands
 from ebpf.kernel import sys as bsys
-from ebpf.uapi import Command, MapType
+from ebpf.uapi import Command, MapType, structs
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "ebpf"
 
@@ -47,20 +47,20 @@ def test_no_caller_runs_a_command_by_hand():
 
 
 def test_fd_returning_commands_give_owned_fds(no_leaks):
-    attr = bsys.MapCreateAttr(map_type=MapType.ARRAY, key_size=4, value_size=8, max_entries=2)
+    attr = structs.MapCreateAttr(map_type=MapType.ARRAY, key_size=4, value_size=8, max_entries=2)
     fd = commands.map_create(attr, what="a test array")
     assert isinstance(fd, bsys.FD) and not fd.closed
     key = ctypes.c_uint32(1)
     val = ctypes.c_uint64(0xABCD)
-    commands.map_update_elem(bsys.MapElemAttr(map_fd=fd.fd, key=ctypes.addressof(key),
+    commands.map_update_elem(structs.MapElemAttr(map_fd=fd.fd, key=ctypes.addressof(key),
                                               value=ctypes.addressof(val)))
     out = ctypes.c_uint64(0)
-    assert commands.map_lookup_elem(bsys.MapElemAttr(
+    assert commands.map_lookup_elem(structs.MapElemAttr(
         map_fd=fd.fd, key=ctypes.addressof(key), value=ctypes.addressof(out))) is None
     assert out.value == 0xABCD
-    info = commands.get_info_by_fd(fd.fd, bsys.MapInfo())
+    info = commands.get_info_by_fd(fd.fd, structs.MapInfo())
     with commands.get_fd_by_id(Command.MAP_GET_FD_BY_ID, info.id) as again:
-        assert commands.get_info_by_fd(again.fd, bsys.MapInfo()).id == info.id
+        assert commands.get_info_by_fd(again.fd, structs.MapInfo()).id == info.id
     assert again.closed
     raw = fd.fd
     fd.close()
@@ -70,7 +70,7 @@ def test_fd_returning_commands_give_owned_fds(no_leaks):
 
 
 def test_command_errors_name_the_operation():
-    bad = bsys.MapCreateAttr(map_type=MapType.ARRAY, key_size=4, value_size=0, max_entries=1)
+    bad = structs.MapCreateAttr(map_type=MapType.ARRAY, key_size=4, value_size=0, max_entries=1)
     with pytest.raises(MapError, match="making a broken map") as ei:
         commands.map_create(bad, what="making a broken map", error=MapError)
     assert ei.value.errno == errno.EINVAL

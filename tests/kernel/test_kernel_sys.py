@@ -10,27 +10,21 @@ import pytest
 from ebpf.errors import LoadError, PrivilegeError, SystemCallError
 from ebpf.kernel import commands
 from ebpf.kernel import sys as bsys
-from ebpf.uapi import Command, MapType
+from ebpf.uapi import Command, MapType, consts, structs
 
 
-def test_attr_layouts_are_the_generated_ones():
+def test_attr_layouts_union_members_share_storage():
     # offsets are checked against the kernel's BTF and the installed header in
-    # tests/test_uapi.py; here: bsys re-exports those layouts, and the C unions'
-    # alternative names are the same storage
-    from ebpf.uapi import structs
-
-    for name in structs.__all__:
-        if name.endswith(("Attr", "Info")) and hasattr(bsys, name):
-            assert getattr(bsys, name) is getattr(structs, name)
-    a = bsys.MapElemAttr(map_fd=3, next_key=0x1234)
+    # tests/test_uapi.py; here: the C unions' alternative names are the same storage
+    a = structs.MapElemAttr(map_fd=3, next_key=0x1234)
     assert a.value == 0x1234
-    p = bsys.ProgLoadAttr(attach_btf_obj_fd=7)
+    p = structs.ProgLoadAttr(attach_btf_obj_fd=7)
     assert p.attach_prog_fd == 7
-    link = bsys.LinkCreateAttr(target_ifindex=2, target_btf_id=9)
+    link = structs.LinkCreateAttr(target_ifindex=2, target_btf_id=9)
     assert link.target_fd == 2 and link.tracing.target_btf_id == 9
     link.perf_event.bpf_cookie = 5
     assert link.tracing.target_btf_id == 5  # one union: the last write wins
-    assert bsys.BPF_F_RDONLY == 1 << 3 and bsys.XDP_FLAGS_SKB_MODE == 1 << 1
+    assert consts.BPF_F_RDONLY == 1 << 3 and consts.XDP_FLAGS_SKB_MODE == 1 << 1
 
 
 def test_fd_ownership():
@@ -74,14 +68,14 @@ def test_error_mapping():
 
 @pytest.mark.kernel
 def test_bpf_call_and_errors():
-    attr = bsys.MapCreateAttr(map_type=MapType.ARRAY, key_size=4, value_size=8, max_entries=2)
+    attr = structs.MapCreateAttr(map_type=MapType.ARRAY, key_size=4, value_size=8, max_entries=2)
     with bsys.FD(bsys.bpf(Command.MAP_CREATE, attr)) as fd:
-        info = commands.get_info_by_fd(fd.fd, bsys.MapInfo())
+        info = commands.get_info_by_fd(fd.fd, structs.MapInfo())
         assert (info.type, info.key_size, info.value_size, info.max_entries) == (2, 4, 8, 2)
         assert info.id in set(commands.iter_ids(Command.MAP_GET_NEXT_ID))
         with commands.get_fd_by_id(Command.MAP_GET_FD_BY_ID, info.id) as again:
-            assert commands.get_info_by_fd(again.fd, bsys.MapInfo()).id == info.id
-    bad = bsys.MapCreateAttr(map_type=MapType.ARRAY, key_size=4, value_size=0, max_entries=1)
+            assert commands.get_info_by_fd(again.fd, structs.MapInfo()).id == info.id
+    bad = structs.MapCreateAttr(map_type=MapType.ARRAY, key_size=4, value_size=0, max_entries=1)
     with pytest.raises(SystemCallError) as ei:
         bsys.bpf(Command.MAP_CREATE, bad, what="creating a zero-value map")
     assert ei.value.errno == errno.EINVAL and "creating a zero-value map" in str(ei.value)

@@ -63,10 +63,10 @@ def test_helpers_in_vm(helpers_obj, jit):
 def kernel_raw_tp_run(prog, args):
     """BPF_PROG_TEST_RUN of a raw tracepoint program (ctx in only)."""
     from ebpf.kernel import sys as bsys
-    from ebpf.uapi import Command
+    from ebpf.uapi import Command, structs
 
     buf = ctypes.create_string_buffer(b"".join(a.to_bytes(8, "little") for a in args))
-    attr = bsys.ProgTestRunAttr(prog_fd=prog.fd, ctx_in=ctypes.addressof(buf),
+    attr = structs.ProgTestRunAttr(prog_fd=prog.fd, ctx_in=ctypes.addressof(buf),
                                 ctx_size_in=8 * len(args))
     bsys.bpf(Command.PROG_TEST_RUN, attr, what="raw_tp test run")
     return attr.retval

@@ -18,7 +18,7 @@ from typing import Any
 
 from .._internal.closeable import Closeable
 from ..errors import BTFError, LoadError, PrivilegeError
-from ..uapi import Command
+from ..uapi import Command, structs
 from . import commands
 from . import sys as bsys
 
@@ -43,7 +43,7 @@ class KernelBTF(Closeable):
 
     @property
     def id(self) -> int:
-        info = commands.get_info_by_fd(self.fd, bsys.BtfInfo())
+        info = commands.get_info_by_fd(self.fd, structs.BtfInfo())
         return info.id
 
     def close(self) -> None:
@@ -68,7 +68,7 @@ def _btf_load(data: bytes, log_size: int = 0) -> tuple[bsys.FD | None, int, str]
     """(fd or None, errno, log)."""
     blob = ctypes.create_string_buffer(data, len(data))
     buf = ctypes.create_string_buffer(log_size) if log_size else None
-    attr = bsys.BtfLoadAttr(btf=ctypes.addressof(blob), btf_size=len(data))
+    attr = structs.BtfLoadAttr(btf=ctypes.addressof(blob), btf_size=len(data))
     if buf is not None:
         attr.btf_log_buf = ctypes.addressof(buf)
         attr.btf_log_size = log_size
@@ -117,15 +117,15 @@ def load_btf(source: Any, *, kconfig_layout: dict[str, tuple[int, int]] | None =
                     + (f": {detail}" if detail else ""), err)
 
 
-def _btf_info(fd: int, with_data: bool) -> tuple[bsys.BtfInfo, bytes, str]:
+def _btf_info(fd: int, with_data: bool) -> tuple[structs.BtfInfo, bytes, str]:
     name = ctypes.create_string_buffer(64)
-    info = bsys.BtfInfo(name=ctypes.addressof(name), name_len=64)
+    info = structs.BtfInfo(name=ctypes.addressof(name), name_len=64)
     commands.get_info_by_fd(fd, info)
     data = b""
     if with_data:
         size = info.btf_size
         blob = ctypes.create_string_buffer(size)
-        info2 = bsys.BtfInfo(btf=ctypes.addressof(blob), btf_size=size,
+        info2 = structs.BtfInfo(btf=ctypes.addressof(blob), btf_size=size,
                              name=ctypes.addressof(name), name_len=64)
         commands.get_info_by_fd(fd, info2)
         data = blob.raw[:size]

@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from ..errors import NotSupportedError, SystemCallError
-from ..uapi import Command, LinkType, MapType, ProgramType
+from ..uapi import Command, LinkType, MapType, ProgramType, structs
 from . import commands
 from . import sys as bsys
 
@@ -153,7 +153,7 @@ def _fdinfo(fd: int) -> dict[str, str]:
 
 def map_info_from_fd(fd: int) -> MapInfo:
     """Kernel's description of the map behind ``fd``."""
-    i = commands.get_info_by_fd(fd, bsys.MapInfo(), what=f"getting info of map fd {fd}")
+    i = commands.get_info_by_fd(fd, structs.MapInfo(), what=f"getting info of map fd {fd}")
     return MapInfo(id=i.id, name=i.name.decode(errors="replace"), type=i.type,
                    key_size=i.key_size, value_size=i.value_size, max_entries=i.max_entries,
                    flags=i.map_flags, type_name=_enum_name(MapType, i.type), btf_id=i.btf_id,
@@ -163,8 +163,8 @@ def map_info_from_fd(fd: int) -> MapInfo:
                    frozen=_fdinfo(fd).get("frozen") == "1")
 
 
-def _prog_info_raw(fd: int, **bufs: Any) -> bsys.ProgInfo:
-    info = bsys.ProgInfo(**bufs)
+def _prog_info_raw(fd: int, **bufs: Any) -> structs.ProgInfo:
+    info = structs.ProgInfo(**bufs)
     commands.get_info_by_fd(fd, info, what=f"getting info of program fd {fd}")
     return info
 
@@ -189,13 +189,13 @@ def prog_info_from_fd(fd: int) -> ProgramInfo:
 def link_info_from_fd(fd: int) -> LinkInfo:
     """Kernel's description of the link behind ``fd``."""
     name = ctypes.create_string_buffer(256)
-    raw = bsys.LinkInfo()
+    raw = structs.LinkInfo()
     commands.get_info_by_fd(fd, raw, what=f"getting info of link fd {fd}")
     tname = _enum_name(LinkType, raw.type)
     detail: dict[str, Any] = {}
     u = raw  # the per-type union is anonymous: raw.xdp, raw.tracing, ...
     if tname in ("raw_tracepoint",):
-        raw2 = bsys.LinkInfo()
+        raw2 = structs.LinkInfo()
         raw2.raw_tracepoint.tp_name = ctypes.addressof(name)
         raw2.raw_tracepoint.tp_name_len = 256
         commands.get_info_by_fd(fd, raw2)

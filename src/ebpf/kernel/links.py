@@ -36,7 +36,7 @@ from typing import Any
 from .._internal.closeable import ClosedWhenCollected
 from ..errors import AttachError, NotSupportedError, SystemCallError
 from ..links import Link
-from ..uapi import Command, LinkType
+from ..uapi import Command, LinkType, consts, structs
 from . import commands, perf
 from . import sys as bsys
 
@@ -118,9 +118,9 @@ class FDLink(KernelLink):
     def fileno(self) -> int:
         return self.fd
 
-    def info(self) -> bsys.LinkInfo:
+    def info(self) -> structs.LinkInfo:
         """struct bpf_link_info of this link (``.id``, ``.prog_id``, ``.type``...)."""
-        info = bsys.LinkInfo()
+        info = structs.LinkInfo()
         commands.get_info_by_fd(self.fd, info, what=f"link info of {self.description}")
         return info
 
@@ -156,10 +156,10 @@ class FDLink(KernelLink):
             self.pinned_path = None
 
     def update(self, new_prog: Any, old_prog: Any = None) -> None:
-        attr = bsys.LinkUpdateAttr(link_fd=self.fd, new_prog_fd=_prog_fd(new_prog))
+        attr = structs.LinkUpdateAttr(link_fd=self.fd, new_prog_fd=_prog_fd(new_prog))
         if old_prog is not None:
             attr.old_prog_fd = _prog_fd(old_prog)
-            attr.flags = bsys.BPF_F_REPLACE
+            attr.flags = consts.BPF_F_REPLACE
         try:
             commands.link_update(attr, raw=True)
         except OSError as e:
@@ -176,7 +176,7 @@ class FDLink(KernelLink):
         then close our fd."""
         if not self._fd.closed:
             try:
-                commands.link_detach(bsys.LinkDetachAttr(link_fd=self._fd.fd), raw=True)
+                commands.link_detach(structs.LinkDetachAttr(link_fd=self._fd.fd), raw=True)
             except OSError as e:
                 if e.errno not in (_errno.EOPNOTSUPP, _errno.EINVAL):
                     raise AttachError(f"detaching link {self.description}", e.errno) from None
@@ -195,7 +195,7 @@ class IterLink(FDLink):
 
     def open(self) -> int:
         """A new iterator fd (the caller closes it)."""
-        return commands.iter_create(bsys.IterCreateAttr(link_fd=self.fd),
+        return commands.iter_create(structs.IterCreateAttr(link_fd=self.fd),
                                     what=f"creating iterator for {self.description}",
                                     error=AttachError).detach()
 
@@ -365,7 +365,7 @@ class ProgAttachLink(_LegacyLink):
         try:
             if self.target.closed:
                 return
-            attr = bsys.ProgAttachAttr(target_fd=self.target.fd, attach_bpf_fd=self._prog_fd,
+            attr = structs.ProgAttachAttr(target_fd=self.target.fd, attach_bpf_fd=self._prog_fd,
                                        attach_type=self.attach_type)
             try:
                 commands.prog_detach(attr, raw=True)
@@ -423,11 +423,11 @@ def open_pinned_link(path: str, program: Any = None) -> FDLink:
 
 
 def link_fd_create(prog: Any, target_fd: int, attach_type: int, *, flags: int = 0,
-                   what: str, setup: Callable[[bsys.LinkCreateAttr], Any] | None = None
+                   what: str, setup: Callable[[structs.LinkCreateAttr], Any] | None = None
                    ) -> bsys.FD:
     """BPF_LINK_CREATE; returns the new link fd (owned). ``setup(attr)`` fills the
     attach-kind specific tail and may return objects to keep alive."""
-    attr = bsys.LinkCreateAttr(prog_fd=_prog_fd(prog), target_fd=target_fd,
+    attr = structs.LinkCreateAttr(prog_fd=_prog_fd(prog), target_fd=target_fd,
                                attach_type=attach_type, flags=flags)
     keep = setup(attr) if setup is not None else None
     try:

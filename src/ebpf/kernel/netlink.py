@@ -172,12 +172,12 @@ def xdp_query(ifindex: int) -> XDPState:
 
 def attach_xdp_netlink(prog: Any, ifindex: int, flags: int, description: str):
     """Legacy XDP attach; the returned link detaches on close and at exit."""
+    from ..uapi import structs
     from . import commands
-    from . import sys as bsys
     from .links import CallbackLink
 
     fd = int(prog.fd)
-    prog_id = commands.get_info_by_fd(fd, bsys.ProgInfo()).id
+    prog_id = commands.get_info_by_fd(fd, structs.ProgInfo()).id
     xdp_set(ifindex, fd, flags)
     mode_flags = flags & 0xE  # keep SKB/DRV/HW mode bits for the detach
 

@@ -18,7 +18,7 @@ import os
 
 from .._internal.host import kernel_version, kernel_version_code
 from .._internal.host import possible_cpu_count as possible_cpus
-from ..uapi import AttachType, HelperId, MapType, ProgramType
+from ..uapi import AttachType, HelperId, MapType, ProgramType, structs
 from . import commands
 from . import sys as bsys
 
@@ -57,7 +57,7 @@ def bump_memlock() -> None:
 def _try_map(map_type: int, key_size: int, value_size: int, max_entries: int,
              flags: int = 0, inner_fd: int = 0, map_extra: int = 0) -> int:
     """errno of creating such a map (0 on success)."""
-    attr = bsys.MapCreateAttr(map_type=map_type, key_size=key_size, value_size=value_size,
+    attr = structs.MapCreateAttr(map_type=map_type, key_size=key_size, value_size=value_size,
                               max_entries=max_entries, map_flags=flags, inner_map_fd=inner_fd,
                               map_extra=map_extra)
     try:
@@ -110,7 +110,7 @@ def map_type_supported(map_type: MapType | int) -> bool:
         MapType.CPUMAP: (4, 4, 1, 0, 0),
     }
     if t in (MapType.ARRAY_OF_MAPS, MapType.HASH_OF_MAPS):
-        inner = bsys.MapCreateAttr(map_type=MapType.ARRAY, key_size=4, value_size=4, max_entries=1)
+        inner = structs.MapCreateAttr(map_type=MapType.ARRAY, key_size=4, value_size=4, max_entries=1)
         try:
             with commands.map_create(inner, raw=True) as ifd:
                 return _try_map(t, 4, 4, 1, 0, ifd.fd) == 0
@@ -139,7 +139,7 @@ def _load_insns(prog_type: int, raw: bytes, log_size: int = 0,
     insns = ctypes.create_string_buffer(raw, len(raw))
     lic = bsys.c_string("GPL")
     buf = ctypes.create_string_buffer(log_size) if log_size else None
-    attr = bsys.ProgLoadAttr(prog_type=prog_type, insn_cnt=len(raw) // 8,
+    attr = structs.ProgLoadAttr(prog_type=prog_type, insn_cnt=len(raw) // 8,
                              insns=bsys.addr(insns), license=bsys.addr(lic),
                              expected_attach_type=expected_attach_type,
                              prog_flags=prog_flags)

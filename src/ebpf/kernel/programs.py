@@ -29,7 +29,7 @@ from ..errors import (
 from ..isa import encode
 from ..programs import Program, RunResult
 from ..spec import ProgramSpec
-from ..uapi import Command, ProgramType
+from ..uapi import Command, ProgramType, structs
 from . import commands, lockdown, probes
 from . import sys as bsys
 from .maps import ENOTSUPP, sanitize_name
@@ -125,7 +125,7 @@ class KernelProgram(Program):
             cout = ctypes.create_string_buffer(max(len(ctx_in), 1))
         for _ in range(6):
             dout = ctypes.create_string_buffer(max(out_size, 1)) if out_size else None
-            attr = bsys.ProgTestRunAttr(
+            attr = structs.ProgTestRunAttr(
                 prog_fd=self.fd, repeat=max(repeat, 1) if repeat else 0, flags=flags, cpu=cpu)
             if data:
                 attr.data_in = ctypes.addressof(din)
@@ -170,7 +170,7 @@ class KernelProgram(Program):
             flags |= _TEST_RUN_ON_CPU
         raw = bytes(ctx) if ctx is not None else b""
         cin = ctypes.create_string_buffer(raw, max(len(raw), 1))
-        attr = bsys.ProgTestRunAttr(prog_fd=self.fd, repeat=0, flags=flags, cpu=cpu)
+        attr = structs.ProgTestRunAttr(prog_fd=self.fd, repeat=0, flags=flags, cpu=cpu)
         if raw:
             attr.ctx_in = ctypes.addressof(cin)
             attr.ctx_size_in = len(raw)
@@ -346,8 +346,8 @@ def _prog_load(spec: ProgramSpec, raw: bytes, btf: Any, blob: bytes | None,
     if with_btf:
         fbuf, nf, lbuf, nl = func_line_info(spec, blob)
 
-    def attr_for(level: int, buf: ctypes.Array | None, size: int, btf_on: bool) -> bsys.ProgLoadAttr:
-        a = bsys.ProgLoadAttr(
+    def attr_for(level: int, buf: ctypes.Array | None, size: int, btf_on: bool) -> structs.ProgLoadAttr:
+        a = structs.ProgLoadAttr(
             prog_type=int(spec.type), insn_cnt=len(raw) // 8, insns=ctypes.addressof(insns),
             license=ctypes.addressof(lic), kern_version=spec.kernel_version or
             (probes.kernel_version_code() if spec.type == ProgramType.KPROBE else 0),

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import AttachError, BTFError, LoadError, MapError
 from ..links import Link
 from ..spec import MapSpec
-from ..uapi import AttachType
+from ..uapi import AttachType, structs
 from ..uapi.consts import BPF_F_LINK, BPF_F_VTYPE_BTF_OBJ_FD
 from . import commands
 from . import sys as bsys
@@ -205,7 +205,7 @@ def attach_struct_ops(m: Any) -> StructOpsLink:
         raise AttachError(f"registering struct_ops {m.name}: {e.message}", e.errno) from None
     link_fd = None
     if m.flags & BPF_F_LINK:
-        attr = bsys.LinkCreateAttr(prog_fd=m.fd, attach_type=AttachType.STRUCT_OPS)
+        attr = structs.LinkCreateAttr(prog_fd=m.fd, attach_type=AttachType.STRUCT_OPS)
         link_fd = commands.link_create(attr,
                                    what=f"creating the struct_ops link of {m.name}",
                                    error=AttachError)

@@ -1,14 +1,16 @@
-"""The bpf(2) system call: the one place command numbers and attr layouts live.
+"""The bpf(2) system call.
 
 Every command family has its own ``ctypes.Structure`` laid out exactly like the
 matching member of ``union bpf_attr``, generated from the kernel's BTF into
-:mod:`ebpf.uapi.structs` (re-exported here). :func:`bpf` passes
+:mod:`ebpf.uapi.structs` (their one home; the flags are in
+:mod:`ebpf.uapi.consts`). :func:`bpf` passes
 ``sizeof(attr)`` as the size, so the kernel zero-fills whatever a newer kernel has
 beyond it, and an older kernel rejects only non-zero bytes it does not know.
 
 >>> import ctypes
 >>> from ebpf.kernel import sys as bsys
->>> attr = bsys.MapCreateAttr(map_type=2, key_size=4, value_size=8, max_entries=1)
+>>> from ebpf.uapi.structs import MapCreateAttr
+>>> attr = MapCreateAttr(map_type=2, key_size=4, value_size=8, max_entries=1)
 >>> attr.map_type, ctypes.sizeof(attr) >= 80
 (2, True)
 >>> fd = bsys.FD(bsys.bpf(bsys.Command.MAP_CREATE, attr))
@@ -33,70 +35,11 @@ from .._internal.libc import function as libc_function
 from .._internal.libc import libc as _libc
 from ..errors import PrivilegeError, SystemCallError
 from ..uapi import Command, ProgramType
-from ..uapi.consts import (  # noqa: F401 - the flags the commands take, re-exported
-    BPF_F_AFTER,
-    BPF_F_ALLOW_MULTI,
-    BPF_F_ALLOW_OVERRIDE,
-    BPF_F_BEFORE,
-    BPF_F_ID,
-    BPF_F_KPROBE_MULTI_RETURN,
-    BPF_F_LINK,
-    BPF_F_QUERY_EFFECTIVE,
-    BPF_F_RDONLY,
-    BPF_F_REPLACE,
-    BPF_F_TEST_RUN_ON_CPU,
-    BPF_F_TEST_XDP_LIVE_FRAMES,
-    BPF_F_UPROBE_MULTI_RETURN,
-    BPF_F_WRONLY,
-    BPF_OBJ_NAME_LEN,
-    BPF_STATS_RUN_TIME,
-    BPF_TAG_SIZE,
-    XDP_FLAGS_DRV_MODE,
-    XDP_FLAGS_HW_MODE,
-    XDP_FLAGS_REPLACE,
-    XDP_FLAGS_SKB_MODE,
-    XDP_FLAGS_UPDATE_IF_NOEXIST,
-)
-from ..uapi.structs import (  # noqa: F401 - one layout per bpf_attr member, re-exported
-    BtfInfo,
-    BtfLoadAttr,
-    EnableStatsAttr,
-    GetIdAttr,
-    InfoAttr,
-    IterCreateAttr,
-    LinkCreateAttr,
-    LinkDetachAttr,
-    LinkInfo,
-    LinkUpdateAttr,
-    MapBatchAttr,
-    MapCreateAttr,
-    MapElemAttr,
-    MapInfo,
-    ObjPinAttr,
-    ProgAttachAttr,
-    ProgBindMapAttr,
-    ProgInfo,
-    ProgLoadAttr,
-    ProgQueryAttr,
-    ProgTestRunAttr,
-    RawTracepointOpenAttr,
-    TaskFdQueryAttr,
-)
 
 log = logging.getLogger("ebpf.kernel")
 
-__all__ = [
-    "BPF_OBJ_NAME_LEN", "BPF_TAG_SIZE", "Command", "FD", "bpf", "error_for", "addr",
-    "c_string",
-    "MapCreateAttr", "MapElemAttr", "MapBatchAttr", "ProgLoadAttr", "ObjPinAttr",
-    "ProgAttachAttr", "ProgTestRunAttr", "GetIdAttr", "InfoAttr", "ProgQueryAttr",
-    "RawTracepointOpenAttr", "BtfLoadAttr", "TaskFdQueryAttr", "LinkCreateAttr",
-    "LinkUpdateAttr", "LinkDetachAttr", "EnableStatsAttr", "IterCreateAttr",
-    "ProgBindMapAttr", "ProgInfo", "MapInfo", "BtfInfo", "LinkInfo",
-]
+__all__ = ["Command", "FD", "bpf", "error_for", "addr", "c_string"]
 
-# Layouts and flags are generated from the UAPI headers and the kernel's BTF
-# (tools/gen_uapi.py -> ebpf.uapi.structs / ebpf.uapi.consts); re-exported here.
 # The log levels are the verifier's (include/linux/bpf_verifier.h), not UAPI.
 BPF_LOG_LEVEL1 = 1
 BPF_LOG_LEVEL2 = 2

@@ -7,6 +7,7 @@ from typing import Any
 
 from ...errors import AttachError
 from ...links import Link
+from ...uapi import consts, structs
 from .. import commands
 from .. import sys as bsys
 from ..links import FDLink, ProgAttachLink, is_unsupported, link_fd_create
@@ -45,9 +46,9 @@ def attach_cgroup(prog: Any, attach_to: str, atype: int | None, retprobe: bool,
                 if not is_unsupported(e):
                     raise
                 log.info("cgroup bpf_link failed (%s); falling back to BPF_PROG_ATTACH", e)
-        attr = bsys.ProgAttachAttr(target_fd=cgfd.fd, attach_bpf_fd=int(prog.fd),
+        attr = structs.ProgAttachAttr(target_fd=cgfd.fd, attach_bpf_fd=int(prog.fd),
                                    attach_type=atype,
-                                   attach_flags=flags or bsys.BPF_F_ALLOW_MULTI)
+                                   attach_flags=flags or consts.BPF_F_ALLOW_MULTI)
         commands.prog_attach(attr, what=f"attaching {prog_name(prog)} to cgroup {where}",
                  error=AttachError)
         link = ProgAttachLink(prog, cgfd, atype, desc + " (prog_attach)")

@@ -9,7 +9,7 @@ from typing import Any
 
 from ...errors import AttachError, NotSupportedError
 from ...links import Link
-from ...uapi import AttachType
+from ...uapi import AttachType, consts
 from .. import perf, tracefs
 from .. import sys as bsys
 from ..links import FDLink, link_fd_create
@@ -79,7 +79,7 @@ def attach_kprobe_multi(prog: Any, attach_to: str, atype: int | None, retprobe: 
 
     def setup(attr):
         km = attr.kprobe_multi
-        km.flags = bsys.BPF_F_KPROBE_MULTI_RETURN if retprobe else 0
+        km.flags = consts.BPF_F_KPROBE_MULTI_RETURN if retprobe else 0
         km.cnt = len(names)
         km.syms = ctypes.addressof(syms)
         km.cookies = ctypes.addressof(cookie_arr) if cookie_arr is not None else 0

@@ -7,6 +7,7 @@ from typing import Any
 
 from ...errors import AttachError
 from ...links import Link
+from ...uapi import structs
 from .. import commands
 from .. import sys as bsys
 from ..links import FDLink, ProgAttachLink, attach_socket_filter, is_unsupported, link_fd_create
@@ -57,7 +58,7 @@ def attach_sockmap(kind: str):
                 raise
         dup = bsys.FD(os.dup(mfd))
         try:
-            attr = bsys.ProgAttachAttr(target_fd=dup.fd, attach_bpf_fd=int(prog.fd),
+            attr = structs.ProgAttachAttr(target_fd=dup.fd, attach_bpf_fd=int(prog.fd),
                                        attach_type=atype)
             commands.prog_attach(attr, what=f"attaching {prog_name(prog)} to {desc}",
                      error=AttachError)

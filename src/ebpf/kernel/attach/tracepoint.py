@@ -7,7 +7,7 @@ from typing import Any
 
 from ...errors import AttachError
 from ...links import Link
-from ...uapi import Command
+from ...uapi import Command, structs
 from .. import commands, perf, tracefs
 from .. import sys as bsys
 from ..links import FDLink
@@ -45,7 +45,7 @@ def attach_raw_tracepoint(prog: Any, attach_to: str, atype: int | None, retprobe
     if "/" in tp:  # tolerate "category/name" by taking the event name
         tp = tp.rsplit("/", 1)[1]
     name = bsys.c_string(tp)
-    attr = bsys.RawTracepointOpenAttr(name=bsys.addr(name), prog_fd=int(prog.fd), cookie=cookie)
+    attr = structs.RawTracepointOpenAttr(name=bsys.addr(name), prog_fd=int(prog.fd), cookie=cookie)
     try:
         fd = commands.raw_tracepoint_open(attr, raw=True)
     except OSError as e:

@@ -7,9 +7,8 @@ from typing import Any
 
 from ...errors import AttachError, NotSupportedError, SystemCallError
 from ...links import Link
-from ...uapi import AttachType, ProgramType
+from ...uapi import AttachType, ProgramType, structs
 from .. import commands
-from .. import sys as bsys
 from ..links import FDLink, is_unsupported, link_fd_create
 from .common import attach_name, no_extra, prog_name
 
@@ -32,7 +31,7 @@ def attach_tracing(prog: Any, attach_to: str, atype: int | None, retprobe: bool,
     except AttachError as e:
         if not is_unsupported(e) or cookie:
             raise _explain_tracing(prog, attach_to, e) from None
-        attr = bsys.RawTracepointOpenAttr(name=0, prog_fd=int(prog.fd))
+        attr = structs.RawTracepointOpenAttr(name=0, prog_fd=int(prog.fd))
         try:
             fd = commands.raw_tracepoint_open(attr, what=what, error=AttachError)
         except AttachError as e2:

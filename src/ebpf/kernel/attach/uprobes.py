@@ -8,6 +8,7 @@ from typing import Any
 
 from ...errors import AttachError, NotSupportedError
 from ...links import Link
+from ...uapi import consts
 from .. import perf, tracefs, uprobe
 from .. import sys as bsys
 from ..links import FDLink, PerfEventLink, link_fd_create
@@ -118,7 +119,7 @@ def attach_uprobe_multi(prog: Any, attach_to: str, atype: int | None, retprobe: 
         um.offsets = ctypes.addressof(off_arr)
         um.cookies = ctypes.addressof(cookie_arr) if cookie_arr is not None else 0
         um.cnt = len(offs)
-        um.flags = bsys.BPF_F_UPROBE_MULTI_RETURN if retprobe else 0
+        um.flags = consts.BPF_F_UPROBE_MULTI_RETURN if retprobe else 0
         um.pid = int(pid or 0)
     try:
         fd = link_fd_create(prog, 0, attach_number("TRACE_UPROBE_MULTI"), setup=setup,

@@ -7,14 +7,13 @@ from typing import Any
 
 from ...errors import AttachError, NotSupportedError
 from ...links import Link
-from ...uapi import AttachType
-from .. import sys as bsys
+from ...uapi import AttachType, consts
 from ..links import FDLink, is_unsupported, link_fd_create
 from .common import ifindex_of, legacy_fallback, log, no_extra, prog_name
 
-XDP_MODES = {"skb": bsys.XDP_FLAGS_SKB_MODE, "generic": bsys.XDP_FLAGS_SKB_MODE,
-             "drv": bsys.XDP_FLAGS_DRV_MODE, "native": bsys.XDP_FLAGS_DRV_MODE,
-             "hw": bsys.XDP_FLAGS_HW_MODE, "offload": bsys.XDP_FLAGS_HW_MODE}
+XDP_MODES = {"skb": consts.XDP_FLAGS_SKB_MODE, "generic": consts.XDP_FLAGS_SKB_MODE,
+             "drv": consts.XDP_FLAGS_DRV_MODE, "native": consts.XDP_FLAGS_DRV_MODE,
+             "hw": consts.XDP_FLAGS_HW_MODE, "offload": consts.XDP_FLAGS_HW_MODE}
 
 
 def attach_xdp(prog: Any, attach_to: str, atype: int | None, retprobe: bool,

@@ -11,8 +11,8 @@ from array import array
 from typing import TYPE_CHECKING, Any
 
 from ...maps import BPF_ANY, FD_VALUE_TYPES
+from ...uapi import structs
 from .. import commands
-from .. import sys as bsys
 from .errors import ENOTSUPP, buffer, map_error
 
 if TYPE_CHECKING:
@@ -41,7 +41,7 @@ def lookup_batch_bytes(m: KernelMap, *, delete: bool = False,
     first = True
     run = commands.map_lookup_and_delete_batch if delete else commands.map_lookup_batch
     while True:
-        attr = bsys.MapBatchAttr(
+        attr = structs.MapBatchAttr(
             in_batch=0 if first else ctypes.addressof(tok_in),
             out_batch=ctypes.addressof(tok_out), keys=ctypes.addressof(keys),
             values=ctypes.addressof(vals), count=n, map_fd=m.fd)
@@ -139,7 +139,7 @@ def update_batch(m: KernelMap, items: Any, flags: int = BPF_ANY) -> int:
     if not keys:
         return 0
     kb, vb = _keys(m, keys), _values(m, values)
-    attr = bsys.MapBatchAttr(keys=kb.address, values=vb.address, count=len(keys), map_fd=m.fd,
+    attr = structs.MapBatchAttr(keys=kb.address, values=vb.address, count=len(keys), map_fd=m.fd,
                              elem_flags=flags)
     try:
         commands.map_update_batch(attr, raw=True)
@@ -160,7 +160,7 @@ def delete_batch(m: KernelMap, keys: Any) -> int:
     if not ks:
         return 0
     kb = _keys(m, ks)
-    attr = bsys.MapBatchAttr(keys=kb.address, count=len(ks), map_fd=m.fd)
+    attr = structs.MapBatchAttr(keys=kb.address, count=len(ks), map_fd=m.fd)
     try:
         commands.map_delete_batch(attr, raw=True)
     except OSError as e:

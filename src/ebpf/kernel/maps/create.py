@@ -14,7 +14,7 @@ from typing import Any
 from ...errors import LoadError, MapError, NotSupportedError, PrivilegeError
 from ...loader.maps import map_spec_error, map_spec_problem
 from ...spec import BPF_F_NO_PREALLOC, BPF_F_RDONLY_PROG, MapSpec
-from ...uapi import Command, MapType
+from ...uapi import Command, MapType, consts, structs
 from .. import commands, probes
 from .. import sys as bsys
 from .errors import ENOTSUPP
@@ -35,7 +35,7 @@ _NAME_OK = re.compile(r"[^A-Za-z0-9_.]")
 
 def sanitize_name(name: str) -> str:
     """A kernel object name: at most 15 characters of ``[A-Za-z0-9_.]``."""
-    return _NAME_OK.sub("_", name)[: bsys.BPF_OBJ_NAME_LEN - 1]
+    return _NAME_OK.sub("_", name)[: consts.BPF_OBJ_NAME_LEN - 1]
 
 
 def round_ringbuf(size: int) -> int:
@@ -143,7 +143,7 @@ def _create_struct_ops(s: MapSpec, btf_fd: int, name: str) -> KernelMap:
 
     kst = resolve_struct_ops(s)
     size = B.sizeof(kst.wrapper)
-    attr = bsys.MapCreateAttr(map_type=MapType.STRUCT_OPS, key_size=4, value_size=size,
+    attr = structs.MapCreateAttr(map_type=MapType.STRUCT_OPS, key_size=4, value_size=size,
                               max_entries=1, map_flags=s.flags,
                               map_name=sanitize_name(name).encode(), btf_fd=btf_fd,
                               btf_vmlinux_value_type_id=kst.wrapper_id)
@@ -170,8 +170,8 @@ def _create_struct_ops(s: MapSpec, btf_fd: int, name: str) -> KernelMap:
 
 
 def _map_create(s: MapSpec, name: str, btf_fd: int, inner_fd: int) -> bsys.FD:
-    def attr_for(with_btf: bool) -> bsys.MapCreateAttr:
-        a = bsys.MapCreateAttr(
+    def attr_for(with_btf: bool) -> structs.MapCreateAttr:
+        a = structs.MapCreateAttr(
             map_type=s.type, key_size=s.key_size, value_size=s.value_size,
             max_entries=s.max_entries, map_flags=s.flags, inner_map_fd=inner_fd,
             numa_node=s.numa_node, map_name=sanitize_name(name).encode(), map_extra=s.map_extra)
@@ -251,7 +251,7 @@ def open_pinned_map(path: str, *, readonly: bool = False) -> KernelMap:
     (with BTF, when it has some, so reads decode)."""
     from ..pin import open_pinned
 
-    fd = open_pinned(path, "map", MapError, bsys.BPF_F_RDONLY if readonly else 0)
+    fd = open_pinned(path, "map", MapError, consts.BPF_F_RDONLY if readonly else 0)
     return _wrap_fd(fd, os.path.basename(path))
 
 

@@ -19,7 +19,7 @@ from ... import codec
 from ...errors import MapError, NotSupportedError
 from ...maps import ARRAY_TYPES, BPF_ANY, FD_VALUE_TYPES, KEYLESS_TYPES, Map, element_error
 from ...spec import BPF_F_MMAPABLE, MapSpec
-from ...uapi import Command, MapType
+from ...uapi import Command, MapType, consts, structs
 from .. import commands, probes
 from .. import sys as bsys
 from . import batch
@@ -56,11 +56,11 @@ class _ElemOps:
         self.fast = bsys.fast_syscall()
         kbuf = ctypes.create_string_buffer(max(key_size, 1))
         self.vbuf = ctypes.create_string_buffer(max(value_size, 1))
-        self.attr = bsys.MapElemAttr(map_fd=fd, key=ctypes.addressof(kbuf),
+        self.attr = structs.MapElemAttr(map_fd=fd, key=ctypes.addressof(kbuf),
                                      value=ctypes.addressof(self.vbuf))
         self.ref = ctypes.byref(self.attr)
         # DELETE_ELEM takes no value (the kernel refuses a non-zero one)
-        self.dattr = bsys.MapElemAttr(map_fd=fd, key=ctypes.addressof(kbuf))
+        self.dattr = structs.MapElemAttr(map_fd=fd, key=ctypes.addressof(kbuf))
         self.dref = ctypes.byref(self.dattr)
         self.size = ctypes.sizeof(self.attr)
         self.kview = memoryview(kbuf).cast("B")[:key_size]
@@ -184,7 +184,7 @@ class KernelMap(Map):
         """Run the element command ``command`` on this map (``key``/``value``: buffer
         addresses); False when the kernel says ENOENT, any other failure a MapError
         saying ``what`` (followed by the map's name)."""
-        attr = bsys.MapElemAttr(map_fd=self.fd, key=key, value=value, flags=flags)
+        attr = structs.MapElemAttr(map_fd=self.fd, key=key, value=value, flags=flags)
         try:
             command(attr, raw=True)
         except OSError as e:
@@ -230,7 +230,7 @@ class KernelMap(Map):
         if len(value) != want:
             raise MapError(f"map {self.name}: value is {len(value)} bytes, the map needs {want}")
         vb = ctypes.create_string_buffer(value, max(len(value), 1))
-        attr = bsys.MapElemAttr(map_fd=self.fd, key=kaddr, value=ctypes.addressof(vb), flags=flags)
+        attr = structs.MapElemAttr(map_fd=self.fd, key=kaddr, value=ctypes.addressof(vb), flags=flags)
         try:
             commands.map_update_elem(attr, raw=True)
         except OSError as e:
@@ -247,7 +247,7 @@ class KernelMap(Map):
                 return False
             return self._delete_failed(os_error(err, _DELETE))
         kb, kaddr = self._key_arg(key)
-        attr = bsys.MapElemAttr(map_fd=self.fd, key=kaddr)
+        attr = structs.MapElemAttr(map_fd=self.fd, key=kaddr)
         try:
             commands.map_delete_elem(attr, raw=True)
         except OSError as e:
@@ -278,7 +278,7 @@ class KernelMap(Map):
         if len(value) != self.value_size:
             raise MapError(f"map {self.name}: value is {len(value)} bytes, the map needs {self.value_size}")
         vb = ctypes.create_string_buffer(value, len(value))
-        attr = bsys.MapElemAttr(map_fd=self.fd, value=ctypes.addressof(vb), flags=flags)
+        attr = structs.MapElemAttr(map_fd=self.fd, value=ctypes.addressof(vb), flags=flags)
         try:
             commands.map_update_elem(attr, raw=True)
         except OSError as e:
@@ -401,7 +401,7 @@ class KernelMap(Map):
     # ---- map-wide operations ---------------------------------------------
     def freeze(self) -> None:
         """Make the map read-only from user space (BPF_MAP_FREEZE)."""
-        attr = bsys.MapElemAttr(map_fd=self.fd)
+        attr = structs.MapElemAttr(map_fd=self.fd)
         commands.map_freeze(attr, what=f"freezing map {self.name}", error=MapError)
         self.spec.freeze = True
 
@@ -429,7 +429,7 @@ class KernelMap(Map):
             if not (self.flags & BPF_F_MMAPABLE) or self.type != MapType.ARRAY:
                 raise NotSupportedError("mmap", detail=f"map {self.name} is not a BPF_F_MMAPABLE array")
             size = codec.per_cpu_stride(self.value_size) * self.max_entries
-            writable = not (self.spec.freeze or self.flags & bsys.BPF_F_RDONLY)
+            writable = not (self.spec.freeze or self.flags & consts.BPF_F_RDONLY)
             self._mmap = map_array(self.fd, size, writable=writable, name=self.name)
         return memoryview(self._mmap)
 
