@@ -188,3 +188,26 @@ def test_same_unknown_backend_and_program(contract_obj):
 
     assert same(unknown_backend).error[0] == "ValueError"
     assert same(unknown_program).error is not None
+
+
+@pytest.mark.kernel
+def test_same_unknown_map_and_program_type():
+    from ebpf.isa import assemble
+
+    def program(backend):
+        spec = ebpf.ProgramSpec(name="p", type=999, license="GPL",
+                                instructions=assemble("r0 = 0\nexit"))
+        with ebpf.Program.load(spec, backend=backend) as p:
+            return p.type
+
+    def map_(backend):
+        spec = ebpf.MapSpec(name="m", type=999, key_size=4, value_size=4, max_entries=1)
+        with ebpf.Map.create(spec, backend=backend) as m:
+            return m.type
+
+    assert same(program).error == (
+        "NotSupportedError",
+        "program type 999 is not supported: program 'p': not a program type this library knows")
+    assert same(map_).error == (
+        "NotSupportedError",
+        "map type 999 is not supported: map 'm': not a map type this library knows")

@@ -18,14 +18,16 @@ import logging
 import os
 import platform
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from ..errors import NotSupportedError, SystemCallError
 from ..uapi import Command, LinkType, MapType, ProgramType, structs
 from . import commands
 from . import sys as bsys
+
+_T = TypeVar("_T")
 
 log = logging.getLogger("ebpf.kernel")
 
@@ -233,61 +235,60 @@ def _open(cmd: int, obj_id: int) -> bsys.FD | None:
         raise
 
 
+def _open_id(cmd: int, what: str, obj_id: int) -> bsys.FD:
+    """An fd for ``what`` ``obj_id``; SystemCallError (ENOENT) when there is none."""
+    fd = _open(cmd, obj_id)
+    if fd is None:
+        raise SystemCallError(f"no {what} with id {obj_id}", _errno.ENOENT)
+    return fd
+
+
 def program_info(prog_id: int) -> ProgramInfo:
     """Info of program ``prog_id``."""
-    fd = _open(Command.PROG_GET_FD_BY_ID, prog_id)
-    if fd is None:
-        raise SystemCallError(f"no program with id {prog_id}", _errno.ENOENT)
-    with fd:
+    with _open_id(Command.PROG_GET_FD_BY_ID, "program", prog_id) as fd:
         return prog_info_from_fd(fd.fd)
 
 
 def map_info(map_id: int) -> MapInfo:
     """Info of map ``map_id``."""
-    fd = _open(Command.MAP_GET_FD_BY_ID, map_id)
-    if fd is None:
-        raise SystemCallError(f"no map with id {map_id}", _errno.ENOENT)
-    with fd:
+    with _open_id(Command.MAP_GET_FD_BY_ID, "map", map_id) as fd:
         return map_info_from_fd(fd.fd)
+
+
+def _each(next_id: int, fd_by_id: int, read: Callable[[int], _T]) -> Iterator[_T]:
+    """``read(fd)`` of every object ``next_id`` lists (those gone by the time they
+    are opened are passed over)."""
+    for obj_id in commands.iter_ids(next_id):
+        fd = _open(fd_by_id, obj_id)
+        if fd is not None:
+            with fd:
+                yield read(fd.fd)
 
 
 def list_programs() -> Iterator[ProgramInfo]:
     """Every program loaded in the kernel (needs CAP_SYS_ADMIN)."""
-    for pid in commands.iter_ids(Command.PROG_GET_NEXT_ID):
-        fd = _open(Command.PROG_GET_FD_BY_ID, pid)
-        if fd is not None:
-            with fd:
-                yield prog_info_from_fd(fd.fd)
+    return _each(Command.PROG_GET_NEXT_ID, Command.PROG_GET_FD_BY_ID, prog_info_from_fd)
 
 
 def list_maps() -> Iterator[MapInfo]:
     """Every map in the kernel (needs CAP_SYS_ADMIN)."""
-    for mid in commands.iter_ids(Command.MAP_GET_NEXT_ID):
-        fd = _open(Command.MAP_GET_FD_BY_ID, mid)
-        if fd is not None:
-            with fd:
-                yield map_info_from_fd(fd.fd)
+    return _each(Command.MAP_GET_NEXT_ID, Command.MAP_GET_FD_BY_ID, map_info_from_fd)
 
 
 def list_links() -> Iterator[LinkInfo]:
     """Every link in the kernel."""
-    for lid in commands.iter_ids(Command.LINK_GET_NEXT_ID):
-        fd = _open(Command.LINK_GET_FD_BY_ID, lid)
-        if fd is not None:
-            with fd:
-                yield link_info_from_fd(fd.fd)
+    return _each(Command.LINK_GET_NEXT_ID, Command.LINK_GET_FD_BY_ID, link_info_from_fd)
 
 
 def list_btf() -> Iterator[BTFInfo]:
     """Every BTF object in the kernel (vmlinux, modules, programs')."""
     from .btf import _btf_info
 
-    for bid in commands.iter_ids(Command.BTF_GET_NEXT_ID):
-        fd = _open(Command.BTF_GET_FD_BY_ID, bid)
-        if fd is not None:
-            with fd:
-                i, _, name = _btf_info(fd.fd, False)
-                yield BTFInfo(id=i.id, name=name, size=i.btf_size, kernel_btf=bool(i.kernel_btf))
+    def read(fd: int) -> BTFInfo:
+        i, _, name = _btf_info(fd, False)
+        return BTFInfo(id=i.id, name=name, size=i.btf_size, kernel_btf=bool(i.kernel_btf))
+
+    return _each(Command.BTF_GET_NEXT_ID, Command.BTF_GET_FD_BY_ID, read)
 
 
 # ---- instructions and machine code ----------------------------------------------
@@ -297,9 +298,7 @@ def _prog_fd(prog: int | Any, by_fd: bool) -> tuple[bsys.FD | None, int]:
         return None, int(prog)
     if hasattr(prog, "fd"):
         return None, prog.fd
-    fd = _open(Command.PROG_GET_FD_BY_ID, int(prog))
-    if fd is None:
-        raise SystemCallError(f"no program with id {prog}", _errno.ENOENT)
+    fd = _open_id(Command.PROG_GET_FD_BY_ID, "program", int(prog))
     return fd, fd.fd
 
 

@@ -27,6 +27,7 @@ from ..errors import (
     VerifierError,
 )
 from ..isa import encode
+from ..loader.types import known_type
 from ..programs import Program, RunResult
 from ..spec import ProgramSpec
 from ..uapi import Command, ProgramType, structs
@@ -243,15 +244,7 @@ def load_program(spec: ProgramSpec, maps: dict[str, Any] | None = None, *,
     function ``spec.attach_to`` it replaces. A struct_ops program needs
     ``struct_ops=(kernel struct BTF id, member index, module)`` (objects set it).
     """
-    try:
-        ptype = ProgramType(spec.type)
-    except ValueError:
-        raise NotSupportedError(f"program type {spec.type!r}",
-                                detail=f"program {spec.name!r}: not a type this library knows"
-                                ) from None
-    if ptype is not spec.type:
-        spec = spec.copy()
-        spec.type = ptype
+    spec = known_type(spec)
     if not spec.instructions:
         raise LoadError(f"program {spec.name} has no instructions")
     unknown = set(options) - {"jit", "executor", "budget"}  # the vm backend's options are accepted

@@ -29,6 +29,7 @@ from ..isa.instruction import (
 )
 from ..loader.core import relocate_core
 from ..loader.relocate import relocate_references
+from ..loader.types import known_type
 from ..programs import Program, RunResult
 from ..spec import ProgramSpec
 from ..symbols import kallsyms
@@ -425,6 +426,7 @@ def load_program(spec: ProgramSpec, maps: Mapping[str, VMMap] | None = None, *,
     :class:`ebpf.InstructionError`). ``verify`` (True or False) runs our verifier
     first, as :func:`ebpf.vm.objects.load_object` does for every program
     (``verified``: it already did)."""
+    spec = known_type(spec)
     maps = maps or {}
     if verify is not None:  # a standalone load (ebpf.Program.load): verify here
         from .objects import verify_at_load

@@ -13,6 +13,7 @@ from typing import Any
 
 from ...errors import LoadError, MapError, NotSupportedError, PrivilegeError
 from ...loader.maps import map_spec_error, map_spec_problem
+from ...loader.types import known_type
 from ...spec import BPF_F_NO_PREALLOC, BPF_F_RDONLY_PROG, MapSpec
 from ...uapi import Command, MapType, consts, structs
 from .. import commands, probes
@@ -91,15 +92,7 @@ def create_map(spec: MapSpec, *, btf_fd: int | None = None, inner_fd: int | None
     refuses the BTF still gets the map, without it. Map-in-map types get their inner map from ``inner_fd`` or
     create a template from ``spec.inner``.
     """
-    try:
-        mtype = MapType(spec.type)
-    except ValueError:
-        raise NotSupportedError(f"map type {spec.type!r}",
-                                detail=f"map {spec.name!r}: not a map type this library knows"
-                                ) from None
-    if mtype is not spec.type:
-        spec = spec.copy()
-        spec.type = mtype
+    spec = known_type(spec)
     probes.bump_memlock()
     s = normalize(spec)
     if s.type == MapType.STRUCT_OPS:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ...errors import NotSupportedError
 from ...loader.maps import map_spec_error, map_spec_problem
+from ...loader.types import known_type
 from ...spec import MapSpec
 from ...uapi import MapType
 from .arena import ArenaMap
@@ -62,6 +63,7 @@ _TYPES: dict[MapType, type[VMMap]] = {
 def create_map(spec: MapSpec) -> VMMap:
     """Create a map of the runtime from ``spec`` (initial ``contents`` and
     ``data`` applied; ``.rodata``-style maps frozen)."""
+    spec = known_type(spec)
     cls = _TYPES.get(spec.type)
     if cls is None:
         raise NotSupportedError(f"{spec.type.name} maps", detail="in the vm backend")
