@@ -11,10 +11,8 @@ True
 from __future__ import annotations
 
 import functools
-import gzip
 import logging
 import os
-import platform
 import re
 
 log = logging.getLogger("ebpf.host")
@@ -63,7 +61,10 @@ def possible_cpu_count() -> int:
 # ---- kernel version and configuration ------------------------------------------
 def kernel_release() -> str:
     """``uname -r`` ("" when the platform has none)."""
-    return platform.release()
+    try:
+        return os.uname().release
+    except AttributeError:  # not a POSIX system
+        return ""
 
 
 @functools.cache
@@ -95,6 +96,8 @@ def kernel_config() -> dict[str, str]:
     config file is readable."""
     text = None
     try:
+        import gzip
+
         with gzip.open("/proc/config.gz", "rt") as f:
             text = f.read()
     except OSError:

@@ -15,12 +15,10 @@ True
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import errno as _errno
 import fcntl
 import functools
 import os
-import platform
 from typing import Any
 
 from .._internal.host import online_cpus as online_cpus
@@ -173,9 +171,9 @@ def _syscall() -> Any:
 
 
 def _syscall_nr() -> int:
-    nr = _SYSCALL_NR.get(platform.machine())
+    nr = _SYSCALL_NR.get(os.uname().machine)
     if nr is None:
-        raise NotSupportedError("perf_event_open", detail=f"unknown architecture {platform.machine()}")
+        raise NotSupportedError("perf_event_open", detail=f"unknown architecture {os.uname().machine}")
     return nr
 
 

@@ -24,15 +24,14 @@ capability; the ``error`` argument picks the class for the rest).
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import errno as _errno
 import logging
 import os
-import platform
 from typing import Any
 
 from .._internal.libc import function as libc_function
 from .._internal.libc import libc as _libc
+from .._internal.libc import open_libc
 from ..errors import PrivilegeError, SystemCallError
 from ..uapi import Command, ProgramType
 
@@ -60,11 +59,11 @@ _syscall: Any = None
 def _get_syscall():
     global _syscall
     if _syscall is None:
-        nr = _SYSCALL_NR.get(platform.machine())
+        nr = _SYSCALL_NR.get(os.uname().machine)
         if nr is None:
             from ..errors import NotSupportedError
 
-            raise NotSupportedError("bpf(2)", detail=f"unknown syscall number on {platform.machine()}")
+            raise NotSupportedError("bpf(2)", detail=f"unknown syscall number on {os.uname().machine}")
         fn = libc_function("syscall", ctypes.c_long,
                            [ctypes.c_long, ctypes.c_int, ctypes.c_void_p, ctypes.c_uint])
         _syscall = (nr, fn)
@@ -82,7 +81,7 @@ def fast_syscall() -> Any:
     global _fast_syscall
     if _fast_syscall is None:
         _get_syscall()
-        f = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").syscall
+        f = open_libc().syscall
         f.restype = ctypes.c_long
         _fast_syscall = f
     return _fast_syscall

@@ -15,7 +15,6 @@ True
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import errno as _errno
 import functools
 import logging
