@@ -152,6 +152,13 @@ HELPERS: dict[str, Proto] = {
     "sk_lookup_udp": _P("sock?", ("ctx", "mem", "size", "scalar", "scalar"), group="net"),
     "skc_lookup_tcp": _P("sock?", ("ctx", "mem", "size", "scalar", "scalar"), group="net"),
     "sk_release": _P("int", ("sock",), group="net"),
+    # cgroup hooks (kernel/bpf/cgroup.c)
+    "get_retval": _P("int", (), group="cgroup_retval"),
+    "set_retval": _P("int", ("scalar",), group="cgroup_retval"),
+    "sysctl_get_name": _P("int", ("ctx", "out", "size", "scalar"), group="cgroup_sysctl"),
+    "sysctl_get_current_value": _P("int", ("ctx", "out", "size"), group="cgroup_sysctl"),
+    "sysctl_get_new_value": _P("int", ("ctx", "out", "size"), group="cgroup_sysctl"),
+    "sysctl_set_new_value": _P("int", ("ctx", "mem", "size"), group="cgroup_sysctl"),
 }
 
 #: helper group -> program types that may call it (absent group: every type)
@@ -170,6 +177,13 @@ GROUPS: dict[str, set[PT]] = {
     "kprobe": {PT.KPROBE},
     "sysctl": _TRACING | {PT.CGROUP_SYSCTL},
     "sleepable": _TRACING,
+    "cgroup_sysctl": {PT.CGROUP_SYSCTL},
+    # the hooks returning an errno to the process (cgroup_common_func_proto; by
+    # program type: inet ingress/egress and sock_ops have none, so CGROUP_SKB and
+    # SOCK_OPS cannot; the recvmsg/getpeername/getsockname attach types of
+    # CGROUP_SOCK_ADDR cannot either, which this table does not tell apart)
+    "cgroup_retval": {PT.CGROUP_SOCK, PT.CGROUP_SOCK_ADDR, PT.CGROUP_SOCKOPT,
+                      PT.CGROUP_SYSCTL, PT.CGROUP_DEVICE, PT.LSM},
 }
 
 

@@ -28,6 +28,7 @@ from __future__ import annotations
 import errno
 import struct
 from collections.abc import Sequence
+from typing import Any
 
 from ..errors import SystemCallError
 from ..uapi import ProgramType as PT
@@ -575,12 +576,22 @@ def context_kind(prog_type: PT) -> str:
         return "`bpf_perf_event_data` given by the caller (or a timer)"
     if prog_type == PT.TRACEPOINT:
         return "the tracepoint record given by the caller"
+    if prog_type == PT.CGROUP_SYSCTL:
+        return "`bpf_sysctl` of the `SysctlRequest` given by the caller"
     return "context bytes given by the caller"
 
 
-def make_context(mem: Memory, prog_type: PT, data: bytes = b"", ctx: bytes | None = None,
+def make_context(mem: Memory, prog_type: PT, data: bytes = b"", ctx: Any = None,
                  args: Sequence[int] | None = None) -> Context:
-    """Build the context a program of ``prog_type`` gets for a run."""
+    """Build the context a program of ``prog_type`` gets for a run: ``ctx`` is the
+    context's bytes, or for a CGROUP_SYSCTL program a :class:`~ebpf.vm.sysctl.SysctlRequest`."""
+    from .sysctl import SysctlContext, SysctlRequest
+
+    if isinstance(ctx, SysctlRequest):
+        if prog_type != PT.CGROUP_SYSCTL:
+            raise _einval(f"a SysctlRequest is the context of cgroup/sysctl programs, not "
+                          f"of {prog_type.name.lower()} ones")
+        return SysctlContext(mem, ctx)
     if args is not None:
         ctx = b"".join((a & (1 << 64) - 1).to_bytes(8, "little") for a in args)
     if prog_type == PT.XDP:

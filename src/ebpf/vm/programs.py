@@ -38,6 +38,7 @@ from .code import ADDR_SPACE_CAST, CAST_RESOLVED, CODE_BASE, Code, prepare, pseu
 from .contexts import make_context
 from .executors import MAX_COMPILED_SLOTS, executor_for, make_executor, resolve_executor
 from .helpers import (
+    CG_RETVAL_TYPES,
     KFUNC_ADDR_BASE,
     KFUNCS,
     helpers_for,
@@ -46,9 +47,11 @@ from .helpers import (
     release_locks,
     supported,
 )
+from .helpers.retval import hook_result
 from .maps import ArenaMap, ArrayMap, VMMap
 from .memory import GLOBAL, M64, MAP_HANDLES, AddressSpace, Memory
 from .run import DEFAULT_BUDGET, Redirect, Run, StopProgram
+from .sysctl import SysctlRequest
 
 log = logging.getLogger("ebpf.vm")
 
@@ -63,11 +66,15 @@ class VMRunResult(RunResult):
 
     def __init__(self, retval: int, data: bytes = b"", duration_ns: int = 0,
                  ctx: bytes | None = None, redirect: Redirect | None = None,
-                 trace: list[str] | None = None, instructions: int = 0):
+                 trace: list[str] | None = None, instructions: int = 0,
+                 cgroup_retval: int | None = None):
         super().__init__(retval, data, duration_ns, ctx)
         self.redirect = redirect
         self.trace = trace or []
         self.instructions = instructions
+        #: a cgroup program's: what the hook's system call returns to the process
+        #: (0, the value bpf_set_retval set, or -EPERM for a rejection); None otherwise
+        self.cgroup_retval = cgroup_retval
 
 
 class VMProgram(Program):
@@ -120,7 +127,7 @@ class VMProgram(Program):
         mem.globals_ = self.space
         run = Run(mem, program=self, budget=self.budget if budget is None else budget,
                   ctx=ctx_obj.addr, cpu=cpu, packet=ctx_obj.packet,
-                  cgroup_storage={} if storage is None else storage)
+                  cgroup_storage={} if storage is None else storage, context=ctx_obj)
         per_run = 0
         GLOBAL.enter()
         try:
@@ -144,7 +151,8 @@ class VMProgram(Program):
                                f"records of {', '.join(names)}")
         return r0, run, per_run
 
-    def test_run(self, data: bytes = b"", *, repeat: int = 1, ctx: bytes | None = None,
+    def test_run(self, data: bytes = b"", *, repeat: int = 1,
+                 ctx: bytes | SysctlRequest | None = None,
                  data_size_out: int | None = None, flags: int = 0, cpu: int = 0,
                  budget: int | None = None) -> VMRunResult:
         """Run with BPF_PROG_TEST_RUN semantics: returns r0, the packet after the
@@ -158,7 +166,7 @@ class VMProgram(Program):
                                   errno.EINVAL)
         repeat = max(1, repeat)
         mem = Memory()
-        ctx_obj = make_context(mem, self.type, bytes(data), None if ctx is None else bytes(ctx))
+        ctx_obj = make_context(mem, self.type, bytes(data), _ctx_in(ctx))
         start = time.perf_counter_ns()
         storage: dict = {}  # cgroup storage: one for the whole test run, as the kernel's
         if repeat > 1 and hasattr(self.executor, "run_loop") and _repeatable(ctx_obj):
@@ -174,15 +182,18 @@ class VMProgram(Program):
             elapsed = time.perf_counter_ns() - start
         if ctx_obj.short_ctx:
             raise SystemCallError(f"test run of program {self.name}: the context out does not "
-                                  f"fit in {len(ctx or b'')} bytes", errno.ENOSPC)
+                                  f"fit in {len(ctx) if isinstance(ctx, (bytes, bytearray)) else 0} bytes",
+                                  errno.ENOSPC)
         out, ctx_out = ctx_obj.finish()
         if data_size_out is not None:
             out = out[:data_size_out]
         return VMRunResult(r0 & 0xFFFF_FFFF, out, elapsed // repeat, ctx_out,
                            redirect=run.redirect, trace=run.trace,
-                           instructions=(self.budget if budget is None else budget) - run.budget)
+                           instructions=(self.budget if budget is None else budget) - run.budget,
+                           cgroup_retval=hook_result(run, r0) if self.type in CG_RETVAL_TYPES
+                           else None)
 
-    def run(self, ctx: bytes | Sequence[int] | None = None, *, data: bytes = b"", cpu: int = 0,
+    def run(self, ctx: bytes | SysctlRequest | Sequence[int] | None = None, *, data: bytes = b"", cpu: int = 0,
             budget: int | None = None) -> int:
         """Call the program directly: ``ctx`` is the context's bytes, or a list
         of integers (raw tracepoint / fentry style u64 arguments). Returns r0.
@@ -191,9 +202,8 @@ class VMProgram(Program):
         """
         self._check_open()
         mem = Memory()
-        if ctx is None or isinstance(ctx, (bytes, bytearray, memoryview)):
-            ctx_obj = make_context(mem, self.type, bytes(data),
-                                   None if ctx is None else bytes(ctx))
+        if ctx is None or isinstance(ctx, (bytes, bytearray, memoryview, SysctlRequest)):
+            ctx_obj = make_context(mem, self.type, bytes(data), _ctx_in(ctx))
         else:
             ctx_obj = make_context(mem, self.type, bytes(data), args=list(ctx))
         ctx_obj.begin()
@@ -242,6 +252,12 @@ class VMProgram(Program):
             link.close()
         self.links.clear()
         super().close()
+
+
+def _ctx_in(ctx: bytes | bytearray | memoryview | SysctlRequest | None
+            ) -> bytes | SysctlRequest | None:
+    """A run's ``ctx`` argument as :func:`make_context` takes it."""
+    return ctx if ctx is None or isinstance(ctx, SysctlRequest) else bytes(ctx)
 
 
 def _repeatable(ctx_obj: Any) -> bool:

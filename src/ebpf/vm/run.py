@@ -129,6 +129,11 @@ class Run:
     #: cgroup storage of this (test) run: map handle -> its value region
     cgroup_storage: dict[int, Region] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
+    #: the run's context object (:class:`ebpf.vm.contexts.Context`), for helpers that
+    #: answer from what stands behind it (a sysctl request, a socket)
+    context: Any = None
+    #: a cgroup hook's return value to the process (bpf_get_retval/bpf_set_retval)
+    cg_retval: int = 0
 
     def __post_init__(self) -> None:
         # one stack per Memory: repeated runs on the same memory reuse it

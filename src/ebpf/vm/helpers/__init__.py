@@ -25,6 +25,7 @@ from . import (  # noqa: F401
     packets,
     printing,
     probe,
+    retval,
     seq,
     signals,
     sk_lookup,
@@ -35,6 +36,7 @@ from . import (  # noqa: F401
     stacks,
     storage,
     strings,
+    sysctl,
     system,
     tasks,
     timers,
@@ -43,6 +45,7 @@ from . import (  # noqa: F401
 )
 from .locks import release_locks
 from .printing import TRACE
+from .retval import CG_RETVAL_TYPES
 from .table import (
     HELPERS,
     KFUNC_ADDR_BASE,
@@ -55,5 +58,5 @@ from .table import (
     supported,
 )
 
-__all__ = ["HELPERS", "KFUNCS", "KFUNC_ADDR_BASE", "TRACE", "get_map",
+__all__ = ["CG_RETVAL_TYPES", "HELPERS", "KFUNCS", "KFUNC_ADDR_BASE", "TRACE", "get_map",
            "helpers_for", "missing_kfunc", "neg", "refusal", "release_locks", "supported"]
