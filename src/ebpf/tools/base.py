@@ -14,6 +14,7 @@ source or a new kernel gets a fresh object.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import json
 import logging
@@ -21,7 +22,7 @@ import os
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from importlib import resources
 from pathlib import Path
 from typing import IO, Any
@@ -150,6 +151,24 @@ def open_first(name: str, variants: Iterable[Sequence[str]],
                             "; ".join(errors))
 
 
+@contextlib.contextmanager
+def attached(name: str, constants: dict[str, Any] | None = None,
+             variants: Iterable[Sequence[str]] | None = None, attach: bool = True) -> Iterator[Any]:
+    """Tool ``name`` loaded into the kernel (bpf(2) checked first, see
+    :func:`require_kernel`) and attached: the first working set of ``variants``
+    when given (:func:`open_first`), else every program, or none when ``attach``
+    is False (the tool attaches them itself). Closed on leaving the block."""
+    require_kernel(name)
+    if variants is not None:
+        obj, _ = open_first(name, variants, constants)
+    else:
+        obj = open_tool(name, constants)
+    with obj:
+        if attach and variants is None:
+            obj.attach()
+        yield obj
+
+
 def require_kernel(name: str) -> None:
     """Fail clearly when bpf(2) is not usable (the tools trace the live kernel)."""
     from ..kernel.probes import bpf_usable
@@ -182,6 +201,10 @@ class ToolParser(argparse.ArgumentParser):
     def duration(self, default: float | None = None) -> None:
         self.add_argument("--duration", type=float, default=default,
                           help="stop after this many seconds")
+
+    def noclear(self) -> None:
+        """``-C``/``--noclear`` of the top-style tools (see :func:`top_screen`)."""
+        self.add_argument("-C", "--noclear", action="store_true", help="don't clear the screen")
 
     def ports(self) -> None:
         """``-L``/``--localport`` and ``-D``/``--remoteport``: comma-separated port
@@ -285,6 +308,14 @@ def port_set(spec: str | None) -> set[int]:
     return {int(x) for x in spec.split(",")} if spec else set()
 
 
+def ports_wanted(args: argparse.Namespace) -> Callable[[int, int], bool]:
+    """Whether ``-L``/``-D`` (:meth:`ToolParser.ports`) let a flow of (local port,
+    remote port) through."""
+    lports, dports = port_set(args.localport), port_set(args.remoteport)
+    return lambda lport, dport: not (lports and lport not in lports or
+                                     dports and dport not in dports)
+
+
 def family_wanted(args: argparse.Namespace, family: int) -> bool:
     """Whether ``-4``/``-6`` (:meth:`ToolParser.families`) let address family
     ``family`` (2: AF_INET, 10: AF_INET6) through."""
@@ -320,23 +351,13 @@ Row = tuple[dict[str, Any], str] | None
 
 def stream(name: str, args: argparse.Namespace, constants: dict[str, Any], header: str,
            fmt: Callable[[Any], Row], ready: Ready = None,
-           variants: Iterable[Sequence[str]] | None = None, decode: Any = "event",
-           setup: Callable[[Any], None] | None = None) -> int:
+           variants: Iterable[Sequence[str]] | None = None, decode: Any = "event") -> int:
     """The body of an event tool: load and attach ``name`` (the first working set of
     ``variants`` when given), print ``header``, then one row per ring buffer record
     (``fmt(record)`` returns ``(json_record, text_line)`` or None to skip it) until
     ``args.duration`` passes or Ctrl-C."""
-    require_kernel(name)
     out = Output(args.json)
-    if variants is not None:
-        obj, _ = open_first(name, variants, constants)
-    else:
-        obj = open_tool(name, constants)
-    with obj:
-        if setup is not None:
-            setup(obj)
-        if variants is None:
-            obj.attach()
+    with attached(name, constants, variants) as obj:
         print_events(obj, out, header, fmt, getattr(args, "duration", None), ready, decode)
     return 0
 
@@ -364,6 +385,51 @@ def print_events(obj: Any, out: Output, header: str, fmt: Callable[[Any], Row],
         poll_events(rb, handle, duration, stop)
     finally:
         rb.close()
+
+
+def announce(out: Output, note: str, ready: Ready) -> None:
+    """Say ``note`` ("Tracing... Hit Ctrl-C to end.") and call ``ready()``: the
+    tool's programs are attached and counting."""
+    out.note(note)
+    if ready:
+        ready()
+
+
+def drain(m: Any) -> list[tuple[Any, Any]]:
+    """The entries of map ``m``, which is emptied: an interval's counts."""
+    rows = list(m.items())
+    m.clear()
+    return rows
+
+
+def top_screen(out: Output, args: argparse.Namespace, summary: bool = True) -> None:
+    """Start a top-style screen: clear the terminal (not with ``-C``
+    (:meth:`ToolParser.noclear`), JSON or no terminal), then, when ``summary``,
+    the time and load average, and a blank line."""
+    if not args.noclear and not args.json and os.isatty(1):
+        print("\033[2J\033[H", end="")
+    if summary:
+        out.text(f"{hms()} loadavg: {Path('/proc/loadavg').read_text().strip()}")
+    out.text()
+
+
+def every_interval(out: Output, note: str, ready: Ready, args: argparse.Namespace,
+                   tick: Callable[[bool], None], count: int | None = None) -> int:
+    """The loop of a summary tool: say ``note`` and call ``ready()``
+    (:func:`announce`), then ``tick(last)`` every ``args.interval`` seconds,
+    ``count`` (default ``args.count``) times at most, until ``args.duration``
+    passes or Ctrl-C (:func:`intervals`). Returns 0, the exit status."""
+    announce(out, note, ready)
+    intervals(args.interval, args.count if count is None else count, args.duration, tick)
+    return 0
+
+
+def top(out: Output, args: argparse.Namespace, tick: Callable[[bool], None],
+        ready: Ready) -> int:
+    """The loop of a top-style tool (:func:`every_interval`); ``tick`` starts
+    each screen with :func:`top_screen`."""
+    return every_interval(out, f"Tracing... Output every {args.interval:g} secs. Hit Ctrl-C "
+                          "to end", ready, args, tick)
 
 
 def intervals(interval: float, count: int, duration: float | None,
@@ -412,7 +478,8 @@ def run_main(main: Callable[[list[str] | None], int], argv: list[str] | None = N
     sys.exit(code)
 
 
-__all__ = ["Output", "Ready", "Row", "TCP_STATES", "ToolParser", "boot_ns_to_epoch", "cache_dir", "hms",
+__all__ = ["Output", "Ready", "Row", "TCP_STATES", "ToolParser", "announce", "attached", "boot_ns_to_epoch",
+           "cache_dir", "drain", "every_interval", "hms",
            "family_wanted", "intervals", "ip_text", "ipv4", "object_for_text", "object_path", "open_first", "open_tool",
-           "poll_events", "port_set", "print_events", "require_kernel", "run_main", "sleep_for", "source_path", "stream",
-           "text"]
+           "poll_events", "port_set", "ports_wanted", "print_events", "require_kernel", "run_main", "sleep_for", "source_path", "stream",
+           "text", "top", "top_screen"]

@@ -7,7 +7,17 @@ from __future__ import annotations
 import shutil
 
 from ..errors import Error
-from .base import Output, Ready, Row, ToolParser, hms, open_tool, print_events, require_kernel, text
+from .base import (
+    Output,
+    Ready,
+    Row,
+    ToolParser,
+    attached,
+    hms,
+    print_events,
+    require_kernel,
+    text,
+)
 
 EXAMPLES = """\
     ebpf tool bashreadline              # trace commands typed into /bin/bash
@@ -31,7 +41,7 @@ def main(argv: list[str] | None = None, ready: Ready = None) -> int:
     binary = args.shared or shutil.which("bash") or "/bin/bash"
     if not args.shared and binary == "/bin/bash" and not shutil.which("bash"):
         raise Error("bashreadline: bash not found")
-    with open_tool("bashreadline") as obj, \
+    with attached("bashreadline", attach=False) as obj, \
             obj.programs["readline_return"].attach(binary=binary, symbol="readline",
                                                    retprobe=True):
 

@@ -6,7 +6,16 @@ hook), falling back to raw tracepoints; the request is read with CO-RE.
 
 from __future__ import annotations
 
-from .base import Output, Ready, ToolParser, hms, intervals, open_first, require_kernel
+from .base import (
+    Output,
+    Ready,
+    ToolParser,
+    attached,
+    drain,
+    every_interval,
+    hms,
+    require_kernel,
+)
 from .disks import BIO_VARIANTS, dev_of, name_of
 
 EXAMPLES = """\
@@ -56,20 +65,12 @@ def main(argv: list[str] | None = None, ready: Ready = None) -> int:
               "millis": args.milliseconds,
               "target_dev": dev_of(args.disk) if args.disk else 0}
     unit = "msecs" if args.milliseconds else "usecs"
-    obj, _ = open_first("biolatency", BIO_VARIANTS, consts)
-    with obj:
-        out.note("Tracing block device I/O... Hit Ctrl-C to end.")
-        if ready:
-            ready()
+    with attached("biolatency", consts, BIO_VARIANTS) as obj:
         m = obj.maps["hists"]
 
         def tick(last: bool) -> None:
-            rows = sorted(m.items(), key=lambda kv: (kv[0].dev, kv[0].flags))
-            m.clear()
-            if args.timestamp:
-                out.text(f"\n{hms()}")
-            else:
-                out.text()
+            rows = sorted(drain(m), key=lambda kv: (kv[0].dev, kv[0].flags))
+            out.text(f"\n{hms()}" if args.timestamp else "")
             for k, v in rows:
                 h = ebpf.Histogram(list(v.slots), unit=unit)
                 rec: dict = {}
@@ -81,8 +82,8 @@ def main(argv: list[str] | None = None, ready: Ready = None) -> int:
                     out.text(f"\nflags = {flags_text(k.flags)}")
                 out.histogram(h, rec)
 
-        intervals(args.interval, args.count, args.duration, tick)
-    return 0
+        return every_interval(out, "Tracing block device I/O... Hit Ctrl-C to end.", ready, args,
+                              tick)
 
 
 if __name__ == "__main__":

@@ -6,9 +6,16 @@ Hooks as biosnoop (tp_btf block_rq_*, raw tracepoint fallback).
 
 from __future__ import annotations
 
-import os
-
-from .base import Output, Ready, ToolParser, hms, intervals, open_first, require_kernel, text
+from .base import (
+    Output,
+    Ready,
+    ToolParser,
+    attached,
+    drain,
+    text,
+    top,
+    top_screen,
+)
 from .disks import BIO_VARIANTS, name_of, split
 
 EXAMPLES = """\
@@ -21,7 +28,7 @@ EXAMPLES = """\
 
 def parser() -> ToolParser:
     p = ToolParser("biotop", "Block device (disk) I/O by process", EXAMPLES)
-    p.add_argument("-C", "--noclear", action="store_true", help="don't clear the screen")
+    p.noclear()
     p.add_argument("-r", "--maxrows", type=int, default=20, help="maximum rows to print")
     p.pid()
     p.interval(1.0)
@@ -31,21 +38,13 @@ def parser() -> ToolParser:
 
 def main(argv: list[str] | None = None, ready: Ready = None) -> int:
     args = parser().parse_args(argv)
-    require_kernel("biotop")
     out = Output(args.json)
-    obj, _ = open_first("biotop", BIO_VARIANTS, {"target_pid": args.pid})
-    with obj:
-        out.note(f"Tracing... Output every {args.interval:g} secs. Hit Ctrl-C to end")
-        if ready:
-            ready()
+    with attached("biotop", {"target_pid": args.pid}, BIO_VARIANTS) as obj:
         m = obj.maps["counts"]
 
         def tick(last: bool) -> None:
-            rows = list(m.items())
-            m.clear()
-            if not args.noclear and not args.json and os.isatty(1):
-                print("\033[2J\033[H", end="")
-            out.text(f"{hms()} loadavg: {open('/proc/loadavg').read().strip()}\n")
+            rows = drain(m)
+            top_screen(out, args)
             out.text(f"{'PID':<7} {'COMM':<16} {'D':1} {'MAJ':>3} {'MIN':>3} {'DISK':<8} "
                      f"{'I/O':>5} {'Kbytes':>7} {'AVGms':>7}")
             rows.sort(key=lambda kv: -kv[1].bytes)
@@ -60,8 +59,7 @@ def main(argv: list[str] | None = None, ready: Ready = None) -> int:
                         f"{v.io:>5} {v.bytes // 1024:>7} {avg:>7.2f}")
             out.text()
 
-        intervals(args.interval, args.count, args.duration, tick)
-    return 0
+        return top(out, args, tick, ready)
 
 
 if __name__ == "__main__":

@@ -6,16 +6,12 @@ Hook sched_switch as tp_btf (the classic hook), falling back to a raw tracepoint
 from __future__ import annotations
 
 from .base import Ready, ToolParser
-from .schedhist import add_options, run_hist
+from .schedhist import add_options, option_examples, run_hist
 
 EXAMPLES = """\
     ebpf tool cpudist             # summarize on-CPU time as a histogram
     ebpf tool cpudist -O          # summarize off-CPU time as a histogram
-    ebpf tool cpudist 1 10        # print 1 second summaries, 10 times
-    ebpf tool cpudist -mT 1       # 1s summaries, milliseconds, and timestamps
-    ebpf tool cpudist -P          # show each PID separately
-    ebpf tool cpudist -p 185      # trace PID 185 only
-"""
+""" + option_examples("cpudist")
 
 
 def parser() -> ToolParser:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import time
 
-from .base import Output, Ready, Row, ToolParser, hms, open_tool, print_events, require_kernel, text
+from .base import Ready, Row, ToolParser, hms, stream, text
 
 EXAMPLES = """\
     ebpf tool execsnoop            # trace all exec() syscalls
@@ -39,46 +39,41 @@ def parser() -> ToolParser:
 
 def main(argv: list[str] | None = None, ready: Ready = None) -> int:
     args = parser().parse_args(argv)
-    require_kernel("execsnoop")
-    out = Output(args.json)
     name_re = re.compile(args.name) if args.name else None
     start = time.monotonic()
-    with open_tool("execsnoop", {"target_ppid": args.ppid}) as obj:
-        obj.attach()
-        head = ""
+    head = ""
+    if args.timestamp:
+        head += f"{'TIME':<9}"
+    if args.time:
+        head += f"{'TIME(s)':<8} "
+    if args.uid is not None:
+        head += f"{'UID':<6} "
+    head += f"{'PCOMM':<16} {'PID':<7} {'PPID':<7} {'RET':>3} ARGS"
+
+    def fmt(ev) -> Row:
+        if ev.retval != 0 and not args.fails:
+            return None
+        if args.uid is not None and ev.uid != args.uid:
+            return None
+        comm = text(ev.comm)
+        argl = [text(a) for a in ev.args[: ev.args_count]]
+        if name_re and not name_re.search(comm):
+            return None
+        if args.line and not any(args.line in a for a in argl):
+            return None
+        now = time.monotonic() - start
+        line = ""
         if args.timestamp:
-            head += f"{'TIME':<9}"
+            line += f"{hms():<9}"
         if args.time:
-            head += f"{'TIME(s)':<8} "
+            line += f"{now:<8.3f} "
         if args.uid is not None:
-            head += f"{'UID':<6} "
-        head += f"{'PCOMM':<16} {'PID':<7} {'PPID':<7} {'RET':>3} ARGS"
+            line += f"{ev.uid:<6} "
+        line += f"{comm:<16} {ev.pid:<7} {ev.ppid:<7} {ev.retval:>3} {' '.join(argl)}"
+        return ({"time": round(now, 6), "comm": comm, "pid": ev.pid, "ppid": ev.ppid,
+                 "uid": ev.uid, "ret": ev.retval, "args": argl}, line)
 
-        def fmt(ev) -> Row:
-            if ev.retval != 0 and not args.fails:
-                return None
-            if args.uid is not None and ev.uid != args.uid:
-                return None
-            comm = text(ev.comm)
-            argl = [text(a) for a in ev.args[: ev.args_count]]
-            if name_re and not name_re.search(comm):
-                return None
-            if args.line and not any(args.line in a for a in argl):
-                return None
-            now = time.monotonic() - start
-            line = ""
-            if args.timestamp:
-                line += f"{hms():<9}"
-            if args.time:
-                line += f"{now:<8.3f} "
-            if args.uid is not None:
-                line += f"{ev.uid:<6} "
-            line += f"{comm:<16} {ev.pid:<7} {ev.ppid:<7} {ev.retval:>3} {' '.join(argl)}"
-            return ({"time": round(now, 6), "comm": comm, "pid": ev.pid, "ppid": ev.ppid,
-                     "uid": ev.uid, "ret": ev.retval, "args": argl}, line)
-
-        print_events(obj, out, head, fmt, args.duration, ready)
-    return 0
+    return stream("execsnoop", args, {"target_ppid": args.ppid}, head, fmt, ready)
 
 
 if __name__ == "__main__":

@@ -10,7 +10,15 @@ from __future__ import annotations
 
 import contextlib
 
-from .base import Output, Ready, ToolParser, hms, intervals, open_tool, require_kernel
+from .base import (
+    Output,
+    Ready,
+    ToolParser,
+    attached,
+    every_interval,
+    hms,
+    require_kernel,
+)
 from .probes import attach, expand
 
 EXAMPLES = """\
@@ -42,13 +50,11 @@ def main(argv: list[str] | None = None, ready: Ready = None) -> int:
         from ..errors import Error
 
         raise Error(f"{args.pattern!r} matches {len(targets)} probes; 4096 at most")
-    with open_tool("funccount", {"target_pid": args.pid}) as obj, contextlib.ExitStack() as st:
+    with attached("funccount", {"target_pid": args.pid}, attach=False) as obj, \
+            contextlib.ExitStack() as st:
         for i, t in enumerate(targets):
             prog = obj.programs["count_tracepoint" if t.kind == "tracepoint" else "count_uprobe"]
             st.enter_context(attach(prog, t, args.pid or None, cookie=i))
-        out.note(f'Tracing {len(targets)} functions for "{args.pattern}"... Hit Ctrl-C to end.')
-        if ready:
-            ready()
         m = obj.maps["counts"]
 
         def tick(last: bool) -> None:
@@ -63,8 +69,8 @@ def main(argv: list[str] | None = None, ready: Ready = None) -> int:
                 name = t.label if t.kind == "tracepoint" else t.name
                 out.row({"func": name, "target": t.label, "count": n}, f"{name:<40} {n:>8}")
 
-        intervals(args.interval, 99999999, args.duration, tick)
-    return 0
+        note = f'Tracing {len(targets)} functions for "{args.pattern}"... Hit Ctrl-C to end.'
+        return every_interval(out, note, ready, args, tick, count=99999999)
 
 
 if __name__ == "__main__":

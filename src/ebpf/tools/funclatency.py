@@ -7,7 +7,15 @@ kprobes or fentry, which this kernel does not offer, and are refused with that r
 
 from __future__ import annotations
 
-from .base import Output, Ready, ToolParser, hms, intervals, open_tool, require_kernel
+from .base import (
+    Output,
+    Ready,
+    ToolParser,
+    attached,
+    every_interval,
+    hms,
+    require_kernel,
+)
 from .probes import expand
 
 EXAMPLES = """\
@@ -51,12 +59,10 @@ def main(argv: list[str] | None = None, ready: Ready = None) -> int:
     kw = {"binary": t.binary, "symbol": t.name}
     if args.pid:
         kw["pid"] = args.pid
-    with open_tool("funclatency", {"target_pid": args.pid, "units": units}) as obj, \
+    with attached("funclatency", {"target_pid": args.pid, "units": units},
+                  attach=False) as obj, \
             obj.programs["func_entry"].attach(**kw), \
             obj.programs["func_return"].attach(retprobe=True, **kw):
-        out.note(f'Tracing 1 functions for "{args.pattern}"... Hit Ctrl-C to end.')
-        if ready:
-            ready()
         m = obj.maps["hists"]
 
         def tick(last: bool) -> None:
@@ -70,8 +76,8 @@ def main(argv: list[str] | None = None, ready: Ready = None) -> int:
             if h.total:
                 out.text(f"\ntotal: {h.total} calls")
 
-        intervals(args.interval, 99999999, args.duration, tick)
-    return 0
+        note = f'Tracing 1 functions for "{args.pattern}"... Hit Ctrl-C to end.'
+        return every_interval(out, note, ready, args, tick, count=99999999)
 
 
 if __name__ == "__main__":

@@ -7,7 +7,17 @@ from __future__ import annotations
 import contextlib
 
 from ..errors import Error
-from .base import Output, Ready, Row, ToolParser, hms, open_tool, print_events, require_kernel, text
+from .base import (
+    Output,
+    Ready,
+    Row,
+    ToolParser,
+    attached,
+    hms,
+    print_events,
+    require_kernel,
+    text,
+)
 
 EXAMPLES = """\
     ebpf tool gethostlatency          # time getaddrinfo/gethostbyname[2] calls
@@ -33,19 +43,19 @@ def main(argv: list[str] | None = None, ready: Ready = None) -> int:
     out = Output(args.json)
     lib = resolve_binary("libc.so.6" if args.libc in ("c", "libc") else args.libc,
                          args.pid or None)
-    with open_tool("gethostlatency", {"target_pid": args.pid}) as obj, \
+    with attached("gethostlatency", {"target_pid": args.pid}, attach=False) as obj, \
             contextlib.ExitStack() as st:
         where = {"binary": lib, **({"pid": args.pid} if args.pid else {})}
-        attached = 0
+        hooked = 0
         for func in FUNCS:
             try:
                 st.enter_context(obj.programs["lookup_enter"].attach(symbol=func, **where))
                 st.enter_context(obj.programs["lookup_return"].attach(symbol=func,
                                                                       retprobe=True, **where))
-                attached += 1
+                hooked += 1
             except Error as e:
                 out.note(f"gethostlatency: {func} not traced: {e}")
-        if not attached:
+        if not hooked:
             raise Error(f"gethostlatency: none of {', '.join(FUNCS)} could be probed in {lib}")
 
         def fmt(ev) -> Row:

@@ -1,4 +1,5 @@
-"""What hardirqs and softirqs share: options and the per-interval table or histograms."""
+"""What hardirqs and softirqs share: options, help and the per-interval table or
+histograms."""
 
 from __future__ import annotations
 
@@ -6,10 +7,17 @@ import argparse
 from collections.abc import Callable
 from typing import Any
 
-from .base import Output, Ready, ToolParser, hms, intervals, open_tool, require_kernel
+from .base import Output, Ready, ToolParser, attached, every_interval, hms
 
 
-def add_options(p: ToolParser) -> None:
+def parser(name: str, kind: str) -> ToolParser:
+    """The options of tool ``name`` (hardirqs, softirqs) of ``kind`` (hard, soft) irqs."""
+    examples = (f"    ebpf tool {name}            # sum {kind} irq event time\n"
+                f"    ebpf tool {name} -d         # show {kind} irq event time as histograms\n"
+                f"    ebpf tool {name} -C         # show event counts instead of timing\n"
+                f"    ebpf tool {name} 1 10       # print 1 second summaries, 10 times\n"
+                f"    ebpf tool {name} -NT 1      # 1s summaries, nanoseconds, and timestamps\n")
+    p = ToolParser(name, f"Summarize {kind} irq event time as histograms", examples)
     p.timestamp()
     p.add_argument("-N", "--nanoseconds", action="store_true", help="output in nanoseconds")
     mode = p.add_mutually_exclusive_group()
@@ -18,6 +26,7 @@ def add_options(p: ToolParser) -> None:
     mode.add_argument("-d", "--dist", action="store_true", help="show distributions as histograms")
     p.interval()
     p.duration()
+    return p
 
 
 def run_table(name: str, args: argparse.Namespace, label: str,
@@ -26,15 +35,9 @@ def run_table(name: str, args: argparse.Namespace, label: str,
     count, total_ns and hist.slots) as the classic table or histograms."""
     import ebpf
 
-    require_kernel(name)
     out = Output(args.json)
     unit = "nsecs" if args.nanoseconds else "usecs"
-    with open_tool(name, {"do_dist": args.dist, "nanos": args.nanoseconds}) as obj:
-        obj.attach()
-        what = "count" if args.counts else "time"
-        out.note(f"Tracing {label.lower()} irq event {what}... Hit Ctrl-C to end.")
-        if ready:
-            ready()
+    with attached(name, {"do_dist": args.dist, "nanos": args.nanoseconds}) as obj:
         m = obj.maps["infos"]
 
         def tick(last: bool) -> None:
@@ -56,8 +59,9 @@ def run_table(name: str, args: argparse.Namespace, label: str,
                 out.row({label.lower(): n, "count": i.count, "total_ns": i.total_ns},
                         f"{n:<24} {value:>11}")
 
-        intervals(args.interval, args.count, args.duration, tick)
-    return 0
+        what = "count" if args.counts else "time"
+        note = f"Tracing {label.lower()} irq event {what}... Hit Ctrl-C to end."
+        return every_interval(out, note, ready, args, tick)
 
 
-__all__ = ["add_options", "run_table"]
+__all__ = ["parser", "run_table"]

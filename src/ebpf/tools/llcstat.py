@@ -17,7 +17,15 @@ from ..uapi.consts import (
     PERF_COUNT_HW_CACHE_REFERENCES,
     PERF_TYPE_HARDWARE,
 )
-from .base import Output, Ready, ToolParser, open_tool, require_kernel, sleep_for, text
+from .base import (
+    Output,
+    Ready,
+    ToolParser,
+    announce,
+    attached,
+    sleep_for,
+    text,
+)
 
 EXAMPLES = """\
     ebpf tool llcstat             # summarize cache references and misses by PID
@@ -48,9 +56,8 @@ def hardware_pmu() -> bool:
 
 def main(argv: list[str] | None = None, ready: Ready = None) -> int:
     args = parser().parse_args(argv)
-    require_kernel("llcstat")
     out = Output(args.json)
-    with open_tool("llcstat", {"period": args.sample_period}) as obj, \
+    with attached("llcstat", {"period": args.sample_period}, attach=False) as obj, \
             contextlib.ExitStack() as st:
         for prog, config, what in (("on_cache_miss", HW_CACHE_MISSES, "cache-misses"),
                                    ("on_cache_ref", HW_CACHE_REFERENCES, "cache-references")):
@@ -65,9 +72,8 @@ def main(argv: list[str] | None = None, ready: Ready = None) -> int:
                     "cache-misses)", detail=f"this machine has no hardware PMU (its perf event "
                     f"sources: {', '.join(devices) or 'none'}; a virtual machine needs a "
                     f"virtual PMU); opening {what} failed: {e}") from e
-        out.note(f"Running for {args.duration or 'ever'} seconds or hit Ctrl-C to end.")
-        if ready:
-            ready()
+        announce(out, f"Running for {args.duration or 'ever'} seconds or hit Ctrl-C to end.",
+                 ready)
         sleep_for(args.duration)
         rows = list(obj.maps["infos"].items())
     agg: dict = {}

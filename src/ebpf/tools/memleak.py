@@ -13,7 +13,7 @@ import struct
 import subprocess
 import time
 
-from .base import Output, Ready, ToolParser, hms, intervals, open_tool, require_kernel
+from .base import Output, Ready, ToolParser, attached, hms, intervals, require_kernel
 
 EXAMPLES = """\
     ebpf tool memleak -p 181              # outstanding allocations of PID 181, every 5 s
@@ -71,7 +71,7 @@ def main(argv: list[str] | None = None, ready: Ready = None) -> int:
               "sample_every": max(args.sample_rate, 1)}
     sym = Symbolizer()
     try:
-        with open_tool("memleak", consts) as obj, contextlib.ExitStack() as st:
+        with attached("memleak", consts, attach=False) as obj, contextlib.ExitStack() as st:
             for func, enter, leave in PROBES:
                 try:
                     st.enter_context(obj.programs[enter].attach(binary=lib, symbol=func,

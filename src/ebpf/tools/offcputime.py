@@ -16,7 +16,7 @@ from ..stacks import StackProfile, write_pprof
 from ..stacks.collect import StackCollector
 from ..symbols import Symbolizer
 from . import stackout as so
-from .base import ToolParser
+from .base import ToolParser, attached
 
 EXAMPLES = """\
     ebpf tool offcputime 5                     # every thread, 5 seconds
@@ -45,7 +45,7 @@ def record(duration: float, *, pid: int | None = None, tid: int | None = None,
               "min_block_ns": max(1, min_block_us) * 1000,
               "max_block_ns": (max_block_us * 1000) if max_block_us else (1 << 64) - 1,
               "state": -1 if state is None else state, "per_thread": per_thread}
-    with so.load_tool(NAME, consts) as obj:
+    with attached(NAME, consts, attach=False) as obj:
         rows, _ = so.count_stacks(obj, obj.programs["sched_switch"].attach(), sym, duration, pid,
                                ready)
         return StackCollector(sym, obj.maps["stacks"]).profile(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 
-from .base import Output, Ready, Row, ToolParser, hms, open_tool, print_events, require_kernel, text
+from .base import Ready, Row, ToolParser, hms, stream, text
 
 EXAMPLES = """\
     ebpf tool opensnoop              # trace all openat() syscalls
@@ -35,36 +35,31 @@ def parser() -> ToolParser:
 
 def main(argv: list[str] | None = None, ready: Ready = None) -> int:
     args = parser().parse_args(argv)
-    require_kernel("opensnoop")
-    out = Output(args.json)
-    with open_tool("opensnoop", {"target_pid": args.pid}) as obj:
-        obj.attach()
-        head = f"{'TIME':<9}" if args.timestamp else ""
+    head = f"{'TIME':<9}" if args.timestamp else ""
+    if args.print_uid:
+        head += f"{'UID':<6} "
+    head += f"{'PID':<7} {'COMM':<16} {'FD':>3} {'ERR':>3} "
+    if args.extended_fields:
+        head += f"{'FLAGS':<8} "
+
+    def fmt(ev) -> Row:
+        comm = text(ev.comm)
+        if args.name and args.name not in comm:
+            return None
+        if args.failed and ev.ret >= 0:
+            return None
+        fd, err = (ev.ret, 0) if ev.ret >= 0 else (-1, -ev.ret)
+        path = text(ev.fname)
+        line = f"{hms():<9}" if args.timestamp else ""
         if args.print_uid:
-            head += f"{'UID':<6} "
-        head += f"{'PID':<7} {'COMM':<16} {'FD':>3} {'ERR':>3} "
+            line += f"{ev.uid:<6} "
+        line += f"{ev.pid:<7} {comm:<16} {fd:>3} {err:>3} "
         if args.extended_fields:
-            head += f"{'FLAGS':<8} "
+            line += f"{ev.flags:08o} "
+        return ({"time": time.time(), "pid": ev.pid, "uid": ev.uid, "comm": comm,
+                 "fd": fd, "err": err, "flags": ev.flags, "path": path}, line + path)
 
-        def fmt(ev) -> Row:
-            comm = text(ev.comm)
-            if args.name and args.name not in comm:
-                return None
-            if args.failed and ev.ret >= 0:
-                return None
-            fd, err = (ev.ret, 0) if ev.ret >= 0 else (-1, -ev.ret)
-            path = text(ev.fname)
-            line = f"{hms():<9}" if args.timestamp else ""
-            if args.print_uid:
-                line += f"{ev.uid:<6} "
-            line += f"{ev.pid:<7} {comm:<16} {fd:>3} {err:>3} "
-            if args.extended_fields:
-                line += f"{ev.flags:08o} "
-            return ({"time": time.time(), "pid": ev.pid, "uid": ev.uid, "comm": comm,
-                     "fd": fd, "err": err, "flags": ev.flags, "path": path}, line + path)
-
-        print_events(obj, out, head + "PATH", fmt, args.duration, ready)
-    return 0
+    return stream("opensnoop", args, {"target_pid": args.pid}, head + "PATH", fmt, ready)
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ from ..stacks import StackProfile
 from ..stacks.collect import StackCollector
 from ..symbols import Symbolizer
 from . import stackout as so
-from .base import ToolParser
+from .base import ToolParser, attached
 
 EXAMPLES = """\
     ebpf tool profile 10                       # every process, 49 Hz, 10 seconds
@@ -50,7 +50,7 @@ def record(duration: float, *, frequency: int = 49, pid: int | None = None,
     consts = {"target_tgid": pid or 0, "target_tid": tid or 0, "user_stacks": user,
               "kernel_stacks": kernel, "include_idle": include_idle, "build_ids": build_ids,
               "per_thread": per_thread}
-    with so.load_tool(NAME, consts) as obj:
+    with attached(NAME, consts, attach=False) as obj:
         # cpu-clock counts nanoseconds: a fixed period gives exactly ``frequency``
         # samples a second per busy CPU (frequency mode starts at period 1 and adapts)
         link = obj.programs["do_sample"].attach(perf_event={

@@ -8,15 +8,11 @@ hook), falling back to raw tracepoints.
 from __future__ import annotations
 
 from .base import Ready, ToolParser
-from .schedhist import add_options, run_hist
+from .schedhist import add_options, option_examples, run_hist
 
 EXAMPLES = """\
     ebpf tool runqlat             # summarize run queue latency as a histogram
-    ebpf tool runqlat 1 10        # print 1 second summaries, 10 times
-    ebpf tool runqlat -mT 1       # 1s summaries, milliseconds, and timestamps
-    ebpf tool runqlat -P          # show each PID separately
-    ebpf tool runqlat -p 185      # trace PID 185 only
-"""
+""" + option_examples("runqlat")
 
 
 def parser() -> ToolParser:

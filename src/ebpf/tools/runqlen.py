@@ -6,7 +6,7 @@ not counting the running task).
 
 from __future__ import annotations
 
-from .base import Output, Ready, ToolParser, hms, intervals, open_tool, require_kernel
+from .base import Output, Ready, ToolParser, attached, drain, every_interval, hms
 
 EXAMPLES = """\
     ebpf tool runqlen             # summarize run queue length as a histogram
@@ -34,22 +34,17 @@ def main(argv: list[str] | None = None, ready: Ready = None) -> int:
     import ebpf
 
     args = parser().parse_args(argv)
-    require_kernel("runqlen")
     out = Output(args.json)
-    with open_tool("runqlen", {"per_cpu": args.cpus}) as obj, \
+    with attached("runqlen", {"per_cpu": args.cpus}, attach=False) as obj, \
             obj.programs["do_sample"].attach(perf_event={
                 "type": PERF_TYPE_SOFTWARE, "config": PERF_COUNT_SW_CPU_CLOCK,
                 "sample_freq": args.frequency}):
-        out.note("Sampling run queue length... Hit Ctrl-C to end.")
-        if ready:
-            ready()
         m = obj.maps["samples"]
 
         def tick(last: bool) -> None:
             per: dict[int, dict[int, int]] = {}
-            for key, n in m.items():
+            for key, n in drain(m):
                 per.setdefault(key >> 32, {})[key & 0xFFFFFFFF] = n
-            m.clear()
             out.text(f"\n{hms()}" if args.timestamp else "")
             for cpu in sorted(per):
                 lens = per[cpu]
@@ -66,8 +61,8 @@ def main(argv: list[str] | None = None, ready: Ready = None) -> int:
                 h = ebpf.Histogram(lens, unit="runqlen", step=1)
                 out.histogram(h, rec)
 
-        intervals(args.interval, args.count, args.duration, tick)
-    return 0
+        return every_interval(out, "Sampling run queue length... Hit Ctrl-C to end.", ready, args,
+                              tick)
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@ Tracepoints syscalls/sys_enter_clock_nanosleep and sys_exit_clock_nanosleep.
 
 from __future__ import annotations
 
-from .base import Output, Ready, ToolParser, open_tool, require_kernel, sleep_for
+from .base import Output, Ready, ToolParser, announce, attached, sleep_for
 
 EXAMPLES = """\
     ebpf tool sleeplat --duration 5      # histogram of sleeps for 5 seconds
@@ -25,15 +25,12 @@ def parser() -> ToolParser:
 
 def main(argv: list[str] | None = None, ready: Ready = None) -> int:
     args = parser().parse_args(argv)
-    require_kernel("sleeplat")
     out = Output(args.json)
     import ebpf
 
-    with open_tool("sleeplat", {"target_tgid": args.pid}) as obj:
-        obj.attach()
-        out.note(f"Tracing clock_nanosleep() for {args.duration:g}s... Ctrl-C to stop early.")
-        if ready:
-            ready()
+    with attached("sleeplat", {"target_tgid": args.pid}) as obj:
+        announce(out, f"Tracing clock_nanosleep() for {args.duration:g}s... Ctrl-C to stop early.",
+                 ready)
         sleep_for(args.duration)
         hist = ebpf.Histogram.from_map(obj.maps["hist"], unit="usecs")
     out.histogram(hist)

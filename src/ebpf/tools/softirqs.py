@@ -7,24 +7,15 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
+from . import irqstat
 from .base import Ready, ToolParser
-from .irqstat import add_options, run_table
 
-EXAMPLES = """\
-    ebpf tool softirqs            # sum soft irq event time
-    ebpf tool softirqs -d         # show soft irq event time as histograms
-    ebpf tool softirqs -C         # show event counts instead of timing
-    ebpf tool softirqs 1 10       # print 1 second summaries, 10 times
-    ebpf tool softirqs -NT 1      # 1s summaries, nanoseconds, and timestamps
-"""
 VECTORS = ["hi", "timer", "net_tx", "net_rx", "block", "irq_poll", "tasklet", "sched",
            "hrtimer", "rcu"]
 
 
 def parser() -> ToolParser:
-    p = ToolParser("softirqs", "Summarize soft irq event time as histograms", EXAMPLES)
-    add_options(p)
-    return p
+    return irqstat.parser("softirqs", "soft")
 
 
 def _rows(m) -> list:
@@ -40,7 +31,7 @@ def _rows(m) -> list:
 
 def main(argv: list[str] | None = None, ready: Ready = None) -> int:
     args = parser().parse_args(argv)
-    return run_table("softirqs", args, "SOFTIRQ", _rows, ready)
+    return irqstat.run_table("softirqs", args, "SOFTIRQ", _rows, ready)
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ from ..stacks import StackProfile
 from ..stacks.collect import StackCollector
 from ..symbols import Symbolizer
 from . import stackout as so
-from .base import ToolParser
+from .base import ToolParser, attached
 
 EXAMPLES = """\
     ebpf tool stackcount t:sched:sched_switch          # kernel + user stacks, 5 s
@@ -71,7 +71,7 @@ def record(event: Event | str, duration: float, *, pid: int | None = None,
     sym = symbolizer or Symbolizer()
     consts = {"target_tgid": pid or 0, "user_stacks": user, "kernel_stacks": kernel,
               "per_pid": per_pid}
-    with so.load_tool(NAME, consts) as obj:
+    with attached(NAME, consts, attach=False) as obj:
         if ev.kind == "uprobe":
             target: dict[str, Any] = {"binary": ev.target, "symbol": ev.symbol}
             if pid:

@@ -63,14 +63,6 @@ def symbolizer_from(args: argparse.Namespace) -> Symbolizer:
                       demangle=not args.no_demangle, dwarf=args.dwarf)
 
 
-def load_tool(name: str, constants: dict[str, Any]) -> Any:
-    """Load tool ``name``'s packaged BPF object into the kernel (compiled on first use)."""
-    from .base import open_tool, require_kernel
-
-    require_kernel(name)
-    return open_tool(name, constants)
-
-
 def count_stacks(obj: Any, link: Any, sym: Symbolizer, duration: float, pid: int | None,
                  ready: Callable[[], None] | None, remember: bool = True
                  ) -> tuple[list[tuple[Any, Any]], float]:
@@ -162,5 +154,5 @@ def write_outputs(profile: StackProfile, args: argparse.Namespace, title: str,
     out.flush()
 
 
-__all__ = ["add_output_options", "load_tool", "note", "print_classic", "symbolizer_from",
+__all__ = ["add_output_options", "note", "print_classic", "symbolizer_from",
            "write_outputs"]

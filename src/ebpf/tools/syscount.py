@@ -12,7 +12,7 @@ import platform
 import re
 from pathlib import Path
 
-from .base import Output, Ready, ToolParser, hms, intervals, open_tool, require_kernel
+from .base import Output, Ready, ToolParser, announce, attached, hms, intervals, require_kernel
 
 EXAMPLES = """\
     ebpf tool syscount                # count syscalls until Ctrl-C
@@ -93,12 +93,9 @@ def main(argv: list[str] | None = None, ready: Ready = None) -> int:
     at_exit = bool(args.failures or err or args.latency)
     consts = {"target_pid": args.pid, "at_exit": at_exit, "failures_only": args.failures,
               "only_errno": err}
-    with open_tool("syscount", consts) as obj:
-        obj.attach()
+    with attached("syscount", consts) as obj:
         what = "failed syscalls" if args.failures else "syscalls"
-        out.note(f"Tracing {what}, printing top {args.top}... Ctrl+C to quit.")
-        if ready:
-            ready()
+        announce(out, f"Tracing {what}, printing top {args.top}... Ctrl+C to quit.", ready)
 
         def tick(last: bool) -> None:
             counts = list(obj.maps["counts"].items())  # read before clear()

@@ -12,12 +12,11 @@ from .base import (
     Ready,
     Row,
     ToolParser,
+    attached,
     hms,
     ipv4,
-    open_tool,
     port_set,
     print_events,
-    require_kernel,
     text,
 )
 
@@ -43,11 +42,9 @@ def parser() -> ToolParser:
 
 def main(argv: list[str] | None = None, ready: Ready = None) -> int:
     args = parser().parse_args(argv)
-    require_kernel("tcpconnect")
     out = Output(args.json)
     ports = port_set(args.port)
-    with open_tool("tcpconnect", {"target_pid": args.pid}) as obj:
-        obj.attach()
+    with attached("tcpconnect", {"target_pid": args.pid}) as obj:
         head = ((f"{'TIME':<9}" if args.timestamp else "") +
                 f"{'PID':<7} {'COMM':<16} {'SADDR':<15} {'SPORT':>5} {'DADDR':<15} "
                 f"{'DPORT':>5} RESULT")

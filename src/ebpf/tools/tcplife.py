@@ -6,7 +6,7 @@ counts are ``tcp_sock.bytes_received`` / ``bytes_acked`` read with CO-RE.
 
 from __future__ import annotations
 
-from .base import Ready, ToolParser, family_wanted, hms, ip_text, port_set, stream, text
+from .base import Ready, ToolParser, family_wanted, hms, ip_text, ports_wanted, stream, text
 
 EXAMPLES = """\
     ebpf tool tcplife             # trace all TCP connect()s and accept()s
@@ -31,13 +31,11 @@ def parser() -> ToolParser:
 
 def main(argv: list[str] | None = None, ready: Ready = None) -> int:
     args = parser().parse_args(argv)
-    lports, dports = port_set(args.localport), port_set(args.remoteport)
+    wanted = ports_wanted(args)
     w = 39 if args.wide else 15
 
     def fmt(ev):
-        if lports and ev.lport not in lports or dports and ev.dport not in dports:
-            return None
-        if not family_wanted(args, ev.family):
+        if not wanted(ev.lport, ev.dport) or not family_wanted(args, ev.family):
             return None
         comm = text(ev.comm)
         laddr, raddr = ip_text(ev.family, ev.saddr), ip_text(ev.family, ev.daddr)

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from .base import (
     TCP_STATES,
+    Output,
     Ready,
     ToolParser,
+    announce,
+    attached,
     family_wanted,
     hms,
     ip_text,
-    open_tool,
-    require_kernel,
     sleep_for,
     stream,
 )
@@ -48,15 +49,9 @@ def main(argv: list[str] | None = None, ready: Ready = None) -> int:
                                 "(CONFIG_KPROBES)")
 
     if args.count:
-        from .base import Output
-
-        require_kernel("tcpretrans")
         out = Output(args.json)
-        with open_tool("tcpretrans", {"count_only": True}) as obj:
-            obj.attach()
-            out.note("Tracing retransmits ... Hit Ctrl-C to end")
-            if ready:
-                ready()
+        with attached("tcpretrans", {"count_only": True}) as obj:
+            announce(out, "Tracing retransmits ... Hit Ctrl-C to end", ready)
             sleep_for(args.duration)
             rows = list(obj.maps["counts"].items())
         out.text(f"{'LADDR:LPORT':<25} {'RADDR:RPORT':<25} RETRANSMITS")

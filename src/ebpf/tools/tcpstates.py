@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import time
 
-from .base import TCP_STATES, Ready, ToolParser, hms, ip_text, port_set, stream, text
+from .base import TCP_STATES, Ready, ToolParser, hms, ip_text, ports_wanted, stream, text
 
 EXAMPLES = """\
     ebpf tool tcpstates           # trace all TCP state changes
@@ -32,11 +32,11 @@ def parser() -> ToolParser:
 
 def main(argv: list[str] | None = None, ready: Ready = None) -> int:
     args = parser().parse_args(argv)
-    lports, dports = port_set(args.localport), port_set(args.remoteport)
+    wanted = ports_wanted(args)
     start = time.monotonic()
 
     def fmt(ev):
-        if lports and ev.sport not in lports or dports and ev.dport not in dports:
+        if not wanted(ev.sport, ev.dport):
             return None
         comm = text(ev.comm)
         saddr, daddr = ip_text(ev.family, ev.saddr), ip_text(ev.family, ev.daddr)

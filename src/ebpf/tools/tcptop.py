@@ -6,18 +6,16 @@ kprobes on tcp_sendmsg / tcp_cleanup_rbuf need kprobes).
 
 from __future__ import annotations
 
-import os
-
 from .base import (
     Output,
     Ready,
     ToolParser,
-    hms,
-    intervals,
+    attached,
+    drain,
     ip_text,
-    open_tool,
-    require_kernel,
     text,
+    top,
+    top_screen,
 )
 
 EXAMPLES = """\
@@ -30,7 +28,7 @@ EXAMPLES = """\
 
 def parser() -> ToolParser:
     p = ToolParser("tcptop", "Summarize TCP send/recv throughput by host", EXAMPLES)
-    p.add_argument("-C", "--noclear", action="store_true", help="don't clear the screen")
+    p.noclear()
     p.add_argument("-S", "--nosummary", action="store_true", help="skip system summary line")
     p.pid()
     p.add_argument("-r", "--rows", type=int, default=20, help="maximum rows to print")
@@ -41,23 +39,14 @@ def parser() -> ToolParser:
 
 def main(argv: list[str] | None = None, ready: Ready = None) -> int:
     args = parser().parse_args(argv)
-    require_kernel("tcptop")
     out = Output(args.json)
-    with open_tool("tcptop", {"target_pid": args.pid}) as obj:
-        obj.attach()
-        out.note(f"Tracing... Output every {args.interval:g} secs. Hit Ctrl-C to end")
-        if ready:
-            ready()
+    with attached("tcptop", {"target_pid": args.pid}) as obj:
         m = obj.maps["ip_map"]
 
         def tick(last: bool) -> None:
-            rows = list(m.items())
-            m.clear()
-            if not args.noclear and not args.json and os.isatty(1):
-                print("\033[2J\033[H", end="")
-            if not args.nosummary:
-                out.text(f"{hms()} loadavg: {open('/proc/loadavg').read().strip()}")
-            out.text(f"\n{'PID':<7} {'COMM':<12} {'LADDR':<21} {'RADDR':<21} {'RX_KB':>6} "
+            rows = drain(m)
+            top_screen(out, args, summary=not args.nosummary)
+            out.text(f"{'PID':<7} {'COMM':<12} {'LADDR':<21} {'RADDR':<21} {'RX_KB':>6} "
                      f"{'TX_KB':>6}")
             rows.sort(key=lambda kv: -(kv[1].received + kv[1].sent))
             for k, v in rows[:args.rows]:
@@ -70,8 +59,7 @@ def main(argv: list[str] | None = None, ready: Ready = None) -> int:
                         f"{v.received // 1024:>6} {v.sent // 1024:>6}")
             out.text()
 
-        intervals(args.interval, args.count, args.duration, tick)
-    return 0
+        return top(out, args, tick, ready)
 
 
 if __name__ == "__main__":
