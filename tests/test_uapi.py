@@ -215,10 +215,10 @@ def _header_btf(tmp_path):
                             "-I/usr/include/x86_64-linux-gnu", str(src), "-o", str(obj)],
                            capture_output=True, text=True, timeout=120)
         assert r.returncode == 0, r.stderr
+    from ebpf._internal.elf import section_contents
     from ebpf.btf import Spec
-    from ebpf.btf.elfbtf import btf_sections
 
-    raw, _ext = btf_sections(obj.read_bytes(), str(obj))
+    raw = section_contents(obj.read_bytes()).get(".BTF")
     return Spec.from_bytes(raw)
 
 

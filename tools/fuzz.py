@@ -63,9 +63,9 @@ def _seeds(into: Path) -> dict[str, Path]:
             continue
         data = obj.read_bytes()
         (dirs["elf"] / obj.name).write_bytes(data)
-        from ebpf.btf.elfbtf import btf_sections
+        from ebpf._internal.elf import section_contents
 
-        raw_btf, _ = btf_sections(data, obj.name)
+        raw_btf = section_contents(data).get(".BTF")
         if raw_btf:
             (dirs["btf"] / f"{src.stem}.btf").write_bytes(raw_btf)
         try:

@@ -13,6 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from ebpf._internal.elf import section_contents
 from ebpf.btf import (
     Array,
     Enum,
@@ -26,7 +27,6 @@ from ebpf.btf import (
     Union,
 )
 from ebpf.btf.core import POISON_HELPER, apply_core_relocations, essential_name, resolve_relocation
-from ebpf.btf.elfbtf import elf_sections
 from ebpf.btf.ext import CoreKind, CORERelocation, parse_btf_ext
 from ebpf.errors import BTFError
 from ebpf.isa import Instruction
@@ -111,7 +111,7 @@ def load_prog_section(path, sec: str | None = None):
     from ebpf.isa import decode
 
     data = path.read_bytes()
-    secs = elf_sections(data, str(path))
+    secs = section_contents(data)
     spec = Spec.from_bytes(secs[".BTF"])
     ext = parse_btf_ext(secs[".BTF.ext"], spec)
     if sec is None:
@@ -146,7 +146,7 @@ def by_access(results, kind, access, local):
 def test_btf_ext_contents(prog):
     spec, insns, relos = load_prog(prog)
     data = prog.read_bytes()
-    ext = parse_btf_ext(elf_sections(data)[".BTF.ext"], spec)
+    ext = parse_btf_ext(section_contents(data)[".BTF.ext"], spec)
     sec = "tp_btf/sched_switch"
     assert [f.name for f in ext.func_infos[sec]] == ["core_prog"]
     assert ext.func_infos[sec][0].insn_off == 0

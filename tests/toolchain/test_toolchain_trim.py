@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from ebpf._internal.elf import section_contents
 from ebpf.btf import Spec
-from ebpf.btf.elfbtf import btf_sections
 from ebpf.btf.ext import parse_btf_ext
 from ebpf.isa import decode
 from ebpf.toolchain import compile, trim
@@ -116,7 +116,8 @@ def test_identifiers_follow_includes_and_skip_comments(tmp_path):
 def _program(obj: Path) -> tuple[list, list]:
     """Instructions and CO-RE relocations (by type name) of every section."""
     data = obj.read_bytes()
-    btf, ext = btf_sections(data)
+    secs = section_contents(data)
+    btf, ext = secs.get(".BTF"), secs.get(".BTF.ext")
     assert btf is not None and ext is not None
     spec = Spec.from_bytes(btf)
     parsed = parse_btf_ext(ext, spec)

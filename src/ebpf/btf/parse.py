@@ -23,6 +23,7 @@ from array import array
 from collections.abc import Iterator
 from typing import Any
 
+from .._internal.elf import section_contents
 from .._internal.ints import s32
 from ..errors import BTFError
 from . import types as T
@@ -135,9 +136,10 @@ class Spec:
         except OSError as e:
             raise BTFError(f"cannot read BTF from {path}: {e.strerror}") from None
         if data[:4] == b"\x7fELF":
-            from .elfbtf import btf_sections
-
-            btf, _ext = btf_sections(data, path)
+            try:
+                btf = section_contents(data).get(".BTF")
+            except (ValueError, struct.error, IndexError) as e:
+                raise BTFError(f"{path}: truncated or malformed ELF section table ({e})") from None
             if btf is None:
                 raise BTFError(f"{path}: ELF object has no .BTF section")
             data = btf

@@ -17,6 +17,7 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 
+from .._internal.elf import read_header, read_section_header, section_headers
 from ..errors import ELFError
 
 EM_BPF = 247
@@ -66,8 +67,8 @@ R_BPF_64_ABS32 = 3
 R_BPF_64_NODYLD32 = 4
 R_BPF_64_32 = 10
 
-_EHDR = struct.Struct("<16sHHIQQQIHHHHHH")
-_SHDR = struct.Struct("<IIQQQQIIQQ")
+_EHDR_SIZE = 64  # sizeof(Elf64_Ehdr)
+_SHDR_SIZE = 64  # sizeof(Elf64_Shdr)
 _SYM = struct.Struct("<IBBHQQ")
 _REL = struct.Struct("<QQ")
 
@@ -145,8 +146,8 @@ class ELFFile:
         data = self.data
         if len(data) < 4 or data[:4] != b"\x7fELF":
             raise self.error("not an ELF file (bad magic)")
-        if len(data) < _EHDR.size:
-            raise self.error(f"truncated ELF header ({len(data)} bytes, need {_EHDR.size})")
+        if len(data) < _EHDR_SIZE:
+            raise self.error(f"truncated ELF header ({len(data)} bytes, need {_EHDR_SIZE})")
         ident = data[:16]
         if ident[4] != ELFCLASS64:
             raise self.error(f"not a 64-bit ELF file (EI_CLASS={ident[4]}); eBPF objects are ELF64")
@@ -155,31 +156,31 @@ class ELFFile:
                              "compile with -target bpfel (or bpf on a little-endian host)")
         if ident[5] != ELFDATA2LSB:
             raise self.error(f"bad ELF data encoding EI_DATA={ident[5]}")
-        (_, e_type, e_machine, _version, _entry, _phoff, e_shoff, _flags, e_ehsize,
-         _phentsize, _phnum, e_shentsize, e_shnum, e_shstrndx) = _EHDR.unpack_from(data, 0)
+        hdr = self._hdr = read_header(data)
+        e_type, e_machine, e_shoff, e_shentsize = hdr.type, hdr.machine, hdr.shoff, hdr.shentsize
         if e_machine != EM_BPF:
             raise self.error(f"not an eBPF object: e_machine={e_machine} (eBPF is {EM_BPF})")
         if e_type != ET_REL:
             raise self.error(f"not a relocatable object: e_type={e_type} (expected ET_REL=1)")
         if e_shoff == 0:
             raise self.error("no section header table")
-        if e_shentsize != _SHDR.size:
-            raise self.error(f"bad section header size {e_shentsize} (expected {_SHDR.size})")
-        if e_shoff > len(data) or e_shoff + _SHDR.size > len(data):
+        if e_shentsize != _SHDR_SIZE:
+            raise self.error(f"bad section header size {e_shentsize} (expected {_SHDR_SIZE})")
+        if e_shoff > len(data) or e_shoff + _SHDR_SIZE > len(data):
             raise self.error(f"section header table at {e_shoff:#x} lies outside the file "
                              f"({len(data)} bytes)")
-        shnum = e_shnum
-        shstrndx = e_shstrndx
+        shnum = hdr.shnum
+        shstrndx = hdr.shstrndx
         if shnum == 0 or shstrndx == SHN_XINDEX:
             # extended numbering: real values live in section header 0
-            first = _SHDR.unpack_from(data, e_shoff)
+            first = read_section_header(data, hdr, e_shoff)
             if shnum == 0:
-                shnum = first[5]
+                shnum = first.size
             if shstrndx == SHN_XINDEX:
-                shstrndx = first[6]
+                shstrndx = first.link
         if shnum == 0 or shnum > MAX_SECTIONS:
             raise self.error(f"bad section count {shnum}")
-        end = e_shoff + shnum * _SHDR.size
+        end = e_shoff + shnum * _SHDR_SIZE
         if end > len(data):
             raise self.error(f"section header table ({shnum} entries at {e_shoff:#x}) "
                              f"runs past the end of the file ({len(data)} bytes)")
@@ -192,30 +193,23 @@ class ELFFile:
     # -- sections ---------------------------------------------------------
     def _parse_sections(self) -> list[Section]:
         data = self.data
-        raw = []
-        for i in range(self._shnum):
-            (sh_name, sh_type, sh_flags, _addr, sh_offset, sh_size, sh_link, sh_info,
-             sh_addralign, sh_entsize) = _SHDR.unpack_from(data, self._shoff + i * _SHDR.size)
-            if i and sh_type not in (SHT_NOBITS, SHT_NULL):
-                if sh_offset > len(data) or sh_size > len(data) - sh_offset:
-                    raise self.error(f"section {i}: contents ({sh_size} bytes at {sh_offset:#x}) "
+        raw = section_headers(data, self._hdr, self._shnum)
+        for i, sh in enumerate(raw):
+            if i and sh.type not in (SHT_NOBITS, SHT_NULL):
+                if sh.offset > len(data) or sh.size > len(data) - sh.offset:
+                    raise self.error(f"section {i}: contents ({sh.size} bytes at {sh.offset:#x}) "
                                      f"lie outside the file ({len(data)} bytes)")
-            raw.append((sh_name, sh_type, sh_flags, sh_offset, sh_size, sh_link, sh_info,
-                        sh_addralign, sh_entsize))
         shstr = raw[self._shstrndx]
-        if shstr[1] != SHT_STRTAB:
+        if shstr.type != SHT_STRTAB:
             raise self.error(f"section {self._shstrndx} (section names) is not a string table")
-        names = data[shstr[3]:shstr[3] + shstr[4]]
+        names = data[shstr.offset:shstr.offset + shstr.size]
         sections = []
-        for i, (sh_name, sh_type, sh_flags, sh_offset, sh_size, sh_link, sh_info,
-                sh_addralign, sh_entsize) in enumerate(raw):
-            name = self._string(names, sh_name, f"section {i} name") if i else ""
-            if sh_type in (SHT_NOBITS, SHT_NULL):
-                contents = b""
-            else:
-                contents = data[sh_offset:sh_offset + sh_size]
-            sections.append(Section(i, name, sh_type, sh_flags, sh_offset, sh_size, sh_link,
-                                    sh_info, sh_addralign, sh_entsize, contents))
+        for i, sh in enumerate(raw):
+            name = self._string(names, sh.name, f"section {i} name") if i else ""
+            contents = b"" if sh.type in (SHT_NOBITS, SHT_NULL) else \
+                data[sh.offset:sh.offset + sh.size]
+            sections.append(Section(i, name, sh.type, sh.flags, sh.offset, sh.size, sh.link,
+                                    sh.info, sh.addralign, sh.entsize, contents))
         return sections
 
     def _string(self, table: bytes, offset: int, what: str) -> str:

@@ -19,6 +19,7 @@ import struct
 import zlib
 from dataclasses import dataclass
 
+from .._internal.elf import read_header, section_headers
 from ..errors import ELFError
 
 # ELF constants
@@ -116,30 +117,24 @@ class HostELF:
         d = self.data
         if len(d) < 52 or d[:4] != b"\x7fELF":
             raise self.error_type(f"{path} is not an ELF file")
-        self.is64 = d[4] == 2
-        self.endian = "<" if d[5] == 1 else ">"
-        e = self.endian
         try:
-            if self.is64:
-                (self.type, _m, _v, self.entry, phoff, shoff, _fl, _eh, phentsize, phnum,
-                 shentsize, shnum, shstrndx) = struct.unpack_from(e + "HHIQQQIHHHHHH", d, 16)
-            else:
-                (self.type, _m, _v, self.entry, phoff, shoff, _fl, _eh, phentsize, phnum,
-                 shentsize, shnum, shstrndx) = struct.unpack_from(e + "HHIIIIIHHHHHH", d, 16)
-            self.segments = [self._phdr(phoff + i * phentsize) for i in range(phnum)]
-            raw_sections = [self._shdr(shoff + i * shentsize) for i in range(shnum)]
+            hdr = read_header(d)
+            self.is64, self.endian, self.type, self.entry = hdr.is64, hdr.endian, hdr.type, \
+                hdr.entry
+            self.segments = [self._phdr(hdr.phoff + i * hdr.phentsize) for i in range(hdr.phnum)]
+            raw_sections = section_headers(d, hdr)
         except (struct.error, OverflowError):
             raise self.error_type(f"{path}: truncated or corrupt ELF headers") from None
-        names = raw_sections[shstrndx] if 0 <= shstrndx < len(raw_sections) else None
+        names = raw_sections[hdr.shstrndx] if 0 <= hdr.shstrndx < len(raw_sections) else None
         self.sections: list[HostSection] = []
-        for (name_off, typ, addr, off, size, link, entsize) in raw_sections:
+        for sh in raw_sections:
             try:
-                name = self._str(names[3] + name_off) if names else ""
+                name = self._str(names.offset + sh.name) if names else ""
             except (ValueError, OverflowError):
                 name = ""
-            if link >= len(raw_sections):
-                link = 0  # corrupt link: treat as none
-            self.sections.append(HostSection(name, typ, addr, off, size, link, entsize))
+            link = sh.link if sh.link < len(raw_sections) else 0  # corrupt link: none
+            self.sections.append(HostSection(name, sh.type, sh.addr, sh.offset, sh.size, link,
+                                             sh.entsize))
 
     # ---- raw headers -------------------------------------------------------
     def _phdr(self, off: int) -> Segment:
@@ -151,16 +146,6 @@ class HostELF:
             typ, offset, vaddr, _pa, filesz, memsz, flags, _al = struct.unpack_from(
                 e + "IIIIIIII", self.data, off)
         return Segment(vaddr, memsz, offset, filesz, flags, typ)
-
-    def _shdr(self, off: int) -> tuple[int, int, int, int, int, int, int]:
-        e = self.endian
-        if self.is64:
-            name, typ, _fl, addr, offset, size, link, _info, _al, entsize = struct.unpack_from(
-                e + "IIQQQQIIQQ", self.data, off)
-        else:
-            name, typ, _fl, addr, offset, size, link, _info, _al, entsize = struct.unpack_from(
-                e + "IIIIIIIIII", self.data, off)
-        return name, typ, addr, offset, size, link, entsize
 
     def _str(self, off: int) -> str:
         end = self.data.find(b"\0", off)
