@@ -152,6 +152,11 @@ HELPERS: dict[str, Proto] = {
     "sk_lookup_udp": _P("sock?", ("ctx", "mem", "size", "scalar", "scalar"), group="net"),
     "skc_lookup_tcp": _P("sock?", ("ctx", "mem", "size", "scalar", "scalar"), group="net"),
     "sk_release": _P("int", ("sock",), group="net"),
+    # SYN cookies without a listener (the header pointers are fixed-size memory)
+    "tcp_raw_gen_syncookie_ipv4": _P("int", ("any", "mem", "size"), gpl=True, group="xdp_tc"),
+    "tcp_raw_gen_syncookie_ipv6": _P("int", ("any", "mem", "size"), gpl=True, group="xdp_tc"),
+    "tcp_raw_check_syncookie_ipv4": _P("int", ("any", "any"), gpl=True, group="xdp_tc"),
+    "tcp_raw_check_syncookie_ipv6": _P("int", ("any", "any"), gpl=True, group="xdp_tc"),
     # cgroup hooks (kernel/bpf/cgroup.c)
     "get_retval": _P("int", (), group="cgroup_retval"),
     "set_retval": _P("int", ("scalar",), group="cgroup_retval"),
@@ -178,6 +183,7 @@ GROUPS: dict[str, set[PT]] = {
     "sysctl": _TRACING | {PT.CGROUP_SYSCTL},
     "sleepable": _TRACING,
     "cgroup_sysctl": {PT.CGROUP_SYSCTL},
+    "xdp_tc": {PT.XDP, PT.SCHED_CLS, PT.SCHED_ACT},
     # the hooks returning an errno to the process (cgroup_common_func_proto; by
     # program type: inet ingress/egress and sock_ops have none, so CGROUP_SKB and
     # SOCK_OPS cannot; the recvmsg/getpeername/getsockname attach types of

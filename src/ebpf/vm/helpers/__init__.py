@@ -36,6 +36,7 @@ from . import (  # noqa: F401
     stacks,
     storage,
     strings,
+    syncookies,
     sysctl,
     system,
     tasks,
