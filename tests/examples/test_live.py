@@ -155,3 +155,39 @@ def test_periodic_plain_tables_and_globals():
     text = out.getvalue()
     assert text.count("--- ") >= 3 and text.count("counts: 1 entries") >= 3
     assert "globals: packets_seen=7" in text
+
+
+def test_event_type_guess_is_kept_per_kernel(tmp_path, monkeypatch):
+    """The record type guessed for a ring buffer is kept with the kernel's BTF
+    identity, so the first event of a later start is decoded without reading the
+    kernel's BTF; another kernel guesses afresh."""
+    import pytest
+
+    from ebpf import btf as B
+    from ebpf.btf import cache
+    from ebpf.live import sources
+
+    if cache.kernel_identity() is None:
+        pytest.skip("no kernel BTF: nothing to keep the guess against")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    spec = B.Spec()
+    u32 = B.Int("unsigned int", 4)
+    spec.add(u32)
+    spec.add(B.Struct("other", 12, [B.Member("a", u32, 0)]))
+    event = B.Struct("my_event", 12, [B.Member("pid", u32, 0), B.Member("uid", u32, 32),
+                                      B.Member("ret", u32, 64)])
+    spec.add(event)
+    assert sources.guess_event_type(spec, 12, "events") is event
+    assert len(list((tmp_path / "ebpf" / "btf" / "facts").glob("event-type-*.json"))) == 1
+
+    def no_kernel_btf():
+        raise AssertionError("kernel BTF read for a kept guess")
+
+    monkeypatch.setattr(sources, "_kernel_btf", no_kernel_btf)
+    assert sources.guess_event_type(spec, 12, "events") is event
+    assert sources.EventDecoder("events", spec).decode(bytes(range(12)))["pid"] == 0x03020100
+    monkeypatch.setattr(cache, "kernel_identity", lambda: "another kernel")
+    monkeypatch.setattr(sources, "_kernel_btf", lambda: None)
+    assert sources.guess_event_type(spec, 24, "events") is None  # no struct of 17-24 bytes
+    assert sources.guess_event_type(spec, 12, "events") is event
+    assert len(list((tmp_path / "ebpf" / "btf" / "facts").glob("event-type-*.json"))) == 3

@@ -27,6 +27,7 @@ import tempfile
 from array import array
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from .._internal.files import atomic_write
 from ..errors import BTFError
@@ -177,5 +178,58 @@ def parse_cached(path: str | os.PathLike[str], data: bytes, *, check: bool = Tru
     return spec
 
 
-__all__ = ["blob", "cache_root", "cached_path", "cached_text", "file_identity", "key",
-           "known_key", "parse_cached", "remember_key", "renderer_fingerprint"]
+def kernel_identity() -> str | None:
+    """What identifies the running kernel's BTF, vmlinux and every module's (a
+    module loaded or unloaded changes it), and this package's BTF code, without
+    reading any of it; None when the kernel exposes no BTF."""
+    from . import KERNEL_BTF_DIR
+
+    vmlinux = file_identity(os.path.join(KERNEL_BTF_DIR, "vmlinux"))
+    if vmlinux is None:
+        return None
+    parts = [vmlinux]
+    try:
+        names = sorted(os.listdir(KERNEL_BTF_DIR))
+    except OSError:
+        return None
+    for name in names:
+        if name == "vmlinux":
+            continue
+        try:
+            st = os.stat(os.path.join(KERNEL_BTF_DIR, name))
+        except OSError:  # unloaded meanwhile
+            continue
+        parts.append(f"{name}:{st.st_size}:{st.st_ino}:{st.st_mtime_ns}:{st.st_ctime_ns}")
+    return "\n".join(parts)
+
+
+def kernel_memo(kind: str, key: bytes, compute: Callable[[], Any],
+                accept: Callable[[Any], bool] = lambda value: True) -> Any:
+    """``compute()``, an answer (JSON-able) that depends only on ``key`` and the
+    running kernel's BTF, kept in ``<cache root>/facts/`` keyed by both and by
+    :func:`kernel_identity`: a later start asks the same question without reading
+    the kernel's BTF. A new kernel, a module coming or going, or changed BTF code
+    asks afresh; an unreadable or damaged entry, or one ``accept`` refuses, is
+    computed again."""
+    ident = kernel_identity()
+    if ident is None:
+        return compute()
+    h = hashlib.sha256(ident.encode() + b"\0" + kind.encode() + b"\0" + key).hexdigest()[:32]
+    path = cache_root() / "facts" / f"{kind}-{h}.json"
+    try:
+        entry = json.loads(path.read_bytes())
+        if isinstance(entry, dict) and "value" in entry and accept(entry["value"]):
+            return entry["value"]
+    except (OSError, ValueError):
+        pass
+    value = compute()
+    try:
+        atomic_write(path, json.dumps({"value": value}))
+    except OSError as e:
+        log.info("cannot keep %s answer in %s: %s", kind, path.parent, e)
+    return value
+
+
+__all__ = ["blob", "cache_root", "cached_path", "cached_text", "file_identity", "kernel_identity",
+           "kernel_memo", "key", "known_key", "parse_cached", "remember_key",
+           "renderer_fingerprint"]

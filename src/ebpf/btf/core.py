@@ -272,11 +272,18 @@ def apply_core_relocations(insns: list[Instruction], local: Spec,
             replacements.append((idx, [_poison(), _poison()] if ins.is_lddw else [_poison()]))
             continue
         _patch(ins, idx, relo, res, validate, out, replacements, strict)
+    _splice(insns, results, replacements)
+    return results
+
+
+def _splice(insns: list[Instruction], results: list[CoreResult],
+            replacements: list[tuple[int, list[Instruction]]]) -> None:
+    """Put the poison calls in place, keeping ``CoreResult.index`` pointing at the
+    (first) replacement instruction."""
     for idx, new in sorted(replacements, key=lambda r: r[0], reverse=True):
         for n in new:
             n.core = insns[idx].core
         insns[idx:idx + 1] = new
-        # keep CoreResult.index pointing at the (first) replacement instruction
     if replacements:
         shift = 0
         rep = dict(replacements)
@@ -287,6 +294,51 @@ def apply_core_relocations(insns: list[Instruction], local: Spec,
                 shift += len(rep[i]) - 1
         for r in results:
             r.index = positions[r.index]
+
+
+def core_outcomes(insns: list[Instruction], results: list[CoreResult]) -> list[list[Any]]:
+    """What :func:`apply_core_relocations` did, as plain data (JSON-able), one entry
+    per relocation in order: the instruction's new ``[opcode, dst, src, off, imm]``
+    or ``None`` when it was poisoned, and the result's values. ``insns`` are the
+    instructions after the call. :func:`replay_core_relocations` does it again."""
+    return [[None if r.poisoned else [insns[r.index].opcode, insns[r.index].dst,
+                                      insns[r.index].src, insns[r.index].off,
+                                      insns[r.index].imm],
+             r.local_value, r.target_value, r.reason, r.target_type_id, r.description]
+            for r in results]
+
+
+def replay_core_relocations(insns: list[Instruction], outcomes: Sequence[Any]
+                            ) -> list[CoreResult] | None:
+    """Patch ``insns`` as :func:`apply_core_relocations` did when it gave
+    ``outcomes`` (:func:`core_outcomes`) for the same instructions, local BTF and
+    target BTF, without reading any BTF. None (``insns`` untouched) when the
+    outcomes do not fit these instructions."""
+    todo = [(i, ins) for i, ins in enumerate(insns) if ins.core is not None]
+    if not isinstance(outcomes, (list, tuple)) or len(outcomes) != len(todo):
+        return None
+    results: list[CoreResult] = []
+    replacements: list[tuple[int, list[Instruction]]] = []
+    patches: list[tuple[Instruction, list[int]]] = []
+    try:
+        for (idx, ins), (fields, local, target, reason, tid, desc) in zip(todo, outcomes, strict=True):
+            if not isinstance(ins.core, CORERelocation):
+                return None
+            out = CoreResult(idx, ins.core, int(local), int(target), poisoned=fields is None,
+                             reason=str(reason), target_type_id=int(tid),
+                             description=str(desc))
+            results.append(out)
+            if fields is None:
+                replacements.append((idx, [_poison(), _poison()] if ins.is_lddw else [_poison()]))
+            elif len(fields) != 5:
+                return None
+            else:
+                patches.append((ins, [int(f) for f in fields]))
+    except (TypeError, ValueError):
+        return None
+    for ins, (opcode, dst, src, off, imm) in patches:
+        ins.opcode, ins.dst, ins.src, ins.off, ins.imm = opcode, dst, src, off, imm
+    _splice(insns, results, replacements)
     return results
 
 

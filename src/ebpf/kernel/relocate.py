@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import BTFError, LoadError
 from ..isa import opcodes as op
 from ..isa.instruction import Instruction, KsymReference
-from ..loader.core import relocate_core
+from ..loader.core import relocate_core_kernel
 from ..loader.relocate import relocate_references
 from ..spec import ProgramSpec
 from . import sys as bsys
@@ -94,7 +94,7 @@ def relocate(spec: ProgramSpec, maps: dict[str, Any] | None = None, *,
     addresses, kconfig values, ksyms and kfuncs (the walk and its checks are
     :mod:`ebpf.loader.relocate`, CO-RE :mod:`ebpf.loader.core`)."""
     insns = [i.copy() for i in spec.instructions]
-    poisoned, _ = relocate_core(spec, insns, own_fallback=False)
+    poisoned = relocate_core_kernel(spec, insns)
     if core_poisoned is not None:
         core_poisoned.extend(poisoned)
     return relocate_references(spec, insns, maps or {}, kconfig_offsets or {},

@@ -26,15 +26,25 @@ def guess_event_type(btf: Any, size: int, hint: str = "") -> Any:
     """
     if btf is None:
         return None
+    from ..btf.cache import blob, kernel_memo
+
+    try:  # the answer kept per kernel: a later start reads none of the kernel's BTF
+        tid = kernel_memo("event-type", blob(btf) + f"\0{size}\0{hint}".encode(),
+                          lambda: _guess_id(btf, size, hint),
+                          accept=lambda v: v is None or isinstance(v, int))
+        return None if tid is None else btf[tid]
+    except Exception:  # noqa: BLE001 - damaged BTF: no decoding
+        return None
+
+
+def _guess_id(btf: Any, size: int, hint: str) -> int | None:
+    """The type id :func:`guess_event_type` picks, found by looking (None: none)."""
     from .. import btf as B
 
     best, best_score = None, -100
-    try:
-        types = list(iter(btf))
-    except Exception:  # noqa: BLE001 - damaged BTF: no decoding
-        return None
+    types = list(iter(btf))
     kernel = _kernel_btf()
-    for t in types:
+    for tid, t in enumerate(types, 1):
         if not isinstance(t, B.Struct) or not t.name:
             continue
         if not (t.size == size or (size - 8 < t.size < size and size % 8 == 0)):
@@ -54,7 +64,7 @@ def guess_event_type(btf: Any, size: int, hint: str = "") -> Any:
         if kernel is not None and _kernel_has(kernel, t.name, t.size):
             score -= 8  # a kernel type pulled in by vmlinux.h, not the program's record
         if score > best_score:
-            best, best_score = t, score
+            best, best_score = tid, score
     if best_score < 0:
         return None  # only kernel types of that size: better raw bytes than a wrong guess
     return best

@@ -20,7 +20,7 @@ from ..spec import ProgramSpec
 
 log = logging.getLogger("ebpf.loader")
 
-__all__ = ["core_targets", "relocate_core"]
+__all__ = ["core_targets", "relocate_core", "relocate_core_kernel"]
 
 
 def core_targets(spec: ProgramSpec, core_btf: Any = None, *, own_fallback: bool = True
@@ -59,6 +59,50 @@ def relocate_core(spec: ProgramSpec, insns: list[Instruction], core_btf: Any = N
     whose layouts the program now uses). Raises :class:`ebpf.LoadError`."""
     if not any(i.core is not None for i in insns):
         return [], spec.btf
+    results, target = _resolve(spec, insns, core_btf, own_fallback)
+    return _poisoned(spec, results), target
+
+
+def relocate_core_kernel(spec: ProgramSpec, insns: list[Instruction]) -> list[Any]:
+    """:func:`relocate_core` against the running kernel's BTF (no fallback), the
+    outcome kept per kernel (:func:`ebpf.btf.cache.kernel_memo`, keyed by the local
+    BTF and the relocated instructions): the next load of the same program on the
+    same kernel patches the same instructions the same way without reading the
+    kernel's BTF. Returns the poisoned relocations' ``CoreResult``."""
+    if not any(i.core is not None for i in insns):
+        return []
+    if spec.btf is None:
+        raise LoadError(f"program {spec.name} has CO-RE relocations but the object has no BTF")
+    from ..btf.cache import blob, kernel_memo
+    from ..btf.core import core_outcomes, replay_core_relocations
+
+    key = []
+    for i, ins in enumerate(insns):
+        relo = ins.core
+        if relo is not None:
+            key.append(f"{i}:{ins.opcode}:{ins.dst}:{ins.src}:{ins.off}:{ins.imm}:"
+                       f"{type(relo).__name__}:{getattr(relo, 'type_id', '')}:"
+                       f"{getattr(relo, 'access_str', '')}:{int(getattr(relo, 'kind', -1))}")
+    done: list[list[Any]] = []
+
+    def compute() -> list[list[Any]]:
+        results, _ = _resolve(spec, insns, None, own_fallback=False)
+        done.append(results)
+        return core_outcomes(insns, results)
+
+    def replay(outcomes: Any) -> bool:
+        results = replay_core_relocations(insns, outcomes)
+        if results is not None:
+            done.append(results)
+        return results is not None
+
+    kernel_memo("core", blob(spec.btf) + "\n".join(key).encode(), compute, accept=replay)
+    return _poisoned(spec, done[0])
+
+
+def _resolve(spec: ProgramSpec, insns: list[Instruction], core_btf: Any,
+             own_fallback: bool) -> tuple[list[Any], Any]:
+    """Every ``CoreResult`` (``insns`` patched), and the BTF resolved against."""
     if spec.btf is None:
         raise LoadError(f"program {spec.name} has CO-RE relocations but the object has no BTF")
     from ..btf.core import apply_core_relocations
@@ -74,8 +118,12 @@ def relocate_core(spec: ProgramSpec, insns: list[Instruction], core_btf: Any = N
                     "a misplaced compiler record, as bpf-gcc 12 emits and libbpf refuses too; "
                     "build with clang)")
         raise LoadError(f"program {spec.name}: CO-RE relocation failed: {e}{hint}") from None
+    return results, targets[0]
+
+
+def _poisoned(spec: ProgramSpec, results: list[Any]) -> list[Any]:
     poisoned = [r for r in results if r.poisoned]
     for r in poisoned:
         log.debug("program %s: CO-RE relocation poisoned at instruction %d: %s",
                   spec.name, r.index, r.reason)
-    return poisoned, targets[0]
+    return poisoned
