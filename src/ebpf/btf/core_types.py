@@ -141,7 +141,13 @@ def candidates(local_t: T.Type, targets: Sequence[Spec]) -> list[tuple[Spec, int
     out = []
     seen: set[tuple[int, int]] = set()
     for spec in targets:
-        for t in spec.types_by_name(name):
+        # as libbpf: a target type matches by its essential name too
+        # (the kernel's own flavors, such as nf_conn___init)
+        found = list(spec.types_by_name(name))
+        flavored = getattr(spec, "flavored_names", None)
+        for other in flavored(name) if flavored is not None else ():
+            found.extend(spec.types_by_name(other))
+        for t in found:
             kind = t.kind
             if isinstance(t, T.Fwd):
                 continue  # a forward declaration says nothing about layout

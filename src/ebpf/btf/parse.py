@@ -265,6 +265,21 @@ class Spec:
             pos = tab.find(pat, pos + 1)
         return out
 
+    def flavored_names(self, name: str) -> list[str]:
+        """Every stored name that is ``name`` with a CO-RE flavor suffix
+        (``name___something``), base table included."""
+        out: set[str] = set()
+        if self.base is not None:
+            out.update(self.base.flavored_names(name))
+        tab = self._strings
+        pat = b"\0" + name.encode() + b"___"
+        pos = tab.find(pat)
+        while pos >= 0:
+            end = tab.find(b"\0", pos + 1)
+            out.add(tab[pos + 1:end if end >= 0 else len(tab)].decode(errors="replace"))
+            pos = tab.find(pat, pos + 1)
+        return sorted(out)
+
     # -- type access --------------------------------------------------------
     def __len__(self) -> int:
         return self._base_count - 1 + len(self._cache)

@@ -361,6 +361,8 @@ class CallRules(MemoryRules):
             # a kernel object: read with probe semantics, as an untrusted BTF pointer
             ret = pointer(Kind.BTF_ID, var=Scalar.unknown()) if returns_ptr else scalar()
         else:
+            if proto.types and self.prog_type not in proto.types:
+                raise Reject(f"calling kernel function {name} is not allowed")
             for i, kind in enumerate(proto.args):
                 r = regs[i + 1]
                 if r.kind is Kind.NOT_INIT:
@@ -370,8 +372,7 @@ class CallRules(MemoryRules):
                 if kind == "iter":
                     self.check_helper_mem(st, i + 1, r, 8, True) if proto.iter == "new" else \
                         self.check_helper_mem(st, i + 1, r, 8, False)
-                if kind == "btf" and (r.kind is not Kind.BTF_ID or r.nullable):
-                    raise Reject(f"R{i + 1} must be referenced or trusted")
+                self._check_kfunc_arg(st, name, i, r, kind, proto)
                 if i == proto.release:
                     if not r.ref:
                         raise Reject(f"release kernel function {name} expects refcounted "
@@ -390,6 +391,27 @@ class CallRules(MemoryRules):
             regs[i] = NOT_INIT
         regs[0] = ret
         return [st]
+
+    def _check_kfunc_arg(self, st: State, name: str, i: int, r: Reg, kind: str,
+                         proto: platform.KfuncProto) -> None:
+        regno = i + 1
+        if kind.startswith("btf"):
+            if r.kind is not Kind.BTF_ID or r.nullable:
+                raise Reject(f"R{regno} must be referenced or trusted")
+            want = kind.partition(":")[2]
+            if want and isinstance(r.btf, str) and r.btf != want:
+                raise Reject(f"kernel function {name} args#{i} expected pointer to STRUCT "
+                             f"{want} but R{regno} has a pointer to STRUCT {r.btf}")
+        elif kind == "ctx":
+            if r.kind is not Kind.CTX:
+                raise Reject(f"arg#{i} expected pointer to ctx, but got {r.type_name()}")
+            if r.off or not r.var.is_const() or r.var.value:
+                raise Reject(f"dereference of modified ctx ptr R{regno} off={r.off} disallowed")
+        elif kind == "mem":
+            size = self._size_arg(st.regs, regno + 1, proto.args[i + 1])
+            if size == 0 and r.kind is Kind.SCALAR and r.is_const(0):
+                return
+            self.check_helper_mem(st, regno, r, size, False)
 
     def _kfunc_return(self, st: State, proto: platform.KfuncProto, slot: int) -> Reg:
         r = proto.ret

@@ -133,7 +133,8 @@ class MemoryRules(RuleBase):
             return scalar(_load_range(size))
         if kind is Kind.BTF_ID:
             if write:
-                raise Reject(f"only read is supported (R{regno} {reg.type_name()})")
+                self._btf_write(reg, regno, off, size)
+                return None
             typed = self._btf_struct_access(reg, regno, off, size)
             if typed is not None:
                 return typed
@@ -170,6 +171,28 @@ class MemoryRules(RuleBase):
             found = None  # no kernel BTF here: typed pointers are not checked
         cache[name] = found
         return found
+
+    def _btf_write(self, reg: Reg, regno: int, off: int, size: int) -> None:
+        """A store through a kernel object pointer: only into the members the
+        kernel lets programs write (``platform.BTF_WRITABLE``)."""
+        members = platform.BTF_WRITABLE.get(reg.btf) if isinstance(reg.btf, str) else None
+        # struct X___init wraps struct X at offset 0: the same layout
+        t: Any = self._kernel_struct(reg.btf.removesuffix("___init")) if members else None
+        if not members or t is None or reg.var is None or not reg.var.is_const():
+            raise Reject(f"only read is supported (R{regno} {reg.type_name()})")
+        from .. import btf as B
+
+        o = reg.off + off + to_signed(reg.var.value, 64)
+        for name in members:
+            m = t.member(name)
+            start = m.offset // 8
+            end = start + getattr(B.resolve(m.type), "size", 0)
+            if o == start:
+                if o + size > end:
+                    raise Reject(f"write access at off {o} with size {size} beyond the member "
+                                 f"of {reg.btf} ended at {end}")
+                return
+        raise Reject(f"no write support to {reg.btf} at off {o}")
 
     def _btf_struct_access(self, reg: Reg, regno: int, off: int, size: int) -> Reg | None:
         """A read through a pointer to a kernel struct the BTF describes, checked

@@ -240,6 +240,16 @@ class KfuncProto:
     acquire: bool = False
     release: int = -1          # argument index released
     iter: str = ""             # "new" / "next" / "destroy"
+    #: program types that may call it (the kernel registers kfunc sets per
+    #: type); empty: every type
+    types: frozenset[PT] = frozenset()
+
+
+#: argument kinds of kfuncs: ``ctx`` the context; ``mem`` memory whose size is the
+#: next argument (``size0``: may be 0, as a ``__sz`` parameter); ``btf`` a trusted
+#: kernel object, ``btf:NAME`` one of struct NAME; ``iter`` an iterator on the stack
+_CT = frozenset({PT.XDP, PT.SCHED_CLS})
+_CT_LOOKUP = ("ctx", "mem", "size0", "mem", "size0")
 
 
 KFUNCS: dict[str, KfuncProto] = {
@@ -259,6 +269,25 @@ KFUNCS: dict[str, KfuncProto] = {
     "bpf_iter_num_new": KfuncProto("int", ("iter", "scalar", "scalar"), iter="new"),
     "bpf_iter_num_next": KfuncProto("mem?:4", ("iter",), iter="next"),
     "bpf_iter_num_destroy": KfuncProto("void", ("iter",), iter="destroy"),
+    # connection tracking (net/netfilter/nf_conntrack_bpf.c): XDP and tc only
+    "bpf_xdp_ct_lookup": KfuncProto("btf?:nf_conn", _CT_LOOKUP, acquire=True, types=_CT),
+    "bpf_skb_ct_lookup": KfuncProto("btf?:nf_conn", _CT_LOOKUP, acquire=True, types=_CT),
+    "bpf_xdp_ct_alloc": KfuncProto("btf?:nf_conn___init", _CT_LOOKUP, acquire=True, types=_CT),
+    "bpf_skb_ct_alloc": KfuncProto("btf?:nf_conn___init", _CT_LOOKUP, acquire=True, types=_CT),
+    "bpf_ct_insert_entry": KfuncProto("btf?:nf_conn", ("btf:nf_conn___init",), acquire=True,
+                                      release=0, types=_CT),
+    "bpf_ct_release": KfuncProto("void", ("btf:nf_conn",), release=0, types=_CT),
+    "bpf_ct_set_timeout": KfuncProto("void", ("btf:nf_conn___init", "scalar"), types=_CT),
+    "bpf_ct_change_timeout": KfuncProto("int", ("btf:nf_conn", "scalar"), types=_CT),
+    "bpf_ct_set_status": KfuncProto("int", ("btf:nf_conn___init", "scalar"), types=_CT),
+    "bpf_ct_change_status": KfuncProto("int", ("btf:nf_conn", "scalar"), types=_CT),
+}
+
+#: kernel structs whose members a program may write through a pointer to them,
+#: by struct: (member, ...) (the kernel's btf_struct_access callbacks)
+BTF_WRITABLE: dict[str, tuple[str, ...]] = {
+    "nf_conn": ("mark",),
+    "nf_conn___init": ("mark",),
 }
 
 

@@ -15,8 +15,10 @@ Python.
 
 Shortcuts (imported on first use): :func:`fire`, :func:`read_pcap`,
 :func:`write_pcap`, :func:`pt_regs`, :data:`TRACE` (recent ``bpf_printk``
-lines), :func:`set_num_cpus`, :func:`run_conformance`, :class:`SeqFile` (the output
-of iterator programs), :class:`SysctlRequest` (the context of a cgroup/sysctl run).
+lines), :data:`CONNTRACK` (the connection-tracking table of the conntrack
+kfuncs), :func:`set_num_cpus`, :func:`run_conformance`, :class:`SeqFile` (the
+output of iterator programs), :class:`SysctlRequest` (the context of a
+cgroup/sysctl run).
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ _LAZY = {
     "pt_regs": ".contexts", "TRACE": ".helpers", "set_num_cpus": ".maps",
     "possible_cpus": ".maps", "create_map": ".maps", "load_program": ".programs",
     "load_object": ".objects", "run_conformance": ".conformance", "SeqFile": ".seqfile",
-    "SysctlRequest": ".sysctl",
+    "SysctlRequest": ".sysctl", "CONNTRACK": ".conntrack",
 }
 
 

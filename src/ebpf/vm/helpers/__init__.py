@@ -14,6 +14,7 @@ from __future__ import annotations
 # importing the domain modules registers their helpers in the table
 from . import (  # noqa: F401
     arena,
+    conntrack,
     dynptr,
     events,
     func_args,
