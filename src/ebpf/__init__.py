@@ -52,6 +52,7 @@ _LAZY = {
     "Program": ".programs",
     "RunResult": ".programs",
     "Map": ".maps",
+    "MapBatch": ".mapbatch",
     "Link": ".links",
     "Struct": ".codec",
     "RingBuffer": ".ringbuf",
@@ -80,6 +81,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .backend import default_backend  # noqa: F401
     from .codec import Struct  # noqa: F401
     from .links import Link  # noqa: F401
+    from .mapbatch import MapBatch  # noqa: F401
     from .maps import Map  # noqa: F401
     from .objects import Object, Variable, load  # noqa: F401
     from .programs import Program, RunResult  # noqa: F401

@@ -11,6 +11,8 @@ without a type, ``bytes``.
 from __future__ import annotations
 
 import ctypes
+import sys
+from array import array
 from typing import Any
 
 from .errors import MapError, MapTypeError
@@ -125,30 +127,50 @@ def decode(data: bytes, btf_type: Any = None) -> Any:
     return bytes(data)
 
 
+def _int_shape(btf_type: Any, size: int, plain_ints: bool) -> tuple[int, bool] | None:
+    """(byte width, signed) of a type that decodes as one little-endian integer at
+    the start of ``size`` bytes (see :func:`int_decoder`), or None."""
+    t = _strip(btf_type)
+    if t is None:
+        return (size, False) if plain_ints and size in (1, 2, 4, 8) else None
+    b = _btf()
+    if isinstance(t, b.Int):
+        if t.bits and t.bits not in (8, 16, 32, 64, 128) and t.size * 8 != t.bits:
+            return None
+        return t.size, bool(t.signed)
+    if isinstance(t, b.Enum):
+        return t.size, bool(getattr(t, "signed", False))
+    if isinstance(t, b.Pointer):
+        return 8, False
+    return None
+
+
 def int_decoder(btf_type: Any, size: int, plain_ints: bool = True) -> Any:
     """A ``bytes -> int`` function equal to :func:`decode` for types that decode as
     one little-endian integer (BTF ints of full width, enums, pointers; with no type
     and ``plain_ints``, sizes 1/2/4/8, as maps read them), or None. Made once per
     map, it spares a per-call type walk."""
-    t = _strip(btf_type)
-    if t is None:
-        if plain_ints and size in (1, 2, 4, 8):
-            return lambda raw: int.from_bytes(raw, "little")
+    shape = _int_shape(btf_type, size, plain_ints)
+    if shape is None:
         return None
-    b = _btf()
-    if isinstance(t, b.Int):
-        if t.bits and t.bits not in (8, 16, 32, 64, 128) and t.size * 8 != t.bits:
-            return None
-        n, signed = t.size, bool(t.signed)
-    elif isinstance(t, b.Enum):
-        n, signed = t.size, bool(getattr(t, "signed", False))
-    elif isinstance(t, b.Pointer):
-        n, signed = 8, False
-    else:
-        return None
+    n, signed = shape
     if n == size:
         return lambda raw: int.from_bytes(raw, "little", signed=signed)
     return lambda raw: int.from_bytes(raw[:n], "little", signed=signed)
+
+
+#: ``array`` typecodes by (item size, signed)
+_TYPECODES = {(array(c).itemsize, c.islower()): c for c in "BHIQbhiq"}
+
+
+def int_typecode(btf_type: Any, size: int, plain_ints: bool = True) -> str | None:
+    """The ``array`` typecode that reads packed ``size``-byte items of ``btf_type``
+    exactly as :func:`int_decoder` does (the type fills the item, the host is little
+    endian), or None: what bulk decoders use to turn a buffer into ints in one call."""
+    shape = _int_shape(btf_type, size, plain_ints)
+    if shape is None or shape[0] != size or sys.byteorder != "little":
+        return None
+    return _TYPECODES.get(shape)
 
 
 def int_signed(btf_type: Any) -> bool:

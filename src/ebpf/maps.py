@@ -11,7 +11,8 @@
 
 Backends subclass :class:`Map` and implement only the raw byte operations
 (``lookup_bytes``, ``update_bytes``, ``delete_bytes``, ``next_key_bytes``, and
-for queues/stacks ``push_bytes``/``pop_bytes``).
+for queues/stacks ``push_bytes``/``pop_bytes``); batch operations work on every
+backend, the kernel's through its batch commands (see :mod:`ebpf.mapbatch`).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from .errors import (
     MapTypeError,
     NotSupportedError,
 )
+from .mapbatch import MapBatch
 from .spec import MapSpec
 from .uapi import MapType
 from .uapi.consts import BPF_ANY
@@ -318,6 +320,73 @@ class Map(Closeable, MutableMapping):
     def clear(self) -> None:
         for raw in list(self.raw_keys()):
             self.delete_bytes(raw)
+
+    # ---- batch operations ----------------------------------------------------
+    def lookup_batch_packed(self, *, delete: bool = False) -> MapBatch:
+        """Every entry at once as a :class:`ebpf.MapBatch`: keys and values packed in
+        two buffers, nothing made per entry until asked for. ``delete`` empties the
+        map as it reads. The kernel backend reads with BPF_MAP_LOOKUP[_AND_DELETE]_BATCH
+        straight into the batch's buffers; this base reads key by key."""
+        self._check_keyed("batch lookup")
+        keys, values = bytearray(), bytearray()
+        count = 0
+        for k in list(self.raw_keys()):
+            v = self.lookup_bytes(k)
+            if v is None:
+                continue  # deleted meanwhile
+            keys += k
+            values += v
+            count += 1
+            if delete:
+                self.delete_bytes(k)
+        return self._packed(keys, values, count)
+
+    def _check_keyed(self, what: str) -> None:
+        if self.key_size == 0 or self.type in KEYLESS_TYPES:
+            raise NotSupportedError(what, detail=f"map {self.name} is a {self.type.name} "
+                                    "map, which has no keys")
+
+    def _packed(self, keys: Any, values: Any, count: int) -> MapBatch:
+        """The batch of ``count`` records in ``keys``/``values`` (buffers laid out as
+        :class:`MapBatch` says), decoding as this map does."""
+        plain = self.type not in FD_VALUE_TYPES and self.type is not MapType.RINGBUF
+        return MapBatch(keys, values, count, key_size=self.key_size,
+                        value_size=self.value_size,
+                        num_cpus=self.num_cpus if self.per_cpu else 0,
+                        decode_key=self.decode_key, decode_value=self.decode_value,
+                        key_code=codec.int_typecode(self.spec.key_type, self.key_size),
+                        value_code=codec.int_typecode(self.spec.value_type, self.value_size)
+                        if plain else None)
+
+    def lookup_batch_bytes(self, *, delete: bool = False) -> list[tuple[bytes, bytes]]:
+        """Every (key, value) as raw bytes (see :meth:`lookup_batch_packed`)."""
+        return self.lookup_batch_packed(delete=delete).raw_items()
+
+    def lookup_batch(self, *, delete: bool = False) -> list[tuple[Any, Any]]:
+        """Every (key, value) decoded (see :meth:`lookup_batch_packed`)."""
+        return self.lookup_batch_packed(delete=delete).tolist()
+
+    def update_batch(self, items: Any, flags: int = BPF_ANY) -> int:
+        """Write many entries (``items``: a mapping or (key, value) pairs) with
+        ``flags``; returns how many were written. The kernel backend writes them in
+        one system call (BPF_MAP_UPDATE_BATCH); this base one at a time."""
+        pairs = items.items() if hasattr(items, "items") else items
+        count = 0
+        for k, v in pairs:
+            self.put(k, v, flags)
+            count += 1
+        return count
+
+    def delete_batch(self, keys: Any) -> int:
+        """Delete many keys (the kernel backend in one system call,
+        BPF_MAP_DELETE_BATCH); returns the count deleted. A missing key raises
+        ``KeyError`` after the ones before it are deleted."""
+        count = 0
+        for k in keys:
+            if not self.delete_bytes(self.encode_key(k)):
+                raise KeyError(k)
+            count += 1
+        return count
 
     # ---- queue / stack -----------------------------------------------------
     def push(self, value: Any, flags: int = BPF_ANY) -> None:

@@ -211,3 +211,101 @@ def test_same_unknown_map_and_program_type():
     assert same(map_).error == (
         "NotSupportedError",
         "map type 999 is not supported: map 'm': not a map type this library knows")
+
+
+# ---- batch operations: packed lookups, list lookups, updates, deletes -------------
+_BATCH_SPECS = [
+    ebpf.MapSpec(name="bh", type=ebpf.MapType.HASH, key_size=4, value_size=8, max_entries=64),
+    ebpf.MapSpec(name="bpc", type=ebpf.MapType.PERCPU_HASH, key_size=4, value_size=4,
+                 max_entries=64),
+    ebpf.MapSpec(name="ba", type=ebpf.MapType.ARRAY, key_size=4, value_size=12, max_entries=8),
+    ebpf.MapSpec(name="bpa", type=ebpf.MapType.PERCPU_ARRAY, key_size=4, value_size=8,
+                 max_entries=8),
+]
+
+
+@pytest.mark.kernel
+@pytest.mark.parametrize("spec", _BATCH_SPECS, ids=[s.name for s in _BATCH_SPECS])
+def test_same_batch_operations(spec):
+    """update_batch / lookup_batch_packed / lookup_batch[_bytes] / delete_batch read and
+    write the same entries with the same packed layout on both backends (kernel order
+    is the kernel's: compared sorted by key)."""
+    def value(m, i):
+        one = (i * 3).to_bytes(m.value_size, "little") if m.value_size == 12 else i * 3
+        return [one] * m.num_cpus if m.per_cpu else one
+
+    def run(backend):
+        with ebpf.Map.create(spec, backend=backend) as m:
+            keys = range(1, 8) if m.type in (ebpf.MapType.ARRAY, ebpf.MapType.PERCPU_ARRAY) \
+                else range(0, 60, 3)
+            written = m.update_batch({k: value(m, k) for k in keys})
+            b = m.lookup_batch_packed()
+            order = sorted(range(len(b)), key=lambda i: b.raw(i)[0])
+            raw = [b.raw(i) for i in order]
+            ks, vs = b.key_size, b.value_stride
+            # the packed buffers hold exactly those records, back to back
+            assert b.key_data.tobytes() == b"".join(b.raw(i)[0] for i in range(len(b)))
+            assert b.value_data.tobytes() == b"".join(b.raw(i)[1] for i in range(len(b)))
+            assert len(b.key_data) == len(b) * ks and len(b.value_data) == len(b) * vs
+            decoded = sorted(b.tolist())
+            assert decoded == sorted(b) == sorted(b[i] for i in range(len(b)))
+            assert sorted(m.lookup_batch()) == decoded
+            assert sorted(m.lookup_batch_bytes()) == raw
+            deleted = m.delete_batch([keys[0], keys[1]]) if not m.type.name.endswith(
+                "ARRAY") else None
+            taken = sorted(m.lookup_batch_packed(delete=True)) if deleted else None
+            return (written, len(b), ks, vs, b.cpu_stride, b.num_cpus, raw, decoded,
+                    deleted, taken, len(m))
+
+    out = same(run).value
+    if spec.type in (ebpf.MapType.PERCPU_HASH, ebpf.MapType.PERCPU_ARRAY):
+        # per-CPU: each value is num_cpus slices of round_up(value_size, 8) bytes
+        assert out[4] == (spec.value_size + 7) // 8 * 8 and out[3] == out[4] * out[5]
+        assert out[7][1][1] == [out[7][1][0] * 3] * out[5]
+    if spec.type is ebpf.MapType.HASH:
+        assert out[8] == 2 and len(out[9]) == out[1] - 2 and out[10] == 0
+
+
+@pytest.mark.kernel
+def test_same_batch_errors_and_edges():
+    def run(backend, case):
+        hash_spec = _BATCH_SPECS[0]
+        with ebpf.Map.create(hash_spec, backend=backend) as m:
+            if case == "empty":
+                b = m.lookup_batch_packed()
+                return (len(b), b.tolist(), b.key_data.tobytes(), m.lookup_batch_bytes())
+            if case == "missing_delete":
+                m.update_batch([(1, 1), (2, 2)])
+                with pytest.raises(KeyError) as e:
+                    m.delete_batch([1, 9, 2])
+                return e.value.args, sorted(m.keys())  # deleted up to the missing key
+            if case == "index":
+                return repr(m.lookup_batch_packed()[0])
+        q = ebpf.MapSpec(name="bq", type=ebpf.MapType.QUEUE, value_size=4, max_entries=4)
+        with ebpf.Map.create(q, backend=backend) as m:
+            return m.lookup_batch_packed()
+
+    assert same(run, "empty").value == (0, [], b"", [])
+    assert same(run, "missing_delete").value == ((9,), [2])
+    assert same(run, "index").error[0] == "IndexError"
+    assert same(run, "keyless").error[0] == "NotSupportedError"
+
+
+@pytest.mark.kernel
+def test_same_batch_numpy_views():
+    np = pytest.importorskip("numpy")
+
+    def run(backend):
+        with ebpf.Map.create(_BATCH_SPECS[1], backend=backend) as m:
+            m.update_batch({k: [k] * m.num_cpus for k in (5, 6, 7)})
+            b = m.lookup_batch_packed()
+            keys, values = b.numpy()
+            assert keys.dtype == np.dtype("<u4") and values.shape == (3, m.num_cpus)
+            assert not values.flags.writeable  # a view of the batch, read-only
+            assert np.shares_memory(values, np.frombuffer(b.value_data, dtype=np.uint8))
+            sk, sv = b.numpy(value_dtype=np.dtype([("lo", "<u2")]))
+            return m.num_cpus, sorted(zip(keys.tolist(), values.tolist(),
+                                          sv["lo"][:, 0].tolist(), strict=True))
+
+    cpus, rows = same(run).value
+    assert rows == [(k, [k] * cpus, k) for k in (5, 6, 7)]

@@ -171,6 +171,48 @@ def test_batch_ops(no_leaks):
         assert dict(pc.lookup_batch())[2] == [2] * n
 
 
+@pytest.mark.parametrize("chunk", [0, 1, 7, 5000])
+@pytest.mark.parametrize("t", [MapType.HASH, MapType.PERCPU_HASH, MapType.ARRAY])
+def test_batch_lookup_packed_any_chunk(t, chunk, no_leaks):
+    """Whatever the entries per system call (1 makes hash buckets overflow: ENOSPC,
+    more room; the buffers grow keeping what was read), one batch of every entry."""
+    with ebpf.Map.create(spec(t, n=1000)) as m:
+        cpus = m.num_cpus if m.per_cpu else 1
+        want = {i: i * 3 for i in range(0, 1000, 2 if t != MapType.ARRAY else 1)}
+        m.update_batch({k: [v] * cpus if m.per_cpu else v for k, v in want.items()})
+        b = m.lookup_batch_packed(chunk=chunk)
+        assert len(b) == len(want) and len(b.key_data) == 4 * len(want)
+        assert len(b.value_data) == len(want) * 8 * cpus
+        got = dict(b)
+        assert got == {k: [v] * cpus if m.per_cpu else v for k, v in want.items()}
+        if t != MapType.ARRAY:
+            taken = m.lookup_batch_packed(delete=True, chunk=chunk)
+            assert sorted(taken.raw_items()) == sorted(b.raw_items()) and len(m) == 0
+
+
+def test_batch_lookup_packed_is_the_kernels_buffer(no_leaks):
+    """The kernel writes into the batch's own buffers: no copy afterwards."""
+    import ctypes
+
+    with ebpf.Map.create(spec(MapType.HASH, n=4096)) as m:
+        m.update_batch({1: 2, 3: 4})
+        b = m.lookup_batch_packed()
+        assert isinstance(b.key_data.obj, ctypes.Array) and isinstance(b.value_data.obj, ctypes.Array)
+        assert b.key_data.readonly and sorted(b) == [(1, 2), (3, 4)]
+        # room was made for the whole map; a batch keeps only what was read
+        assert ctypes.sizeof(b.key_data.obj) == 8 and ctypes.sizeof(b.value_data.obj) == 16
+
+
+def test_batch_lookup_packed_numpy_is_optional(no_leaks, monkeypatch):
+    with ebpf.Map.create(spec(MapType.HASH, n=64)) as m:
+        m[1] = 2
+        b = m.lookup_batch_packed()
+        monkeypatch.setitem(sys.modules, "numpy", None)
+        with pytest.raises(MapError, match="needs NumPy"):
+            b.numpy()
+        assert b.tolist() == [(1, 2)]
+
+
 def test_batch_keys_and_values_the_packed_path_leaves_to_the_codec(no_leaks):
     """Plain ints are packed in C; everything else goes through the map's codec with
     the same results and errors as single operations."""
@@ -194,6 +236,8 @@ def test_batch_falls_back_where_kernel_cannot(no_leaks):
         k = (32).to_bytes(4, "little") + bytes([1, 2, 3, 4])
         assert m.update_batch([(k, 9)]) == 1
         assert m.lookup_batch() == [(int.from_bytes(k, "little"), 9)]
+        b = m.lookup_batch_packed()
+        assert b.key_data.tobytes() == k and b.value_data.tobytes() == (9).to_bytes(4, "little")
 
 
 def test_mmap_array(no_leaks):

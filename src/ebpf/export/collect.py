@@ -40,15 +40,7 @@ def expected_key_size(metric: Metric, per_cpu: bool) -> int:
 
 def read_rows(m: Any) -> list[tuple[bytes, bytes]]:
     """Every (key, value) of a map as bytes, batched where the backend can."""
-    batch = getattr(m, "lookup_batch_bytes", None)
-    if batch is not None:
-        return batch()
-    rows = []
-    for k in list(m.raw_keys()):
-        v = m.lookup_bytes(k)
-        if v is not None:
-            rows.append((k, v))
-    return rows
+    return m.lookup_batch_bytes()
 
 
 def _u64(raw: bytes, off: int = 0) -> int:

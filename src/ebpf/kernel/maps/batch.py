@@ -10,7 +10,8 @@ import sys
 from array import array
 from typing import TYPE_CHECKING, Any
 
-from ...maps import BPF_ANY, FD_VALUE_TYPES
+from ...mapbatch import MapBatch
+from ...maps import BPF_ANY, FD_VALUE_TYPES, Map
 from ...uapi import structs
 from .. import commands
 from .errors import ENOTSUPP, buffer, map_error
@@ -18,7 +19,7 @@ from .errors import ENOTSUPP, buffer, map_error
 if TYPE_CHECKING:
     from .map import KernelMap
 
-__all__ = ["delete_batch", "lookup_batch_bytes", "update_batch"]
+__all__ = ["delete_batch", "lookup_batch_packed", "update_batch"]
 
 
 def batch_unsupported(e: OSError) -> bool:
@@ -26,61 +27,66 @@ def batch_unsupported(e: OSError) -> bool:
     return e.errno in (_errno.EINVAL, _errno.ENOTSUP, _errno.EOPNOTSUPP, ENOTSUPP)
 
 
-def lookup_batch_bytes(m: KernelMap, *, delete: bool = False,
-                       chunk: int = 0) -> list[tuple[bytes, bytes]]:
-    """Every (key, value) of ``m`` as raw bytes, ``chunk`` entries per system call."""
-    vsize = m._value_buf_size()
-    # whole map in one call where its records fit in a few MiB of buffers
-    n = chunk or max(1, min(m.max_entries or 1, max(256, _BATCH_BYTES // (m.key_size + vsize))))
-    keys = buffer(m.key_size * n)
-    vals = buffer(vsize * n)
-    tok_size = max(m.key_size, 8)
-    tok_in = buffer(tok_size)
-    tok_out = buffer(tok_size)
-    out: list[tuple[bytes, bytes]] = []
-    first = True
+def lookup_batch_packed(m: KernelMap, *, delete: bool = False, chunk: int = 0) -> MapBatch:
+    """Every entry of ``m`` read by the kernel straight into one :class:`MapBatch`'s
+    buffers, ``chunk`` entries per system call (default: room for the whole map,
+    up to :data:`_BATCH_BYTES`; the buffers grow when the map holds more)."""
+    m._check_keyed("batch lookup")
+    ks, vs = m.key_size, m._value_buf_size()
+    # zeroed memory the kernel writes into: calloc'd, so untouched room costs little
+    cap = chunk or max(1, min(m.max_entries or 1, max(256, _BATCH_BYTES // (ks + vs))))
+    keys, vals = buffer(ks * cap), buffer(vs * cap)
+    tok_size = max(ks, 8)
+    tok = buffer(2 * tok_size)  # in_batch, then out_batch
+    tok_in = ctypes.addressof(tok)
+    attr = structs.MapBatchAttr(map_fd=m.fd, out_batch=tok_in + tok_size)
     run = commands.map_lookup_and_delete_batch if delete else commands.map_lookup_batch
+    got = 0
     while True:
-        attr = structs.MapBatchAttr(
-            in_batch=0 if first else ctypes.addressof(tok_in),
-            out_batch=ctypes.addressof(tok_out), keys=ctypes.addressof(keys),
-            values=ctypes.addressof(vals), count=n, map_fd=m.fd)
+        want = min(cap - got, chunk) if chunk else cap - got
+        if want == 0:  # full and not at the end: more room, the records kept
+            cap *= 2
+            keys, vals = _grow(keys, vals, ks, vs, got, cap)
+            continue
+        attr.keys = ctypes.addressof(keys) + ks * got
+        attr.values = ctypes.addressof(vals) + vs * got
+        attr.count = want
         done = False
         try:
             run(attr, raw=True)
         except OSError as e:
             if e.errno == _errno.ENOENT:
                 done = True
-            elif first and batch_unsupported(e):
-                return _lookup_loop(m, delete)
-            elif e.errno == _errno.ENOSPC and n < (1 << 20):
-                n *= 4  # a hash bucket did not fit: bigger chunks
-                keys, vals = buffer(m.key_size * n), buffer(vsize * n)
+            elif not got and not attr.in_batch and batch_unsupported(e):
+                return Map.lookup_batch_packed(m, delete=delete)
+            elif e.errno == _errno.ENOSPC and cap < (1 << 24):
+                # a hash bucket holds more than the room left: more room
+                cap = max(cap * 4, 256)
+                keys, vals = _grow(keys, vals, ks, vs, got, cap)
+                if chunk:
+                    chunk = cap
                 continue
             else:
                 raise map_error(e, f"batch lookup in map {m.name}") from None
-        cnt, ks = attr.count, m.key_size
-        kr, vr = keys.raw[:cnt * ks], vals.raw[:cnt * vsize]
-        out.extend(zip([kr[i:i + ks] for i in range(0, cnt * ks, ks)],
-                       [vr[j:j + vsize] for j in range(0, cnt * vsize, vsize)], strict=True))
+        got += attr.count
         if done:
-            return out
-        ctypes.memmove(tok_in, tok_out, tok_size)
-        first = False
+            if got * 4 < cap and cap > 256:  # mostly empty: keep only what was read
+                keys, vals = _grow(keys, vals, ks, vs, got, got)
+            return m._packed(keys, vals, got)
+        ctypes.memmove(tok_in, tok_in + tok_size, tok_size)
+        attr.in_batch = tok_in
 
 
-def _lookup_loop(m: KernelMap, delete: bool) -> list[tuple[bytes, bytes]]:
-    out = []
-    for k in list(m.raw_keys()):
-        v = m.lookup_bytes(k)
-        if v is not None:
-            out.append((k, v))
-            if delete:
-                m.delete_bytes(k)
-    return out
+def _grow(keys: Any, vals: Any, ks: int, vs: int, got: int, cap: int) -> tuple[Any, Any]:
+    """Key and value buffers for ``cap`` records holding the ``got`` read so far
+    (``cap`` may be ``got``: buffers of just those)."""
+    nk, nv = buffer(ks * cap), buffer(vs * cap)
+    ctypes.memmove(nk, keys, ks * got)
+    ctypes.memmove(nv, vals, vs * got)
+    return nk, nv
 
 
-#: how many bytes of keys and values one batch lookup reads at most by default
+#: how many bytes of keys and values one batch lookup makes room for at first
 _BATCH_BYTES = 4 << 20
 
 # array typecodes by item size, for plain ints in host byte order
@@ -145,9 +151,7 @@ def update_batch(m: KernelMap, items: Any, flags: int = BPF_ANY) -> int:
         commands.map_update_batch(attr, raw=True)
     except OSError as e:
         if batch_unsupported(e) and attr.count == 0:
-            for k, v in zip(keys, values, strict=True):
-                m.update_bytes(m.encode_key(k), m.encode_value(v), flags)
-            return len(keys)
+            return Map.update_batch(m, zip(keys, values, strict=True), flags)
         raise map_error(e, f"batch update of map {m.name} "
                            f"({attr.count} of {len(keys)} written)") from None
     return int(attr.count)
@@ -167,11 +171,6 @@ def delete_batch(m: KernelMap, keys: Any) -> int:
         if e.errno == _errno.ENOENT:
             raise KeyError(ks[attr.count] if attr.count < len(ks) else None) from None
         if batch_unsupported(e) and attr.count == 0:
-            n = 0
-            for k in ks:
-                if not m.delete_bytes(m.encode_key(k)):
-                    raise KeyError(k) from None
-                n += 1
-            return n
+            return Map.delete_batch(m, ks)
         raise map_error(e, f"batch delete in map {m.name}") from None
     return int(attr.count)

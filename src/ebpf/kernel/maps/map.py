@@ -27,6 +27,7 @@ from .errors import buffer, map_error, os_error
 from .memory import ArenaMapping, map_array
 
 if TYPE_CHECKING:
+    from ...mapbatch import MapBatch
     from ..info import MapInfo
     from ..structops import StructOpsLink
 
@@ -342,16 +343,12 @@ class KernelMap(Map):
         return super().decode_value(raw)
 
     # ---- batch operations (see .batch) --------------------------------------
-    def lookup_batch_bytes(self, *, delete: bool = False, chunk: int = 0) -> list[tuple[bytes, bytes]]:
-        """Every (key, value) as raw bytes, read ``chunk`` entries per system call
-        (BPF_MAP_LOOKUP[_AND_DELETE]_BATCH); falls back to one call per key where
-        the kernel cannot batch this map type."""
-        return batch.lookup_batch_bytes(self, delete=delete, chunk=chunk)
-
-    def lookup_batch(self, *, delete: bool = False) -> list[tuple[Any, Any]]:
-        """Every entry decoded, read in batches (see :meth:`lookup_batch_bytes`)."""
-        return [(self.decode_key(k), self.decode_value(v))
-                for k, v in self.lookup_batch_bytes(delete=delete)]
+    def lookup_batch_packed(self, *, delete: bool = False, chunk: int = 0) -> MapBatch:
+        """Every entry in one :class:`ebpf.MapBatch`, read by
+        BPF_MAP_LOOKUP[_AND_DELETE]_BATCH straight into its buffers (``chunk``
+        entries per system call, default the whole map); one call per key where the
+        kernel cannot batch this map type."""
+        return batch.lookup_batch_packed(self, delete=delete, chunk=chunk)
 
     def iter_items(self) -> Iterator[tuple[Any, Any]]:
         """Every (key, value), read with the batch commands where the kernel has them
@@ -366,8 +363,8 @@ class KernelMap(Map):
         return batch.update_batch(self, items, flags)
 
     def delete_batch(self, keys: Any) -> int:
-        """Delete many keys in one system call (BPF_MAP_DELETE_BATCH). Returns the
-        count deleted; a missing key raises ``KeyError`` after the ones before it."""
+        """Delete many keys in one system call (BPF_MAP_DELETE_BATCH); see
+        :meth:`ebpf.Map.delete_batch`."""
         return batch.delete_batch(self, keys)
 
     def attach_struct_ops(self) -> StructOpsLink:
