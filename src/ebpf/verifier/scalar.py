@@ -440,6 +440,11 @@ def holds(rel: str, x: int, y: int, bits: int) -> bool:
     }[rel]
 
 
+#: the less-than relations: (View field of the lower end, of the upper end, 1 if strict)
+_BELOW = {"ult": ("umin", "umax", 1), "ule": ("umin", "umax", 0),
+          "slt": ("smin", "smax", 1), "sle": ("smin", "smax", 0)}
+
+
 def _refine_view(rel: str, a: View, b: View) -> tuple[View, View]:
     """Views of a and b restricted to the pairs where ``a rel b`` (may raise Infeasible)."""
     bits = a.bits
@@ -472,18 +477,10 @@ def _refine_view(rel: str, a: View, b: View) -> tuple[View, View]:
                     x.smin += 1
                 if x.smax == sc:
                     x.smax -= 1
-    elif rel == "ult":
-        a.umax = min(a.umax, b.umax - 1)
-        b.umin = max(b.umin, a.umin + 1)
-    elif rel == "ule":
-        a.umax = min(a.umax, b.umax)
-        b.umin = max(b.umin, a.umin)
-    elif rel == "slt":
-        a.smax = min(a.smax, b.smax - 1)
-        b.smin = max(b.smin, a.smin + 1)
-    elif rel == "sle":
-        a.smax = min(a.smax, b.smax)
-        b.smin = max(b.smin, a.smin)
+    elif rel in _BELOW:  # a's upper end below b's, b's lower end above a's
+        lo, hi, strict = _BELOW[rel]
+        setattr(a, hi, min(getattr(a, hi), getattr(b, hi) - strict))
+        setattr(b, lo, max(getattr(b, lo), getattr(a, lo) + strict))
     elif rel == "set":
         if not ((a.t.value | a.t.mask) & (b.t.value | b.t.mask)):
             raise Infeasible

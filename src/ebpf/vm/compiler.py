@@ -31,7 +31,7 @@ from typing import Any
 from ..errors import RuntimeFault
 from ..isa import opcodes as op
 from .code import ADDR_SPACE_CAST, CODE_BASE, Code, jump_targets, reachable
-from .interpreter import ATOMIC_LOCK, SIZES, load_packet_abs
+from .interpreter import ATOMIC_LOCK, SIZES, load_packet_abs, sdiv, smod
 from .memory import M64
 from .run import MAX_FRAMES, STACK_SIZE, Run, TailCall, wrap_helper
 
@@ -45,46 +45,6 @@ _UNPACK = {1: "_U1", 2: "_U2", 4: "_U4", 8: "_U8"}
 _SUNPACK = {1: "_S1", 2: "_S2", 4: "_S4"}
 _PACK = {1: "_P1", 2: "_P2", 4: "_P4", 8: "_P8"}
 _MASK = {1: 0xFF, 2: 0xFFFF, 4: M32, 8: M64}
-
-
-def _sdiv64(a: int, b: int) -> int:
-    if b == 0:
-        return 0
-    a = (a ^ S64) - S64
-    b = (b ^ S64) - S64
-    q = abs(a) // abs(b)
-    return (-q if (a < 0) != (b < 0) else q) & M64
-
-
-def _smod64(a: int, b: int) -> int:
-    if b == 0:
-        return a
-    a = (a ^ S64) - S64
-    b = (b ^ S64) - S64
-    r = abs(a) % abs(b)
-    return (-r if a < 0 else r) & M64
-
-
-def _sdiv32(a: int, b: int) -> int:
-    a &= M32
-    b &= M32
-    if b == 0:
-        return 0
-    a = (a ^ S32) - S32
-    b = (b ^ S32) - S32
-    q = abs(a) // abs(b)
-    return (-q if (a < 0) != (b < 0) else q) & M32
-
-
-def _smod32(a: int, b: int) -> int:
-    a &= M32
-    b &= M32
-    if b == 0:
-        return a
-    a = (a ^ S32) - S32
-    b = (b ^ S32) - S32
-    r = abs(a) % abs(b)
-    return (-r if a < 0 else r) & M32
 
 
 def _bswap32(x: int) -> int:
@@ -113,7 +73,7 @@ def _divmod(aop: int, ins: Any, d: str, a: str, b: str, bw: str, is_x: bool, bit
     width), as the kernel defines them."""
     div = aop == op.BPF_DIV
     if ins.off == 1:
-        return f"{d} = _s{'div' if div else 'mod'}{bits}({d}, {b})"
+        return f"{d} = _s{'div' if div else 'mod'}({d}, {b}, {bits})"
     sym = "//" if div else "%"
     if bits == 64:
         if not is_x:
@@ -136,7 +96,7 @@ _BASE_GLOBALS = {
     "_S4": struct.Struct("<i").unpack_from,
     "_P1": struct.Struct("<B").pack_into, "_P2": struct.Struct("<H").pack_into,
     "_P4": struct.Struct("<I").pack_into, "_P8": struct.Struct("<Q").pack_into,
-    "_sdiv64": _sdiv64, "_smod64": _smod64, "_sdiv32": _sdiv32, "_smod32": _smod32,
+    "_sdiv": sdiv, "_smod": smod,
     "_bswap32": _bswap32, "_bswap64": _bswap64, "_budget_fault": _budget_fault,
     "_ALOCK": ATOMIC_LOCK, "_ldabs": load_packet_abs, "TailCall": TailCall,
     "RuntimeFault": RuntimeFault,

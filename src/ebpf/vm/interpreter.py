@@ -18,6 +18,7 @@ is checked against.
 
 from __future__ import annotations
 
+import operator
 import threading
 from collections.abc import Callable, Sequence
 
@@ -50,14 +51,26 @@ def bswap(x: int, bits: int) -> int:
     return int.from_bytes((x & ((1 << bits) - 1)).to_bytes(bits // 8, "little"), "big")
 
 
-def _sdiv(a: int, b: int) -> int:
+def sdiv(a: int, b: int, bits: int) -> int:
+    """Signed division of the low ``bits`` of ``a`` by those of ``b``, truncating
+    toward zero; ``x / 0 = 0``. The result unsigned, ``bits`` wide."""
+    mask, sign = (1 << bits) - 1, 1 << (bits - 1)
+    a, b = ((a & mask) ^ sign) - sign, ((b & mask) ^ sign) - sign
+    if b == 0:
+        return 0
     q = abs(a) // abs(b)
-    return -q if (a < 0) != (b < 0) else q
+    return (-q if (a < 0) != (b < 0) else q) & mask
 
 
-def _smod(a: int, b: int) -> int:
+def smod(a: int, b: int, bits: int) -> int:
+    """Signed remainder of the low ``bits`` of ``a`` by those of ``b`` (the sign
+    of the dividend); ``x % 0 = x``. The result unsigned, ``bits`` wide."""
+    mask, sign = (1 << bits) - 1, 1 << (bits - 1)
+    a, b = ((a & mask) ^ sign) - sign, ((b & mask) ^ sign) - sign
+    if b == 0:
+        return a & mask
     r = abs(a) % abs(b)
-    return -r if a < 0 else r
+    return (-r if a < 0 else r) & mask
 
 
 def alu(aop: int, a: int, b: int, is64: bool, off: int = 0) -> int:
@@ -74,17 +87,13 @@ def alu(aop: int, a: int, b: int, is64: bool, off: int = 0) -> int:
     if aop == op.BPF_MUL:
         return (a * b) & mask
     if aop == op.BPF_DIV:
-        if b == 0:
-            return 0
         if off == 1:
-            return _sdiv(signed(a), signed(b)) & mask
-        return a // b
+            return sdiv(a, b, bits)
+        return a // b if b else 0
     if aop == op.BPF_MOD:
-        if b == 0:
-            return a
         if off == 1:
-            return _smod(signed(a), signed(b)) & mask
-        return a % b
+            return smod(a, b, bits)
+        return a % b if b else a
     if aop == op.BPF_OR:
         return a | b
     if aop == op.BPF_AND:
@@ -106,33 +115,27 @@ def alu(aop: int, a: int, b: int, is64: bool, off: int = 0) -> int:
     raise RuntimeFault(f"unknown ALU operation {aop:#x}")
 
 
+#: conditional jumps comparing the operands as they are (unsigned)
+_UNSIGNED_JUMPS: dict[int, Callable[[int, int], bool]] = {
+    op.BPF_JEQ: operator.eq, op.BPF_JNE: operator.ne, op.BPF_JGT: operator.gt,
+    op.BPF_JGE: operator.ge, op.BPF_JLT: operator.lt, op.BPF_JLE: operator.le,
+    op.BPF_JSET: lambda a, b: bool(a & b)}
+#: conditional jumps comparing the operands read as signed numbers
+_SIGNED_JUMPS: dict[int, Callable[[int, int], bool]] = {
+    op.BPF_JSGT: operator.gt, op.BPF_JSGE: operator.ge, op.BPF_JSLT: operator.lt,
+    op.BPF_JSLE: operator.le}
+
+
 def condition(jop: int, a: int, b: int, is64: bool) -> bool:
     """Whether a conditional jump is taken (operands unsigned, sized)."""
-    if jop == op.BPF_JEQ:
-        return a == b
-    if jop == op.BPF_JNE:
-        return a != b
-    if jop == op.BPF_JGT:
-        return a > b
-    if jop == op.BPF_JGE:
-        return a >= b
-    if jop == op.BPF_JLT:
-        return a < b
-    if jop == op.BPF_JLE:
-        return a <= b
-    if jop == op.BPF_JSET:
-        return bool(a & b)
+    compare = _UNSIGNED_JUMPS.get(jop)
+    if compare is not None:
+        return compare(a, b)
+    compare = _SIGNED_JUMPS.get(jop)
+    if compare is None:
+        raise RuntimeFault(f"unknown jump operation {jop:#x}")
     signed = s64 if is64 else s32
-    sa, sb = signed(a), signed(b)
-    if jop == op.BPF_JSGT:
-        return sa > sb
-    if jop == op.BPF_JSGE:
-        return sa >= sb
-    if jop == op.BPF_JSLT:
-        return sa < sb
-    if jop == op.BPF_JSLE:
-        return sa <= sb
-    raise RuntimeFault(f"unknown jump operation {jop:#x}")
+    return compare(signed(a), signed(b))
 
 
 def atomic(mem: Memory, addr: int, size: int, aop: int, src_val: int, r0: int,

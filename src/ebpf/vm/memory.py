@@ -264,6 +264,20 @@ def _element_bounds(r: Region, addr: int) -> tuple[int, int]:
     return lo, lo + e.value_size
 
 
+#: a sorted table of regions: (their bases, the regions)
+Table = tuple[tuple[int, ...], tuple[Region, ...]]
+
+
+def find_in(table: Table, addr: int, size: int) -> Region | None:
+    """The region of ``table`` holding ``size`` bytes at ``addr``, or None."""
+    bases, regions = table
+    i = bisect_right(bases, addr) - 1
+    if i < 0:
+        return None
+    r = regions[i]
+    return r if addr + size <= r.end else None
+
+
 class GlobalMemory:
     """Regions shared by every run (map values), at high addresses.
 
@@ -277,7 +291,7 @@ class GlobalMemory:
         self._lock = threading.Lock()
         self._start = self._next = base
         #: (bases, regions), replaced as a whole so readers see a consistent pair
-        self._table: tuple[tuple[int, ...], tuple[Region, ...]] = ((), ())
+        self._table: Table = ((), ())
         self._active = 0
         self._pending: list[Region] = []
         #: elements deleted while programs ran: (live bytes, index)
@@ -363,14 +377,7 @@ class GlobalMemory:
         return True
 
     def find(self, addr: int, size: int) -> Region | None:
-        bases, regions = self._table
-        i = bisect_right(bases, addr) - 1
-        if i < 0:
-            return None
-        r = regions[i]
-        if addr + size <= r.end:
-            return r
-        return None
+        return find_in(self._table, addr, size)
 
 
 #: the process-wide table of global regions
@@ -406,7 +413,7 @@ class AddressSpace:
         self._owners: dict[int, object] = {}
         self._key: object = None
         self._links = -1
-        self._view: tuple[tuple[int, ...], tuple[Region, ...]] = ((), ())
+        self._view: Table = ((), ())
 
     def _closure(self) -> dict[int, object]:
         owners: dict[int, object] = {}
@@ -420,7 +427,7 @@ class AddressSpace:
             todo.extend(getattr(o, "reachable_values", tuple)())
         return owners
 
-    def _refresh(self) -> tuple[tuple[int, ...], tuple[Region, ...]]:
+    def _refresh(self) -> Table:
         table = self.parent._table
         if table is not self._key or self._links != _LINKS[0]:
             if self._links != _LINKS[0]:
@@ -438,7 +445,7 @@ class AddressSpace:
         return id(owner) in self._owners
 
     @property
-    def _table(self) -> tuple[tuple[int, ...], tuple[Region, ...]]:
+    def _table(self) -> Table:
         return self._refresh()
 
     @property
@@ -446,14 +453,7 @@ class AddressSpace:
         return self._refresh()[1]
 
     def find(self, addr: int, size: int) -> Region | None:
-        bases, regions = self._refresh()
-        i = bisect_right(bases, addr) - 1
-        if i < 0:
-            return None
-        r = regions[i]
-        if addr + size <= r.end:
-            return r
-        return None
+        return find_in(self._refresh(), addr, size)
 
 
 class Handles:

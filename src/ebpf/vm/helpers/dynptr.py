@@ -78,40 +78,41 @@ def dynptr_from_mem(run: Run, data, size, flags, ptr, *_):
     return neg(err)
 
 
-@helper(H.dynptr_read)
-def dynptr_read(run: Run, dst, length, src, offset, flags):
+def _copy(run: Run, ptr: int, offset: int, length: int, flags: int, buf: int,
+          write: bool) -> int:
+    """bpf_dynptr_read (``write`` false: ``length`` bytes at ``offset`` of the
+    dynptr at ``ptr`` to ``buf``) or bpf_dynptr_write (from ``buf``), with the
+    kernel's checks in its order: a null dynptr (or, reading, flags; writing, a
+    read-only dynptr) -EINVAL, the bounds -E2BIG, then (writing) flags -EINVAL."""
     length &= 0xFFFF_FFFF
     offset &= 0xFFFF_FFFF
-    data, size, off, kind, _ = _get(run, src)
-    if not data or flags:
+    data, size, off, kind, rdonly = _get(run, ptr)
+    if not data or (rdonly if write else flags):
         return neg(errno.EINVAL)
     err = _check_off_len(size, offset, length)
     if err:
         return neg(-err)
     if kind not in (TYPE_LOCAL, TYPE_RINGBUF):
-        raise RuntimeFault(f"bpf_dynptr_read of a dynptr of type {kind}, which the vm does "
-                           "not make")
-    run.mem.write(dst, run.mem.read(data + off + offset, length))
+        raise RuntimeFault(f"bpf_dynptr_{'write to' if write else 'read of'} a dynptr of type "
+                           f"{kind}, which the vm does not make")
+    if flags:
+        return neg(errno.EINVAL)
+    at = data + off + offset
+    if write:
+        run.mem.write(at, run.mem.read(buf, length))
+    else:
+        run.mem.write(buf, run.mem.read(at, length))
     return 0
+
+
+@helper(H.dynptr_read)
+def dynptr_read(run: Run, dst, length, src, offset, flags):
+    return _copy(run, src, offset, length, flags, dst, write=False)
 
 
 @helper(H.dynptr_write)
 def dynptr_write(run: Run, dst, offset, src, length, flags):
-    length &= 0xFFFF_FFFF
-    offset &= 0xFFFF_FFFF
-    data, size, off, kind, rdonly = _get(run, dst)
-    if not data or rdonly:
-        return neg(errno.EINVAL)
-    err = _check_off_len(size, offset, length)
-    if err:
-        return neg(-err)
-    if kind not in (TYPE_LOCAL, TYPE_RINGBUF):
-        raise RuntimeFault(f"bpf_dynptr_write to a dynptr of type {kind}, which the vm does "
-                           "not make")
-    if flags:
-        return neg(errno.EINVAL)
-    run.mem.write(data + off + offset, run.mem.read(src, length))
-    return 0
+    return _copy(run, dst, offset, length, flags, src, write=True)
 
 
 @helper(H.dynptr_data)

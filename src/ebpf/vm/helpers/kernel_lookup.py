@@ -16,9 +16,11 @@ from ..run import Run
 from .table import helper, neg
 
 
-def _name(run: Run, name: int, size: int) -> str | None:
+def _name(run: Run, name: int, size: int, flags: int) -> str | None:
+    """The name the program passed, or None where the kernel says -EINVAL
+    (flags set, the name empty or not NUL-terminated within ``size``)."""
     size = s32(size)
-    if size <= 1:
+    if s32(flags) or size <= 1:
         return None
     raw = run.mem.read(name, size)
     if raw[-1]:
@@ -28,9 +30,7 @@ def _name(run: Run, name: int, size: int) -> str | None:
 
 @helper(H.btf_find_by_name_kind)
 def btf_find_by_name_kind(run: Run, name, name_sz, kind, flags, *_):
-    if s32(flags):
-        return neg(errno.EINVAL)
-    text = _name(run, name, name_sz)
+    text = _name(run, name, name_sz, flags)
     if text is None:
         return neg(errno.EINVAL)
     try:
@@ -49,9 +49,7 @@ def btf_find_by_name_kind(run: Run, name, name_sz, kind, flags, *_):
 def kallsyms_lookup_name(run: Run, name, name_sz, flags, res, *_):
     from ...symbols import kallsyms
 
-    if s32(flags):
-        return neg(errno.EINVAL)
-    text = _name(run, name, name_sz)
+    text = _name(run, name, name_sz, flags)
     if text is None:
         return neg(errno.EINVAL)
     addr = kallsyms.address_of(text) or 0

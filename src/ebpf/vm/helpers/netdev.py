@@ -146,6 +146,12 @@ class TunnelInfo:
     opts: bytes = b""
 
 
+def _tunnel(run: Run, what: str) -> TunnelInfo | None:
+    """The tunnel info the program set on its packet (bpf_skb_set_tunnel_key), or None."""
+    info = _packet(run, what).tunnel
+    return info if isinstance(info, TunnelInfo) else None
+
+
 @helper(H.skb_set_tunnel_key)
 def skb_set_tunnel_key(run: Run, skb, frm, size, flags, *_):
     p = _packet(run, "bpf_skb_set_tunnel_key")
@@ -178,10 +184,9 @@ def skb_set_tunnel_key(run: Run, skb, frm, size, flags, *_):
 
 @helper(H.skb_set_tunnel_opt)
 def skb_set_tunnel_opt(run: Run, skb, frm, size, *_):
-    p = _packet(run, "bpf_skb_set_tunnel_opt")
+    info = _tunnel(run, "bpf_skb_set_tunnel_opt")
     size &= 0xFFFF_FFFF
-    info = p.tunnel
-    if not isinstance(info, TunnelInfo) or size & 3:
+    if info is None or size & 3:
         return neg(errno.EINVAL)
     if size > TUNNEL_OPTS_MAX:
         return neg(errno.ENOMEM)
@@ -197,11 +202,10 @@ def _be16_flags(bits: int) -> int:
 
 @helper(H.skb_get_tunnel_key)
 def skb_get_tunnel_key(run: Run, skb, to, size, flags, *_):
-    p = _packet(run, "bpf_skb_get_tunnel_key")
+    info = _tunnel(run, "bpf_skb_get_tunnel_key")
     size &= 0xFFFF_FFFF
-    info = p.tunnel
     err = 0
-    if not isinstance(info, TunnelInfo) or flags & ~_GET_KEY_FLAGS:
+    if info is None or flags & ~_GET_KEY_FLAGS:
         err = errno.EINVAL
     elif info.ipv6 != bool(flags & BPF_F_TUNINFO_IPV6):
         err = errno.EPROTO
@@ -210,7 +214,7 @@ def skb_get_tunnel_key(run: Run, skb, to, size, flags, *_):
     if err:
         run.mem.zero(to, size)
         return neg(err)
-    assert isinstance(info, TunnelInfo)
+    assert info is not None
     key = bytearray(TUNNEL_KEY_SIZE)
     _put(key, "tunnel_id", info.tun_id)
     _put(key, "tunnel_tos", info.tos)
@@ -230,10 +234,9 @@ def skb_get_tunnel_key(run: Run, skb, to, size, flags, *_):
 
 @helper(H.skb_get_tunnel_opt)
 def skb_get_tunnel_opt(run: Run, skb, to, size, *_):
-    p = _packet(run, "bpf_skb_get_tunnel_opt")
+    info = _tunnel(run, "bpf_skb_get_tunnel_opt")
     size &= 0xFFFF_FFFF
-    info = p.tunnel
-    if not isinstance(info, TunnelInfo) or not info.flags & TUN_OPTIONS:
+    if info is None or not info.flags & TUN_OPTIONS:
         err = errno.ENOENT
     elif size < len(info.opts):
         err = errno.ENOMEM

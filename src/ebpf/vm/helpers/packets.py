@@ -97,8 +97,17 @@ def csum_diff(run: Run, frm, from_size, to, to_size, seed):
     return _csum_from32to16(ret)
 
 
-def _csum_update(p, offset: int, frm: int, to: int, size: int, mangled0: bool) -> int:
-    """Incremental update of the 16-bit checksum at packet ``offset`` (RFC 1624)."""
+def _csum_replace(run: Run, what: str, offset: int, frm: int, to: int, flags: int,
+                  allowed: int) -> int:
+    """bpf_l3_csum_replace / bpf_l4_csum_replace: incremental update of the 16-bit
+    checksum at packet ``offset`` (RFC 1624); the low 4 bits of ``flags`` are the
+    size of ``frm``/``to``, BPF_F_MARK_MANGLED_0 (0x20) keeps a zero (UDP) checksum;
+    flags outside ``allowed`` give -EINVAL."""
+    p = _packet(run, what)
+    if flags & ~allowed:
+        return -errno.EINVAL
+    offset &= 0xFFFF_FFFF
+    size, mangled0 = flags & 0xF, bool(flags & 0x20)
     cur = p.read_at(offset, 2)
     if cur is None:
         return -errno.EFAULT
@@ -125,18 +134,13 @@ def _csum_update(p, offset: int, frm: int, to: int, size: int, mangled0: bool) -
 
 @helper(H.l3_csum_replace)
 def l3_csum_replace(run: Run, ctx, offset, frm, to, flags):
-    p = _packet(run, "bpf_l3_csum_replace")
-    if flags & ~0xF:
-        return neg(errno.EINVAL)
-    return neg(-_csum_update(p, offset & 0xFFFF_FFFF, frm, to, flags & 0xF, False))
+    return neg(-_csum_replace(run, "bpf_l3_csum_replace", offset, frm, to, flags, 0xF))
 
 
 @helper(H.l4_csum_replace)
 def l4_csum_replace(run: Run, ctx, offset, frm, to, flags):
-    p = _packet(run, "bpf_l4_csum_replace")
-    if flags & ~(0xF | 0x10 | 0x20 | 0x40):
-        return neg(errno.EINVAL)
-    return neg(-_csum_update(p, offset & 0xFFFF_FFFF, frm, to, flags & 0xF, bool(flags & 0x20)))
+    return neg(-_csum_replace(run, "bpf_l4_csum_replace", offset, frm, to, flags,
+                              0xF | 0x10 | 0x20 | 0x40))
 
 
 def _is_xdp(run: Run) -> bool:

@@ -42,28 +42,18 @@ def _ctx(run: Run) -> bytearray:
     return r.buf
 
 
-@helper(H.get_cgroup_classid)
-def get_cgroup_classid(run: Run, skb, *_):
-    _packet(run, "bpf_get_cgroup_classid")
-    return 0
+def _zero_helper(name: str) -> None:
+    """Register ``bpf_<name>``, which gives 0 for the runtime's skb (no net_cls
+    classid, no route realm, owned by uid 0)."""
+    def zero(run: Run, skb, *_):
+        _packet(run, f"bpf_{name}")
+        return 0
+    zero.__name__ = name
+    helper(H[name])(zero)
 
 
-@helper(H.skb_cgroup_classid)
-def skb_cgroup_classid(run: Run, skb, *_):
-    _packet(run, "bpf_skb_cgroup_classid")
-    return 0
-
-
-@helper(H.get_route_realm)
-def get_route_realm(run: Run, skb, *_):
-    _packet(run, "bpf_get_route_realm")
-    return 0
-
-
-@helper(H.get_socket_uid)
-def get_socket_uid(run: Run, skb, *_):
-    _packet(run, "bpf_get_socket_uid")
-    return 0
+for _name in ("get_cgroup_classid", "skb_cgroup_classid", "get_route_realm", "get_socket_uid"):
+    _zero_helper(_name)
 
 
 def ancestor_cgroup_id(level: int) -> int:

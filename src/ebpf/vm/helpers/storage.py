@@ -29,57 +29,29 @@ def _owner(ptr: int, task: bool):
     return ("ptr", ptr)
 
 
-def _storage_get(run: Run, map_, owner, value, flags, what: str, task: bool = False) -> int:
-    m = _storage_map(run, map_, what)
-    init = run.mem.read(value, m.value_size) if value else None
-    return m.storage_get(_owner(owner, task), init, flags)
+def _storage_helpers(kind: str) -> None:
+    """Register ``bpf_<kind>_storage_get`` and ``bpf_<kind>_storage_delete``: the
+    calling program's value for the owner (created with
+    BPF_LOCAL_STORAGE_GET_F_CREATE from ``value`` or zeros) or NULL, and its removal."""
+    task = kind == "task"
+    get_name, delete_name = f"{kind}_storage_get", f"{kind}_storage_delete"
+
+    def get(run: Run, map_, owner, value, flags, *_):
+        m = _storage_map(run, map_, f"bpf_{get_name}")
+        init = run.mem.read(value, m.value_size) if value else None
+        return m.storage_get(_owner(owner, task), init, flags)
+
+    def delete(run: Run, map_, owner, *_):
+        m = _storage_map(run, map_, f"bpf_{delete_name}")
+        return neg(-m.storage_delete(_owner(owner, task)))
+
+    get.__name__, delete.__name__ = get_name, delete_name
+    helper(H[get_name])(get)
+    helper(H[delete_name])(delete)
 
 
-def _storage_delete(run: Run, map_, owner, what: str, task: bool = False) -> int:
-    m = _storage_map(run, map_, what)
-    return neg(-m.storage_delete(_owner(owner, task)))
-
-
-@helper(H.task_storage_get)
-def task_storage_get(run: Run, map_, task, value, flags, *_):
-    """The calling program's value for ``task`` (created with
-    BPF_LOCAL_STORAGE_GET_F_CREATE from ``value`` or zeros), or NULL."""
-    return _storage_get(run, map_, task, value, flags, "bpf_task_storage_get", task=True)
-
-
-@helper(H.task_storage_delete)
-def task_storage_delete(run: Run, map_, task, *_):
-    return _storage_delete(run, map_, task, "bpf_task_storage_delete", task=True)
-
-
-@helper(H.sk_storage_get)
-def sk_storage_get(run: Run, map_, sk, value, flags, *_):
-    return _storage_get(run, map_, sk, value, flags, "bpf_sk_storage_get")
-
-
-@helper(H.sk_storage_delete)
-def sk_storage_delete(run: Run, map_, sk, *_):
-    return _storage_delete(run, map_, sk, "bpf_sk_storage_delete")
-
-
-@helper(H.inode_storage_get)
-def inode_storage_get(run: Run, map_, inode, value, flags, *_):
-    return _storage_get(run, map_, inode, value, flags, "bpf_inode_storage_get")
-
-
-@helper(H.inode_storage_delete)
-def inode_storage_delete(run: Run, map_, inode, *_):
-    return _storage_delete(run, map_, inode, "bpf_inode_storage_delete")
-
-
-@helper(H.cgrp_storage_get)
-def cgrp_storage_get(run: Run, map_, cgrp, value, flags, *_):
-    return _storage_get(run, map_, cgrp, value, flags, "bpf_cgrp_storage_get")
-
-
-@helper(H.cgrp_storage_delete)
-def cgrp_storage_delete(run: Run, map_, cgrp, *_):
-    return _storage_delete(run, map_, cgrp, "bpf_cgrp_storage_delete")
+for _kind in ("task", "sk", "inode", "cgrp"):
+    _storage_helpers(_kind)
 
 
 @helper(H.get_local_storage)
