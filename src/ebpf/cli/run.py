@@ -15,14 +15,12 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import socket
 import sys
-import tempfile
 import time
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import AttachError, Error, NotSupportedError
 from ..uapi.consts import (
@@ -39,6 +37,9 @@ from ..uapi.consts import (
     XDP_REDIRECT,
     XDP_TX,
 )
+
+if TYPE_CHECKING:  # packet sockets are opened (and the module loaded) only for --ifname
+    import socket
 
 log = logging.getLogger(__name__)
 
@@ -367,6 +368,8 @@ def _attach_one(prog: Any, args: argparse.Namespace, backend: str, needs: bool,
 
 def _packet_socket(ifname: str) -> socket.socket:
     """A raw packet socket bound to ``ifname`` (all protocols)."""
+    import socket
+
     try:
         s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0003))
     except PermissionError as e:
@@ -517,6 +520,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     err = sys.stderr
     print(f"ebpf run: backend {backend} ({why})", file=err)
     frames = read_frames(args.pcap) if args.pcap else None
+
+    import tempfile
 
     with tempfile.TemporaryDirectory(prefix="ebpf-run-") as work:
         path = compiled(Path(args.source), args, work)

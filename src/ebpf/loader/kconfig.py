@@ -15,7 +15,7 @@ b'\\xfa\\x00\\x00\\x00'
 from __future__ import annotations
 
 import logging
-import platform
+import os
 from typing import Any
 
 from .._internal.host import kernel_config, kernel_version_code
@@ -33,7 +33,7 @@ def kconfig_value(name: str) -> str | int | None:
     if name == "LINUX_HAS_BPF_COOKIE":
         return 1
     if name == "LINUX_HAS_SYSCALL_WRAPPER":
-        return 1 if platform.machine() in ("x86_64", "aarch64", "s390x") else 0
+        return 1 if os.uname().machine in ("x86_64", "aarch64", "s390x") else 0
     return kernel_config().get(name)
 
 

@@ -10,16 +10,18 @@ from __future__ import annotations
 
 import logging
 import os
-import platform
 import re
-import subprocess
 import sys
 from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..errors import CompileError
-from . import objcache, trim
+from . import objcache
 from .find import Compiler, find_compiler
+
+if TYPE_CHECKING:  # run-time imports are where a compiler runs: a cache hit needs neither
+    import subprocess
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +64,7 @@ def target_arch(machine: str | None = None) -> str:
     >>> target_arch("x86_64"), target_arch("aarch64")
     ('x86', 'arm64')
     """
-    machine = machine or platform.machine()
+    machine = machine or os.uname().machine
     return _TARGET_ARCH.get(machine, machine)
 
 
@@ -71,7 +73,7 @@ def system_include_dirs(machine: str | None = None) -> list[Path]:
 
     Only directories that exist are returned.
     """
-    machine = machine or platform.machine()
+    machine = machine or os.uname().machine
     dirs: list[Path] = []
     for triple in _MULTIARCH.get(machine, ()):
         p = Path("/usr/include") / triple
@@ -239,13 +241,13 @@ def compile(src: str | os.PathLike, out: str | os.PathLike | None = None, cc: st
             log.debug("command: %s", " ".join(cmd))
             r = _run(cmd, src, compiler, timeout, env)
         # vmlinux.h included from a project header rather than the source itself
-        if r.returncode != 0 and generated is None and _VMLINUX_MISSING.search(r.stderr or ""):
+        if r.returncode != 0 and generated is None and re.search(_VMLINUX_MISSING, r.stderr or ""):
             from .vmlinux import vmlinux_h_dir
 
             generated = vmlinux_h_dir(btf)
             dirs.append(generated)
             continue
-        if r.returncode != 0 and cpu is None and _NEEDS_V3.search(r.stderr or ""):
+        if r.returncode != 0 and cpu is None and re.search(_NEEDS_V3, r.stderr or ""):
             log.info("%s: the compiler's default CPU lacks what the source uses "
                      "(32-bit atomics); building with -mcpu=v3", src)
             if depfile is not None:
@@ -258,7 +260,7 @@ def compile(src: str | os.PathLike, out: str | os.PathLike | None = None, cc: st
     if r.returncode != 0:
         out_path.unlink(missing_ok=True)
         diagnostics = r.stderr or r.stdout
-        m = _UAPI_MISSING.search(diagnostics)
+        m = re.search(_UAPI_MISSING, diagnostics)
         hint = ""
         if m:
             hint = (f"; <{m.group(1)}> is a Linux UAPI header: install the kernel headers "
@@ -279,16 +281,16 @@ def compile(src: str | os.PathLike, out: str | os.PathLike | None = None, cc: st
 
 
 # errors a type missing from a trimmed vmlinux.h can cause (others do not retry)
-_TYPE_TROUBLE = re.compile(r"incomplete|undeclared|unknown type name|no member named|"
-                           r"implicit declaration|vmlinux\.h")
+_TYPE_TROUBLE = (r"incomplete|undeclared|unknown type name|no member named|"
+                 r"implicit declaration|vmlinux\.h")
 #: the ISA versions ``cpu=`` takes (``-mcpu``)
 CPUS = ("v1", "v2", "v3", "v4")
 #: clang's refusals of what needs -mcpu=v3 (32-bit atomic fetch/xchg/cmpxchg); a v1
 #: build of a 32-bit cmpxchg can also end in a back-end "Cannot select" on AtomicCmpSwap
-_NEEDS_V3 = re.compile(r"Invalid usage of the XADD return value|unsupported atomic operation"
-                       r"|Cannot select: .*Atomic")
-_UAPI_MISSING = re.compile(r"['\"<]((?:linux|asm|asm-generic)/[\w./-]+\.h)['\">] file not found")
-_VMLINUX_MISSING = re.compile(r"['\"]vmlinux\.h['\"] file not found|vmlinux\.h: No such file")
+_NEEDS_V3 = (r"Invalid usage of the XADD return value|unsupported atomic operation"
+             r"|Cannot select: .*Atomic")
+_UAPI_MISSING = r"['\"<]((?:linux|asm|asm-generic)/[\w./-]+\.h)['\">] file not found"
+_VMLINUX_MISSING = r"['\"]vmlinux\.h['\"] file not found|vmlinux\.h: No such file"
 
 
 def _run_trimmed(cmd: list[str], src: Path, compiler: Compiler, timeout: float,
@@ -298,6 +300,8 @@ def _run_trimmed(cmd: list[str], src: Path, compiler: Compiler, timeout: float,
     (:mod:`ebpf.toolchain.trim`) in place of the full generated one in
     ``generated``; ``None`` when there is none to trim or the trimmed header
     fails (the caller then compiles against the full header)."""
+    from . import trim
+
     if generated is None or not trim.enabled():
         return None
     small = trim.trimmed_dir(generated, src, user_dirs, INCLUDE_DIR)
@@ -307,7 +311,7 @@ def _run_trimmed(cmd: list[str], src: Path, compiler: Compiler, timeout: float,
     cmd = [f"-I{small}" if a == full_arg else a for a in cmd]
     log.debug("command: %s", " ".join(cmd))
     r = _run(cmd, src, compiler, timeout, env)
-    if r.returncode != 0 and _TYPE_TROUBLE.search(r.stderr or ""):
+    if r.returncode != 0 and re.search(_TYPE_TROUBLE, r.stderr or ""):
         log.info("%s: the trimmed vmlinux.h in %s did not compile; using the full header",
                  src, small)
         return None
@@ -316,6 +320,8 @@ def _run_trimmed(cmd: list[str], src: Path, compiler: Compiler, timeout: float,
 
 def _run(cmd: list[str], src: Path, compiler: Compiler, timeout: float,
          env: dict[str, str]) -> subprocess.CompletedProcess:
+    import subprocess
+
     try:
         return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
     except subprocess.TimeoutExpired as e:

@@ -18,7 +18,6 @@ import logging
 import os
 import re
 import shutil
-import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -58,6 +57,8 @@ def _path_dirs() -> list[Path]:
 @functools.cache
 def _clang_version(exe: str) -> int | None:
     """Major version of a clang binary, from ``--version`` (None if not clang)."""
+    import subprocess
+
     try:
         r = subprocess.run([exe, "--version"], capture_output=True, text=True, timeout=20)
     except (OSError, subprocess.SubprocessError):

@@ -5,7 +5,6 @@ from __future__ import annotations
 import errno as _errno
 import logging
 import os
-import socket
 from typing import Any
 
 from ...errors import AttachError, NotSupportedError
@@ -54,6 +53,8 @@ def ifindex_of(prog: Any, kind: str, target: dict[str, Any]) -> tuple[int, str]:
         if isinstance(ifname, int):
             return ifname, f"ifindex {ifname}"
         try:
+            import socket
+
             ifindex = socket.if_nametoindex(ifname)
         except OSError:
             raise AttachError(f"{kind} program {prog_name(prog)}: no network interface "

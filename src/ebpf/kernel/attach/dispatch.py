@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from importlib import import_module
 from typing import Any
 
 from ...errors import AttachError, NotSupportedError
 from ...links import Link
 from ...uapi import ProgramType
-from .cgroup import attach_cgroup
 from .common import attach_number, log, prog_name
 from .iter import attach_iter
 from .kprobes import attach_kprobe, attach_kprobe_multi
@@ -18,8 +19,6 @@ from .sockets import attach_reuseport, attach_socket, attach_sockmap
 from .tc import attach_tc
 from .tracepoint import attach_raw_tracepoint, attach_tracepoint
 from .tracing import attach_struct_ops, attach_tracing
-from .uprobes import attach_uprobe, attach_uprobe_multi
-from .usdt import attach_usdt
 from .xdp import attach_xdp
 
 
@@ -93,14 +92,23 @@ def attach_program(prog: Any, **target: Any) -> Link:
     return link
 
 
+def _lazy(module: str, name: str) -> Callable[..., Link]:
+    """The handler ``name`` of ``module``, imported when first used (uprobes and USDT
+    bring an ELF reader and more: a tracepoint start does not load them)."""
+    def handler(*args: Any) -> Link:
+        return getattr(import_module(module, __package__), name)(*args)  # type: ignore[no-any-return]
+
+    return handler
+
+
 _HANDLERS = {
     "xdp": attach_xdp,
     "tc": attach_tc,
     "tcx": attach_tc,
     "socket": attach_socket,
     "sk_reuseport": attach_reuseport,
-    "cgroup": attach_cgroup,
-    "lsm_cgroup": attach_cgroup,
+    "cgroup": _lazy(".cgroup", "attach_cgroup"),
+    "lsm_cgroup": _lazy(".cgroup", "attach_cgroup"),
     "sk_lookup": attach_netns("sk_lookup", "SK_LOOKUP"),
     "flow_dissector": attach_netns("flow_dissector", "FLOW_DISSECTOR"),
     "sk_skb": attach_sockmap("sk_skb"),
@@ -112,9 +120,9 @@ _HANDLERS = {
     "lsm": attach_tracing,
     "freplace": attach_tracing,
     "iter": attach_iter,
-    "uprobe": attach_uprobe,
-    "uprobe_multi": attach_uprobe_multi,
-    "usdt": attach_usdt,
+    "uprobe": _lazy(".uprobes", "attach_uprobe"),
+    "uprobe_multi": _lazy(".uprobes", "attach_uprobe_multi"),
+    "usdt": _lazy(".usdt", "attach_usdt"),
     "kprobe": attach_kprobe,
     "ksyscall": attach_kprobe,
     "kprobe_multi": attach_kprobe_multi,
