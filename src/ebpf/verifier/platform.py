@@ -157,6 +157,15 @@ HELPERS: dict[str, Proto] = {
     "tcp_raw_gen_syncookie_ipv6": _P("int", ("any", "mem", "size"), gpl=True, group="xdp_tc"),
     "tcp_raw_check_syncookie_ipv4": _P("int", ("any", "any"), gpl=True, group="xdp_tc"),
     "tcp_raw_check_syncookie_ipv6": _P("int", ("any", "any"), gpl=True, group="xdp_tc"),
+    # sk_msg (the pull/push/pop helpers rebuild the scatterlist data points into)
+    "msg_apply_bytes": _P("int", ("ctx", "scalar"), group="sk_msg"),
+    "msg_cork_bytes": _P("int", ("ctx", "scalar"), group="sk_msg"),
+    "msg_pull_data": _P("int", ("ctx", "scalar", "scalar", "scalar"), changes_pkt=True,
+                        group="sk_msg"),
+    "msg_push_data": _P("int", ("ctx", "scalar", "scalar", "scalar"), changes_pkt=True,
+                        group="sk_msg"),
+    "msg_pop_data": _P("int", ("ctx", "scalar", "scalar", "scalar"), changes_pkt=True,
+                       group="sk_msg"),
     # cgroup hooks (kernel/bpf/cgroup.c)
     "get_retval": _P("int", (), group="cgroup_retval"),
     "set_retval": _P("int", ("scalar",), group="cgroup_retval"),
@@ -184,6 +193,7 @@ GROUPS: dict[str, set[PT]] = {
     "sleepable": _TRACING,
     "cgroup_sysctl": {PT.CGROUP_SYSCTL},
     "xdp_tc": {PT.XDP, PT.SCHED_CLS, PT.SCHED_ACT},
+    "sk_msg": {PT.SK_MSG},
     # the hooks returning an errno to the process (cgroup_common_func_proto; by
     # program type: inet ingress/egress and sock_ops have none, so CGROUP_SKB and
     # SOCK_OPS cannot; the recvmsg/getpeername/getsockname attach types of
@@ -369,7 +379,7 @@ SK_MSG = CtxLayout("sk_msg_md", _MSG.size, (
     CtxField(_MSG.offset("data"), 8, "pkt", narrow=False),
     CtxField(_MSG.offset("data_end"), 8, "pkt_end", narrow=False),
     *(CtxField(o, 4) for o in _words(_MSG, "family", "remote_ip4", "local_ip4", "remote_ip6",
-                                      "local_ip6", "remote_port", "local_port")),
+                                      "local_ip6", "remote_port", "local_port", "size")),
     CtxField(_MSG.offset("sk"), 8, "sock?", narrow=False)))
 _SOCKOPT = uctx.BPF_SOCKOPT
 SOCKOPT = CtxLayout("bpf_sockopt", _SOCKOPT.size, (

@@ -578,6 +578,8 @@ def context_kind(prog_type: PT) -> str:
         return "the tracepoint record given by the caller"
     if prog_type == PT.CGROUP_SYSCTL:
         return "`bpf_sysctl` of the `SysctlRequest` given by the caller"
+    if prog_type == PT.SK_MSG:
+        return "`sk_msg_md`: the message (data) in a scatterlist, addresses from ctx"
     return "context bytes given by the caller"
 
 
@@ -585,8 +587,11 @@ def make_context(mem: Memory, prog_type: PT, data: bytes = b"", ctx: Any = None,
                  args: Sequence[int] | None = None) -> Context:
     """Build the context a program of ``prog_type`` gets for a run: ``ctx`` is the
     context's bytes, or for a CGROUP_SYSCTL program a :class:`~ebpf.vm.sysctl.SysctlRequest`."""
+    from .skmsg import SkMsgContext
     from .sysctl import SysctlContext, SysctlRequest
 
+    if prog_type == PT.SK_MSG:
+        return SkMsgContext(mem, data, ctx)
     if isinstance(ctx, SysctlRequest):
         if prog_type != PT.CGROUP_SYSCTL:
             raise _einval(f"a SysctlRequest is the context of cgroup/sysctl programs, not "

@@ -32,6 +32,7 @@ from . import (  # noqa: F401
     sk_lookup,
     skb_meta,
     skb_room,
+    skmsg,
     sockets,
     sockops,
     stacks,
