@@ -7,6 +7,8 @@ import argparse
 import importlib
 import logging
 import sys
+from collections.abc import Callable
+from pathlib import Path
 
 # Verb-group modules, in help order. Each defines register(subparsers).
 VERB_MODULES = [
@@ -24,6 +26,17 @@ VERB_MODULES = [
     "export",       # ebpf export (Prometheus exporter)
     "verify",       # ebpf verify
 ]
+
+
+def read_input(path: str, error: Callable[[OSError], Exception]) -> bytes:
+    """The bytes of file ``path`` (of stdin for ``-``); ``error(e)`` is raised when
+    the file cannot be read."""
+    if path == "-":
+        return sys.stdin.buffer.read()
+    try:
+        return Path(path).read_bytes()
+    except OSError as e:
+        raise error(e) from None
 
 
 #: verbs whose module is named otherwise

@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 
 from ..errors import InstructionError
+from . import read_input
 
 log = logging.getLogger(__name__)
 
@@ -46,15 +47,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--kernel", action="store_true",
                    help="disassembly in the kernel verifier's syntax ('0: (b7) r0 = 1')")
     p.set_defaults(func=run)
-
-
-def _read(path: str) -> bytes:
-    if path == "-":
-        return sys.stdin.buffer.read()
-    try:
-        return Path(path).read_bytes()
-    except OSError as e:
-        raise InstructionError(f"cannot read {path}: {e.strerror}") from None
 
 
 _HEX_TEXT = re.compile(rb"^[\s0-9a-fA-Fx,]*$")
@@ -97,7 +89,8 @@ def _render(insns, fmt: str, args: argparse.Namespace) -> bytes:
 def run(args: argparse.Namespace) -> int:
     from ..isa import assemble, decode
 
-    data = _read(args.file)
+    data = read_input(args.file, lambda e: InstructionError(f"cannot read {args.file}: "
+                                                            f"{e.strerror}"))
     name = "<stdin>" if args.file == "-" else args.file
     if args.disassemble:
         insns = decode(_bytecode(data, name))

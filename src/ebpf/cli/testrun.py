@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 
 from ..errors import Error
+from . import read_input
 
 
 class UsageError(Error):
@@ -45,14 +46,7 @@ def _hex(text: str, what: str) -> bytes:
 
 
 def _read(path: str, what: str) -> bytes:
-    import sys
-
-    if path == "-":
-        return sys.stdin.buffer.read()
-    try:
-        return Path(path).read_bytes()
-    except OSError as e:
-        raise UsageError(f"--{what} {path}: {e.strerror}") from None
+    return read_input(path, lambda e: UsageError(f"--{what} {path}: {e.strerror}"))
 
 
 def _constants(items: list[str]) -> dict[str, object]:

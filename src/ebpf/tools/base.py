@@ -297,6 +297,11 @@ def ip_text(family: int, raw: bytes) -> str:
     return socket.inet_ntop(socket.AF_INET, bytes(raw)[:4])
 
 
+def flow_addrs(flow: Any) -> tuple[str, str]:
+    """The local and remote addresses of a ``struct flow`` (tools.h) as text."""
+    return ip_text(flow.family, flow.saddr), ip_text(flow.family, flow.daddr)
+
+
 #: TCP states as the kernel numbers them (include/net/tcp_states.h)
 TCP_STATES = {1: "ESTABLISHED", 2: "SYN_SENT", 3: "SYN_RECV", 4: "FIN_WAIT1", 5: "FIN_WAIT2",
               6: "TIME_WAIT", 7: "CLOSE", 8: "CLOSE_WAIT", 9: "LAST_ACK", 10: "LISTEN",
@@ -480,6 +485,6 @@ def run_main(main: Callable[[list[str] | None], int], argv: list[str] | None = N
 
 __all__ = ["Output", "Ready", "Row", "TCP_STATES", "ToolParser", "announce", "attached", "boot_ns_to_epoch",
            "cache_dir", "drain", "every_interval", "hms",
-           "family_wanted", "intervals", "ip_text", "ipv4", "object_for_text", "object_path", "open_first", "open_tool",
+           "family_wanted", "flow_addrs", "intervals", "ip_text", "ipv4", "object_for_text", "object_path", "open_first", "open_tool",
            "poll_events", "port_set", "ports_wanted", "print_events", "require_kernel", "run_main", "sleep_for", "source_path", "stream",
            "text", "top", "top_screen"]

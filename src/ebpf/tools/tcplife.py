@@ -6,7 +6,7 @@ counts are ``tcp_sock.bytes_received`` / ``bytes_acked`` read with CO-RE.
 
 from __future__ import annotations
 
-from .base import Ready, ToolParser, family_wanted, hms, ip_text, ports_wanted, stream, text
+from .base import Ready, ToolParser, family_wanted, flow_addrs, hms, ports_wanted, stream, text
 
 EXAMPLES = """\
     ebpf tool tcplife             # trace all TCP connect()s and accept()s
@@ -35,16 +35,17 @@ def main(argv: list[str] | None = None, ready: Ready = None) -> int:
     w = 39 if args.wide else 15
 
     def fmt(ev):
-        if not wanted(ev.lport, ev.dport) or not family_wanted(args, ev.family):
+        f = ev.flow
+        if not wanted(f.sport, f.dport) or not family_wanted(args, f.family):
             return None
         comm = text(ev.comm)
-        laddr, raddr = ip_text(ev.family, ev.saddr), ip_text(ev.family, ev.daddr)
+        laddr, raddr = flow_addrs(f)
         ms = ev.span_us / 1000
         line = (f"{hms():<8} " if args.time else "") + (
-            f"{ev.pid:<7} {comm:<10.10} {laddr:<{w}} {ev.lport:<5} {raddr:<{w}} "
-            f"{ev.dport:<5} {ev.tx_b // 1024:>5} {ev.rx_b // 1024:>5} {ms:.2f}")
-        return ({"pid": ev.pid, "comm": comm, "family": ev.family, "laddr": laddr,
-                 "lport": ev.lport, "raddr": raddr, "rport": ev.dport, "tx_bytes": ev.tx_b,
+            f"{ev.pid:<7} {comm:<10.10} {laddr:<{w}} {f.sport:<5} {raddr:<{w}} "
+            f"{f.dport:<5} {ev.tx_b // 1024:>5} {ev.rx_b // 1024:>5} {ms:.2f}")
+        return ({"pid": ev.pid, "comm": comm, "family": f.family, "laddr": laddr,
+                 "lport": f.sport, "raddr": raddr, "rport": f.dport, "tx_bytes": ev.tx_b,
                  "rx_bytes": ev.rx_b, "ms": ms}, line)
 
     head = (f"{'TIME':<8} " if args.time else "") + (

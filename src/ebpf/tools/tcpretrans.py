@@ -15,8 +15,8 @@ from .base import (
     announce,
     attached,
     family_wanted,
+    flow_addrs,
     hms,
-    ip_text,
     sleep_for,
     stream,
 )
@@ -58,22 +58,23 @@ def main(argv: list[str] | None = None, ready: Ready = None) -> int:
         for k, n in sorted(rows, key=lambda kv: -kv[1]):
             if not family_wanted(args, k.family):
                 continue
-            la, ra = ip_text(k.family, k.saddr), ip_text(k.family, k.daddr)
+            la, ra = flow_addrs(k)
             out.row({"laddr": la, "lport": k.sport, "raddr": ra, "rport": k.dport,
                      "retransmits": n},
                     f"{la + ':' + str(k.sport):<25} {ra + ':' + str(k.dport):<25} {n}")
         return 0
 
     def fmt(ev):
-        if not family_wanted(args, ev.family):
+        f = ev.flow
+        if not family_wanted(args, f.family):
             return None
-        la, ra = ip_text(ev.family, ev.saddr), ip_text(ev.family, ev.daddr)
+        la, ra = flow_addrs(f)
         state = TCP_STATES.get(ev.state, str(ev.state))
-        ip = 4 if ev.family == 2 else 6
-        line = (f"{hms():<8} {ev.pid:<7} {ip:<2} {la + ':' + str(ev.sport):<20} R> "
-                f"{ra + ':' + str(ev.dport):<20} {state}")
-        return ({"pid": ev.pid, "ip": ip, "laddr": la, "lport": ev.sport, "raddr": ra,
-                 "rport": ev.dport, "type": "R", "state": state}, line)
+        ip = 4 if f.family == 2 else 6
+        line = (f"{hms():<8} {ev.pid:<7} {ip:<2} {la + ':' + str(f.sport):<20} R> "
+                f"{ra + ':' + str(f.dport):<20} {state}")
+        return ({"pid": ev.pid, "ip": ip, "laddr": la, "lport": f.sport, "raddr": ra,
+                 "rport": f.dport, "type": "R", "state": state}, line)
 
     head = (f"{'TIME':<8} {'PID':<7} {'IP':<2} {'LADDR:LPORT':<20} T> {'RADDR:RPORT':<20} "
             "STATE")

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import time
 
-from .base import TCP_STATES, Ready, ToolParser, hms, ip_text, ports_wanted, stream, text
+from .base import TCP_STATES, Ready, ToolParser, flow_addrs, hms, ports_wanted, stream, text
 
 EXAMPLES = """\
     ebpf tool tcpstates           # trace all TCP state changes
@@ -36,19 +36,20 @@ def main(argv: list[str] | None = None, ready: Ready = None) -> int:
     start = time.monotonic()
 
     def fmt(ev):
-        if not wanted(ev.sport, ev.dport):
+        f = ev.flow
+        if not wanted(f.sport, f.dport):
             return None
         comm = text(ev.comm)
-        saddr, daddr = ip_text(ev.family, ev.saddr), ip_text(ev.family, ev.daddr)
+        saddr, daddr = flow_addrs(f)
         old = TCP_STATES.get(ev.oldstate, str(ev.oldstate))
         new = TCP_STATES.get(ev.newstate, str(ev.newstate))
         ms = ev.delta_us / 1000
         line = (f"{hms():<8} " if args.time else "") + (
             f"{time.monotonic() - start:<9.6f} " if args.timestamp else "") + (
-            f"{ev.skaddr:016x} {ev.pid:<7} {comm:<10.10} {saddr:<15} {ev.sport:<5} "
-            f"{daddr:<15} {ev.dport:<5} {old:>11} -> {new:<11} {ms:.3f}")
-        return ({"skaddr": ev.skaddr, "pid": ev.pid, "comm": comm, "family": ev.family,
-                 "saddr": saddr, "lport": ev.sport, "daddr": daddr, "dport": ev.dport,
+            f"{ev.skaddr:016x} {ev.pid:<7} {comm:<10.10} {saddr:<15} {f.sport:<5} "
+            f"{daddr:<15} {f.dport:<5} {old:>11} -> {new:<11} {ms:.3f}")
+        return ({"skaddr": ev.skaddr, "pid": ev.pid, "comm": comm, "family": f.family,
+                 "saddr": saddr, "lport": f.sport, "daddr": daddr, "dport": f.dport,
                  "oldstate": old, "newstate": new, "ms": ms}, line)
 
     head = (f"{'TIME':<8} " if args.time else "") + (

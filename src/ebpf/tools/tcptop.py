@@ -12,7 +12,7 @@ from .base import (
     ToolParser,
     attached,
     drain,
-    ip_text,
+    flow_addrs,
     text,
     top,
     top_screen,
@@ -51,8 +51,8 @@ def main(argv: list[str] | None = None, ready: Ready = None) -> int:
             rows.sort(key=lambda kv: -(kv[1].received + kv[1].sent))
             for k, v in rows[:args.rows]:
                 comm = text(k.comm)
-                la = f"{ip_text(k.family, k.saddr)}:{k.lport}"
-                ra = f"{ip_text(k.family, k.daddr)}:{k.dport}"
+                la, ra = flow_addrs(k.flow)
+                la, ra = f"{la}:{k.flow.sport}", f"{ra}:{k.flow.dport}"
                 out.row({"pid": k.pid, "comm": comm, "laddr": la, "raddr": ra,
                          "rx_bytes": v.received, "tx_bytes": v.sent},
                         f"{k.pid:<7} {comm:<12.12} {la:<21} {ra:<21} "

@@ -22,12 +22,7 @@ struct event {
 	__u64 rx_b;
 	__u64 tx_b;
 	__u32 pid;
-	__u16 family;
-	__u16 lport;
-	__u16 dport;
-	__u16 pad;
-	__u8 saddr[16];
-	__u8 daddr[16];
+	struct flow flow;
 	char comm[TASK_COMM_LEN];
 };
 
@@ -76,10 +71,7 @@ int handle_set_state(struct trace_event_raw_inet_sock_set_state *ctx)
 	e->tx_b = BPF_CORE_READ(tp, bytes_acked);
 	e->pid = who->pid;
 	__builtin_memcpy(e->comm, who->comm, TASK_COMM_LEN);
-	e->family = ctx->family;
-	e->lport = ctx->sport;
-	e->dport = ctx->dport;
-	COPY_ENDPOINTS(e, ctx);
+	COPY_FLOW(&e->flow, ctx);
 	bpf_ringbuf_submit(e, 0);
 out:
 	bpf_map_delete_elem(&birth, &sk);

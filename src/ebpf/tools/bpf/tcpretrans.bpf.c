@@ -8,41 +8,24 @@ struct event {
 	__u64 skaddr;
 	__u32 pid;
 	__s32 state;
-	__u16 family;
-	__u16 sport;
-	__u16 dport;
-	__u16 pad;
-	__u8 saddr[16];
-	__u8 daddr[16];
+	struct flow flow;
 };
 
 EVENTS(struct event, 256 * 1024);
 
-/* retransmits per (family, saddr, sport, daddr, dport) with -c */
-struct count_key {
-	__u16 family;
-	__u16 sport;
-	__u16 dport;
-	__u16 pad;
-	__u8 saddr[16];
-	__u8 daddr[16];
-};
-
 const volatile bool count_only = 0;
 
-HASH(counts, struct count_key, __u64, 10240);
+/* retransmits per flow with -c */
+HASH(counts, struct flow, __u64, 10240);
 
 SEC("tracepoint/tcp/tcp_retransmit_skb")
 int handle_retransmit(struct trace_event_raw_tcp_retransmit_skb *ctx)
 {
-	struct count_key k = {};
+	struct flow k = {};
 	struct event *e;
 
 	if (count_only) {
-		k.family = ctx->family;
-		k.sport = ctx->sport;
-		k.dport = ctx->dport;
-		COPY_ENDPOINTS(&k, ctx);	/* k is zeroed: AF_INET leaves 12 zero bytes */
+		COPY_FLOW(&k, ctx);	/* k is zeroed: AF_INET leaves 12 zero bytes */
 		count_add(&counts, &k, 1);
 		return 0;
 	}
@@ -52,10 +35,7 @@ int handle_retransmit(struct trace_event_raw_tcp_retransmit_skb *ctx)
 	e->skaddr = (__u64)ctx->skaddr;
 	e->pid = bpf_get_current_pid_tgid() >> 32;
 	e->state = ctx->state;
-	e->family = ctx->family;
-	e->sport = ctx->sport;
-	e->dport = ctx->dport;
-	COPY_ENDPOINTS(e, ctx);
+	COPY_FLOW(&e->flow, ctx);
 	bpf_ringbuf_submit(e, 0);
 	return 0;
 }

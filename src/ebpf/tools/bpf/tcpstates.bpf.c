@@ -11,14 +11,9 @@ struct event {
 	__u64 skaddr;
 	__u64 delta_us;
 	__u32 pid;
-	__u16 family;
-	__u16 sport;
-	__u16 dport;
-	__u16 pad;
 	__s32 oldstate;
 	__s32 newstate;
-	__u8 saddr[16];
-	__u8 daddr[16];
+	struct flow flow;
 	char comm[TASK_COMM_LEN];
 };
 
@@ -44,12 +39,9 @@ int handle_set_state(struct trace_event_raw_inet_sock_set_state *ctx)
 	e->delta_us = tsp ? (now - *tsp) / 1000 : 0;
 	e->skaddr = sk;
 	e->pid = bpf_get_current_pid_tgid() >> 32;
-	e->family = ctx->family;
-	e->sport = ctx->sport;
-	e->dport = ctx->dport;
 	e->oldstate = ctx->oldstate;
 	e->newstate = ctx->newstate;
-	COPY_ENDPOINTS(e, ctx);
+	COPY_FLOW(&e->flow, ctx);
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
 	bpf_ringbuf_submit(e, 0);
 	if (ctx->newstate == 7 /* TCP_CLOSE */)

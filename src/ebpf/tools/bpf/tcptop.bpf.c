@@ -11,12 +11,7 @@
 
 struct key_t {
 	__u32 pid;
-	__u16 family;
-	__u16 lport;
-	__u16 dport;
-	__u16 pad;
-	__u8 saddr[16];
-	__u8 daddr[16];
+	struct flow flow;
 	char comm[TASK_COMM_LEN];
 };
 
@@ -40,18 +35,18 @@ static __always_inline int account(struct sock *sk, __u16 family, __u16 protocol
 	k.pid = bpf_get_current_pid_tgid() >> 32;
 	if (target_pid && k.pid != target_pid)
 		return 0;
-	k.family = family;
-	k.lport = BPF_CORE_READ(sk, __sk_common.skc_num);
-	k.dport = __builtin_bswap16(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	k.flow.family = family;
+	k.flow.sport = BPF_CORE_READ(sk, __sk_common.skc_num);
+	k.flow.dport = __builtin_bswap16(BPF_CORE_READ(sk, __sk_common.skc_dport));
 	if (family == 2) {
 		__u32 s4 = BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr);
 		__u32 d4 = BPF_CORE_READ(sk, __sk_common.skc_daddr);
 
-		__builtin_memcpy(k.saddr, &s4, 4);
-		__builtin_memcpy(k.daddr, &d4, 4);
+		__builtin_memcpy(k.flow.saddr, &s4, 4);
+		__builtin_memcpy(k.flow.daddr, &d4, 4);
 	} else {
-		BPF_CORE_READ_INTO(&k.saddr, sk, __sk_common.skc_v6_rcv_saddr);
-		BPF_CORE_READ_INTO(&k.daddr, sk, __sk_common.skc_v6_daddr);
+		BPF_CORE_READ_INTO(&k.flow.saddr, sk, __sk_common.skc_v6_rcv_saddr);
+		BPF_CORE_READ_INTO(&k.flow.daddr, sk, __sk_common.skc_v6_daddr);
 	}
 	bpf_get_current_comm(k.comm, sizeof(k.comm));
 	t = lookup_or_init(&ip_map, &k, &zero);

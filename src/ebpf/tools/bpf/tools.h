@@ -185,9 +185,22 @@ struct stack_key {
 };
 
 /* ---- sockets ------------------------------------------------------------------ */
-/* a sock/tcp tracepoint record's endpoints into DST's saddr and daddr: 4 bytes
- * for AF_INET, 16 otherwise */
-#define COPY_ENDPOINTS(dst, ctx) do {						\
+/* a connection's endpoints: address family, local (source) and remote ports in
+ * host order, addresses (4 bytes for AF_INET, 16 otherwise) */
+struct flow {
+	__u16 family;
+	__u16 sport;
+	__u16 dport;
+	__u16 pad;
+	__u8 saddr[16];
+	__u8 daddr[16];
+};
+
+/* a sock/tcp tracepoint record's endpoints into the struct flow at DST */
+#define COPY_FLOW(dst, ctx) do {						\
+	(dst)->family = (ctx)->family;						\
+	(dst)->sport = (ctx)->sport;						\
+	(dst)->dport = (ctx)->dport;						\
 	if ((ctx)->family == 2) {						\
 		bpf_probe_read_kernel((dst)->saddr, 4, (ctx)->saddr);		\
 		bpf_probe_read_kernel((dst)->daddr, 4, (ctx)->daddr);		\
