@@ -21,6 +21,7 @@ ValueError: not an ELF file
 from __future__ import annotations
 
 import struct
+from dataclasses import dataclass
 from typing import NamedTuple
 
 __all__ = ["ELFHeader", "SectionHeader", "read_header", "read_section_header",
@@ -51,10 +52,12 @@ class ELFHeader(NamedTuple):
     shstrndx: int
 
 
-class SectionHeader(NamedTuple):
-    """One section header as stored (``name`` is the offset in the name table)."""
+@dataclass
+class SectionHeader:
+    """One section header as stored (``name_offset``: where its name starts in
+    the section name table); readers extend it with the name and contents."""
 
-    name: int
+    name_offset: int
     type: int
     flags: int
     addr: int
@@ -97,8 +100,8 @@ def section_contents(data: bytes) -> dict[str, bytes]:
     table = data[names.offset:names.offset + names.size]
     out = {}
     for sh in headers:
-        end = table.find(b"\0", sh.name)
-        name = table[sh.name:end].decode("utf-8", "replace")
+        end = table.find(b"\0", sh.name_offset)
+        name = table[sh.name_offset:end].decode("utf-8", "replace")
         out[name] = b"" if sh.type in (SHT_NOBITS, SHT_NULL) else \
             data[sh.offset:sh.offset + sh.size]
     return out

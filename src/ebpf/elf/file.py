@@ -17,7 +17,7 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 
-from .._internal.elf import read_header, read_section_header, section_headers
+from .._internal.elf import SectionHeader, read_header, read_section_header, section_headers
 from ..errors import ELFError
 
 EM_BPF = 247
@@ -77,19 +77,11 @@ MAX_SECTIONS = 1 << 16
 
 
 @dataclass
-class Section:
-    """One section header, plus its contents (empty for SHT_NOBITS)."""
+class Section(SectionHeader):
+    """One section header, with its number, name and contents (empty for SHT_NOBITS)."""
 
     index: int
     name: str
-    type: int
-    flags: int
-    offset: int
-    size: int
-    link: int
-    info: int
-    addralign: int
-    entsize: int
     data: bytes
 
     @property
@@ -205,11 +197,10 @@ class ELFFile:
         names = data[shstr.offset:shstr.offset + shstr.size]
         sections = []
         for i, sh in enumerate(raw):
-            name = self._string(names, sh.name, f"section {i} name") if i else ""
+            name = self._string(names, sh.name_offset, f"section {i} name") if i else ""
             contents = b"" if sh.type in (SHT_NOBITS, SHT_NULL) else \
                 data[sh.offset:sh.offset + sh.size]
-            sections.append(Section(i, name, sh.type, sh.flags, sh.offset, sh.size, sh.link,
-                                    sh.info, sh.addralign, sh.entsize, contents))
+            sections.append(Section(**vars(sh), index=i, name=name, data=contents))
         return sections
 
     def _string(self, table: bytes, offset: int, what: str) -> str:

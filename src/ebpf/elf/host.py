@@ -19,7 +19,7 @@ import struct
 import zlib
 from dataclasses import dataclass
 
-from .._internal.elf import read_header, section_headers
+from .._internal.elf import SectionHeader, read_header, section_headers
 from ..errors import ELFError
 
 # ELF constants
@@ -61,14 +61,8 @@ class Segment:
 
 
 @dataclass
-class HostSection:
+class HostSection(SectionHeader):
     name: str
-    type: int
-    addr: int
-    offset: int
-    size: int
-    link: int
-    entsize: int
 
 
 @dataclass
@@ -129,12 +123,12 @@ class HostELF:
         self.sections: list[HostSection] = []
         for sh in raw_sections:
             try:
-                name = self._str(names.offset + sh.name) if names else ""
+                name = self._str(names.offset + sh.name_offset) if names else ""
             except (ValueError, OverflowError):
                 name = ""
-            link = sh.link if sh.link < len(raw_sections) else 0  # corrupt link: none
-            self.sections.append(HostSection(name, sh.type, sh.addr, sh.offset, sh.size, link,
-                                             sh.entsize))
+            if sh.link >= len(raw_sections):
+                sh.link = 0  # corrupt link: none
+            self.sections.append(HostSection(**vars(sh), name=name))
 
     # ---- raw headers -------------------------------------------------------
     def _phdr(self, off: int) -> Segment:

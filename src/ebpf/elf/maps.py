@@ -154,6 +154,18 @@ def _pinning(mapname: str, value: int) -> PinType | int:
         return value
 
 
+def _typed_size(mapname: str, what: str, declared: int, typ: Any) -> int:
+    """A map's key or value size: its type's size when it has a type (a declared
+    ``key_size``/``value_size`` must agree), else the declared one."""
+    if typ is None:
+        return declared
+    size = sized(mapname, what, typ)
+    if declared and declared != size:
+        raise ELFError(f"map {mapname!r}: {what}_size {declared} disagrees with the {what} "
+                       f"type's size {size}")
+    return size
+
+
 def parse_btf_map_def(mapname: str, struct_t: Any, spec: Any) -> tuple[MapSpec, Any, int]:
     """A MapSpec from the BTF struct of a ``.maps`` variable.
 
@@ -190,20 +202,8 @@ def parse_btf_map_def(mapname: str, struct_t: Any, spec: Any) -> tuple[MapSpec, 
     if "type" not in ints:
         raise ELFError(f"map {mapname!r}: no map type (missing __uint(type, ...))")
     mtype = _map_type(mapname, ints["type"])
-    key_size = ints.get("key_size", 0)
-    value_size = ints.get("value_size", 0)
-    if key_type is not None:
-        ks = sized(mapname, "key", key_type)
-        if key_size and key_size != ks:
-            raise ELFError(f"map {mapname!r}: key_size {key_size} disagrees with the key "
-                           f"type's size {ks}")
-        key_size = ks
-    if value_type is not None:
-        vs = sized(mapname, "value", value_type)
-        if value_size and value_size != vs:
-            raise ELFError(f"map {mapname!r}: value_size {value_size} disagrees with the "
-                           f"value type's size {vs}")
-        value_size = vs
+    key_size = _typed_size(mapname, "key", ints.get("key_size", 0), key_type)
+    value_size = _typed_size(mapname, "value", ints.get("value_size", 0), value_type)
     inner = None
     if values_type is not None:
         if value_size and value_size != 4:

@@ -233,12 +233,19 @@ def iter_ids(cmd: int) -> Iterator[int]:
 
 
 def get_fd_by_id(cmd: int, obj_id: int, flags: int = 0, *,
-                 error: _Err = SystemCallError) -> FD:
-    """BPF_{PROG,MAP,BTF,LINK}_GET_FD_BY_ID: open a program/map/BTF/link by id."""
+                 error: _Err = SystemCallError, kind: str = "") -> FD:
+    """BPF_{PROG,MAP,BTF,LINK}_GET_FD_BY_ID: open a program/map/BTF/link by id.
+    With ``kind`` ("map", "program"), an id nothing has raises ``error`` "no
+    {kind} with id N" (ENOENT)."""
     if cmd not in FD_BY_ID_COMMANDS:
         raise ValueError(f"{cmd} is not a *_GET_FD_BY_ID command")
     attr = structs.GetIdAttr(start_id=obj_id, open_flags=flags)
-    return FD(bpf(cmd, attr, what=f"opening id {obj_id} ({Command(cmd).name})", error=error))
+    try:
+        return FD(bpf(cmd, attr, what=f"opening id {obj_id} ({Command(cmd).name})", error=error))
+    except SystemCallError as e:
+        if kind and e.errno == _errno.ENOENT:
+            raise error(f"no {kind} with id {obj_id}", _errno.ENOENT) from None
+        raise
 
 
 def enable_stats(kind: int = BPF_STATS_RUN_TIME) -> FD:

@@ -235,23 +235,15 @@ def _open(cmd: int, obj_id: int) -> bsys.FD | None:
         raise
 
 
-def _open_id(cmd: int, what: str, obj_id: int) -> bsys.FD:
-    """An fd for ``what`` ``obj_id``; SystemCallError (ENOENT) when there is none."""
-    fd = _open(cmd, obj_id)
-    if fd is None:
-        raise SystemCallError(f"no {what} with id {obj_id}", _errno.ENOENT)
-    return fd
-
-
 def program_info(prog_id: int) -> ProgramInfo:
     """Info of program ``prog_id``."""
-    with _open_id(Command.PROG_GET_FD_BY_ID, "program", prog_id) as fd:
+    with commands.get_fd_by_id(Command.PROG_GET_FD_BY_ID, prog_id, kind="program") as fd:
         return prog_info_from_fd(fd.fd)
 
 
 def map_info(map_id: int) -> MapInfo:
     """Info of map ``map_id``."""
-    with _open_id(Command.MAP_GET_FD_BY_ID, "map", map_id) as fd:
+    with commands.get_fd_by_id(Command.MAP_GET_FD_BY_ID, map_id, kind="map") as fd:
         return map_info_from_fd(fd.fd)
 
 
@@ -298,7 +290,7 @@ def _prog_fd(prog: int | Any, by_fd: bool) -> tuple[bsys.FD | None, int]:
         return None, int(prog)
     if hasattr(prog, "fd"):
         return None, prog.fd
-    fd = _open_id(Command.PROG_GET_FD_BY_ID, "program", int(prog))
+    fd = commands.get_fd_by_id(Command.PROG_GET_FD_BY_ID, int(prog), kind="program")
     return fd, fd.fd
 
 

@@ -220,25 +220,22 @@ def set_bpf(fd: int, prog_fd: int) -> None:
 
 def parse_event_type(value: int | str) -> int:
     """``"software"`` / ``perf.TYPE_SOFTWARE`` -> the perf type number."""
-    if isinstance(value, str):
-        try:
-            return TYPE_NAMES[value.lower()]
-        except KeyError:
-            raise AttachError(f"unknown perf event type {value!r} "
-                              f"(one of {', '.join(TYPE_NAMES)})") from None
-    return int(value)
+    return _number(value, TYPE_NAMES, "perf event type", "")
 
 
 def parse_event_config(etype: int, value: int | str) -> int:
     """``"cpu_clock"`` -> 0 for software events, etc."""
-    if isinstance(value, str):
-        names = CONFIG_NAMES.get(etype, {})
-        try:
-            return names[value.lower()]
-        except KeyError:
-            raise AttachError(f"unknown perf event config {value!r} for type {etype} "
-                              f"(one of {', '.join(names) or 'numbers only'})") from None
-    return int(value)
+    return _number(value, CONFIG_NAMES.get(etype, {}), "perf event config", f" for type {etype}")
+
+
+def _number(value: int | str, names: dict[str, int], what: str, where: str) -> int:
+    if not isinstance(value, str):
+        return int(value)
+    try:
+        return names[value.lower()]
+    except KeyError:
+        raise AttachError(f"unknown {what} {value!r}{where} "
+                          f"(one of {', '.join(names) or 'numbers only'})") from None
 
 
 def close_quietly(fd: int) -> None:

@@ -469,10 +469,5 @@ def open_pinned_program(path: str) -> KernelProgram:
 
 def open_program_by_id(prog_id: int) -> KernelProgram:
     """Open a loaded program by id (needs CAP_SYS_ADMIN)."""
-    try:
-        fd = commands.get_fd_by_id(Command.PROG_GET_FD_BY_ID, prog_id, error=LoadError)
-    except LoadError as e:
-        if e.errno == _errno.ENOENT:
-            raise LoadError(f"no program with id {prog_id}", e.errno) from None
-        raise
-    return _wrap_prog_fd(fd)
+    return _wrap_prog_fd(commands.get_fd_by_id(Command.PROG_GET_FD_BY_ID, prog_id,
+                                               error=LoadError, kind="program"))

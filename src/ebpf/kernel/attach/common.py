@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ctypes
 import errno as _errno
 import logging
 import os
@@ -33,6 +34,29 @@ def attach_number(name: str) -> int:
 
 def prog_name(prog: Any) -> str:
     return getattr(prog, "name", None) or "program"
+
+
+def multi_arrays(kind: str, prog: Any, values: list[int], cookies: Any, what: str
+                 ) -> tuple[ctypes.Array, ctypes.Array | None]:
+    """The u64 arrays a multi-probe link takes (``values``: addresses, offsets),
+    with its per-probe ``cookies`` (None: none); one cookie per probe or
+    AttachError."""
+    if cookies is not None and len(cookies) != len(values):
+        raise AttachError(f"{kind} program {prog_name(prog)}: {len(cookies)} cookies for "
+                          f"{len(values)} {what}")
+    arr = (ctypes.c_uint64 * len(values))(*values)
+    return arr, (ctypes.c_uint64 * len(values))(*cookies) if cookies is not None else None
+
+
+def socket_of(kind: str, prog: Any, target: dict[str, Any], needs: str) -> Any:
+    """The socket (or fd) a socket program attaches to: ``sock=`` or ``socket=``."""
+    sock = target.pop("sock", None)
+    if sock is None:
+        sock = target.pop("socket", None)
+    no_extra(kind, prog, target)
+    if sock is None:
+        raise AttachError(f"{kind} program {prog_name(prog)} needs sock= ({needs})")
+    return sock
 
 
 def no_extra(kind: str, prog: Any, target: dict[str, Any]) -> None:

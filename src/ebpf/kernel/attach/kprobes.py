@@ -13,7 +13,7 @@ from ...uapi import AttachType, consts
 from .. import perf, tracefs
 from .. import sys as bsys
 from ..links import FDLink, link_fd_create
-from .common import no_extra, perf_link, prog_name
+from .common import multi_arrays, no_extra, perf_link, prog_name
 
 
 def attach_kprobe(prog: Any, attach_to: str, atype: int | None, retprobe: bool,
@@ -70,12 +70,9 @@ def attach_kprobe_multi(prog: Any, attach_to: str, atype: int | None, retprobe: 
     if not names:
         raise AttachError(f"{kind} program {prog_name(prog)}: no kernel function matches "
                           f"{pattern!r}")
-    if cookies is not None and len(cookies) != len(names):
-        raise AttachError(f"{kind} program {prog_name(prog)}: {len(cookies)} cookies for "
-                          f"{len(names)} functions")
     cstrings = [bsys.c_string(n) for n in names]
-    syms = (ctypes.c_uint64 * len(names))(*[ctypes.addressof(c) for c in cstrings])
-    cookie_arr = (ctypes.c_uint64 * len(names))(*cookies) if cookies is not None else None
+    syms, cookie_arr = multi_arrays(kind, prog, [ctypes.addressof(c) for c in cstrings], cookies,
+                                    "functions")
 
     def setup(attr):
         km = attr.kprobe_multi

@@ -11,29 +11,18 @@ from ...uapi import structs
 from .. import commands
 from .. import sys as bsys
 from ..links import FDLink, ProgAttachLink, attach_socket_filter, is_unsupported, link_fd_create
-from .common import no_extra, prog_name
+from .common import no_extra, prog_name, socket_of
 
 
 def attach_socket(prog: Any, attach_to: str, atype: int | None, retprobe: bool,
                   target: dict[str, Any]) -> Link:
-    sock = target.pop("sock", None)
-    if sock is None:
-        sock = target.pop("socket", None)
-    no_extra("socket filter", prog, target)
-    if sock is None:
-        raise AttachError(f"socket filter {prog_name(prog)} needs sock= (a socket or its fd)")
-    return attach_socket_filter(prog, sock)
+    return attach_socket_filter(prog, socket_of("socket filter", prog, target,
+                                                "a socket or its fd"))
 
 
 def attach_reuseport(prog: Any, attach_to: str, atype: int | None, retprobe: bool,
                      target: dict[str, Any]) -> Link:
-    sock = target.pop("sock", None)
-    if sock is None:
-        sock = target.pop("socket", None)
-    no_extra("sk_reuseport", prog, target)
-    if sock is None:
-        raise AttachError(f"sk_reuseport program {prog_name(prog)} needs sock= (a socket of the "
-                          "SO_REUSEPORT group)")
+    sock = socket_of("sk_reuseport", prog, target, "a socket of the SO_REUSEPORT group")
     return attach_socket_filter(prog, sock, reuseport=True)
 
 

@@ -12,7 +12,7 @@ from ...uapi import consts
 from .. import perf, tracefs, uprobe
 from .. import sys as bsys
 from ..links import FDLink, PerfEventLink, link_fd_create
-from .common import attach_number, no_extra, perf_link, prog_name
+from .common import attach_number, multi_arrays, no_extra, perf_link, prog_name
 
 
 def uprobe_event(prog: Any, path: str, offset: int, retprobe: bool, pid: int | None,
@@ -106,12 +106,8 @@ def attach_uprobe_multi(prog: Any, attach_to: str, atype: int | None, retprobe: 
     if not offs:
         raise AttachError(f"{kind} program {prog_name(prog)}: nothing to probe in {path} "
                           f"(symbols={symbols!r} pattern={pattern!r} offsets={offsets!r})")
-    if cookies is not None and len(cookies) != len(offs):
-        raise AttachError(f"{kind} program {prog_name(prog)}: {len(cookies)} cookies for "
-                          f"{len(offs)} probes")
     cpath = bsys.c_string(path)
-    off_arr = (ctypes.c_uint64 * len(offs))(*offs)
-    cookie_arr = (ctypes.c_uint64 * len(offs))(*cookies) if cookies is not None else None
+    off_arr, cookie_arr = multi_arrays(kind, prog, offs, cookies, "probes")
 
     def setup(attr):
         um = attr.uprobe_multi

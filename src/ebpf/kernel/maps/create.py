@@ -250,13 +250,8 @@ def open_pinned_map(path: str, *, readonly: bool = False) -> KernelMap:
 
 def open_map_by_id(map_id: int) -> KernelMap:
     """Open a kernel map by its id (needs CAP_SYS_ADMIN)."""
-    try:
-        fd = commands.get_fd_by_id(Command.MAP_GET_FD_BY_ID, map_id, error=MapError)
-    except MapError as e:
-        if e.errno == _errno.ENOENT:
-            raise MapError(f"no map with id {map_id}", e.errno) from None
-        raise
-    return _wrap_fd(fd)
+    return _wrap_fd(commands.get_fd_by_id(Command.MAP_GET_FD_BY_ID, map_id, error=MapError,
+                                          kind="map"))
 
 
 def readonly_prog_flags(spec: MapSpec) -> int:
