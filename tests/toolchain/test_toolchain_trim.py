@@ -209,4 +209,29 @@ def test_a_damaged_index_means_the_full_header(tmp_path):
     broken = (idx[0], idx[1], idx[2], array("I", [10**6, 10**6 + 5]).tobytes(),
               {"task_struct": 7}, {})
     (full / "vmlinux.h.idx").write_bytes(marshal.dumps(broken))
+    src.write_text('#include "vmlinux.h"\nstruct task_struct *t;\nstruct mm_struct *m;\n')
     assert trim.trimmed_dir(full, src, [], INCLUDE_DIR) is None
+
+
+def test_the_cut_is_kept_by_identifiers(tmp_path, monkeypatch):
+    """A second cut for the same identifiers reads neither the full header nor its
+    index; other identifiers, or a removed trimmed header, cut again."""
+    full = tmp_path / "full"
+    full.mkdir()
+    (full / "vmlinux.h").write_text(HEADER)
+    src = tmp_path / "p.bpf.c"
+    src.write_text('#include "vmlinux.h"\nstruct task_struct *t;\n')
+    cuts = []
+    real = trim.trim
+    monkeypatch.setattr(trim, "trim", lambda *a: cuts.append(1) or real(*a))
+    first = trim.trimmed_dir(full, src, [], INCLUDE_DIR)
+    assert first is not None and len(cuts) == 1
+    (full / "vmlinux.h").write_text("not read again")
+    assert trim.trimmed_dir(full, src, [], INCLUDE_DIR) == first and len(cuts) == 1
+    (full / "vmlinux.h").write_text(HEADER)
+    src.write_text('#include "vmlinux.h"\nstruct unrelated *u;\n')
+    other = trim.trimmed_dir(full, src, [], INCLUDE_DIR)
+    assert other is not None and other != first and len(cuts) == 2
+    assert "struct unrelated {" in (other / "vmlinux.h").read_text()
+    shutil.rmtree(other)
+    assert trim.trimmed_dir(full, src, [], INCLUDE_DIR) == other and len(cuts) == 3

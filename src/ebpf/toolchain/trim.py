@@ -278,9 +278,19 @@ def trimmed_dir(full_dir: Path, src: Path, search: Iterable[Path], ours: Path) -
     written once per set of kept declarations; ``None`` when it cannot be made."""
     full = full_dir / "vmlinux.h"
     try:
+        idents = identifiers(src, search, ours)
+        # the cut depends only on the full header (its directory is keyed by the BTF it
+        # was made from), these identifiers and this code: the answer is kept by them
+        st = os.stat(__file__)
+        by_ids = full_dir / "trimmed" / ("ids-" + hashlib.blake2b(
+            f"{_INDEX_VERSION}:{st.st_size}:{st.st_mtime_ns}\0{chr(0).join(sorted(idents))}"
+            .encode(), digest_size=12).hexdigest())
+        kept = _kept_dir(full_dir, by_ids)
+        if kept is not None:
+            return kept
         text = full.read_text()
         index = load_index(full, text)
-        header = trim(text, index, identifiers(src, search, ours))
+        header = trim(text, index, idents)
     except (OSError, ValueError, IndexError, KeyError, TypeError, EOFError,
             UnicodeDecodeError) as e:  # a header or index not as expected: use the full one
         log.debug("no trimmed vmlinux.h for %s: %s", src, e)
@@ -293,7 +303,24 @@ def trimmed_dir(full_dir: Path, src: Path, search: Iterable[Path], ours: Path) -
             atomic_write(out, header)
         except OSError:
             return None
+    try:
+        atomic_write(by_ids, digest)
+    except OSError:
+        pass  # a read-only cache still works, it just cuts again next time
     return d
+
+
+def _kept_dir(full_dir: Path, by_ids: Path) -> Path | None:
+    """The trimmed header's directory an earlier cut for the same identifiers
+    recorded in ``by_ids``, when it is still there."""
+    try:
+        digest = by_ids.read_text().strip()
+    except OSError:
+        return None
+    if not re.fullmatch(r"[0-9a-f]{24}", digest):
+        return None
+    d = full_dir / "trimmed" / digest
+    return d if (d / "vmlinux.h").is_file() else None
 
 
 __all__ = ["build_index", "enabled", "identifiers", "load_index", "trim", "trimmed_dir"]
