@@ -50,11 +50,29 @@ def test_help_reads_like_the_classic_tool():
 
 @pytest.mark.kernel
 def test_object_cache_compiles_once(tmp_path, monkeypatch):
-    monkeypatch.setenv("EBPF_TOOLS_CACHE", str(tmp_path))
+    """A tool's object lives in the common compile cache; the second start runs no
+    compiler; generated C (trace's probes) is cached the same way."""
+    from ebpf.toolchain import driver
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.setenv("EBPF_COMPILE_CACHE", "1")
     first = base.object_path("sleeplat")
-    assert first.parent == tmp_path and first.is_file()
+    assert first.parent == tmp_path / "ebpf" / "objects" and first.is_file()
     stamp = first.stat().st_mtime_ns
+    gen = base.object_for_text("gen", '#include "vmlinux.h"\n#include <bpf/bpf_helpers.h>\n'
+                               'SEC("tracepoint/syscalls/sys_enter_getpid")\n'
+                               'int gen(void *ctx) { return 0; }\n'
+                               'char LICENSE[] SEC("license") = "GPL";\n')
+    assert gen.parent == first.parent
+
+    def no_compiler(*a, **k):
+        raise AssertionError("the compiler ran for a cached object")
+
+    monkeypatch.setattr(driver, "_run", no_compiler)
+    monkeypatch.setattr(driver, "_run_trimmed", no_compiler)
     assert base.object_path("sleeplat") == first and first.stat().st_mtime_ns == stamp
+    assert base.object_for_text("gen", (tmp_path / "ebpf" / "generated").glob("gen-*.bpf.c")
+                                .__next__().read_text()) == gen
 
 
 @pytest.mark.kernel

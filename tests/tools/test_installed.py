@@ -33,7 +33,7 @@ def installed(tmp_path_factory) -> Path:
 
 def _run(bindir: Path, *cmd: str, cwd: Path) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
-    env["EBPF_TOOLS_CACHE"] = str(cwd / "cache")
+    env["XDG_CACHE_HOME"] = str(cwd / "cache")
     return subprocess.run([str(bindir / cmd[0]), *cmd[1:]], capture_output=True, text=True,
                           cwd=cwd, env=env, timeout=300)
 

@@ -101,6 +101,18 @@ def lookup(entry: str) -> bytes | None:
     return data if obj_name == f"{hashlib.sha256(data).hexdigest()[:32]}.o" else None
 
 
+def kept_object(obj: Path) -> Path | None:
+    """Where the cache keeps an object with the same bytes as ``obj`` (files there are
+    named by their content and never rewritten: a caller may load from that path
+    for as long as it likes), or None when it keeps none."""
+    try:
+        data = obj.read_bytes()
+    except OSError:
+        return None
+    kept = cache_dir() / f"{hashlib.sha256(data).hexdigest()[:32]}.o"
+    return kept if kept.is_file() else None
+
+
 def parse_depfile(text: str) -> list[str]:
     """The prerequisites of a make-style dependency file (``-MD`` output).
 
@@ -160,4 +172,4 @@ def store(entry: str, obj: Path, depfile: Path, cwd: Path | None = None) -> None
         log.info("compile cache: cannot write %s (%s)", d, e)
 
 
-__all__ = ["cache_dir", "enabled", "key", "lookup", "parse_depfile", "store"]
+__all__ = ["cache_dir", "enabled", "kept_object", "key", "lookup", "parse_depfile", "store"]

@@ -5,10 +5,10 @@ Option conventions (as the classic BCC / libbpf-tools tools spell them):
 ``-j/--json`` (one JSON object a line), ``--duration SECONDS``.
 
 A tool's BPF C source ships in the package (``ebpf/tools/bpf/NAME.bpf.c``); it
-is compiled the first time the tool runs and the object is cached in
-``$XDG_CACHE_HOME/ebpf/tools`` (or ``~/.cache``), keyed by the source (and the
-shared header), the compiler and the kernel's BTF identity, so a changed
-source or a new kernel gets a fresh object.
+is compiled the first time the tool runs and kept in the compile cache
+(:mod:`ebpf.toolchain.objcache`, ``$XDG_CACHE_HOME/ebpf/objects``), which tracks
+every file the compiler read: a changed source or header, another compiler or a
+new kernel (another ``vmlinux.h``) compiles again.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ import json
 import logging
 import os
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from importlib import resources
@@ -33,7 +32,6 @@ log = logging.getLogger(__name__)
 
 #: called once the tool's programs are attached (tests drive their workload here)
 Ready = Callable[[], None] | None
-KERNEL_BTF = Path("/sys/kernel/btf/vmlinux")
 
 
 # ---- sources and the object cache ------------------------------------------------
@@ -45,79 +43,53 @@ def source_path(name: str) -> Path:
     return path
 
 
-def cache_dir() -> Path:
-    """Where compiled tool objects are kept: ``$XDG_CACHE_HOME/ebpf/tools``."""
-    override = os.environ.get("EBPF_TOOLS_CACHE")
-    if override:
-        return Path(override)
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "ebpf" / "tools"
+def _kept(src: Path, cc: str | None) -> Path:
+    """The object of ``src`` from the compile cache (compiled into it on first use)."""
+    import tempfile
 
+    from ..toolchain import compile as compile_c
+    from ..toolchain import objcache
 
-def _kernel_identity() -> bytes:
-    """The running kernel's BTF identity: its size, mtime and release (cheap to
-    read; a new kernel build changes them), plus a hash of the BTF when readable."""
-    u = os.uname()
-    ident = f"{u.release}\0{u.version}\0{u.machine}".encode()
-    try:
-        ident += hashlib.sha256(KERNEL_BTF.read_bytes()).digest()
-    except OSError:
-        pass
-    return ident
+    with tempfile.TemporaryDirectory(prefix="ebpf-tool-") as tmp:
+        built = compile_c(src, Path(tmp) / (src.name[:-2] + ".o"), cc=cc, cache=True)
+        kept = objcache.kept_object(built)
+        if kept is not None:
+            return kept
+        # no compile cache (EBPF_COMPILE_CACHE=0, or it cannot be written): a private
+        # copy named by its content, so concurrent runs never see a half-written file
+        data = built.read_bytes()
+        private = Path(tempfile.gettempdir()) / f"ebpf-tools-{os.getuid()}"
+        out = private / f"{src.name[:-2]}-{hashlib.sha256(data).hexdigest()[:20]}.o"
+        if not out.is_file():
+            from .._internal.files import atomic_write
+
+            atomic_write(out, data)
+        return out
 
 
 def object_path(name: str, cc: str | None = None) -> Path:
     """Compile tool ``name`` on first use and return the cached object's path."""
-    from ..toolchain import find_compiler
-
-    src = source_path(name)
-    compiler = find_compiler(cc)
-    h = hashlib.sha256()
-    for f in sorted(src.parent.glob("*.h")) + [src]:
-        h.update(f.name.encode() + b"\0" + f.read_bytes())
-    h.update(" ".join(compiler.command).encode())
-    h.update(_kernel_identity())
-    key = h.hexdigest()[:20]
-    out = cache_dir() / f"{name}-{key}.bpf.o"
-    if out.is_file():
-        return out
-    log.info("compiling tool %s into %s", name, out)
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryDirectory(dir=out.parent, prefix=f".{name}.") as tmp:
-            from ..toolchain import compile as compile_c
-
-            built = compile_c(src, Path(tmp) / out.name, cc=cc)
-            os.replace(built, out)
-    except OSError as e:  # an unwritable cache: compile into a private temp dir
-        fallback = Path(tempfile.gettempdir()) / f"ebpf-tools-{os.getuid()}"
-        log.warning("cannot write tool cache %s (%s); using %s", out.parent, e, fallback)
-        fallback.mkdir(parents=True, exist_ok=True)
-        from ..toolchain import compile as compile_c
-
-        out = compile_c(src, fallback / out.name, cc=cc)
-    return out
+    return _kept(source_path(name), cc)
 
 
 def object_for_text(name: str, text: str, cc: str | None = None) -> Path:
     """Compile generated C ``text`` (``trace``'s probes) once, cached like the
-    packaged tools' objects."""
-    from ..toolchain import compile as compile_c
-    from ..toolchain import find_compiler
+    packaged tools' objects (the text is kept, named by its hash, beside the cache)."""
+    from ..toolchain import objcache
 
-    compiler = find_compiler(cc)
-    h = hashlib.sha256(text.encode() + " ".join(compiler.command).encode())
-    h.update(_kernel_identity())
-    out = cache_dir() / f"{name}-{h.hexdigest()[:20]}.bpf.o"
-    if out.is_file():
-        return out
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=out.parent, prefix=f".{name}.") as tmp:
-        src = Path(tmp) / f"{name}.bpf.c"
-        src.write_text(text)
-        built = compile_c(src, Path(tmp) / out.name, cc=cc)
-        os.replace(built, out)
-    return out
+    src = objcache.cache_dir().parent / "generated" / \
+        f"{name}-{hashlib.sha256(text.encode()).hexdigest()[:20]}.bpf.c"
+    if not src.is_file():
+        from .._internal.files import atomic_write
+
+        try:
+            atomic_write(src, text)
+        except OSError:  # an unwritable cache: a private directory
+            import tempfile
+
+            src = Path(tempfile.mkdtemp(prefix=f"ebpf-{name}-")) / src.name
+            src.write_text(text)
+    return _kept(src, cc)
 
 
 def open_tool(name: str, constants: dict[str, Any] | None = None,
@@ -484,7 +456,7 @@ def run_main(main: Callable[[list[str] | None], int], argv: list[str] | None = N
 
 
 __all__ = ["Output", "Ready", "Row", "TCP_STATES", "ToolParser", "announce", "attached", "boot_ns_to_epoch",
-           "cache_dir", "drain", "every_interval", "hms",
+           "drain", "every_interval", "hms",
            "family_wanted", "flow_addrs", "intervals", "ip_text", "ipv4", "object_for_text", "object_path", "open_first", "open_tool",
            "poll_events", "port_set", "ports_wanted", "print_events", "require_kernel", "run_main", "sleep_for", "source_path", "stream",
            "text", "top", "top_screen"]
