@@ -1,14 +1,15 @@
 """One typed function per bpf(2) command.
 
-Most functions take the command's generated attr layout (:mod:`ebpf.uapi.structs`);
-the generic object commands (pin, get, info, ids, stats) take plain arguments and
-build it. Each runs the command through :func:`ebpf.kernel.sys.bpf` and returns
-what the command gives back: an owned :class:`~ebpf.kernel.sys.FD` (closed by
-``close()``, ``with`` or garbage collection) for commands that make a file
-descriptor, ``None`` (or the filled structure) for the rest (their results are
-written into ``attr``). Every bpf(2) call of the kernel backend goes through one
-of them, except the map fast paths, which call libc's ``syscall`` directly with
-the command number. The keyword options are
+Most are a table: each command with the generated attr layout it takes
+(:mod:`ebpf.uapi.structs`), called with an attr of that layout; the generic
+object commands (pin, get, info, ids, stats) are functions that take plain
+arguments and build it. Each runs the command through :func:`ebpf.kernel.sys.bpf`
+and returns what the command gives back: an owned :class:`~ebpf.kernel.sys.FD`
+(closed by ``close()``, ``with`` or garbage collection) for commands that make a
+file descriptor, ``None`` (or the filled structure, or a count) for the rest
+(their results are written into ``attr``). Every bpf(2) call of the kernel backend
+goes through one of them, except the map fast paths, which call libc's
+``syscall`` directly with the command number. The keyword options are
 :func:`~ebpf.kernel.sys.bpf`'s: ``what`` names the operation in errors, ``error``
 picks the exception class, ``capability`` the capability a refusal names, ``raw``
 raises a plain ``OSError`` for callers that map errnos themselves.
@@ -26,7 +27,7 @@ from __future__ import annotations
 import ctypes
 import errno as _errno
 from collections.abc import Iterator
-from typing import TypeVar
+from typing import Generic, TypeVar
 
 from ..errors import SystemCallError
 from ..uapi import Command, structs
@@ -45,120 +46,78 @@ __all__ = [
 
 #: the exception class a failure raises (built as ``error(what, errno)``)
 _Err = type[Exception]
+_A = TypeVar("_A", bound=ctypes.Structure)
+
+
+class _Table(Generic[_A]):
+    """A command with the attr layout it takes (:attr:`layout`)."""
+
+    def __init__(self, cmd: Command, layout: type[_A], doc: str = "") -> None:
+        self.cmd = cmd
+        self.layout = layout
+        sep = " " if doc.startswith("(") else ": "
+        self.__doc__ = f"BPF_{cmd.name}{sep}{doc}" if doc else f"BPF_{cmd.name}."
+
+    def _run(self, attr: _A, what: str, error: _Err, capability: str | None, raw: bool) -> int:
+        return bpf(self.cmd, attr, what=what, error=error, capability=capability, raw=raw)
+
+    def __repr__(self) -> str:
+        return f"<bpf command {self.cmd.name}({self.layout.__name__})>"
+
+
+class _Command(_Table[_A]):
+    """A command that writes its results into its attr (a call returns None)."""
+
+    def __call__(self, attr: _A, *, what: str = "", error: _Err = SystemCallError,
+                 capability: str | None = None, raw: bool = False) -> None:
+        self._run(attr, what, error, capability, raw)
+
+
+class _FDCommand(_Table[_A]):
+    """A command that makes a file descriptor: a call returns it, owned."""
+
+    def __call__(self, attr: _A, *, what: str = "", error: _Err = SystemCallError,
+                 capability: str | None = None, raw: bool = False) -> FD:
+        return FD(self._run(attr, what, error, capability, raw))
 
 
 # ---- maps --------------------------------------------------------------------------
 
-def map_create(attr: structs.MapCreateAttr, *, what: str = "", error: _Err = SystemCallError,
-               capability: str | None = None, raw: bool = False) -> FD:
-    """BPF_MAP_CREATE: a new map."""
-    return FD(bpf(Command.MAP_CREATE, attr, what=what, error=error, capability=capability,
-                  raw=raw))
-
-
-def map_lookup_elem(attr: structs.MapElemAttr, *, what: str = "", error: _Err = SystemCallError,
-                    raw: bool = False) -> None:
-    """BPF_MAP_LOOKUP_ELEM: the value of ``key`` into ``value``."""
-    bpf(Command.MAP_LOOKUP_ELEM, attr, what=what, error=error, raw=raw)
-
-
-def map_update_elem(attr: structs.MapElemAttr, *, what: str = "", error: _Err = SystemCallError,
-                    raw: bool = False) -> None:
-    """BPF_MAP_UPDATE_ELEM."""
-    bpf(Command.MAP_UPDATE_ELEM, attr, what=what, error=error, raw=raw)
-
-
-def map_delete_elem(attr: structs.MapElemAttr, *, what: str = "", error: _Err = SystemCallError,
-                    raw: bool = False) -> None:
-    """BPF_MAP_DELETE_ELEM."""
-    bpf(Command.MAP_DELETE_ELEM, attr, what=what, error=error, raw=raw)
-
-
-def map_get_next_key(attr: structs.MapElemAttr, *, what: str = "", error: _Err = SystemCallError,
-                     raw: bool = False) -> None:
-    """BPF_MAP_GET_NEXT_KEY: the key after ``key`` into ``next_key``."""
-    bpf(Command.MAP_GET_NEXT_KEY, attr, what=what, error=error, raw=raw)
-
-
-def map_lookup_and_delete_elem(attr: structs.MapElemAttr, *, what: str = "",
-                               error: _Err = SystemCallError, raw: bool = False) -> None:
-    """BPF_MAP_LOOKUP_AND_DELETE_ELEM (also a queue's or stack's pop)."""
-    bpf(Command.MAP_LOOKUP_AND_DELETE_ELEM, attr, what=what, error=error, raw=raw)
-
-
-def map_freeze(attr: structs.MapElemAttr, *, what: str = "", error: _Err = SystemCallError,
-               raw: bool = False) -> None:
-    """BPF_MAP_FREEZE: no more writes from user space."""
-    bpf(Command.MAP_FREEZE, attr, what=what, error=error, raw=raw)
-
-
-def map_lookup_batch(attr: structs.MapBatchAttr, *, what: str = "", error: _Err = SystemCallError,
-                     raw: bool = False) -> None:
-    """BPF_MAP_LOOKUP_BATCH."""
-    bpf(Command.MAP_LOOKUP_BATCH, attr, what=what, error=error, raw=raw)
-
-
-def map_lookup_and_delete_batch(attr: structs.MapBatchAttr, *, what: str = "",
-                                error: _Err = SystemCallError, raw: bool = False) -> None:
-    """BPF_MAP_LOOKUP_AND_DELETE_BATCH."""
-    bpf(Command.MAP_LOOKUP_AND_DELETE_BATCH, attr, what=what, error=error, raw=raw)
-
-
-def map_update_batch(attr: structs.MapBatchAttr, *, what: str = "", error: _Err = SystemCallError,
-                     raw: bool = False) -> None:
-    """BPF_MAP_UPDATE_BATCH."""
-    bpf(Command.MAP_UPDATE_BATCH, attr, what=what, error=error, raw=raw)
-
-
-def map_delete_batch(attr: structs.MapBatchAttr, *, what: str = "", error: _Err = SystemCallError,
-                     raw: bool = False) -> None:
-    """BPF_MAP_DELETE_BATCH."""
-    bpf(Command.MAP_DELETE_BATCH, attr, what=what, error=error, raw=raw)
+map_create = _FDCommand(Command.MAP_CREATE, structs.MapCreateAttr,
+                        "a new map.")
+map_lookup_elem = _Command(Command.MAP_LOOKUP_ELEM, structs.MapElemAttr,
+                           "the value of ``key`` into ``value``.")
+map_update_elem = _Command(Command.MAP_UPDATE_ELEM, structs.MapElemAttr)
+map_delete_elem = _Command(Command.MAP_DELETE_ELEM, structs.MapElemAttr)
+map_get_next_key = _Command(Command.MAP_GET_NEXT_KEY, structs.MapElemAttr,
+                            "the key after ``key`` into ``next_key``.")
+map_lookup_and_delete_elem = _Command(Command.MAP_LOOKUP_AND_DELETE_ELEM, structs.MapElemAttr,
+                                      "(also a queue's or stack's pop).")
+map_freeze = _Command(Command.MAP_FREEZE, structs.MapElemAttr,
+                      "no more writes from user space.")
+map_lookup_batch = _Command(Command.MAP_LOOKUP_BATCH, structs.MapBatchAttr)
+map_lookup_and_delete_batch = _Command(Command.MAP_LOOKUP_AND_DELETE_BATCH, structs.MapBatchAttr)
+map_update_batch = _Command(Command.MAP_UPDATE_BATCH, structs.MapBatchAttr)
+map_delete_batch = _Command(Command.MAP_DELETE_BATCH, structs.MapBatchAttr)
 
 
 # ---- programs ------------------------------------------------------------------------
 
-def prog_load(attr: structs.ProgLoadAttr, *, what: str = "", error: _Err = SystemCallError,
-              capability: str | None = None, raw: bool = False) -> FD:
-    """BPF_PROG_LOAD: a verified program."""
-    return FD(bpf(Command.PROG_LOAD, attr, what=what, error=error, capability=capability,
-                  raw=raw))
-
-
-def prog_test_run(attr: structs.ProgTestRunAttr, *, what: str = "", error: _Err = SystemCallError,
-                  raw: bool = False) -> None:
-    """BPF_PROG_TEST_RUN: results in ``retval``, ``duration``, ``data_size_out``..."""
-    bpf(Command.PROG_TEST_RUN, attr, what=what, error=error, raw=raw)
-
-
-def prog_attach(attr: structs.ProgAttachAttr, *, what: str = "", error: _Err = SystemCallError,
-                capability: str | None = None, raw: bool = False) -> None:
-    """BPF_PROG_ATTACH (cgroups, sockmaps, flow dissector, lirc...)."""
-    bpf(Command.PROG_ATTACH, attr, what=what, error=error, capability=capability, raw=raw)
-
-
-def prog_detach(attr: structs.ProgAttachAttr, *, what: str = "", error: _Err = SystemCallError,
-                raw: bool = False) -> None:
-    """BPF_PROG_DETACH."""
-    bpf(Command.PROG_DETACH, attr, what=what, error=error, raw=raw)
-
-
-def prog_query(attr: structs.ProgQueryAttr, *, what: str = "", error: _Err = SystemCallError,
-               raw: bool = False) -> None:
-    """BPF_PROG_QUERY: the programs attached to a hook."""
-    bpf(Command.PROG_QUERY, attr, what=what, error=error, raw=raw)
-
-
-def prog_bind_map(attr: structs.ProgBindMapAttr, *, what: str = "", error: _Err = SystemCallError,
-                  raw: bool = False) -> None:
-    """BPF_PROG_BIND_MAP: keep a map alive as long as the program."""
-    bpf(Command.PROG_BIND_MAP, attr, what=what, error=error, raw=raw)
-
-
-def raw_tracepoint_open(attr: structs.RawTracepointOpenAttr, *, what: str = "",
-                        error: _Err = SystemCallError, raw: bool = False) -> FD:
-    """BPF_RAW_TRACEPOINT_OPEN: a raw tracepoint (or tracing program) attachment."""
-    return FD(bpf(Command.RAW_TRACEPOINT_OPEN, attr, what=what, error=error, raw=raw))
+prog_load = _FDCommand(Command.PROG_LOAD, structs.ProgLoadAttr,
+                       "a verified program.")
+prog_test_run = _Command(Command.PROG_TEST_RUN, structs.ProgTestRunAttr,
+                         "results in ``retval``, ``duration``, ``data_size_out``...")
+prog_attach = _Command(Command.PROG_ATTACH, structs.ProgAttachAttr,
+                       "(cgroups, sockmaps, flow dissector, lirc...).")
+prog_detach = _Command(Command.PROG_DETACH, structs.ProgAttachAttr)
+prog_query = _Command(Command.PROG_QUERY, structs.ProgQueryAttr,
+                      "the programs attached to a hook.")
+prog_bind_map = _Command(Command.PROG_BIND_MAP, structs.ProgBindMapAttr,
+                         "keep a map alive as long as the program.")
+raw_tracepoint_open = _FDCommand(Command.RAW_TRACEPOINT_OPEN, structs.RawTracepointOpenAttr,
+                                 "a raw tracepoint (or tracing program) attachment.")
+task_fd_query = _Command(Command.TASK_FD_QUERY, structs.TaskFdQueryAttr,
+                         "what a task's perf event fd has attached.")
 
 
 def prog_stream_read_by_fd(attr: structs.ProgStreamReadAttr, *, what: str = "",
@@ -166,12 +125,6 @@ def prog_stream_read_by_fd(attr: structs.ProgStreamReadAttr, *, what: str = "",
     """BPF_PROG_STREAM_READ_BY_FD: bytes of a program's stream into ``stream_buf``; returns
     how many."""
     return bpf(Command.PROG_STREAM_READ_BY_FD, attr, what=what, error=error, raw=raw)
-
-
-def task_fd_query(attr: structs.TaskFdQueryAttr, *, what: str = "", error: _Err = SystemCallError,
-                  raw: bool = False) -> None:
-    """BPF_TASK_FD_QUERY: what a task's perf event fd has attached."""
-    bpf(Command.TASK_FD_QUERY, attr, what=what, error=error, raw=raw)
 
 
 # ---- objects, ids, info ------------------------------------------------------------------
@@ -193,8 +146,8 @@ _Info = TypeVar("_Info", structs.ProgInfo, structs.MapInfo, structs.BtfInfo, str
 
 
 def get_info_by_fd(fd: int, info: _Info, *, what: str = "") -> _Info:
-    """BPF_OBJ_GET_INFO_BY_FD: fill ``info`` (structs.ProgInfo/structs.MapInfo/structs.BtfInfo/structs.LinkInfo, pointer
-    fields set by the caller); returns it."""
+    """BPF_OBJ_GET_INFO_BY_FD: fill ``info`` (ProgInfo, MapInfo, BtfInfo or LinkInfo of
+    :mod:`ebpf.uapi.structs`, pointer fields set by the caller); returns it."""
     attr = structs.InfoAttr(bpf_fd=fd, info_len=ctypes.sizeof(info), info=addr(info))
     bpf(Command.OBJ_GET_INFO_BY_FD, attr, what=what or f"getting info of fd {fd}")
     return info
@@ -254,39 +207,19 @@ def enable_stats(kind: int = BPF_STATS_RUN_TIME) -> FD:
                   what="enabling BPF run-time stats"))
 
 
-def btf_load(attr: structs.BtfLoadAttr, *, what: str = "", error: _Err = SystemCallError,
-             raw: bool = False) -> FD:
-    """BPF_BTF_LOAD: a BTF object."""
-    return FD(bpf(Command.BTF_LOAD, attr, what=what, error=error, raw=raw))
-
-
-def token_create(attr: structs.TokenCreateAttr, *, what: str = "", error: _Err = SystemCallError,
-                 raw: bool = False) -> FD:
-    """BPF_TOKEN_CREATE: a delegation token from a bpffs mount."""
-    return FD(bpf(Command.TOKEN_CREATE, attr, what=what, error=error, raw=raw))
+btf_load = _FDCommand(Command.BTF_LOAD, structs.BtfLoadAttr,
+                      "a BTF object.")
+token_create = _FDCommand(Command.TOKEN_CREATE, structs.TokenCreateAttr,
+                          "a delegation token from a bpffs mount.")
 
 
 # ---- links -------------------------------------------------------------------------------
 
-def link_create(attr: structs.LinkCreateAttr, *, what: str = "", error: _Err = SystemCallError,
-                raw: bool = False) -> FD:
-    """BPF_LINK_CREATE: a link (detached when its last FD closes, unless pinned)."""
-    return FD(bpf(Command.LINK_CREATE, attr, what=what, error=error, raw=raw))
-
-
-def link_update(attr: structs.LinkUpdateAttr, *, what: str = "", error: _Err = SystemCallError,
-                raw: bool = False) -> None:
-    """BPF_LINK_UPDATE: swap the link's program."""
-    bpf(Command.LINK_UPDATE, attr, what=what, error=error, raw=raw)
-
-
-def link_detach(attr: structs.LinkDetachAttr, *, what: str = "", error: _Err = SystemCallError,
-                raw: bool = False) -> None:
-    """BPF_LINK_DETACH: detach now (the FD stays, defunct)."""
-    bpf(Command.LINK_DETACH, attr, what=what, error=error, raw=raw)
-
-
-def iter_create(attr: structs.IterCreateAttr, *, what: str = "", error: _Err = SystemCallError,
-                raw: bool = False) -> FD:
-    """BPF_ITER_CREATE: a readable fd running an iterator link's program."""
-    return FD(bpf(Command.ITER_CREATE, attr, what=what, error=error, raw=raw))
+link_create = _FDCommand(Command.LINK_CREATE, structs.LinkCreateAttr,
+                         "a link (detached when its last FD closes, unless pinned).")
+link_update = _Command(Command.LINK_UPDATE, structs.LinkUpdateAttr,
+                       "swap the link's program.")
+link_detach = _Command(Command.LINK_DETACH, structs.LinkDetachAttr,
+                       "detach now (the FD stays, defunct).")
+iter_create = _FDCommand(Command.ITER_CREATE, structs.IterCreateAttr,
+                         "a readable fd running an iterator link's program.")
