@@ -136,11 +136,25 @@ class MapBatch(Sequence[tuple[Any, Any]]):
 
     def tolist(self) -> list[tuple[Any, Any]]:
         """Every entry decoded: the list of (key, value) that ``Map.lookup_batch()``
-        gives (plain integer keys and values decode in one call each)."""
+        gives (plain integer keys and values, per-CPU ones too, decode in one call
+        each)."""
         keys = self._column(self._keys, self.key_size, self._key_code, self._decode_key)
-        values = self._column(self._values, self.value_stride,
-                              None if self.num_cpus else self._value_code, self._decode_value)
+        if self.num_cpus and self._value_code is not None:
+            values: list[Any] = self._per_cpu_ints(self._value_code)
+        else:
+            values = self._column(self._values, self.value_stride,
+                                  None if self.num_cpus else self._value_code, self._decode_value)
         return list(zip(keys, values, strict=True))
+
+    def _per_cpu_ints(self, code: str) -> list[list[int]]:
+        """Per-CPU integer values, one list per entry, read in one call: the buffer as
+        ``value_size`` items, of which every ``cpu_stride // value_size``-th starts a
+        CPU's slice (1, 2, 4 and 8 all divide the 8-byte rounding)."""
+        ints = array(code)
+        ints.frombytes(self._values)
+        flat = ints.tolist()[::self.cpu_stride // self.value_size]
+        c = self.num_cpus
+        return [flat[i:i + c] for i in range(0, len(flat), c)]
 
     def __repr__(self) -> str:
         cpus = f" x {self.num_cpus} CPUs" if self.num_cpus else ""
