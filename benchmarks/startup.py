@@ -6,7 +6,7 @@ compile cache, and warm), ``ebpf tool execsnoop`` (warm) and bpftrace's
 
 While a tracer starts, the script execs a uniquely named copy of ``true`` every
 5 ms; the clock stops when the tracer prints a line naming it. Each tracer runs
-``--runs`` times (best and median reported). Goals (#17): warm ``ebpf`` starts no
+``--runs`` times, in interleaved rounds (best and median reported). Goals (#17): warm ``ebpf`` starts no
 slower than bpftrace's, cold ones within 2x.
 
 The package's bytecode is compiled first (``compileall``), as installing a wheel
@@ -99,10 +99,11 @@ def measure(runs: int) -> dict[str, dict[str, float | None]]:
         # fill the warm caches (compile cache, vmlinux.h, tool objects) once
         first_event(tracers["ebpf run (warm)"][0], marker, warm_env)
         first_event(tracers["ebpf tool execsnoop (warm)"][0], marker, warm_env)
-        out: dict[str, dict[str, float | None]] = {}
-        for label, (cmd, env) in tracers.items():
-            times = []
-            for i in range(runs):
+        # rounds interleave the tracers, so a load that comes and goes on the machine
+        # falls on each of them alike
+        times: dict[str, list[float]] = {label: [] for label in tracers}
+        for i in range(runs):
+            for label, (cmd, env) in tracers.items():
                 if env is None:  # cold: a compile cache of its own, empty every run
                     run_env = dict(os.environ)
                     objects = cold_cache / str(i)
@@ -117,10 +118,12 @@ def measure(runs: int) -> dict[str, dict[str, float | None]]:
                     run_env = env
                 t = first_event(cmd, marker, run_env)
                 if t is not None:
-                    times.append(t)
-            out[label] = {"best": min(times) if times else None,
-                          "median": statistics.median(times) if times else None,
-                          "runs": float(len(times))}
+                    times[label].append(t)
+        out: dict[str, dict[str, float | None]] = {}
+        for label, ts in times.items():
+            out[label] = {"best": min(ts) if ts else None,
+                          "median": statistics.median(ts) if ts else None,
+                          "runs": float(len(ts))}
     return out
 
 

@@ -27,7 +27,6 @@ import atexit
 import errno as _errno
 import logging
 import os
-import socket
 import threading
 import weakref
 from collections.abc import Callable
@@ -42,7 +41,6 @@ from . import sys as bsys
 
 log = logging.getLogger("ebpf.kernel.links")
 
-SOL_SOCKET = socket.SOL_SOCKET
 SO_ATTACH_BPF = 50
 SO_DETACH_BPF = 27
 SO_ATTACH_REUSEPORT_EBPF = 52
@@ -344,7 +342,7 @@ class SocketFilterLink(_LegacyLink):
         if fd < 0:
             return
         try:
-            _setsockopt_int(fd, SOL_SOCKET, self._detach_opt, 0)
+            _setsockopt_int(fd, self._detach_opt, 0)
         except OSError as e:
             if e.errno in (_errno.ENOENT, _errno.EBADF, _errno.ENOTSOCK):
                 return  # nothing attached any more / socket gone
@@ -380,11 +378,13 @@ class CallbackLink(_LegacyLink):
     """A legacy attachment undone by ``undo()`` (netlink XDP, ...)."""
 
 
-def _setsockopt_int(fd: int, level: int, opt: int, value: int) -> None:
-    """setsockopt on a raw fd without taking ownership of it."""
+def _setsockopt_int(fd: int, opt: int, value: int) -> None:
+    """setsockopt(SOL_SOCKET) on a raw fd without taking ownership of it."""
+    import socket
+
     s = socket.socket(fileno=fd)
     try:
-        s.setsockopt(level, opt, value)
+        s.setsockopt(socket.SOL_SOCKET, opt, value)
     finally:
         s.detach()
 
@@ -403,7 +403,7 @@ def attach_socket_filter(prog: Any, sock: Any, *, reuseport: bool = False) -> So
     if fd < 0:
         raise AttachError(f"socket {sock!r} is closed")
     try:
-        _setsockopt_int(fd, SOL_SOCKET, attach_opt, _prog_fd(prog))
+        _setsockopt_int(fd, attach_opt, _prog_fd(prog))
     except OSError as e:
         name = getattr(prog, "name", "?")
         if e.errno == _errno.ENOTSOCK:
