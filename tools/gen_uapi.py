@@ -145,6 +145,8 @@ CONTEXTS = {
     "bpf_fib_lookup": "BPF_FIB_LOOKUP", "bpf_stack_build_id": "BPF_STACK_BUILD_ID",
     "bpf_pidns_info": "BPF_PIDNS_INFO", "bpf_sock_tuple": "BPF_SOCK_TUPLE",
     "bpf_tunnel_key": "BPF_TUNNEL_KEY",
+    # what a sock_ops context of the vm reads off its real socket (getsockopt TCP_INFO)
+    "tcp_info": "TCP_INFO",
     # the perf ring's metadata page (data_head / data_tail)
     "perf_event_mmap_page": "PERF_EVENT_MMAP_PAGE",
     # kernel-internal, sizes only matter: the vm mirrors BPF_PROG_TEST_RUN's buffers

@@ -166,6 +166,11 @@ HELPERS: dict[str, Proto] = {
                         group="sk_msg"),
     "msg_pop_data": _P("int", ("ctx", "scalar", "scalar", "scalar"), changes_pkt=True,
                        group="sk_msg"),
+    # a sock_ops program's socket (and the other hooks with a locked socket)
+    "setsockopt": _P("int", ("ctx", "scalar", "scalar", "mem", "size"), group="sockopt"),
+    "getsockopt": _P("int", ("ctx", "scalar", "scalar", "out", "size"), group="sockopt"),
+    "sock_map_update": _P("int", ("ctx", "map", "key", "scalar"), group="sock_ops"),
+    "sock_hash_update": _P("int", ("ctx", "map", "key", "scalar"), group="sock_ops"),
     # cgroup hooks (kernel/bpf/cgroup.c)
     "get_retval": _P("int", (), group="cgroup_retval"),
     "set_retval": _P("int", ("scalar",), group="cgroup_retval"),
@@ -194,6 +199,8 @@ GROUPS: dict[str, set[PT]] = {
     "cgroup_sysctl": {PT.CGROUP_SYSCTL},
     "xdp_tc": {PT.XDP, PT.SCHED_CLS, PT.SCHED_ACT},
     "sk_msg": {PT.SK_MSG},
+    "sock_ops": {PT.SOCK_OPS},
+    "sockopt": {PT.SOCK_OPS, PT.CGROUP_SOCK_ADDR, PT.CGROUP_SOCKOPT, PT.STRUCT_OPS},
     # the hooks returning an errno to the process (cgroup_common_func_proto; by
     # program type: inet ingress/egress and sock_ops have none, so CGROUP_SKB and
     # SOCK_OPS cannot; the recvmsg/getpeername/getsockname attach types of

@@ -30,7 +30,7 @@ _LAZY = {
     "pt_regs": ".contexts", "TRACE": ".helpers", "set_num_cpus": ".maps",
     "possible_cpus": ".maps", "create_map": ".maps", "load_program": ".programs",
     "load_object": ".objects", "run_conformance": ".conformance", "SeqFile": ".seqfile",
-    "SysctlRequest": ".sysctl", "CONNTRACK": ".conntrack",
+    "SysctlRequest": ".sysctl", "SockOpsRequest": ".sockops", "CONNTRACK": ".conntrack",
 }
 
 

@@ -580,18 +580,27 @@ def context_kind(prog_type: PT) -> str:
         return "`bpf_sysctl` of the `SysctlRequest` given by the caller"
     if prog_type == PT.SK_MSG:
         return "`sk_msg_md`: the message (data) in a scatterlist, addresses from ctx"
+    if prog_type == PT.SOCK_OPS:
+        return "`bpf_sock_ops` of a real socket (`SockOpsRequest`), or bytes given"
     return "context bytes given by the caller"
 
 
 def make_context(mem: Memory, prog_type: PT, data: bytes = b"", ctx: Any = None,
                  args: Sequence[int] | None = None) -> Context:
     """Build the context a program of ``prog_type`` gets for a run: ``ctx`` is the
-    context's bytes, or for a CGROUP_SYSCTL program a :class:`~ebpf.vm.sysctl.SysctlRequest`."""
+    context's bytes, or for a CGROUP_SYSCTL program a :class:`~ebpf.vm.sysctl.SysctlRequest`,
+    for a SOCK_OPS one a :class:`~ebpf.vm.sockops.SockOpsRequest`."""
     from .skmsg import SkMsgContext
+    from .sockops import SockOpsContext, SockOpsRequest
     from .sysctl import SysctlContext, SysctlRequest
 
     if prog_type == PT.SK_MSG:
         return SkMsgContext(mem, data, ctx)
+    if isinstance(ctx, SockOpsRequest):
+        if prog_type != PT.SOCK_OPS:
+            raise _einval(f"a SockOpsRequest is the context of sock_ops programs, not "
+                          f"of {prog_type.name.lower()} ones")
+        return SockOpsContext(mem, ctx)
     if isinstance(ctx, SysctlRequest):
         if prog_type != PT.CGROUP_SYSCTL:
             raise _einval(f"a SysctlRequest is the context of cgroup/sysctl programs, not "

@@ -35,6 +35,7 @@ from . import (  # noqa: F401
     skmsg,
     sockets,
     sockops,
+    sockopts,
     stacks,
     storage,
     strings,

@@ -150,6 +150,16 @@ class _SockMapBase(VMMap):
         self._socks[bytes(key)] = ref
         return 0
 
+    def store_socket(self, key: bytes, ref: SockRef, flags: int) -> int:
+        """Store ``ref`` at ``key`` for a program (bpf_sock_map/hash_update): 0 or -errno."""
+        if flags > BPF_EXIST:
+            return -errno.EINVAL
+        rc = self._place(bytes(key), flags)
+        if rc:
+            return rc
+        self._socks[bytes(key)] = ref
+        return 0
+
     def _place(self, key: bytes, flags: int) -> int:
         raise NotImplementedError
 

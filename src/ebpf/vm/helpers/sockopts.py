@@ -1,0 +1,188 @@
+"""What a sock_ops program does to its socket: ``bpf_setsockopt``,
+``bpf_getsockopt``, ``bpf_sock_map_update`` and ``bpf_sock_hash_update``, on the
+real socket of a :class:`~ebpf.vm.sockops.SockOpsRequest`.
+
+The kernel's checks come first (net/core/filter.c): a callback that does not hold
+the socket lock (past ``BPF_SOCK_OPS_WRITE_HDR_OPT_CB``) gets ``-EOPNOTSUPP``; a
+context that is no full socket ``-EINVAL``; then only the options the kernel lets
+a program use, with the lengths it wants (``-EINVAL`` otherwise): SOL_SOCKET's
+buffer sizes, keepalive, priority, reuse, lowat, mark, pacing rate, device
+binding and txrehash; SOL_TCP's nodelay, maxseg, keepalive timers, syncnt,
+window clamp, thin timeouts, user timeout, notsent lowat, save_syn and congestion
+control (``"cdg"`` refused with ``-ENOTSUPP``); IP_TOS on IPv4 sockets,
+IPV6_TCLASS / IPV6_AUTOFLOWLABEL on IPv6 ones. An option that passes is set or
+read with the socket system call on the socket itself, so its result (and
+errno) is the kernel's own. The BPF-only TCP options are checked as the kernel
+checks them (``TCP_BPF_IW``, ``TCP_BPF_SNDCWND_CLAMP``: a positive value;
+``TCP_BPF_DELACK_MAX``/``RTO_MIN``: positive and within the kernel's bounds) but
+not applied: user space cannot reach that TCP state. ``TCP_BPF_SYN*`` find no SYN
+(``-ENOENT``). A getsockopt buffer is zeroed past what the option filled, and
+wholly on an error.
+
+A socket goes in a SOCKMAP/SOCKHASH from the established and listen callbacks
+only (``-EOPNOTSUPP`` from any other), with the map's flag, index and capacity
+checks.
+"""
+
+from __future__ import annotations
+
+import errno
+import socket
+import struct
+
+from ...errors import RuntimeFault
+from ...uapi import HelperId as H
+from ...uapi.consts import (
+    BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB,
+    BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB,
+    BPF_SOCK_OPS_TCP_LISTEN_CB,
+    BPF_SOCK_OPS_WRITE_HDR_OPT_CB,
+)
+from ...uapi.contexts import BPF_SOCK_OPS
+from ..run import Run
+from ..sockops import SockOpsContext
+from .table import get_map, helper, neg
+
+SOL_IP, SOL_SOCKET, SOL_TCP, SOL_IPV6 = 0, 1, 6, 41
+#: SOL_SOCKET options a program may set and read (int-sized), and the one it may only set
+SOCKET_INT = frozenset({2, 7, 8, 9, 12, 15, 18, 36, 47, 62, 74})
+SO_BINDTODEVICE = 25
+#: SOL_TCP options (int-sized)
+TCP_INT = frozenset({1, 2, 4, 5, 6, 7, 10, 16, 18, 25, 27, 44})
+TCP_CONGESTION, TCP_SAVED_SYN = 13, 28
+TCP_BPF_IW, TCP_BPF_SNDCWND_CLAMP, TCP_BPF_DELACK_MAX, TCP_BPF_RTO_MIN = 1001, 1002, 1003, 1004
+TCP_BPF_SYN, TCP_BPF_SYN_MAC = 1005, 1007
+IP_TOS, IPV6_TCLASS, IPV6_AUTOFLOWLABEL = 1, 67, 70
+#: the kernel's TCP_DELACK_MAX (HZ / 5) and TCP_RTO_MIN (HZ / 5), in microseconds
+DELACK_MAX_US = RTO_MIN_US = 200_000
+ENOTSUPP = 524
+BPF_EXIST = 2
+_FULLSOCK = BPF_SOCK_OPS.offset("is_fullsock")
+_DATA_SEGS_OUT = BPF_SOCK_OPS.offset("data_segs_out")
+
+
+def _ops(run: Run, what: str) -> SockOpsContext:
+    c = run.context
+    if not isinstance(c, SockOpsContext):
+        raise RuntimeFault(f"{what}: no socket stands behind this run's context (run a "
+                           "sock_ops program with ctx=ebpf.vm.SockOpsRequest(sock, op))")
+    return c
+
+
+def _check(c: SockOpsContext, level: int, optname: int, optlen: int, getopt: bool,
+           family: int) -> int:
+    """0 when the kernel would pass the option on, else -errno."""
+    if c.request.op > BPF_SOCK_OPS_WRITE_HDR_OPT_CB:
+        return -errno.EOPNOTSUPP
+    if not struct.unpack_from("<I", c.buf, _FULLSOCK)[0]:
+        return -errno.EINVAL
+    if level == SOL_SOCKET:
+        if optname == SO_BINDTODEVICE:
+            return -errno.EINVAL if getopt else 0
+        return 0 if optname in SOCKET_INT and optlen == 4 else -errno.EINVAL
+    if level == SOL_IP:
+        ok = family == socket.AF_INET and optname == IP_TOS and optlen == 4
+        return 0 if ok else -errno.EINVAL
+    if level == SOL_IPV6:
+        ok = family == socket.AF_INET6 and optname in (IPV6_TCLASS, IPV6_AUTOFLOWLABEL) \
+            and optlen == 4
+        return 0 if ok else -errno.EINVAL
+    if level == SOL_TCP:
+        if optname in TCP_INT:
+            return 0 if optlen == 4 else -errno.EINVAL
+        if optname == TCP_CONGESTION:
+            return 0 if optlen >= 2 else -errno.EINVAL
+        if optname == TCP_SAVED_SYN:
+            return 0 if optlen >= 1 else -errno.EINVAL
+        return 0 if not getopt and optlen == 4 and TCP_BPF_IW <= optname <= TCP_BPF_RTO_MIN \
+            else -errno.EINVAL
+    return -errno.EINVAL
+
+
+def _bpf_tcp_option(c: SockOpsContext, optname: int, value: int) -> int:
+    """The kernel's checks of the BPF-only TCP options (not applied here)."""
+    if value <= 0:
+        return neg(errno.EINVAL)
+    if optname == TCP_BPF_IW:
+        sent = struct.unpack_from("<I", c.buf, _DATA_SEGS_OUT)[0]
+        return neg(errno.EINVAL) if sent > 0 else 0
+    if optname == TCP_BPF_DELACK_MAX and value > DELACK_MAX_US:
+        return neg(errno.EINVAL)
+    if optname == TCP_BPF_RTO_MIN and value > RTO_MIN_US:
+        return neg(errno.EINVAL)
+    return 0
+
+
+@helper(H.setsockopt)
+def setsockopt(run: Run, ctx, level, optname, optval, optlen, *_):
+    c = _ops(run, "bpf_setsockopt")
+    level, optname, optlen = (v & 0xFFFF_FFFF for v in (level, optname, optlen))
+    data = run.mem.read(optval, optlen)
+    with c.socket() as s:
+        rc = _check(c, level, optname, optlen, False, s.family)
+        if rc:
+            return neg(-rc)
+        if level == SOL_TCP and TCP_BPF_IW <= optname <= TCP_BPF_RTO_MIN:
+            return _bpf_tcp_option(c, optname, struct.unpack("<i", data)[0])
+        if level == SOL_TCP and optname == TCP_CONGESTION and data[:3] == b"cdg" and \
+                (optlen == 3 or data[3] == 0):
+            return neg(ENOTSUPP)  # the one algorithm that allocates in the socket
+        try:
+            s.setsockopt(level, optname, data)
+        except OSError as e:
+            return neg(e.errno or errno.EINVAL)
+    return 0
+
+
+@helper(H.getsockopt)
+def getsockopt(run: Run, ctx, level, optname, optval, optlen, *_):
+    c = _ops(run, "bpf_getsockopt")
+    level, optname, optlen = (v & 0xFFFF_FFFF for v in (level, optname, optlen))
+    if c.request.op > BPF_SOCK_OPS_WRITE_HDR_OPT_CB:
+        return neg(errno.EOPNOTSUPP)
+    if level == SOL_TCP and TCP_BPF_SYN <= optname <= TCP_BPF_SYN_MAC:
+        run.mem.write(optval, bytes(optlen))
+        return neg(errno.ENOENT)  # no SYN packet at hand, none saved
+    with c.socket() as s:
+        rc = _check(c, level, optname, optlen, True, s.family)
+        got = b""
+        if not rc:
+            want = optlen - 1 if (level, optname) == (SOL_TCP, TCP_CONGESTION) else optlen
+            try:
+                got = s.getsockopt(level, optname, want)
+            except OSError as e:
+                rc = -(e.errno or errno.EINVAL)
+    if rc:
+        got = b""
+    run.mem.write(optval, got[:optlen] + bytes(optlen - len(got[:optlen])))
+    return neg(-rc) if rc else 0
+
+
+def _update(run: Run, ctx, map_, key_addr: int, flags: int, what: str, hashed: bool) -> int:
+    from ..maps import SockHashMap, SockMapMap
+    from ..maps.sockets import socket_ref
+
+    c = _ops(run, what)
+    m = get_map(run, map_)
+    want = SockHashMap if hashed else SockMapMap
+    if not isinstance(m, want):
+        raise RuntimeFault(f"{what} on map {m.name} ({m.type.name}), which is not a "
+                           f"{'SOCKHASH' if hashed else 'SOCKMAP'}")
+    ref = socket_ref(c.request.fd())
+    if isinstance(ref, int) or c.request.op not in (
+            BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB, BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB,
+            BPF_SOCK_OPS_TCP_LISTEN_CB):
+        return neg(errno.EOPNOTSUPP)
+    key = run.mem.read(key_addr, m.key_size)
+    rc = m.store_socket(key, ref, flags)
+    return neg(-rc) if rc else 0
+
+
+@helper(H.sock_map_update)
+def sock_map_update(run: Run, ctx, map_, key, flags, *_):
+    return _update(run, ctx, map_, key, flags, "bpf_sock_map_update", False)
+
+
+@helper(H.sock_hash_update)
+def sock_hash_update(run: Run, ctx, map_, key, flags, *_):
+    return _update(run, ctx, map_, key, flags, "bpf_sock_hash_update", True)

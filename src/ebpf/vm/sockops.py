@@ -1,0 +1,116 @@
+"""A SOCK_OPS program's run on a real socket: :class:`SockOpsRequest` names the
+socket (one of this process's, by Python socket or fd) and the callback
+(``op``, ``args``); the runtime builds the ``struct bpf_sock_ops`` the kernel
+would show for it and the socket helpers act on that socket.
+
+What the context holds, as the kernel's: ``family``, the addresses, ``local_port``
+(host order) and ``remote_port`` (network order in the upper half, as the kernel
+loads it), ``is_fullsock`` 1, and from the socket's ``TCP_INFO``: ``state``,
+``snd_cwnd``, ``srtt_us`` (8 times the smoothed RTT, as the kernel keeps it),
+``rtt_min``, ``snd_ssthresh``, ``mss_cache``, ``packets_out``, ``retrans_out``,
+``total_retrans``, ``segs_in``/``out``, ``data_segs_in``/``out``, ``lost_out``,
+``sacked_out``, ``bytes_received``, ``bytes_acked``. What ``TCP_INFO`` does not
+tell is 0: the sequence numbers ``rcv_nxt``/``snd_nxt``/``snd_una``, ``ecn_flags``,
+the delivery rate fields, ``sk_txhash``, the callback flags (the kernel's are per
+socket, set by earlier programs) and ``sk`` (NULL). ``reply`` is the program's.
+
+``bpf_setsockopt``/``bpf_getsockopt`` then reach the socket through its fd (see
+:mod:`ebpf.vm.helpers.sockopts`), and ``bpf_sock_map_update``/
+``bpf_sock_hash_update`` store it in a SOCKMAP/SOCKHASH.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import struct
+from dataclasses import dataclass, field
+
+from ..uapi.contexts import BPF_SOCK_OPS, TCP_INFO
+from .contexts import Context, _ctx_region
+from .memory import Memory
+
+_F = BPF_SOCK_OPS.fields
+#: bpf_sock_ops fields read off TCP_INFO: (ctx field, tcp_info field, shift left)
+_FROM_TCP_INFO = (
+    ("state", "tcpi_state", 0), ("snd_cwnd", "tcpi_snd_cwnd", 0), ("srtt_us", "tcpi_rtt", 3),
+    ("rtt_min", "tcpi_min_rtt", 0), ("snd_ssthresh", "tcpi_snd_ssthresh", 0),
+    ("mss_cache", "tcpi_snd_mss", 0), ("packets_out", "tcpi_unacked", 0),
+    ("retrans_out", "tcpi_retrans", 0), ("total_retrans", "tcpi_total_retrans", 0),
+    ("segs_in", "tcpi_segs_in", 0), ("data_segs_in", "tcpi_data_segs_in", 0),
+    ("segs_out", "tcpi_segs_out", 0), ("data_segs_out", "tcpi_data_segs_out", 0),
+    ("lost_out", "tcpi_lost", 0), ("sacked_out", "tcpi_sacked", 0),
+    ("bytes_received", "tcpi_bytes_received", 0), ("bytes_acked", "tcpi_bytes_acked", 0),
+)
+
+
+@dataclass(frozen=True)
+class SockOpsRequest:
+    """Callback ``op`` (``BPF_SOCK_OPS_*_CB``) with ``args`` on socket ``sock``."""
+
+    sock: socket.socket | int
+    op: int
+    args: tuple[int, ...] = field(default_factory=tuple)
+
+    def fd(self) -> int:
+        return self.sock if isinstance(self.sock, int) else self.sock.fileno()
+
+
+def _put(buf: bytearray, name: str, value: int) -> None:
+    f = _F[name]
+    buf[f.offset:f.offset + f.size] = (value & ((1 << 8 * f.size) - 1)).to_bytes(f.size, "little")
+
+
+class SockOpsContext(Context):
+    """``struct bpf_sock_ops`` of a :class:`SockOpsRequest`, and its socket."""
+
+    def __init__(self, mem: Memory, request: SockOpsRequest):
+        self.request = request
+        self.buf = bytearray(BPF_SOCK_OPS.size)
+        self.region = _ctx_region(mem, self.buf, "bpf_sock_ops")
+        self.addr = self.region.base
+
+    def socket(self) -> socket.socket:
+        """A socket object on a duplicate of the request's fd (the caller closes it)."""
+        return socket.socket(fileno=os.dup(self.request.fd()))
+
+    def begin(self) -> None:
+        r, buf = self.request, self.buf
+        buf[:] = bytes(len(buf))
+        _put(buf, "op", r.op)
+        args = _F["args"]
+        for i, a in enumerate(r.args[:args.elems]):
+            struct.pack_into("<I", buf, args.offset + 4 * i, a & 0xFFFF_FFFF)
+        with self.socket() as s:
+            fam = s.family
+            _put(buf, "family", fam)
+            _put(buf, "is_fullsock", 1)
+            local = s.getsockname()
+            try:
+                remote = s.getpeername()
+            except OSError:
+                remote = None
+            if fam in (socket.AF_INET, socket.AF_INET6):
+                a4, a6 = ("local_ip4", "remote_ip4"), ("local_ip6", "remote_ip6")
+                names = a4 if fam == socket.AF_INET else a6
+                for name, addr in zip(names, (local, remote), strict=True):
+                    if addr is not None:
+                        raw = socket.inet_pton(fam, addr[0])
+                        off = _F[name].offset
+                        buf[off:off + len(raw)] = raw
+                _put(buf, "local_port", local[1])
+                if remote is not None:
+                    _put(buf, "remote_port", socket.htons(remote[1]) << 16)
+            if s.type == socket.SOCK_STREAM and fam != socket.AF_UNIX:
+                info = s.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, TCP_INFO.size)
+                info = info.ljust(TCP_INFO.size, b"\0")
+                for ctx_name, info_name, shift in _FROM_TCP_INFO:
+                    f = TCP_INFO.fields[info_name]
+                    value = int.from_bytes(info[f.offset:f.offset + f.size], "little")
+                    _put(buf, ctx_name, value << shift)
+
+    def finish(self) -> tuple[bytes, bytes | None]:
+        return b"", bytes(self.buf)
+
+
+__all__ = ["SockOpsContext", "SockOpsRequest"]
