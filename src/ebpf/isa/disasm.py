@@ -87,6 +87,15 @@ _LOAD_ACQ = 0x100
 _STORE_REL = 0x110
 
 
+def _alu_sym(table: dict[int, str], o: int, off: int) -> str | None:
+    """The operator of ALU op ``o`` in ``table``, ``s``-prefixed for signed
+    division and modulo (offset 1); None for an op the table lacks."""
+    sym = table.get(o)
+    if sym is not None and off == 1 and o in (op.BPF_DIV, op.BPF_MOD):
+        sym = "s" + sym
+    return sym
+
+
 def _num(v: int, hex: bool) -> str:
     if not hex:
         return str(v)
@@ -153,11 +162,9 @@ def format_instruction(ins: Instruction, *, hex: bool = True, alu32: bool = Fals
             if cls == op.BPF_ALU64:
                 return f"r{dst} = bswap{imm} r{dst}"
             return f"r{dst} = {'be' if x else 'le'}{imm} r{dst}"
-        sym = _ALU_SYM.get(o)
+        sym = _alu_sym(_ALU_SYM, o, off)
         if sym is None:
             return _unknown(ins)
-        if off == 1 and o in (op.BPF_DIV, op.BPF_MOD):
-            sym = "s" + sym
         rhs = f"{r}{src}" if x else _num(imm, hex)
         return f"{r}{dst} {sym}= {rhs}"
 
@@ -275,11 +282,9 @@ def _format_kernel(ins: Instruction) -> str:
             return f"r{dst} = addr_space_cast(r{src}, {(imm >> 16) & 0xFFFF}, {imm & 0xFFFF})"
         if o == op.BPF_MOV and x and off:
             return f"{r}{dst} = (s{off}){r}{src}"
-        sym = _KERNEL_ALU.get(o)
+        sym = _alu_sym(_KERNEL_ALU, o, off)
         if sym is None:
             return _unknown(ins)
-        if off == 1 and o in (op.BPF_DIV, op.BPF_MOD):
-            sym = "s" + sym
         return f"{r}{dst} {sym} {f'{r}{src}' if x else imm}"
 
     if cls in (op.BPF_JMP, op.BPF_JMP32):

@@ -175,7 +175,7 @@ class ToolParser(argparse.ArgumentParser):
                           help="stop after this many seconds")
 
     def noclear(self) -> None:
-        """``-C``/``--noclear`` of the top-style tools (see :func:`top_screen`)."""
+        """``-C``/``--noclear`` of the top-style tools (see :func:`top`)."""
         self.add_argument("-C", "--noclear", action="store_true", help="don't clear the screen")
 
     def ports(self) -> None:
@@ -328,13 +328,16 @@ Row = tuple[dict[str, Any], str] | None
 
 def stream(name: str, args: argparse.Namespace, constants: dict[str, Any], header: str,
            fmt: Callable[[Any], Row], ready: Ready = None,
-           variants: Iterable[Sequence[str]] | None = None, decode: Any = "event") -> int:
+           variants: Iterable[Sequence[str]] | None = None, decode: Any = "event",
+           hook: Callable[[Any], contextlib.AbstractContextManager[Any]] | None = None) -> int:
     """The body of an event tool: load and attach ``name`` (the first working set of
-    ``variants`` when given), print ``header``, then one row per ring buffer record
+    ``variants`` when given; with ``hook``, the context ``hook(object)`` attaches
+    the programs instead), print ``header``, then one row per ring buffer record
     (``fmt(record)`` returns ``(json_record, text_line)`` or None to skip it) until
     ``args.duration`` passes or Ctrl-C."""
     out = Output(args.json)
-    with attached(name, constants, variants) as obj:
+    with attached(name, constants, variants, attach=hook is None) as obj, \
+            (hook(obj) if hook is not None else contextlib.nullcontext()):
         print_events(obj, out, header, fmt, getattr(args, "duration", None), ready, decode)
     return 0
 
@@ -379,17 +382,6 @@ def drain(m: Any) -> list[tuple[Any, Any]]:
     return rows
 
 
-def top_screen(out: Output, args: argparse.Namespace, summary: bool = True) -> None:
-    """Start a top-style screen: clear the terminal (not with ``-C``
-    (:meth:`ToolParser.noclear`), JSON or no terminal), then, when ``summary``,
-    the time and load average, and a blank line."""
-    if not args.noclear and not args.json and os.isatty(1):
-        print("\033[2J\033[H", end="")
-    if summary:
-        out.text(f"{hms()} loadavg: {Path('/proc/loadavg').read_text().strip()}")
-    out.text()
-
-
 def every_interval(out: Output, note: str, ready: Ready, args: argparse.Namespace,
                    tick: Callable[[bool], None], count: int | None = None) -> int:
     """The loop of a summary tool: say ``note`` and call ``ready()``
@@ -401,10 +393,21 @@ def every_interval(out: Output, note: str, ready: Ready, args: argparse.Namespac
     return 0
 
 
-def top(out: Output, args: argparse.Namespace, tick: Callable[[bool], None],
-        ready: Ready) -> int:
-    """The loop of a top-style tool (:func:`every_interval`); ``tick`` starts
-    each screen with :func:`top_screen`."""
+def top(out: Output, args: argparse.Namespace, table: Callable[[], None], ready: Ready,
+        summary: bool = True) -> int:
+    """The loop of a top-style tool (:func:`every_interval`): each interval a screen,
+    cleared first (not with ``-C`` (:meth:`ToolParser.noclear`), JSON or no
+    terminal), with the time and load average when ``summary``, a blank line,
+    then ``table()`` and a blank line."""
+    def tick(last: bool) -> None:
+        if not args.noclear and not args.json and os.isatty(1):
+            print("\033[2J\033[H", end="")
+        if summary:
+            out.text(f"{hms()} loadavg: {Path('/proc/loadavg').read_text().strip()}")
+        out.text()
+        table()
+        out.text()
+
     return every_interval(out, f"Tracing... Output every {args.interval:g} secs. Hit Ctrl-C "
                           "to end", ready, args, tick)
 
@@ -459,4 +462,4 @@ __all__ = ["Output", "Ready", "Row", "TCP_STATES", "ToolParser", "announce", "at
            "drain", "every_interval", "hms",
            "family_wanted", "flow_addrs", "intervals", "ip_text", "ipv4", "object_for_text", "object_path", "open_first", "open_tool",
            "poll_events", "port_set", "ports_wanted", "print_events", "require_kernel", "run_main", "sleep_for", "source_path", "stream",
-           "text", "top", "top_screen"]
+           "text", "top"]

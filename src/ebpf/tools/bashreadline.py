@@ -7,17 +7,7 @@ from __future__ import annotations
 import shutil
 
 from ..errors import Error
-from .base import (
-    Output,
-    Ready,
-    Row,
-    ToolParser,
-    attached,
-    hms,
-    print_events,
-    require_kernel,
-    text,
-)
+from .base import Ready, Row, ToolParser, hms, require_kernel, stream, text
 
 EXAMPLES = """\
     ebpf tool bashreadline              # trace commands typed into /bin/bash
@@ -37,20 +27,17 @@ def parser() -> ToolParser:
 def main(argv: list[str] | None = None, ready: Ready = None) -> int:
     args = parser().parse_args(argv)
     require_kernel("bashreadline")
-    out = Output(args.json)
     binary = args.shared or shutil.which("bash") or "/bin/bash"
     if not args.shared and binary == "/bin/bash" and not shutil.which("bash"):
         raise Error("bashreadline: bash not found")
-    with attached("bashreadline", attach=False) as obj, \
-            obj.programs["readline_return"].attach(binary=binary, symbol="readline",
-                                                   retprobe=True):
 
-        def fmt(ev) -> Row:
-            line = text(ev.line)
-            return {"pid": ev.pid, "command": line}, f"{hms():<9} {ev.pid:<7} {line}"
+    def fmt(ev) -> Row:
+        line = text(ev.line)
+        return {"pid": ev.pid, "command": line}, f"{hms():<9} {ev.pid:<7} {line}"
 
-        print_events(obj, out, f"{'TIME':<9} {'PID':<7} COMMAND", fmt, args.duration, ready)
-    return 0
+    return stream("bashreadline", args, {}, f"{'TIME':<9} {'PID':<7} COMMAND", fmt, ready,
+                  hook=lambda obj: obj.programs["readline_return"].attach(
+                      binary=binary, symbol="readline", retprobe=True))
 
 
 if __name__ == "__main__":

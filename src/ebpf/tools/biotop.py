@@ -14,7 +14,6 @@ from .base import (
     drain,
     text,
     top,
-    top_screen,
 )
 from .disks import BIO_VARIANTS, name_of, split
 
@@ -42,9 +41,8 @@ def main(argv: list[str] | None = None, ready: Ready = None) -> int:
     with attached("biotop", {"target_pid": args.pid}, BIO_VARIANTS) as obj:
         m = obj.maps["counts"]
 
-        def tick(last: bool) -> None:
+        def table() -> None:
             rows = drain(m)
-            top_screen(out, args)
             out.text(f"{'PID':<7} {'COMM':<16} {'D':1} {'MAJ':>3} {'MIN':>3} {'DISK':<8} "
                      f"{'I/O':>5} {'Kbytes':>7} {'AVGms':>7}")
             rows.sort(key=lambda kv: -kv[1].bytes)
@@ -57,9 +55,8 @@ def main(argv: list[str] | None = None, ready: Ready = None) -> int:
                          "avg_ms": avg},
                         f"{k.pid:<7} {comm:<16} {rw:1} {major:>3} {minor:>3} {disk:<8} "
                         f"{v.io:>5} {v.bytes // 1024:>7} {avg:>7.2f}")
-            out.text()
 
-        return top(out, args, tick, ready)
+        return top(out, args, table, ready)
 
 
 if __name__ == "__main__":

@@ -41,14 +41,14 @@ def main(argv: list[str] | None = None, ready: Ready = None) -> int:
     args = parser().parse_args(argv)
     name_re = re.compile(args.name) if args.name else None
     start = time.monotonic()
-    head = ""
-    if args.timestamp:
-        head += f"{'TIME':<9}"
-    if args.time:
-        head += f"{'TIME(s)':<8} "
-    if args.uid is not None:
-        head += f"{'UID':<6} "
-    head += f"{'PCOMM':<16} {'PID':<7} {'PPID':<7} {'RET':>3} ARGS"
+
+    def optional(clock: str, secs: str, uid: object) -> str:
+        """The optional columns (-T, -t, -u), heading or values."""
+        return ((f"{clock:<9}" if args.timestamp else "") + (f"{secs:<8} " if args.time else "")
+                + (f"{uid:<6} " if args.uid is not None else ""))
+
+    head = (optional("TIME", "TIME(s)", "UID") +
+            f"{'PCOMM':<16} {'PID':<7} {'PPID':<7} {'RET':>3} ARGS")
 
     def fmt(ev) -> Row:
         if ev.retval != 0 and not args.fails:
@@ -62,14 +62,8 @@ def main(argv: list[str] | None = None, ready: Ready = None) -> int:
         if args.line and not any(args.line in a for a in argl):
             return None
         now = time.monotonic() - start
-        line = ""
-        if args.timestamp:
-            line += f"{hms():<9}"
-        if args.time:
-            line += f"{now:<8.3f} "
-        if args.uid is not None:
-            line += f"{ev.uid:<6} "
-        line += f"{comm:<16} {ev.pid:<7} {ev.ppid:<7} {ev.retval:>3} {' '.join(argl)}"
+        line = (optional(hms(), f"{now:.3f}", ev.uid) +
+                f"{comm:<16} {ev.pid:<7} {ev.ppid:<7} {ev.retval:>3} {' '.join(argl)}")
         return ({"time": round(now, 6), "comm": comm, "pid": ev.pid, "ppid": ev.ppid,
                  "uid": ev.uid, "ret": ev.retval, "args": argl}, line)
 

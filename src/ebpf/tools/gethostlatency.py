@@ -7,17 +7,7 @@ from __future__ import annotations
 import contextlib
 
 from ..errors import Error
-from .base import (
-    Output,
-    Ready,
-    Row,
-    ToolParser,
-    attached,
-    hms,
-    print_events,
-    require_kernel,
-    text,
-)
+from .base import Output, Ready, Row, ToolParser, hms, require_kernel, stream, text
 
 EXAMPLES = """\
     ebpf tool gethostlatency          # time getaddrinfo/gethostbyname[2] calls
@@ -40,32 +30,32 @@ def main(argv: list[str] | None = None, ready: Ready = None) -> int:
 
     args = parser().parse_args(argv)
     require_kernel("gethostlatency")
-    out = Output(args.json)
     lib = resolve_binary("libc.so.6" if args.libc in ("c", "libc") else args.libc,
                          args.pid or None)
-    with attached("gethostlatency", {"target_pid": args.pid}, attach=False) as obj, \
-            contextlib.ExitStack() as st:
+
+    def hook(obj) -> contextlib.ExitStack:
         where = {"binary": lib, **({"pid": args.pid} if args.pid else {})}
         hooked = 0
-        for func in FUNCS:
-            try:
-                st.enter_context(obj.programs["lookup_enter"].attach(symbol=func, **where))
-                st.enter_context(obj.programs["lookup_return"].attach(symbol=func,
-                                                                      retprobe=True, **where))
-                hooked += 1
-            except Error as e:
-                out.note(f"gethostlatency: {func} not traced: {e}")
-        if not hooked:
-            raise Error(f"gethostlatency: none of {', '.join(FUNCS)} could be probed in {lib}")
+        with contextlib.ExitStack() as st:
+            for func in FUNCS:
+                try:
+                    st.enter_context(obj.programs["lookup_enter"].attach(symbol=func, **where))
+                    st.enter_context(obj.programs["lookup_return"].attach(symbol=func,
+                                                                          retprobe=True, **where))
+                    hooked += 1
+                except Error as e:
+                    Output(args.json).note(f"gethostlatency: {func} not traced: {e}")
+            if not hooked:
+                raise Error(f"gethostlatency: none of {', '.join(FUNCS)} could be probed in {lib}")
+            return st.pop_all()
 
-        def fmt(ev) -> Row:
-            comm, host, ms = text(ev.comm), text(ev.host), ev.delta_ns / 1e6
-            return ({"pid": ev.pid, "comm": comm, "lat_ms": ms, "host": host},
-                    f"{hms():<9} {ev.pid:<7} {comm:<16} {ms:>10.2f} {host}")
+    def fmt(ev) -> Row:
+        comm, host, ms = text(ev.comm), text(ev.host), ev.delta_ns / 1e6
+        return ({"pid": ev.pid, "comm": comm, "lat_ms": ms, "host": host},
+                f"{hms():<9} {ev.pid:<7} {comm:<16} {ms:>10.2f} {host}")
 
-        print_events(obj, out, f"{'TIME':<9} {'PID':<7} {'COMM':<16} {'LATms':>10} HOST", fmt,
-                     args.duration, ready)
-    return 0
+    return stream("gethostlatency", args, {"target_pid": args.pid},
+                  f"{'TIME':<9} {'PID':<7} {'COMM':<16} {'LATms':>10} HOST", fmt, ready, hook=hook)
 
 
 if __name__ == "__main__":

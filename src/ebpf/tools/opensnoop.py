@@ -35,12 +35,16 @@ def parser() -> ToolParser:
 
 def main(argv: list[str] | None = None, ready: Ready = None) -> int:
     args = parser().parse_args(argv)
-    head = f"{'TIME':<9}" if args.timestamp else ""
-    if args.print_uid:
-        head += f"{'UID':<6} "
-    head += f"{'PID':<7} {'COMM':<16} {'FD':>3} {'ERR':>3} "
-    if args.extended_fields:
-        head += f"{'FLAGS':<8} "
+
+    def columns(clock: str, uid: object, pid: object, comm: str, fd: object, err: object,
+                flags: str) -> str:
+        """The columns before the path, heading or values."""
+        return ((f"{clock:<9}" if args.timestamp else "") +
+                (f"{uid:<6} " if args.print_uid else "") +
+                f"{pid:<7} {comm:<16} {fd:>3} {err:>3} " +
+                (f"{flags:<8} " if args.extended_fields else ""))
+
+    head = columns("TIME", "UID", "PID", "COMM", "FD", "ERR", "FLAGS")
 
     def fmt(ev) -> Row:
         comm = text(ev.comm)
@@ -50,12 +54,7 @@ def main(argv: list[str] | None = None, ready: Ready = None) -> int:
             return None
         fd, err = (ev.ret, 0) if ev.ret >= 0 else (-1, -ev.ret)
         path = text(ev.fname)
-        line = f"{hms():<9}" if args.timestamp else ""
-        if args.print_uid:
-            line += f"{ev.uid:<6} "
-        line += f"{ev.pid:<7} {comm:<16} {fd:>3} {err:>3} "
-        if args.extended_fields:
-            line += f"{ev.flags:08o} "
+        line = columns(hms(), ev.uid, ev.pid, comm, fd, err, f"{ev.flags:08o}")
         return ({"time": time.time(), "pid": ev.pid, "uid": ev.uid, "comm": comm,
                  "fd": fd, "err": err, "flags": ev.flags, "path": path}, line + path)
 

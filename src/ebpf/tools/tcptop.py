@@ -15,7 +15,6 @@ from .base import (
     flow_addrs,
     text,
     top,
-    top_screen,
 )
 
 EXAMPLES = """\
@@ -43,9 +42,8 @@ def main(argv: list[str] | None = None, ready: Ready = None) -> int:
     with attached("tcptop", {"target_pid": args.pid}) as obj:
         m = obj.maps["ip_map"]
 
-        def tick(last: bool) -> None:
+        def table() -> None:
             rows = drain(m)
-            top_screen(out, args, summary=not args.nosummary)
             out.text(f"{'PID':<7} {'COMM':<12} {'LADDR':<21} {'RADDR':<21} {'RX_KB':>6} "
                      f"{'TX_KB':>6}")
             rows.sort(key=lambda kv: -(kv[1].received + kv[1].sent))
@@ -57,9 +55,8 @@ def main(argv: list[str] | None = None, ready: Ready = None) -> int:
                          "rx_bytes": v.received, "tx_bytes": v.sent},
                         f"{k.pid:<7} {comm:<12.12} {la:<21} {ra:<21} "
                         f"{v.received // 1024:>6} {v.sent // 1024:>6}")
-            out.text()
 
-        return top(out, args, tick, ready)
+        return top(out, args, table, ready, summary=not args.nosummary)
 
 
 if __name__ == "__main__":
