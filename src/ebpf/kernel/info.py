@@ -45,7 +45,15 @@ def _enum_name(enum: Any, value: int) -> str:
 
 
 @dataclass
-class ProgramInfo:
+class _Described:
+    """What the kernel's description of an object gives as a plain dict."""
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class ProgramInfo(_Described):
     """A program as the kernel describes it (struct bpf_prog_info)."""
 
     id: int
@@ -74,12 +82,9 @@ class ProgramInfo:
         boot = time.time() - time.clock_gettime(time.CLOCK_BOOTTIME)
         return boot + self.load_time_ns / 1e9
 
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
 
 @dataclass
-class MapInfo:
+class MapInfo(_Described):
     """A map as the kernel describes it (struct bpf_map_info)."""
 
     id: int
@@ -98,12 +103,9 @@ class MapInfo:
     ifindex: int = 0
     frozen: bool = False
 
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
 
 @dataclass
-class LinkInfo:
+class LinkInfo(_Described):
     """A link (attachment) as the kernel describes it."""
 
     id: int
@@ -112,21 +114,15 @@ class LinkInfo:
     type_name: str = ""
     detail: dict[str, Any] = field(default_factory=dict)
 
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
 
 @dataclass
-class BTFInfo:
+class BTFInfo(_Described):
     """A BTF object loaded in the kernel."""
 
     id: int
     name: str
     size: int
     kernel_btf: bool
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 # ---- from an fd ------------------------------------------------------------------

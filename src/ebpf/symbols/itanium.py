@@ -74,6 +74,15 @@ class _Itanium:
         if not self.eat(t):
             raise DemangleError(t)
 
+    def digits_to(self, end: str) -> str:
+        """The decimal digits here (maybe none), then ``end``."""
+        start = self.i
+        while self.i < len(self.s) and self.s[self.i].isdigit():
+            self.i += 1
+        digits = self.s[start:self.i]
+        self.need(end)
+        return digits
+
     def number(self) -> int:
         m = re.compile(r"n?\d+").match(self.s, self.i)
         if not m:
@@ -233,20 +242,12 @@ class _Itanium:
             n = "~" + _last_component(enclosing)
         elif c == "U" and self.peek(2) == "Ut":
             self.i += 2
-            m = re.compile(r"\d*").match(self.s, self.i)
-            assert m is not None
-            self.i = m.end()
-            self.need("_")
-            n = f"{{unnamed type#{int(m.group() or -1) + 2}}}"
+            n = f"{{unnamed type#{int(self.digits_to('_') or -1) + 2}}}"
         elif c == "U" and self.peek(2) == "Ul":
             self.i += 2
             args = self.bare_function_type()
             self.need("E")
-            m = re.compile(r"\d*").match(self.s, self.i)
-            assert m is not None
-            self.i = m.end()
-            self.need("_")
-            n = f"{{lambda({args})#{int(m.group() or -1) + 2}}}"
+            n = f"{{lambda({args})#{int(self.digits_to('_') or -1) + 2}}}"
         elif c == "L":
             self.i += 1
             n = self.source_name()
@@ -395,11 +396,8 @@ class _Itanium:
             out = f"{ret} ({args})"
         elif c == "A":
             self.i += 1
-            m = re.compile(r"\d*").match(self.s, self.i)
-            assert m is not None
-            self.i = m.end()
-            self.need("_")
-            out = f"{self.type()} [{m.group()}]"
+            size = self.digits_to("_")
+            out = f"{self.type()} [{size}]"
         elif c == "M":
             self.i += 1
             cls = self.type()
