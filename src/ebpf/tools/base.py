@@ -22,7 +22,6 @@ import os
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from importlib import resources
 from pathlib import Path
 from typing import IO, Any
 
@@ -37,7 +36,9 @@ Ready = Callable[[], None] | None
 # ---- sources and the object cache ------------------------------------------------
 def source_path(name: str) -> Path:
     """The packaged C source of tool ``name`` (``ebpf/tools/bpf/NAME.bpf.c``)."""
-    path = Path(str(resources.files(__package__).joinpath("bpf", f"{name}.bpf.c")))
+    # package data beside this module (the compiler needs a real file, so a package
+    # imported from a zip could not compile it anyway)
+    path = Path(__file__).parent / "bpf" / f"{name}.bpf.c"
     if not path.is_file():
         raise Error(f"tool {name}: no BPF source {path} in the package")
     return path
