@@ -157,6 +157,10 @@ HELPERS: dict[str, Proto] = {
     "tcp_raw_gen_syncookie_ipv6": _P("int", ("any", "mem", "size"), gpl=True, group="xdp_tc"),
     "tcp_raw_check_syncookie_ipv4": _P("int", ("any", "any"), gpl=True, group="xdp_tc"),
     "tcp_raw_check_syncookie_ipv6": _P("int", ("any", "any"), gpl=True, group="xdp_tc"),
+    "tcp_gen_syncookie": _P("int", ("sock_common", "mem", "size", "mem", "size"), gpl=True,
+                            group="xdp_tc"),
+    "tcp_check_syncookie": _P("int", ("sock_common", "mem", "size", "mem", "size"),
+                              gpl=True, group="xdp_tc"),
     # sk_msg (the pull/push/pop helpers rebuild the scatterlist data points into)
     "msg_apply_bytes": _P("int", ("ctx", "scalar"), group="sk_msg"),
     "msg_cork_bytes": _P("int", ("ctx", "scalar"), group="sk_msg"),

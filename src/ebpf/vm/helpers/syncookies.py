@@ -16,6 +16,19 @@ addresses, ports and ``seq - 1`` made in this minute or the one before
 The kernel's hash keys are random at boot and never seen; the runtime's are
 random per process (a keyed BLAKE2b stands for the kernel's SipHash), so a cookie
 made here checks here, and cookies differ from the kernel's as two kernels' do.
+
+``bpf_tcp_gen_syncookie`` / ``bpf_tcp_check_syncookie`` do the same on behalf of a
+listener a lookup found (``bpf_sk_lookup_tcp``, ``bpf_skc_lookup_tcp``), with the
+kernel's further checks: a TCP listener (``-EINVAL``), SYN cookies enabled in the
+thread's network namespace (``net.ipv4.tcp_syncookies``: 0 gives ``-ENOENT`` to
+gen, ``-EINVAL`` to check), the right flags (gen: a bare SYN, ``-EINVAL``; check:
+an ACK without SYN or RST, ``-ENOENT``), IP header lengths and versions. The
+kernel makes a cookie for a listener only under SYN flood: with
+``tcp_syncookies=2`` always, else when its SYN queue is full, which the runtime
+never sees (``-ENOENT``); a listener's own MSS setting (``TCP_MAXSEG``) is not seen
+either. A cookie checks only within two minutes of the listener's last cookie
+(its "recent overflow"): the runtime remembers when it made one for a listener;
+SYN floods the kernel itself answered are not seen.
 """
 
 from __future__ import annotations
@@ -23,10 +36,13 @@ from __future__ import annotations
 import errno
 import hashlib
 import os
+import socket
 import struct
 import time
 
+from ...errors import RuntimeFault
 from ...uapi import HelperId as H
+from ...uapi.contexts import BPF_SOCK
 from ..run import Run
 from .table import HZ, helper, neg
 
@@ -129,3 +145,96 @@ def tcp_raw_check_syncookie_ipv4(run: Run, iph, th, *_):
 @helper(H.tcp_raw_check_syncookie_ipv6)
 def tcp_raw_check_syncookie_ipv6(run: Run, iph, th, *_):
     return _check(run, iph, th, True)
+
+
+# ---- on behalf of a listener -------------------------------------------------------
+_SK = BPF_SOCK.fields
+TCP_LISTEN = 10
+#: a listener's last cookie, by (family, local address, port): monotonic seconds
+_LAST_COOKIE: dict[tuple[int, bytes, int], float] = {}
+#: TCP_SYNCOOKIE_VALID: how long after a listener's last cookie an ACK may check
+VALID_SECONDS = 120
+
+
+def _listener(run: Run, sk: int, what: str) -> tuple[int, int, int, tuple[int, bytes, int]]:
+    """(family, protocol, state, identity) of a socket a lookup returned."""
+    region = run.extra.get("socks", {}).get(sk)
+    if region is None:
+        raise RuntimeFault(f"{what} of {sk:#x}, which no socket lookup returned")
+    family, protocol, state = (struct.unpack_from("<I", region.buf, _SK[n].offset)[0]
+                               for n in ("family", "protocol", "state"))
+    addr = _SK["src_ip6" if family == socket.AF_INET6 else "src_ip4"]
+    port = struct.unpack_from("<I", region.buf, _SK["src_port"].offset)[0]
+    return family, protocol, state, (family, bytes(region.buf[addr.offset:addr.offset
+                                                                + addr.size]), port)
+
+
+def _syncookies_sysctl() -> int:
+    try:
+        with open("/proc/sys/net/ipv4/tcp_syncookies") as f:
+            return int(f.read())
+    except (OSError, ValueError):
+        return 0
+
+
+def _common(run: Run, sk: int, iph: int, iph_len: int, th: int, what: str):
+    """The checks gen and check share: (family, identity, header version, flags) or -errno
+    for a socket that is no TCP listener."""
+    family, protocol, state, ident = _listener(run, sk, what)
+    if protocol != socket.IPPROTO_TCP or state != TCP_LISTEN:
+        return neg(errno.EINVAL)
+    flags = run.mem.read(th + 13, 1)[0]
+    version = run.mem.read(iph, 1)[0] >> 4 if iph_len else 0
+    return family, ident, version, flags
+
+
+@helper(H.tcp_gen_syncookie)
+def tcp_gen_syncookie(run: Run, sk, iph, iph_len, th, th_len):
+    iph_len, th_len = iph_len & M32, th_len & M32
+    head = run.mem.read(th, TCP_HLEN) if th_len >= TCP_HLEN else b""
+    if th_len < TCP_HLEN or th_len != (head[12] >> 4) * 4:
+        return neg(errno.EINVAL)
+    got = _common(run, sk, iph, iph_len, th, "bpf_tcp_gen_syncookie")
+    if isinstance(got, int):
+        return got
+    family, ident, version, flags = got
+    mode = _syncookies_sysctl()
+    if not mode:
+        return neg(errno.ENOENT)
+    if not flags & 0x02 or flags & (0x10 | 0x01 | 0x04):   # SYN; no ACK, FIN, RST
+        return neg(errno.EINVAL)
+    if iph_len < IPV4_HLEN:
+        return neg(errno.EINVAL)
+    if version == 6 and (iph_len < IPV6_HLEN or family != socket.AF_INET6):
+        return neg(errno.EINVAL)
+    if version not in (4, 6):
+        return neg(errno.EPROTONOSUPPORT)
+    if mode != 2:
+        return neg(errno.ENOENT)  # no SYN flood the runtime can see: no cookie
+    _LAST_COOKIE[ident] = time.monotonic()
+    return _gen(run, iph, th, th_len, version == 6)
+
+
+@helper(H.tcp_check_syncookie)
+def tcp_check_syncookie(run: Run, sk, iph, iph_len, th, th_len):
+    iph_len, th_len = iph_len & M32, th_len & M32
+    if th_len < TCP_HLEN:
+        return neg(errno.EINVAL)
+    got = _common(run, sk, iph, iph_len, th, "bpf_tcp_check_syncookie")
+    if isinstance(got, int):
+        return got
+    family, ident, version, flags = got
+    if not _syncookies_sysctl():
+        return neg(errno.EINVAL)
+    if not flags & 0x10 or flags & (0x04 | 0x02):          # ACK; no RST, SYN
+        return neg(errno.ENOENT)
+    if iph_len < IPV4_HLEN:
+        return neg(errno.EINVAL)
+    last = _LAST_COOKIE.get(ident)
+    if last is None or time.monotonic() - last > VALID_SECONDS:
+        return neg(errno.ENOENT)  # no recent overflow on this listener
+    if version == 6 and (iph_len < IPV6_HLEN or family != socket.AF_INET6):
+        return neg(errno.EINVAL)
+    if version not in (4, 6):
+        return neg(errno.EPROTONOSUPPORT)
+    return 0 if _check(run, iph, th, version == 6) == 0 else neg(errno.ENOENT)
