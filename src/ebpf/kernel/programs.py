@@ -30,7 +30,7 @@ from ..isa import encode
 from ..loader.types import known_type
 from ..programs import Program, RunResult
 from ..spec import ProgramSpec
-from ..uapi import Command, ProgramType, structs
+from ..uapi import Command, ProgramType, consts, structs
 from . import commands, lockdown, probes
 from . import sys as bsys
 from .maps import ENOTSUPP, sanitize_name
@@ -51,7 +51,6 @@ FIRST_LOG_SIZE = 1 << 18
 # data_in/out, ctx_out, repeat or duration (bpf_prog_test_run_raw_tp/_syscall).
 _CTX_ONLY_TYPES = frozenset({ProgramType.RAW_TRACEPOINT, ProgramType.RAW_TRACEPOINT_WRITABLE,
                              ProgramType.SYSCALL})
-_TEST_RUN_ON_CPU = 1  # BPF_F_TEST_RUN_ON_CPU
 
 
 class KernelProgram(Program):
@@ -167,8 +166,8 @@ class KernelProgram(Program):
         if syscall and (flags or cpu):
             raise SystemCallError(f"{what}: flags and cpu are not accepted for SYSCALL programs",
                                   _errno.EINVAL)
-        if not syscall and cpu and not flags & _TEST_RUN_ON_CPU:
-            flags |= _TEST_RUN_ON_CPU
+        if not syscall and cpu and not flags & consts.BPF_F_TEST_RUN_ON_CPU:
+            flags |= consts.BPF_F_TEST_RUN_ON_CPU
         raw = bytes(ctx) if ctx is not None else b""
         cin = ctypes.create_string_buffer(raw, max(len(raw), 1))
         attr = structs.ProgTestRunAttr(prog_fd=self.fd, repeat=0, flags=flags, cpu=cpu)

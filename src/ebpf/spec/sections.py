@@ -13,10 +13,8 @@ True
 >>> classify("xdp").needs_target
 True
 
-Some program and attach types are newer than the generated ``ebpf.uapi`` enums
-may know (``NETFILTER``, ``TCX_INGRESS``...): they are looked up by name at call
-time, and when absent the raw kernel number is kept in ``program_type_value`` /
-``attach_type_value`` (the enum member falls back to ``UNSPEC`` / ``None``).
+Program and attach types are looked up by name in the generated ``ebpf.uapi``
+enums (``program_type_value`` / ``attach_type_value`` are their kernel numbers).
 """
 
 from __future__ import annotations
@@ -29,25 +27,6 @@ from ..uapi import AttachType, ProgramType
 from ..uapi.consts import BPF_F_SLEEPABLE, BPF_F_XDP_HAS_FRAGS
 
 log = logging.getLogger(__name__)
-
-# Kernel numbers of enum members that older UAPI headers lack (linux/bpf.h facts).
-_PROGRAM_TYPE_NUMBERS = {"NETFILTER": 32}
-_ATTACH_TYPE_NUMBERS = {
-    "STRUCT_OPS": 44,
-    "NETFILTER": 45,
-    "TCX_INGRESS": 46,
-    "TCX_EGRESS": 47,
-    "TRACE_UPROBE_MULTI": 48,
-    "CGROUP_UNIX_CONNECT": 49,
-    "CGROUP_UNIX_SENDMSG": 50,
-    "CGROUP_UNIX_RECVMSG": 51,
-    "CGROUP_UNIX_GETPEERNAME": 52,
-    "CGROUP_UNIX_GETSOCKNAME": 53,
-    "NETKIT_PRIMARY": 54,
-    "NETKIT_PEER": 55,
-    "TRACE_KPROBE_SESSION": 56,
-    "TRACE_UPROBE_SESSION": 57,
-}
 
 # How attaching proceeds, by attach_kind: True when the user must give a target
 # (an interface, a socket, a cgroup, a binary, an event...) whatever the section says.
@@ -232,25 +211,21 @@ _BY_PATTERN = {entry[0]: entry for entry in _TABLE}
 
 
 def program_type_by_name(name: str) -> tuple[ProgramType, int]:
-    """The ProgramType member called ``name`` and its kernel number.
-
-    Falls back to (UNSPEC, number) when ebpf.uapi lacks it.
-    """
+    """The ProgramType member called ``name`` and its kernel number ((UNSPEC, 0)
+    when ebpf.uapi has none)."""
     member = ProgramType.__members__.get(name)
     if member is not None:
         return member, int(member)
-    return ProgramType.UNSPEC, _PROGRAM_TYPE_NUMBERS.get(name, 0)
+    return ProgramType.UNSPEC, 0
 
 
 def attach_type_by_name(name: str | None) -> tuple[AttachType | None, int | None]:
-    """The AttachType member called ``name`` and its kernel number (None, number) if
-    ebpf.uapi lacks it."""
-    if name is None:
-        return None, None
-    member = AttachType.__members__.get(name)
+    """The AttachType member called ``name`` and its kernel number ((None, None)
+    when ebpf.uapi has none)."""
+    member = AttachType.__members__.get(name) if name is not None else None
     if member is not None:
         return member, int(member)
-    return None, _ATTACH_TYPE_NUMBERS.get(name)
+    return None, None
 
 
 def _build(section: str, entry: tuple[str, str, str | None, str, str], target: str) -> SectionInfo:
@@ -329,16 +304,14 @@ def _needs_target(kind: str, attach_to: str, attach_type: AttachType | None) -> 
         return not attach_to or attach_to in _MAP_ITERATORS
     if kind == "tracepoint":
         return attach_to.count("/") != 1 or attach_to.startswith("/") or attach_to.endswith("/")
-    if kind == "uprobe":
-        # "path:symbol[+off]" or "path:0xoffset" is complete; "" or a bare path is not
+    if kind in ("uprobe", "uprobe_multi"):
+        # "path:symbol[+off]" (a pattern for uprobe.multi) or "path:0xoffset" is
+        # complete; "" or a bare path is not
         path, sep, func = attach_to.rpartition(":")
         return not (sep and path and func)
     if kind == "usdt":
         # path:provider:name
         return attach_to.count(":") < 2
-    if kind == "uprobe_multi":
-        path, sep, func = attach_to.rpartition(":")
-        return not (sep and path and func)
     return not attach_to
 
 

@@ -17,21 +17,6 @@ from ..links import PerfEventLink, is_unsupported, link_fd_create
 
 log = logging.getLogger("ebpf.kernel.attach")
 
-# enum bpf_attach_type members newer than some generated tables (kernel numbers)
-ATTACH_NUMBERS = {"NETFILTER": 45, "TCX_INGRESS": 46, "TCX_EGRESS": 47,
-                   "TRACE_UPROBE_MULTI": 48, "NETKIT_PRIMARY": 54, "NETKIT_PEER": 55,
-                   "CGROUP_UNIX_CONNECT": 49, "CGROUP_UNIX_SENDMSG": 50,
-                   "CGROUP_UNIX_RECVMSG": 51, "CGROUP_UNIX_GETPEERNAME": 52,
-                   "CGROUP_UNIX_GETSOCKNAME": 53}
-
-
-def attach_number(name: str) -> int:
-    member = AttachType.__members__.get(name)
-    if member is not None:
-        return int(member)
-    return ATTACH_NUMBERS[name]
-
-
 def prog_name(prog: Any) -> str:
     return getattr(prog, "name", None) or "program"
 
@@ -113,9 +98,6 @@ def attach_name(atype: int) -> str:
     try:
         return AttachType(atype).name
     except ValueError:
-        for k, v in ATTACH_NUMBERS.items():
-            if v == atype:
-                return k
         return str(atype)
 
 

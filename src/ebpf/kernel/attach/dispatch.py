@@ -8,8 +8,8 @@ from typing import Any
 
 from ...errors import AttachError, NotSupportedError
 from ...links import Link
-from ...uapi import ProgramType
-from .common import attach_number, log, prog_name
+from ...uapi import AttachType, ProgramType
+from .common import log, prog_name
 from .iter import attach_iter
 from .kprobes import attach_kprobe, attach_kprobe_multi
 from .netfilter import attach_netfilter
@@ -68,7 +68,7 @@ def attach_program(prog: Any, **target: Any) -> Link:
     if "attach_type" in target:
         at = target.pop("attach_type")
         try:
-            atype = attach_number(at.upper()) if isinstance(at, str) else int(at)
+            atype = int(AttachType[at.upper()]) if isinstance(at, str) else int(at)
         except (KeyError, ValueError, TypeError):
             raise AttachError(f"program {prog_name(prog)}: unknown attach_type {at!r} (an "
                               "AttachType, its name or its number)") from None

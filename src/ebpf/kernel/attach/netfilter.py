@@ -7,8 +7,9 @@ from typing import Any
 
 from ...errors import AttachError, NotSupportedError
 from ...links import Link
+from ...uapi import AttachType
 from ..links import FDLink, link_fd_create
-from .common import attach_number, no_extra, prog_name
+from .common import no_extra, prog_name
 
 NF_PROTO = {"inet": 1, "ipv4": 2, "ip": 2, "ipv6": 10, "ip6": 10}
 NF_HOOKS = {"prerouting": 0, "pre_routing": 0, "local_in": 1, "input": 1, "forward": 2,
@@ -36,7 +37,7 @@ def attach_netfilter(prog: Any, attach_to: str, atype: int | None, retprobe: boo
         attr.netfilter.priority = priority
         attr.netfilter.flags = flags
     try:
-        fd = link_fd_create(prog, 0, attach_number("NETFILTER"), setup=setup,
+        fd = link_fd_create(prog, 0, int(AttachType.NETFILTER), setup=setup,
                             what=f"attaching netfilter program {prog_name(prog)}")
     except AttachError as e:
         if e.errno == _errno.EOPNOTSUPP:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from ...uapi import AttachType
 from ..links import FDLink, link_fd_create
-from .common import attach_number, no_extra, open_dir_fd, prog_name
+from .common import no_extra, open_dir_fd, prog_name
 
 
 def attach_netns(kind: str, default_type: str):
@@ -12,7 +13,7 @@ def attach_netns(kind: str, default_type: str):
         no_extra(kind, prog, target)
         nsfd, where = open_dir_fd(ns, "network namespace")
         try:
-            at = atype if atype is not None else attach_number(default_type)
+            at = atype if atype is not None else int(AttachType[default_type])
             fd = link_fd_create(prog, nsfd.fd, at,
                                 what=f"attaching {kind} program {prog_name(prog)} to netns {where}")
         finally:

@@ -6,8 +6,9 @@ from typing import Any
 
 from ...errors import AttachError
 from ...links import Link
+from ...uapi import AttachType
 from ..links import FDLink, is_unsupported, link_fd_create
-from .common import attach_number, ifindex_of, legacy_fallback, log, no_extra, prog_name
+from .common import ifindex_of, legacy_fallback, log, no_extra, prog_name
 
 
 def attach_tc(prog: Any, attach_to: str, atype: int | None, retprobe: bool,
@@ -18,7 +19,7 @@ def attach_tc(prog: Any, attach_to: str, atype: int | None, retprobe: bool,
     prio = int(target.pop("priority", target.pop("prio", 1)))
     handle = int(target.pop("handle", 1))
     no_extra("tc", prog, target)
-    ingress, egress = attach_number("TCX_INGRESS"), attach_number("TCX_EGRESS")
+    ingress, egress = int(AttachType.TCX_INGRESS), int(AttachType.TCX_EGRESS)
     if direction is not None:
         d = str(direction).lower()
         if d not in ("ingress", "egress"):

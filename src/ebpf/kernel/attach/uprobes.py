@@ -8,11 +8,11 @@ from typing import Any
 
 from ...errors import AttachError, NotSupportedError
 from ...links import Link
-from ...uapi import consts
+from ...uapi import AttachType, consts
 from .. import perf, tracefs, uprobe
 from .. import sys as bsys
 from ..links import FDLink, PerfEventLink, link_fd_create
-from .common import attach_number, multi_arrays, no_extra, perf_link, prog_name
+from .common import multi_arrays, no_extra, perf_link, prog_name
 
 
 def uprobe_event(prog: Any, path: str, offset: int, retprobe: bool, pid: int | None,
@@ -118,7 +118,7 @@ def attach_uprobe_multi(prog: Any, attach_to: str, atype: int | None, retprobe: 
         um.flags = consts.BPF_F_UPROBE_MULTI_RETURN if retprobe else 0
         um.pid = int(pid or 0)
     try:
-        fd = link_fd_create(prog, 0, attach_number("TRACE_UPROBE_MULTI"), setup=setup,
+        fd = link_fd_create(prog, 0, int(AttachType.TRACE_UPROBE_MULTI), setup=setup,
                             what=f"attaching {kind} {prog_name(prog)} to {len(offs)} places in {path}")
     except AttachError as e:
         if e.errno in (_errno.EOPNOTSUPP, 524):
