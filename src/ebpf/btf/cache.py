@@ -19,7 +19,6 @@ private directory under the system's temporary directory.
 from __future__ import annotations
 
 import functools
-import hashlib
 import json
 import logging
 import os
@@ -29,6 +28,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from .._internal.digest import blake2b, hexdigest
 from .._internal.files import atomic_write
 from ..errors import BTFError
 from .parse import Spec
@@ -47,7 +47,7 @@ def renderer_fingerprint() -> bytes:
     """Identifies the ``ebpf.btf`` package's sources (each file's name, size and
     modification time): changes whenever the code that turns BTF into text changes,
     so a fixed renderer never serves an older result."""
-    h = hashlib.sha256()
+    h = blake2b()
     for f in sorted(Path(__file__).parent.glob("*.py")):
         try:
             st = f.stat()
@@ -109,6 +109,8 @@ def blob(spec: Spec) -> bytes:
 def key(btf: Spec | bytes) -> str:
     """The cache key of a spec or of raw BTF bytes: the bytes and the renderer."""
     data = btf if isinstance(btf, bytes) else blob(btf)
+    import hashlib  # (SHA-256 as ever: a new hash would re-render every cached text)
+
     return hashlib.sha256(renderer_fingerprint() + data).hexdigest()[:24]
 
 
@@ -214,7 +216,7 @@ def kernel_memo(kind: str, key: bytes, compute: Callable[[], Any],
     ident = kernel_identity()
     if ident is None:
         return compute()
-    h = hashlib.sha256(ident.encode() + b"\0" + kind.encode() + b"\0" + key).hexdigest()[:32]
+    h = hexdigest(ident.encode() + b"\0" + kind.encode() + b"\0" + key)
     path = cache_root() / "facts" / f"{kind}-{h}.json"
     try:
         entry = json.loads(path.read_bytes())

@@ -13,7 +13,6 @@ compile afresh. Entries live in ``$XDG_CACHE_HOME/ebpf/objects`` (``~/.cache``);
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -21,6 +20,7 @@ import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
+from .._internal.digest import blake2b, hexdigest
 from .._internal.files import atomic_write
 
 log = logging.getLogger(__name__)
@@ -49,7 +49,7 @@ def _tool_identity(exe: str) -> str:
 def key(command: Sequence[str]) -> str:
     """The entry name for a compile ``command`` (output and dependency-file
     arguments left out by the caller)."""
-    h = hashlib.sha256()
+    h = blake2b(digest_size=12)
     h.update(_tool_identity(command[0]).encode() + b"\0")
     for a in command:
         h.update(a.encode() + b"\0")
@@ -64,7 +64,7 @@ _KEYED = "keyed-by-path"
 def _digest(path: str) -> str | None:
     try:
         with open(path, "rb") as f:
-            return hashlib.sha256(f.read()).hexdigest()
+            return hexdigest(f.read(), 64)
     except OSError:
         return None
 
@@ -98,7 +98,7 @@ def lookup(entry: str) -> bytes | None:
     except OSError:
         return None
     # the object's name is its own hash: a torn or stale file is never served
-    return data if obj_name == f"{hashlib.sha256(data).hexdigest()[:32]}.o" else None
+    return data if obj_name == f"{hexdigest(data)}.o" else None
 
 
 def kept_object(obj: Path) -> Path | None:
@@ -109,7 +109,7 @@ def kept_object(obj: Path) -> Path | None:
         data = obj.read_bytes()
     except OSError:
         return None
-    kept = cache_dir() / f"{hashlib.sha256(data).hexdigest()[:32]}.o"
+    kept = cache_dir() / f"{hexdigest(data)}.o"
     return kept if kept.is_file() else None
 
 
@@ -162,7 +162,7 @@ def store(entry: str, obj: Path, depfile: Path, cwd: Path | None = None) -> None
     d = cache_dir()
     try:
         data = obj.read_bytes()
-        obj_name = f"{hashlib.sha256(data).hexdigest()[:32]}.o"
+        obj_name = f"{hexdigest(data)}.o"
         d.mkdir(parents=True, exist_ok=True)
         if not (d / obj_name).is_file():
             atomic_write(d / obj_name, data)

@@ -27,7 +27,6 @@ cached beside it. Set ``EBPF_TRIM_VMLINUX=0`` to always use the full header.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import marshal
 import os
@@ -36,6 +35,7 @@ from array import array
 from collections.abc import Iterable
 from pathlib import Path
 
+from .._internal.digest import hexdigest
 from .._internal.files import atomic_write
 
 log = logging.getLogger(__name__)
@@ -282,9 +282,9 @@ def trimmed_dir(full_dir: Path, src: Path, search: Iterable[Path], ours: Path) -
         # the cut depends only on the full header (its directory is keyed by the BTF it
         # was made from), these identifiers and this code: the answer is kept by them
         st = os.stat(__file__)
-        by_ids = full_dir / "trimmed" / ("ids-" + hashlib.blake2b(
+        by_ids = full_dir / "trimmed" / ("ids-" + hexdigest(
             f"{_INDEX_VERSION}:{st.st_size}:{st.st_mtime_ns}\0{chr(0).join(sorted(idents))}"
-            .encode(), digest_size=12).hexdigest())
+            .encode(), 24))
         kept = _kept_dir(full_dir, by_ids)
         if kept is not None:
             return kept
@@ -295,7 +295,7 @@ def trimmed_dir(full_dir: Path, src: Path, search: Iterable[Path], ours: Path) -
             UnicodeDecodeError) as e:  # a header or index not as expected: use the full one
         log.debug("no trimmed vmlinux.h for %s: %s", src, e)
         return None
-    digest = hashlib.blake2b(header.encode(), digest_size=12).hexdigest()
+    digest = hexdigest(header.encode(), 24)
     d = full_dir / "trimmed" / digest
     out = d / "vmlinux.h"
     if not out.is_file():

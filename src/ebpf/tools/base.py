@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import hashlib
 import json
 import logging
 import os
@@ -25,6 +24,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
 
+from .._internal.digest import hexdigest
 from ..errors import Error, NotSupportedError
 
 log = logging.getLogger(__name__)
@@ -60,7 +60,7 @@ def _kept(src: Path, cc: str | None) -> Path:
         # copy named by its content, so concurrent runs never see a half-written file
         data = built.read_bytes()
         private = Path(tempfile.gettempdir()) / f"ebpf-tools-{os.getuid()}"
-        out = private / f"{src.name[:-2]}-{hashlib.sha256(data).hexdigest()[:20]}.o"
+        out = private / f"{src.name[:-2]}-{hexdigest(data, 20)}.o"
         if not out.is_file():
             from .._internal.files import atomic_write
 
@@ -79,7 +79,7 @@ def object_for_text(name: str, text: str, cc: str | None = None) -> Path:
     from ..toolchain import objcache
 
     src = objcache.cache_dir().parent / "generated" / \
-        f"{name}-{hashlib.sha256(text.encode()).hexdigest()[:20]}.bpf.c"
+        f"{name}-{hexdigest(text.encode(), 20)}.bpf.c"
     if not src.is_file():
         from .._internal.files import atomic_write
 
