@@ -214,17 +214,14 @@ class _Function(RingEmitter, AluEmitter):
             self.setreg(r, f"%a{r}")
         self.reset_caches()
         self.out.append("  ;INITD")
-        deep = self.tmp()
-        self.e(f"{deep} = icmp uge i64 %depth, {MAX_FRAMES}")
+        deep = self.let(f"icmp uge i64 %depth, {MAX_FRAMES}")
         self.e("br i1 " + deep + ", label %deep, label %start")
         self.block("deep")
         self.fault(L.FAULT_DEPTH, self.entry)
         self.block("start")
         se = self.word(L.STACK_END)
-        sev = self.tmp()
-        self.e(f"{sev} = load i64, ptr {se}")
-        fo = self.tmp()
-        self.e(f"{fo} = mul i64 %depth, {STACK_SIZE}")
+        sev = self.let(f"load i64, ptr {se}")
+        fo = self.let(f"mul i64 %depth, {STACK_SIZE}")
         self.e(f"%fp = sub i64 {sev}, {fo}")
         sd = self.word(L.STACK_DELTA)
         self.e(f"%sdelta = load i64, ptr {sd}")
@@ -315,25 +312,17 @@ class _Function(RingEmitter, AluEmitter):
             return
         hid = ins.imm & 0xFFFF_FFFF
         if hid == HELPER_CPU:
-            c = self.tmp()
-            self.e(f"{c} = load i64, ptr %cpup")
+            c = self.let("load i64, ptr %cpup")
             self.setreg(0, c)
             return
         if hid == HELPER_KTIME and NATIVE_CLOCK:
-            ts = self.tmp()
-            self.e(f"{ts} = alloca [2 x i64]")
-            rc = self.tmp()
-            self.e(f"{rc} = call i32 @clock_gettime(i32 {CLOCK_MONOTONIC}, ptr {ts})")
-            sec = self.tmp()
-            self.e(f"{sec} = load i64, ptr {ts}")
-            np_ = self.tmp()
-            self.e(f"{np_} = getelementptr i64, ptr {ts}, i64 1")
-            ns = self.tmp()
-            self.e(f"{ns} = load i64, ptr {np_}")
-            m = self.tmp()
-            self.e(f"{m} = mul i64 {sec}, 1000000000")
-            t = self.tmp()
-            self.e(f"{t} = add i64 {m}, {ns}")
+            ts = self.let("alloca [2 x i64]")
+            self.let(f"call i32 @clock_gettime(i32 {CLOCK_MONOTONIC}, ptr {ts})")
+            sec = self.let(f"load i64, ptr {ts}")
+            np_ = self.let(f"getelementptr i64, ptr {ts}, i64 1")
+            ns = self.let(f"load i64, ptr {np_}")
+            m = self.let(f"mul i64 {sec}, 1000000000")
+            t = self.let(f"add i64 {m}, {ns}")
             self.setreg(0, t)
             return
         if hid == HELPER_PRANDOM:
@@ -355,30 +344,22 @@ class _Function(RingEmitter, AluEmitter):
         """bpf_get_prandom_u32: xorshift64* on the run state's RNG word (the
         high 32 bits of the product)."""
         p = self.word(L.RNG)
-        x = self.tmp()
-        self.e(f"{x} = load i64, ptr {p}")
+        x = self.let(f"load i64, ptr {p}")
         for sh, d in ((12, "lshr"), (25, "shl"), (27, "lshr")):
-            t = self.tmp()
-            self.e(f"{t} = {d} i64 {x}, {sh}")
-            y = self.tmp()
-            self.e(f"{y} = xor i64 {x}, {t}")
+            t = self.let(f"{d} i64 {x}, {sh}")
+            y = self.let(f"xor i64 {x}, {t}")
             x = y
         self.e(f"store i64 {x}, ptr {p}")
-        m = self.tmp()
-        self.e(f"{m} = mul i64 {x}, {signed(PRANDOM_MUL, 64)}")
-        r = self.tmp()
-        self.e(f"{r} = lshr i64 {m}, 32")
-        return r
+        m = self.let(f"mul i64 {x}, {signed(PRANDOM_MUL, 64)}")
+        return self.let(f"lshr i64 {m}, 32")
 
     def _record_call(self, pc: int) -> None:
         """call_pcs[depth] = pc (depth < MAX_FRAMES here: checked at entry),
         when a helper may read it."""
         if not self.code.helpers & STACK_HELPERS and not self.code.has_callx:
             return
-        i = self.tmp()
-        self.e(f"{i} = add i64 %depth, {L.CALL_PCS}")
-        p = self.tmp()
-        self.e(f"{p} = getelementptr i64, ptr %st, i64 {i}")
+        i = self.let(f"add i64 %depth, {L.CALL_PCS}")
+        p = self.let(f"getelementptr i64, ptr %st, i64 {i}")
         self.e(f"store i64 {pc}, ptr {p}")
 
     def _callx(self, ins, pc: int) -> None:
@@ -427,8 +408,7 @@ class _Function(RingEmitter, AluEmitter):
             ext = "sext" if opc & 0xE0 == op.BPF_MEMSX else "zext"
             if kind == L.MEM_PROBE:
                 # a null host address (nothing there) reads as 0
-                isnull = self.tmp()
-                self.e(f"{isnull} = icmp eq i64 {h}, 0")
+                isnull = self.let(f"icmp eq i64 {h}, 0")
                 rd, z, j = self.label("prd"), self.label("pz"), self.label("pj")
                 self.e(f"br i1 {isnull}, label %{z}, label %{rd}")
                 self.block(rd)
@@ -437,8 +417,7 @@ class _Function(RingEmitter, AluEmitter):
                 self.block(z)
                 self.e(f"br label %{j}")
                 self.block(j)
-                r = self.tmp()
-                self.e(f"{r} = phi i64 [{v}, %{rd}], [0, %{z}]")
+                r = self.let(f"phi i64 [{v}, %{rd}], [0, %{z}]")
                 self.setreg(ins.dst, r)
                 return
             self.setreg(ins.dst, self._load(p, bits, ext))
@@ -454,8 +433,7 @@ class _Function(RingEmitter, AluEmitter):
             else:
                 v = self.reg(ins.src)
                 if bits < 64:
-                    value = self.tmp()
-                    self.e(f"{value} = trunc i64 {v} to i{bits}")
+                    value = self.let(f"trunc i64 {v} to i{bits}")
                 else:
                     value = v
             p, _ = self._host(ins.dst, ins.off, size, L.MEM_WRITE, pc)
@@ -465,11 +443,9 @@ class _Function(RingEmitter, AluEmitter):
         size = SIZES[opc & 0x18]
         if opc & 0xE0 == op.BPF_IND:
             s = self.reg(ins.src)
-            t = self.tmp()
-            self.e(f"{t} = add i64 {s}, {ins.imm}")
+            t = self.let(f"add i64 {s}, {ins.imm}")
             t32 = self._trunc32(t)
-            off = self.tmp()
-            self.e(f"{off} = sext i32 {t32} to i64")
+            off = self.let(f"sext i32 {t32} to i64")
         else:
             off = str(ins.imm)
         self.charge(0)

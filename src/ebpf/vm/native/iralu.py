@@ -21,11 +21,9 @@ class AluEmitter(Emitter):
             b = str(signed(ins.imm, 64 if is64 else 32))
         if is64:
             return a, b, "i64"
-        a32 = self.tmp()
-        self.e(f"{a32} = trunc i64 {a} to i32")
+        a32 = self.let(f"trunc i64 {a} to i32")
         if ins.opcode & op.BPF_X:
-            b32 = self.tmp()
-            self.e(f"{b32} = trunc i64 {b} to i32")
+            b32 = self.let(f"trunc i64 {b} to i32")
             b = b32
         return a32, b, "i32"
 
@@ -35,8 +33,7 @@ class AluEmitter(Emitter):
         jop = ins.opcode & 0xF0
         c = self.tmp()
         if jop == op.BPF_JSET:
-            x = self.tmp()
-            self.e(f"{x} = and {t} {a}, {b}")
+            x = self.let(f"and {t} {a}, {b}")
             self.e(f"{c} = icmp ne {t} {x}, 0")
             return c
         pred = {op.BPF_JEQ: "eq", op.BPF_JNE: "ne", op.BPF_JGT: "ugt", op.BPF_JGE: "uge",
@@ -57,27 +54,20 @@ class AluEmitter(Emitter):
             if opc & op.BPF_X and is64 and ins.off == ADDR_SPACE_CAST:
                 # the arena address of the low 32 bits (0 stays 0), see vm.code
                 v = self.reg(ins.src)
-                lo = self.tmp()
-                self.e(f"{lo} = and i64 {v}, 4294967295")
-                full = self.tmp()
-                self.e(f"{full} = or i64 {lo}, {signed((ins.imm & 0x7FFF_FFFF) << 32, 64)}")
-                nz = self.tmp()
-                self.e(f"{nz} = icmp ne i64 {lo}, 0")
-                sel = self.tmp()
-                self.e(f"{sel} = select i1 {nz}, i64 {full}, i64 0")
+                lo = self.let(f"and i64 {v}, 4294967295")
+                full = self.let(f"or i64 {lo}, {signed((ins.imm & 0x7FFF_FFFF) << 32, 64)}")
+                nz = self.let(f"icmp ne i64 {lo}, 0")
+                sel = self.let(f"select i1 {nz}, i64 {full}, i64 0")
                 self.setreg(d, sel)
                 return
             if opc & op.BPF_X:
                 v = self.reg(ins.src)
                 if ins.off:
-                    t = self.tmp()
-                    self.e(f"{t} = trunc i64 {v} to i{ins.off}")
-                    s = self.tmp()
-                    self.e(f"{s} = sext i{ins.off} {t} to {'i64' if is64 else 'i32'}")
+                    t = self.let(f"trunc i64 {v} to i{ins.off}")
+                    s = self.let(f"sext i{ins.off} {t} to {'i64' if is64 else 'i32'}")
                     v = s
                     if not is64:
-                        z = self.tmp()
-                        self.e(f"{z} = zext i32 {v} to i64")
+                        z = self.let(f"zext i32 {v} to i64")
                         v = z
                 elif not is64:
                     v = self._zext32(v)
@@ -91,8 +81,7 @@ class AluEmitter(Emitter):
             if not is64:
                 a = self._trunc32(a)
                 t = "i32"
-            r = self.tmp()
-            self.e(f"{r} = sub {t} 0, {a}")
+            r = self.let(f"sub {t} 0, {a}")
             self.setreg(d, r if is64 else self._zext(r))
             return
         a, b, t = self._operands(ins, is64)
@@ -104,8 +93,7 @@ class AluEmitter(Emitter):
             self.e(f"{r} = {simple[aop]} {t} {a}, {b}")
         elif aop in (op.BPF_LSH, op.BPF_RSH, op.BPF_ARSH):
             if opc & op.BPF_X:
-                sh = self.tmp()
-                self.e(f"{sh} = and {t} {b}, {bits - 1}")
+                sh = self.let(f"and {t} {b}, {bits - 1}")
             else:
                 sh = str(int(b) & (bits - 1))
             name = {op.BPF_LSH: "shl", op.BPF_RSH: "lshr", op.BPF_ARSH: "ashr"}[aop]
@@ -117,32 +105,24 @@ class AluEmitter(Emitter):
         self.setreg(d, r if is64 else self._zext(r))
 
     def _divmod(self, aop: int, signed: bool, a: str, b: str, t: str, bits: int) -> str:
-        zero = self.tmp()
-        self.e(f"{zero} = icmp eq {t} {b}, 0")
+        zero = self.let(f"icmp eq {t} {b}, 0")
         if signed:
-            m1 = self.tmp()
-            self.e(f"{m1} = icmp eq {t} {b}, -1")
-            special = self.tmp()
-            self.e(f"{special} = or i1 {zero}, {m1}")
-            bs = self.tmp()
-            self.e(f"{bs} = select i1 {special}, {t} 1, {t} {b}")
+            m1 = self.let(f"icmp eq {t} {b}, -1")
+            special = self.let(f"or i1 {zero}, {m1}")
+            bs = self.let(f"select i1 {special}, {t} 1, {t} {b}")
             q = self.tmp()
             r = self.tmp()
             if aop == op.BPF_DIV:
                 self.e(f"{q} = sdiv {t} {a}, {bs}")
-                neg = self.tmp()
-                self.e(f"{neg} = sub {t} 0, {a}")
-                q2 = self.tmp()
-                self.e(f"{q2} = select i1 {m1}, {t} {neg}, {t} {q}")
+                neg = self.let(f"sub {t} 0, {a}")
+                q2 = self.let(f"select i1 {m1}, {t} {neg}, {t} {q}")
                 self.e(f"{r} = select i1 {zero}, {t} 0, {t} {q2}")
             else:
                 self.e(f"{q} = srem {t} {a}, {bs}")
-                q2 = self.tmp()
-                self.e(f"{q2} = select i1 {m1}, {t} 0, {t} {q}")
+                q2 = self.let(f"select i1 {m1}, {t} 0, {t} {q}")
                 self.e(f"{r} = select i1 {zero}, {t} {a}, {t} {q2}")
             return r
-        bs = self.tmp()
-        self.e(f"{bs} = select i1 {zero}, {t} 1, {t} {b}")
+        bs = self.let(f"select i1 {zero}, {t} 1, {t} {b}")
         q = self.tmp()
         r = self.tmp()
         if aop == op.BPF_DIV:
@@ -162,11 +142,9 @@ class AluEmitter(Emitter):
         else:
             t = v
         if is64 or ins.opcode & op.BPF_TO_BE:
-            s = self.tmp()
-            self.e(f"{s} = call i{width} @llvm.bswap.i{width}(i{width} {t})")
+            s = self.let(f"call i{width} @llvm.bswap.i{width}(i{width} {t})")
             t = s
         if width < 64:
-            z = self.tmp()
-            self.e(f"{z} = zext i{width} {t} to i64")
+            z = self.let(f"zext i{width} {t} to i64")
             t = z
         self.setreg(ins.dst, t)

@@ -39,6 +39,12 @@ class Emitter:
         self.n += 1
         return f"%t{self.n}"
 
+    def let(self, instruction: str) -> str:
+        """Emit ``%tN = instruction`` (a fresh name); returns the name."""
+        t = self.tmp()
+        self.e(f"{t} = {instruction}")
+        return t
+
     def label(self, stem: str) -> str:
         self.n += 1
         return f"{stem}{self.n}"
@@ -54,32 +60,22 @@ class Emitter:
         if r == 10:
             return "%fp"
         if r in PSEUDO:
-            t = self.tmp()
-            self.e(f"{t} = load i64, ptr {PSEUDO[r]}")
-            return t
-        t = self.tmp()
-        self.e(f"{t} = load i64, ptr %r{r}")
-        return t
+            return self.let(f"load i64, ptr {PSEUDO[r]}")
+        return self.let(f"load i64, ptr %r{r}")
 
     def setreg(self, r: int, value: str) -> None:
         self.e(f"store i64 {value}, ptr %r{r}")
 
     def word(self, index: int) -> str:
-        p = self.tmp()
-        self.e(f"{p} = getelementptr i64, ptr %st, i64 {index}")
-        return p
+        return self.let(f"getelementptr i64, ptr %st, i64 {index}")
 
     def tramp(self, opcode: int, pc: int, aux: str = "0", args: tuple[str, ...] = ()) -> str:
         """Call the Python trampoline; returns its i64 result."""
         a = list(args) + ["0"] * (5 - len(args))
-        tp = self.tmp()
-        self.e(f"{tp} = load i64, ptr %trp")
-        fn = self.tmp()
-        self.e(f"{fn} = inttoptr i64 {tp} to ptr")
-        r = self.tmp()
-        self.e(f"{r} = call i64 {fn}(ptr %st, i64 {signed(opcode, 64)}, i64 {pc}, i64 %depth, "
-               f"i64 {aux}, " + ", ".join(f"i64 {x}" for x in a) + ")")
-        return r
+        tp = self.let("load i64, ptr %trp")
+        fn = self.let(f"inttoptr i64 {tp} to ptr")
+        return self.let(f"call i64 {fn}(ptr %st, i64 {signed(opcode, 64)}, i64 {pc}, i64 %depth, "
+                        f"i64 {aux}, " + ", ".join(f"i64 {x}" for x in a) + ")")
 
     def python_helper(self, hid: int, pc: int, args: list[str]) -> str:
         """Helper ``hid`` called through the Python trampoline; its i64 result."""
@@ -95,31 +91,24 @@ class Emitter:
         phis.append((self.python_helper(hid, pc, args), self.cur))
         self.e(f"br label %{done}")
         self.block(done)
-        res = self.tmp()
-        self.e(f"{res} = phi i64 " + ", ".join(f"[{v}, %{b}]" for v, b in phis))
-        return res
+        return self.let("phi i64 " + ", ".join(f"[{v}, %{b}]" for v, b in phis))
 
     def check_status(self, allow_return: bool = False) -> None:
         """After a call into Python or another function: leave if unwinding."""
-        s = self.tmp()
-        self.e(f"{s} = load i64, ptr %stp")
-        bad = self.tmp()
-        self.e(f"{bad} = icmp ne i64 {s}, 0")
+        s = self.let("load i64, ptr %stp")
+        bad = self.let(f"icmp ne i64 {s}, 0")
         ok = self.label("ok")
         if allow_return:
             ret = self.label("st")
             self.e(f"br i1 {bad}, label %{ret}, label %{ok}")
             self.block(ret)
-            is_ret = self.tmp()
-            self.e(f"{is_ret} = icmp eq i64 {s}, {L.STATUS_RETURN}")
+            is_ret = self.let(f"icmp eq i64 {s}, {L.STATUS_RETURN}")
             fr = self.label("fr")
             self.e(f"br i1 {is_ret}, label %{fr}, label %bail")
             self.block(fr)
             self.e("store i64 0, ptr %stp")
-            rv = self.tmp()
-            self.e(f"{rv} = load i64, ptr %rvp")
-            nv = self.tmp()
-            self.e(f"{nv} = load i64, ptr %bgp")
+            rv = self.let("load i64, ptr %rvp")
+            nv = self.let("load i64, ptr %bgp")
             self.ret(rv, nv)
         else:
             self.e(f"br i1 {bad}, label %bail, label %{ok}")
@@ -135,18 +124,14 @@ class Emitter:
         self.out.append("  ;RESET")
 
     def save_gen(self) -> None:
-        g = self.tmp()
-        self.e(f"{g} = load i64, ptr %genp")
+        g = self.let("load i64, ptr %genp")
         self.e(f"store i64 {g}, ptr %gen")
 
     def caches_after_call(self) -> None:
         """Drop the region caches if Python rebuilt the region tables."""
-        g = self.tmp()
-        self.e(f"{g} = load i64, ptr %genp")
-        old = self.tmp()
-        self.e(f"{old} = load i64, ptr %gen")
-        same = self.tmp()
-        self.e(f"{same} = icmp eq i64 {g}, {old}")
+        g = self.let("load i64, ptr %genp")
+        old = self.let("load i64, ptr %gen")
+        same = self.let(f"icmp eq i64 {g}, {old}")
         rs, ok = self.label("rs"), self.label("ok")
         self.e(f"br i1 {same}, label %{ok}, label %{rs}, !prof !0")
         self.block(rs)
@@ -157,17 +142,13 @@ class Emitter:
 
     def charge(self, cnt: int) -> None:
         if cnt:
-            v = self.tmp()
-            self.e(f"{v} = load i64, ptr %n")
-            w = self.tmp()
-            self.e(f"{w} = sub i64 {v}, {cnt}")
+            v = self.let("load i64, ptr %n")
+            w = self.let(f"sub i64 {v}, {cnt}")
             self.e(f"store i64 {w}, ptr %n")
 
     def check_budget(self, pc: int) -> None:
-        v = self.tmp()
-        self.e(f"{v} = load i64, ptr %n")
-        neg = self.tmp()
-        self.e(f"{neg} = icmp slt i64 {v}, 0")
+        v = self.let("load i64, ptr %n")
+        neg = self.let(f"icmp slt i64 {v}, 0")
         bad, ok = self.label("bud"), self.label("ok")
         self.e(f"br i1 {neg}, label %{bad}, label %{ok}")
         self.block(bad)
@@ -175,9 +156,7 @@ class Emitter:
         self.block(ok)
 
     def budget(self) -> str:
-        v = self.tmp()
-        self.e(f"{v} = load i64, ptr %n")
-        return v
+        return self.let("load i64, ptr %n")
 
     def ret(self, r0: str, n: str) -> None:
         """Return r0 and the budget left (no unwinding)."""
@@ -189,12 +168,10 @@ class Emitter:
     def call_function(self, target: int, args: list[str]) -> str:
         """Call the BPF function at ``target`` (the budget goes along); leave
         if it unwinds. Returns its r0."""
-        d1 = self.tmp()
-        self.e(f"{d1} = add i64 %depth, 1")
+        d1 = self.let("add i64 %depth, 1")
         n = self.budget()
-        res = self.tmp()
-        self.e(f"{res} = call {RET} @f{target}(ptr %st, " + ", ".join(f"i64 {a}" for a in args)
-               + f", i64 {d1}, i64 {n})")
+        res = self.let(f"call {RET} @f{target}(ptr %st, " + ", ".join(f"i64 {a}" for a in args)
+                       + f", i64 {d1}, i64 {n})")
         r, n1, u = self.tmp(), self.tmp(), self.tmp()
         self.e(f"{r} = extractvalue {RET} {res}, 0")
         self.e(f"{n1} = extractvalue {RET} {res}, 1")
@@ -206,26 +183,18 @@ class Emitter:
         return r
 
     def save_budget(self) -> None:
-        v = self.tmp()
-        self.e(f"{v} = load i64, ptr %n")
+        v = self.let("load i64, ptr %n")
         self.e(f"store i64 {v}, ptr %bgp")
 
     def load_budget(self) -> None:
-        v = self.tmp()
-        self.e(f"{v} = load i64, ptr %bgp")
+        v = self.let("load i64, ptr %bgp")
         self.e(f"store i64 {v}, ptr %n")
 
     def _trunc32(self, v: str) -> str:
-        t = self.tmp()
-        self.e(f"{t} = trunc i64 {v} to i32")
-        return t
+        return self.let(f"trunc i64 {v} to i32")
 
     def _zext(self, v: str) -> str:
-        t = self.tmp()
-        self.e(f"{t} = zext i32 {v} to i64")
-        return t
+        return self.let(f"zext i32 {v} to i64")
 
     def _zext32(self, v: str) -> str:
-        t = self.tmp()
-        self.e(f"{t} = and i64 {v}, 4294967295")
-        return t
+        return self.let(f"and i64 {v}, 4294967295")

@@ -31,24 +31,18 @@ class HashEmitter(MemoryEmitter):
         words = self._key_words(p, ks)
         h = str(ks)
         for w in words:
-            x = self.tmp()
-            self.e(f"{x} = xor i64 {h}, {w}")
-            y = self.tmp()
-            self.e(f"{y} = mul i64 {x}, {signed(MIX, 64)}")
+            x = self.let(f"xor i64 {h}, {w}")
+            y = self.let(f"mul i64 {x}, {signed(MIX, 64)}")
             h = y
-        sh = self.tmp()
-        self.e(f"{sh} = lshr i64 {h}, 29")
-        hx = self.tmp()
-        self.e(f"{hx} = xor i64 {h}, {sh}")
-        hv = self.tmp()
-        self.e(f"{hv} = or i64 {hx}, 2")
+        sh = self.let(f"lshr i64 {h}, 29")
+        hx = self.let(f"xor i64 {h}, {sh}")
+        hv = self.let(f"or i64 {hx}, 2")
         return words, hv
 
     def _probe(self, idx: NativeIndex, words: list[str], hv: str) -> tuple[str, str]:
         """Walk the probe sequence of ``hv``: (address of the entry holding the
         key or 0, address of the first deleted-or-empty entry on the way)."""
-        start = self.tmp()
-        self.e(f"{start} = and i64 {hv}, {idx.mask}")
+        start = self.let(f"and i64 {hv}, {idx.mask}")
         pre = self.cur
         loop, body, cmp, nxt, found, miss, out, dead = (self.label(x) for x in (
             "hl", "hb", "hc", "hn", "hf", "hm", "ho", "hd"))
@@ -57,55 +51,39 @@ class HashEmitter(MemoryEmitter):
         i, i1, fr, fr1 = self.tmp(), self.tmp(), self.tmp(), self.tmp()
         self.e(f"{i} = phi i64 [{start}, %{pre}], [{i1}, %{nxt}]")
         self.e(f"{fr} = phi i64 [0, %{pre}], [{fr1}, %{nxt}]")
-        w = self.tmp()
-        self.e(f"{w} = mul i64 {i}, {idx.entry_words}")
-        ep = self.tmp()
-        self.e(f"{ep} = getelementptr i64, ptr inttoptr (i64 {idx.address} to ptr), i64 {w}")
-        epi = self.tmp()
-        self.e(f"{epi} = ptrtoint ptr {ep} to i64")
-        tag = self.tmp()
-        self.e(f"{tag} = load atomic i64, ptr {ep} acquire, align 8")
-        empty = self.tmp()
-        self.e(f"{empty} = icmp eq i64 {tag}, 0")
+        w = self.let(f"mul i64 {i}, {idx.entry_words}")
+        ep = self.let(f"getelementptr i64, ptr inttoptr (i64 {idx.address} to ptr), i64 {w}")
+        epi = self.let(f"ptrtoint ptr {ep} to i64")
+        tag = self.let(f"load atomic i64, ptr {ep} acquire, align 8")
+        empty = self.let(f"icmp eq i64 {tag}, 0")
         self.e(f"br i1 {empty}, label %{miss}, label %{body}")
         self.block(body)
-        same = self.tmp()
-        self.e(f"{same} = icmp eq i64 {tag}, {hv}")
+        same = self.let(f"icmp eq i64 {tag}, {hv}")
         self.e(f"br i1 {same}, label %{cmp}, label %{dead}")
         self.block(cmp)
         eq = "true"
         for j, kw in enumerate(words):
-            kp = self.tmp()
-            self.e(f"{kp} = getelementptr i64, ptr {ep}, i64 {idx.key + j}")
-            kv = self.tmp()
-            self.e(f"{kv} = load i64, ptr {kp}")
-            e = self.tmp()
-            self.e(f"{e} = icmp eq i64 {kv}, {kw}")
-            e2 = self.tmp()
-            self.e(f"{e2} = and i1 {eq}, {e}")
+            kp = self.let(f"getelementptr i64, ptr {ep}, i64 {idx.key + j}")
+            kv = self.let(f"load i64, ptr {kp}")
+            e = self.let(f"icmp eq i64 {kv}, {kw}")
+            e2 = self.let(f"and i1 {eq}, {e}")
             eq = e2
         self.e(f"br i1 {eq}, label %{found}, label %{dead}")
         self.block(dead)
-        isdead = self.tmp()
-        self.e(f"{isdead} = icmp eq i64 {tag}, 1")
-        nofree = self.tmp()
-        self.e(f"{nofree} = icmp eq i64 {fr}, 0")
-        take = self.tmp()
-        self.e(f"{take} = and i1 {isdead}, {nofree}")
+        isdead = self.let(f"icmp eq i64 {tag}, 1")
+        nofree = self.let(f"icmp eq i64 {fr}, 0")
+        take = self.let(f"and i1 {isdead}, {nofree}")
         self.e(f"{fr1} = select i1 {take}, i64 {epi}, i64 {fr}")
         self.e(f"br label %{nxt}")
         self.block(nxt)
-        ii = self.tmp()
-        self.e(f"{ii} = add i64 {i}, 1")
+        ii = self.let(f"add i64 {i}, 1")
         self.e(f"{i1} = and i64 {ii}, {idx.mask}")
         self.e(f"br label %{loop}")
         self.block(found)
         self.e(f"br label %{out}")
         self.block(miss)
-        nf = self.tmp()
-        self.e(f"{nf} = icmp eq i64 {fr}, 0")
-        free = self.tmp()
-        self.e(f"{free} = select i1 {nf}, i64 {epi}, i64 {fr}")
+        nf = self.let(f"icmp eq i64 {fr}, 0")
+        free = self.let(f"select i1 {nf}, i64 {epi}, i64 {fr}")
         self.e(f"br label %{out}")
         self.block(out)
         r, fv = self.tmp(), self.tmp()
@@ -122,15 +100,11 @@ class HashEmitter(MemoryEmitter):
     def _cpu_index(self, idx: NativeIndex) -> str:
         if idx.ncpu == 1:
             return "0"
-        c = self.tmp()
-        self.e(f"{c} = load i64, ptr %cpup")
-        ci = self.tmp()
-        self.e(f"{ci} = urem i64 {c}, {idx.ncpu}")
-        return ci
+        c = self.let("load i64, ptr %cpup")
+        return self.let(f"urem i64 {c}, {idx.ncpu}")
 
     def _cpu_word(self, ep: str, first: int, ci: str) -> str:
-        w0 = self.tmp()
-        self.e(f"{w0} = add i64 {ci}, {first}")
+        w0 = self.let(f"add i64 {ci}, {first}")
         v = self.tmp()
         self.e(f"{v} = load i64, ptr {self._entry_word(ep, w0)}")
         return v
@@ -148,8 +122,7 @@ class HashEmitter(MemoryEmitter):
         (0, 0 when ``ep`` is 0); marks an LRU entry referenced."""
         idx = info.index
         hit, miss, out = self.label("vf"), self.label("vm"), self.label("vo")
-        found = self.tmp()
-        self.e(f"{found} = icmp ne i64 {ep}, 0")
+        found = self.let(f"icmp ne i64 {ep}, 0")
         self.e(f"br i1 {found}, label %{hit}, label %{miss}")
         self.block(hit)
         if info.lru:
@@ -168,15 +141,12 @@ class HashEmitter(MemoryEmitter):
         return r, hr
 
     def _ictl(self, idx: NativeIndex, word: int) -> str:
-        p = self.tmp()
-        self.e(f"{p} = getelementptr i64, ptr inttoptr (i64 {idx.ctl_address} to ptr), "
-               f"i64 {word}")
-        return p
+        return self.let(f"getelementptr i64, ptr inttoptr (i64 {idx.ctl_address} to ptr), "
+                        f"i64 {word}")
 
     def _ctl_load(self, idx: NativeIndex, word: int) -> tuple[str, str]:
         p = self._ictl(idx, word)
-        v = self.tmp()
-        self.e(f"{v} = load i64, ptr {p}")
+        v = self.let(f"load i64, ptr {p}")
         return p, v
 
     def _unlock_to(self, idx: NativeIndex, cond: str, target: str) -> None:
@@ -190,18 +160,14 @@ class HashEmitter(MemoryEmitter):
 
     def _journal(self, idx: NativeIndex, opn: int, slot: str, words: list[str],
                  jp: str, jn: str) -> None:
-        base = self.tmp()
-        self.e(f"{base} = mul i64 {jn}, {idx.journal_words}")
+        base = self.let(f"mul i64 {jn}, {idx.journal_words}")
         rec = [str(opn), slot, *words]
         for j, v in enumerate(rec):
-            wi = self.tmp()
-            self.e(f"{wi} = add i64 {base}, {j}")
-            p = self.tmp()
-            self.e(f"{p} = getelementptr i64, ptr inttoptr (i64 {idx.journal_address} to ptr), "
-                   f"i64 {wi}")
+            wi = self.let(f"add i64 {base}, {j}")
+            p = self.let(f"getelementptr i64, ptr inttoptr (i64 {idx.journal_address} to ptr), "
+                         f"i64 {wi}")
             self.e(f"store i64 {v}, ptr {p}")
-        j1 = self.tmp()
-        self.e(f"{j1} = add i64 {jn}, 1")
+        j1 = self.let(f"add i64 {jn}, 1")
         self.e(f"store i64 {j1}, ptr {jp}")
 
     def _hash_update(self, info: HashInfo, args: list[str], pc: int, generic: str) -> str:
@@ -211,8 +177,7 @@ class HashEmitter(MemoryEmitter):
         rebuilding (then ``generic``: the Python helper)."""
         idx = info.index
         flags = args[3]
-        okf = self.tmp()
-        self.e(f"{okf} = icmp ult i64 {flags}, 3")
+        okf = self.let(f"icmp ult i64 {flags}, 3")
         go = self.label("hup")
         self.e(f"br i1 {okf}, label %{go}, label %{generic}")
         self.block(go)
@@ -224,13 +189,11 @@ class HashEmitter(MemoryEmitter):
         done = self.label("hud")
         phis: list[tuple[str, str]] = []
         there, absent = self.label("hut"), self.label("hua")
-        found = self.tmp()
-        self.e(f"{found} = icmp ne i64 {ep}, 0")
+        found = self.let(f"icmp ne i64 {ep}, 0")
         self.e(f"br i1 {found}, label %{there}, label %{absent}")
         # the key is there
         self.block(there)
-        noexist = self.tmp()
-        self.e(f"{noexist} = icmp eq i64 {flags}, 1")
+        noexist = self.let(f"icmp eq i64 {flags}, 1")
         write = self.label("huw")
         self.e(f"br i1 {noexist}, label %{done}, label %{write}")
         phis.append((str(-EEXIST), there))
@@ -241,55 +204,41 @@ class HashEmitter(MemoryEmitter):
         self.e(f"br label %{done}")
         # the key is not there: insert
         self.block(absent)
-        exist = self.tmp()
-        self.e(f"{exist} = icmp eq i64 {flags}, 2")
+        exist = self.let(f"icmp eq i64 {flags}, 2")
         lock = self.label("hul")
         self.e(f"br i1 {exist}, label %{done}, label %{lock}")
         phis.append((str(-ENOENT), absent))
         self.block(lock)
         self.e(f"call void @rt_spin_lock(ptr {self._ictl(idx, idx.LOCK)})")
         ep2, free = self._probe(idx, words, hv)
-        raced = self.tmp()
-        self.e(f"{raced} = icmp ne i64 {ep2}, 0")
+        raced = self.let(f"icmp ne i64 {ep2}, 0")
         self._unlock_to(idx, raced, generic)  # inserted meanwhile: Python decides
         _, count = self._ctl_load(idx, idx.COUNT)
-        full = self.tmp()
-        self.e(f"{full} = icmp uge i64 {count}, {info.max_entries}")
+        full = self.let(f"icmp uge i64 {count}, {info.max_entries}")
         self._unlock_to(idx, full, generic)
         jp, jn = self._ctl_load(idx, idx.JOURNAL_N)
-        jfull = self.tmp()
-        self.e(f"{jfull} = icmp uge i64 {jn}, {idx.JOURNAL_CAP}")
+        jfull = self.let(f"icmp uge i64 {jn}, {idx.JOURNAL_CAP}")
         self._unlock_to(idx, jfull, generic)
         sp, sn = self._ctl_load(idx, idx.SPARE_N)
-        none = self.tmp()
-        self.e(f"{none} = icmp eq i64 {sn}, 0")
+        none = self.let(f"icmp eq i64 {sn}, 0")
         self._unlock_to(idx, none, generic)
         ftag = self.tmp()
         self.e(f"{ftag} = load i64, ptr {self._ptr_of(free)}")
-        was_empty = self.tmp()
-        self.e(f"{was_empty} = icmp eq i64 {ftag}, 0")
+        was_empty = self.let(f"icmp eq i64 {ftag}, 0")
         up, used = self._ctl_load(idx, idx.USED)
-        grow = self.tmp()
-        self.e(f"{grow} = zext i1 {was_empty} to i64")
-        used1 = self.tmp()
-        self.e(f"{used1} = add i64 {used}, {grow}")
-        crowded = self.tmp()
-        self.e(f"{crowded} = icmp ugt i64 {used1}, {idx.cap * 3 // 4}")
+        grow = self.let(f"zext i1 {was_empty} to i64")
+        used1 = self.let(f"add i64 {used}, {grow}")
+        crowded = self.let(f"icmp ugt i64 {used1}, {idx.cap * 3 // 4}")
         self._unlock_to(idx, crowded, generic)
         # take the last spare: its slot, value and host addresses
-        sn1 = self.tmp()
-        self.e(f"{sn1} = sub i64 {sn}, 1")
-        sb = self.tmp()
-        self.e(f"{sb} = mul i64 {sn1}, {idx.spare_words}")
+        sn1 = self.let(f"sub i64 {sn}, 1")
+        sb = self.let(f"mul i64 {sn1}, {idx.spare_words}")
         spare = []
         for j in range(idx.spare_words):
-            wi = self.tmp()
-            self.e(f"{wi} = add i64 {sb}, {j}")
-            p = self.tmp()
-            self.e(f"{p} = getelementptr i64, ptr inttoptr (i64 {idx.spares_address} to ptr), "
-                   f"i64 {wi}")
-            v = self.tmp()
-            self.e(f"{v} = load i64, ptr {p}")
+            wi = self.let(f"add i64 {sb}, {j}")
+            p = self.let(f"getelementptr i64, ptr inttoptr (i64 {idx.spares_address} to ptr), "
+                         f"i64 {wi}")
+            v = self.let(f"load i64, ptr {p}")
             spare.append(v)
         slot, live = spare[0], spare[1]
         addrs, hosts = spare[2:2 + idx.ncpu], spare[2 + idx.ncpu:]
@@ -300,16 +249,12 @@ class HashEmitter(MemoryEmitter):
         ci = self._cpu_index(idx)
         mine = hosts[0]
         if idx.ncpu > 1:
-            arr = self.tmp()
-            self.e(f"{arr} = alloca [{idx.ncpu} x i64]")
+            arr = self.let(f"alloca [{idx.ncpu} x i64]")
             for c, h in enumerate(hosts):
-                p = self.tmp()
-                self.e(f"{p} = getelementptr [{idx.ncpu} x i64], ptr {arr}, i64 0, i64 {c}")
+                p = self.let(f"getelementptr [{idx.ncpu} x i64], ptr {arr}, i64 0, i64 {c}")
                 self.e(f"store i64 {h}, ptr {p}")
-            p = self.tmp()
-            self.e(f"{p} = getelementptr [{idx.ncpu} x i64], ptr {arr}, i64 0, i64 {ci}")
-            mine = self.tmp()
-            self.e(f"{mine} = load i64, ptr {p}")
+            p = self.let(f"getelementptr [{idx.ncpu} x i64], ptr {arr}, i64 0, i64 {ci}")
+            mine = self.let(f"load i64, ptr {p}")
         self.e(f"call void @llvm.memmove.p0.p0.i64(ptr {self._ptr_of(mine)}, ptr {src}, "
                f"i64 {info.value_size}, i1 false)")
         # the entry, its tag last
@@ -324,8 +269,7 @@ class HashEmitter(MemoryEmitter):
             self.e(f"store i64 {w}, ptr {self._entry_word(free, idx.key + j)}")
         self.e(f"store atomic i64 {hv}, ptr {self._ptr_of(free)} release, align 8")
         self.e(f"store i64 {used1}, ptr {up}")
-        c1 = self.tmp()
-        self.e(f"{c1} = add i64 {count}, 1")
+        c1 = self.let(f"add i64 {count}, 1")
         self.e(f"store i64 {c1}, ptr {self._ictl(idx, idx.COUNT)}")
         self.e(f"store i64 {sn1}, ptr {sp}")
         self._journal(idx, idx.INSERT, slot, words, jp, jn)
@@ -333,9 +277,7 @@ class HashEmitter(MemoryEmitter):
         phis.append(("0", self.cur))
         self.e(f"br label %{done}")
         self.block(done)
-        r = self.tmp()
-        self.e(f"{r} = phi i64 " + ", ".join(f"[{signed(int(v), 64)}, %{b}]" for v, b in phis))
-        return r
+        return self.let("phi i64 " + ", ".join(f"[{signed(int(v), 64)}, %{b}]" for v, b in phis))
 
     def _hash_delete(self, info: HashInfo, args: list[str], pc: int, generic: str) -> str:
         """bpf_map_delete_elem: the entry dies and the deletion is journalled
@@ -345,8 +287,7 @@ class HashEmitter(MemoryEmitter):
         self.e(f"call void @rt_spin_lock(ptr {self._ictl(idx, idx.LOCK)})")
         ep, _ = self._probe(idx, words, hv)
         done, missing = self.label("hdd"), self.label("hdm")
-        nf = self.tmp()
-        self.e(f"{nf} = icmp eq i64 {ep}, 0")
+        nf = self.let(f"icmp eq i64 {ep}, 0")
         self._unlock_to(idx, nf, missing)
         slot = self.tmp()
         self.e(f"{slot} = load i64, ptr {self._entry_word(ep, idx.SLOT)}")
@@ -354,62 +295,47 @@ class HashEmitter(MemoryEmitter):
         sp, sn = self._ctl_load(idx, idx.SPARE_N)
         # deleting what this batch inserted (the journal's last record): both
         # cancel, and the slot is a spare again (Python never saw it)
-        hasj = self.tmp()
-        self.e(f"{hasj} = icmp ne i64 {jn}, 0")
-        j1 = self.tmp()
-        self.e(f"{j1} = sub i64 {jn}, 1")
-        jl = self.tmp()
-        self.e(f"{jl} = select i1 {hasj}, i64 {j1}, i64 0")
-        jb = self.tmp()
-        self.e(f"{jb} = mul i64 {jl}, {idx.journal_words}")
+        hasj = self.let(f"icmp ne i64 {jn}, 0")
+        j1 = self.let(f"sub i64 {jn}, 1")
+        jl = self.let(f"select i1 {hasj}, i64 {j1}, i64 0")
+        jb = self.let(f"mul i64 {jl}, {idx.journal_words}")
         rec = []
         for j in range(2):
-            wi = self.tmp()
-            self.e(f"{wi} = add i64 {jb}, {j}")
-            p = self.tmp()
-            self.e(f"{p} = getelementptr i64, ptr inttoptr (i64 {idx.journal_address} to ptr), "
-                   f"i64 {wi}")
-            v = self.tmp()
-            self.e(f"{v} = load i64, ptr {p}")
+            wi = self.let(f"add i64 {jb}, {j}")
+            p = self.let(f"getelementptr i64, ptr inttoptr (i64 {idx.journal_address} to ptr), "
+                         f"i64 {wi}")
+            v = self.let(f"load i64, ptr {p}")
             rec.append(v)
         conds = [hasj]
         for a, b in ((rec[0], str(idx.INSERT)), (rec[1], slot)):
-            c = self.tmp()
-            self.e(f"{c} = icmp eq i64 {a}, {b}")
+            c = self.let(f"icmp eq i64 {a}, {b}")
             conds.append(c)
-        room = self.tmp()
-        self.e(f"{room} = icmp ult i64 {sn}, {idx.SPARE_CAP}")
+        room = self.let(f"icmp ult i64 {sn}, {idx.SPARE_CAP}")
         conds.append(room)
         cancel = conds[0]
         for c in conds[1:]:
-            t = self.tmp()
-            self.e(f"{t} = and i1 {cancel}, {c}")
+            t = self.let(f"and i1 {cancel}, {c}")
             cancel = t
         undo, keep = self.label("hdu"), self.label("hdk")
         self.e(f"br i1 {cancel}, label %{undo}, label %{keep}")
         self.block(undo)
         lv0 = self._kill(idx, ep)
         self.e(f"store i64 {j1}, ptr {jp}")
-        sb = self.tmp()
-        self.e(f"{sb} = mul i64 {sn}, {idx.spare_words}")
+        sb = self.let(f"mul i64 {sn}, {idx.spare_words}")
         vals = [slot, lv0] + [self._entry_value(ep, idx.VALUES + c) for c in range(idx.ncpu)] \
             + [self._entry_value(ep, idx.host + c) for c in range(idx.ncpu)]
         for j, v in enumerate(vals):
-            wi = self.tmp()
-            self.e(f"{wi} = add i64 {sb}, {j}")
-            p = self.tmp()
-            self.e(f"{p} = getelementptr i64, ptr inttoptr (i64 {idx.spares_address} to ptr), "
-                   f"i64 {wi}")
+            wi = self.let(f"add i64 {sb}, {j}")
+            p = self.let(f"getelementptr i64, ptr inttoptr (i64 {idx.spares_address} to ptr), "
+                         f"i64 {wi}")
             self.e(f"store i64 {v}, ptr {p}")
-        sn1 = self.tmp()
-        self.e(f"{sn1} = add i64 {sn}, 1")
+        sn1 = self.let(f"add i64 {sn}, 1")
         self.e(f"store i64 {sn1}, ptr {sp}")
         self.e(f"call void @rt_spin_unlock(ptr {self._ictl(idx, idx.LOCK)})")
         undone = self.cur
         self.e(f"br label %{done}")
         self.block(keep)
-        jfull = self.tmp()
-        self.e(f"{jfull} = icmp uge i64 {jn}, {idx.JOURNAL_CAP}")
+        jfull = self.let(f"icmp uge i64 {jn}, {idx.JOURNAL_CAP}")
         self._unlock_to(idx, jfull, generic)
         self._kill(idx, ep)
         self._journal(idx, idx.DELETE, slot, words, jp, jn)
@@ -419,9 +345,7 @@ class HashEmitter(MemoryEmitter):
         self.block(missing)
         self.e(f"br label %{done}")
         self.block(done)
-        r = self.tmp()
-        self.e(f"{r} = phi i64 [0, %{ok}], [0, %{undone}], [{-ENOENT}, %{missing}]")
-        return r
+        return self.let(f"phi i64 [0, %{ok}], [0, %{undone}], [{-ENOENT}, %{missing}]")
 
     def _entry_value(self, ep: str, word: int) -> str:
         v = self.tmp()
@@ -436,15 +360,12 @@ class HashEmitter(MemoryEmitter):
         lv = self._entry_value(ep, idx.LIVE)
         self.e(f"store i8 {DELETED}, ptr {self._ptr_of(lv)}")
         cp, count = self._ctl_load(idx, idx.COUNT)
-        c1 = self.tmp()
-        self.e(f"{c1} = sub i64 {count}, 1")
+        c1 = self.let(f"sub i64 {count}, 1")
         self.e(f"store i64 {c1}, ptr {cp}")
         return lv
 
     def _ptr_of(self, value: str) -> str:
-        p = self.tmp()
-        self.e(f"{p} = inttoptr i64 {value} to ptr")
-        return p
+        return self.let(f"inttoptr i64 {value} to ptr")
 
     def _key_words(self, p: str, size: int) -> list[str]:
         """The key's 8-byte little-endian words (the last zero-padded)."""
@@ -455,24 +376,19 @@ class HashEmitter(MemoryEmitter):
             o = 0
             while o < n:
                 c = 8 if n - o >= 8 else 4 if n - o >= 4 else 2 if n - o >= 2 else 1
-                q = self.tmp()
-                self.e(f"{q} = getelementptr i8, ptr {p}, i64 {off + o}")
-                v = self.tmp()
-                self.e(f"{v} = load i{c * 8}, ptr {q}, align 1")
+                q = self.let(f"getelementptr i8, ptr {p}, i64 {off + o}")
+                v = self.let(f"load i{c * 8}, ptr {q}, align 1")
                 if c < 8:
-                    z = self.tmp()
-                    self.e(f"{z} = zext i{c * 8} {v} to i64")
+                    z = self.let(f"zext i{c * 8} {v} to i64")
                     v = z
                 if o:
-                    s2 = self.tmp()
-                    self.e(f"{s2} = shl i64 {v}, {o * 8}")
+                    s2 = self.let(f"shl i64 {v}, {o * 8}")
                     v = s2
                 parts.append(v)
                 o += c
             w = parts[0]
             for part in parts[1:]:
-                t = self.tmp()
-                self.e(f"{t} = or i64 {w}, {part}")
+                t = self.let(f"or i64 {w}, {part}")
                 w = t
             words.append(w)
         return words

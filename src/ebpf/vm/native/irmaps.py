@@ -74,45 +74,34 @@ class MapEmitter(HashEmitter):
             self.block(lab)
             self._live_or(info.header, generic)
             tab = info.table
-            i = self.tmp()
-            self.e(f"{i} = and i64 {index}, 4294967295")
-            inb = self.tmp()
-            self.e(f"{inb} = icmp ult i64 {i}, {tab.max_entries}")
+            i = self.let(f"and i64 {index}, 4294967295")
+            inb = self.let(f"icmp ult i64 {i}, {tab.max_entries}")
             got = self.label("tci")
             self.e(f"br i1 {inb}, label %{got}, label %{miss}")
             self.block(got)
-            ep = self.tmp()
-            self.e(f"{ep} = getelementptr i64, ptr {self._ptr(tab.address)}, i64 {i}")
-            fn = self.tmp()
-            self.e(f"{fn} = load atomic i64, ptr {ep} acquire, align 8")
+            ep = self.let(f"getelementptr i64, ptr {self._ptr(tab.address)}, i64 {i}")
+            fn = self.let(f"load atomic i64, ptr {ep} acquire, align 8")
             kind = self.label("tcn")
             self.e(f"switch i64 {fn}, label %{kind} [i64 0, label %{miss} "
                    f"i64 {tab.NOT_NATIVE}, label %{generic}]")
             self.block(kind)
             tp = self.word(L.TAILS)
-            tails = self.tmp()
-            self.e(f"{tails} = load i64, ptr {tp}")
-            over = self.tmp()
-            self.e(f"{over} = icmp uge i64 {tails}, {MAX_TAIL_CALLS}")
+            tails = self.let(f"load i64, ptr {tp}")
+            over = self.let(f"icmp uge i64 {tails}, {MAX_TAIL_CALLS}")
             go = self.label("tcgo")
             self.e(f"br i1 {over}, label %{miss}, label %{go}")
             self.block(go)
-            t1 = self.tmp()
-            self.e(f"{t1} = add i64 {tails}, 1")
+            t1 = self.let(f"add i64 {tails}, 1")
             self.e(f"store i64 {t1}, ptr {tp}")
             pp = self.word(L.PROG)
-            old = self.tmp()
-            self.e(f"{old} = load i64, ptr {pp}")
-            idp = self.tmp()
-            self.e(f"{idp} = getelementptr i64, ptr {self._ptr(tab.ids_address)}, i64 {i}")
-            pid = self.tmp()
-            self.e(f"{pid} = load i64, ptr {idp}")
+            old = self.let(f"load i64, ptr {pp}")
+            idp = self.let(f"getelementptr i64, ptr {self._ptr(tab.ids_address)}, i64 {i}")
+            pid = self.let(f"load i64, ptr {idp}")
             self.e(f"store i64 {pid}, ptr {pp}")
             self.save_budget()
             f = self._ptr_of(fn)
-            r = self.tmp()
-            self.e(f"{r} = call i64 {f}(ptr %st, i64 {ctx}, i64 0, i64 0, i64 0, i64 0, "
-                   "i64 %depth)")
+            r = self.let(f"call i64 {f}(ptr %st, i64 {ctx}, i64 0, i64 0, i64 0, i64 0, "
+                         "i64 %depth)")
             self.e(f"store i64 {old}, ptr {pp}")
             self.check_status()
             self.ret(r, self._state_budget())
@@ -124,21 +113,15 @@ class MapEmitter(HashEmitter):
         gen_end = self.cur
         self.e(f"br label %{done}")
         self.block(done)
-        res = self.tmp()
-        self.e(f"{res} = phi i64 [{signed(-ENOENT, 64)}, %{miss}], [{r}, %{gen_end}]")
-        return res
+        return self.let(f"phi i64 [{signed(-ENOENT, 64)}, %{miss}], [{r}, %{gen_end}]")
 
     def _state_budget(self) -> str:
-        v = self.tmp()
-        self.e(f"{v} = load i64, ptr %bgp")
-        return v
+        return self.let("load i64, ptr %bgp")
 
     def _live_or(self, hdr, closed: str) -> None:
         """Go on if the map is open, else to ``closed``."""
-        live = self.tmp()
-        self.e(f"{live} = load atomic i64, ptr {self._ptr(hdr.address)} acquire, align 8")
-        isopen = self.tmp()
-        self.e(f"{isopen} = icmp ne i64 {live}, 0")
+        live = self.let(f"load atomic i64, ptr {self._ptr(hdr.address)} acquire, align 8")
+        isopen = self.let(f"icmp ne i64 {live}, 0")
         go = self.label("mho")
         self.e(f"br i1 {isopen}, label %{go}, label %{closed}")
         self.block(go)
@@ -151,10 +134,8 @@ class MapEmitter(HashEmitter):
         """Update an array element in place with flags BPF_ANY or BPF_EXIST;
         r0 = 0. Anything else goes to ``generic`` (the Python helper)."""
         flags = args[3]
-        fl = self.tmp()
-        self.e(f"{fl} = and i64 {flags}, -3")  # BPF_ANY (0) or BPF_EXIST (2)
-        plain = self.tmp()
-        self.e(f"{plain} = icmp eq i64 {fl}, 0")
+        fl = self.let(f"and i64 {flags}, -3")  # BPF_ANY (0) or BPF_EXIST (2)
+        plain = self.let(f"icmp eq i64 {fl}, 0")
         ok = self.label("upf")
         self.e(f"br i1 {plain}, label %{ok}, label %{generic}")
         self.block(ok)
@@ -168,16 +149,12 @@ class MapEmitter(HashEmitter):
     def _array_index(self, info: ArrayInfo, key: str, pc: int) -> tuple[str, str, str]:
         """(index, in bounds, CPU index) of an array lookup."""
         p = self._key_pointer(key, 4, pc)
-        i32 = self.tmp()
-        self.e(f"{i32} = load i32, ptr {p}, align 1")
-        i = self.tmp()
-        self.e(f"{i} = zext i32 {i32} to i64")
-        inb = self.tmp()
-        self.e(f"{inb} = icmp ult i64 {i}, {info.max_entries}")
+        i32 = self.let(f"load i32, ptr {p}, align 1")
+        i = self.let(f"zext i32 {i32} to i64")
+        inb = self.let(f"icmp ult i64 {i}, {info.max_entries}")
         ci = "0"
         if len(info.bases) > 1:
-            c = self.tmp()
-            self.e(f"{c} = load i64, ptr %cpup")
+            c = self.let("load i64, ptr %cpup")
             ci = self.tmp()
             self.e(f"{ci} = urem i64 {c}, {len(info.bases)}")
         return i, inb, ci
@@ -185,13 +162,9 @@ class MapEmitter(HashEmitter):
     def _array_lookup(self, info: ArrayInfo, key: str, pc: int) -> str:
         i, inb, ci = self._array_index(info, key, pc)
         base = self._pick(info.bases, ci)
-        off = self.tmp()
-        self.e(f"{off} = mul i64 {i}, {info.stride}")
-        addr = self.tmp()
-        self.e(f"{addr} = add i64 {base}, {off}")
-        r = self.tmp()
-        self.e(f"{r} = select i1 {inb}, i64 {addr}, i64 0")
-        return r
+        off = self.let(f"mul i64 {i}, {info.stride}")
+        addr = self.let(f"add i64 {base}, {off}")
+        return self.let(f"select i1 {inb}, i64 {addr}, i64 0")
 
     def _array_host(self, info: ArrayInfo, key: str, pc: int, bad: str) -> str:
         """Host address of the element (this CPU's); an index out of bounds goes to ``bad``."""
@@ -200,11 +173,8 @@ class MapEmitter(HashEmitter):
         self.e(f"br i1 {inb}, label %{ok}, label %{bad}")
         self.block(ok)
         base = self._pick(info.hosts, ci)
-        off = self.tmp()
-        self.e(f"{off} = mul i64 {i}, {info.stride}")
-        addr = self.tmp()
-        self.e(f"{addr} = add i64 {base}, {off}")
-        return addr
+        off = self.let(f"mul i64 {i}, {info.stride}")
+        return self.let(f"add i64 {base}, {off}")
 
     def _pick(self, values: list[int], ci: str) -> str:
         """values[ci] (a constant when there is one value)."""
@@ -213,9 +183,7 @@ class MapEmitter(HashEmitter):
         bp = self.tmp()
         self.e(f"{bp} = getelementptr [{len(values)} x i64], ptr @{self.const_array(values)}, "
                f"i64 0, i64 {ci}")
-        v = self.tmp()
-        self.e(f"{v} = load i64, ptr {bp}")
-        return v
+        return self.let(f"load i64, ptr {bp}")
 
     def const_array(self, values: list[int]) -> str:
         name = f"bases{len(self.consts)}_{self.entry}"

@@ -193,69 +193,51 @@ class MemoryEmitter(Emitter):
         ``[r10 - STACK_SIZE, r10)`` and the depth is checked at function
         entry): it takes no check."""
         if base == 10 and -STACK_SIZE <= off and off + size <= 0:
-            h = self.tmp()
-            self.e(f"{h} = add i64 %fp, {off}")
-            hh = self.tmp()
-            self.e(f"{hh} = add i64 {h}, %sdelta")
-            p = self.tmp()
-            self.e(f"{p} = inttoptr i64 {hh} to ptr")
+            h = self.let(f"add i64 %fp, {off}")
+            hh = self.let(f"add i64 {h}, %sdelta")
+            p = self.let(f"inttoptr i64 {hh} to ptr")
             return p, hh
         a0 = self.reg(base)
-        a = self.tmp()
-        self.e(f"{a} = add i64 {a0}, {off}")
+        a = self.let(f"add i64 {a0}, {off}")
         c = ("w" if kind == L.MEM_WRITE else "r") + str(size)
         self.cached.add(f"{c}_{base}")
         lo, lim = self.tmp(), self.tmp()
         self.e(f"{lo} = load i64, ptr %{c}lo_{base}")
         self.e(f"{lim} = load i64, ptr %{c}lim_{base}")
-        dd = self.tmp()
-        self.e(f"{dd} = sub i64 {a}, {lo}")
-        ok = self.tmp()
-        self.e(f"{ok} = icmp ult i64 {dd}, {lim}")
+        dd = self.let(f"sub i64 {a}, {lo}")
+        ok = self.let(f"icmp ult i64 {dd}, {lim}")
         hit, miss, done = self.label("hit"), self.label("miss"), self.label("got")
         self.e(f"br i1 {ok}, label %{hit}, label %{miss}, !prof !0")
         self.block(miss)
-        res = self.tmp()
-        self.e(f"{res} = call {{i64, i64, i64, i64}} @rt_access(ptr %st, i64 {a}, i64 {size}, "
-               f"i64 {kind}, i64 {pc}, i64 %depth)")
+        res = self.let(f"call {{i64, i64, i64, i64}} @rt_access(ptr %st, i64 {a}, i64 {size}, "
+                       f"i64 {kind}, i64 {pc}, i64 %depth)")
         vals = []
         for i in range(4):
-            v = self.tmp()
-            self.e(f"{v} = extractvalue {{i64, i64, i64, i64}} {res}, {i}")
+            v = self.let(f"extractvalue {{i64, i64, i64, i64}} {res}, {i}")
             vals.append(v)
         self.e(f"store i64 {vals[1]}, ptr %{c}lo_{base}")
         self.e(f"store i64 {vals[2]}, ptr %{c}lim_{base}")
         self.e(f"store i64 {vals[3]}, ptr %{c}d_{base}")
         if kind == L.MEM_PROBE:
-            s = self.tmp()
-            self.e(f"{s} = load i64, ptr %stp")
-            bad = self.tmp()
-            self.e(f"{bad} = icmp ne i64 {s}, 0")
+            s = self.let("load i64, ptr %stp")
+            bad = self.let(f"icmp ne i64 {s}, 0")
         else:
-            bad = self.tmp()
-            self.e(f"{bad} = icmp eq i64 {vals[0]}, 0")
+            bad = self.let(f"icmp eq i64 {vals[0]}, 0")
         self.e(f"br i1 {bad}, label %bail, label %{done}")
         self.block(hit)
-        d = self.tmp()
-        self.e(f"{d} = load i64, ptr %{c}d_{base}")
-        h1 = self.tmp()
-        self.e(f"{h1} = add i64 {a}, {d}")
+        d = self.let(f"load i64, ptr %{c}d_{base}")
+        h1 = self.let(f"add i64 {a}, {d}")
         self.e(f"br label %{done}")
         self.block(done)
-        h = self.tmp()
-        self.e(f"{h} = phi i64 [{h1}, %{hit}], [{vals[0]}, %{miss}]")
-        p = self.tmp()
-        self.e(f"{p} = inttoptr i64 {h} to ptr")
+        h = self.let(f"phi i64 [{h1}, %{hit}], [{vals[0]}, %{miss}]")
+        p = self.let(f"inttoptr i64 {h} to ptr")
         return p, h
 
     def _load(self, p: str, bits: int, ext: str) -> str:
-        v = self.tmp()
-        self.e(f"{v} = load i{bits}, ptr {p}, align 1")
+        v = self.let(f"load i{bits}, ptr {p}, align 1")
         if bits == 64:
             return v
-        x = self.tmp()
-        self.e(f"{x} = {ext} i{bits} {v} to i64")
-        return x
+        return self.let(f"{ext} i{bits} {v} to i64")
 
     def _atomic(self, ins, size: int, pc: int) -> None:
         bits = size * 8
@@ -265,41 +247,31 @@ class MemoryEmitter(Emitter):
         src = self.reg(ins.src)
         sv = src
         if bits < 64:
-            sv = self.tmp()
-            self.e(f"{sv} = trunc i64 {src} to {t}")
+            sv = self.let(f"trunc i64 {src} to {t}")
         # misaligned host addresses take a plain read-modify-write (an atomic
         # instruction may trap there on some CPUs); the others are LLVM atomics
-        mis = self.tmp()
-        self.e(f"{mis} = and i64 {h}, {size - 1}")
-        isal = self.tmp()
-        self.e(f"{isal} = icmp eq i64 {mis}, 0")
+        mis = self.let(f"and i64 {h}, {size - 1}")
+        isal = self.let(f"icmp eq i64 {mis}, 0")
         at, pl, j = self.label("at"), self.label("pl"), self.label("aj")
         if aop == op.BPF_CMPXCHG:
             r0 = self.reg(0)
             exp = r0
             if bits < 64:
-                exp = self.tmp()
-                self.e(f"{exp} = trunc i64 {r0} to {t}")
+                exp = self.let(f"trunc i64 {r0} to {t}")
         self.e(f"br i1 {isal}, label %{at}, label %{pl}")
         if aop == op.BPF_CMPXCHG:
             self.block(at)
-            pair = self.tmp()
-            self.e(f"{pair} = cmpxchg ptr {p}, {t} {exp}, {t} {sv} seq_cst seq_cst, align {size}")
-            old1 = self.tmp()
-            self.e(f"{old1} = extractvalue {{ {t}, i1 }} {pair}, 0")
+            pair = self.let(f"cmpxchg ptr {p}, {t} {exp}, {t} {sv} seq_cst seq_cst, align {size}")
+            old1 = self.let(f"extractvalue {{ {t}, i1 }} {pair}, 0")
             self.e(f"br label %{j}")
             self.block(pl)
-            old2 = self.tmp()
-            self.e(f"{old2} = load {t}, ptr {p}, align 1")
-            eq = self.tmp()
-            self.e(f"{eq} = icmp eq {t} {old2}, {exp}")
-            nv = self.tmp()
-            self.e(f"{nv} = select i1 {eq}, {t} {sv}, {t} {old2}")
+            old2 = self.let(f"load {t}, ptr {p}, align 1")
+            eq = self.let(f"icmp eq {t} {old2}, {exp}")
+            nv = self.let(f"select i1 {eq}, {t} {sv}, {t} {old2}")
             self.e(f"store {t} {nv}, ptr {p}, align 1")
             self.e(f"br label %{j}")
             self.block(j)
-            old = self.tmp()
-            self.e(f"{old} = phi {t} [{old1}, %{at}], [{old2}, %{pl}]")
+            old = self.let(f"phi {t} [{old1}, %{at}], [{old2}, %{pl}]")
             self.setreg(0, old if bits == 64 else self._zext(old))
             return
         base = aop & ~op.BPF_FETCH
@@ -310,21 +282,17 @@ class MemoryEmitter(Emitter):
                    op.BPF_XOR: "xor"}[base]
             plain = rmw
         self.block(at)
-        old1 = self.tmp()
-        self.e(f"{old1} = atomicrmw {rmw} ptr {p}, {t} {sv} seq_cst, align {size}")
+        old1 = self.let(f"atomicrmw {rmw} ptr {p}, {t} {sv} seq_cst, align {size}")
         self.e(f"br label %{j}")
         self.block(pl)
-        old2 = self.tmp()
-        self.e(f"{old2} = load {t}, ptr {p}, align 1")
+        old2 = self.let(f"load {t}, ptr {p}, align 1")
         if plain is None:
             nv = sv
         else:
-            nv = self.tmp()
-            self.e(f"{nv} = {plain} {t} {old2}, {sv}")
+            nv = self.let(f"{plain} {t} {old2}, {sv}")
         self.e(f"store {t} {nv}, ptr {p}, align 1")
         self.e(f"br label %{j}")
         self.block(j)
-        old = self.tmp()
-        self.e(f"{old} = phi {t} [{old1}, %{at}], [{old2}, %{pl}]")
+        old = self.let(f"phi {t} [{old1}, %{at}], [{old2}, %{pl}]")
         if aop == op.BPF_XCHG or aop & op.BPF_FETCH:
             self.setreg(ins.src, old if bits == 64 else self._zext(old))

@@ -80,58 +80,41 @@ class RingEmitter(MapEmitter):
         return self.join_with_python(hid, pc, args, generic, done, phis)
 
     def _ctl(self, info: RingInfo, word: int) -> str:
-        p = self.tmp()
-        self.e(f"{p} = getelementptr i64, ptr {self._ptr(info.ctl)}, i64 {word}")
-        return p
+        return self.let(f"getelementptr i64, ptr {self._ptr(info.ctl)}, i64 {word}")
 
     def _reserve_space(self, info: RingInfo, size: str, fail: str) -> tuple[str, str]:
         """Take ``size`` bytes (plus the header) at the producer position:
         (record offset in the data area, header host pointer); no room goes to
         ``fail`` (a block taking no lock)."""
-        r8 = self.tmp()
-        self.e(f"{r8} = add i64 {size}, {RB_HDR + 7}")
-        cost = self.tmp()
-        self.e(f"{cost} = and i64 {r8}, -8")
-        big1 = self.tmp()
-        self.e(f"{big1} = icmp ugt i64 {cost}, {info.size}")
-        big2 = self.tmp()
-        self.e(f"{big2} = icmp ugt i64 {size}, {info.size}")
-        big = self.tmp()
-        self.e(f"{big} = or i1 {big1}, {big2}")
+        r8 = self.let(f"add i64 {size}, {RB_HDR + 7}")
+        cost = self.let(f"and i64 {r8}, -8")
+        big1 = self.let(f"icmp ugt i64 {cost}, {info.size}")
+        big2 = self.let(f"icmp ugt i64 {size}, {info.size}")
+        big = self.let(f"or i1 {big1}, {big2}")
         ok0 = self.label("rbs")
         self.e(f"br i1 {big}, label %{fail}, label %{ok0}")
         self.block(ok0)
         consp = self._ctl(info, CONS)
-        cons = self.tmp()
-        self.e(f"{cons} = load atomic i64, ptr {consp} acquire, align 8")
+        cons = self.let(f"load atomic i64, ptr {consp} acquire, align 8")
         lock = self._ctl(info, LOCK)
         self.e(f"call void @rt_spin_lock(ptr {lock})")
         prodp = self._ctl(info, PROD)
-        prod = self.tmp()
-        self.e(f"{prod} = load i64, ptr {prodp}")
-        np_ = self.tmp()
-        self.e(f"{np_} = add i64 {prod}, {cost}")
-        used = self.tmp()
-        self.e(f"{used} = sub i64 {np_}, {cons}")
-        full = self.tmp()
-        self.e(f"{full} = icmp ugt i64 {used}, {info.size - 1}")
+        prod = self.let(f"load i64, ptr {prodp}")
+        np_ = self.let(f"add i64 {prod}, {cost}")
+        used = self.let(f"sub i64 {np_}, {cons}")
+        full = self.let(f"icmp ugt i64 {used}, {info.size - 1}")
         room, nor = self.label("rbr"), self.label("rbn")
         self.e(f"br i1 {full}, label %{nor}, label %{room}")
         self.block(nor)
         self.e(f"call void @rt_spin_unlock(ptr {lock})")
         self.e(f"br label %{fail}")
         self.block(room)
-        off = self.tmp()
-        self.e(f"{off} = urem i64 {prod}, {info.size}")
-        hp = self.tmp()
-        self.e(f"{hp} = getelementptr i8, ptr {self._ptr(info.data)}, i64 {off}")
-        s32 = self.tmp()
-        self.e(f"{s32} = trunc i64 {size} to i32")
-        busy = self.tmp()
-        self.e(f"{busy} = or i32 {s32}, {signed(BUSY_BIT, 32)}")
+        off = self.let(f"urem i64 {prod}, {info.size}")
+        hp = self.let(f"getelementptr i8, ptr {self._ptr(info.data)}, i64 {off}")
+        s32 = self.let(f"trunc i64 {size} to i32")
+        busy = self.let(f"or i32 {s32}, {signed(BUSY_BIT, 32)}")
         self.e(f"store i32 {busy}, ptr {hp}, align 4")
-        pgp = self.tmp()
-        self.e(f"{pgp} = getelementptr i8, ptr {hp}, i64 4")
+        pgp = self.let(f"getelementptr i8, ptr {hp}, i64 4")
         self.e(f"store i32 0, ptr {pgp}, align 4")
         self.e(f"store atomic i64 {np_}, ptr {prodp} release, align 8")
         self.e(f"call void @rt_spin_unlock(ptr {lock})")
@@ -141,18 +124,15 @@ class RingEmitter(MapEmitter):
         size, flags = args[1], args[2]
         zero = self.label("rbz")
         # flags: NULL, as the Python helper; a free tracking slot, or Python's work
-        bad = self.tmp()
-        self.e(f"{bad} = icmp ne i64 {flags}, 0")
+        bad = self.let(f"icmp ne i64 {flags}, 0")
         ok = self.label("rbf")
         self.e(f"br i1 {bad}, label %{zero}, label %{ok}")
         self.block(ok)
         slot = self._free_rb_slot(generic)
         off, hp = self._reserve_space(info, size, zero)
-        a0 = self.tmp()
-        self.e(f"{a0} = add i64 {off}, {signed(info.base + RB_HDR, 64)}")
+        a0 = self.let(f"add i64 {off}, {signed(info.base + RB_HDR, 64)}")
         self._rb_word(L.RB_ADDR, slot, a0)
-        hi = self.tmp()
-        self.e(f"{hi} = ptrtoint ptr {hp} to i64")
+        hi = self.let(f"ptrtoint ptr {hp} to i64")
         self._rb_word(L.RB_HOST, slot, hi)
         self._rb_word(L.RB_MAP, slot, str(signed(handle, 64)))
         got = self.cur
@@ -161,25 +141,17 @@ class RingEmitter(MapEmitter):
         self.block(zero)
         self.e(f"br label %{out}")
         self.block(out)
-        r = self.tmp()
-        self.e(f"{r} = phi i64 [{a0}, %{got}], [0, %{zero}]")
-        return r
+        return self.let(f"phi i64 [{a0}, %{got}], [0, %{zero}]")
 
     def _rb_word(self, first: int, slot: str, value: str) -> None:
-        i = self.tmp()
-        self.e(f"{i} = add i64 {slot}, {first}")
-        p = self.tmp()
-        self.e(f"{p} = getelementptr i64, ptr %st, i64 {i}")
+        i = self.let(f"add i64 {slot}, {first}")
+        p = self.let(f"getelementptr i64, ptr %st, i64 {i}")
         self.e(f"store i64 {value}, ptr {p}")
 
     def _rb_load(self, first: int, slot: str) -> str:
-        i = self.tmp()
-        self.e(f"{i} = add i64 {slot}, {first}")
-        p = self.tmp()
-        self.e(f"{p} = getelementptr i64, ptr %st, i64 {i}")
-        v = self.tmp()
-        self.e(f"{v} = load i64, ptr {p}")
-        return v
+        i = self.let(f"add i64 {slot}, {first}")
+        p = self.let(f"getelementptr i64, ptr %st, i64 {i}")
+        return self.let(f"load i64, ptr {p}")
 
     def _free_rb_slot(self, none: str) -> str:
         """Index of a free tracking slot; none free goes to ``none``."""
@@ -187,13 +159,10 @@ class RingEmitter(MapEmitter):
         for k in reversed(range(L.RB_SLOTS)):
             w = self.tmp()
             self.e(f"{w} = load i64, ptr {self.word(L.RB_ADDR + k)}")
-            free = self.tmp()
-            self.e(f"{free} = icmp eq i64 {w}, 0")
-            nxt = self.tmp()
-            self.e(f"{nxt} = select i1 {free}, i64 {k}, i64 {idx}")
+            free = self.let(f"icmp eq i64 {w}, 0")
+            nxt = self.let(f"select i1 {free}, i64 {k}, i64 {idx}")
             idx = nxt
-        full = self.tmp()
-        self.e(f"{full} = icmp eq i64 {idx}, {L.RB_SLOTS}")
+        full = self.let(f"icmp eq i64 {idx}, {L.RB_SLOTS}")
         ok = self.label("rbk")
         self.e(f"br i1 {full}, label %{none}, label %{ok}")
         self.block(ok)
@@ -207,24 +176,18 @@ class RingEmitter(MapEmitter):
         for k in reversed(range(L.RB_SLOTS)):
             w = self.tmp()
             self.e(f"{w} = load i64, ptr {self.word(L.RB_ADDR + k)}")
-            same = self.tmp()
-            self.e(f"{same} = icmp eq i64 {w}, {data}")
-            nxt = self.tmp()
-            self.e(f"{nxt} = select i1 {same}, i64 {k}, i64 {idx}")
+            same = self.let(f"icmp eq i64 {w}, {data}")
+            nxt = self.let(f"select i1 {same}, i64 {k}, i64 {idx}")
             idx = nxt
         # a null pointer never matches a free slot: it is Python's to refuse
-        nul = self.tmp()
-        self.e(f"{nul} = icmp eq i64 {data}, 0")
-        none = self.tmp()
-        self.e(f"{none} = icmp eq i64 {idx}, {L.RB_SLOTS}")
-        away = self.tmp()
-        self.e(f"{away} = or i1 {nul}, {none}")
+        nul = self.let(f"icmp eq i64 {data}, 0")
+        none = self.let(f"icmp eq i64 {idx}, {L.RB_SLOTS}")
+        away = self.let(f"or i1 {nul}, {none}")
         ok = self.label("rbc")
         self.e(f"br i1 {away}, label %{generic}, label %{ok}")
         self.block(ok)
         hi = self._rb_load(L.RB_HOST, idx)
-        hp = self.tmp()
-        self.e(f"{hp} = inttoptr i64 {hi} to ptr")
+        hp = self.let(f"inttoptr i64 {hi} to ptr")
         self._rb_word(L.RB_ADDR, idx, "0")
         self._finish_record(hp, submit, flags)
         phis.append(("0", self.cur))
@@ -232,49 +195,36 @@ class RingEmitter(MapEmitter):
 
     def _finish_record(self, hp: str, submit: bool, flags: str) -> None:
         """Clear BUSY (set DISCARD for a discard) in the header; ask for a wakeup."""
-        h = self.tmp()
-        self.e(f"{h} = load i32, ptr {hp}, align 4")
-        length = self.tmp()
-        self.e(f"{length} = and i32 {h}, {signed(~(BUSY_BIT | DISCARD_BIT), 32)}")
+        h = self.let(f"load i32, ptr {hp}, align 4")
+        length = self.let(f"and i32 {h}, {signed(~(BUSY_BIT | DISCARD_BIT), 32)}")
         nh = length
         if not submit:
-            nh = self.tmp()
-            self.e(f"{nh} = or i32 {length}, {signed(DISCARD_BIT, 32)}")
+            nh = self.let(f"or i32 {length}, {signed(DISCARD_BIT, 32)}")
         self.e(f"store atomic i32 {nh}, ptr {hp} release, align 4")
         if submit:
-            nw = self.tmp()
-            self.e(f"{nw} = and i64 {flags}, {BPF_RB_NO_WAKEUP}")
-            wake = self.tmp()
-            self.e(f"{wake} = icmp eq i64 {nw}, 0")
+            nw = self.let(f"and i64 {flags}, {BPF_RB_NO_WAKEUP}")
+            wake = self.let(f"icmp eq i64 {nw}, 0")
             wp = self.word(L.WAKE)
-            old = self.tmp()
-            self.e(f"{old} = load i64, ptr {wp}")
-            w1 = self.tmp()
-            self.e(f"{w1} = zext i1 {wake} to i64")
-            w2 = self.tmp()
-            self.e(f"{w2} = or i64 {old}, {w1}")
+            old = self.let(f"load i64, ptr {wp}")
+            w1 = self.let(f"zext i1 {wake} to i64")
+            w2 = self.let(f"or i64 {old}, {w1}")
             self.e(f"store i64 {w2}, ptr {wp}")
 
     def _ring_output(self, info: RingInfo, args: list[str], pc: int, generic: str) -> str:
         """bpf_ringbuf_output: copy ``size`` bytes at ``data`` into a new record.
         A zero size or unusual flags take the Python helper; no room gives -EAGAIN."""
         data, size, flags = args[1], args[2], args[3]
-        fl = self.tmp()
-        self.e(f"{fl} = and i64 {flags}, -4")
-        odd = self.tmp()
-        self.e(f"{odd} = icmp ne i64 {fl}, 0")
-        z = self.tmp()
-        self.e(f"{z} = icmp eq i64 {size}, 0")
-        away = self.tmp()
-        self.e(f"{away} = or i1 {odd}, {z}")
+        fl = self.let(f"and i64 {flags}, -4")
+        odd = self.let(f"icmp ne i64 {fl}, 0")
+        z = self.let(f"icmp eq i64 {size}, 0")
+        away = self.let(f"or i1 {odd}, {z}")
         ok = self.label("rbq")
         self.e(f"br i1 {away}, label %{generic}, label %{ok}")
         self.block(ok)
         src = self._host_dynamic(data, size, pc)
         full = self.label("rbe")
         _off, hp = self._reserve_space(info, size, full)
-        dst = self.tmp()
-        self.e(f"{dst} = getelementptr i8, ptr {hp}, i64 {RB_HDR}")
+        dst = self.let(f"getelementptr i8, ptr {hp}, i64 {RB_HDR}")
         self.e(f"call void @llvm.memmove.p0.p0.i64(ptr {dst}, ptr {src}, i64 {size}, i1 false)")
         self._finish_record(hp, True, flags)
         got = self.cur
@@ -283,23 +233,16 @@ class RingEmitter(MapEmitter):
         self.block(full)
         self.e(f"br label %{out}")
         self.block(out)
-        r = self.tmp()
-        self.e(f"{r} = phi i64 [0, %{got}], [{signed(-11, 64)}, %{full}]")  # -EAGAIN
-        return r
+        return self.let(f"phi i64 [0, %{got}], [{signed(-11, 64)}, %{full}]")  # -EAGAIN
 
     def _host_dynamic(self, addr: str, size: str, pc: int) -> str:
         """Host pointer to ``size`` (a value) bytes at ``addr``, checked (a
         fault unwinds)."""
-        res = self.tmp()
-        self.e(f"{res} = call {{i64, i64, i64, i64}} @rt_access(ptr %st, i64 {addr}, "
-               f"i64 {size}, i64 {L.MEM_READ}, i64 {pc}, i64 %depth)")
-        h = self.tmp()
-        self.e(f"{h} = extractvalue {{i64, i64, i64, i64}} {res}, 0")
-        bad = self.tmp()
-        self.e(f"{bad} = icmp eq i64 {h}, 0")
+        res = self.let(f"call {{i64, i64, i64, i64}} @rt_access(ptr %st, i64 {addr}, "
+                       f"i64 {size}, i64 {L.MEM_READ}, i64 {pc}, i64 %depth)")
+        h = self.let(f"extractvalue {{i64, i64, i64, i64}} {res}, 0")
+        bad = self.let(f"icmp eq i64 {h}, 0")
         ok = self.label("rbh")
         self.e(f"br i1 {bad}, label %bail, label %{ok}")
         self.block(ok)
-        p = self.tmp()
-        self.e(f"{p} = inttoptr i64 {h} to ptr")
-        return p
+        return self.let(f"inttoptr i64 {h} to ptr")
