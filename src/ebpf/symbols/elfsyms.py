@@ -7,19 +7,19 @@ separate debug file is found (:mod:`.debugfile`), its ``.symtab``.
 
 from __future__ import annotations
 
-import bisect
 import logging
 
 from ..elf.host import SHN_UNDEF, STT_FUNC, STT_GNU_IFUNC, HostELF
 from ..errors import Error
 from .debugfile import DEFAULT_DEBUG_DIRS, find_debug_file
+from .table import SymbolTable
 
 log = logging.getLogger(__name__)
 
 STB_GLOBAL, STB_WEAK = 1, 2
 
 
-class ElfSymbols:
+class ElfSymbols(SymbolTable):
     """Sorted function symbols of a binary (and its debug file).
 
     ``lookup_offset(file_offset)`` turns an offset in the file (what a
@@ -53,27 +53,16 @@ class ElfSymbols:
                     syms.append((s.value, rank, s.size, s.name.split("@", 1)[0] or s.name))
         syms.sort()
         # one symbol per address: the best ranked (sorted first)
-        self._addrs: list[int] = []
-        self._rows: list[tuple[int, int, str]] = []
+        rows: list[tuple[int, int, str]] = []
         for value, _rank, size, name in syms:
-            if self._addrs and self._addrs[-1] == value:
-                continue
-            self._addrs.append(value)
-            self._rows.append((value, size, name))
+            if not rows or rows[-1][0] != value:
+                rows.append((value, size, name))
+        super().__init__(rows, unsized=None)  # a sizeless symbol runs to the next
         self.debug_elf = sources[0] if self.debug_file else None
-
-    def __len__(self) -> int:
-        return len(self._rows)
 
     def lookup_vaddr(self, vaddr: int) -> tuple[str, int] | None:
         """(symbol name, offset into it) for link-time address ``vaddr``."""
-        i = bisect.bisect_right(self._addrs, vaddr) - 1
-        if i < 0:
-            return None
-        start, size, name = self._rows[i]
-        if size and vaddr >= start + size:
-            return None
-        return name, vaddr - start
+        return self.containing(vaddr)
 
     def vaddr_of_offset(self, file_offset: int) -> int | None:
         """The link-time address file offset ``file_offset`` is loaded at."""

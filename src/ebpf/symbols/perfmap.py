@@ -8,13 +8,13 @@ read through ``/proc/PID/root``.
 
 from __future__ import annotations
 
-import bisect
 import os
 
 from .procmaps import namespace_pid
+from .table import SymbolTable
 
 
-class PerfMap:
+class PerfMap(SymbolTable):
     """The symbols of one perf map file, looked up by address."""
 
     def __init__(self, text: str, path: str = ""):
@@ -29,21 +29,11 @@ class PerfMap:
             except ValueError:
                 continue
         rows.sort(key=lambda r: r[0])
-        self._rows = rows
-        self._starts = [r[0] for r in rows]
-
-    def __len__(self) -> int:
-        return len(self._rows)
+        super().__init__(rows, unsized=1)
 
     def lookup(self, address: int) -> tuple[str, int] | None:
         """(name, offset into it) for ``address``, or None."""
-        i = bisect.bisect_right(self._starts, address) - 1
-        if i < 0:
-            return None
-        start, size, name = self._rows[i]
-        if address < start + max(size, 1):
-            return name, address - start
-        return None
+        return self.containing(address)
 
 
 def perf_map_path(pid: int, tmpdir: str = "/tmp") -> str | None:
