@@ -15,12 +15,16 @@ import errno as _errno
 import functools
 import logging
 import os
+from typing import TYPE_CHECKING
 
 from .._internal.host import kernel_version, kernel_version_code
 from .._internal.host import possible_cpu_count as possible_cpus
-from ..uapi import AttachType, HelperId, MapType, ProgramType, structs
+from ..uapi import AttachType, MapType, ProgramType, structs
 from . import commands
 from . import sys as bsys
+
+if TYPE_CHECKING:
+    from ..uapi import HelperId
 
 log = logging.getLogger("ebpf.kernel")
 
