@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import enum
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from ..errors import BTFError
 from .parse import Spec
@@ -80,6 +82,7 @@ class BTFExt:
 
 
 _HDR = struct.Struct("<HBBIIIII")
+_R = TypeVar("_R")
 
 
 def parse_btf_ext(data: bytes, spec: Spec) -> BTFExt:
@@ -109,9 +112,12 @@ def parse_btf_ext(data: bytes, spec: Spec) -> BTFExt:
     out = BTFExt()
     body = data[hdr_len:]
 
-    def table(off: int, length: int, what: str, min_rec: int):
+    def records(off: int, length: int, what: str, min_rec: int,
+                decode: Callable[[str, bytes], _R]) -> tuple[int, dict[str, list[_R]]]:
+        """(record size, section name -> its records decoded) of one record table."""
+        found: dict[str, list[_R]] = {}
         if not length:
-            return 0, []
+            return min_rec, found
         if off + length > len(body):
             raise BTFError(f".BTF.ext: {what} ({off}+{length}) runs past the section end")
         sub = body[off:off + length]
@@ -121,7 +127,6 @@ def parse_btf_ext(data: bytes, spec: Spec) -> BTFExt:
         if rec < min_rec or rec % 4:
             raise BTFError(f".BTF.ext: {what} record size {rec} (need >= {min_rec})")
         pos = 4
-        groups = []
         while pos < len(sub):
             if pos + 8 > len(sub):
                 raise BTFError(f".BTF.ext: {what}: truncated section header")
@@ -133,49 +138,43 @@ def parse_btf_ext(data: bytes, spec: Spec) -> BTFExt:
                 sec = spec.string(name_off)
             except BTFError as ex:
                 raise BTFError(f".BTF.ext: {what}: {ex}") from None
-            groups.append((sec, [sub[pos + i * rec:pos + (i + 1) * rec] for i in range(n)]))
+            found.setdefault(sec, []).extend(decode(sec, sub[pos + i * rec:pos + (i + 1) * rec])
+                                             for i in range(n))
             pos += n * rec
-        return rec, groups
+        return rec, found
 
-    rec, groups = table(fi_off, fi_len, "func info", 8)
-    out.func_info_rec_size = rec or 8
-    for sec, recs in groups:
-        lst = out.func_infos.setdefault(sec, [])
-        for r in recs:
-            insn_off, tid = struct.unpack_from(e + "II", r)
-            name = ""
-            try:
-                name = getattr(spec[tid], "name", "")
-            except BTFError:
-                raise BTFError(f".BTF.ext: func info in {sec}: no BTF type {tid}") from None
-            lst.append(FuncInfo(insn_off, tid, name))
-    rec, groups = table(li_off, li_len, "line info", 16)
-    out.line_info_rec_size = rec or 16
-    for sec, recs in groups:
-        lst2 = out.line_infos.setdefault(sec, [])
-        for r in recs:
-            insn_off, file_off, line_off, line_col = struct.unpack_from(e + "IIII", r)
-            try:
-                lst2.append(LineInfo(insn_off, spec.string(file_off), spec.string(line_off),
-                                     line_col >> 10, line_col & 0x3FF))
-            except BTFError as ex:
-                raise BTFError(f".BTF.ext: line info in {sec}: {ex}") from None
-    rec, groups = table(cr_off, cr_len, "CO-RE relocations", 16)
-    out.core_relo_rec_size = rec or 16
-    for sec, recs in groups:
-        lst3 = out.core_relos.setdefault(sec, [])
-        for r in recs:
-            insn_off, tid, acc_off, kind = struct.unpack_from(e + "IIII", r)
-            try:
-                k = CoreKind(kind)
-            except ValueError:
-                raise BTFError(f".BTF.ext: CO-RE relocation in {sec} at byte {insn_off}: "
-                               f"unknown kind {kind}") from None
-            try:
-                access = spec.string(acc_off)
-            except BTFError as ex:
-                raise BTFError(f".BTF.ext: CO-RE relocation in {sec}: {ex}") from None
-            lst3.append(CORERelocation(insn_off, tid, access, k, sec))
+    def func_info(sec: str, r: bytes) -> FuncInfo:
+        insn_off, tid = struct.unpack_from(e + "II", r)
+        try:
+            return FuncInfo(insn_off, tid, getattr(spec[tid], "name", ""))
+        except BTFError:
+            raise BTFError(f".BTF.ext: func info in {sec}: no BTF type {tid}") from None
+
+    def line_info(sec: str, r: bytes) -> LineInfo:
+        insn_off, file_off, line_off, line_col = struct.unpack_from(e + "IIII", r)
+        try:
+            return LineInfo(insn_off, spec.string(file_off), spec.string(line_off),
+                            line_col >> 10, line_col & 0x3FF)
+        except BTFError as ex:
+            raise BTFError(f".BTF.ext: line info in {sec}: {ex}") from None
+
+    def core_relo(sec: str, r: bytes) -> CORERelocation:
+        insn_off, tid, acc_off, kind = struct.unpack_from(e + "IIII", r)
+        try:
+            k = CoreKind(kind)
+        except ValueError:
+            raise BTFError(f".BTF.ext: CO-RE relocation in {sec} at byte {insn_off}: "
+                           f"unknown kind {kind}") from None
+        try:
+            access = spec.string(acc_off)
+        except BTFError as ex:
+            raise BTFError(f".BTF.ext: CO-RE relocation in {sec}: {ex}") from None
+        return CORERelocation(insn_off, tid, access, k, sec)
+
+    out.func_info_rec_size, out.func_infos = records(fi_off, fi_len, "func info", 8, func_info)
+    out.line_info_rec_size, out.line_infos = records(li_off, li_len, "line info", 16, line_info)
+    out.core_relo_rec_size, out.core_relos = records(cr_off, cr_len, "CO-RE relocations", 16,
+                                                     core_relo)
     return out
 
 
