@@ -95,23 +95,11 @@ static __always_inline int unlink_enter(const char *path)
 	return 0;
 }
 
-SEC("tracepoint/syscalls/sys_enter_openat")
-int openat_entry(struct trace_event_raw_sys_enter *ctx)
-{
-	if (!(ctx->args[2] & O_CREAT))
-		return 0;
-	return create_enter((const char *)ctx->args[1]);
-}
-SEC("tracepoint/syscalls/sys_exit_openat")
-int openat_exit(struct trace_event_raw_sys_exit *ctx) { return create_exit(ctx->ret); }
-SEC("tracepoint/syscalls/sys_enter_creat")
-int creat_entry(struct trace_event_raw_sys_enter *ctx) { return create_enter((const char *)ctx->args[0]); }
-SEC("tracepoint/syscalls/sys_exit_creat")
-int creat_exit(struct trace_event_raw_sys_exit *ctx) { return create_exit(ctx->ret); }
-SEC("tracepoint/syscalls/sys_enter_mknodat")
-int mknodat_entry(struct trace_event_raw_sys_enter *ctx) { return create_enter((const char *)ctx->args[1]); }
-SEC("tracepoint/syscalls/sys_exit_mknodat")
-int mknodat_exit(struct trace_event_raw_sys_exit *ctx) { return create_exit(ctx->ret); }
+SYSCALL_HOOKS(openat, openat,
+	      ctx->args[2] & O_CREAT ? create_enter((const char *)ctx->args[1]) : 0,
+	      create_exit(ctx->ret))
+SYSCALL_HOOKS(creat, creat, create_enter((const char *)ctx->args[0]), create_exit(ctx->ret))
+SYSCALL_HOOKS(mknodat, mknodat, create_enter((const char *)ctx->args[1]), create_exit(ctx->ret))
 SEC("tracepoint/syscalls/sys_enter_unlink")
 int unlink_entry(struct trace_event_raw_sys_enter *ctx) { return unlink_enter((const char *)ctx->args[0]); }
 SEC("tracepoint/syscalls/sys_enter_unlinkat")

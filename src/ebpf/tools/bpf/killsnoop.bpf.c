@@ -46,40 +46,8 @@ static __always_inline int leave(long ret)
 	return 0;
 }
 
-SEC("tracepoint/syscalls/sys_enter_kill")
-int kill_entry(struct trace_event_raw_sys_enter *ctx)
-{
-	return enter(0, ctx->args[0], ctx->args[1]);
-}
-
-SEC("tracepoint/syscalls/sys_exit_kill")
-int kill_exit(struct trace_event_raw_sys_exit *ctx)
-{
-	return leave(ctx->ret);
-}
-
-SEC("tracepoint/syscalls/sys_enter_tkill")
-int tkill_entry(struct trace_event_raw_sys_enter *ctx)
-{
-	return enter(1, ctx->args[0], ctx->args[1]);
-}
-
-SEC("tracepoint/syscalls/sys_exit_tkill")
-int tkill_exit(struct trace_event_raw_sys_exit *ctx)
-{
-	return leave(ctx->ret);
-}
-
-SEC("tracepoint/syscalls/sys_enter_tgkill")
-int tgkill_entry(struct trace_event_raw_sys_enter *ctx)
-{
-	return enter(2, ctx->args[1], ctx->args[2]);
-}
-
-SEC("tracepoint/syscalls/sys_exit_tgkill")
-int tgkill_exit(struct trace_event_raw_sys_exit *ctx)
-{
-	return leave(ctx->ret);
-}
+SYSCALL_HOOKS(kill, kill, enter(0, ctx->args[0], ctx->args[1]), leave(ctx->ret))
+SYSCALL_HOOKS(tkill, tkill, enter(1, ctx->args[0], ctx->args[1]), leave(ctx->ret))
+SYSCALL_HOOKS(tgkill, tgkill, enter(2, ctx->args[1], ctx->args[2]), leave(ctx->ret))
 
 char LICENSE[] SEC("license") = "GPL";

@@ -57,25 +57,10 @@ out:
 	return 0;
 }
 
-SEC("tracepoint/syscalls/sys_enter_statfs")
-int statfs_entry(struct trace_event_raw_sys_enter *ctx) { return enter((const char *)ctx->args[0], 0); }
-SEC("tracepoint/syscalls/sys_exit_statfs")
-int statfs_exit(struct trace_event_raw_sys_exit *ctx) { return leave(ctx->ret); }
-SEC("tracepoint/syscalls/sys_enter_newstat")
-int stat_entry(struct trace_event_raw_sys_enter *ctx) { return enter((const char *)ctx->args[0], 1); }
-SEC("tracepoint/syscalls/sys_exit_newstat")
-int stat_exit(struct trace_event_raw_sys_exit *ctx) { return leave(ctx->ret); }
-SEC("tracepoint/syscalls/sys_enter_newlstat")
-int lstat_entry(struct trace_event_raw_sys_enter *ctx) { return enter((const char *)ctx->args[0], 2); }
-SEC("tracepoint/syscalls/sys_exit_newlstat")
-int lstat_exit(struct trace_event_raw_sys_exit *ctx) { return leave(ctx->ret); }
-SEC("tracepoint/syscalls/sys_enter_newfstatat")
-int fstatat_entry(struct trace_event_raw_sys_enter *ctx) { return enter((const char *)ctx->args[1], 3); }
-SEC("tracepoint/syscalls/sys_exit_newfstatat")
-int fstatat_exit(struct trace_event_raw_sys_exit *ctx) { return leave(ctx->ret); }
-SEC("tracepoint/syscalls/sys_enter_statx")
-int statx_entry(struct trace_event_raw_sys_enter *ctx) { return enter((const char *)ctx->args[1], 4); }
-SEC("tracepoint/syscalls/sys_exit_statx")
-int statx_exit(struct trace_event_raw_sys_exit *ctx) { return leave(ctx->ret); }
+SYSCALL_HOOKS(statfs, statfs, enter((const char *)ctx->args[0], 0), leave(ctx->ret))
+SYSCALL_HOOKS(stat, newstat, enter((const char *)ctx->args[0], 1), leave(ctx->ret))
+SYSCALL_HOOKS(lstat, newlstat, enter((const char *)ctx->args[0], 2), leave(ctx->ret))
+SYSCALL_HOOKS(fstatat, newfstatat, enter((const char *)ctx->args[1], 3), leave(ctx->ret))
+SYSCALL_HOOKS(statx, statx, enter((const char *)ctx->args[1], 4), leave(ctx->ret))
 
 char LICENSE[] SEC("license") = "GPL";

@@ -174,6 +174,15 @@ static __always_inline bool thread_elapsed(void *map, __u64 *delta)
 	return true;
 }
 
+/* programs NAME_entry and NAME_exit on the tracepoints of SYSCALL's entry and
+ * exit: they return ON_ENTER (ctx: struct trace_event_raw_sys_enter) and ON_EXIT
+ * (ctx: struct trace_event_raw_sys_exit) */
+#define SYSCALL_HOOKS(name, syscall, on_enter, on_exit)				\
+SEC("tracepoint/syscalls/sys_enter_" #syscall)					\
+int name##_entry(struct trace_event_raw_sys_enter *ctx) { return on_enter; }	\
+SEC("tracepoint/syscalls/sys_exit_" #syscall)					\
+int name##_exit(struct trace_event_raw_sys_exit *ctx) { return on_exit; }
+
 /* ---- stacks ------------------------------------------------------------------ */
 /* what the stack tools count by: process, thread (or process again), both stacks */
 struct stack_key {
