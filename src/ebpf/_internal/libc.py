@@ -16,7 +16,22 @@ from __future__ import annotations
 
 import ctypes
 import functools
+import os
 from typing import Any
+
+#: the numbers of the system calls called through libc's ``syscall``, by machine
+_SYSCALL_NUMBERS = {
+    "bpf": {"x86_64": 321, "amd64": 321, "aarch64": 280, "arm64": 280, "riscv64": 280,
+            "loongarch64": 280, "i386": 357, "i686": 357, "armv7l": 386, "armv6l": 386,
+            "ppc64le": 361, "ppc64": 361, "s390x": 351, "mips64": 5315},
+    "perf_event_open": {"x86_64": 298, "aarch64": 241, "armv7l": 364, "riscv64": 241,
+                        "ppc64le": 319, "s390x": 331, "i686": 336, "loongarch64": 241},
+}
+
+
+def syscall_number(name: str) -> int | None:
+    """The number of system call ``name`` on this machine (None: not known here)."""
+    return _SYSCALL_NUMBERS[name].get(os.uname().machine)
 
 
 def open_libc(use_errno: bool = False) -> ctypes.CDLL:

@@ -24,7 +24,7 @@ from typing import Any
 from .._internal.host import online_cpus as online_cpus
 from .._internal.host import parse_cpu_list as _parse_cpu_list  # noqa: F401
 from .._internal.host import possible_cpus as possible_cpus
-from .._internal.libc import function
+from .._internal.libc import function, syscall_number
 from ..errors import AttachError, NotSupportedError, PrivilegeError
 from ..uapi import consts as _c
 from ..uapi.structs import PerfEventAttr as _PerfEventAttrLayout
@@ -123,10 +123,6 @@ IOC_SET_BPF = _c.PERF_EVENT_IOC_SET_BPF
 RECORD_LOST = _c.PERF_RECORD_LOST
 RECORD_SAMPLE = _c.PERF_RECORD_SAMPLE
 
-_SYSCALL_NR = {"x86_64": 298, "aarch64": 241, "armv7l": 364, "riscv64": 241, "ppc64le": 319,
-               "s390x": 331, "i686": 336, "loongarch64": 241}
-
-
 class PerfEventAttr(_PerfEventAttrLayout):
     """struct perf_event_attr (generated layout, :mod:`ebpf.uapi.structs`) with
     ``size`` set, a sampling setter and ``flags``: the word of its one-bit fields
@@ -171,7 +167,7 @@ def _syscall() -> Any:
 
 
 def _syscall_nr() -> int:
-    nr = _SYSCALL_NR.get(os.uname().machine)
+    nr = syscall_number("perf_event_open")
     if nr is None:
         raise NotSupportedError("perf_event_open", detail=f"unknown architecture {os.uname().machine}")
     return nr

@@ -31,7 +31,7 @@ from typing import Any
 
 from .._internal.libc import function as libc_function
 from .._internal.libc import libc as _libc
-from .._internal.libc import open_libc
+from .._internal.libc import open_libc, syscall_number
 from ..errors import PrivilegeError, SystemCallError
 from ..uapi import Command, ProgramType
 
@@ -47,19 +47,13 @@ BPF_LOG_STATS = 4
 
 # ---- the system call ----------------------------------------------------------
 
-_SYSCALL_NR = {
-    "x86_64": 321, "amd64": 321, "aarch64": 280, "arm64": 280, "riscv64": 280,
-    "loongarch64": 280, "i386": 357, "i686": 357, "armv7l": 386, "armv6l": 386,
-    "ppc64le": 361, "ppc64": 361, "s390x": 351, "mips64": 5315,
-}
-
 _syscall: Any = None
 
 
 def _get_syscall():
     global _syscall
     if _syscall is None:
-        nr = _SYSCALL_NR.get(os.uname().machine)
+        nr = syscall_number("bpf")
         if nr is None:
             from ..errors import NotSupportedError
 
