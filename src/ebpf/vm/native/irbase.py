@@ -56,6 +56,20 @@ class Emitter:
         self.out.append(f"{name}:")
         self.cur = name
 
+    def go_on_if(self, cond: str, otherwise: str, stem: str) -> None:
+        """Branch on i1 ``cond``: when it holds, to a new block (named after
+        ``stem``) where emission goes on; else to ``otherwise``."""
+        go = self.label(stem)
+        self.e(f"br i1 {cond}, label %{go}, label %{otherwise}")
+        self.block(go)
+
+    def go_on_unless(self, cond: str, away: str, stem: str) -> None:
+        """Branch on i1 ``cond``: when it holds, to ``away``; else to a new
+        block (named after ``stem``) where emission goes on."""
+        go = self.label(stem)
+        self.e(f"br i1 {cond}, label %{away}, label %{go}")
+        self.block(go)
+
     def reg(self, r: int) -> str:
         if r == 10:
             return "%fp"
@@ -99,9 +113,7 @@ class Emitter:
         bad = self.let(f"icmp ne i64 {s}, 0")
         ok = self.label("ok")
         if allow_return:
-            ret = self.label("st")
-            self.e(f"br i1 {bad}, label %{ret}, label %{ok}")
-            self.block(ret)
+            self.go_on_if(bad, ok, "st")
             is_ret = self.let(f"icmp eq i64 {s}, {L.STATUS_RETURN}")
             fr = self.label("fr")
             self.e(f"br i1 {is_ret}, label %{fr}, label %bail")

@@ -178,9 +178,7 @@ class HashEmitter(MemoryEmitter):
         idx = info.index
         flags = args[3]
         okf = self.let(f"icmp ult i64 {flags}, 3")
-        go = self.label("hup")
-        self.e(f"br i1 {okf}, label %{go}, label %{generic}")
-        self.block(go)
+        self.go_on_if(okf, generic, "hup")
         words, hv = self._hash_key(info, args[1], pc)
         self.e(f"store i64 {args[2]}, ptr %vreg")
         src, _ = self._host(VALUE_REG, 0, info.value_size, L.MEM_READ, pc)

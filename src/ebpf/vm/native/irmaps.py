@@ -76,9 +76,7 @@ class MapEmitter(HashEmitter):
             tab = info.table
             i = self.let(f"and i64 {index}, 4294967295")
             inb = self.let(f"icmp ult i64 {i}, {tab.max_entries}")
-            got = self.label("tci")
-            self.e(f"br i1 {inb}, label %{got}, label %{miss}")
-            self.block(got)
+            self.go_on_if(inb, miss, "tci")
             ep = self.let(f"getelementptr i64, ptr {self._ptr(tab.address)}, i64 {i}")
             fn = self.let(f"load atomic i64, ptr {ep} acquire, align 8")
             kind = self.label("tcn")
@@ -88,9 +86,7 @@ class MapEmitter(HashEmitter):
             tp = self.word(L.TAILS)
             tails = self.let(f"load i64, ptr {tp}")
             over = self.let(f"icmp uge i64 {tails}, {MAX_TAIL_CALLS}")
-            go = self.label("tcgo")
-            self.e(f"br i1 {over}, label %{miss}, label %{go}")
-            self.block(go)
+            self.go_on_unless(over, miss, "tcgo")
             t1 = self.let(f"add i64 {tails}, 1")
             self.e(f"store i64 {t1}, ptr {tp}")
             pp = self.word(L.PROG)
@@ -122,9 +118,7 @@ class MapEmitter(HashEmitter):
         """Go on if the map is open, else to ``closed``."""
         live = self.let(f"load atomic i64, ptr {self._ptr(hdr.address)} acquire, align 8")
         isopen = self.let(f"icmp ne i64 {live}, 0")
-        go = self.label("mho")
-        self.e(f"br i1 {isopen}, label %{go}, label %{closed}")
-        self.block(go)
+        self.go_on_if(isopen, closed, "mho")
 
     @staticmethod
     def _ptr(address: int) -> str:
@@ -136,9 +130,7 @@ class MapEmitter(HashEmitter):
         flags = args[3]
         fl = self.let(f"and i64 {flags}, -3")  # BPF_ANY (0) or BPF_EXIST (2)
         plain = self.let(f"icmp eq i64 {fl}, 0")
-        ok = self.label("upf")
-        self.e(f"br i1 {plain}, label %{ok}, label %{generic}")
-        self.block(ok)
+        self.go_on_if(plain, generic, "upf")
         dst = self._array_host(info, args[1], pc, generic)
         self.e(f"store i64 {args[2]}, ptr %vreg")
         src, _ = self._host(VALUE_REG, 0, info.value_size, L.MEM_READ, pc)
@@ -169,9 +161,7 @@ class MapEmitter(HashEmitter):
     def _array_host(self, info: ArrayInfo, key: str, pc: int, bad: str) -> str:
         """Host address of the element (this CPU's); an index out of bounds goes to ``bad``."""
         i, inb, ci = self._array_index(info, key, pc)
-        ok = self.label("aok")
-        self.e(f"br i1 {inb}, label %{ok}, label %{bad}")
-        self.block(ok)
+        self.go_on_if(inb, bad, "aok")
         base = self._pick(info.hosts, ci)
         off = self.let(f"mul i64 {i}, {info.stride}")
         return self.let(f"add i64 {base}, {off}")

@@ -16,6 +16,17 @@ from ..run import STACK_SIZE
 from . import layout as L
 from .irbase import Emitter, signed
 
+
+def _ret4(stem: str, values: tuple[str, str, str, str]) -> str:
+    """IR returning ``values`` as @rt_access's {i64, i64, i64, i64}, built in
+    %<stem>0..3."""
+    agg, lines = "undef", []
+    for i, v in enumerate(values):
+        lines.append(f"  %{stem}{i} = insertvalue {{i64, i64, i64, i64}} {agg}, i64 {v}, {i}")
+        agg = f"%{stem}{i}"
+    return "\n".join([*lines, f"  ret {{i64, i64, i64, i64}} {agg}"])
+
+
 #: the region search every module carries: locals linearly, then a binary
 #: search of the sorted globals; returns the entry's address or 0
 RUNTIME = f"""
@@ -153,31 +164,19 @@ eok:
   %elo = sub i64 %a, %eo
   %elim0 = sub i64 %vs, %size
   %elim = add i64 %elim0, 1
-  %q0 = insertvalue {{i64, i64, i64, i64}} undef, i64 %h, 0
-  %q1 = insertvalue {{i64, i64, i64, i64}} %q0, i64 %elo, 1
-  %q2 = insertvalue {{i64, i64, i64, i64}} %q1, i64 %elim, 2
-  %q3 = insertvalue {{i64, i64, i64, i64}} %q2, i64 %d, 3
-  ret {{i64, i64, i64, i64}} %q3
+{_ret4("q", ("%h", "%elo", "%elim", "%d"))}
 plain:
   %span = sub i64 %hi, %lo
   %lim0 = sub i64 %span, %size
   %lim = add i64 %lim0, 1
-  %r0 = insertvalue {{i64, i64, i64, i64}} undef, i64 %h, 0
-  %r1 = insertvalue {{i64, i64, i64, i64}} %r0, i64 %lo, 1
-  %r2 = insertvalue {{i64, i64, i64, i64}} %r1, i64 %lim, 2
-  %r3 = insertvalue {{i64, i64, i64, i64}} %r2, i64 %d, 3
-  ret {{i64, i64, i64, i64}} %r3
+{_ret4("r", ("%h", "%lo", "%lim", "%d"))}
 slow:
   %tpp = getelementptr i64, ptr %st, i64 {L.TRAMPOLINE}
   %tp = load i64, ptr %tpp
   %fn = inttoptr i64 %tp to ptr
   %hs = call i64 %fn(ptr %st, i64 {signed(L.OP_MEMORY, 64)}, i64 %pc, i64 %depth, i64 %kind,
                      i64 %a, i64 %size, i64 0, i64 0, i64 0)
-  %s0 = insertvalue {{i64, i64, i64, i64}} undef, i64 %hs, 0
-  %s1 = insertvalue {{i64, i64, i64, i64}} %s0, i64 0, 1
-  %s2 = insertvalue {{i64, i64, i64, i64}} %s1, i64 0, 2
-  %s3 = insertvalue {{i64, i64, i64, i64}} %s2, i64 0, 3
-  ret {{i64, i64, i64, i64}} %s3
+{_ret4("s", ("%hs", "0", "0", "0"))}
 }}
 """
 

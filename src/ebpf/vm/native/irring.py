@@ -91,9 +91,7 @@ class RingEmitter(MapEmitter):
         big1 = self.let(f"icmp ugt i64 {cost}, {info.size}")
         big2 = self.let(f"icmp ugt i64 {size}, {info.size}")
         big = self.let(f"or i1 {big1}, {big2}")
-        ok0 = self.label("rbs")
-        self.e(f"br i1 {big}, label %{fail}, label %{ok0}")
-        self.block(ok0)
+        self.go_on_unless(big, fail, "rbs")
         consp = self._ctl(info, CONS)
         cons = self.let(f"load atomic i64, ptr {consp} acquire, align 8")
         lock = self._ctl(info, LOCK)
@@ -125,9 +123,7 @@ class RingEmitter(MapEmitter):
         zero = self.label("rbz")
         # flags: NULL, as the Python helper; a free tracking slot, or Python's work
         bad = self.let(f"icmp ne i64 {flags}, 0")
-        ok = self.label("rbf")
-        self.e(f"br i1 {bad}, label %{zero}, label %{ok}")
-        self.block(ok)
+        self.go_on_unless(bad, zero, "rbf")
         slot = self._free_rb_slot(generic)
         off, hp = self._reserve_space(info, size, zero)
         a0 = self.let(f"add i64 {off}, {signed(info.base + RB_HDR, 64)}")
@@ -153,39 +149,34 @@ class RingEmitter(MapEmitter):
         p = self.let(f"getelementptr i64, ptr %st, i64 {i}")
         return self.let(f"load i64, ptr {p}")
 
-    def _free_rb_slot(self, none: str) -> str:
-        """Index of a free tracking slot; none free goes to ``none``."""
+    def _rb_slot_of(self, addr: str) -> str:
+        """Index of the first tracking slot holding record address ``addr``
+        (0: a free slot), RB_SLOTS when none does."""
         idx = str(L.RB_SLOTS)
         for k in reversed(range(L.RB_SLOTS)):
             w = self.tmp()
             self.e(f"{w} = load i64, ptr {self.word(L.RB_ADDR + k)}")
-            free = self.let(f"icmp eq i64 {w}, 0")
-            nxt = self.let(f"select i1 {free}, i64 {k}, i64 {idx}")
-            idx = nxt
+            same = self.let(f"icmp eq i64 {w}, {addr}")
+            idx = self.let(f"select i1 {same}, i64 {k}, i64 {idx}")
+        return idx
+
+    def _free_rb_slot(self, none: str) -> str:
+        """Index of a free tracking slot; none free goes to ``none``."""
+        idx = self._rb_slot_of("0")
         full = self.let(f"icmp eq i64 {idx}, {L.RB_SLOTS}")
-        ok = self.label("rbk")
-        self.e(f"br i1 {full}, label %{none}, label %{ok}")
-        self.block(ok)
+        self.go_on_unless(full, none, "rbk")
         return idx
 
     def _ring_commit(self, submit: bool, args: list[str], generic: str, done: str,
                      phis: list[tuple[str, str]]) -> None:
         """Submit or discard a record this run reserved in generated code."""
         data, flags = args[0], args[1]
-        idx = str(L.RB_SLOTS)
-        for k in reversed(range(L.RB_SLOTS)):
-            w = self.tmp()
-            self.e(f"{w} = load i64, ptr {self.word(L.RB_ADDR + k)}")
-            same = self.let(f"icmp eq i64 {w}, {data}")
-            nxt = self.let(f"select i1 {same}, i64 {k}, i64 {idx}")
-            idx = nxt
+        idx = self._rb_slot_of(data)
         # a null pointer never matches a free slot: it is Python's to refuse
         nul = self.let(f"icmp eq i64 {data}, 0")
         none = self.let(f"icmp eq i64 {idx}, {L.RB_SLOTS}")
         away = self.let(f"or i1 {nul}, {none}")
-        ok = self.label("rbc")
-        self.e(f"br i1 {away}, label %{generic}, label %{ok}")
-        self.block(ok)
+        self.go_on_unless(away, generic, "rbc")
         hi = self._rb_load(L.RB_HOST, idx)
         hp = self.let(f"inttoptr i64 {hi} to ptr")
         self._rb_word(L.RB_ADDR, idx, "0")
@@ -218,9 +209,7 @@ class RingEmitter(MapEmitter):
         odd = self.let(f"icmp ne i64 {fl}, 0")
         z = self.let(f"icmp eq i64 {size}, 0")
         away = self.let(f"or i1 {odd}, {z}")
-        ok = self.label("rbq")
-        self.e(f"br i1 {away}, label %{generic}, label %{ok}")
-        self.block(ok)
+        self.go_on_unless(away, generic, "rbq")
         src = self._host_dynamic(data, size, pc)
         full = self.label("rbe")
         _off, hp = self._reserve_space(info, size, full)
