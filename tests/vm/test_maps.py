@@ -110,8 +110,8 @@ def test_bad_specs_refused():
         create_map(spec(T.ARRAY, key=8))
     with pytest.raises(ebpf.LoadError, match="power of 2"):
         create_map(ebpf.MapSpec(name="rb", type=T.RINGBUF, max_entries=5000))
-    with pytest.raises(ebpf.NotSupportedError):
-        create_map(spec(T.REUSEPORT_SOCKARRAY))
+    with pytest.raises(ebpf.MapError, match="REUSEPORT_SOCKARRAY has 4-byte keys"):
+        create_map(spec(T.REUSEPORT_SOCKARRAY, key=8))
 
 
 def lookup_add_program(m, jit=True):

@@ -175,6 +175,7 @@ HELPERS: dict[str, Proto] = {
     "getsockopt": _P("int", ("ctx", "scalar", "scalar", "out", "size"), group="sockopt"),
     "sock_map_update": _P("int", ("ctx", "map", "key", "scalar"), group="sock_ops"),
     "sock_hash_update": _P("int", ("ctx", "map", "key", "scalar"), group="sock_ops"),
+    "sk_select_reuseport": _P("int", ("ctx", "map", "key", "scalar"), group="sk_reuseport"),
     # cgroup hooks (kernel/bpf/cgroup.c)
     "get_retval": _P("int", (), group="cgroup_retval"),
     "set_retval": _P("int", ("scalar",), group="cgroup_retval"),
@@ -204,6 +205,7 @@ GROUPS: dict[str, set[PT]] = {
     "xdp_tc": {PT.XDP, PT.SCHED_CLS, PT.SCHED_ACT},
     "sk_msg": {PT.SK_MSG},
     "sock_ops": {PT.SOCK_OPS},
+    "sk_reuseport": {PT.SK_REUSEPORT},
     "sockopt": {PT.SOCK_OPS, PT.CGROUP_SOCK_ADDR, PT.CGROUP_SOCKOPT, PT.STRUCT_OPS},
     # the hooks returning an errno to the process (cgroup_common_func_proto; by
     # program type: inet ingress/egress and sock_ops have none, so CGROUP_SKB and
@@ -406,6 +408,14 @@ SOCK_ADDR = CtxLayout("bpf_sock_addr", _SA.size, (
     *(CtxField(o, 4) for o in _words(_SA, "family", "type", "protocol")),
     *(CtxField(o, 4, write=True) for o in _words(_SA, "msg_src_ip4", "msg_src_ip6")),
     CtxField(_SA.offset("sk"), 8, "sock?", narrow=False)))
+_RP = uctx.SK_REUSEPORT_MD
+SK_REUSEPORT = CtxLayout("sk_reuseport_md", _RP.size, (
+    CtxField(_RP.offset("data"), 8, "pkt", narrow=False),
+    CtxField(_RP.offset("data_end"), 8, "pkt_end", narrow=False),
+    *(CtxField(o, 4) for o in _words(_RP, "len", "eth_protocol", "ip_protocol", "bind_inany",
+                                      "hash")),
+    CtxField(_RP.offset("sk"), 8, "sock?", narrow=False),
+    CtxField(_RP.offset("migrating_sk"), 8, "sock?", narrow=False)))
 PT_REGS = CtxLayout("pt_regs", uctx.PT_REGS.size, raw=True)
 _SYSCTL = uctx.BPF_SYSCTL
 
@@ -420,6 +430,7 @@ CONTEXTS: dict[PT, CtxLayout] = {
     PT.SK_MSG: SK_MSG,
     PT.CGROUP_SOCKOPT: SOCKOPT,
     PT.CGROUP_SOCK_ADDR: SOCK_ADDR,
+    PT.SK_REUSEPORT: SK_REUSEPORT,
     PT.KPROBE: PT_REGS,
     PT.PERF_EVENT: CtxLayout("bpf_perf_event_data", uctx.BPF_PERF_EVENT_DATA.size, raw=True),
     PT.TRACEPOINT: CtxLayout("tracepoint record", 4096, raw=True),

@@ -18,7 +18,8 @@ Shortcuts (imported on first use): :func:`fire`, :func:`read_pcap`,
 lines), :data:`CONNTRACK` (the connection-tracking table of the conntrack
 kfuncs), :func:`set_num_cpus`, :func:`run_conformance`, :class:`SeqFile` (the
 output of iterator programs), :class:`SysctlRequest` (the context of a
-cgroup/sysctl run).
+cgroup/sysctl run), :class:`SockOpsRequest` (a sock_ops run on a real socket),
+:class:`ReuseportRequest` (an sk_reuseport run for a real reuseport group).
 """
 
 from __future__ import annotations
@@ -30,7 +31,8 @@ _LAZY = {
     "pt_regs": ".contexts", "TRACE": ".helpers", "set_num_cpus": ".maps",
     "possible_cpus": ".maps", "create_map": ".maps", "load_program": ".programs",
     "load_object": ".objects", "run_conformance": ".conformance", "SeqFile": ".seqfile",
-    "SysctlRequest": ".sysctl", "SockOpsRequest": ".sockops", "CONNTRACK": ".conntrack",
+    "SysctlRequest": ".sysctl", "SockOpsRequest": ".sockops",
+    "ReuseportRequest": ".reuseport", "CONNTRACK": ".conntrack",
 }
 
 

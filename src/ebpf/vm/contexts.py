@@ -582,6 +582,8 @@ def context_kind(prog_type: PT) -> str:
         return "`sk_msg_md`: the message (data) in a scatterlist, addresses from ctx"
     if prog_type == PT.SOCK_OPS:
         return "`bpf_sock_ops` of a real socket (`SockOpsRequest`), or bytes given"
+    if prog_type == PT.SK_REUSEPORT:
+        return "`sk_reuseport_md` of a packet for a real reuseport group (`ReuseportRequest`)"
     return "context bytes given by the caller"
 
 
@@ -589,13 +591,20 @@ def make_context(mem: Memory, prog_type: PT, data: bytes = b"", ctx: Any = None,
                  args: Sequence[int] | None = None) -> Context:
     """Build the context a program of ``prog_type`` gets for a run: ``ctx`` is the
     context's bytes, or for a CGROUP_SYSCTL program a :class:`~ebpf.vm.sysctl.SysctlRequest`,
-    for a SOCK_OPS one a :class:`~ebpf.vm.sockops.SockOpsRequest`."""
+    for a SOCK_OPS one a :class:`~ebpf.vm.sockops.SockOpsRequest`, for an SK_REUSEPORT
+    one a :class:`~ebpf.vm.reuseport.ReuseportRequest`."""
+    from .reuseport import ReuseportContext, ReuseportRequest
     from .skmsg import SkMsgContext
     from .sockops import SockOpsContext, SockOpsRequest
     from .sysctl import SysctlContext, SysctlRequest
 
     if prog_type == PT.SK_MSG:
         return SkMsgContext(mem, data, ctx)
+    if isinstance(ctx, ReuseportRequest):
+        if prog_type != PT.SK_REUSEPORT:
+            raise _einval(f"a ReuseportRequest is the context of sk_reuseport programs, not "
+                          f"of {prog_type.name.lower()} ones")
+        return ReuseportContext(mem, ctx)
     if isinstance(ctx, SockOpsRequest):
         if prog_type != PT.SOCK_OPS:
             raise _einval(f"a SockOpsRequest is the context of sock_ops programs, not "

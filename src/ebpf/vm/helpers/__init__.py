@@ -27,6 +27,7 @@ from . import (  # noqa: F401
     printing,
     probe,
     retval,
+    reuseport,
     seq,
     signals,
     sk_lookup,

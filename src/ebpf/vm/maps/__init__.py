@@ -32,6 +32,7 @@ from .limits import map_memory_limit, set_map_memory_limit
 from .lpm import LpmTrieMap
 from .queues import BloomFilterMap, QueueStackMap
 from .records import PerfEventArrayMap, RecordConsumer
+from .reuseport import ReuseportArrayMap
 from .ringbuf import RingBufMap
 from .sockets import SockHashMap, SockMapMap
 from .storage import LocalStorageMap
@@ -40,7 +41,7 @@ from .userring import UserRingBufMap
 __all__ = ["ArenaMap", "ArrayMap", "ArrayOfMapsMap", "BloomFilterMap", "CgroupArrayMap",
            "CgroupStorageMap", "DevArrayMap", "DevHashMap", "HashMap", "HashOfMapsMap",
            "LocalStorageMap", "LpmTrieMap", "PerfEventArrayMap", "ProgArrayMap", "QueueStackMap",
-           "RecordConsumer", "RingBufMap", "SockHashMap", "SockMapMap", "StackTraceMap",
+           "RecordConsumer", "ReuseportArrayMap", "RingBufMap", "SockHashMap", "SockMapMap", "StackTraceMap",
            "UserRingBufMap", "VMMap", "_TYPES", "create_map", "map_memory_limit",
            "possible_cpus", "ref_id", "set_map_memory_limit",
            "set_num_cpus"]

@@ -18,6 +18,7 @@ from .limits import charge, uncharge
 from .lpm import LpmTrieMap
 from .queues import BloomFilterMap, QueueStackMap
 from .records import PerfEventArrayMap
+from .reuseport import ReuseportArrayMap
 from .ringbuf import RingBufMap
 from .sockets import SockHashMap, SockMapMap
 from .storage import LocalStorageMap
@@ -56,6 +57,7 @@ _TYPES: dict[MapType, type[VMMap]] = {
     MapType.ARENA: ArenaMap,
     MapType.SOCKMAP: SockMapMap,
     MapType.SOCKHASH: SockHashMap,
+    MapType.REUSEPORT_SOCKARRAY: ReuseportArrayMap,
     MapType.PERCPU_CGROUP_STORAGE: CgroupStorageMap,
 }
 
