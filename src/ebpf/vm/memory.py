@@ -329,12 +329,13 @@ class GlobalMemory:
             self._table = ((*bases[:i], base, *bases[i:]), (*regions[:i], region, *regions[i:]))
         return region
 
-    def free(self, region: Region) -> None:
+    def free(self, *regions: Region) -> None:
+        """Unmap ``regions`` (once no run is active), the table rebuilt once."""
         with self._lock:
             if self._active:
-                self._pending.append(region)
+                self._pending.extend(regions)
                 return
-            self._drop([region])
+            self._drop(list(regions))
 
     def _drop(self, regions: list[Region]) -> None:
         dead = {id(r) for r in regions}

@@ -120,8 +120,7 @@ def _task(run: Run, tid: int | None = None) -> int:
             while len(_OTHER_TASKS) > OTHER_TASKS_MAX:
                 _, (_, regions) = _OTHER_TASKS.popitem(last=False)
                 _TASK_OWNERS.pop(regions[0].base, None)
-                for r in regions:
-                    GLOBAL.free(r)
+                GLOBAL.free(*regions)
         return task.base
 
 

@@ -33,8 +33,7 @@ class ArrayMap(VMMap):
             self.bufs[0][:len(spec.data)] = spec.data
 
     def _release(self) -> None:
-        for r in self.regions:
-            GLOBAL.free(r)
+        GLOBAL.free(*self.regions)
 
     def _index(self, key: bytes) -> int | None:
         i = int.from_bytes(key[:4], "little")

@@ -20,6 +20,16 @@ from .cpus import possible_cpus
 log = logging.getLogger("ebpf.vm")
 
 
+def next_key_after(keys: list[bytes], key: bytes | None) -> bytes | None:
+    """BPF_MAP_GET_NEXT_KEY over ``keys`` in their order: the key after ``key``,
+    the first when ``key`` is None or not there, None after the last."""
+    try:
+        i = 0 if key is None else keys.index(key) + 1
+    except ValueError:
+        i = 0
+    return keys[i] if i < len(keys) else None
+
+
 def _round8(n: int) -> int:
     return (n + 7) & ~7
 

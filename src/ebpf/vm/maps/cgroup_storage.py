@@ -36,8 +36,7 @@ class CgroupStorageMap(VMMap):
         self._entries: dict[bytes, Region] = {}
 
     def _release(self) -> None:
-        for r in self._entries.values():
-            GLOBAL.free(r)
+        GLOBAL.free(*self._entries.values())
         self._entries.clear()
 
     def _size(self) -> int:

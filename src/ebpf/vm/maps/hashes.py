@@ -11,7 +11,7 @@ from ...maps import BPF_EXIST, BPF_NOEXIST
 from ...spec import MapSpec
 from ...uapi import MapType
 from ..memory import GLOBAL, LIVE, Elements, Region, links_changed
-from .base import _REFS, RefValues, VMMap, ref_id
+from .base import _REFS, RefValues, VMMap, next_key_after, ref_id
 from .limits import charge_bytes, element_footprint, grows
 
 # ---------------------------------------------------------------------------
@@ -49,9 +49,7 @@ class HashMap(VMMap):
         self.element_bytes = element_footprint(spec, self.ncpu)
 
     def _release(self) -> None:
-        for regions in self.slab_regions:
-            for r in regions:
-                GLOBAL.free(r)
+        GLOBAL.free(*(r for regions in self.slab_regions for r in regions))
         self.entries.clear()
 
     def _new_slot(self) -> int:
@@ -184,12 +182,7 @@ class HashMap(VMMap):
     def next_key_bytes(self, key: bytes | None) -> bytes | None:
         with self._lock:
             keys = list(self.entries)
-        if not keys:
-            return None
-        if key is None or key not in self.entries:
-            return keys[0]
-        i = keys.index(key)
-        return keys[i + 1] if i + 1 < len(keys) else None
+        return next_key_after(keys, key)
 
     def raw_keys(self):
         with self._lock:
@@ -257,10 +250,4 @@ class HashOfMapsMap(RefValues, HashMap):
         return None if m is None else ref_id(m).to_bytes(4, "little")
 
     def next_key_bytes(self, key: bytes | None) -> bytes | None:
-        keys = list(self.inner)
-        if not keys:
-            return None
-        if key is None or key not in self.inner:
-            return keys[0]
-        i = keys.index(key)
-        return keys[i + 1] if i + 1 < len(keys) else None
+        return next_key_after(list(self.inner), key)

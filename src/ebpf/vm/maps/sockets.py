@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from ...errors import MapError
 from ...maps import BPF_EXIST, BPF_NOEXIST
 from ...spec import MapSpec
-from .base import VMMap
+from .base import VMMap, next_key_after
 
 SO_COOKIE = 57
 TCP_ESTABLISHED, TCP_LISTEN = 1, 10
@@ -237,11 +237,7 @@ class SockHashMap(_SockMapBase):
 
     def next_key_bytes(self, key: bytes | None) -> bytes | None:
         self._prune()
-        keys = list(self._socks)
-        if key is not None and bytes(key) in self._socks:
-            i = keys.index(bytes(key)) + 1
-            return keys[i] if i < len(keys) else None
-        return keys[0] if keys else None
+        return next_key_after(list(self._socks), key)
 
 
 __all__ = ["SockHashMap", "SockMapMap", "SockRef", "socket_ref"]

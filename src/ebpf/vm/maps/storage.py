@@ -30,8 +30,7 @@ class LocalStorageMap(VMMap):
         self._by_owner: dict[Any, Region] = {}
 
     def _release(self) -> None:
-        for r in self._by_owner.values():
-            GLOBAL.free(r)
+        GLOBAL.free(*self._by_owner.values())
         self._by_owner.clear()
 
     # program side
