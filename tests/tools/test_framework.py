@@ -135,3 +135,46 @@ def test_every_tool_is_run_by_a_test():
         run |= {n.strip() for n in names.split(",")}
     run |= set(re.findall(r'"tool", "(\w+)"', text))
     assert set(ebpf.tools.names()) - run == set()
+
+
+def test_ports_wanted_filters_local_and_remote_ports():
+    import argparse
+
+    wanted = base.ports_wanted(argparse.Namespace(localport="80,443", remoteport=None))
+    assert wanted(80, 5000) and wanted(443, 1) and not wanted(8080, 80)
+    wanted = base.ports_wanted(argparse.Namespace(localport=None, remoteport="53"))
+    assert wanted(1, 53) and not wanted(53, 1)
+    assert base.ports_wanted(argparse.Namespace(localport=None, remoteport=None))(1, 2)
+
+
+@pytest.mark.parametrize("name, argv, event, headings", [
+    ("execsnoop", ["-T", "-t", "-u", "1000"],
+     dict(retval=0, uid=1000, comm=b"bash", args=[b"ls", b"-l"], args_count=2, pid=123,
+          ppid=1),
+     ["TIME", "TIME(s)", "UID", "PCOMM", "PID", "PPID", "ARGS"]),
+    ("opensnoop", ["-T", "-U", "-e"],
+     dict(comm=b"cat", ret=3, fname=b"/etc/passwd", uid=1000, pid=77, flags=0o100644),
+     ["TIME", "UID", "PID", "COMM", "FLAGS", "PATH"]),
+])
+def test_optional_columns_line_up_with_their_headings(monkeypatch, name, argv, event,
+                                                       headings):
+    """The header and each row come from one column function: every left-aligned
+    heading starts where its value does, with every optional column shown."""
+    import importlib
+    from types import SimpleNamespace
+
+    mod = importlib.import_module(f"ebpf.tools.{name}")
+    got = {}
+
+    def fake_stream(tool, args, constants, head, fmt, ready=None, **kw):
+        got["head"], got["row"] = head, fmt(SimpleNamespace(**event))[1]
+        return 0
+
+    monkeypatch.setattr(mod, "stream", fake_stream)
+    monkeypatch.setattr(mod, "hms", lambda t=None: "12:34:56")
+    assert mod.main(argv) == 0
+    head, row = got["head"], got["row"]
+    starts = [head.index(h if i == 0 else f" {h}") + (i > 0) for i, h in enumerate(headings)]
+    assert starts == sorted(starts)
+    for s in starts:
+        assert row[s] != " " and (s == 0 or row[s - 1] == " "), (head, row, s)
