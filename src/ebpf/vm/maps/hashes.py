@@ -179,16 +179,20 @@ class HashMap(VMMap):
             return b"".join(self._value(slot, c, self.stride) for c in range(self.ncpu))
         return self._value(slot, 0)
 
+    def _keyed(self) -> dict[bytes, Any]:
+        """What the map holds by key (for iteration)."""
+        return self.entries
+
     def next_key_bytes(self, key: bytes | None) -> bytes | None:
         with self._lock:
-            keys = list(self.entries)
+            keys = list(self._keyed())
         return next_key_after(keys, key)
 
     def raw_keys(self):
         with self._lock:
-            keys = list(self.entries)
+            keys = list(self._keyed())
         for k in keys:
-            if k in self.entries:
+            if k in self._keyed():
                 yield k
 
     def for_each(self):
@@ -224,12 +228,8 @@ class HashOfMapsMap(RefValues, HashMap):
         links_changed()
         return 0
 
-    def raw_keys(self):
-        with self._lock:
-            keys = list(self.inner)
-        for k in keys:
-            if k in self.inner:
-                yield k
+    def _keyed(self) -> dict[bytes, Any]:
+        return self.inner
 
     def prog_lookup(self, key: bytes, cpu: int) -> int:
         m = self.inner.get(key)
@@ -248,6 +248,3 @@ class HashOfMapsMap(RefValues, HashMap):
     def lookup_bytes(self, key: bytes) -> bytes | None:
         m = self.inner.get(key)
         return None if m is None else ref_id(m).to_bytes(4, "little")
-
-    def next_key_bytes(self, key: bytes | None) -> bytes | None:
-        return next_key_after(list(self.inner), key)

@@ -70,6 +70,18 @@ class Emitter:
         self.e(f"br i1 {cond}, label %{away}, label %{go}")
         self.block(go)
 
+    def join(self, value: str, other: str, other_value: str, stem: str) -> str:
+        """End this block and block ``other`` (not yet emitted) in a new block
+        (named after ``stem``); returns the phi of ``value`` (from here) and
+        ``other_value`` (from ``other``)."""
+        here = self.cur
+        out = self.label(stem)
+        self.e(f"br label %{out}")
+        self.block(other)
+        self.e(f"br label %{out}")
+        self.block(out)
+        return self.let(f"phi i64 [{value}, %{here}], [{other_value}, %{other}]")
+
     def reg(self, r: int) -> str:
         if r == 10:
             return "%fp"

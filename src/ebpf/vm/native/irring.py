@@ -131,13 +131,7 @@ class RingEmitter(MapEmitter):
         hi = self.let(f"ptrtoint ptr {hp} to i64")
         self._rb_word(L.RB_HOST, slot, hi)
         self._rb_word(L.RB_MAP, slot, str(signed(handle, 64)))
-        got = self.cur
-        out = self.label("rbo")
-        self.e(f"br label %{out}")
-        self.block(zero)
-        self.e(f"br label %{out}")
-        self.block(out)
-        return self.let(f"phi i64 [{a0}, %{got}], [0, %{zero}]")
+        return self.join(a0, zero, "0", "rbo")
 
     def _rb_word(self, first: int, slot: str, value: str) -> None:
         i = self.let(f"add i64 {slot}, {first}")
@@ -216,13 +210,7 @@ class RingEmitter(MapEmitter):
         dst = self.let(f"getelementptr i8, ptr {hp}, i64 {RB_HDR}")
         self.e(f"call void @llvm.memmove.p0.p0.i64(ptr {dst}, ptr {src}, i64 {size}, i1 false)")
         self._finish_record(hp, True, flags)
-        got = self.cur
-        out = self.label("rbo")
-        self.e(f"br label %{out}")
-        self.block(full)
-        self.e(f"br label %{out}")
-        self.block(out)
-        return self.let(f"phi i64 [0, %{got}], [{signed(-11, 64)}, %{full}]")  # -EAGAIN
+        return self.join("0", full, str(signed(-11, 64)), "rbo")  # -EAGAIN
 
     def _host_dynamic(self, addr: str, size: str, pc: int) -> str:
         """Host pointer to ``size`` (a value) bytes at ``addr``, checked (a
