@@ -158,15 +158,18 @@ class HashEmitter(MemoryEmitter):
         self.e(f"br label %{target}")
         self.block(go)
 
+    def _record_word(self, address: int, base: str, j: int) -> str:
+        """Pointer to word ``base + j`` of the native array at ``address`` (the
+        journal, the spares)."""
+        wi = self.let(f"add i64 {base}, {j}")
+        return self.let(f"getelementptr i64, ptr inttoptr (i64 {address} to ptr), i64 {wi}")
+
     def _journal(self, idx: NativeIndex, opn: int, slot: str, words: list[str],
                  jp: str, jn: str) -> None:
         base = self.let(f"mul i64 {jn}, {idx.journal_words}")
         rec = [str(opn), slot, *words]
         for j, v in enumerate(rec):
-            wi = self.let(f"add i64 {base}, {j}")
-            p = self.let(f"getelementptr i64, ptr inttoptr (i64 {idx.journal_address} to ptr), "
-                         f"i64 {wi}")
-            self.e(f"store i64 {v}, ptr {p}")
+            self.e(f"store i64 {v}, ptr {self._record_word(idx.journal_address, base, j)}")
         j1 = self.let(f"add i64 {jn}, 1")
         self.e(f"store i64 {j1}, ptr {jp}")
 
@@ -192,10 +195,8 @@ class HashEmitter(MemoryEmitter):
         # the key is there
         self.block(there)
         noexist = self.let(f"icmp eq i64 {flags}, 1")
-        write = self.label("huw")
-        self.e(f"br i1 {noexist}, label %{done}, label %{write}")
         phis.append((str(-EEXIST), there))
-        self.block(write)
+        self.go_on_unless(noexist, done, "huw")
         self.e(f"call void @llvm.memmove.p0.p0.i64(ptr {self._ptr_of(dst)}, ptr {src}, "
                f"i64 {info.value_size}, i1 false)")
         phis.append(("0", self.cur))
@@ -203,10 +204,8 @@ class HashEmitter(MemoryEmitter):
         # the key is not there: insert
         self.block(absent)
         exist = self.let(f"icmp eq i64 {flags}, 2")
-        lock = self.label("hul")
-        self.e(f"br i1 {exist}, label %{done}, label %{lock}")
         phis.append((str(-ENOENT), absent))
-        self.block(lock)
+        self.go_on_unless(exist, done, "hul")
         self.e(f"call void @rt_spin_lock(ptr {self._ictl(idx, idx.LOCK)})")
         ep2, free = self._probe(idx, words, hv)
         raced = self.let(f"icmp ne i64 {ep2}, 0")
@@ -231,13 +230,8 @@ class HashEmitter(MemoryEmitter):
         # take the last spare: its slot, value and host addresses
         sn1 = self.let(f"sub i64 {sn}, 1")
         sb = self.let(f"mul i64 {sn1}, {idx.spare_words}")
-        spare = []
-        for j in range(idx.spare_words):
-            wi = self.let(f"add i64 {sb}, {j}")
-            p = self.let(f"getelementptr i64, ptr inttoptr (i64 {idx.spares_address} to ptr), "
-                         f"i64 {wi}")
-            v = self.let(f"load i64, ptr {p}")
-            spare.append(v)
+        spare = [self.let(f"load i64, ptr {self._record_word(idx.spares_address, sb, j)}")
+                 for j in range(idx.spare_words)]
         slot, live = spare[0], spare[1]
         addrs, hosts = spare[2:2 + idx.ncpu], spare[2 + idx.ncpu:]
         # the value: zero on every CPU, then this CPU's copy
@@ -297,13 +291,8 @@ class HashEmitter(MemoryEmitter):
         j1 = self.let(f"sub i64 {jn}, 1")
         jl = self.let(f"select i1 {hasj}, i64 {j1}, i64 0")
         jb = self.let(f"mul i64 {jl}, {idx.journal_words}")
-        rec = []
-        for j in range(2):
-            wi = self.let(f"add i64 {jb}, {j}")
-            p = self.let(f"getelementptr i64, ptr inttoptr (i64 {idx.journal_address} to ptr), "
-                         f"i64 {wi}")
-            v = self.let(f"load i64, ptr {p}")
-            rec.append(v)
+        rec = [self.let(f"load i64, ptr {self._record_word(idx.journal_address, jb, j)}")
+               for j in range(2)]
         conds = [hasj]
         for a, b in ((rec[0], str(idx.INSERT)), (rec[1], slot)):
             c = self.let(f"icmp eq i64 {a}, {b}")
@@ -323,10 +312,7 @@ class HashEmitter(MemoryEmitter):
         vals = [slot, lv0] + [self._entry_value(ep, idx.VALUES + c) for c in range(idx.ncpu)] \
             + [self._entry_value(ep, idx.host + c) for c in range(idx.ncpu)]
         for j, v in enumerate(vals):
-            wi = self.let(f"add i64 {sb}, {j}")
-            p = self.let(f"getelementptr i64, ptr inttoptr (i64 {idx.spares_address} to ptr), "
-                         f"i64 {wi}")
-            self.e(f"store i64 {v}, ptr {p}")
+            self.e(f"store i64 {v}, ptr {self._record_word(idx.spares_address, sb, j)}")
         sn1 = self.let(f"add i64 {sn}, 1")
         self.e(f"store i64 {sn1}, ptr {sp}")
         self.e(f"call void @rt_spin_unlock(ptr {self._ictl(idx, idx.LOCK)})")
