@@ -147,7 +147,7 @@ CONTEXTS = {
     "bpf_pidns_info": "BPF_PIDNS_INFO", "bpf_sock_tuple": "BPF_SOCK_TUPLE",
     "bpf_tunnel_key": "BPF_TUNNEL_KEY",
     # what a sock_ops context of the vm reads off its real socket (getsockopt TCP_INFO)
-    "tcp_info": "TCP_INFO",
+    "tcp_info": "TCP_INFO", "bpf_tcp_sock": "BPF_TCP_SOCK",
     # the perf ring's metadata page (data_head / data_tail)
     "perf_event_mmap_page": "PERF_EVENT_MMAP_PAGE",
     # kernel-internal, sizes only matter: the vm mirrors BPF_PROG_TEST_RUN's buffers

@@ -395,6 +395,35 @@ TCP_INFO = Layout('tcp_info', 280, {
     'tcpi_accecn_opt_seen': Field(278, 2),
 })
 
+BPF_TCP_SOCK = Layout('bpf_tcp_sock', 112, {
+    'snd_cwnd': Field(0, 4),
+    'srtt_us': Field(4, 4),
+    'rtt_min': Field(8, 4),
+    'snd_ssthresh': Field(12, 4),
+    'rcv_nxt': Field(16, 4),
+    'snd_nxt': Field(20, 4),
+    'snd_una': Field(24, 4),
+    'mss_cache': Field(28, 4),
+    'ecn_flags': Field(32, 4),
+    'rate_delivered': Field(36, 4),
+    'rate_interval_us': Field(40, 4),
+    'packets_out': Field(44, 4),
+    'retrans_out': Field(48, 4),
+    'total_retrans': Field(52, 4),
+    'segs_in': Field(56, 4),
+    'data_segs_in': Field(60, 4),
+    'segs_out': Field(64, 4),
+    'data_segs_out': Field(68, 4),
+    'lost_out': Field(72, 4),
+    'sacked_out': Field(76, 4),
+    'bytes_received': Field(80, 8),
+    'bytes_acked': Field(88, 8),
+    'dsack_dups': Field(96, 4),
+    'delivered': Field(100, 4),
+    'delivered_ce': Field(104, 4),
+    'icsk_retransmits': Field(108, 4),
+})
+
 PERF_EVENT_MMAP_PAGE = Layout('perf_event_mmap_page', 1088, {
     'version': Field(0, 4),
     'compat_version': Field(4, 4),

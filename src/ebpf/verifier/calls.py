@@ -145,7 +145,10 @@ class CallRules(MemoryRules):
                 raise Reject(f"R{regno} type={r.type_name()} expected=ptr_")
             return 0
         if k in ("sock", "sock_common"):
-            if r.kind not in (Kind.SOCKET, Kind.SOCK_COMMON, Kind.TCP_SOCK) or r.nullable:
+            # a socket pointer; for sock_common also a typed kernel one (tracing)
+            kinds = (Kind.SOCKET, Kind.SOCK_COMMON, Kind.TCP_SOCK) + \
+                ((Kind.BTF_ID,) if k == "sock_common" else ())
+            if r.kind not in kinds or r.nullable:
                 raise Reject(f"R{regno} type={r.type_name()} expected=sock")
             if k == "sock":
                 if not r.ref:
@@ -298,6 +301,8 @@ class CallRules(MemoryRules):
             ref = self.acquire_ref(st, slot)
             return pointer(Kind.MEM, nullable=True, id=ref, ref=ref, size=size_reg.var.value,
                            btf="ringbuf")
+        if ret == "tcp_sock?":
+            return pointer(Kind.TCP_SOCK, nullable=True, id=self.new_id())
         if ret == "sock?":
             ref = self.acquire_ref(st, slot)
             return pointer(Kind.SOCKET, nullable=True, id=ref, ref=ref)

@@ -176,6 +176,13 @@ HELPERS: dict[str, Proto] = {
     "sock_map_update": _P("int", ("ctx", "map", "key", "scalar"), group="sock_ops"),
     "sock_hash_update": _P("int", ("ctx", "map", "key", "scalar"), group="sock_ops"),
     "sk_select_reuseport": _P("int", ("ctx", "map", "key", "scalar"), group="sk_reuseport"),
+    # what a program learns of a socket (the casts are in every type's base set)
+    **{f"skc_to_{t}": _P(f"btf?:{t}", ("sock_common",)) for t in (
+        "tcp6_sock", "tcp_sock", "tcp_timewait_sock", "tcp_request_sock", "udp6_sock",
+        "unix_sock", "mptcp_sock")},
+    "tcp_sock": _P("tcp_sock?", ("sock_common",), group="tcp_sock"),
+    "sk_cgroup_id": _P("int", ("sock_common",), group="sk_cgroup"),
+    "sk_ancestor_cgroup_id": _P("int", ("sock_common", "scalar"), group="sk_cgroup"),
     # cgroup hooks (kernel/bpf/cgroup.c)
     "get_retval": _P("int", (), group="cgroup_retval"),
     "set_retval": _P("int", ("scalar",), group="cgroup_retval"),
@@ -205,6 +212,8 @@ GROUPS: dict[str, set[PT]] = {
     "xdp_tc": {PT.XDP, PT.SCHED_CLS, PT.SCHED_ACT},
     "sk_msg": {PT.SK_MSG},
     "sock_ops": {PT.SOCK_OPS},
+    "tcp_sock": {PT.SCHED_CLS, PT.SCHED_ACT, PT.CGROUP_SKB, PT.CGROUP_SOCKOPT},
+    "sk_cgroup": {PT.CGROUP_SKB},
     "sk_reuseport": {PT.SK_REUSEPORT},
     "sockopt": {PT.SOCK_OPS, PT.CGROUP_SOCK_ADDR, PT.CGROUP_SOCKOPT, PT.STRUCT_OPS},
     # the hooks returning an errno to the process (cgroup_common_func_proto; by

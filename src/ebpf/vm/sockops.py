@@ -26,13 +26,14 @@ import socket
 import struct
 from dataclasses import dataclass, field
 
-from ..uapi.contexts import BPF_SOCK_OPS, TCP_INFO
+from ..uapi.contexts import BPF_SOCK_OPS, TCP_INFO, Layout
 from .contexts import Context, _ctx_region
 from .memory import Memory
 
 _F = BPF_SOCK_OPS.fields
-#: bpf_sock_ops fields read off TCP_INFO: (ctx field, tcp_info field, shift left)
-_FROM_TCP_INFO = (
+#: the TCP state bpf_sock_ops and bpf_tcp_sock share with TCP_INFO: (their field,
+#: tcp_info's, shift left: the kernel keeps srtt_us 8 times the smoothed RTT)
+FROM_TCP_INFO = (
     ("state", "tcpi_state", 0), ("snd_cwnd", "tcpi_snd_cwnd", 0), ("srtt_us", "tcpi_rtt", 3),
     ("rtt_min", "tcpi_min_rtt", 0), ("snd_ssthresh", "tcpi_snd_ssthresh", 0),
     ("mss_cache", "tcpi_snd_mss", 0), ("packets_out", "tcpi_unacked", 0),
@@ -41,7 +42,22 @@ _FROM_TCP_INFO = (
     ("segs_out", "tcpi_segs_out", 0), ("data_segs_out", "tcpi_data_segs_out", 0),
     ("lost_out", "tcpi_lost", 0), ("sacked_out", "tcpi_sacked", 0),
     ("bytes_received", "tcpi_bytes_received", 0), ("bytes_acked", "tcpi_bytes_acked", 0),
+    ("dsack_dups", "tcpi_dsack_dups", 0), ("delivered", "tcpi_delivered", 0),
+    ("delivered_ce", "tcpi_delivered_ce", 0), ("icsk_retransmits", "tcpi_retransmits", 0),
 )
+
+
+def fill_from_tcp_info(buf: bytearray, layout: Layout, info: bytes) -> None:
+    """Write the fields of ``layout`` that TCP_INFO ``info`` tells into ``buf``."""
+    info = info.ljust(TCP_INFO.size, b"\0")
+    for name, info_name, shift in FROM_TCP_INFO:
+        f = layout.fields.get(name)
+        if f is None:
+            continue
+        t = TCP_INFO.fields[info_name]
+        value = int.from_bytes(info[t.offset:t.offset + t.size], "little") << shift
+        buf[f.offset:f.offset + f.size] = (value & ((1 << 8 * f.size) - 1)).to_bytes(
+            f.size, "little")
 
 
 @dataclass(frozen=True)
@@ -102,15 +118,11 @@ class SockOpsContext(Context):
                 if remote is not None:
                     _put(buf, "remote_port", socket.htons(remote[1]) << 16)
             if s.type == socket.SOCK_STREAM and fam != socket.AF_UNIX:
-                info = s.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, TCP_INFO.size)
-                info = info.ljust(TCP_INFO.size, b"\0")
-                for ctx_name, info_name, shift in _FROM_TCP_INFO:
-                    f = TCP_INFO.fields[info_name]
-                    value = int.from_bytes(info[f.offset:f.offset + f.size], "little")
-                    _put(buf, ctx_name, value << shift)
+                fill_from_tcp_info(buf, BPF_SOCK_OPS, s.getsockopt(
+                    socket.IPPROTO_TCP, socket.TCP_INFO, TCP_INFO.size))
 
     def finish(self) -> tuple[bytes, bytes | None]:
         return b"", bytes(self.buf)
 
 
-__all__ = ["SockOpsContext", "SockOpsRequest"]
+__all__ = ["FROM_TCP_INFO", "SockOpsContext", "SockOpsRequest", "fill_from_tcp_info"]

@@ -34,6 +34,7 @@ from . import (  # noqa: F401
     skb_meta,
     skb_room,
     skmsg,
+    sockcasts,
     sockets,
     sockops,
     sockopts,
