@@ -559,32 +559,28 @@ class FlowDissectorContext(Context):
         return bytes(self.keys), self.ctx_in
 
 
+#: what :func:`make_context` gives a program of each type (other types: bytes given)
+_CONTEXT_KINDS: dict[PT, str] = {
+    PT.XDP: "`xdp_md`: packet data (XDP test_run semantics)",
+    **dict.fromkeys(PACKET_SKB_TYPES, "`__sk_buff`: packet data (skb test_run semantics)"),
+    PT.FLOW_DISSECTOR: "`__sk_buff` + `bpf_flow_keys`: packet data",
+    **dict.fromkeys((PT.RAW_TRACEPOINT, PT.RAW_TRACEPOINT_WRITABLE, PT.TRACING, PT.LSM),
+                    "raw u64 arguments given by the caller"),
+    PT.KPROBE: "`pt_regs` given by the caller",
+    PT.PERF_EVENT: "`bpf_perf_event_data` given by the caller (or a timer)",
+    PT.TRACEPOINT: "the tracepoint record given by the caller",
+    PT.CGROUP_SYSCTL: "`bpf_sysctl` of the `SysctlRequest` given by the caller",
+    PT.SK_MSG: "`sk_msg_md`: the message (data) in a scatterlist, addresses from ctx",
+    PT.SOCK_OPS: "`bpf_sock_ops` of a real socket (`SockOpsRequest`), or bytes given",
+    PT.SK_REUSEPORT: "`sk_reuseport_md` of a packet for a real reuseport group "
+                     "(`ReuseportRequest`)",
+}
+
+
 def context_kind(prog_type: PT) -> str:
     """What :func:`make_context` gives a program of ``prog_type`` (for the parity
     table): the context it sees and where its data comes from."""
-    if prog_type == PT.XDP:
-        return "`xdp_md`: packet data (XDP test_run semantics)"
-    if prog_type in PACKET_SKB_TYPES:
-        return "`__sk_buff`: packet data (skb test_run semantics)"
-    if prog_type == PT.FLOW_DISSECTOR:
-        return "`__sk_buff` + `bpf_flow_keys`: packet data"
-    if prog_type in (PT.RAW_TRACEPOINT, PT.RAW_TRACEPOINT_WRITABLE, PT.TRACING, PT.LSM):
-        return "raw u64 arguments given by the caller"
-    if prog_type == PT.KPROBE:
-        return "`pt_regs` given by the caller"
-    if prog_type == PT.PERF_EVENT:
-        return "`bpf_perf_event_data` given by the caller (or a timer)"
-    if prog_type == PT.TRACEPOINT:
-        return "the tracepoint record given by the caller"
-    if prog_type == PT.CGROUP_SYSCTL:
-        return "`bpf_sysctl` of the `SysctlRequest` given by the caller"
-    if prog_type == PT.SK_MSG:
-        return "`sk_msg_md`: the message (data) in a scatterlist, addresses from ctx"
-    if prog_type == PT.SOCK_OPS:
-        return "`bpf_sock_ops` of a real socket (`SockOpsRequest`), or bytes given"
-    if prog_type == PT.SK_REUSEPORT:
-        return "`sk_reuseport_md` of a packet for a real reuseport group (`ReuseportRequest`)"
-    return "context bytes given by the caller"
+    return _CONTEXT_KINDS.get(prog_type, "context bytes given by the caller")
 
 
 def make_context(mem: Memory, prog_type: PT, data: bytes = b"", ctx: Any = None,

@@ -124,14 +124,21 @@ def _fail(run: Run, opts: int, opts_size: int, err: int) -> int:
     return 0
 
 
-def _lookup(run: Run, tuple_addr, tuple_size, opts, opts_size) -> int:
+def _entry(run: Run, tuple_addr, tuple_size, opts, opts_size, alloc: bool) -> int:
+    """bpf_*_ct_lookup (the entry one of whose directions is the tuple) or, with
+    ``alloc``, bpf_*_ct_alloc (a new entry, not in the table yet): referenced, or
+    NULL with ``opts->error`` set."""
     if not opts:
         return 0
     tuple_size, opts_size = tuple_size & 0xFFFF_FFFF, opts_size & 0xFFFF_FFFF
-    parsed = _parse(run, tuple_addr, tuple_size, opts, opts_size, alloc=False)
+    parsed = _parse(run, tuple_addr, tuple_size, opts, opts_size, alloc=alloc)
     if isinstance(parsed, int):
         return _fail(run, opts, opts_size, parsed)
     t, zone_id, zone_dir = parsed
+    if alloc:
+        conn = Connection(t, zone_id, zone_dir)
+        conn.set_timeout(ALLOC_TIMEOUT * 250)
+        return _hold(conn)
     found = CONNTRACK.lookup(t, zone_id, zone_dir)
     if found is None:
         return _fail(run, opts, opts_size, -errno.ENOENT)
@@ -140,41 +147,28 @@ def _lookup(run: Run, tuple_addr, tuple_size, opts, opts_size) -> int:
     return _hold(conn)
 
 
-def _alloc(run: Run, tuple_addr, tuple_size, opts, opts_size) -> int:
-    if not opts:
-        return 0
-    tuple_size, opts_size = tuple_size & 0xFFFF_FFFF, opts_size & 0xFFFF_FFFF
-    parsed = _parse(run, tuple_addr, tuple_size, opts, opts_size, alloc=True)
-    if isinstance(parsed, int):
-        return _fail(run, opts, opts_size, parsed)
-    t, zone_id, zone_dir = parsed
-    conn = Connection(t, zone_id, zone_dir)
-    conn.set_timeout(ALLOC_TIMEOUT * 250)
-    return _hold(conn)
-
-
 @kfunc("bpf_xdp_ct_lookup")
 def xdp_ct_lookup(run: Run, ctx, tuple_addr, tuple_size, opts, opts_size):
     """The entry one of whose directions is the tuple, referenced (release it
     with bpf_ct_release), or NULL with ``opts->error`` set."""
-    return _lookup(run, tuple_addr, tuple_size, opts, opts_size)
+    return _entry(run, tuple_addr, tuple_size, opts, opts_size, alloc=False)
 
 
 @kfunc("bpf_skb_ct_lookup")
 def skb_ct_lookup(run: Run, ctx, tuple_addr, tuple_size, opts, opts_size):
-    return _lookup(run, tuple_addr, tuple_size, opts, opts_size)
+    return _entry(run, tuple_addr, tuple_size, opts, opts_size, alloc=False)
 
 
 @kfunc("bpf_xdp_ct_alloc")
 def xdp_ct_alloc(run: Run, ctx, tuple_addr, tuple_size, opts, opts_size):
     """A new, unconfirmed entry for the tuple (10 s timeout), for the program to
     set up and insert (bpf_ct_insert_entry) or release."""
-    return _alloc(run, tuple_addr, tuple_size, opts, opts_size)
+    return _entry(run, tuple_addr, tuple_size, opts, opts_size, alloc=True)
 
 
 @kfunc("bpf_skb_ct_alloc")
 def skb_ct_alloc(run: Run, ctx, tuple_addr, tuple_size, opts, opts_size):
-    return _alloc(run, tuple_addr, tuple_size, opts, opts_size)
+    return _entry(run, tuple_addr, tuple_size, opts, opts_size, alloc=True)
 
 
 @kfunc("bpf_ct_insert_entry")

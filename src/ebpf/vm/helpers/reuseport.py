@@ -15,7 +15,7 @@ from ...errors import RuntimeFault
 from ...uapi import HelperId as H
 from ..reuseport import ReuseportContext, socket_family_protocol
 from ..run import Redirect, Run
-from .table import get_map, helper, neg
+from .table import get_map, helper, neg, run_context
 
 
 @helper(H.sk_select_reuseport)
@@ -23,10 +23,8 @@ def sk_select_reuseport(run: Run, ctx, map_, key, flags, *_):
     from ..maps import SockHashMap, SockMapMap
     from ..maps.reuseport import ReuseportArrayMap
 
-    c = run.context
-    if not isinstance(c, ReuseportContext):
-        raise RuntimeFault("bpf_sk_select_reuseport needs an sk_reuseport run "
-                           "(ctx=ebpf.vm.ReuseportRequest(sock, data))")
+    c = run_context(run, ReuseportContext, "bpf_sk_select_reuseport", " needs an sk_reuseport "
+                    "run (ctx=ebpf.vm.ReuseportRequest(sock, data))")
     m = get_map(run, map_)
     if not isinstance(m, (ReuseportArrayMap, SockMapMap, SockHashMap)):
         raise RuntimeFault(f"bpf_sk_select_reuseport on map {m.name} ({m.type.name}), which "

@@ -16,20 +16,16 @@ from __future__ import annotations
 
 import errno
 
-from ...errors import RuntimeFault
 from ...uapi import HelperId as H
 from ..run import Run
 from ..skmsg import SkMsgContext
-from .table import helper, neg
+from .table import helper, neg, run_context
 
 M32 = 0xFFFF_FFFF
 
 
 def _msg(run: Run, what: str) -> SkMsgContext:
-    c = run.context
-    if not isinstance(c, SkMsgContext):
-        raise RuntimeFault(f"{what} needs an sk_msg context")
-    return c
+    return run_context(run, SkMsgContext, what, " needs an sk_msg context")
 
 
 @helper(H.msg_apply_bytes)
@@ -53,23 +49,23 @@ def msg_pull_data(run: Run, msg, start, end, flags, *_):
     return 0 if c.pull(start, end) else neg(errno.EINVAL)
 
 
-@helper(H.msg_push_data)
-def msg_push_data(run: Run, msg, start, length, flags, *_):
-    c = _msg(run, "bpf_msg_push_data")
+def _resize(run: Run, start: int, length: int, flags: int, push: bool) -> int:
+    """bpf_msg_push_data (``push``: ``length`` bytes inserted at ``start``) or
+    bpf_msg_pop_data (removed): flags must be 0, a length of 0 does nothing."""
+    c = _msg(run, "bpf_msg_push_data" if push else "bpf_msg_pop_data")
     start, length = start & M32, length & M32
     if flags:
         return neg(errno.EINVAL)
     if not length:
         return 0
-    return 0 if c.push(start, length) else neg(errno.EINVAL)
+    return 0 if (c.push if push else c.pop)(start, length) else neg(errno.EINVAL)
+
+
+@helper(H.msg_push_data)
+def msg_push_data(run: Run, msg, start, length, flags, *_):
+    return _resize(run, start, length, flags, push=True)
 
 
 @helper(H.msg_pop_data)
 def msg_pop_data(run: Run, msg, start, length, flags, *_):
-    c = _msg(run, "bpf_msg_pop_data")
-    start, length = start & M32, length & M32
-    if flags:
-        return neg(errno.EINVAL)
-    if not length:
-        return 0
-    return 0 if c.pop(start, length) else neg(errno.EINVAL)
+    return _resize(run, start, length, flags, push=False)

@@ -41,7 +41,7 @@ from ...uapi.consts import (
 from ...uapi.contexts import BPF_SOCK_OPS
 from ..run import Run
 from ..sockops import SockOpsContext
-from .table import get_map, helper, neg
+from .table import get_map, helper, neg, run_context
 
 SOL_IP, SOL_SOCKET, SOL_TCP, SOL_IPV6 = 0, 1, 6, 41
 #: SOL_SOCKET options a program may set and read (int-sized), and the one it may only set
@@ -62,11 +62,8 @@ _DATA_SEGS_OUT = BPF_SOCK_OPS.offset("data_segs_out")
 
 
 def _ops(run: Run, what: str) -> SockOpsContext:
-    c = run.context
-    if not isinstance(c, SockOpsContext):
-        raise RuntimeFault(f"{what}: no socket stands behind this run's context (run a "
-                           "sock_ops program with ctx=ebpf.vm.SockOpsRequest(sock, op))")
-    return c
+    return run_context(run, SockOpsContext, what, ": no socket stands behind this run's "
+                       "context (run a sock_ops program with ctx=ebpf.vm.SockOpsRequest(sock, op))")
 
 
 def _check(c: SockOpsContext, level: int, optname: int, optlen: int, getopt: bool,

@@ -15,20 +15,16 @@ from __future__ import annotations
 
 import errno
 
-from ...errors import RuntimeFault
 from ...uapi import HelperId as H
 from ...uapi.consts import BPF_F_SYSCTL_BASE_NAME
 from ..run import Run
 from ..sysctl import PAGE_SIZE, SysctlContext
-from .table import helper, neg
+from .table import helper, neg, run_context
 
 
 def _ctx(run: Run, what: str) -> SysctlContext:
-    c = run.context
-    if not isinstance(c, SysctlContext):
-        raise RuntimeFault(f"{what}: the run has no sysctl request (run a cgroup/sysctl "
-                           "program with ctx=ebpf.vm.SysctlRequest(...))")
-    return c
+    return run_context(run, SysctlContext, what, ": the run has no sysctl request (run a "
+                       "cgroup/sysctl program with ctx=ebpf.vm.SysctlRequest(...))")
 
 
 def _strscpy(run: Run, buf: int, size: int, text: bytes) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import TypeVar
 
 from ...errors import RuntimeFault
 from ...uapi import HelperId as H
@@ -20,6 +21,7 @@ from ..memory import M64, MAP_HANDLES
 from ..run import Run
 
 log = logging.getLogger("ebpf.vm")
+C = TypeVar("C")
 
 HELPERS: dict[int, Callable[..., int]] = {}
 
@@ -126,6 +128,15 @@ def kfunc(name: str) -> Callable:
 def neg(e: int) -> int:
     """-errno as the unsigned 64-bit value a program sees in r0."""
     return -e & M64
+
+
+def run_context(run: Run, kind: type[C], what: str, needs: str) -> C:
+    """The run's context object (``run.context``) when it is a ``kind``; else a
+    fault saying that helper ``what`` ``needs`` one (the text follows ``what``)."""
+    c = run.context
+    if not isinstance(c, kind):
+        raise RuntimeFault(f"{what}{needs}")
+    return c
 
 
 def get_map(run: Run, addr: int, what: str = "map"):

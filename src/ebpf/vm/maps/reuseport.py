@@ -24,8 +24,8 @@ import socket
 from ...errors import MapError
 from ...maps import BPF_EXIST, BPF_NOEXIST
 from ...spec import MapSpec
-from .base import ENOTSUPP, VMMap
-from .sockets import TCP_LISTEN, SockRef, socket_ref
+from .base import ENOTSUPP
+from .sockets import TCP_LISTEN, SocketValues, SockRef, socket_ref
 
 #: a reuseport group: (family, protocol, bound address, port)
 Group = tuple[int, int, str, int]
@@ -54,7 +54,7 @@ def reuseport_group(fd: int) -> Group | None:
         s.close()
 
 
-class ReuseportArrayMap(VMMap):
+class ReuseportArrayMap(SocketValues):
     """REUSEPORT_SOCKARRAY: reuseport sockets by index."""
 
     def __init__(self, spec: MapSpec):
@@ -110,14 +110,6 @@ class ReuseportArrayMap(VMMap):
         self._socks[i] = SockRef(fd, os.fstat(fd).st_ino, cookie, family, type_,
                                  proto == socket.IPPROTO_TCP)
         return 0
-
-    def lookup_bytes(self, key: bytes) -> bytes | None:
-        self._check_key(key, "lookup")
-        if self.value_size != 8:
-            raise MapError(f"lookup in map {self.name}: only 8-byte values can hold the "
-                           "socket's cookie", errno.ENOSPC)
-        ref = self.sock(key)
-        return None if ref is None else ref.cookie.to_bytes(8, "little")
 
     def prog_delete(self, key: bytes) -> int:
         if self._index(key) >= self.max_entries:

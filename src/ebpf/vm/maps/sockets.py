@@ -115,7 +115,24 @@ def socket_ref(fd: int) -> SockRef | int:
     return SockRef(fd, st.st_ino, cookie, family, type_, tcp)
 
 
-class _SockMapBase(VMMap):
+class SocketValues(VMMap):
+    """A map whose values are sockets (sockmap, sockhash, reuseport array): user
+    space looks one up as the socket's cookie."""
+
+    def sock(self, key: bytes) -> SockRef | None:
+        """The socket at ``key`` (None when empty or closed)."""
+        raise NotImplementedError
+
+    def lookup_bytes(self, key: bytes) -> bytes | None:
+        self._check_key(key, "lookup")
+        if self.value_size != 8:
+            raise MapError(f"lookup in map {self.name}: only 8-byte values can hold the "
+                           "socket's cookie", errno.ENOSPC)
+        ref = self.sock(key)
+        return None if ref is None else ref.cookie.to_bytes(8, "little")
+
+
+class _SockMapBase(SocketValues):
     def __init__(self, spec: MapSpec):
         super().__init__(spec)
         self._socks: dict[bytes, SockRef] = {}
@@ -142,13 +159,7 @@ class _SockMapBase(VMMap):
         ref = socket_ref(fd if fd < 1 << 31 else -1)
         if isinstance(ref, int):
             return ref
-        if flags > BPF_EXIST:
-            return -errno.EINVAL
-        rc = self._place(bytes(key), flags)
-        if rc:
-            return rc
-        self._socks[bytes(key)] = ref
-        return 0
+        return self.store_socket(key, ref, flags)
 
     def store_socket(self, key: bytes, ref: SockRef, flags: int) -> int:
         """Store ``ref`` at ``key`` for a program (bpf_sock_map/hash_update): 0 or -errno."""
@@ -162,14 +173,6 @@ class _SockMapBase(VMMap):
 
     def _place(self, key: bytes, flags: int) -> int:
         raise NotImplementedError
-
-    def lookup_bytes(self, key: bytes) -> bytes | None:
-        self._check_key(key, "lookup")
-        if self.value_size != 8:
-            raise MapError(f"lookup in map {self.name}: only 8-byte values can hold the "
-                           "socket's cookie", errno.ENOSPC)
-        ref = self.sock(key)
-        return None if ref is None else ref.cookie.to_bytes(8, "little")
 
 
 class SockMapMap(_SockMapBase):
@@ -240,4 +243,4 @@ class SockHashMap(_SockMapBase):
         return next_key_after(list(self._socks), key)
 
 
-__all__ = ["SockHashMap", "SockMapMap", "SockRef", "socket_ref"]
+__all__ = ["SockHashMap", "SockMapMap", "SockRef", "SocketValues", "socket_ref"]
