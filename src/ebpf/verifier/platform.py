@@ -181,6 +181,8 @@ HELPERS: dict[str, Proto] = {
         "tcp6_sock", "tcp_sock", "tcp_timewait_sock", "tcp_request_sock", "udp6_sock",
         "unix_sock", "mptcp_sock")},
     "tcp_sock": _P("tcp_sock?", ("sock_common",), group="tcp_sock"),
+    "sk_assign": _P("int", ("ctx", "any", "scalar"), group="sk_assign"),
+    "tcp_send_ack": _P("int", ("btf", "scalar"), group="struct_ops"),
     "sk_cgroup_id": _P("int", ("sock_common",), group="sk_cgroup"),
     "sk_ancestor_cgroup_id": _P("int", ("sock_common", "scalar"), group="sk_cgroup"),
     # cgroup hooks (kernel/bpf/cgroup.c)
@@ -214,6 +216,8 @@ GROUPS: dict[str, set[PT]] = {
     "sock_ops": {PT.SOCK_OPS},
     "tcp_sock": {PT.SCHED_CLS, PT.SCHED_ACT, PT.CGROUP_SKB, PT.CGROUP_SOCKOPT},
     "sk_cgroup": {PT.CGROUP_SKB},
+    "sk_assign": {PT.SCHED_CLS, PT.SCHED_ACT, PT.SK_LOOKUP},
+    "struct_ops": {PT.STRUCT_OPS},
     "sk_reuseport": {PT.SK_REUSEPORT},
     "sockopt": {PT.SOCK_OPS, PT.CGROUP_SOCK_ADDR, PT.CGROUP_SOCKOPT, PT.STRUCT_OPS},
     # the hooks returning an errno to the process (cgroup_common_func_proto; by

@@ -17,6 +17,7 @@ selection.
 
 from __future__ import annotations
 
+import errno
 import socket
 import struct
 
@@ -33,7 +34,7 @@ from ...uapi.contexts import BPF_SOCK, BPF_SOCK_TUPLE
 from ..memory import SCRATCH_BASE, Region
 from ..run import Run
 from .packets import _packet
-from .table import helper
+from .table import helper, neg
 
 #: sizes of struct bpf_sock_tuple's ipv4 and ipv6 halves
 TUPLE4, TUPLE6 = BPF_SOCK_TUPLE.fields["ipv4"].size, BPF_SOCK_TUPLE.fields["ipv6"].size
@@ -158,3 +159,18 @@ def get_listener_sock(run: Run, sk, *_):
     """The socket when it is a TCP listener, else NULL (the runtime's lookups give
     no request sockets whose listener this would be)."""
     return sk if _state(run, sk, "bpf_get_listener_sock") == TCP_LISTEN else 0
+
+
+@helper(H.sk_assign)
+def sk_assign(run: Run, ctx, sk, flags, *_):
+    """tc: assign the socket to the packet. Flags must be 0 (``-EINVAL``); then the
+    kernel wants the packet on the tc ingress path, which a runtime packet, as a
+    test-run one, is not (``-EOPNOTSUPP``). SK_LOOKUP programs' selection is not
+    modelled (the runtime's sk_lookup context is bytes): it faults."""
+    from ...uapi import ProgramType
+
+    if getattr(run.program, "type", None) == ProgramType.SK_LOOKUP:
+        raise RuntimeFault("bpf_sk_assign in an sk_lookup program: the runtime has no socket "
+                           "lookup for it to answer")
+    _state(run, sk, "bpf_sk_assign")
+    return neg(errno.EINVAL) if flags else neg(errno.EOPNOTSUPP)

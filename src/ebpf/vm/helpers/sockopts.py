@@ -183,3 +183,14 @@ def sock_map_update(run: Run, ctx, map_, key, flags, *_):
 @helper(H.sock_hash_update)
 def sock_hash_update(run: Run, ctx, map_, key, flags, *_):
     return _update(run, ctx, map_, key, flags, "bpf_sock_hash_update", True)
+
+
+@helper(H.tcp_send_ack)
+def tcp_send_ack(run: Run, tp, rcv_nxt, *_):
+    """A BPF congestion control asks its socket to send an ACK now: the kernel sends
+    it and returns 0 (the program sees nothing else). The runtime's struct_ops
+    programs run on arguments Python gives, with no TCP connection behind them:
+    the request is kept on the run (``run.extra["acks"]``: (socket, rcv_nxt)) and
+    0 returned."""
+    run.extra.setdefault("acks", []).append((tp, rcv_nxt & 0xFFFF_FFFF))
+    return 0
