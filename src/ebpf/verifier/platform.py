@@ -183,6 +183,8 @@ HELPERS: dict[str, Proto] = {
     "tcp_sock": _P("tcp_sock?", ("sock_common",), group="tcp_sock"),
     "sk_assign": _P("int", ("ctx", "any", "scalar"), group="sk_assign"),
     "tcp_send_ack": _P("int", ("btf", "scalar"), group="struct_ops"),
+    # connect hooks only, in the kernel (this table goes by program type)
+    "bind": _P("int", ("ctx", "mem", "size"), group="sock_addr"),
     "sk_cgroup_id": _P("int", ("sock_common",), group="sk_cgroup"),
     "sk_ancestor_cgroup_id": _P("int", ("sock_common", "scalar"), group="sk_cgroup"),
     # cgroup hooks (kernel/bpf/cgroup.c)
@@ -218,6 +220,7 @@ GROUPS: dict[str, set[PT]] = {
     "sk_cgroup": {PT.CGROUP_SKB},
     "sk_assign": {PT.SCHED_CLS, PT.SCHED_ACT, PT.SK_LOOKUP},
     "struct_ops": {PT.STRUCT_OPS},
+    "sock_addr": {PT.CGROUP_SOCK_ADDR},
     "sk_reuseport": {PT.SK_REUSEPORT},
     "sockopt": {PT.SOCK_OPS, PT.CGROUP_SOCK_ADDR, PT.CGROUP_SOCKOPT, PT.STRUCT_OPS},
     # the hooks returning an errno to the process (cgroup_common_func_proto; by

@@ -19,7 +19,8 @@ lines), :data:`CONNTRACK` (the connection-tracking table of the conntrack
 kfuncs), :func:`set_num_cpus`, :func:`run_conformance`, :class:`SeqFile` (the
 output of iterator programs), :class:`SysctlRequest` (the context of a
 cgroup/sysctl run), :class:`SockOpsRequest` (a sock_ops run on a real socket),
-:class:`ReuseportRequest` (an sk_reuseport run for a real reuseport group).
+:class:`ReuseportRequest` (an sk_reuseport run for a real reuseport group),
+:class:`SockAddrRequest` (a cgroup sock_addr run for a real socket's call).
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ _LAZY = {
     "possible_cpus": ".maps", "create_map": ".maps", "load_program": ".programs",
     "load_object": ".objects", "run_conformance": ".conformance", "SeqFile": ".seqfile",
     "SysctlRequest": ".sysctl", "SockOpsRequest": ".sockops",
-    "ReuseportRequest": ".reuseport", "CONNTRACK": ".conntrack",
+    "ReuseportRequest": ".reuseport", "SockAddrRequest": ".sockaddr", "CONNTRACK": ".conntrack",
 }
 
 

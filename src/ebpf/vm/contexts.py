@@ -574,6 +574,8 @@ _CONTEXT_KINDS: dict[PT, str] = {
     PT.SOCK_OPS: "`bpf_sock_ops` of a real socket (`SockOpsRequest`), or bytes given",
     PT.SK_REUSEPORT: "`sk_reuseport_md` of a packet for a real reuseport group "
                      "(`ReuseportRequest`)",
+    PT.CGROUP_SOCK_ADDR: "`bpf_sock_addr` of a real socket's call (`SockAddrRequest`), "
+                         "or bytes given",
 }
 
 
@@ -587,15 +589,22 @@ def make_context(mem: Memory, prog_type: PT, data: bytes = b"", ctx: Any = None,
                  args: Sequence[int] | None = None) -> Context:
     """Build the context a program of ``prog_type`` gets for a run: ``ctx`` is the
     context's bytes, or for a CGROUP_SYSCTL program a :class:`~ebpf.vm.sysctl.SysctlRequest`,
-    for a SOCK_OPS one a :class:`~ebpf.vm.sockops.SockOpsRequest`, for an SK_REUSEPORT
+    for a SOCK_OPS one a :class:`~ebpf.vm.sockops.SockOpsRequest`, for a
+    CGROUP_SOCK_ADDR one a :class:`~ebpf.vm.sockaddr.SockAddrRequest`, for an SK_REUSEPORT
     one a :class:`~ebpf.vm.reuseport.ReuseportRequest`."""
     from .reuseport import ReuseportContext, ReuseportRequest
     from .skmsg import SkMsgContext
+    from .sockaddr import SockAddrContext, SockAddrRequest
     from .sockops import SockOpsContext, SockOpsRequest
     from .sysctl import SysctlContext, SysctlRequest
 
     if prog_type == PT.SK_MSG:
         return SkMsgContext(mem, data, ctx)
+    if isinstance(ctx, SockAddrRequest):
+        if prog_type != PT.CGROUP_SOCK_ADDR:
+            raise _einval(f"a SockAddrRequest is the context of cgroup sock_addr programs, not "
+                          f"of {prog_type.name.lower()} ones")
+        return SockAddrContext(mem, ctx)
     if isinstance(ctx, ReuseportRequest):
         if prog_type != PT.SK_REUSEPORT:
             raise _einval(f"a ReuseportRequest is the context of sk_reuseport programs, not "

@@ -52,8 +52,14 @@ from .maps import ArenaMap, ArrayMap, VMMap
 from .memory import GLOBAL, M64, MAP_HANDLES, AddressSpace, Memory
 from .reuseport import ReuseportRequest
 from .run import DEFAULT_BUDGET, Redirect, Run, StopProgram
+from .sockaddr import SockAddrRequest
 from .sockops import SockOpsRequest
 from .sysctl import SysctlRequest
+
+#: what a run's ``ctx`` may be: the context's bytes, or a request naming what stands
+#: behind a context of a hook the kernel cannot test-run
+REQUESTS = (SysctlRequest, SockOpsRequest, ReuseportRequest, SockAddrRequest)
+RunContext = bytes | SysctlRequest | SockOpsRequest | ReuseportRequest | SockAddrRequest
 
 log = logging.getLogger("ebpf.vm")
 
@@ -154,7 +160,7 @@ class VMProgram(Program):
         return r0, run, per_run
 
     def test_run(self, data: bytes = b"", *, repeat: int = 1,
-                 ctx: bytes | SysctlRequest | SockOpsRequest | ReuseportRequest | None = None,
+                 ctx: RunContext | None = None,
                  data_size_out: int | None = None, flags: int = 0, cpu: int = 0,
                  budget: int | None = None) -> VMRunResult:
         """Run with BPF_PROG_TEST_RUN semantics: returns r0, the packet after the
@@ -195,7 +201,7 @@ class VMProgram(Program):
                            cgroup_retval=hook_result(run, r0) if self.type in CG_RETVAL_TYPES
                            else None)
 
-    def run(self, ctx: bytes | SysctlRequest | SockOpsRequest | ReuseportRequest | Sequence[int] | None = None,
+    def run(self, ctx: RunContext | Sequence[int] | None = None,
             *, data: bytes = b"", cpu: int = 0,
             budget: int | None = None) -> int:
         """Call the program directly: ``ctx`` is the context's bytes, or a list
@@ -205,8 +211,7 @@ class VMProgram(Program):
         """
         self._check_open()
         mem = Memory()
-        if ctx is None or isinstance(ctx, (bytes, bytearray, memoryview, SysctlRequest,
-                                          SockOpsRequest, ReuseportRequest)):
+        if ctx is None or isinstance(ctx, (bytes, bytearray, memoryview, *REQUESTS)):
             ctx_obj = make_context(mem, self.type, bytes(data), _ctx_in(ctx))
         else:
             ctx_obj = make_context(mem, self.type, bytes(data), args=list(ctx))
@@ -258,11 +263,9 @@ class VMProgram(Program):
         super().close()
 
 
-def _ctx_in(ctx: bytes | bytearray | memoryview | SysctlRequest | SockOpsRequest | ReuseportRequest | None
-            ) -> bytes | SysctlRequest | SockOpsRequest | ReuseportRequest | None:
+def _ctx_in(ctx: RunContext | bytearray | memoryview | None) -> RunContext | None:
     """A run's ``ctx`` argument as :func:`make_context` takes it."""
-    return ctx if ctx is None or isinstance(ctx, (SysctlRequest, SockOpsRequest, ReuseportRequest)) \
-        else bytes(ctx)
+    return ctx if ctx is None or isinstance(ctx, REQUESTS) else bytes(ctx)
 
 
 def _repeatable(ctx_obj: Any) -> bool:

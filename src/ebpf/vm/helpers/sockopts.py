@@ -194,3 +194,55 @@ def tcp_send_ack(run: Run, tp, rcv_nxt, *_):
     0 returned."""
     run.extra.setdefault("acks", []).append((tp, rcv_nxt & 0xFFFF_FFFF))
     return 0
+
+
+IP_BIND_ADDRESS_NO_PORT = 24
+
+
+@helper(H.bind)
+def bind(run: Run, ctx, addr, addr_len, *_):
+    """A connect hook binds its socket to ``addr`` first (a source address), as the
+    kernel's bpf_bind: ``-EINVAL`` for a length short of the family's sockaddr (16
+    bytes for AF_INET, 24 for AF_INET6), ``-EAFNOSUPPORT`` for another family; port
+    0 binds the address only (no port taken, as IP_BIND_ADDRESS_NO_PORT); then the
+    bind system call on the socket decides (``-EADDRNOTAVAIL``, ``-EINVAL`` when
+    already bound...)."""
+    from ..sockaddr import SockAddrContext
+
+    c = run.context
+    if not isinstance(c, SockAddrContext):
+        raise RuntimeFault("bpf_bind: no socket stands behind this run's context (run a "
+                           "cgroup/connect program with ctx=ebpf.vm.SockAddrRequest(sock, addr))")
+    addr_len = addr_len & 0xFFFF_FFFF
+    if addr_len < 2 or addr_len & 0x8000_0000:
+        return neg(errno.EINVAL)
+    family = struct.unpack("<H", run.mem.read(addr, 2))[0]
+    if family == socket.AF_INET:
+        if addr_len < 16:
+            return neg(errno.EINVAL)
+        raw = run.mem.read(addr, 16)
+        port = int.from_bytes(raw[2:4], "big")
+        where: tuple = (socket.inet_ntop(socket.AF_INET, raw[4:8]), port)
+        level = socket.IPPROTO_IP
+    elif family == socket.AF_INET6:
+        if addr_len < 24:  # SIN6_LEN_RFC2133
+            return neg(errno.EINVAL)
+        raw = run.mem.read(addr, min(addr_len, 28)).ljust(28, b"\0")
+        port = int.from_bytes(raw[2:4], "big")
+        flow, scope = struct.unpack_from("<II", raw, 4)[0], struct.unpack_from("<I", raw, 24)[0]
+        where = (socket.inet_ntop(socket.AF_INET6, raw[8:24]), port, flow, scope)
+        level = socket.IPPROTO_IP
+    else:
+        return neg(errno.EAFNOSUPPORT)
+    with c.socket() as s:
+        before = s.getsockopt(level, IP_BIND_ADDRESS_NO_PORT)
+        try:
+            if port == 0:
+                s.setsockopt(level, IP_BIND_ADDRESS_NO_PORT, 1)
+            s.bind(where)
+        except OSError as e:
+            return neg(e.errno or errno.EINVAL)
+        finally:
+            if port == 0 and not before:
+                s.setsockopt(level, IP_BIND_ADDRESS_NO_PORT, 0)
+    return 0
