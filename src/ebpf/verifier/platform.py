@@ -175,6 +175,10 @@ HELPERS: dict[str, Proto] = {
     "getsockopt": _P("int", ("ctx", "scalar", "scalar", "out", "size"), group="sockopt"),
     "sock_map_update": _P("int", ("ctx", "map", "key", "scalar"), group="sock_ops"),
     "sock_hash_update": _P("int", ("ctx", "map", "key", "scalar"), group="sock_ops"),
+    "load_hdr_opt": _P("int", ("ctx", "out", "size", "scalar"), group="sock_ops"),
+    "store_hdr_opt": _P("int", ("ctx", "mem", "size", "scalar"), changes_pkt=True,
+                        group="sock_ops"),
+    "reserve_hdr_opt": _P("int", ("ctx", "scalar", "scalar"), group="sock_ops"),
     "sk_select_reuseport": _P("int", ("ctx", "map", "key", "scalar"), group="sk_reuseport"),
     # what a program learns of a socket (the casts are in every type's base set)
     **{f"skc_to_{t}": _P(f"btf?:{t}", ("sock_common",)) for t in (

@@ -17,6 +17,14 @@ socket, set by earlier programs) and ``sk`` (NULL). ``reply`` is the program's.
 ``bpf_setsockopt``/``bpf_getsockopt`` then reach the socket through its fd (see
 :mod:`ebpf.vm.helpers.sockopts`), and ``bpf_sock_map_update``/
 ``bpf_sock_hash_update`` store it in a SOCKMAP/SOCKHASH.
+
+The header option callbacks have a packet: the request's ``skb`` is its TCP
+header (options included; for ``BPF_SOCK_OPS_WRITE_HDR_OPT_CB`` the options the
+kernel wrote so far), shown as ``skb_data``..``skb_data_end`` with ``skb_len`` and
+``skb_tcp_flags``, and ``remaining_opt_len`` the option space left to the program
+(the kernel's 40 bytes less its own options in ``HDR_OPT_LEN_CB``, what the
+program reserved in ``WRITE_HDR_OPT_CB``). ``bpf_store_hdr_opt`` writes after
+``skb_data_end`` and moves it; the test run's data out is the header then.
 """
 
 from __future__ import annotations
@@ -28,7 +36,7 @@ from dataclasses import dataclass, field
 
 from ..uapi.contexts import BPF_SOCK_OPS, TCP_INFO, Layout
 from .contexts import Context, _ctx_region
-from .memory import Memory
+from .memory import PACKET_BASE, Memory, Region
 
 _F = BPF_SOCK_OPS.fields
 #: the TCP state bpf_sock_ops and bpf_tcp_sock share with TCP_INFO: (their field,
@@ -67,6 +75,10 @@ class SockOpsRequest:
     sock: socket.socket | int
     op: int
     args: tuple[int, ...] = field(default_factory=tuple)
+    #: the TCP header of the packet the callback is about (None: no packet)
+    skb: bytes | None = None
+    #: the option space left to the program (header option callbacks)
+    remaining_opt_len: int = 0
 
     def fd(self) -> int:
         return self.sock if isinstance(self.sock, int) else self.sock.fileno()
@@ -85,14 +97,38 @@ class SockOpsContext(Context):
         self.buf = bytearray(BPF_SOCK_OPS.size)
         self.region = _ctx_region(mem, self.buf, "bpf_sock_ops")
         self.addr = self.region.base
+        self.mem = mem
+        #: the packet: header bytes, then the room the program may store options in
+        self.skb: bytearray | None = None
+        self.skb_end = 0
+        self.remaining_opt_len = 0
+        self.skb_region: Region | None = None
 
     def socket(self) -> socket.socket:
         """A socket object on a duplicate of the request's fd (the caller closes it)."""
         return socket.socket(fileno=os.dup(self.request.fd()))
 
+    def show_skb(self) -> None:
+        """Point ``skb_data``/``skb_data_end`` at the packet header as it is now."""
+        if self.skb is None:
+            return
+        if self.skb_region is not None:
+            self.mem.remove_local(self.skb_region)
+        self.skb_region = self.mem.add_local(Region(PACKET_BASE, self.skb, "sock_ops skb",
+                                                    size=self.skb_end, writable=False))
+        struct.pack_into("<QQ", self.buf, _F["skb_data"].offset, PACKET_BASE,
+                         PACKET_BASE + self.skb_end)
+
     def begin(self) -> None:
         r, buf = self.request, self.buf
         buf[:] = bytes(len(buf))
+        self.remaining_opt_len = r.remaining_opt_len
+        if r.skb is not None:
+            self.skb = bytearray(r.skb) + bytearray(max(r.remaining_opt_len, 0))
+            self.skb_end = len(r.skb)
+            _put(buf, "skb_len", len(r.skb))
+            _put(buf, "skb_tcp_flags", r.skb[13] if len(r.skb) > 13 else 0)
+            self.show_skb()
         _put(buf, "op", r.op)
         args = _F["args"]
         for i, a in enumerate(r.args[:args.elems]):
@@ -122,7 +158,7 @@ class SockOpsContext(Context):
                     socket.IPPROTO_TCP, socket.TCP_INFO, TCP_INFO.size))
 
     def finish(self) -> tuple[bytes, bytes | None]:
-        return b"", bytes(self.buf)
+        return (bytes(self.skb[:self.skb_end]) if self.skb is not None else b""), bytes(self.buf)
 
 
 __all__ = ["FROM_TCP_INFO", "SockOpsContext", "SockOpsRequest", "fill_from_tcp_info"]

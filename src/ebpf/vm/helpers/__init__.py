@@ -18,6 +18,7 @@ from . import (  # noqa: F401
     dynptr,
     events,
     func_args,
+    hdropts,
     kernel_lookup,
     kfuncs,
     locks,
