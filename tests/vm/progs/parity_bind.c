@@ -1,5 +1,6 @@
 // A connect hook that pins the source address of outgoing connections, as
-// egress-gateway and multi-homing setups do: bpf_bind before the connect.
+// egress-gateway and multi-homing setups do: bpf_bind before the connect, and
+// the socket's mark set for policy routing.
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
@@ -7,8 +8,10 @@
 #define AF_INET 2
 #define AF_UNIX 1
 
-long rets[6];
+long rets[6], opts[4];
 __u32 seen[5];
+int mark_in = 9, mark_out;
+__u8 no_syn[8];
 
 SEC("cgroup/connect4")
 int pin_source(struct bpf_sock_addr *ctx)
@@ -32,6 +35,11 @@ int pin_source(struct bpf_sock_addr *ctx)
 	sa.sin_addr.s_addr = bpf_htonl(0x7f000002);
 	rets[4] = bpf_bind(ctx, (struct sockaddr *)&sa, sizeof(sa));
 	rets[5] = bpf_bind(ctx, (struct sockaddr *)&sa, sizeof(sa));   /* again: no port was taken */
+	/* the socket's options, as in sock_ops */
+	opts[0] = bpf_setsockopt(ctx, 1 /* SOL_SOCKET */, 36 /* SO_MARK */, &mark_in, 4);
+	opts[1] = bpf_getsockopt(ctx, 1, 36, &mark_out, 4);
+	opts[2] = bpf_setsockopt(ctx, 6 /* SOL_TCP */, 1001 /* TCP_BPF_IW */, &mark_in, 4);
+	opts[3] = bpf_getsockopt(ctx, 6, 1005 /* TCP_BPF_SYN */, no_syn, sizeof(no_syn));
 	return 1;
 }
 

@@ -1,6 +1,8 @@
 """What a sock_ops program does to its socket: ``bpf_setsockopt``,
 ``bpf_getsockopt``, ``bpf_sock_map_update`` and ``bpf_sock_hash_update``, on the
-real socket of a :class:`~ebpf.vm.sockops.SockOpsRequest`.
+real socket of a :class:`~ebpf.vm.sockops.SockOpsRequest`; the first two also on
+that of a sock_addr run (:class:`~ebpf.vm.sockaddr.SockAddrRequest`), and
+``bpf_bind`` there.
 
 The kernel's checks come first (net/core/filter.c): a callback that does not hold
 the socket lock (past ``BPF_SOCK_OPS_WRITE_HDR_OPT_CB``) gets ``-EOPNOTSUPP``; a
@@ -38,8 +40,9 @@ from ...uapi.consts import (
     BPF_SOCK_OPS_TCP_LISTEN_CB,
     BPF_SOCK_OPS_WRITE_HDR_OPT_CB,
 )
-from ...uapi.contexts import BPF_SOCK_OPS
+from ...uapi.contexts import BPF_SOCK_OPS, TCP_INFO
 from ..run import Run
+from ..sockaddr import SockAddrContext
 from ..sockops import SockOpsContext
 from .table import get_map, helper, neg, run_context
 
@@ -58,7 +61,6 @@ DELACK_MAX_US = RTO_MIN_US = 200_000
 ENOTSUPP = 524
 BPF_EXIST = 2
 _FULLSOCK = BPF_SOCK_OPS.offset("is_fullsock")
-_DATA_SEGS_OUT = BPF_SOCK_OPS.offset("data_segs_out")
 
 
 def _ops(run: Run, what: str) -> SockOpsContext:
@@ -66,13 +68,29 @@ def _ops(run: Run, what: str) -> SockOpsContext:
                        "context (run a sock_ops program with ctx=ebpf.vm.SockOpsRequest(sock, op))")
 
 
-def _check(c: SockOpsContext, level: int, optname: int, optlen: int, getopt: bool,
-           family: int) -> int:
+def _socket_run(run: Run, what: str) -> SockOpsContext | SockAddrContext:
+    """The context of a run with a socket behind it: a sock_ops or a sock_addr one."""
+    c = run.context
+    if not isinstance(c, (SockOpsContext, SockAddrContext)):
+        raise RuntimeFault(f"{what}: no socket stands behind this run's context (run a sock_ops "
+                           "program with ctx=ebpf.vm.SockOpsRequest(sock, op), a sock_addr one "
+                           "with ctx=ebpf.vm.SockAddrRequest(sock, addr))")
+    return c
+
+
+def _unlocked(c: SockOpsContext | SockAddrContext) -> bool:
+    """A sock_ops callback that does not hold the socket lock (sock_addr hooks do)."""
+    return isinstance(c, SockOpsContext) and c.request.op > BPF_SOCK_OPS_WRITE_HDR_OPT_CB
+
+
+def _check(c: SockOpsContext | SockAddrContext, level: int, optname: int, optlen: int,
+           getopt: bool, s: socket.socket) -> int:
     """0 when the kernel would pass the option on, else -errno."""
-    if c.request.op > BPF_SOCK_OPS_WRITE_HDR_OPT_CB:
+    if _unlocked(c):
         return -errno.EOPNOTSUPP
-    if not struct.unpack_from("<I", c.buf, _FULLSOCK)[0]:
+    if isinstance(c, SockOpsContext) and not struct.unpack_from("<I", c.buf, _FULLSOCK)[0]:
         return -errno.EINVAL
+    family = s.family
     if level == SOL_SOCKET:
         if optname == SO_BINDTODEVICE:
             return -errno.EINVAL if getopt else 0
@@ -85,6 +103,8 @@ def _check(c: SockOpsContext, level: int, optname: int, optlen: int, getopt: boo
             and optlen == 4
         return 0 if ok else -errno.EINVAL
     if level == SOL_TCP:
+        if s.getsockopt(socket.SOL_SOCKET, socket.SO_PROTOCOL) != socket.IPPROTO_TCP:
+            return -errno.EINVAL
         if optname in TCP_INT:
             return 0 if optlen == 4 else -errno.EINVAL
         if optname == TCP_CONGESTION:
@@ -96,12 +116,14 @@ def _check(c: SockOpsContext, level: int, optname: int, optlen: int, getopt: boo
     return -errno.EINVAL
 
 
-def _bpf_tcp_option(c: SockOpsContext, optname: int, value: int) -> int:
+def _bpf_tcp_option(s: socket.socket, optname: int, value: int) -> int:
     """The kernel's checks of the BPF-only TCP options (not applied here)."""
     if value <= 0:
         return neg(errno.EINVAL)
     if optname == TCP_BPF_IW:
-        sent = struct.unpack_from("<I", c.buf, _DATA_SEGS_OUT)[0]
+        info = s.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, TCP_INFO.size)
+        f = TCP_INFO.fields["tcpi_data_segs_out"]
+        sent = int.from_bytes(info[f.offset:f.offset + f.size], "little")
         return neg(errno.EINVAL) if sent > 0 else 0
     if optname == TCP_BPF_DELACK_MAX and value > DELACK_MAX_US:
         return neg(errno.EINVAL)
@@ -112,15 +134,15 @@ def _bpf_tcp_option(c: SockOpsContext, optname: int, value: int) -> int:
 
 @helper(H.setsockopt)
 def setsockopt(run: Run, ctx, level, optname, optval, optlen, *_):
-    c = _ops(run, "bpf_setsockopt")
+    c = _socket_run(run, "bpf_setsockopt")
     level, optname, optlen = (v & 0xFFFF_FFFF for v in (level, optname, optlen))
     data = run.mem.read(optval, optlen)
     with c.socket() as s:
-        rc = _check(c, level, optname, optlen, False, s.family)
+        rc = _check(c, level, optname, optlen, False, s)
         if rc:
             return neg(-rc)
         if level == SOL_TCP and TCP_BPF_IW <= optname <= TCP_BPF_RTO_MIN:
-            return _bpf_tcp_option(c, optname, struct.unpack("<i", data)[0])
+            return _bpf_tcp_option(s, optname, struct.unpack("<i", data)[0])
         if level == SOL_TCP and optname == TCP_CONGESTION and data[:3] == b"cdg" and \
                 (optlen == 3 or data[3] == 0):
             return neg(ENOTSUPP)  # the one algorithm that allocates in the socket
@@ -133,15 +155,16 @@ def setsockopt(run: Run, ctx, level, optname, optval, optlen, *_):
 
 @helper(H.getsockopt)
 def getsockopt(run: Run, ctx, level, optname, optval, optlen, *_):
-    c = _ops(run, "bpf_getsockopt")
+    c = _socket_run(run, "bpf_getsockopt")
     level, optname, optlen = (v & 0xFFFF_FFFF for v in (level, optname, optlen))
-    if c.request.op > BPF_SOCK_OPS_WRITE_HDR_OPT_CB:
+    if _unlocked(c):
         return neg(errno.EOPNOTSUPP)
-    if level == SOL_TCP and TCP_BPF_SYN <= optname <= TCP_BPF_SYN_MAC:
+    if isinstance(c, SockOpsContext) and level == SOL_TCP and \
+            TCP_BPF_SYN <= optname <= TCP_BPF_SYN_MAC:
         run.mem.write(optval, bytes(optlen))
         return neg(errno.ENOENT)  # no SYN packet at hand, none saved
     with c.socket() as s:
-        rc = _check(c, level, optname, optlen, True, s.family)
+        rc = _check(c, level, optname, optlen, True, s)
         got = b""
         if not rc:
             want = optlen - 1 if (level, optname) == (SOL_TCP, TCP_CONGESTION) else optlen
