@@ -31,6 +31,7 @@ HELPER_MAPS = {
     "get_stackid": {MapType.STACK_TRACE},
     "skb_under_cgroup": {MapType.CGROUP_ARRAY}, "current_task_under_cgroup": {MapType.CGROUP_ARRAY},
     "task_storage_get": {MapType.TASK_STORAGE}, "task_storage_delete": {MapType.TASK_STORAGE},
+    "sk_storage_get": {MapType.SK_STORAGE}, "sk_storage_delete": {MapType.SK_STORAGE},
     "map_push_elem": {MapType.QUEUE, MapType.STACK, MapType.BLOOM_FILTER},
     "map_pop_elem": {MapType.QUEUE, MapType.STACK},
     "map_peek_elem": {MapType.QUEUE, MapType.STACK, MapType.BLOOM_FILTER},
@@ -44,6 +45,7 @@ MAP_HELPERS = {
     MapType.STACK_TRACE: {"get_stackid"},
     MapType.CGROUP_ARRAY: {"skb_under_cgroup", "current_task_under_cgroup"},
     MapType.TASK_STORAGE: {"task_storage_get", "task_storage_delete"},
+    MapType.SK_STORAGE: {"sk_storage_get", "sk_storage_delete"},
 }
 _GPL_LICENSES = platform.GPL_LICENSES
 

@@ -113,6 +113,9 @@ HELPERS: dict[str, Proto] = {
     "get_attach_cookie": _P("int", ("ctx",)),
     "task_storage_get": _P("map_value?", ("map", "btf", "value?", "scalar")),
     "task_storage_delete": _P("int", ("map", "btf")),
+    # a socket's storage (the socket: a sock_common pointer, or a sock_ops context's sk)
+    "sk_storage_get": _P("map_value?", ("map", "any", "value?", "scalar")),
+    "sk_storage_delete": _P("int", ("map", "any")),
     "per_cpu_ptr": _P("btf?", ("any", "scalar")),
     "this_cpu_ptr": _P("btf", ("any",)),
     "redirect": _P("int", ("scalar", "scalar"), group="net"),

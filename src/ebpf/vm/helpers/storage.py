@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ...errors import RuntimeFault
 from ...uapi import HelperId as H
+from ...uapi.contexts import BPF_SOCK
 from ..run import Run
 from .table import get_map, helper, neg
 from .tasks import _TASK_OWNERS
@@ -20,12 +21,20 @@ def _storage_map(run: Run, map_: int, what: str):
     return m
 
 
-def _owner(ptr: int, task: bool):
+def _owner(ptr: int, task: bool, run: Run | None = None):
     if not ptr:
         return None
     if task:
         tid = _TASK_OWNERS.get(ptr)
         return ("task", tid) if tid is not None else ("ptr", ptr)
+    region = run.extra.get("socks", {}).get(ptr) if run is not None else None
+    if region is not None:
+        # a socket a lookup gave: the socket itself (family, addresses and ports,
+        # state class), whatever address this run's lookup put it at
+        f = BPF_SOCK.fields
+        ident = bytes(region.buf[f["family"].offset:f["family"].offset + 12]) + \
+            bytes(region.buf[f["src_ip4"].offset:f["state"].offset])
+        return ("sock", ident)
     return ("ptr", ptr)
 
 
@@ -39,11 +48,11 @@ def _storage_helpers(kind: str) -> None:
     def get(run: Run, map_, owner, value, flags, *_):
         m = _storage_map(run, map_, f"bpf_{get_name}")
         init = run.mem.read(value, m.value_size) if value else None
-        return m.storage_get(_owner(owner, task), init, flags)
+        return m.storage_get(_owner(owner, task, run), init, flags)
 
     def delete(run: Run, map_, owner, *_):
         m = _storage_map(run, map_, f"bpf_{delete_name}")
-        return neg(-m.storage_delete(_owner(owner, task)))
+        return neg(-m.storage_delete(_owner(owner, task, run)))
 
     get.__name__, delete.__name__ = get_name, delete_name
     helper(H[get_name])(get)
