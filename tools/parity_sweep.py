@@ -64,9 +64,11 @@ def only_clock_values(a: bytes, b: bytes) -> bool:
     big-endian)?"""
     if len(a) != len(b) or a == b:
         return False
-    # an hour either side: programs store deadlines (now + a lifetime) and ages too
-    spans = [(_SWEEP_START[c] - 3600 * 10**9, time.clock_gettime_ns(c) + 3600 * 10**9)
-             for c in _CLOCKS]
+    # an hour either side: programs store deadlines (now + a lifetime) and ages too;
+    # never below a second after boot (on a machine up for less than an hour, small
+    # counts would otherwise read as clock values)
+    spans = [(max(_SWEEP_START[c] - 3600 * 10**9, 10**9),
+              time.clock_gettime_ns(c) + 3600 * 10**9) for c in _CLOCKS]
 
     def is_clock(word: bytes, order: str) -> bool:
         x = int.from_bytes(word, order)  # type: ignore[arg-type]
