@@ -88,7 +88,8 @@ def _type_calling(hid: int) -> ebpf.ProgramType:
 
     PT = ebpf.ProgramType
     for t in (PT.SCHED_CLS, PT.KPROBE, PT.XDP, PT.CGROUP_SYSCTL, PT.SK_MSG, PT.SOCK_OPS,
-              PT.CGROUP_SOCK_ADDR, PT.SK_LOOKUP, PT.LSM, PT.TRACING):
+              PT.CGROUP_SOCK_ADDR, PT.SK_LOOKUP, PT.LSM, PT.TRACING, PT.CGROUP_SKB,
+              PT.SK_REUSEPORT, PT.STRUCT_OPS, PT.CGROUP_SOCKOPT):
         if refusal(hid, t, True) is None:
             return t
     return PT.SCHED_CLS
