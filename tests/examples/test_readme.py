@@ -65,8 +65,11 @@ def test_readme_commands_run_as_written(tmp_path):
             argv[0] = str(venv_bin / name) if (venv_bin / name).exists() else shutil.which(name)
         errfile = tmp_path / "stderr"
         with open(errfile, "w+") as errf:
+            # Ctrl-C as in a terminal: a test run started in the background (SIGINT
+            # ignored, which the child would inherit) must not turn it off
             p = subprocess.Popen(argv, cwd=work, stdout=subprocess.PIPE, stderr=errf,
-                                 text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+                                 text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+                                 preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
             if "Ctrl-C" in comment:
                 # Ctrl-C once it runs (attached), however long a busy machine takes to get there
                 deadline = time.monotonic() + 120
@@ -75,11 +78,34 @@ def test_readme_commands_run_as_written(tmp_path):
                     time.sleep(0.1)
                 time.sleep(0.5)
                 p.send_signal(signal.SIGINT)
-            out, _ = p.communicate(timeout=120)
+            try:
+                out, _ = p.communicate(timeout=120)
+            except subprocess.TimeoutExpired:
+                state = _process_state(p.pid)
+                p.kill()
+                p.communicate()
+                pytest.fail(f"{command}: still running 120 s after Ctrl-C\n{state}\n"
+                            f"stderr:\n{errfile.read_text()}")
         err = errfile.read_text()
         assert p.returncode == 0, f"{command}\n{err}"
         assert "Traceback" not in err, f"{command}\n{err}"
         assert out.strip(), command
+
+
+def _process_state(pid: int) -> str:
+    """What a stuck process is doing (its state, kernel stack and Python threads' wait
+    channels), for the failure message."""
+    parts = []
+    for name in ("status", "wchan", "stack"):
+        try:
+            text = Path(f"/proc/{pid}/{name}").read_text()
+        except OSError as e:
+            text = str(e)
+        if name == "status":
+            text = "".join(line for line in text.splitlines(True)
+                           if line.startswith(("State", "SigPnd", "ShdPnd", "SigBlk", "SigCgt")))
+        parts.append(f"{name}: {text.strip()}")
+    return "\n".join(parts)
 
 
 def test_front_end_errors_are_one_line(tmp_path):
