@@ -210,3 +210,27 @@ def test_pin_again_reuses_the_maps_or_replaces_them(tmp_path):
             for f in pin.iterdir():
                 f.unlink()
             pin.rmdir()
+
+
+def test_no_cyclic_gc_while_starting_then_back_on():
+    """The CLI starts without cyclic garbage collection and turns it back on, so a
+    long run collects; a caller that had it off keeps it off."""
+    import gc
+    import time
+
+    from ebpf.cli import _no_gc_while_starting
+
+    assert gc.isenabled()
+    try:
+        _no_gc_while_starting(0.05)
+        assert not gc.isenabled()
+        deadline = time.monotonic() + 10
+        while not gc.isenabled() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert gc.isenabled()
+        gc.disable()
+        _no_gc_while_starting(0.01)
+        time.sleep(0.1)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
