@@ -233,13 +233,13 @@ _VM_ONLY_OPTIONS = frozenset({"jit", "executor", "budget", "verify"})
 def _struct_ops_targets(spec: ObjectSpec, maps: dict[str, KernelMap]
                         ) -> dict[str, tuple[int, int, str]]:
     """struct_ops program name → (kernel struct id, member index, module)."""
-    from .structops import program_attach
-
     out: dict[str, tuple[int, int, str]] = {}
     for ms in spec.maps.values():
         m = maps.get(ms.name)
         if ms.type != MapType.STRUCT_OPS or m is None or m._struct_ops is None:
             continue
+        from .structops import program_attach
+
         kst = m._struct_ops
         for prog, (tid, idx) in program_attach(ms, kst).items():
             if prog in out and out[prog][:2] != (tid, idx):
