@@ -34,6 +34,29 @@ def test_clang_preferred_and_highest_version_first(tmp_path, monkeypatch):
     assert find_compiler("clang").command[0].endswith("clang-17")
 
 
+def test_each_path_directory_is_read_once(tmp_path, monkeypatch):
+    """A PATH entry repeated, or a symlink to another (/bin -> /usr/bin), is listed
+    once, the first time it comes; the compiler found is the same."""
+    import os
+
+    from ebpf.toolchain import find
+
+    d = tmp_path / "bin"
+    d.mkdir()
+    (tmp_path / "link").symlink_to(d)
+    script = d / "clang-17"
+    script.write_text("#!/bin/sh\necho 'clang version 17.0.0'\n")
+    script.chmod(0o755)
+    monkeypatch.setenv("PATH", os.pathsep.join([str(tmp_path / "link"), str(d), "", str(d)]))
+    assert find._path_dirs() == [tmp_path / "link"]
+    listed = []
+    real_listdir = os.listdir
+    monkeypatch.setattr(find.os, "listdir", lambda p: listed.append(p) or real_listdir(p))
+    c = find_compiler("clang")
+    assert c.version == 17 and c.command[0] == str(tmp_path / "link" / "clang-17")
+    assert listed == [tmp_path / "link"]
+
+
 def test_old_clang_is_ignored(tmp_path, monkeypatch):
     d = tmp_path / "bin"
     d.mkdir()

@@ -51,7 +51,19 @@ class Compiler:
 
 
 def _path_dirs() -> list[Path]:
-    return [Path(p) for p in os.environ.get("PATH", os.defpath).split(os.pathsep) if p]
+    """PATH's directories, each once: a repeated entry, or one that is another's
+    symlink (``/bin`` → ``/usr/bin`` on merged-/usr systems), is listed only the first
+    time (each listing costs a directory read at every compile-cache lookup)."""
+    out: list[Path] = []
+    seen: set[str] = set()
+    for p in os.environ.get("PATH", os.defpath).split(os.pathsep):
+        if not p:
+            continue
+        real = os.path.realpath(p)
+        if real not in seen:
+            seen.add(real)
+            out.append(Path(p))
+    return out
 
 
 @functools.cache
