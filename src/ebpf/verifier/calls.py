@@ -288,6 +288,9 @@ class CallRules(MemoryRules):
             return NOT_INIT
         if ret == "map_value?":
             assert mp is not None
+            if mp.map.type in (MapType.SOCKMAP, MapType.SOCKHASH):  # a referenced socket
+                ref = self.acquire_ref(st, slot)
+                return pointer(Kind.SOCKET, nullable=True, id=ref, ref=ref)
             if mp.map.type in (MapType.ARRAY_OF_MAPS, MapType.HASH_OF_MAPS):
                 if mp.map.inner is None:
                     raise Reject(f"map '{mp.map.name}' has no inner map description")

@@ -281,6 +281,9 @@ class Context:
     def end(self) -> None:
         """Called after each run."""
 
+    def returned(self, r0: int) -> None:
+        """Called after each run with what the program returned."""
+
 
 def _ctx_region(mem: Memory, buf: bytearray, name: str, writable: bool = True,
                 fields: list[tuple[int, int]] | None = None) -> Region:
@@ -576,6 +579,7 @@ _CONTEXT_KINDS: dict[PT, str] = {
                      "(`ReuseportRequest`)",
     PT.CGROUP_SOCK_ADDR: "`bpf_sock_addr` of a real socket's call (`SockAddrRequest`), "
                          "or bytes given",
+    PT.SK_LOOKUP: "`bpf_sk_lookup` given by the caller (sk_lookup test_run semantics)",
 }
 
 
@@ -600,6 +604,11 @@ def make_context(mem: Memory, prog_type: PT, data: bytes = b"", ctx: Any = None,
 
     if prog_type == PT.SK_MSG:
         return SkMsgContext(mem, data, ctx)
+    if prog_type == PT.SK_LOOKUP and not isinstance(ctx, (SockAddrRequest, SockOpsRequest,
+                                                          ReuseportRequest, SysctlRequest)):
+        from .sklookup import SkLookupContext
+
+        return SkLookupContext(mem, data, ctx)
     if isinstance(ctx, SockAddrRequest):
         if prog_type != PT.CGROUP_SOCK_ADDR:
             raise _einval(f"a SockAddrRequest is the context of cgroup sock_addr programs, not "

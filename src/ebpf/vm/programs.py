@@ -187,6 +187,7 @@ class VMProgram(Program):
                 ctx_obj.begin()
                 r0, run, _ = self._execute(ctx_obj, mem, cpu, budget, storage=storage)
                 ctx_obj.end()
+                ctx_obj.returned(r0)
             elapsed = time.perf_counter_ns() - start
         if ctx_obj.short_ctx:
             raise SystemCallError(f"test run of program {self.name}: the context out does not "
@@ -218,6 +219,7 @@ class VMProgram(Program):
         ctx_obj.begin()
         r0, _, _ = self._execute(ctx_obj, mem, cpu, budget)
         ctx_obj.end()
+        ctx_obj.returned(r0)
         return r0
 
     def space_owners(self) -> list[VMMap]:

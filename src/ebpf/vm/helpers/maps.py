@@ -26,7 +26,13 @@ def _writable(m):
 
 @helper(H.map_lookup_elem)
 def map_lookup_elem(run: Run, map_, key, *_):
+    from ..maps import SockHashMap, SockMapMap
+
     m = get_map(run, map_)
+    if isinstance(m, (SockMapMap, SockHashMap)):  # a socket, referenced
+        from .sockets import sock_from_map
+
+        return sock_from_map(run, m, run.mem.read(key, m.key_size))
     return m.prog_lookup(run.mem.read(key, m.key_size), run.cpu)
 
 

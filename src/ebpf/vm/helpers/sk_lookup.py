@@ -24,6 +24,8 @@ import struct
 from ...errors import RuntimeFault
 from ...uapi import HelperId as H
 from ...uapi.consts import (
+    BPF_SK_LOOKUP_F_NO_REUSEPORT,
+    BPF_SK_LOOKUP_F_REPLACE,
     BPF_TCP_CLOSE,
     BPF_TCP_ESTABLISHED,
     BPF_TCP_LISTEN,
@@ -94,26 +96,35 @@ def _lookup(run: Run, tuple_addr: int, size: int, netns: int, flags: int, tcp: b
     la, lp, ra, rp, st = found
     if full and tcp and st == TCP_TIME_WAIT:
         return 0  # a time-wait socket is no full socket: only bpf_skc_lookup_tcp gives it
-    sk = bytearray(BPF_SOCK_SIZE)
     family = socket.AF_INET6 if n == 16 else socket.AF_INET
+    return hold_sock(run, family, socket.SOCK_STREAM if tcp else socket.SOCK_DGRAM,
+                     socket.IPPROTO_TCP if tcp else socket.IPPROTO_UDP, la, lp, ra, rp, st)
+
+
+def hold_sock(run: Run, family: int, type_: int, protocol: int, la: bytes, lp: int, ra: bytes,
+              rp: int, state: int, ref: object = None) -> int:
+    """A ``struct bpf_sock`` of these facts, held by the run as a referenced socket
+    (released by bpf_sk_release): its address. ``ref`` is the map's SockRef for a
+    socket a SOCKMAP/SOCKHASH lookup gave (``run.extra["sock_refs"]``)."""
+    sk = bytearray(BPF_SOCK_SIZE)
     struct.pack_into("<I", sk, _F["family"].offset, family)
-    struct.pack_into("<I", sk, _F["type"].offset,
-                     socket.SOCK_STREAM if tcp else socket.SOCK_DGRAM)
-    struct.pack_into("<I", sk, _F["protocol"].offset,
-                     socket.IPPROTO_TCP if tcp else socket.IPPROTO_UDP)
-    struct.pack_into("<I", sk, _F["mark"].offset, 0)
-    src, dst = (_F["src_ip4"], _F["dst_ip4"]) if n == 4 else (_F["src_ip6"], _F["dst_ip6"])
-    sk[src.offset:src.offset + src.size], sk[dst.offset:dst.offset + dst.size] = la, ra
+    struct.pack_into("<I", sk, _F["type"].offset, type_)
+    struct.pack_into("<I", sk, _F["protocol"].offset, protocol)
+    six = family == socket.AF_INET6
+    src, dst = (_F["src_ip6"], _F["dst_ip6"]) if six else (_F["src_ip4"], _F["dst_ip4"])
+    sk[src.offset:src.offset + len(la)], sk[dst.offset:dst.offset + len(ra)] = la, ra
     struct.pack_into("<I", sk, _F["src_port"].offset, lp)
     dport_off = _F["dst_port"].offset
     sk[dport_off:dport_off + 2] = rp.to_bytes(2, "big")
-    struct.pack_into("<I", sk, _F["state"].offset, st)
+    struct.pack_into("<I", sk, _F["state"].offset, state)
     struct.pack_into("<i", sk, _F["rx_queue_mapping"].offset, -1)
     held = run.extra.setdefault("socks", {})
     base = _SOCK_BASE + 0x100 * len(held)
     while base in held:
         base += 0x100
     held[base] = run.mem.add_local(Region(base, sk, "struct bpf_sock", writable=False))
+    if ref is not None:
+        run.extra.setdefault("sock_refs", {})[base] = ref
     return base
 
 
@@ -135,6 +146,7 @@ def sk_lookup_udp(run: Run, ctx, tuple_, size, netns, flags):
 @helper(H.sk_release)
 def sk_release(run: Run, sk, *_):
     region = run.extra.get("socks", {}).pop(sk, None)
+    run.extra.get("sock_refs", {}).pop(sk, None)
     if region is None:
         raise RuntimeFault(f"bpf_sk_release of {sk:#x}, which no lookup returned")
     run.mem.remove_local(region)
@@ -165,12 +177,49 @@ def get_listener_sock(run: Run, sk, *_):
 def sk_assign(run: Run, ctx, sk, flags, *_):
     """tc: assign the socket to the packet. Flags must be 0 (``-EINVAL``); then the
     kernel wants the packet on the tc ingress path, which a runtime packet, as a
-    test-run one, is not (``-EOPNOTSUPP``). SK_LOOKUP programs' selection is not
-    modelled (the runtime's sk_lookup context is bytes): it faults."""
-    from ...uapi import ProgramType
+    test-run one, is not (``-EOPNOTSUPP``). sk_lookup: see :func:`_lookup_assign`."""
+    from ..sklookup import SkLookupContext
 
-    if getattr(run.program, "type", None) == ProgramType.SK_LOOKUP:
-        raise RuntimeFault("bpf_sk_assign in an sk_lookup program: the runtime has no socket "
-                           "lookup for it to answer")
+    if isinstance(run.context, SkLookupContext):
+        return _lookup_assign(run, run.context, sk, flags)
     _state(run, sk, "bpf_sk_assign")
     return neg(errno.EINVAL) if flags else neg(errno.EOPNOTSUPP)
+
+
+def _lookup_assign(run: Run, c, sk: int, flags: int) -> int:
+    """An sk_lookup program's choice, with the kernel's checks: unknown flags
+    ``-EINVAL``; a TCP socket not listening or a connected UDP one (the kernel takes
+    only sockets freed by RCU) ``-ESOCKTNOSUPPORT``; another protocol
+    ``-EPROTOTYPE``; another family ``-EAFNOSUPPORT`` (an IPv6 socket that is not
+    v6-only may take IPv4); a choice made already, without
+    ``BPF_SK_LOOKUP_F_REPLACE``, ``-EEXIST``. NULL clears the choice."""
+    if flags & ~(BPF_SK_LOOKUP_F_REPLACE | BPF_SK_LOOKUP_F_NO_REUSEPORT):
+        return neg(errno.EINVAL)
+    ref = None
+    if sk:
+        ref = run.extra.get("sock_refs", {}).get(sk)
+        if ref is None:
+            raise RuntimeFault(f"bpf_sk_assign of {sk:#x}, which no SOCKMAP/SOCKHASH lookup "
+                               "returned")
+        region = run.extra["socks"][sk]
+        family, _, protocol = (struct.unpack_from("<I", region.buf, _F[n].offset)[0]
+                               for n in ("family", "type", "protocol"))
+        state = struct.unpack_from("<I", region.buf, _F["state"].offset)[0]
+        if (protocol == socket.IPPROTO_TCP and state != TCP_LISTEN) or \
+                (protocol == socket.IPPROTO_UDP and state != TCP_CLOSE):
+            return neg(errno.ESOCKTNOSUPPORT)
+        if protocol != c.protocol:
+            return neg(errno.EPROTOTYPE)
+        if family != c.family and (family == socket.AF_INET or _v6only(ref)):
+            return neg(errno.EAFNOSUPPORT)
+    if c.selected is not None and not flags & BPF_SK_LOOKUP_F_REPLACE:
+        return neg(errno.EEXIST)
+    c.select(sk, ref, bool(flags & BPF_SK_LOOKUP_F_NO_REUSEPORT))
+    return 0
+
+
+def _v6only(ref) -> bool:
+    import os
+
+    with socket.socket(fileno=os.dup(ref.fd)) as s:
+        return bool(s.getsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY))

@@ -58,3 +58,30 @@ def sk_redirect_hash(run: Run, skb, map_, key, flags, *_):
 @helper(H.msg_redirect_hash)
 def msg_redirect_hash(run: Run, msg, map_, key, flags, *_):
     return _redirect(run, map_, None, key, flags, "bpf_msg_redirect_hash")
+
+
+def sock_from_map(run: Run, m, key: bytes) -> int:
+    """bpf_map_lookup_elem on a SOCKMAP/SOCKHASH from a program: the socket at
+    ``key`` as a referenced ``struct bpf_sock`` (released by bpf_sk_release), or
+    NULL for an empty slot (or a socket that went)."""
+    import os
+    import socket
+
+    from .sk_lookup import hold_sock
+
+    ref = m.sock(key)
+    if ref is None:
+        return 0
+    with socket.socket(fileno=os.dup(ref.fd)) as s:
+        family, type_ = s.family, s.type
+        proto = s.getsockopt(socket.SOL_SOCKET, socket.SO_PROTOCOL)
+        if family not in (socket.AF_INET, socket.AF_INET6):
+            return hold_sock(run, family, type_, proto, b"", 0, b"", 0, ref.state(), ref)
+        local = s.getsockname()
+        try:
+            remote = s.getpeername()
+        except OSError:
+            remote = ("::" if family == socket.AF_INET6 else "0.0.0.0", 0)
+    state = ref.state() if ref.tcp else (1 if remote[1] else 7)  # UDP: connected or not
+    return hold_sock(run, family, type_, proto, socket.inet_pton(family, local[0]), local[1],
+                     socket.inet_pton(family, remote[0]), remote[1], state, ref)
