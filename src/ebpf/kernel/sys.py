@@ -29,6 +29,7 @@ import logging
 import os
 from typing import Any
 
+from .._internal.closeable import ClosedWhenCollected
 from .._internal.libc import function as libc_function
 from .._internal.libc import libc as _libc
 from .._internal.libc import open_libc, syscall_number
@@ -179,7 +180,7 @@ def c_string(s: str | bytes) -> ctypes.Array:
 
 # ---- file descriptors ----------------------------------------------------------
 
-class FD:
+class FD(ClosedWhenCollected):
     """Owns one file descriptor: ``close()`` is idempotent, it is a context
     manager, and it closes itself when garbage collected.
 
@@ -236,15 +237,6 @@ class FD:
         import fcntl
 
         return FD(fcntl.fcntl(self.fd, fcntl.F_DUPFD_CLOEXEC, 3))
-
-    def __enter__(self) -> FD:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def __del__(self) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         return f"FD({self._fd})" if self._fd >= 0 else "FD(closed)"
