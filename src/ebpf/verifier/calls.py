@@ -16,7 +16,7 @@ from .memory import (
     stack_mark_written,
 )
 from .scalar import Scalar
-from .state import EMPTY, SLOTS, Frame, State
+from .state import ALL_SLOTS, EMPTY, SLOTS, Frame, State, slot_mask
 from .types import NOT_INIT, Kind, Reg, Reject, pointer, scalar
 
 MAX_CALL_FRAMES = 8
@@ -242,6 +242,7 @@ class CallRules(MemoryRules):
             if write:
                 stack_mark_written(frame, lo, hi)
             else:
+                st.mark_read(r.frame, slot_mask(lo, hi))
                 stack_check_init(frame, lo, hi, regno, self.privileged)
             return
         if r.kind in (Kind.PACKET, Kind.PACKET_META, Kind.MAP_VALUE, Kind.MEM, Kind.MAP_KEY):
@@ -499,6 +500,7 @@ class CallRules(MemoryRules):
             f = nxt.frames[-1]
             f.regs = list(cb.entry)
             f.stack = [EMPTY] * SLOTS
+            f.written = ALL_SLOTS
             nxt.iter_depth += 1
             nxt.insn = self.cfg.subprogs[f.subprog].start
             again.append(nxt)

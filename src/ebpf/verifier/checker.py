@@ -28,7 +28,7 @@ from .branches import BranchRules
 from .calls import CallRules
 from .log import VerifierLog, format_regs, format_stack
 from .scalar import Scalar
-from .state import State, covers, new_state
+from .state import ALL_SLOTS, State, covers, new_state
 from .types import NOT_INIT, Kind, Reg, Reject, const, pointer, scalar
 
 INSN_LIMIT = 1_000_000
@@ -162,16 +162,25 @@ class Verifier(CallRules, BranchRules):
         iter_next = self._is_iter_next(slot) or slot in self.callback_starts
         for old in nodes:
             if old.branches > 0:
-                # still being explored: ``st`` descends from it (a loop)
+                # still being explored: ``st`` descends from it (a loop), and what its
+                # paths read is not all known yet: every slot counts
                 if iter_next and covers(old.state, st, live):
+                    for fi in range(len(st.frames)):
+                        st.mark_read(fi, ALL_SLOTS)
                     return None
                 if covers(old.state, st, live, exact=True):
                     raise Reject(f"infinite loop detected at insn {slot}")
                 continue
-            if covers(old.state, st, live):
+            read = old.state.ckpt.read if old.state.ckpt is not None else None
+            if covers(old.state, st, live, read=read):
+                if read is not None:
+                    # the paths ``old`` explored, ``st`` would take: their reads are its
+                    for fi, mask in enumerate(read):
+                        st.mark_read(fi, mask)
                 return None
         if iter_next:
             self._widen(st, nodes)
+        st.checkpoint()
         new = Node(st.copy(), node)
         new.state.insn = slot
         nodes.append(new)

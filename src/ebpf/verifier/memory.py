@@ -12,7 +12,7 @@ from ..errors import Error
 from . import platform
 from . import tnum as tn
 from .scalar import Scalar, to_signed
-from .state import SPILLED, Slot, State
+from .state import SPILLED, Slot, State, slot_mask
 from .types import Kind, Reg, Reject, const, pointer, scalar
 
 if TYPE_CHECKING:
@@ -368,9 +368,12 @@ class MemoryRules(RuleBase):
         if write:
             if fixed:
                 stack_write(frame, lo, size, value)
+                if size == 8:   # aligned: a whole slot, whose past no longer matters
+                    st.mark_written(reg.frame, _slot_of(lo)[0])
             else:
                 stack_clobber(frame, lo, hi)
             return None
+        st.mark_read(reg.frame, slot_mask(lo, hi))
         if fixed:
             return stack_read(frame, lo, size, self.privileged)
         for b in range(lo, hi):

@@ -4,6 +4,11 @@ the spin lock; copying, and the *covers* relation used to prune paths.
 The stack of a frame is 64 slots of 8 bytes (``fp-8`` is slot 0). Each byte is
 ``i`` (invalid: never written), ``m`` (misc: some scalar), ``z`` (zero) or
 ``s`` (part of a spilled register, kept whole in the slot).
+
+Stack liveness (the kernel's read marks): each prune point's checkpoint learns
+which stack slots some path from it reads before writing them whole; a finished
+checkpoint is compared on those slots only, so what a path left behind in slots
+it never reads again does not keep a later path from being pruned.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from dataclasses import dataclass, field
 from .types import NOT_INIT, Kind, Reg
 
 SLOTS = 64
+ALL_SLOTS = (1 << SLOTS) - 1
 INVALID = "iiiiiiii"
 SPILLED = "ssssssss"
 
@@ -37,10 +43,25 @@ class Frame:
     callback_of: int | None = None
     #: a callback frame's registers on entry (to verify the next iteration)
     entry: tuple[Reg, ...] | None = None
+    #: slots (bit i: ``fp-8*(i+1)``) written whole since the last checkpoint; a fresh
+    #: frame counts as all written (nothing before it can be read through it)
+    written: int = ALL_SLOTS
 
     def copy(self) -> Frame:
         return Frame(list(self.regs), list(self.stack), self.callsite, self.subprog,
-                     self.depth, self.callback_of, self.entry)
+                     self.depth, self.callback_of, self.entry, self.written)
+
+
+@dataclass(slots=True, eq=False)
+class Checkpoint:
+    """Stack liveness at a prune point: ``read[f]``, the slots of frame ``f`` some path
+    from here reads before writing them whole (complete once every path under the
+    checkpoint is explored); ``written[f]``, those the path from ``parent`` to here
+    wrote whole (they screen reads from going further up)."""
+
+    parent: Checkpoint | None
+    written: tuple[int, ...]
+    read: list[int]
 
 
 @dataclass(slots=True)
@@ -52,6 +73,8 @@ class State:
     insn: int = 0
     #: iterator next() calls so far on this path (loops over an iterator progress)
     iter_depth: int = 0
+    #: the last checkpoint on this path (None before the first)
+    ckpt: Checkpoint | None = None
 
     @property
     def cur(self) -> Frame:
@@ -63,7 +86,30 @@ class State:
 
     def copy(self) -> State:
         return State([f.copy() for f in self.frames], dict(self.refs), self.lock, self.rcu,
-                     self.insn, self.iter_depth)
+                     self.insn, self.iter_depth, self.ckpt)
+
+    def checkpoint(self) -> Checkpoint:
+        """Start a new checkpoint here: the path's writes so far go with it."""
+        cp = Checkpoint(self.ckpt, tuple(f.written for f in self.frames),
+                        [0] * len(self.frames))
+        for f in self.frames:
+            f.written = 0
+        self.ckpt = cp
+        return cp
+
+    def mark_read(self, fi: int, mask: int) -> None:
+        """The path reads slots ``mask`` of frame ``fi``: the checkpoints above it, up to
+        a write of each slot, learn that the slot is live."""
+        mask &= ~self.frames[fi].written
+        cp = self.ckpt
+        while mask and cp is not None and fi < len(cp.read):
+            mask &= ~cp.read[fi]       # marked already: and so are its ancestors
+            cp.read[fi] |= mask
+            mask &= ~cp.written[fi]
+            cp = cp.parent
+
+    def mark_written(self, fi: int, idx: int) -> None:
+        self.frames[fi].written |= 1 << idx
 
     def all_regs(self):
         """Every register and spilled register (frame index, where, reg)."""
@@ -187,10 +233,18 @@ def _unknown():
     return _UNKNOWN
 
 
-def covers(old: State, new: State, live: int, exact: bool = False) -> bool:
+def slot_mask(lo: int, hi: int) -> int:
+    """The slots holding stack bytes [lo, hi) (negative fp offsets)."""
+    first, last = (-hi) // 8, (-lo - 1) // 8
+    return ((1 << (last + 1)) - 1) & ~((1 << first) - 1)
+
+
+def covers(old: State, new: State, live: int, exact: bool = False,
+           read: list[int] | None = None) -> bool:
     """``old`` (already explored) covers ``new``: anything reachable from ``new``
     was reachable from ``old``. ``live`` masks the current frame's registers that
-    are read later (dead ones do not matter)."""
+    are read later (dead ones do not matter); ``read``, when given, each frame's
+    stack slots read later (only those are compared)."""
     if len(old.frames) != len(new.frames) or old.lock != new.lock or old.rcu != new.rcu:
         return False
     if exact and old.iter_depth != new.iter_depth:
@@ -206,6 +260,15 @@ def covers(old: State, new: State, live: int, exact: bool = False) -> bool:
             if not reg_covers(ro, rn, ids, exact):
                 return False
         if fo.stack == fn.stack:  # the common case, compared in C
+            continue
+        if read is not None:
+            m = read[fi]
+            while m:
+                i = (m & -m).bit_length() - 1
+                m &= m - 1
+                so, sn = fo.stack[i], fn.stack[i]
+                if so is not sn and so is not EMPTY and not _slot_covers(so, sn, ids, exact):
+                    return False
             continue
         for so, sn in zip(fo.stack, fn.stack, strict=True):
             if so is sn or so is EMPTY:
