@@ -5,6 +5,7 @@ spin locks, tail calls.
 
 from __future__ import annotations
 
+from ..btf.kptr import KptrField, kptr_fields
 from ..isa.instruction import Instruction, KsymReference
 from ..uapi import MapType
 from . import platform
@@ -15,7 +16,7 @@ from .memory import (
     stack_check_init,
     stack_mark_written,
 )
-from .scalar import Scalar
+from .scalar import Scalar, to_signed
 from .state import ALL_SLOTS, EMPTY, SLOTS, Frame, State, slot_mask
 from .types import NOT_INIT, Kind, Reg, Reject, pointer, scalar
 
@@ -60,6 +61,9 @@ def _map_type(ms) -> MapType | None:
 class CallRules(MemoryRules):
     """Call checks (a base of :class:`~ebpf.verifier.checker.Verifier`)."""
 
+    #: the kptr field of the bpf_kptr_xchg being checked (its return type)
+    _kptr_dest: KptrField | None = None
+
     # ---- helpers --------------------------------------------------------------------
     def call_helper(self, st: State, ins: Instruction, slot: int) -> list[State]:
         hid = ins.imm
@@ -67,6 +71,7 @@ class CallRules(MemoryRules):
         if found is None:
             raise Reject(f"invalid func unknown#{hid}")
         name, proto = found
+        self._kptr_dest = None
         if not platform.helper_allowed(proto, self.prog_type):
             raise Reject(f"program of this type cannot use helper bpf_{name}#{hid}")
         if proto.gpl and self.license not in _GPL_LICENSES:
@@ -165,6 +170,18 @@ class CallRules(MemoryRules):
             if r.off or not r.var.is_const() or r.var.value:
                 raise Reject(f"R{regno} must have zero offset when passed to release func")
             return r.ref
+        if k == "kptr_dest":
+            self._kptr_dest = self._check_kptr_dest(regno, r)
+            return 0
+        if k == "kptr_obj":
+            if r.is_const(0):
+                return 0
+            want = self._kptr_dest.struct if self._kptr_dest is not None else None
+            if r.kind is not Kind.BTF_ID or r.nullable or (want and r.btf != want):
+                raise Reject(f"R{regno} type={r.type_name()} expected=ptr_{want or ''}")
+            if not r.ref:
+                raise Reject(f"R{regno} must be referenced when passed to release function")
+            return r.ref
         if k == "spin_lock":
             if r.kind is not Kind.MAP_VALUE or r.nullable:
                 raise Reject(f"R{regno} type={r.type_name()} expected=map_value")
@@ -211,6 +228,26 @@ class CallRules(MemoryRules):
         self.check_helper_mem(st, regno, r, size, write)
         return 0
 
+    def _check_kptr_dest(self, regno: int, r: Reg) -> KptrField:
+        """bpf_kptr_xchg's destination: a referenced kptr field of a map value."""
+        if r.kind is not Kind.MAP_VALUE or r.nullable:
+            raise Reject(f"R{regno} type={r.type_name()} expected=map_value")
+        if not r.var.is_const():
+            raise Reject(f"R{regno} doesn't have constant offset. kptr has to be at the "
+                         "constant offset")
+        fields = kptr_fields(r.map.value_type)
+        if r.map.value_type is None:
+            raise Reject(f"map '{r.map.name}' has to have BTF in order to use bpf_kptr_xchg")
+        if not fields:
+            raise Reject(f"map '{r.map.name}' has no valid kptr")
+        off = r.off + to_signed(r.var.value, 64)
+        for f in fields:
+            if f.offset == off:
+                if not f.referenced:
+                    raise Reject(f"off={off} kptr isn't referenced kptr")
+                return f
+        raise Reject(f"off={off} doesn't point to kptr")
+
     def _size_arg(self, regs: list[Reg], regno: int, kind: str) -> int:
         r = regs[regno]
         if r.kind is Kind.NOT_INIT:
@@ -247,6 +284,11 @@ class CallRules(MemoryRules):
             return
         if r.kind in (Kind.PACKET, Kind.PACKET_META, Kind.MAP_VALUE, Kind.MEM, Kind.MAP_KEY):
             v = r.var
+            if r.kind is Kind.MAP_VALUE:
+                lo, hi = r.off + to_signed(v.smin, 64), r.off + v.umax + size
+                for f in kptr_fields(r.map.value_type):
+                    if lo < f.offset + 8 and hi > f.offset:
+                        raise Reject("kptr cannot be accessed indirectly by helper")
             # check the first and the last byte the helper may touch
             self.check_mem(st, regno, 0, 1, write)
             if size > 1:
@@ -309,6 +351,11 @@ class CallRules(MemoryRules):
                            btf="ringbuf")
         if ret == "tcp_sock?":
             return pointer(Kind.TCP_SOCK, nullable=True, id=self.new_id())
+        if ret == "kptr?":   # the old object, referenced: the program must release it
+            ref = self.acquire_ref(st, slot)
+            f = self._kptr_dest
+            return pointer(Kind.BTF_ID, nullable=True, id=ref, ref=ref,
+                           btf=f.struct if f is not None else None)
         if ret == "sock?":
             ref = self.acquire_ref(st, slot)
             return pointer(Kind.SOCKET, nullable=True, id=ref, ref=ref)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ..btf.kptr import KptrField, kptr_fields
 from ..errors import Error
 from . import platform
 from . import tnum as tn
@@ -121,7 +122,7 @@ class MemoryRules(RuleBase):
         if kind in (Kind.PACKET, Kind.PACKET_META):
             return self._packet_access(reg, regno, off, size, write)
         if kind is Kind.MAP_VALUE:
-            return self._map_value_access(reg, regno, off, size, write)
+            return self._map_value_access(reg, regno, off, size, write, value, atomic)
         if kind in (Kind.MEM, Kind.MAP_KEY):
             lo, hi = self._var_bounds(reg, regno, "mem")
             start, end = reg.off + off + lo, reg.off + off + hi + size
@@ -305,7 +306,8 @@ class MemoryRules(RuleBase):
         return scalar(_load_range(size))
 
     def _map_value_access(self, reg: Reg, regno: int, off: int, size: int,
-                          write: bool) -> Reg:
+                          write: bool, value: Reg | None = None, atomic: bool = False
+                          ) -> Reg | None:
         ms = reg.map
         vs = ms.value_size
         v = reg.var
@@ -329,10 +331,37 @@ class MemoryRules(RuleBase):
         lock = spin_lock_offset(ms)
         if lock is not None and lo < lock + 4 and hi > lock:
             raise Reject("bpf_spin_lock cannot be accessed directly by load/store")
+        for f in kptr_fields(ms.value_type):
+            if lo < f.offset + 8 and hi > f.offset:
+                return self._kptr_access(regno, f, lo, size, v.is_const(), write, value, atomic)
         if not write and v.is_const() and ms.data is not None and map_readonly(ms):
             data = ms.data.ljust(vs, b"\0")
             return const(int.from_bytes(data[lo:lo + size], "little"))
         return scalar(_load_range(size))
+
+    def _kptr_access(self, regno: int, f: KptrField, lo: int, size: int, const_off: bool,
+                     write: bool, value: Reg | None, atomic: bool) -> Reg | None:
+        """A load or store of a kptr field of a map value (check_map_kptr_access):
+        8 bytes at its offset; a load gives a possibly-NULL pointer to its struct, a
+        store (of an untrusted kptr only) NULL or a pointer to that struct."""
+        name = "percpu_kptr" if f.tag == "percpu_kptr" else "kptr"
+        if not const_off:
+            raise Reject(f"{name} access cannot have variable offset")
+        if lo != f.offset:
+            raise Reject(f"{name} access misaligned expected={f.offset} off={lo}")
+        if size != 8:
+            raise Reject(f"{name} access size must be BPF_DW")
+        if atomic:
+            raise Reject("kptr in map can only be accessed using BPF_LDX/BPF_STX/BPF_ST")
+        if not write:
+            return pointer(Kind.BTF_ID, nullable=True, id=self.new_id(), btf=f.struct)
+        if f.referenced:
+            raise Reject("store to referenced kptr disallowed")
+        if value is not None and not value.is_const(0) and not (
+                value.kind is Kind.BTF_ID and value.btf == f.struct):
+            raise Reject(f"invalid kptr access, R{regno} type={value.type_name()} "
+                         f"expected=ptr_{f.struct}")
+        return None
 
     # ---- stack --------------------------------------------------------------------------
     def stack_range(self, reg: Reg, regno: int, off: int, size: int,

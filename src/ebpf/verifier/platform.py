@@ -26,6 +26,8 @@ Argument kinds (``ARG_*`` of the kernel, shortened):
 ``const_str``  a NUL-terminated string in read-only map memory
 ``long_out``   8 writable bytes             ``btf``  a kernel object pointer
 ``alloc``      a constant size (ringbuf reservation)
+``kptr_dest``  a referenced kptr field of a map value (``bpf_kptr_xchg``)
+``kptr_obj``   NULL or a referenced object of that field's type (released)
 =============  ==================================================================
 """
 
@@ -155,6 +157,7 @@ HELPERS: dict[str, Proto] = {
     "sk_lookup_udp": _P("sock?", ("ctx", "mem", "size", "scalar", "scalar"), group="net"),
     "skc_lookup_tcp": _P("sock?", ("ctx", "mem", "size", "scalar", "scalar"), group="net"),
     "sk_release": _P("int", ("sock",), group="net"),
+    "kptr_xchg": _P("kptr?", ("kptr_dest", "kptr_obj")),
     # SYN cookies without a listener (the header pointers are fixed-size memory)
     "tcp_raw_gen_syncookie_ipv4": _P("int", ("any", "mem", "size"), gpl=True, group="xdp_tc"),
     "tcp_raw_gen_syncookie_ipv6": _P("int", ("any", "mem", "size"), gpl=True, group="xdp_tc"),

@@ -167,3 +167,12 @@ def tail_call(run: Run, ctx, map_, index, *_):
         return neg(errno.ENOENT)
     run.tail_calls += 1
     raise TailCall(prog, ctx)
+
+
+@helper(H.kptr_xchg)
+def kptr_xchg(run: Run, dst, ptr, *_):
+    """Swap the object pointer in a map value's kptr field for ``ptr`` (or NULL);
+    the old one, whose reference passes to the program, is returned."""
+    old = int.from_bytes(run.mem.read(dst, 8), "little")
+    run.mem.write(dst, (ptr & 0xFFFF_FFFF_FFFF_FFFF).to_bytes(8, "little"))
+    return old

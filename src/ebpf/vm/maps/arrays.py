@@ -60,7 +60,8 @@ class ArrayMap(VMMap):
         if flags & 3 == BPF_NOEXIST:
             return -errno.EEXIST
         buf = self.bufs[cpu % self.ncpu if self.per_cpu else 0]
-        buf[i * self.stride:i * self.stride + self.value_size] = value[:self.value_size]
+        buf[i * self.stride:i * self.stride + self.value_size] = \
+            self._clear_kptrs(value[:self.value_size])
         return 0
 
     def _user_update(self, key: bytes, value: bytes, flags: int) -> int:
@@ -70,6 +71,7 @@ class ArrayMap(VMMap):
         if flags & 3 == BPF_NOEXIST:
             return -errno.EEXIST
         start = i * self.stride
+        value = self._clear_kptrs(value)
         with self._lock:
             if self.per_cpu:
                 for c in range(self.ncpu):
@@ -89,8 +91,9 @@ class ArrayMap(VMMap):
             return None
         start = i * self.stride
         if self.per_cpu:
-            return b"".join(bytes(b[start:start + self.stride]) for b in self.bufs)
-        return bytes(self.bufs[0][start:start + self.value_size])
+            return self._clear_kptrs(b"".join(bytes(b[start:start + self.stride])
+                                              for b in self.bufs))
+        return self._clear_kptrs(bytes(self.bufs[0][start:start + self.value_size]))
 
     def next_key_bytes(self, key: bytes | None) -> bytes | None:
         i = self._index(key) if key is not None else None

@@ -52,6 +52,22 @@ class VMMap(ClosedWhenCollected, Map):
         self._close_hooks: list[Callable[[], None]] = []
         #: bytes charged against the map memory limit (see .limits)
         self._charged = 0
+        #: offsets of the value's kptr fields (``__kptr`` object pointers): an
+        #: update leaves them NULL and user space reads them as 0, as the kernel's
+        from ...btf.kptr import kptr_fields
+
+        self.kptrs = tuple(f.offset for f in kptr_fields(getattr(spec, "value_type", None)))
+
+    def _clear_kptrs(self, value: bytes) -> bytes:
+        """``value`` (one or per-CPU values, ``stride`` apart) with its kptr fields 0."""
+        if not self.kptrs:
+            return value
+        out = bytearray(value)
+        step = self.stride if len(out) > self.value_size else len(out)
+        for base in range(0, len(out), step or 1):
+            for off in self.kptrs:
+                out[base + off:base + off + 8] = bytes(8)
+        return bytes(out)
 
     @property
     def num_cpus(self) -> int:

@@ -97,7 +97,7 @@ class HashMap(VMMap):
 
     def _write(self, slot: int, cpu: int, value: bytes) -> None:
         buf, off = self._view(slot, cpu)
-        buf[off:off + self.value_size] = value[:self.value_size]
+        buf[off:off + self.value_size] = self._clear_kptrs(value[:self.value_size])
 
     def _insert(self, key: bytes, flags: int) -> tuple[int | None, int]:
         """The slot to write for an update with ``flags`` (created if needed)."""
@@ -176,8 +176,9 @@ class HashMap(VMMap):
         if slot is None:
             return None
         if self.per_cpu:
-            return b"".join(self._value(slot, c, self.stride) for c in range(self.ncpu))
-        return self._value(slot, 0)
+            return self._clear_kptrs(b"".join(self._value(slot, c, self.stride)
+                                              for c in range(self.ncpu)))
+        return self._clear_kptrs(self._value(slot, 0))
 
     def _keyed(self) -> dict[bytes, Any]:
         """What the map holds by key (for iteration)."""
